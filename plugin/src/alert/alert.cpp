@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "alert/alert.hpp"
+
+#include "util/json.hpp"
+
+namespace adock {
+
+const char* severity_name(Severity s) {
+    switch (s) {
+        case Severity::Info:
+            return "info";
+        case Severity::Low:
+            return "low";
+        case Severity::Medium:
+            return "medium";
+        case Severity::High:
+            return "high";
+        case Severity::Critical:
+            return "critical";
+    }
+    return "info";
+}
+
+std::optional<Severity> parse_severity(std::string_view s) {
+    if (s == "info") {
+        return Severity::Info;
+    }
+    if (s == "low") {
+        return Severity::Low;
+    }
+    if (s == "medium") {
+        return Severity::Medium;
+    }
+    if (s == "high") {
+        return Severity::High;
+    }
+    if (s == "critical") {
+        return Severity::Critical;
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+void write_argv(util::JsonWriter& w, const std::vector<std::string>& argv) {
+    w.begin_array();
+    for (const auto& a : argv) {
+        w.value(a);
+    }
+    w.end_array();
+}
+
+void write_optional(util::JsonWriter& w, const std::optional<std::string>& v) {
+    if (v) {
+        w.value(*v);
+    } else {
+        w.null();
+    }
+}
+
+}  // namespace
+
+std::string to_json(const Alert& a) {
+    std::string out;
+    out.reserve(1024);
+    util::JsonWriter w(out);
+    w.begin_object();
+    w.key("time").value(a.time);
+    w.key("host").value(a.host);
+    w.key("rule").begin_object();
+    w.key("id").value(a.rule_id);
+    w.key("severity").value(severity_name(a.severity));
+    w.key("mitre").begin_array();
+    for (const auto& m : a.mitre) {
+        w.value(m);
+    }
+    w.end_array();
+    w.key("tags").begin_array();
+    for (const auto& t : a.tags) {
+        w.value(t);
+    }
+    w.end_array();
+    w.end_object();
+    w.key("summary").value(a.summary);
+    w.key("event").begin_object();
+    w.key("serial").value(static_cast<std::uint64_t>(a.serial));
+    w.key("key");
+    write_optional(w, a.key);
+    w.end_object();
+
+    w.key("process").begin_object();
+    w.key("pid").value(a.process.pid);
+    w.key("ppid").value(a.process.ppid);
+    w.key("exe").value(a.process.exe);
+    w.key("comm").value(a.process.comm);
+    w.key("argv");
+    write_argv(w, a.process.argv);
+    w.key("uid");
+    if (a.process.uid) {
+        w.value(static_cast<std::uint64_t>(*a.process.uid));
+    } else {
+        w.null();
+    }
+    w.key("auid");
+    if (a.process.auid) {
+        w.value(static_cast<std::uint64_t>(*a.process.auid));
+    } else {
+        w.null();
+    }
+    w.end_object();
+
+    w.key("ancestry").begin_array();
+    for (const auto& p : a.ancestry) {
+        w.begin_object();
+        w.key("pid").value(p.pid);
+        w.key("exe").value(p.exe);
+        w.key("comm").value(p.comm);
+        w.key("argv");
+        write_argv(w, p.argv);
+        w.end_object();
+    }
+    w.end_array();
+
+    w.key("container");
+    if (a.container) {
+        w.begin_object();
+        w.key("id").value(a.container->id);
+        w.key("runtime").value(a.container->runtime);
+        w.key("namespace");
+        write_optional(w, a.container->ns);
+        w.key("name");
+        write_optional(w, a.container->name);
+        w.key("image");
+        write_optional(w, a.container->image);
+        w.end_object();
+    } else {
+        w.null();
+    }
+
+    if (a.file) {
+        w.key("file").begin_object();
+        w.key("path").value(a.file->path);
+        w.key("operation").value(a.file->operation);
+        w.end_object();
+    }
+    w.end_object();
+    return out;
+}
+
+}  // namespace adock

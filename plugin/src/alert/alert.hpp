@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace adock {
+
+enum class Severity { Info = 0, Low = 1, Medium = 2, High = 3, Critical = 4 };
+
+[[nodiscard]] const char* severity_name(Severity s);
+[[nodiscard]] std::optional<Severity> parse_severity(std::string_view s);
+
+/// One process as the alert reports it (the actor or one of its ancestors).
+struct ProcessRef {
+    int pid = -1;
+    int ppid = -1;
+    std::string exe;
+    std::string comm;
+    std::vector<std::string> argv;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::uint32_t> auid;
+};
+
+/// Container identity; members unknown to us stay empty and serialize as null.
+struct ContainerRef {
+    std::string id;
+    std::string runtime;
+    std::optional<std::string> ns;
+    std::optional<std::string> name;
+    std::optional<std::string> image;
+};
+
+struct FileRef {
+    std::string path;
+    std::string operation;
+};
+
+/// Alert contract v1 (DESIGN.md). Everything a sink needs; sinks never look at audit records.
+struct Alert {
+    std::string time;  ///< RFC 3339 UTC of the audit event
+    std::string host;
+    std::string rule_id;
+    Severity severity = Severity::Info;
+    std::vector<std::string> mitre;
+    std::vector<std::string> tags;
+    std::string summary;
+    std::uint64_t serial = 0;
+    std::optional<std::string> key;
+    ProcessRef process;
+    std::vector<ProcessRef> ancestry;  ///< parent first
+    std::optional<ContainerRef> container;
+    std::optional<FileRef> file;
+};
+
+/// Serializes an alert as one line of JSON (no trailing newline).
+[[nodiscard]] std::string to_json(const Alert& alert);
+
+}  // namespace adock

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "audit/framer.hpp"
+
+#include <libaudit.h>
+
+#include <array>
+#include <charconv>
+#include <mutex>
+
+namespace adock::audit {
+namespace {
+
+constexpr int kTypeSyscall = 1300;
+constexpr int kTypePath = 1302;
+constexpr int kTypeSockaddr = 1306;
+constexpr int kTypeCwd = 1307;
+constexpr int kTypeExecve = 1309;
+constexpr int kTypeEoe = 1320;
+constexpr int kTypeSeccomp = 1326;
+constexpr int kTypeProctitle = 1327;
+
+/// Record types a detection reads; others are counted and not kept.
+bool kept_type(int type) {
+    switch (type) {
+        case kTypeSyscall:
+        case kTypePath:
+        case kTypeSockaddr:
+        case kTypeCwd:
+        case kTypeExecve:
+        case kTypeSeccomp:
+        case kTypeProctitle:
+            return true;
+        default:
+            return false;
+    }
+}
+
+template <class T>
+bool parse_number(std::string_view s, T& out) {
+    const auto* first = s.data();
+    const auto* last = s.data() + s.size();
+    auto [ptr, ec] = std::from_chars(first, last, out);
+    return ec == std::errc() && ptr == last;
+}
+
+}  // namespace
+
+int record_type_number(std::string_view name) {
+    struct Known {
+        std::string_view name;
+        int type;
+    };
+    static constexpr std::array<Known, 11> kKnown = {{{"SYSCALL", kTypeSyscall},
+                                                      {"PATH", kTypePath},
+                                                      {"CWD", kTypeCwd},
+                                                      {"EXECVE", kTypeExecve},
+                                                      {"PROCTITLE", kTypeProctitle},
+                                                      {"EOE", kTypeEoe},
+                                                      {"BPRM_FCAPS", 1321},
+                                                      {"SECCOMP", kTypeSeccomp},
+                                                      {"SOCKADDR", kTypeSockaddr},
+                                                      {"OPENAT2", 1337},
+                                                      {"CONFIG_CHANGE", 1305}}};
+    for (const auto& k : kKnown) {
+        if (k.name == name) {
+            return k.type;
+        }
+    }
+    constexpr std::string_view kUnknown = "UNKNOWN[";
+    if (name.starts_with(kUnknown) && name.ends_with("]")) {
+        int n = 0;
+        if (parse_number(name.substr(kUnknown.size(), name.size() - kUnknown.size() - 1), n)) {
+            return n;
+        }
+        return 0;
+    }
+    if (name.empty() || name.size() > 32) {
+        return 0;
+    }
+    const std::string owned(name);
+    return std::max(audit_name_to_msg_type(owned.c_str()), 0);
+}
+
+bool parse_header(std::string_view line, RecordHeader& out) {
+    out = RecordHeader{};
+    if (line.starts_with("node=")) {
+        const auto sp = line.find(' ');
+        if (sp == std::string_view::npos) {
+            return false;
+        }
+        out.node = line.substr(5, sp - 5);
+        line.remove_prefix(sp + 1);
+    }
+    if (!line.starts_with("type=")) {
+        return false;
+    }
+    line.remove_prefix(5);
+    const auto sp = line.find(' ');
+    if (sp == std::string_view::npos || sp == 0) {
+        return false;
+    }
+    out.type_name = line.substr(0, sp);
+    line.remove_prefix(sp + 1);
+    constexpr std::string_view kMsg = "msg=audit(";
+    if (!line.starts_with(kMsg)) {
+        return false;
+    }
+    line.remove_prefix(kMsg.size());
+    const auto close = line.find("):");
+    if (close == std::string_view::npos) {
+        return false;
+    }
+    const std::string_view stamp = line.substr(0, close);
+    const auto dot = stamp.find('.');
+    const auto colon = stamp.find(':');
+    if (dot == std::string_view::npos || colon == std::string_view::npos || colon < dot) {
+        return false;
+    }
+    if (!parse_number(stamp.substr(0, dot), out.sec) ||
+        !parse_number(stamp.substr(dot + 1, colon - dot - 1), out.milli) ||
+        !parse_number(stamp.substr(colon + 1), out.serial)) {
+        return false;
+    }
+    out.type = record_type_number(out.type_name);
+    return true;
+}
+
+Framer::Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink)
+    : eoe_timeout_(eoe_timeout), max_pending_(max_pending == 0 ? 1 : max_pending),
+      sink_(std::move(sink)) {}
+
+void Framer::feed_line(std::string_view line, Clock::time_point now) {
+    ++stats_.lines;
+    if (line.find('\0') != std::string_view::npos) {
+        scratch_.clear();
+        for (const char c : line) {
+            if (c == '\0') {
+                ++stats_.nul_bytes;
+            } else {
+                scratch_ += c;
+            }
+        }
+        line = scratch_;
+    }
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+        line.remove_suffix(1);
+    }
+    if (line.empty()) {
+        return;
+    }
+    RecordHeader h;
+    if (!parse_header(line, h)) {
+        ++stats_.malformed;
+        return;
+    }
+    if (h.sec > newest_sec_) {
+        newest_sec_ = h.sec;
+    }
+    const Key key{h.serial, h.sec, h.milli, std::hash<std::string_view>{}(h.node)};
+    if (h.type == kTypeEoe) {
+        if (pending_.contains(key)) {
+            ++stats_.completed_by_eoe;
+            complete(key);
+        }
+    } else if (kept_type(h.type)) {
+        append_record(line, h, now);
+        if (h.type == kTypeProctitle) {
+            // The kernel writes PROCTITLE last (only EOE follows); saved logs lack EOE.
+            ++stats_.completed_by_eoe;
+            complete(key);
+        }
+    } else {
+        ++stats_.skipped_records;
+    }
+
+    // Stream-time aging: an event whose last chance for an EOE has passed in event time.
+    const std::int64_t timeout_s = std::max<std::int64_t>(1, eoe_timeout_.count() / 1000);
+    while (!order_.empty()) {
+        const auto& [front_key, gen] = order_.front();
+        auto it = pending_.find(front_key);
+        if (it == pending_.end() || it->second.generation != gen) {
+            order_.pop_front();
+            continue;
+        }
+        if (front_key.sec + timeout_s < newest_sec_) {
+            ++stats_.completed_by_age;
+            complete(front_key);
+            continue;
+        }
+        if (pending_.size() > max_pending_) {
+            ++stats_.completed_by_pressure;
+            complete(front_key);
+            continue;
+        }
+        break;
+    }
+}
+
+void Framer::append_record(std::string_view line, const RecordHeader& h, Clock::time_point now) {
+    const Key key{h.serial, h.sec, h.milli, std::hash<std::string_view>{}(h.node)};
+    auto [it, inserted] = pending_.try_emplace(key);
+    Pending& p = it->second;
+    if (inserted) {
+        p.arrival = now;
+        p.generation = next_generation_++;
+        p.text.reserve(1024);
+        order_.emplace_back(key, p.generation);
+        // The EOE line auparse needs to close the event, with the same node and stamp.
+        const auto header_end = line.find("):");
+        const auto type_pos = line.find("type=");
+        p.eoe.reserve(64);
+        p.eoe.append(line.substr(0, type_pos));
+        p.eoe += "type=EOE ";
+        const auto msg_pos = line.find("msg=audit(");
+        p.eoe.append(line.substr(msg_pos, header_end + 2 - msg_pos));
+        p.eoe += " \n";
+        if (pending_.size() > stats_.max_pending) {
+            stats_.max_pending = pending_.size();
+        }
+    }
+    p.text.append(line);
+    p.text += '\n';
+    stats_.pending = pending_.size();
+}
+
+void Framer::complete(const Key& key) {
+    auto node = pending_.extract(key);
+    if (node.empty()) {
+        return;
+    }
+    Pending& p = node.mapped();
+    p.text += p.eoe;
+    ++stats_.events;
+    stats_.pending = pending_.size();
+    sink_(p.text);
+}
+
+void Framer::age(Clock::time_point now) {
+    while (!order_.empty()) {
+        const auto [front_key, gen] = order_.front();
+        auto it = pending_.find(front_key);
+        if (it == pending_.end() || it->second.generation != gen) {
+            order_.pop_front();
+            continue;
+        }
+        if (now - it->second.arrival >= eoe_timeout_) {
+            ++stats_.completed_by_age;
+            complete(front_key);
+            continue;
+        }
+        break;
+    }
+}
+
+void Framer::flush() {
+    while (!order_.empty()) {
+        const auto [front_key, gen] = order_.front();
+        order_.pop_front();
+        auto it = pending_.find(front_key);
+        if (it != pending_.end() && it->second.generation == gen) {
+            complete(front_key);
+        }
+    }
+}
+
+}  // namespace adock::audit

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "alert/alert.hpp"
+
+namespace adock::config {
+
+/// A problem in a configuration or rule file, with the position it was found at.
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(std::string file, int line, int col, const std::string& msg)
+        : std::runtime_error(msg), file_(std::move(file)), line_(line), col_(col) {}
+
+    [[nodiscard]] const std::string& file() const { return file_; }
+    [[nodiscard]] int line() const { return line_; }
+    [[nodiscard]] int col() const { return col_; }
+    /// `file:line:col: message`, the form --check prints.
+    [[nodiscard]] std::string format() const;
+
+private:
+    std::string file_;
+    int line_;
+    int col_;
+};
+
+enum class OutputType { File, Webhook, Stdout };
+
+/// One entry of `outputs:`. Fields that do not apply to a type keep their defaults.
+struct OutputConfig {
+    std::string name;
+    OutputType type = OutputType::File;
+    Severity min_severity = Severity::Info;
+    /// Bounded per-output queue (alerts); beyond it alerts are dropped and counted.
+    std::size_t queue_size = 4096;
+
+    // file
+    std::string path;
+    std::uint64_t max_size_bytes = 50ULL * 1024 * 1024;  ///< rotate beyond this size
+    unsigned generations = 5;                             ///< rotated files kept (.1 .. .N)
+
+    // webhook (HTTP)
+    std::string url;                       ///< endpoint (or read from url_file)
+    std::map<std::string, std::string> headers;
+    unsigned connect_timeout_ms = 2000;
+    unsigned timeout_ms = 5000;
+    unsigned retries = 5;                  ///< attempts after the first
+    unsigned backoff_initial_ms = 200;
+    unsigned backoff_max_ms = 10000;
+    bool tls_verify = true;
+    std::string ca_file;
+    std::string proxy;                     ///< auditd gives plugins an empty environment
+};
+
+struct EngineConfig {
+    /// Bytes of stdin buffered between the reader and the engine (MiB). When stdin is a pipe or
+    /// socket (auditd) and this fills, records are dropped and counted rather than stalling auditd.
+    unsigned input_queue_mb = 16;
+    /// An event without EOE is completed after this long (auditd's end_of_event_timeout).
+    unsigned eoe_timeout_ms = 2000;
+    /// Events being assembled at once; beyond it the oldest is completed early.
+    std::size_t max_pending_events = 4096;
+};
+
+struct ProcessTableConfig {
+    std::size_t max_entries = 32768;
+    /// Exited processes are kept this long so late events still find their ancestry.
+    unsigned exited_ttl_s = 300;
+    unsigned ancestry_depth = 8;
+    /// Fill gaps from /proc (a live host); off for offline replay of foreign logs.
+    bool use_proc = true;
+};
+
+struct Config {
+    std::string source_file;  ///< where this config came from ("" for defaults)
+    std::string host;         ///< host name reported in alerts; empty = gethostname()
+    std::string rules_dir = "/etc/audisp-docker/rules";
+    std::string state_file = "/run/audisp-docker/state.json";
+    std::string log_level = "info";
+    unsigned status_interval_s = 3600;
+    std::string proc_root = "/proc";
+    std::string containerd_state_dir = "/run/containerd/io.containerd.runtime.v2.task";
+    std::string docker_containers_dir = "/var/lib/docker/containers";
+    EngineConfig engine;
+    ProcessTableConfig processes;
+    std::vector<OutputConfig> outputs;
+    unsigned shutdown_timeout_ms = 5000;
+};
+
+/// Strict loaders: unknown keys, wrong types and out-of-range values are ConfigErrors.
+[[nodiscard]] Config load_config_file(const std::string& path);
+[[nodiscard]] Config load_config_string(const std::string& text, const std::string& name = "<string>");
+
+}  // namespace adock::config

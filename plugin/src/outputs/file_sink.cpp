@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "outputs/file_sink.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+#include "util/log.hpp"
+
+namespace adock::outputs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Alerts taken off the queue per write.
+constexpr std::size_t kMaxBatch = 4096;
+/// How long the worker sleeps without work before it rechecks flags.
+constexpr std::chrono::milliseconds kIdleWait{1000};
+constexpr std::chrono::seconds kLogInterval{10};
+/// After a failed rotation, keep appending and try again this much later.
+constexpr std::chrono::seconds kRotateRetry{60};
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirMode = 0700;
+
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+/// Creates the missing directories leading to `path` (mode 0700). Existing ones are left as is.
+void make_parent_dirs(const std::string& path) {
+    std::size_t pos = path.find('/', 1);
+    while (pos != std::string::npos) {
+        const std::string dir = path.substr(0, pos);
+        if (::mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST) {
+            return;  // open() reports the real problem
+        }
+        pos = path.find('/', pos + 1);
+    }
+}
+
+/// rename() that treats a missing source as success; returns errno or 0.
+int rename_if_exists(const std::string& from, const std::string& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+        return errno;
+    }
+    return 0;
+}
+
+}  // namespace
+
+bool JsonLinesSink::LogLimiter::allow(unsigned long long& held) {
+    const std::scoped_lock lock(mu_);
+    const auto now = Clock::now();
+    if (any_ && now - last_ < kLogInterval) {
+        ++held_;
+        return false;
+    }
+    held = held_;
+    held_ = 0;
+    last_ = now;
+    any_ = true;
+    return true;
+}
+
+JsonLinesSink::JsonLinesSink(config::OutputConfig cfg)
+    : cfg_(std::move(cfg)),
+      owns_path_(true),
+      queue_(cfg_.queue_size),
+      deadline_ns_(std::numeric_limits<Clock::rep>::max()) {}
+
+JsonLinesSink::JsonLinesSink(config::OutputConfig cfg, int borrowed_fd)
+    : cfg_(std::move(cfg)),
+      owns_path_(false),
+      borrowed_fd_(borrowed_fd),
+      queue_(cfg_.queue_size),
+      deadline_ns_(std::numeric_limits<Clock::rep>::max()) {}
+
+FileSink::FileSink(config::OutputConfig cfg) : JsonLinesSink(std::move(cfg)) {}
+
+JsonLinesSink::~JsonLinesSink() {
+    if (worker_.joinable()) {
+        stop(std::chrono::milliseconds(0));
+    }
+}
+
+bool JsonLinesSink::submit(const AlertMessage& message) {
+    if (!message.json) {
+        return false;
+    }
+    if (message.alert && message.alert->severity < cfg_.min_severity) {
+        return true;  // filtered by design, not a loss
+    }
+    generated_.fetch_add(1, std::memory_order_relaxed);
+    AlertMessage copy = message;
+    if (queue_.try_push(std::move(copy))) {
+        return true;
+    }
+    const auto total = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
+    unsigned long long held = 0;
+    if (full_log_.allow(held)) {
+        log::warning("output '" + cfg_.name + "': queue full (" + std::to_string(cfg_.queue_size) +
+                     "), alert dropped; " + std::to_string(total) + " dropped so far");
+    }
+    return false;
+}
+
+void JsonLinesSink::start() {
+    if (worker_.joinable()) {
+        return;
+    }
+    worker_ = std::jthread([this] { run(); });
+}
+
+void JsonLinesSink::stop(std::chrono::milliseconds deadline) {
+    deadline_ns_.store((Clock::now() + deadline).time_since_epoch().count());
+    queue_.close();
+    if (worker_.joinable()) {
+        worker_.join();
+        return;
+    }
+    // Never started: nothing will write what was queued.
+    while (auto left = queue_.pop_for(std::chrono::milliseconds(0))) {
+        if (left->json) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+}
+
+void JsonLinesSink::reopen() {
+    if (!owns_path_) {
+        return;
+    }
+    reopen_requested_.store(true);
+    // Wake the worker. If the queue is full the worker is busy and sees the flag on its next batch.
+    static_cast<void>(queue_.try_push(AlertMessage{}));
+}
+
+SinkStats JsonLinesSink::stats() const {
+    SinkStats s;
+    s.generated = generated_.load(std::memory_order_relaxed);
+    s.delivered = delivered_.load(std::memory_order_relaxed);
+    s.failed = failed_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    const auto q = queue_.stats();
+    s.queue_depth = q.depth;
+    s.queue_max_depth = q.max_depth;
+    return s;
+}
+
+bool JsonLinesSink::past_deadline() const {
+    return Clock::now().time_since_epoch().count() >= deadline_ns_.load();
+}
+
+void JsonLinesSink::count_lost(std::size_t n) {
+    failed_.fetch_add(n, std::memory_order_relaxed);
+    dropped_.fetch_add(n, std::memory_order_relaxed);
+}
+
+void JsonLinesSink::run() noexcept {
+    std::vector<AlertMessage> batch;
+    std::size_t shutdown_drops = 0;
+    while (true) {
+        std::optional<AlertMessage> first = queue_.pop_for(kIdleWait);
+        if (reopen_requested_.exchange(false)) {
+            close_file();  // the next write opens the path afresh
+            need_newline_ = false;
+        }
+        if (!first) {
+            if (queue_.closed()) {
+                break;
+            }
+            continue;
+        }
+        try {
+            batch.clear();
+            if (first->json) {
+                batch.push_back(std::move(*first));
+            }
+            while (batch.size() < kMaxBatch) {
+                std::optional<AlertMessage> more = queue_.pop_for(std::chrono::milliseconds(0));
+                if (!more) {
+                    break;
+                }
+                if (more->json) {
+                    batch.push_back(std::move(*more));
+                }
+            }
+            if (batch.empty()) {
+                continue;
+            }
+            if (past_deadline()) {
+                shutdown_drops += batch.size();
+                dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+                continue;
+            }
+            write_batch(batch);
+        } catch (const std::exception& e) {
+            count_lost(batch.size());
+            log::error("output '" + cfg_.name + "': " + e.what());
+        } catch (...) {
+            count_lost(batch.size());
+            log::error("output '" + cfg_.name + "': unknown error while writing");
+        }
+    }
+    if (shutdown_drops > 0) {
+        log::warning("output '" + cfg_.name + "': shutdown deadline passed, " +
+                     std::to_string(shutdown_drops) + " alerts dropped");
+    }
+    if (owns_path_ && fd_.valid() && ::fsync(fd_.get()) != 0) {
+        log::warning("output '" + cfg_.name + "': fsync failed: " + errno_text(errno));
+    }
+    close_file();
+}
+
+bool JsonLinesSink::ensure_open() {
+    if (!owns_path_) {
+        return true;
+    }
+    if (fd_.valid()) {
+        return true;
+    }
+    make_parent_dirs(cfg_.path);
+    util::UniqueFd fd(::open(cfg_.path.c_str(),
+                             O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                             kFileMode));
+    std::string problem;
+    struct stat st {};
+    if (!fd.valid()) {
+        problem = errno == ELOOP ? std::string("is a symbolic link, refusing to follow it")
+                                 : errno_text(errno);
+    } else if (::fstat(fd.get(), &st) != 0) {
+        problem = errno_text(errno);
+    } else if (!S_ISREG(st.st_mode)) {
+        problem = "not a regular file";
+    }
+    if (!problem.empty()) {
+        unsigned long long held = 0;
+        if (error_log_.allow(held)) {
+            log::error("output '" + cfg_.name + "': cannot open " + cfg_.path + ": " + problem +
+                       (held > 0 ? " (" + std::to_string(held) + " similar errors not logged)"
+                                 : std::string()));
+        }
+        return false;
+    }
+    // O_NONBLOCK only kept open() from hanging on a FIFO; regular files ignore it.
+    fd_ = std::move(fd);
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    return true;
+}
+
+void JsonLinesSink::close_file() {
+    if (!owns_path_) {
+        return;
+    }
+    if (const int err = fd_.close(); err != 0) {
+        log::warning("output '" + cfg_.name + "': close failed: " + errno_text(err));
+    }
+}
+
+void JsonLinesSink::rotate() {
+    close_file();
+    need_newline_ = false;
+    const std::string& path = cfg_.path;
+    int err = 0;
+    if (cfg_.generations == 0) {
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+            err = errno;
+        }
+    } else {
+        const std::string oldest = path + "." + std::to_string(cfg_.generations);
+        if (::unlink(oldest.c_str()) != 0 && errno != ENOENT) {
+            err = errno;
+        }
+        for (unsigned i = cfg_.generations - 1; err == 0 && i >= 1; --i) {
+            err = rename_if_exists(path + "." + std::to_string(i),
+                                   path + "." + std::to_string(i + 1));
+        }
+        if (err == 0) {
+            err = rename_if_exists(path, path + ".1");
+        }
+    }
+    if (err != 0) {
+        next_rotate_try_ = Clock::now() + kRotateRetry;
+        unsigned long long held = 0;
+        if (error_log_.allow(held)) {
+            log::error("output '" + cfg_.name + "': rotating " + path + " failed: " +
+                       errno_text(err) + "; appending to the current file");
+        }
+    }
+}
+
+void JsonLinesSink::write_batch(std::vector<AlertMessage>& batch) {
+    if (!ensure_open()) {
+        count_lost(batch.size());
+        return;
+    }
+    const bool rotating = owns_path_ && cfg_.max_size_bytes > 0;
+    std::string buf;
+    std::size_t lines = 0;
+    std::size_t index = 0;
+    for (; index < batch.size(); ++index) {
+        const std::string& json = *batch[index].json;
+        const std::uint64_t pending = size_ + buf.size();
+        if (rotating && pending > 0 && pending + json.size() + 1 > cfg_.max_size_bytes &&
+            Clock::now() >= next_rotate_try_) {
+            if (!buf.empty() && !flush(buf, lines)) {
+                break;
+            }
+            buf.clear();
+            lines = 0;
+            rotate();
+            if (!ensure_open()) {
+                break;
+            }
+        }
+        if (buf.empty()) {
+            buf.reserve(std::min<std::size_t>(batch.size() - index, kMaxBatch) *
+                        (json.size() + 1));
+            if (need_newline_) {
+                buf += '\n';
+            }
+        }
+        buf += json;
+        buf += '\n';
+        ++lines;
+    }
+    if (index < batch.size()) {
+        count_lost(batch.size() - index);
+        return;
+    }
+    if (!buf.empty()) {
+        static_cast<void>(flush(buf, lines));
+    }
+}
+
+bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
+    const int fd = owns_path_ ? fd_.get() : borrowed_fd_;
+    std::size_t off = 0;
+    int err = 0;
+    while (off < buf.size()) {
+        const ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
+        if (n > 0) {
+            off += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        err = n < 0 ? errno : EIO;
+        break;
+    }
+    size_ += off;
+    if (err == 0) {
+        need_newline_ = false;
+        delivered_.fetch_add(lines, std::memory_order_relaxed);
+        return true;
+    }
+    const auto begin = buf.begin();
+    auto done = static_cast<std::size_t>(
+        std::count(begin, begin + static_cast<std::ptrdiff_t>(off), '\n'));
+    if (off > 0 && buf.front() == '\n' && done > 0) {
+        --done;  // the newline that closed an earlier partial line, not an alert
+    }
+    const std::size_t written = std::min(done, lines);
+    delivered_.fetch_add(written, std::memory_order_relaxed);
+    count_lost(lines - written);
+    need_newline_ = off > 0 && buf[off - 1] != '\n';
+    unsigned long long held = 0;
+    if (error_log_.allow(held)) {
+        log::error("output '" + cfg_.name + "': write failed: " + errno_text(err) + "; " +
+                   std::to_string(lines - written) + " alerts lost");
+    }
+    return false;
+}
+
+}  // namespace adock::outputs

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "alert/alert.hpp"
+#include "config/config.hpp"
+
+namespace adock::outputs {
+
+/// What travels on a sink's queue: the alert and its JSON, serialized once and shared.
+struct AlertMessage {
+    std::shared_ptr<const Alert> alert;
+    std::shared_ptr<const std::string> json;
+};
+
+struct SinkStats {
+    unsigned long long generated = 0;   ///< offered to this sink
+    unsigned long long delivered = 0;   ///< written / acknowledged with 2xx
+    unsigned long long retried = 0;     ///< extra attempts
+    unsigned long long dropped = 0;     ///< lost: queue full, retries exhausted, shutdown deadline
+    unsigned long long failed = 0;      ///< attempts that failed
+    std::size_t queue_depth = 0;
+    std::size_t queue_max_depth = 0;
+};
+
+/// An output. Each sink owns a bounded queue and a worker thread: submit() never blocks.
+class Sink {
+public:
+    Sink() = default;
+    Sink(const Sink&) = delete;
+    Sink& operator=(const Sink&) = delete;
+    Sink(Sink&&) = delete;
+    Sink& operator=(Sink&&) = delete;
+    virtual ~Sink() = default;
+
+    [[nodiscard]] virtual const std::string& name() const = 0;
+    /// Non-blocking. Returns false (and counts a drop) when the queue is full.
+    virtual bool submit(const AlertMessage& message) = 0;
+    /// Starts the worker thread.
+    virtual void start() = 0;
+    /// Delivers what is queued within `deadline`, then stops; what is left is counted as dropped.
+    virtual void stop(std::chrono::milliseconds deadline) = 0;
+    /// Reopens files (SIGUSR1, log rotation by others). No-op for network sinks.
+    virtual void reopen() {}
+    [[nodiscard]] virtual SinkStats stats() const = 0;
+};
+
+/// Builds the sink for one output entry. Throws ConfigError for an unusable entry.
+[[nodiscard]] std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg);
+
+}  // namespace adock::outputs

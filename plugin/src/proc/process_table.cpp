@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "proc/process_table.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <charconv>
+#include <unordered_set>
+
+namespace adock::proc {
+namespace {
+
+/// Reads a small /proc file (at most 64 KiB). nullopt when it does not exist.
+std::optional<std::string> read_small(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return std::nullopt;
+    }
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (out.size() < 65536) {
+        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n <= 0) {
+            break;
+        }
+        out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+}  // namespace
+
+ProcessTable::ProcessTable(const config::ProcessTableConfig& cfg, std::string proc_root)
+    : cfg_(cfg), proc_root_(std::move(proc_root)) {}
+
+void ProcessTable::touch(Slot& slot) { lru_.splice(lru_.begin(), lru_, slot.lru); }
+
+ProcessInfo& ProcessTable::insert(ProcessInfo info) {
+    const int pid = info.pid;
+    auto it = by_pid_.find(pid);
+    if (it != by_pid_.end()) {
+        it->second.info = std::move(info);
+        touch(it->second);
+        return it->second.info;
+    }
+    while (by_pid_.size() >= cfg_.max_entries && !lru_.empty()) {
+        by_pid_.erase(lru_.back());
+        lru_.pop_back();
+        ++stats_.evictions;
+    }
+    lru_.push_front(pid);
+    auto [slot, inserted] = by_pid_.emplace(pid, Slot{std::move(info), lru_.begin()});
+    return slot->second.info;
+}
+
+void ProcessTable::observe(const audit::Event& ev) {
+    if (!ev.has_syscall || ev.pid <= 0) {
+        return;
+    }
+    if (ev.is_exec() && ev.success.value_or(false)) {
+        ProcessInfo p;
+        p.pid = ev.pid;
+        p.ppid = ev.ppid;
+        p.exe = ev.exe;
+        p.comm = ev.comm;
+        p.argv = ev.has_execve ? ev.argv : ev.proctitle;
+        p.uid = ev.uid;
+        p.auid = ev.auid;
+        p.from_stream = true;
+        for (const auto& path : ev.paths) {
+            if (path.item == 0) {
+                p.exec_inode = path.inode;
+                p.exec_dev = path.dev;
+            }
+        }
+        insert(std::move(p));
+        ++stats_.from_stream;
+        return;
+    }
+    auto it = by_pid_.find(ev.pid);
+    if (it != by_pid_.end()) {
+        touch(it->second);
+        return;
+    }
+    ProcessInfo p;
+    p.pid = ev.pid;
+    p.ppid = ev.ppid;
+    p.exe = ev.exe;
+    p.comm = ev.comm;
+    p.argv = ev.proctitle;
+    p.uid = ev.uid;
+    p.auid = ev.auid;
+    p.from_stream = true;
+    insert(std::move(p));
+}
+
+std::optional<ProcessInfo> ProcessTable::read_proc(int pid) const {
+    const std::string base = proc_root_ + "/" + std::to_string(pid);
+    auto stat = read_small(base + "/stat");
+    if (!stat) {
+        return std::nullopt;
+    }
+    ProcessInfo p;
+    p.pid = pid;
+    // /proc/PID/stat: pid (comm) state ppid ... ; comm may contain spaces and parentheses.
+    const auto open = stat->find('(');
+    const auto close = stat->rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) {
+        return std::nullopt;
+    }
+    p.comm = stat->substr(open + 1, close - open - 1);
+    const std::string_view rest = std::string_view(*stat).substr(close + 1);
+    // rest: " S PPID ..."
+    std::size_t pos = rest.find_first_not_of(' ');
+    pos = rest.find(' ', pos);
+    if (pos != std::string_view::npos) {
+        const auto start = pos + 1;
+        const auto end = rest.find(' ', start);
+        int ppid = -1;
+        std::from_chars(rest.data() + start, rest.data() + (end == std::string_view::npos ? rest.size() : end), ppid);
+        p.ppid = ppid;
+    }
+    std::array<char, 4096> link{};
+    const std::string exe_path = base + "/exe";
+    const ssize_t n = ::readlink(exe_path.c_str(), link.data(), link.size() - 1);
+    if (n > 0) {
+        p.exe.assign(link.data(), static_cast<std::size_t>(n));
+        constexpr std::string_view kDeleted = " (deleted)";
+        if (p.exe.ends_with(kDeleted) && !p.exe.starts_with("/memfd:")) {
+            p.exe.resize(p.exe.size() - kDeleted.size());
+        }
+    }
+    if (auto cmdline = read_small(base + "/cmdline")) {
+        p.argv = audit::split_nul(*cmdline);
+    }
+    if (auto status = read_small(base + "/status")) {
+        const auto uid_pos = status->find("\nUid:");
+        if (uid_pos != std::string::npos) {
+            std::uint32_t uid = 0;
+            const char* s = status->data() + uid_pos + 5;
+            while (*s == '\t' || *s == ' ') {
+                ++s;
+            }
+            std::from_chars(s, status->data() + status->size(), uid);
+            p.uid = uid;
+        }
+    }
+    if (auto loginuid = read_small(base + "/loginuid")) {
+        std::uint32_t auid = 0;
+        std::from_chars(loginuid->data(), loginuid->data() + loginuid->size(), auid);
+        p.auid = auid;
+    }
+    return p;
+}
+
+ProcessInfo* ProcessTable::find(int pid) {
+    if (pid <= 0) {
+        return nullptr;
+    }
+    auto it = by_pid_.find(pid);
+    if (it != by_pid_.end()) {
+        touch(it->second);
+        return &it->second.info;
+    }
+    if (!cfg_.use_proc) {
+        return nullptr;
+    }
+    ++stats_.proc_reads;
+    auto p = read_proc(pid);
+    if (!p) {
+        ++stats_.proc_misses;
+        return nullptr;
+    }
+    return &insert(std::move(*p));
+}
+
+std::vector<const ProcessInfo*> ProcessTable::ancestry(int ppid, unsigned depth) {
+    std::vector<const ProcessInfo*> out;
+    std::unordered_set<int> seen;
+    int pid = ppid;
+    while (pid > 0 && out.size() < depth && seen.insert(pid).second) {
+        const ProcessInfo* p = find(pid);
+        if (p == nullptr) {
+            break;
+        }
+        out.push_back(p);
+        if (pid == 1) {
+            break;
+        }
+        pid = p->ppid;
+    }
+    return out;
+}
+
+ProcessTableStats ProcessTable::stats() const {
+    ProcessTableStats s = stats_;
+    s.size = by_pid_.size();
+    return s;
+}
+
+}  // namespace adock::proc

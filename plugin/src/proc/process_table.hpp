@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "alert/alert.hpp"
+#include "audit/event.hpp"
+#include "config/config.hpp"
+
+namespace adock::proc {
+
+/// What we know of one process.
+struct ProcessInfo {
+    int pid = -1;
+    int ppid = -1;
+    std::string exe;
+    std::string comm;
+    std::vector<std::string> argv;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::uint32_t> auid;
+    /// Learned from an execve in the stream (true) or read from /proc (false).
+    bool from_stream = false;
+    /// The exec'd file as the kernel saw it (PATH item 0), for recognising copies and hardlinks.
+    std::uint64_t exec_inode = 0;
+    std::string exec_dev;
+    /// Cached container attribution; nullopt inside means "host"; unset outer means unknown yet.
+    std::optional<std::optional<ContainerRef>> container;
+};
+
+struct ProcessTableStats {
+    std::size_t size = 0;
+    unsigned long long from_stream = 0;
+    unsigned long long proc_reads = 0;
+    unsigned long long proc_misses = 0;
+    unsigned long long evictions = 0;
+};
+
+/// Bounded table of processes, learned from the stream first and /proc second.
+/// Eviction is least-recently-used, so short-lived parents stay as long as they are useful
+/// and memory never grows past max_entries.
+class ProcessTable {
+public:
+    ProcessTable(const config::ProcessTableConfig& cfg, std::string proc_root);
+
+    /// Records what an event teaches: an exec replaces the entry for its pid; any other syscall
+    /// event fills in a process we have not seen.
+    void observe(const audit::Event& ev);
+
+    /// The process, from the table or (when allowed and alive) from /proc. nullptr if unknown.
+    ProcessInfo* find(int pid);
+
+    /// Ancestors of a process with parent `ppid`, parent first, at most `depth`.
+    std::vector<const ProcessInfo*> ancestry(int ppid, unsigned depth);
+
+    [[nodiscard]] ProcessTableStats stats() const;
+    [[nodiscard]] const std::string& proc_root() const { return proc_root_; }
+    [[nodiscard]] bool use_proc() const { return cfg_.use_proc; }
+    void set_config(const config::ProcessTableConfig& cfg) { cfg_ = cfg; }
+
+    /// Reads /proc/<pid> into a ProcessInfo (exposed for tests with a fake proc root).
+    [[nodiscard]] std::optional<ProcessInfo> read_proc(int pid) const;
+
+private:
+    struct Slot {
+        ProcessInfo info;
+        std::list<int>::iterator lru;
+    };
+    ProcessInfo& insert(ProcessInfo info);
+    void touch(Slot& slot);
+
+    config::ProcessTableConfig cfg_;
+    std::string proc_root_;
+    std::unordered_map<int, Slot> by_pid_;
+    std::list<int> lru_;  ///< most recent first
+    ProcessTableStats stats_;
+};
+
+}  // namespace adock::proc

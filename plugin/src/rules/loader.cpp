@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rules/loader.hpp"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_util.hpp"
+
+namespace adock::rules {
+namespace {
+
+using config::ConfigError;
+using config::YamlReader;
+
+std::string dev_string(dev_t dev) {
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%02x:%02x", major(dev), minor(dev));
+    return buf.data();
+}
+
+bool has_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+/// Resolves plain names to the host's files, so renamed hardlinks are recognised.
+void resolve_identities(ProgramList& list, const std::vector<std::string>& dirs) {
+    for (const auto& pat : list.patterns) {
+        if (has_glob(pat)) {
+            continue;
+        }
+        std::vector<std::string> candidates;
+        if (pat.find('/') != std::string::npos) {
+            candidates.push_back(pat);
+        } else {
+            for (const auto& d : dirs) {
+                candidates.push_back(d + "/" + pat);
+            }
+        }
+        for (const auto& c : candidates) {
+            std::array<char, PATH_MAX> real{};
+            if (::realpath(c.c_str(), real.data()) == nullptr) {
+                continue;
+            }
+            struct stat st {};
+            if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
+                continue;
+            }
+            list.resolved_paths.insert(c);
+            list.resolved_paths.insert(real.data());
+            list.identities.emplace(dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+        }
+    }
+}
+
+void check_template(const YamlReader& r, const YAML::Node& n, const std::string& tmpl) {
+    std::size_t pos = 0;
+    while ((pos = tmpl.find('{', pos)) != std::string::npos) {
+        const auto end = tmpl.find('}', pos);
+        if (end == std::string::npos) {
+            r.fail(n, "summary: unclosed '{'");
+        }
+        const std::string name = tmpl.substr(pos + 1, end - pos - 1);
+        if (!summary_placeholders().contains(name)) {
+            std::string known;
+            for (const auto& k : summary_placeholders()) {
+                known += (known.empty() ? "" : ", ") + k;
+            }
+            r.fail(n, "summary: unknown placeholder {" + name + "} (known: " + known + ")");
+        }
+        pos = end + 1;
+    }
+}
+
+class Loader {
+public:
+    explicit Loader(const std::vector<std::string>& dirs) : dirs_(dirs) {}
+
+    void load(const std::string& name, const std::string& text) {
+        const YAML::Node root = config::parse_yaml(text, name);
+        const YamlReader r(name);
+        set_->files.push_back(name);
+        if (!root || root.IsNull()) {
+            return;
+        }
+        r.mapping(root,
+                  "a rules file",
+                  {{"lists", [&](const YAML::Node& v) { load_lists(r, v); }},
+                   {"rules", [&](const YAML::Node& v) {
+                        if (!v.IsSequence()) {
+                            r.fail(v, "rules: expected a list of rules");
+                        }
+                        for (const auto& item : v) {
+                            load_rule(r, item);
+                        }
+                    }}});
+    }
+
+    std::shared_ptr<const RuleSet> finish() {
+        for (auto& rule : set_->rules) {
+            if (rule.enabled && rule.summary.empty()) {
+                throw ConfigError(rule.source, 0, 0, "rule '" + rule.id + "' has no summary");
+            }
+        }
+        set_->build_index();
+        return set_;
+    }
+
+private:
+    void load_lists(const YamlReader& r, const YAML::Node& v) {
+        if (!v.IsMap()) {
+            r.fail(v, "lists: expected a mapping of name: [patterns]");
+        }
+        for (const auto& kv : v) {
+            auto list = std::make_shared<ProgramList>();
+            list->name = kv.first.Scalar();
+            list->patterns = r.str_list(kv.second, "lists." + list->name);
+            resolve_identities(*list, dirs_);
+            set_->lists[list->name] = std::move(list);  // a later file replaces the list
+        }
+    }
+
+    std::shared_ptr<const ProgramList> program_list(const YamlReader& r, const YAML::Node& v, const std::string& what) {
+        if (v.IsScalar()) {
+            auto it = set_->lists.find(v.Scalar());
+            if (it == set_->lists.end()) {
+                r.fail(v, what + ": unknown list '" + v.Scalar() + "' (define it under lists: first)");
+            }
+            return it->second;
+        }
+        auto list = std::make_shared<ProgramList>();
+        list->patterns = r.str_list(v, what);
+        resolve_identities(*list, dirs_);
+        return list;
+    }
+
+    Conditions conditions(const YamlReader& r, const YAML::Node& v, const std::string& what, EventClass* event) {
+        Conditions c;
+        std::map<std::string, std::function<void(const YAML::Node&)>> h{
+            {"actor_in", [&](const YAML::Node& x) { c.actor_in = program_list(r, x, "actor_in"); }},
+            {"actor_not_in", [&](const YAML::Node& x) { c.actor_not_in = program_list(r, x, "actor_not_in"); }},
+            {"parent_in", [&](const YAML::Node& x) { c.parent_in = program_list(r, x, "parent_in"); }},
+            {"parent_not_in",
+             [&](const YAML::Node& x) { c.parent_not_in = program_list(r, x, "parent_not_in"); }},
+            {"ancestor_in", [&](const YAML::Node& x) { c.ancestor_in = program_list(r, x, "ancestor_in"); }},
+            {"key",
+             [&](const YAML::Node& x) {
+                 auto keys = r.str_list(x, "key");
+                 c.keys = std::set<std::string>(keys.begin(), keys.end());
+             }},
+            {"success", [&](const YAML::Node& x) { c.success = r.boolean(x, "success"); }},
+            {"in_container", [&](const YAML::Node& x) { c.in_container = r.boolean(x, "in_container"); }},
+            {"argv_contains", [&](const YAML::Node& x) { c.argv_contains = r.str_list(x, "argv_contains"); }},
+        };
+        if (event != nullptr) {
+            h["event"] = [&](const YAML::Node& x) {
+                const std::string e = r.str(x, "event");
+                if (e == "exec") {
+                    *event = EventClass::Exec;
+                } else if (e == "syscall") {
+                    *event = EventClass::Syscall;
+                } else if (e == "any") {
+                    *event = EventClass::Any;
+                } else {
+                    r.fail(x, "event: expected exec, syscall or any");
+                }
+            };
+        }
+        r.mapping(v, what, h);
+        return c;
+    }
+
+    void load_rule(const YamlReader& r, const YAML::Node& n) {
+        if (!n.IsMap() || !n["id"]) {
+            r.fail(n, "each rule needs an 'id'");
+        }
+        const std::string id = r.str(n["id"], "id");
+        auto existing = std::find_if(set_->rules.begin(), set_->rules.end(), [&](const Rule& x) { return x.id == id; });
+        const bool patch = !n["match"] && existing != set_->rules.end();
+        if (!n["match"] && !patch) {
+            r.fail(n, "rule '" + id + "': needs 'match' (or must override a rule defined earlier)");
+        }
+        Rule rule = patch ? *existing : Rule{};
+        rule.id = id;
+        if (!patch) {
+            rule.source = r.file() + ":" + std::to_string(n.Mark().line + 1);
+        }
+        r.mapping(
+            n,
+            "rule '" + id + "'",
+            {{"id", [](const YAML::Node&) {}},
+             {"description", [&](const YAML::Node& v) { rule.description = r.str(v, "description"); }},
+             {"enabled", [&](const YAML::Node& v) { rule.enabled = r.boolean(v, "enabled"); }},
+             {"severity",
+              [&](const YAML::Node& v) {
+                  auto s = parse_severity(r.str(v, "severity"));
+                  if (!s) {
+                      r.fail(v, "severity: expected critical, high, medium, low or info");
+                  }
+                  rule.severity = *s;
+              }},
+             {"mitre", [&](const YAML::Node& v) { rule.mitre = r.str_list(v, "mitre"); }},
+             {"tags", [&](const YAML::Node& v) { rule.tags = r.str_list(v, "tags"); }},
+             {"summary",
+              [&](const YAML::Node& v) {
+                  rule.summary = r.str(v, "summary");
+                  check_template(r, v, rule.summary);
+              }},
+             {"match", [&](const YAML::Node& v) { rule.match = conditions(r, v, "match", &rule.event); }},
+             {"exceptions", [&](const YAML::Node& v) {
+                  if (!v.IsSequence()) {
+                      r.fail(v, "exceptions: expected a list of condition sets");
+                  }
+                  for (const auto& e : v) {
+                      rule.exceptions.push_back(conditions(r, e, "exception", nullptr));
+                  }
+              }}});
+        if (patch) {
+            *existing = std::move(rule);
+        } else {
+            set_->rules.push_back(std::move(rule));
+        }
+    }
+
+    const std::vector<std::string>& dirs_;
+    std::shared_ptr<RuleSet> set_ = std::make_shared<RuleSet>();
+};
+
+}  // namespace
+
+const std::vector<std::string>& default_binary_dirs() {
+    static const std::vector<std::string> kDirs{"/usr/local/sbin",
+                                                "/usr/local/bin",
+                                                "/usr/sbin",
+                                                "/usr/bin",
+                                                "/sbin",
+                                                "/bin",
+                                                "/usr/libexec/docker",
+                                                "/usr/libexec/podman"};
+    return kDirs;
+}
+
+std::shared_ptr<const RuleSet> load_rules_texts(const std::vector<std::pair<std::string, std::string>>& files,
+                                                const std::vector<std::string>& binary_dirs) {
+    Loader loader(binary_dirs);
+    for (const auto& [name, text] : files) {
+        loader.load(name, text);
+    }
+    return loader.finish();
+}
+
+std::shared_ptr<const RuleSet> load_rules_dir(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        throw ConfigError(dir, 0, 0, "rules directory does not exist");
+    }
+    std::vector<std::string> paths;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const auto ext = entry.path().extension();
+        if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+            paths.push_back(entry.path().string());
+        }
+    }
+    std::sort(paths.begin(), paths.end());
+    std::vector<std::pair<std::string, std::string>> files;
+    for (const auto& p : paths) {
+        std::ifstream in(p, std::ios::binary);
+        if (!in) {
+            throw ConfigError(p, 0, 0, "cannot read rules file");
+        }
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        files.emplace_back(p, ss.str());
+    }
+    if (files.empty()) {
+        throw ConfigError(dir, 0, 0, "no *.yaml rules files in the rules directory");
+    }
+    return load_rules_texts(files);
+}
+
+}  // namespace adock::rules

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+
+namespace adock::util {
+
+/// A bounded multi-producer multi-consumer queue. Producers on the hot path use try_push, which
+/// never blocks; consumers wait with pop_for. close() wakes every waiter; after close, pops drain
+/// what is left and then return nullopt.
+template <class T>
+class BoundedQueue {
+    static_assert(std::is_nothrow_move_constructible_v<T>, "queued types must be nothrow-movable");
+
+public:
+    explicit BoundedQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+    /// Returns false (and counts a drop) when the queue is full or closed.
+    [[nodiscard]] bool try_push(T&& item) {
+        {
+            std::scoped_lock lock(mu_);
+            if (closed_ || items_.size() >= capacity_) {
+                ++drops_;
+                return false;
+            }
+            items_.push_back(std::move(item));
+            ++pushed_;
+            if (items_.size() > max_depth_) {
+                max_depth_ = items_.size();
+            }
+        }
+        cv_.notify_one();
+        return true;
+    }
+
+    /// Blocking push for control-plane producers that may wait (never the stdin reader).
+    bool push_wait(T&& item, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mu_);
+        if (!space_cv_.wait_for(lock, timeout, [&] { return closed_ || items_.size() < capacity_; }) ||
+            closed_) {
+            ++drops_;
+            return false;
+        }
+        items_.push_back(std::move(item));
+        ++pushed_;
+        if (items_.size() > max_depth_) {
+            max_depth_ = items_.size();
+        }
+        lock.unlock();
+        cv_.notify_one();
+        return true;
+    }
+
+    /// Waits up to `timeout` for an item. nullopt on timeout or when closed and empty.
+    std::optional<T> pop_for(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); })) {
+            return std::nullopt;
+        }
+        if (items_.empty()) {
+            return std::nullopt;
+        }
+        T item = std::move(items_.front());
+        items_.pop_front();
+        lock.unlock();
+        space_cv_.notify_one();
+        return item;
+    }
+
+    void close() {
+        {
+            std::scoped_lock lock(mu_);
+            closed_ = true;
+        }
+        cv_.notify_all();
+        space_cv_.notify_all();
+    }
+
+    [[nodiscard]] bool closed() const {
+        std::scoped_lock lock(mu_);
+        return closed_;
+    }
+
+    struct Stats {
+        std::size_t depth = 0;
+        std::size_t max_depth = 0;
+        std::size_t capacity = 0;
+        unsigned long long pushed = 0;
+        unsigned long long drops = 0;
+    };
+
+    [[nodiscard]] Stats stats() const {
+        std::scoped_lock lock(mu_);
+        return Stats{items_.size(), max_depth_, capacity_, pushed_, drops_};
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::condition_variable space_cv_;
+    std::deque<T> items_;
+    std::size_t capacity_;
+    std::size_t max_depth_ = 0;
+    unsigned long long pushed_ = 0;
+    unsigned long long drops_ = 0;
+    bool closed_ = false;
+};
+
+}  // namespace adock::util

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "audit/event.hpp"
+#include "audit/framer.hpp"
+#include "audit/parser.hpp"
+#include "test_catch.hpp"
+
+using namespace adock::audit;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Runs text through the framer and the parser the way the engine does.
+struct Pipeline {
+    std::vector<Event> events;
+    EventParser parser{[this](Event&& e) { events.push_back(std::move(e)); }};
+    Framer framer{2000ms, 4096, [this](std::string_view t) { parser.parse(t); }};
+
+    void feed(const std::string& text, Framer::Clock::time_point now = Framer::Clock::now()) {
+        std::size_t start = 0;
+        while (start < text.size()) {
+            auto nl = text.find('\n', start);
+            if (nl == std::string::npos) {
+                nl = text.size();
+            }
+            framer.feed_line(std::string_view(text).substr(start, nl - start), now);
+            start = nl + 1;
+        }
+    }
+};
+
+const std::string kCorpus = AUDISP_DOCKER_SHARED_DIR "/testdata/corpus";
+
+}  // namespace
+
+TEST_CASE("decode_value handles quoted, hex and null values", "[audit]") {
+    CHECK(decode_value("\"/usr/bin/ls\"") == "/usr/bin/ls");
+    CHECK(decode_value("2F746D702F782079") == "/tmp/x y");
+    CHECK(decode_value("(null)") == std::nullopt);
+    CHECK(decode_value("\"\"") == "");
+    CHECK(decode_value("abc") == "abc");     // odd length: not hex
+    CHECK(decode_value("zz11") == "zz11");   // not hex digits
+    CHECK(split_nul(std::string("a\0b\0c", 5)) == std::vector<std::string>{"a", "b", "c"});
+}
+
+TEST_CASE("syscall names are decoded with the record's arch", "[audit]") {
+    CHECK(syscall_name(0xc000003eU, 59) == "execve");
+    CHECK(syscall_name(0x40000003U, 11) == "execve");
+    CHECK(syscall_name(0xc000003eU, 99999) == "unknown(99999)");
+    CHECK(syscall_number(0xc000003eU, "mkdir") == 83);
+}
+
+TEST_CASE("rfc3339 renders UTC with milliseconds", "[audit]") {
+    CHECK(rfc3339(1615114232, 375) == "2021-03-07T10:50:32.375Z");
+}
+
+TEST_CASE("headers: node prefix, type, stamp; malformed lines rejected", "[audit]") {
+    RecordHeader h;
+    REQUIRE(parse_header("node=work type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e", h));
+    CHECK(h.node == "work");
+    CHECK(h.type == 1300);
+    CHECK(h.sec == 1615114232);
+    CHECK(h.milli == 375);
+    CHECK(h.serial == 15558);
+    REQUIRE(parse_header("type=UNKNOWN[1337] msg=audit(1.002:3): x", h));
+    CHECK(h.type == 1337);
+    CHECK_FALSE(parse_header("garbage", h));
+    CHECK_FALSE(parse_header("type=SYSCALL msg=audit(abc:1): ", h));
+    CHECK_FALSE(parse_header("type=SYSCALL msg=audit(1.2:3", h));
+    CHECK_FALSE(parse_header("type=SYSCALL", h));
+}
+
+TEST_CASE("an enriched exec event decodes exactly (laurel corpus)", "[audit][corpus]") {
+    Pipeline p;
+    p.feed(slurp(kCorpus + "/laurel/record-execve.txt"));
+    p.framer.flush();
+    REQUIRE(p.events.size() == 1);
+    const Event& e = p.events[0];
+    CHECK(e.node == "work");
+    CHECK(e.serial == 15558);
+    CHECK(e.is_exec());
+    CHECK(e.success == true);
+    CHECK(e.pid == 10884);
+    CHECK(e.ppid == 10883);
+    CHECK(e.auid == 1000U);
+    CHECK(e.uid == 0U);
+    CHECK(e.comm == "whoami");
+    CHECK(e.exe == "/usr/bin/whoami");
+    CHECK_FALSE(e.key.has_value());
+    CHECK(e.argv == std::vector<std::string>{"whoami"});
+    CHECK(e.cwd == "/home/user/tmp");
+    REQUIRE(e.paths.size() == 2);
+    CHECK(e.paths[0].name == "/usr/bin/whoami");
+    CHECK(e.paths[0].inode == 261214);
+    CHECK(e.paths[0].dev == "ca:03");
+    CHECK(e.paths[0].mode == 0100755);
+    CHECK(e.proctitle == std::vector<std::string>{"whoami"});
+}
+
+TEST_CASE("long arguments split as aN_len / aN[i] are joined", "[audit][corpus]") {
+    Pipeline p;
+    p.feed(slurp(kCorpus + "/laurel/record-execve-long.txt"));
+    p.framer.flush();
+    REQUIRE(p.events.size() == 1);
+    const Event& e = p.events[0];
+    REQUIRE(e.argv.size() == 2);
+    CHECK(e.argv[0] == "/bin/echo");
+    // a1_len counts hex digits: 16384 of them are 8192 bytes, in three records whose pieces
+    // start with 'b', 'd' and 'f'.
+    CHECK(e.argv[1].size() == 8192);
+    CHECK(e.argv[1].front() == 'b');
+    CHECK(e.argv[1].find_first_not_of('a', 1) == 3731);
+    CHECK(e.argv[1].find('d') != std::string::npos);
+    CHECK(e.argv[1].find('f') != std::string::npos);
+    CHECK_FALSE(e.argv_truncated);
+}
+
+TEST_CASE("hex-encoded arguments decode (elastic corpus)", "[audit][corpus]") {
+    Pipeline p;
+    p.feed(slurp(kCorpus + "/elastic-beats/filebeat/execve-hex-arg.log"));
+    p.framer.flush();
+    REQUIRE_FALSE(p.events.empty());
+    const Event& e = p.events[0];
+    REQUIRE(e.argv.size() == 3);
+    CHECK(e.argv[0] == "sh");
+    CHECK(e.argv[2] == "echo \\\"arg hex encoded\\\"");
+}
+
+TEST_CASE("every corpus file goes through without a crash", "[audit][corpus]") {
+    namespace fs = std::filesystem;
+    std::size_t files = 0;
+    std::size_t events = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(kCorpus)) {
+        if (!entry.is_regular_file() || entry.path().filename() == "SOURCES.md") {
+            continue;
+        }
+        Pipeline p;
+        p.feed(slurp(entry.path().string()));
+        p.framer.flush();
+        ++files;
+        events += p.events.size();
+    }
+    CHECK(files > 100);
+    CHECK(events > 1000);
+}
+
+TEST_CASE("framer: interleaved events complete on their own EOE", "[audit][framer]") {
+    Pipeline p;
+    p.feed(
+        "type=SYSCALL msg=audit(10.000:1): arch=c000003e syscall=59 success=yes exit=0 pid=11 ppid=1 comm=\"a\" exe=\"/a\" key=(null)\n"
+        "type=SYSCALL msg=audit(10.000:2): arch=c000003e syscall=59 success=yes exit=0 pid=22 ppid=1 comm=\"b\" exe=\"/b\" key=(null)\n"
+        "type=EXECVE msg=audit(10.000:2): argc=1 a0=\"b\"\n"
+        "type=EXECVE msg=audit(10.000:1): argc=1 a0=\"a\"\n"
+        "type=EOE msg=audit(10.000:2): \n");
+    REQUIRE(p.events.size() == 1);
+    CHECK(p.events[0].pid == 22);
+    CHECK(p.events[0].argv == std::vector<std::string>{"b"});
+    p.feed("type=EOE msg=audit(10.000:1): \n");
+    REQUIRE(p.events.size() == 2);
+    CHECK(p.events[1].pid == 11);
+    CHECK(p.framer.stats().completed_by_eoe == 2);
+}
+
+TEST_CASE("framer: an event without EOE ages out by stream time and by wall clock", "[audit][framer]") {
+    Pipeline p;
+    const auto t0 = Framer::Clock::now();
+    p.feed("type=SYSCALL msg=audit(10.000:1): arch=c000003e syscall=2 success=no exit=-2 pid=5 ppid=1 comm=\"x\" exe=\"/x\" key=\"k\"\n", t0);
+    CHECK(p.events.empty());
+    // A record 3 s later in event time ages the first event out.
+    p.feed("type=SYSCALL msg=audit(13.000:2): arch=c000003e syscall=2 success=no exit=-2 pid=6 ppid=1 comm=\"y\" exe=\"/y\" key=\"k\"\n", t0);
+    REQUIRE(p.events.size() == 1);
+    CHECK(p.events[0].key == "k");
+    CHECK(p.events[0].exit == -2);
+    CHECK(p.framer.stats().completed_by_age == 1);
+    p.framer.age(t0 + 1s);
+    CHECK(p.events.size() == 1);
+    p.framer.age(t0 + 3s);
+    CHECK(p.events.size() == 2);
+}
+
+TEST_CASE("framer: bounded number of events in progress", "[audit][framer]") {
+    std::size_t done = 0;
+    EventParser parser([&](Event&&) { ++done; });
+    Framer framer(2000ms, 16, [&](std::string_view t) { parser.parse(t); });
+    const auto now = Framer::Clock::now();
+    for (int i = 1; i <= 100; ++i) {
+        framer.feed_line("type=SYSCALL msg=audit(10.000:" + std::to_string(i) +
+                             "): arch=c000003e syscall=2 success=yes exit=3 pid=5 ppid=1 comm=\"x\" exe=\"/x\" key=(null)",
+                         now);
+    }
+    CHECK(framer.stats().pending <= 16);
+    CHECK(framer.stats().completed_by_pressure >= 84);
+    framer.flush();
+    CHECK(done == 100);
+}
+
+TEST_CASE("framer: malformed lines and NUL bytes are counted, not fatal", "[audit][framer]") {
+    Pipeline p;
+    std::string text = "not an audit line\n\n";
+    text += std::string("type=EXECVE msg=audit(10.000:7): argc=1 a0=\"x\0y\"\n", 49);
+    text += "type=PROCTITLE msg=audit(10.000:7): proctitle=\"x\"\n";
+    p.feed(text);
+    CHECK(p.framer.stats().malformed == 1);
+    CHECK(p.framer.stats().nul_bytes == 1);
+    REQUIRE(p.events.size() == 1);
+    CHECK(p.events[0].argv == std::vector<std::string>{"xy"});
+}

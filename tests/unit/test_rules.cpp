@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "config/config.hpp"
+#include "outputs/dispatcher.hpp"
+#include "rules/engine.hpp"
+#include "rules/loader.hpp"
+#include "test_catch.hpp"
+
+using namespace adock;
+
+namespace {
+
+/// Collects alerts in memory.
+class CollectSink : public outputs::Sink {
+public:
+    explicit CollectSink(std::vector<Alert>& out) : out_(out) {}
+    const std::string& name() const override { return name_; }
+    bool submit(const outputs::AlertMessage& m) override {
+        out_.push_back(*m.alert);
+        return true;
+    }
+    void start() override {}
+    void stop(std::chrono::milliseconds) override {}
+    outputs::SinkStats stats() const override { return {}; }
+
+private:
+    std::string name_ = "collect";
+    std::vector<Alert>& out_;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+const std::string kBuiltin = AUDISP_DOCKER_SOURCE_DIR "/conf/rules/10-runtime.yaml";
+
+audit::Event exec_event(int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
+    audit::Event e;
+    e.serial = static_cast<std::uint64_t>(pid) * 10;
+    e.sec = 1795338855;
+    e.has_syscall = true;
+    e.arch = 0xc000003e;
+    e.syscall = 59;
+    e.success = true;
+    e.pid = pid;
+    e.ppid = ppid;
+    e.exe = exe;
+    e.comm = exe.substr(exe.rfind('/') + 1).substr(0, 15);
+    e.has_execve = true;
+    e.argv = std::move(argv);
+    e.key = "adock_exec";
+    return e;
+}
+
+struct Harness {
+    std::vector<Alert> alerts;
+    outputs::Dispatcher out;
+    config::Config cfg;
+    std::unique_ptr<rules::Engine> engine;
+
+    explicit Harness(const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+        std::vector<std::unique_ptr<outputs::Sink>> sinks;
+        sinks.push_back(std::make_unique<CollectSink>(alerts));
+        (void)out.replace(std::move(sinks));
+        cfg.processes.use_proc = false;
+        cfg.host = "testhost";
+        std::vector<std::pair<std::string, std::string>> files{{kBuiltin, slurp(kBuiltin)}};
+        files.insert(files.end(), extra.begin(), extra.end());
+        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_texts(files), out);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("runc from a shell is suspicious, with the shell as parent", "[rules][runc]") {
+    Harness h;
+    h.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
+    h.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "run", "x"}));
+    REQUIRE(h.alerts.size() == 1);
+    const Alert& a = h.alerts[0];
+    CHECK(a.rule_id == "runc_suspicious_exec");
+    CHECK(a.severity == Severity::Critical);
+    CHECK(a.mitre == std::vector<std::string>{"T1609", "T1036"});
+    CHECK(a.host == "testhost");
+    CHECK(a.process.pid == 101);
+    CHECK(a.process.argv == std::vector<std::string>{"runc", "run", "x"});
+    REQUIRE(a.ancestry.size() == 1);
+    CHECK(a.ancestry[0].exe == "/usr/bin/bash");
+    CHECK(a.summary.find("/usr/bin/bash") != std::string::npos);
+    REQUIRE(a.file);
+    CHECK(a.file->operation == "exec");
+    CHECK(a.key == "adock_exec");
+    CHECK(a.time == "2026-11-22T09:14:15.000Z");
+}
+
+TEST_CASE("runc under the containerd shim and its own re-exec are quiet", "[rules][runc]") {
+    Harness h;
+    h.engine->on_event(exec_event(200, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}));
+    h.engine->on_event(exec_event(201, 200, "/usr/sbin/runc", {"runc", "create", "c1"}));
+    h.engine->on_event(exec_event(202, 201, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"}));
+    h.engine->on_event(exec_event(203, 202, "/bin/sh", {"/bin/sh", "-c", "ls"}));
+    CHECK(h.alerts.empty());
+}
+
+TEST_CASE("runc from python, a copy in /tmp, an unknown parent", "[rules][runc]") {
+    Harness h;
+    h.engine->on_event(exec_event(300, 1, "/usr/bin/python3.11", {"python3", "x.py"}));
+    h.engine->on_event(exec_event(301, 300, "/usr/sbin/runc", {"runc", "--version"}));
+    h.engine->on_event(exec_event(310, 1, "/usr/bin/dash", {"sh"}));
+    h.engine->on_event(exec_event(311, 310, "/tmp/x/runc", {"/tmp/x/runc", "list"}));
+    h.engine->on_event(exec_event(321, 320, "/usr/bin/crun", {"crun", "list"}));
+    REQUIRE(h.alerts.size() == 3);
+    CHECK(h.alerts[0].ancestry.at(0).exe == "/usr/bin/python3.11");
+    CHECK(h.alerts[1].process.exe == "/tmp/x/runc");
+    CHECK(h.alerts[2].ancestry.empty());
+    CHECK(h.alerts[2].summary.find("unknown, pid 320") != std::string::npos);
+}
+
+TEST_CASE("a runc hardlink under another name is recognised by its inode", "[rules][runc]") {
+    Harness h;
+    const auto set = rules::load_rules_texts({{kBuiltin, slurp(kBuiltin)}});
+    const auto& ids = set->lists.at("oci_runtimes")->identities;
+    if (ids.empty()) {
+        SUCCEED("no runc on this host: identity matching not exercised");
+        return;
+    }
+    auto ev = exec_event(401, 400, "/tmp/.x/kworker", {"kworker"});
+    audit::PathItem p;
+    p.item = 0;
+    p.name = "/tmp/.x/kworker";
+    p.dev = ids.begin()->first;
+    p.inode = ids.begin()->second;
+    ev.paths.push_back(p);
+    h.engine->on_event(exec_event(400, 1, "/usr/bin/bash", {"bash"}));
+    h.engine->on_event(ev);
+    REQUIRE(h.alerts.size() == 1);
+    CHECK(h.alerts[0].summary.find("inode") != std::string::npos);
+}
+
+TEST_CASE("a later file patches a rule: disable, severity, exceptions", "[rules][loader]") {
+    Harness off(std::vector<std::pair<std::string, std::string>>{{"90-local.yaml", "rules:\n  - id: runc_suspicious_exec\n    enabled: false\n"}});
+    off.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
+    off.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "list"}));
+    CHECK(off.alerts.empty());
+
+    Harness ex(std::vector<std::pair<std::string, std::string>>{{"90-local.yaml",
+                 "rules:\n  - id: runc_suspicious_exec\n    severity: high\n    exceptions:\n"
+                 "      - parent_in: [/usr/bin/bash]\n        argv_contains: [--version]\n"}});
+    ex.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
+    ex.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "--version"}));
+    CHECK(ex.alerts.empty());
+    ex.engine->on_event(exec_event(102, 100, "/usr/sbin/runc", {"runc", "list"}));
+    REQUIRE(ex.alerts.size() == 1);
+    CHECK(ex.alerts[0].severity == Severity::High);
+}
+
+TEST_CASE("rule errors point at file:line:col", "[rules][loader]") {
+    auto error_of = [](const std::string& text) -> std::string {
+        try {
+            (void)rules::load_rules_texts({{"r.yaml", text}});
+        } catch (const config::ConfigError& e) {
+            return e.format();
+        }
+        return "no error";
+    };
+    CHECK(error_of("rules:\n  - id: x\n    severity: extreme\n    summary: s\n    match: {event: exec}\n") ==
+          "r.yaml:3:15: severity: expected critical, high, medium, low or info");
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match:\n      actor_in: nosuchlist\n") ==
+          "r.yaml:5:17: actor_in: unknown list 'nosuchlist' (define it under lists: first)");
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    colour: red\n    match: {event: exec}\n").starts_with(
+        "r.yaml:4:5: unknown key 'colour'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: \"{nope}\"\n    match: {event: exec}\n").starts_with(
+        "r.yaml:3:14: summary: unknown placeholder {nope}"));
+    CHECK(error_of("rules: [\n").starts_with("r.yaml:"));
+    CHECK(error_of("rules:\n  - id: y\n    summary: s\n") == "r.yaml:2:5: rule 'y': needs 'match' (or must override a rule defined earlier)");
+}
+
+TEST_CASE("config errors point at file:line:col and defaults hold", "[config]") {
+    auto error_of = [](const std::string& text) -> std::string {
+        try {
+            (void)config::load_config_string(text, "c.yaml");
+        } catch (const config::ConfigError& e) {
+            return e.format();
+        }
+        return "no error";
+    };
+    const auto c = config::load_config_string("outputs:\n  - {name: f, type: file, path: /tmp/a.jsonl}\n", "c.yaml");
+    CHECK(c.outputs.size() == 1);
+    CHECK(c.engine.eoe_timeout_ms == 2000);
+    CHECK(c.processes.ancestry_depth == 8);
+    CHECK(error_of("outputs:\n  - {type: carrier-pigeon}\n") ==
+          "c.yaml:2:12: unknown output type 'carrier-pigeon' (file, webhook, stdout)");
+    CHECK(error_of("processes:\n  ancestry_depth: 1000\n") == "c.yaml:2:19: ancestry_depth: 1000 is out of range [1, 64]");
+    CHECK(error_of("outputs:\n  - {type: webhook, name: w}\n") ==
+          "c.yaml:2:5: output 'w': a webhook output needs 'url' or 'url_file'");
+    CHECK(error_of("bogus: 1\n") == "c.yaml:1:1: unknown key 'bogus' in the configuration");
+    CHECK(error_of("outputs:\n  - {type: file, path: /a}\n  - {type: file, path: /b}\n") ==
+          "c.yaml:3:5: outputs: duplicate output name 'file'");
+}

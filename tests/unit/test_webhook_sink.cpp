@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "outputs/curl_easy.hpp"
+#include "outputs/sink.hpp"
+#include "test_catch.hpp"
+
+namespace {
+
+using adock::outputs::AlertMessage;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+void ensure_curl_global() {
+    // Tests run on the main thread; sinks start their threads after this.
+    static const adock::outputs::CurlGlobal global;
+}
+
+/// What the scripted server answers to one request.
+struct Reply {
+    explicit Reply(int code,
+                   std::chrono::milliseconds wait = std::chrono::milliseconds(0),
+                   std::string extra = {})
+        : status(code), delay(wait), extra_headers(std::move(extra)) {}
+
+    int status;
+    std::chrono::milliseconds delay;  ///< wait this long before answering
+    std::string extra_headers;        ///< e.g. "Retry-After: 1\r\n"
+};
+
+struct Request {
+    std::string request_line;
+    std::string headers;  ///< raw header block
+    std::string body;
+    Clock::time_point at;
+};
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 (port 0) answering from a script; the last reply
+/// repeats. One connection at a time, keep-alive supported, Content-Length bodies only.
+class TestServer {
+public:
+    explicit TestServer(std::vector<Reply> script) : script_(std::move(script)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = 0;
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] { loop(); });
+    }
+    TestServer(const TestServer&) = delete;
+    TestServer& operator=(const TestServer&) = delete;
+    ~TestServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+
+    [[nodiscard]] std::string url() const {
+        return "http://127.0.0.1:" + std::to_string(port_) + "/hook?token=s3cr3t-query";
+    }
+
+    [[nodiscard]] std::vector<Request> requests() const {
+        const std::scoped_lock lock(mu_);
+        return requests_;
+    }
+
+    [[nodiscard]] std::size_t request_count() const {
+        const std::scoped_lock lock(mu_);
+        return requests_.size();
+    }
+
+private:
+    void loop() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 20) <= 0) {
+                continue;
+            }
+            const int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (conn < 0) {
+                continue;
+            }
+            serve(conn);
+            ::close(conn);
+        }
+    }
+
+    bool read_some(int conn, std::string& buf) {
+        while (!stop_) {
+            pollfd p{conn, POLLIN, 0};
+            const int rc = ::poll(&p, 1, 20);
+            if (rc < 0) {
+                return false;
+            }
+            if (rc == 0) {
+                continue;
+            }
+            char chunk[4096];
+            const ssize_t n = ::recv(conn, chunk, sizeof chunk, 0);
+            if (n <= 0) {
+                return false;
+            }
+            buf.append(chunk, static_cast<std::size_t>(n));
+            return true;
+        }
+        return false;
+    }
+
+    static std::size_t content_length(const std::string& headers) {
+        std::string lower = headers;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+            return static_cast<char>(std::tolower(c));
+        });
+        const auto pos = lower.find("\r\ncontent-length:");
+        if (pos == std::string::npos) {
+            return 0;
+        }
+        return static_cast<std::size_t>(std::strtoul(lower.c_str() + pos + 17, nullptr, 10));
+    }
+
+    void serve(int conn) {
+        std::string buf;
+        while (!stop_) {
+            std::size_t end = 0;
+            while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+                if (!read_some(conn, buf)) {
+                    return;
+                }
+            }
+            const std::string head = buf.substr(0, end + 2);
+            const std::size_t body_len = content_length(head);
+            while (buf.size() < end + 4 + body_len) {
+                if (!read_some(conn, buf)) {
+                    return;
+                }
+            }
+            Request req;
+            req.request_line = head.substr(0, head.find("\r\n"));
+            req.headers = head;
+            req.body = buf.substr(end + 4, body_len);
+            req.at = Clock::now();
+            buf.erase(0, end + 4 + body_len);
+            Reply reply(0);
+            {
+                const std::scoped_lock lock(mu_);
+                requests_.push_back(req);
+                reply = script_[std::min(next_, script_.size() - 1)];
+                ++next_;
+            }
+            const auto until = Clock::now() + reply.delay;
+            while (!stop_ && Clock::now() < until) {
+                std::this_thread::sleep_for(5ms);
+            }
+            const std::string response = "HTTP/1.1 " + std::to_string(reply.status) +
+                                         " Scripted\r\nContent-Length: 2\r\n" +
+                                         reply.extra_headers + "\r\nok";
+            if (::send(conn, response.data(), response.size(), MSG_NOSIGNAL) !=
+                static_cast<ssize_t>(response.size())) {
+                return;
+            }
+        }
+    }
+
+    std::vector<Reply> script_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    mutable std::mutex mu_;
+    std::vector<Request> requests_;
+    std::size_t next_ = 0;
+    std::thread thread_;
+};
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+std::uint16_t closed_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+adock::config::OutputConfig hook_config(const std::string& url) {
+    adock::config::OutputConfig cfg;
+    cfg.name = "hook-test";
+    cfg.type = adock::config::OutputType::Webhook;
+    cfg.url = url;
+    cfg.connect_timeout_ms = 500;
+    cfg.timeout_ms = 2000;
+    cfg.retries = 3;
+    cfg.backoff_initial_ms = 10;
+    cfg.backoff_max_ms = 40;
+    cfg.queue_size = 64;
+    return cfg;
+}
+
+AlertMessage message(const std::string& json) {
+    auto alert = std::make_shared<adock::Alert>();
+    alert->severity = adock::Severity::High;
+    return AlertMessage{alert, std::make_shared<const std::string>(json)};
+}
+
+template <class Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds limit = 5s) {
+    const auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+        if (pred()) {
+            return true;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    return pred();
+}
+
+/// Sends fd 2 to a file while alive, to inspect what the sink logged.
+class StderrCapture {
+public:
+    StderrCapture() {
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "adock-stderr-XXXXXX").string();
+        const int fd = ::mkstemp(tmpl.data());
+        REQUIRE(fd >= 0);
+        path_ = tmpl;
+        saved_ = ::dup(STDERR_FILENO);
+        REQUIRE(::dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+        ::close(fd);
+    }
+    StderrCapture(const StderrCapture&) = delete;
+    StderrCapture& operator=(const StderrCapture&) = delete;
+    ~StderrCapture() {
+        restore();
+        std::filesystem::remove(path_);
+    }
+    std::string finish() {
+        restore();
+        std::string text;
+        const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+        char chunk[4096];
+        ssize_t n = 0;
+        while (fd >= 0 && (n = ::read(fd, chunk, sizeof chunk)) > 0) {
+            text.append(chunk, static_cast<std::size_t>(n));
+        }
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        return text;
+    }
+
+private:
+    void restore() {
+        if (saved_ >= 0) {
+            ::dup2(saved_, STDERR_FILENO);
+            ::close(saved_);
+            saved_ = -1;
+        }
+    }
+    std::string path_;
+    int saved_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("webhook delivers the alert JSON on 200", "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.headers = {{"X-Api-Key", "k-123"}, {"X-Empty", ""}};
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    const std::string body = R"({"rule":{"id":"r1"},"summary":"caf)" "\xC3\xA9" R"("})";
+    REQUIRE(sink->submit(message(body)));
+    REQUIRE(sink->submit(message(R"({"second":true})")));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 2; }));
+    sink->stop(1s);
+
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].request_line == "POST /hook?token=s3cr3t-query HTTP/1.1");
+    CHECK(reqs[0].body == body);
+    CHECK(reqs[1].body == R"({"second":true})");
+    CHECK(reqs[0].headers.find("\r\nContent-Type: application/json\r\n") != std::string::npos);
+    CHECK(reqs[0].headers.find("\r\nUser-Agent: audisp-docker/0.1\r\n") != std::string::npos);
+    CHECK(reqs[0].headers.find("\r\nX-Api-Key: k-123\r\n") != std::string::npos);
+    CHECK(reqs[0].headers.find("\r\nX-Empty:") != std::string::npos);
+    CHECK(reqs[0].headers.find("Expect:") == std::string::npos);
+    const auto s = sink->stats();
+    CHECK(s.generated == 2);
+    CHECK(s.delivered == 2);
+    CHECK(s.retried == 0);
+    CHECK(s.failed == 0);
+    CHECK(s.dropped == 0);
+}
+
+TEST_CASE("webhook retries a 500 and delivers once", "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{500}, Reply{503}, Reply{200}});
+    auto sink = adock::outputs::make_sink(hook_config(server.url()));
+    sink->start();
+    REQUIRE(sink->submit(message("{\"n\":1}")));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[2].body == "{\"n\":1}");
+    const auto s = sink->stats();
+    CHECK(s.delivered == 1);
+    CHECK(s.retried == 2);
+    CHECK(s.failed == 2);
+    CHECK(s.dropped == 0);
+}
+
+TEST_CASE("webhook also retries 408 and 429", "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{408}, Reply{429}, Reply{204}});
+    auto sink = adock::outputs::make_sink(hook_config(server.url()));
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    CHECK(server.request_count() == 3);
+    CHECK(sink->stats().retried == 2);
+}
+
+TEST_CASE("webhook does not retry a 400, drops it and keeps secrets out of the log",
+          "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{400}, Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.headers = {{"Authorization", "Bearer very-secret-token"}};
+    auto sink = adock::outputs::make_sink(cfg);
+    StderrCapture capture;
+    sink->start();
+    REQUIRE(sink->submit(message("{\"bad\":1}")));
+    REQUIRE(wait_for([&] { return sink->stats().dropped == 1; }));
+    sink->stop(1s);
+    const std::string logged = capture.finish();
+
+    CHECK(server.request_count() == 1);
+    const auto s = sink->stats();
+    CHECK(s.delivered == 0);
+    CHECK(s.retried == 0);
+    CHECK(s.failed == 1);
+    CHECK(s.dropped == 1);
+    CHECK(logged.find("HTTP 400") != std::string::npos);
+    CHECK(logged.find("http://127.0.0.1:") != std::string::npos);
+    CHECK(logged.find("s3cr3t") == std::string::npos);
+    CHECK(logged.find("/hook") == std::string::npos);
+    CHECK(logged.find("very-secret-token") == std::string::npos);
+}
+
+TEST_CASE("webhook honours Retry-After on 429", "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{429, 0ms, "Retry-After: 1\r\n"}, Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.backoff_max_ms = 3000;  // the cap must allow the 1 s asked for
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[1].at - reqs[0].at >= 900ms);
+    CHECK(reqs[1].at - reqs[0].at < 3s);
+    CHECK(sink->stats().retried == 1);
+}
+
+TEST_CASE("webhook caps Retry-After at backoff_max_ms", "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{429, 0ms, "Retry-After: 60\r\n"}, Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.backoff_max_ms = 200;
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[1].at - reqs[0].at >= 150ms);
+    CHECK(reqs[1].at - reqs[0].at < 2s);
+}
+
+TEST_CASE("webhook counts a slow endpoint as failed and submit() never blocks",
+          "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{200, 3000ms}});
+    auto cfg = hook_config(server.url());
+    cfg.timeout_ms = 200;
+    cfg.retries = 0;
+    cfg.queue_size = 4;
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    REQUIRE(sink->submit(message("{\"n\":0}")));
+    REQUIRE(wait_for([&] { return server.request_count() == 1; }));
+
+    const auto t0 = Clock::now();
+    int accepted = 0;
+    for (int i = 1; i <= 1000; ++i) {
+        if (sink->submit(message("{\"n\":" + std::to_string(i) + "}"))) {
+            ++accepted;
+        }
+    }
+    const auto submit_time = Clock::now() - t0;
+    CHECK(submit_time < 200ms);
+    CHECK(accepted <= 5);  // the queue holds 4; the worker may have taken one more
+    REQUIRE(wait_for([&] { return sink->stats().failed >= 1; }));
+    const auto t1 = Clock::now();
+    sink->stop(100ms);
+    CHECK(Clock::now() - t1 < 1s);
+    const auto s = sink->stats();
+    CHECK(s.delivered == 0);
+    CHECK(s.generated == 1001);
+    CHECK(s.dropped == s.generated);  // queue-full, timed out, or left at the deadline
+}
+
+TEST_CASE("webhook retries a refused connection, then drops", "[outputs][webhook]") {
+    ensure_curl_global();
+    auto cfg = hook_config("http://127.0.0.1:" + std::to_string(closed_port()) + "/x");
+    cfg.retries = 2;
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    REQUIRE(wait_for([&] { return sink->stats().dropped == 1; }));
+    sink->stop(1s);
+    const auto s = sink->stats();
+    CHECK(s.delivered == 0);
+    CHECK(s.failed == 3);
+    CHECK(s.retried == 2);
+    CHECK(s.dropped == 1);
+}
+
+TEST_CASE("webhook stop() with a dead endpoint returns within the deadline",
+          "[outputs][webhook]") {
+    ensure_curl_global();
+    SECTION("endpoint hangs mid-request") {
+        TestServer server({Reply{200, 30000ms}});
+        auto cfg = hook_config(server.url());
+        cfg.timeout_ms = 10000;
+        cfg.retries = 5;
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        for (int i = 0; i < 5; ++i) {
+            REQUIRE(sink->submit(message("{}")));
+        }
+        REQUIRE(wait_for([&] { return server.request_count() == 1; }));
+        const auto t0 = Clock::now();
+        sink->stop(300ms);
+        const auto took = Clock::now() - t0;
+        CHECK(took >= 250ms);
+        CHECK(took < 1300ms);
+        CHECK(sink->stats().dropped == 5);
+        CHECK(sink->stats().delivered == 0);
+    }
+    SECTION("refused connections with a long backoff") {
+        auto cfg = hook_config("http://127.0.0.1:" + std::to_string(closed_port()) + "/x");
+        cfg.retries = 10;
+        cfg.backoff_initial_ms = 5000;
+        cfg.backoff_max_ms = 10000;
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        for (int i = 0; i < 3; ++i) {
+            REQUIRE(sink->submit(message("{}")));
+        }
+        REQUIRE(wait_for([&] { return sink->stats().failed >= 1; }));
+        const auto t0 = Clock::now();
+        sink->stop(200ms);
+        const auto took = Clock::now() - t0;
+        CHECK(took < 1200ms);
+        CHECK(sink->stats().dropped == 3);
+    }
+    SECTION("a live endpoint drains the queue before the deadline") {
+        TestServer server({Reply{200}});
+        auto sink = adock::outputs::make_sink(hook_config(server.url()));
+        for (int i = 0; i < 20; ++i) {
+            REQUIRE(sink->submit(message("{\"i\":" + std::to_string(i) + "}")));
+        }
+        sink->start();
+        sink->stop(5s);
+        CHECK(sink->stats().delivered == 20);
+        CHECK(server.request_count() == 20);
+    }
+}
+
+TEST_CASE("make_sink rejects unusable webhook entries", "[outputs][config]") {
+    ensure_curl_global();
+    adock::config::OutputConfig cfg;
+    cfg.name = "broken";
+    cfg.type = adock::config::OutputType::Webhook;
+    CHECK_THROWS_AS(adock::outputs::make_sink(cfg), adock::config::ConfigError);
+    cfg.url = "ftp://example.invalid/x";
+    CHECK_THROWS_AS(adock::outputs::make_sink(cfg), adock::config::ConfigError);
+    cfg.url = "not a url";
+    CHECK_THROWS_AS(adock::outputs::make_sink(cfg), adock::config::ConfigError);
+    cfg.url = "https://example.invalid/hook";
+    cfg.headers = {{"X-Bad", "a\r\nInjected: 1"}};
+    CHECK_THROWS_AS(adock::outputs::make_sink(cfg), adock::config::ConfigError);
+    cfg.headers = {{"Bad Name", "v"}};
+    CHECK_THROWS_AS(adock::outputs::make_sink(cfg), adock::config::ConfigError);
+    cfg.headers = {};
+    CHECK_NOTHROW(adock::outputs::make_sink(cfg));
+}
+
+TEST_CASE("redacted_url keeps scheme, host and port only", "[outputs][webhook]") {
+    using adock::outputs::redacted_url;
+    CHECK(redacted_url("https://hooks.example.com/services/T0/B0/XYZ?x=1") ==
+          std::optional<std::string>("https://hooks.example.com"));
+    CHECK(redacted_url("http://user:pw@127.0.0.1:8080/a") ==
+          std::optional<std::string>("http://127.0.0.1:8080"));
+    CHECK_FALSE(redacted_url("file:///etc/passwd").has_value());
+    CHECK_FALSE(redacted_url("").has_value());
+}
