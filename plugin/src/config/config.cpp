@@ -207,10 +207,6 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              [&](const YAML::Node& x) {
                                  c.processes.max_entries = r.integer<std::size_t>(x, "max_entries", 256, 10000000);
                              }},
-                            {"exited_ttl_s",
-                             [&](const YAML::Node& x) {
-                                 c.processes.exited_ttl_s = r.integer<unsigned>(x, "exited_ttl_s", 1, 86400);
-                             }},
                             {"ancestry_depth",
                              [&](const YAML::Node& x) {
                                  c.processes.ancestry_depth = r.integer<unsigned>(x, "ancestry_depth", 1, 64);

@@ -69,9 +69,9 @@ struct EngineConfig {
 };
 
 struct ProcessTableConfig {
-    std::size_t max_entries = 32768;
-    /// Exited processes are kept this long so late events still find their ancestry.
-    unsigned exited_ttl_s = 300;
+    /// Least-recently-used processes beyond this are forgotten (live ones are re-read from /proc
+    /// when needed). 8192 keeps the table in cache on a busy host; measured in BENCHMARKS.md.
+    std::size_t max_entries = 8192;
     unsigned ancestry_depth = 8;
     /// Fill gaps from /proc (a live host); off for offline replay of foreign logs.
     bool use_proc = true;
