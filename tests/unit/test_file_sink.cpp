@@ -36,13 +36,18 @@ public:
         }
         path_ = tmpl;
     }
+
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
+
     ~TempDir() {
         std::error_code ec;
         fs::remove_all(path_, ec);
     }
-    [[nodiscard]] std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+    [[nodiscard]] std::string operator/(const std::string& name) const {
+        return (path_ / name).string();
+    }
 
 private:
     fs::path path_;
@@ -74,6 +79,7 @@ adock::config::OutputConfig file_config(const std::string& path) {
 
 unsigned mode_of(const std::string& path) {
     struct stat st {};
+
     REQUIRE(::lstat(path.c_str(), &st) == 0);
     return static_cast<unsigned>(st.st_mode) & 0777U;
 }
@@ -120,9 +126,7 @@ TEST_CASE("file sink writes one alert per line, mode 0600, parent dirs 0700", "[
 TEST_CASE("file sink appends to an existing file", "[outputs][file]") {
     const TempDir dir;
     const std::string path = dir / "alerts.jsonl";
-    {
-        std::ofstream(path) << "{\"old\":1}\n";
-    }
+    { std::ofstream(path) << "{\"old\":1}\n"; }
     auto sink = adock::outputs::make_sink(file_config(path));
     sink->start();
     REQUIRE(sink->submit(message("{\"new\":2}")));
@@ -175,9 +179,7 @@ TEST_CASE("file sink never writes through a symlink", "[outputs][file]") {
     const TempDir dir;
     const std::string target = dir / "target";
     const std::string path = dir / "alerts.jsonl";
-    {
-        std::ofstream(target) << "";
-    }
+    { std::ofstream(target) << ""; }
     REQUIRE(::symlink(target.c_str(), path.c_str()) == 0);
 
     auto sink = adock::outputs::make_sink(file_config(path));
@@ -206,7 +208,8 @@ TEST_CASE("file sink reopen() starts a new file after an external rename", "[out
     SECTION("without reopen the old file keeps growing") {
         REQUIRE(sink->submit(message("{\"after\":2}")));
         sink->stop(2s);
-        CHECK(read_lines(path + ".old") == std::vector<std::string>{"{\"before\":1}", "{\"after\":2}"});
+        CHECK(read_lines(path + ".old") ==
+              std::vector<std::string>{"{\"before\":1}", "{\"after\":2}"});
         CHECK_FALSE(fs::exists(path));
     }
     SECTION("with reopen the next alert goes to a fresh file") {

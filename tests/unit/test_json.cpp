@@ -35,9 +35,9 @@ TEST_CASE("json_escape_into writes other control characters as \\u00XX", "[json]
 
 TEST_CASE("json_escape_into keeps valid UTF-8 and replaces invalid bytes", "[json]") {
     SECTION("valid multibyte sequences are kept as they are") {
-        CHECK(escaped("caf\xC3\xA9") == "caf\xC3\xA9");                 // é, 2 bytes
-        CHECK(escaped("\xE2\x82\xAC 5") == "\xE2\x82\xAC 5");           // €, 3 bytes
-        CHECK(escaped("\xF0\x9F\x90\xB3") == "\xF0\x9F\x90\xB3");       // 🐳, 4 bytes
+        CHECK(escaped("caf\xC3\xA9") == "caf\xC3\xA9");            // é, 2 bytes
+        CHECK(escaped("\xE2\x82\xAC 5") == "\xE2\x82\xAC 5");      // €, 3 bytes
+        CHECK(escaped("\xF0\x9F\x90\xB3") == "\xF0\x9F\x90\xB3");  // 🐳, 4 bytes
     }
     SECTION("a stray byte becomes U+FFFD") {
         CHECK(escaped("a\xFFz") == "a" + kFffd + "z");

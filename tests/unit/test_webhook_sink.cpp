@@ -73,8 +73,10 @@ public:
         port_ = ntohs(addr.sin_port);
         thread_ = std::thread([this] { loop(); });
     }
+
     TestServer(const TestServer&) = delete;
     TestServer& operator=(const TestServer&) = delete;
+
     ~TestServer() {
         stop_ = true;
         thread_.join();
@@ -255,12 +257,15 @@ public:
         REQUIRE(::dup2(fd, STDERR_FILENO) == STDERR_FILENO);
         ::close(fd);
     }
+
     StderrCapture(const StderrCapture&) = delete;
     StderrCapture& operator=(const StderrCapture&) = delete;
+
     ~StderrCapture() {
         restore();
         std::filesystem::remove(path_);
     }
+
     std::string finish() {
         restore();
         std::string text;
@@ -284,6 +289,7 @@ private:
             saved_ = -1;
         }
     }
+
     std::string path_;
     int saved_ = -1;
 };
@@ -297,7 +303,9 @@ TEST_CASE("webhook delivers the alert JSON on 200", "[outputs][webhook]") {
     cfg.headers = {{"X-Api-Key", "k-123"}, {"X-Empty", ""}};
     auto sink = adock::outputs::make_sink(cfg);
     sink->start();
-    const std::string body = R"({"rule":{"id":"r1"},"summary":"caf)" "\xC3\xA9" R"("})";
+    const std::string body = R"({"rule":{"id":"r1"},"summary":"caf)"
+                             "\xC3\xA9"
+                             R"("})";
     REQUIRE(sink->submit(message(body)));
     REQUIRE(sink->submit(message(R"({"second":true})")));
     REQUIRE(wait_for([&] { return sink->stats().delivered == 2; }));
@@ -319,6 +327,25 @@ TEST_CASE("webhook delivers the alert JSON on 200", "[outputs][webhook]") {
     CHECK(s.retried == 0);
     CHECK(s.failed == 0);
     CHECK(s.dropped == 0);
+}
+
+TEST_CASE("webhook ignores proxies from the environment", "[outputs][webhook]") {
+    ensure_curl_global();
+    TestServer server({Reply{200}});
+    // Set before the sink's thread exists and cleared after it is gone (setenv is not thread-safe).
+    REQUIRE(::setenv("http_proxy",
+                     ("http://127.0.0.1:" + std::to_string(closed_port())).c_str(),
+                     1) == 0);
+    REQUIRE(::setenv("no_proxy", "", 1) == 0);
+    auto sink = adock::outputs::make_sink(hook_config(server.url()));
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    const bool delivered = wait_for([&] { return sink->stats().delivered == 1; });
+    sink->stop(1s);
+    ::unsetenv("http_proxy");
+    ::unsetenv("no_proxy");
+    CHECK(delivered);
+    CHECK(server.request_count() == 1);
 }
 
 TEST_CASE("webhook retries a 500 and delivers once", "[outputs][webhook]") {
@@ -460,8 +487,7 @@ TEST_CASE("webhook retries a refused connection, then drops", "[outputs][webhook
     CHECK(s.dropped == 1);
 }
 
-TEST_CASE("webhook stop() with a dead endpoint returns within the deadline",
-          "[outputs][webhook]") {
+TEST_CASE("webhook stop() with a dead endpoint returns within the deadline", "[outputs][webhook]") {
     ensure_curl_global();
     SECTION("endpoint hangs mid-request") {
         TestServer server({Reply{200, 30000ms}});

@@ -34,7 +34,9 @@ CurlGlobal::CurlGlobal() {
     }
 }
 
-CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
+CurlGlobal::~CurlGlobal() {
+    curl_global_cleanup();
+}
 
 bool slist_append(CurlSlist& list, const std::string& line) {
     curl_slist* grown = curl_slist_append(list.get(), line.c_str());
@@ -159,6 +161,8 @@ CurlResult CurlEasy::perform(const std::atomic<bool>& abort) {
     return result;
 }
 
-void CurlEasy::wakeup() noexcept { static_cast<void>(curl_multi_wakeup(multi_.get())); }
+void CurlEasy::wakeup() noexcept {
+    static_cast<void>(curl_multi_wakeup(multi_.get()));
+}
 
 }  // namespace adock::outputs

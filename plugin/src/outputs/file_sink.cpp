@@ -29,7 +29,9 @@ constexpr std::chrono::seconds kRotateRetry{60};
 constexpr mode_t kFileMode = 0600;
 constexpr mode_t kDirMode = 0700;
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string errno_text(int err) {
+    return std::error_code(err, std::generic_category()).message();
+}
 
 /// Creates the missing directories leading to `path` (mode 0700). Existing ones are left as is.
 void make_parent_dirs(const std::string& path) {
@@ -84,7 +86,7 @@ FileSink::FileSink(config::OutputConfig cfg) : JsonLinesSink(std::move(cfg)) {}
 
 JsonLinesSink::~JsonLinesSink() {
     if (worker_.joinable()) {
-        stop(std::chrono::milliseconds(0));
+        shutdown(std::chrono::milliseconds(0));
     }
 }
 
@@ -117,6 +119,10 @@ void JsonLinesSink::start() {
 }
 
 void JsonLinesSink::stop(std::chrono::milliseconds deadline) {
+    shutdown(deadline);
+}
+
+void JsonLinesSink::shutdown(std::chrono::milliseconds deadline) {
     deadline_ns_.store((Clock::now() + deadline).time_since_epoch().count());
     queue_.close();
     if (worker_.joinable()) {
@@ -161,6 +167,23 @@ void JsonLinesSink::count_lost(std::size_t n) {
     dropped_.fetch_add(n, std::memory_order_relaxed);
 }
 
+void JsonLinesSink::take_batch(std::optional<AlertMessage> first,
+                               std::vector<AlertMessage>& batch) {
+    batch.clear();
+    if (first && first->json) {
+        batch.push_back(std::move(*first));
+    }
+    while (batch.size() < kMaxBatch) {
+        std::optional<AlertMessage> more = queue_.pop_for(std::chrono::milliseconds(0));
+        if (!more) {
+            break;
+        }
+        if (more->json) {  // a message without JSON only woke the worker (reopen)
+            batch.push_back(std::move(*more));
+        }
+    }
+}
+
 void JsonLinesSink::run() noexcept {
     std::vector<AlertMessage> batch;
     std::size_t shutdown_drops = 0;
@@ -177,28 +200,13 @@ void JsonLinesSink::run() noexcept {
             continue;
         }
         try {
-            batch.clear();
-            if (first->json) {
-                batch.push_back(std::move(*first));
-            }
-            while (batch.size() < kMaxBatch) {
-                std::optional<AlertMessage> more = queue_.pop_for(std::chrono::milliseconds(0));
-                if (!more) {
-                    break;
-                }
-                if (more->json) {
-                    batch.push_back(std::move(*more));
-                }
-            }
-            if (batch.empty()) {
-                continue;
-            }
+            take_batch(std::move(first), batch);
             if (past_deadline()) {
                 shutdown_drops += batch.size();
                 dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-                continue;
+            } else if (!batch.empty()) {
+                write_batch(batch);
             }
-            write_batch(batch);
         } catch (const std::exception& e) {
             count_lost(batch.size());
             log::error("output '" + cfg_.name + "': " + e.what());
@@ -207,6 +215,10 @@ void JsonLinesSink::run() noexcept {
             log::error("output '" + cfg_.name + "': unknown error while writing");
         }
     }
+    finish(shutdown_drops);
+}
+
+void JsonLinesSink::finish(std::size_t shutdown_drops) noexcept {
     if (shutdown_drops > 0) {
         log::warning("output '" + cfg_.name + "': shutdown deadline passed, " +
                      std::to_string(shutdown_drops) + " alerts dropped");
@@ -229,7 +241,9 @@ bool JsonLinesSink::ensure_open() {
                              O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
                              kFileMode));
     std::string problem;
+
     struct stat st {};
+
     if (!fd.valid()) {
         problem = errno == ELOOP ? std::string("is a symbolic link, refusing to follow it")
                                  : errno_text(errno);
@@ -288,8 +302,8 @@ void JsonLinesSink::rotate() {
         next_rotate_try_ = Clock::now() + kRotateRetry;
         unsigned long long held = 0;
         if (error_log_.allow(held)) {
-            log::error("output '" + cfg_.name + "': rotating " + path + " failed: " +
-                       errno_text(err) + "; appending to the current file");
+            log::error("output '" + cfg_.name + "': rotating " + path +
+                       " failed: " + errno_text(err) + "; appending to the current file");
         }
     }
 }
@@ -319,8 +333,7 @@ void JsonLinesSink::write_batch(std::vector<AlertMessage>& batch) {
             }
         }
         if (buf.empty()) {
-            buf.reserve(std::min<std::size_t>(batch.size() - index, kMaxBatch) *
-                        (json.size() + 1));
+            buf.reserve(std::min<std::size_t>(batch.size() - index, kMaxBatch) * (json.size() + 1));
             if (need_newline_) {
                 buf += '\n';
             }
@@ -361,8 +374,8 @@ bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
         return true;
     }
     const auto begin = buf.begin();
-    auto done = static_cast<std::size_t>(
-        std::count(begin, begin + static_cast<std::ptrdiff_t>(off), '\n'));
+    auto done =
+        static_cast<std::size_t>(std::count(begin, begin + static_cast<std::ptrdiff_t>(off), '\n'));
     if (off > 0 && buf.front() == '\n' && done > 0) {
         --done;  // the newline that closed an earlier partial line, not an alert
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,9 +21,14 @@ namespace adock::outputs {
 /// the file sink (a path, with size rotation and reopen) and the stdout sink (a borrowed fd).
 class JsonLinesSink : public Sink {
 public:
+    JsonLinesSink(const JsonLinesSink&) = delete;
+    JsonLinesSink& operator=(const JsonLinesSink&) = delete;
+    JsonLinesSink(JsonLinesSink&&) = delete;
+    JsonLinesSink& operator=(JsonLinesSink&&) = delete;
     ~JsonLinesSink() override;
 
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     bool submit(const AlertMessage& message) override;
     void start() override;
     void stop(std::chrono::milliseconds deadline) override;
@@ -50,6 +56,12 @@ private:
     };
 
     void run() noexcept;
+    /// Moves `first` and whatever else is queued (up to a limit) into `batch`.
+    void take_batch(std::optional<AlertMessage> first, std::vector<AlertMessage>& batch);
+    /// Worker epilogue: reports shutdown losses, fsyncs and closes the file.
+    void finish(std::size_t shutdown_drops) noexcept;
+    /// stop() without virtual dispatch, so the destructor can use it.
+    void shutdown(std::chrono::milliseconds deadline);
     void write_batch(std::vector<AlertMessage>& batch);
     /// Writes `buf` (holding `lines` complete lines); returns false on a write error.
     bool flush(std::string& buf, std::size_t lines);
@@ -60,11 +72,11 @@ private:
     [[nodiscard]] bool past_deadline() const;
 
     config::OutputConfig cfg_;
-    bool owns_path_;                  ///< false for a borrowed fd (stdout)
-    int borrowed_fd_ = -1;            ///< the fd written when !owns_path_
-    util::UniqueFd fd_;               ///< the open file (worker thread only)
-    std::uint64_t size_ = 0;          ///< bytes in the open file (worker thread only)
-    bool need_newline_ = false;       ///< a failed write left a partial line (worker only)
+    bool owns_path_;             ///< false for a borrowed fd (stdout)
+    int borrowed_fd_ = -1;       ///< the fd written when !owns_path_
+    util::UniqueFd fd_;          ///< the open file (worker thread only)
+    std::uint64_t size_ = 0;     ///< bytes in the open file (worker thread only)
+    bool need_newline_ = false;  ///< a failed write left a partial line (worker only)
     std::chrono::steady_clock::time_point next_rotate_try_{};  ///< after a failed rotation
 
     util::BoundedQueue<AlertMessage> queue_;

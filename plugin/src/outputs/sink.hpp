@@ -17,11 +17,11 @@ struct AlertMessage {
 };
 
 struct SinkStats {
-    unsigned long long generated = 0;   ///< offered to this sink
-    unsigned long long delivered = 0;   ///< written / acknowledged with 2xx
-    unsigned long long retried = 0;     ///< extra attempts
-    unsigned long long dropped = 0;     ///< lost: queue full, retries exhausted, shutdown deadline
-    unsigned long long failed = 0;      ///< attempts that failed
+    unsigned long long generated = 0;  ///< offered to this sink
+    unsigned long long delivered = 0;  ///< written / acknowledged with 2xx
+    unsigned long long retried = 0;    ///< extra attempts
+    unsigned long long dropped = 0;    ///< lost: queue full, retries exhausted, shutdown deadline
+    unsigned long long failed = 0;     ///< attempts that failed
     std::size_t queue_depth = 0;
     std::size_t queue_max_depth = 0;
 };
@@ -43,8 +43,10 @@ public:
     virtual void start() = 0;
     /// Delivers what is queued within `deadline`, then stops; what is left is counted as dropped.
     virtual void stop(std::chrono::milliseconds deadline) = 0;
+
     /// Reopens files (SIGUSR1, log rotation by others). No-op for network sinks.
     virtual void reopen() {}
+
     [[nodiscard]] virtual SinkStats stats() const = 0;
 };
 

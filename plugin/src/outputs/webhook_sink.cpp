@@ -70,9 +70,7 @@ WebhookSink::~WebhookSink() {
 
 void WebhookSink::configure_handle() {
     const std::string prefix = "output '" + cfg_.name + "': ";
-    auto fail = [&](const std::string& msg) {
-        throw config::ConfigError("", 0, 0, prefix + msg);
-    };
+    auto fail = [&](const std::string& msg) { throw config::ConfigError("", 0, 0, prefix + msg); };
     auto target = redacted_url(cfg_.url);
     if (!target) {
         fail("url must be an absolute http:// or https:// URL");
@@ -123,7 +121,14 @@ void WebhookSink::configure_handle() {
     // No "Expect: 100-continue" round trip for larger bodies.
     ok = ok && slist_append(headers, "Expect:");
     for (const auto& [key, value] : cfg_.headers) {
-        ok = ok && slist_append(headers, value.empty() ? key + ";" : key + ": " + value);
+        std::string line = key;
+        if (value.empty()) {
+            line += ';';  // libcurl's way to send a header with an empty value
+        } else {
+            line += ": ";
+            line += value;
+        }
+        ok = ok && slist_append(headers, line);
     }
     if (!ok) {
         fail("out of memory building headers");
@@ -266,25 +271,30 @@ void WebhookSink::deliver(const AlertMessage& message) {
         } else if (result.code != CURLE_OK) {
             why = curl_easy_strerror(result.code);
         }
-        const std::string attempts = std::to_string(attempt + 1) + " attempt(s)";
+        why += " after ";
+        why += std::to_string(attempt + 1);
+        why += " attempt(s)";
         if (!retryable(result)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
-            log_drop(why + " after " + attempts + ", not retried");
+            why += ", not retried";
+            log_drop(why);
             return;
         }
         if (attempt >= cfg_.retries) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
-            log_drop(why + ", gave up after " + attempts);
+            log_drop(why);
             return;
         }
         std::chrono::milliseconds wait = backoff(attempt);
         if (result.status == kHttpTooManyRequests && result.retry_after) {
-            const auto asked = std::chrono::duration_cast<std::chrono::milliseconds>(*result.retry_after);
+            const auto asked =
+                std::chrono::duration_cast<std::chrono::milliseconds>(*result.retry_after);
             wait = std::min(std::max(wait, asked), std::chrono::milliseconds(cfg_.backoff_max_ms));
         }
         if (!sleep_until(Clock::now() + wait)) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
-            log_drop(why + " after " + attempts + ", shutdown deadline passed");
+            why += ", shutdown deadline passed";
+            log_drop(why);
             return;
         }
     }
@@ -299,7 +309,8 @@ std::chrono::milliseconds WebhookSink::backoff(unsigned attempt) {
     base = std::min<std::uint64_t>(base, cfg_.backoff_max_ms);
     const std::uint64_t half = base / 2;
     std::uniform_int_distribution<std::uint64_t> jitter(0, base - half);
-    return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(half + jitter(rng_)));
+    return std::chrono::milliseconds(
+        static_cast<std::chrono::milliseconds::rep>(half + jitter(rng_)));
 }
 
 bool WebhookSink::sleep_until(Clock::time_point wake) {

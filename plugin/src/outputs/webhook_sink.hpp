@@ -29,6 +29,7 @@ public:
     WebhookSink& operator=(WebhookSink&&) = delete;
 
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     bool submit(const AlertMessage& message) override;
     void start() override;
     void stop(std::chrono::milliseconds deadline) override;
@@ -61,8 +62,8 @@ private:
     void log_drop(const std::string& why);
 
     config::OutputConfig cfg_;
-    std::string target_;  ///< scheme://host[:port]: the only form of the URL that is logged
-    CurlEasy curl_;       ///< worker thread only (wakeup() excepted)
+    std::string target_;    ///< scheme://host[:port]: the only form of the URL that is logged
+    CurlEasy curl_;         ///< worker thread only (wakeup() excepted)
     std::minstd_rand rng_;  ///< backoff jitter (worker thread only)
     util::BoundedQueue<AlertMessage> queue_;
 
