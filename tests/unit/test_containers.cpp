@@ -8,6 +8,7 @@
 
 using adock::ContainerRef;
 using adock::proc::container_from_cgroup;
+using adock::proc::container_from_runtime_argv;
 using adock::proc::container_from_shim_argv;
 
 namespace {
@@ -97,4 +98,20 @@ TEST_CASE("names and images come from the runtime's state files", "[containers]"
     CHECK(d.name == "db");
     CHECK(d.image == "postgres:16");
     fs::remove_all(dir);
+}
+
+TEST_CASE("runc's argv names the container it starts", "[containers]") {
+    auto id_of = [](std::vector<std::string> argv) -> std::string {
+        auto ref = container_from_runtime_argv(argv);
+        return ref ? ref->runtime + ":" + ref->id : std::string("none");
+    };
+    CHECK(id_of({"runc", "--root", "/tmp/r", "run", "cap-b"}) == "runc:cap-b");
+    CHECK(id_of({"/usr/sbin/runc", "--log=/x", "create", "--bundle", "/b", "--pid-file", "/p", "c1"}) == "runc:c1");
+    CHECK(id_of({"crun", "exec", "-e", "A=1", "--user", "0", "web", "sh", "-c", "id"}) == "crun:web");
+    CHECK(id_of({"runc", "--root", "/run/containerd/runc/k8s.io", "--log", "/l", "--log-format", "json",
+                 "exec", "--process", "/tmp/p.json", "--detach", "abc123"}) == "runc:abc123");
+    CHECK(id_of({"runc", "init"}) == "none");
+    CHECK(id_of({"runc", "list"}) == "none");
+    CHECK(id_of({"runc", "run", "../../etc"}) == "none");
+    CHECK(id_of({"bash", "run", "x"}) == "none");
 }

@@ -179,6 +179,73 @@ std::optional<ContainerRef> container_from_shim_argv(const std::vector<std::stri
     return c;
 }
 
+namespace {
+
+std::string_view base_name(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+/// Global options of runc/crun that take a value (`--root DIR`), so their value is skipped.
+bool global_option_takes_value(std::string_view opt) {
+    return opt == "--root" || opt == "--log" || opt == "--log-format" || opt == "--criu" ||
+           opt == "--rootless";
+}
+
+/// `exec` options that take a value.
+bool exec_option_takes_value(std::string_view opt) {
+    return opt == "-p" || opt == "--process" || opt == "--console-socket" || opt == "--pid-file" ||
+           opt == "--cwd" || opt == "-e" || opt == "--env" || opt == "-u" || opt == "--user" ||
+           opt == "--additional-gids" || opt == "-g" || opt == "--process-label" ||
+           opt == "--apparmor" || opt == "-c" || opt == "--cap" || opt == "--preserve-fds" ||
+           opt == "--cgroup";
+}
+
+}  // namespace
+
+std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::string>& argv) {
+    if (argv.size() < 3) {
+        return std::nullopt;
+    }
+    const std::string_view name = base_name(argv[0]);
+    if (name != "runc" && name != "crun" && name != "runsc" && name != "youki") {
+        return std::nullopt;
+    }
+    std::size_t i = 1;
+    while (i < argv.size() && argv[i].starts_with("-")) {
+        const bool has_value = global_option_takes_value(argv[i]) && argv[i].find('=') == std::string::npos;
+        i += has_value ? 2 : 1;
+    }
+    if (i >= argv.size()) {
+        return std::nullopt;
+    }
+    const std::string& sub = argv[i];
+    std::optional<std::string> id;
+    if (sub == "run" || sub == "create" || sub == "restore") {
+        // One positional argument, the id, after the options: the last argument.
+        if (i + 1 < argv.size() && !argv.back().starts_with("-")) {
+            id = argv.back();
+        }
+    } else if (sub == "exec") {
+        for (std::size_t j = i + 1; j < argv.size(); ++j) {
+            if (!argv[j].starts_with("-")) {
+                id = argv[j];
+                break;
+            }
+            if (exec_option_takes_value(argv[j])) {
+                ++j;
+            }
+        }
+    }
+    if (!id || !plausible_id(*id)) {
+        return std::nullopt;
+    }
+    ContainerRef c;
+    c.id = *id;
+    c.runtime = std::string(name);
+    return c;
+}
+
 ContainerResolver::ContainerResolver(std::string containerd_state_dir, std::string docker_containers_dir)
     : containerd_state_dir_(std::move(containerd_state_dir)),
       docker_containers_dir_(std::move(docker_containers_dir)) {}
@@ -197,29 +264,50 @@ std::optional<ContainerRef> ContainerResolver::for_process(ProcessTable& table, 
     if (self != nullptr && self->container) {
         return *self->container;
     }
+    if (self != nullptr && (container_from_runtime_argv(self->argv) || container_from_shim_argv(self->argv))) {
+        return std::nullopt;  // the runtime and the shim themselves run on the host
+    }
     std::optional<ContainerRef> found;
-    bool known = false;
+    bool live = false;
     if (table.use_proc()) {
         // A live process answers for itself; its cgroup file exists even on the host.
         auto text = read_text(table.proc_root() + "/" + std::to_string(pid) + "/cgroup", 16384);
         if (text) {
-            known = true;
+            live = true;
             found = container_from_cgroup(*text, [this](std::string_view ns, std::string_view id) {
                 return is_containerd_task(ns, id);
             });
         }
     }
-    if (!known && self != nullptr) {
-        // Gone: inherit from the nearest ancestor we can attribute, or the shim it runs under.
-        for (const ProcessInfo* a : table.ancestry(self->ppid, depth)) {
+    if (!found && self != nullptr) {
+        // Inherit from the nearest ancestor we can attribute, or the shim or runtime invocation
+        // it descends from. A live process whose cgroup named no container only takes a runtime
+        // parent (runc run by hand): under a shim, its cgroup would have said so.
+        const auto chain = table.ancestry(self->ppid, depth);
+        for (std::size_t i = 0; i < chain.size(); ++i) {
+            const ProcessInfo* a = chain[i];
+            if (auto rt = container_from_runtime_argv(a->argv)) {
+                found = rt;
+                // Under containerd the runtime's own parent is the shim, which also knows the
+                // namespace: prefer its view of the same container.
+                for (std::size_t j = i + 1; j < chain.size(); ++j) {
+                    auto shim = container_from_shim_argv(chain[j]->argv);
+                    if (shim && shim->id == rt->id) {
+                        found = shim;
+                        break;
+                    }
+                }
+                break;
+            }
+            if (live) {
+                continue;
+            }
             if (auto shim = container_from_shim_argv(a->argv)) {
                 found = shim;
-                known = true;
                 break;
             }
             if (a->container) {
                 found = *a->container;
-                known = true;
                 break;
             }
         }
@@ -227,7 +315,7 @@ std::optional<ContainerRef> ContainerResolver::for_process(ProcessTable& table, 
     if (found) {
         enrich(*found);
     }
-    if (self != nullptr && known) {
+    if (self != nullptr && (live || found)) {
         self->container = found;
     }
     return found;

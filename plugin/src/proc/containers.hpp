@@ -25,6 +25,12 @@ namespace adock::proc {
 /// Container identity from a containerd shim's argv (`-namespace NS -id ID`).
 [[nodiscard]] std::optional<ContainerRef> container_from_shim_argv(const std::vector<std::string>& argv);
 
+/// Container identity from an OCI runtime's argv (runc, crun, runsc, youki share the CLI):
+/// `run|create|restore [options] ID` and `exec [options] ID COMMAND...`. The runtime process
+/// itself runs on the host; the processes it starts (`runc init`, then the container's
+/// command) belong to container ID. runtime is the binary's name.
+[[nodiscard]] std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::string>& argv);
+
 /// Attributes processes to containers and fills in names and images from the runtimes' state
 /// files (containerd task config.json, docker config.v2.json). No runtime socket is used.
 class ContainerResolver {
@@ -32,7 +38,10 @@ public:
     ContainerResolver(std::string containerd_state_dir, std::string docker_containers_dir);
 
     /// The container of a process: its cgroup if it is alive, else inherited from the nearest
-    /// ancestor we know, else the shim it descends from. nullopt on the host.
+    /// ancestor we know, else the shim or runtime invocation it descends from. A runtime
+    /// started by hand (`runc run` without a manager) leaves a cgroup no manager named, so a
+    /// live process on the host cgroup is still checked for a runtime parent. nullopt on the
+    /// host.
     std::optional<ContainerRef> for_process(ProcessTable& table, int pid, unsigned depth);
 
     /// Fills name/image (cached per id, bounded).
