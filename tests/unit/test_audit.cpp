@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -9,37 +10,25 @@
 #include "audit/framer.hpp"
 #include "audit/parser.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 using namespace adock::audit;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-/// Runs text through the framer and the parser the way the engine does.
+/// The pipeline collecting events.
 struct Pipeline {
     std::vector<Event> events;
-    EventParser parser{[this](Event&& e) { events.push_back(std::move(e)); }};
-    Framer framer{2000ms, 4096, [this](std::string_view t) { parser.parse(t); }};
-
+    adock::test::BasicPipeline<std::function<void(Event&&)>> run{
+        [this](Event&& e) { events.push_back(std::move(e)); }};
+    Framer& framer = run.framer;
     void feed(const std::string& text, Framer::Clock::time_point now = Framer::Clock::now()) {
-        std::size_t start = 0;
-        while (start < text.size()) {
-            auto nl = text.find('\n', start);
-            if (nl == std::string::npos) {
-                nl = text.size();
-            }
-            framer.feed_line(std::string_view(text).substr(start, nl - start), now);
-            start = nl + 1;
-        }
+        run.feed(text, now);
     }
 };
+
+using adock::test::slurp;
 
 const std::string kCorpus = AUDISP_DOCKER_SHARED_DIR "/testdata/corpus";
 

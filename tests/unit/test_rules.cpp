@@ -8,35 +8,14 @@
 #include "rules/engine.hpp"
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 using namespace adock;
 
 namespace {
 
-/// Collects alerts in memory.
-class CollectSink : public outputs::Sink {
-public:
-    explicit CollectSink(std::vector<Alert>& out) : out_(out) {}
-    const std::string& name() const override { return name_; }
-    bool submit(const outputs::AlertMessage& m) override {
-        out_.push_back(*m.alert);
-        return true;
-    }
-    void start() override {}
-    void stop(std::chrono::milliseconds) override {}
-    outputs::SinkStats stats() const override { return {}; }
-
-private:
-    std::string name_ = "collect";
-    std::vector<Alert>& out_;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::CollectSink;
+using test::slurp;
 
 const std::string kBuiltin = AUDISP_DOCKER_SOURCE_DIR "/conf/rules/10-runtime.yaml";
 

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// Helpers shared by the unit tests: file reading, the framer+parser pipeline as the engine runs
+// it, and a sink that collects alerts in memory.
+#pragma once
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alert/alert.hpp"
+#include "audit/event.hpp"
+#include "audit/framer.hpp"
+#include "audit/parser.hpp"
+#include "outputs/sink.hpp"
+
+namespace adock::test {
+
+inline std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Runs text through the framer and the parser the way the engine does; events go to `sink`.
+template <class OnEvent>
+struct BasicPipeline {
+    explicit BasicPipeline(OnEvent on_event) : on_event_(std::move(on_event)) {}
+
+    void feed(const std::string& text,
+              audit::Framer::Clock::time_point now = audit::Framer::Clock::now()) {
+        std::size_t start = 0;
+        while (start < text.size()) {
+            auto nl = text.find('\n', start);
+            if (nl == std::string::npos) {
+                nl = text.size();
+            }
+            framer.feed_line(std::string_view(text).substr(start, nl - start), now);
+            start = nl + 1;
+        }
+    }
+
+    OnEvent on_event_;
+    audit::EventParser parser{[this](audit::Event&& e) { on_event_(std::move(e)); }};
+    audit::Framer framer{std::chrono::milliseconds(2000), 4096,
+                         [this](std::string_view t) { parser.parse(t); }};
+};
+
+/// Collects alerts in memory.
+class CollectSink : public outputs::Sink {
+public:
+    explicit CollectSink(std::vector<Alert>& out) : out_(out) {}
+    [[nodiscard]] const std::string& name() const override { return name_; }
+    bool submit(const outputs::AlertMessage& m) override {
+        out_.push_back(*m.alert);
+        return true;
+    }
+    void start() override {}
+    void stop(std::chrono::milliseconds /*deadline*/) override {}
+    [[nodiscard]] outputs::SinkStats stats() const override { return {}; }
+
+private:
+    std::string name_ = "collect";
+    std::vector<Alert>& out_;
+};
+
+}  // namespace adock::test
