@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Installs audisp-docker and makes auditd run it.
+#   sudo scripts/install.sh [--no-start] [--binary PATH]
+#
+# 1. installs the Debian build dependencies and auditd, builds (Release);
+# 2. installs /usr/sbin/audisp-docker, the config (/etc/audisp-docker/audisp-docker.yaml, never
+#    overwritten: a changed shipped file is written beside it as .new), the detection rules
+#    (/etc/audisp-docker/rules/, shipped files replaced, your 90-local.yaml kept), the plugins.d
+#    conf, and the host's rendering of the kernel rules (/etc/audit/rules.d/45-audisp-docker.rules);
+# 3. validates the config, loads the kernel rules (augenrules --load) and reloads auditd (or
+#    starts it) so that it starts the plugin; then runs scripts/check.sh.
+# --no-start installs the files without touching auditd or the loaded rules.
+# --binary PATH installs that build of audisp-docker instead of building one.
+# scripts/uninstall.sh takes it all back out.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+start=1
+built=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --no-start) start=0; shift ;;
+    --binary) built=$(readlink -f "$2"); shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "install: run as root (sudo scripts/install.sh)" >&2; exit 1; }
+say() { echo "install: $*"; }
+
+etc=/etc/audisp-docker
+share=/usr/share/audisp-docker
+bin=/usr/sbin/audisp-docker
+plugin_conf=/etc/audit/plugins.d/audisp-docker.conf
+fragment=/etc/audit/rules.d/45-audisp-docker.rules
+
+"$root/scripts/deps.sh"
+if [ -z "$built" ]; then
+  say "building (Release, $root/build-install)"
+  cmake -S "$root" -B "$root/build-install" -DCMAKE_BUILD_TYPE=Release -DAUDISP_DOCKER_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$root/build-install" -j"$(nproc)" --target audisp-docker >/dev/null
+  built=$root/build-install/plugin/audisp-docker
+fi
+[ -x "$built" ] || { echo "install: $built is not an executable" >&2; exit 1; }
+
+# Binary first, through a temporary name: a running plugin keeps its old inode.
+install -m 0755 "$built" "$bin.new"
+mv -f "$bin.new" "$bin"
+say "installed $bin ($("$bin" --version))"
+
+install -d -m 0750 "$etc" "$etc/rules"
+install -d -m 0700 /var/log/audisp-docker
+if [ ! -e "$etc/audisp-docker.yaml" ]; then
+  install -m 0640 "$root/conf/audisp-docker.yaml" "$etc/audisp-docker.yaml"
+  say "installed $etc/audisp-docker.yaml"
+elif ! cmp -s "$root/conf/audisp-docker.yaml" "$etc/audisp-docker.yaml"; then
+  install -m 0640 "$root/conf/audisp-docker.yaml" "$etc/audisp-docker.yaml.new"
+  say "kept your $etc/audisp-docker.yaml; the shipped one is $etc/audisp-docker.yaml.new"
+fi
+for f in "$root"/conf/rules/*.yaml; do
+  install -m 0640 "$f" "$etc/rules/$(basename "$f")"
+done
+say "installed detection rules to $etc/rules/ ($(ls "$root"/conf/rules/*.yaml | wc -l) shipped files; put changes in 90-local.yaml)"
+
+# What check.sh and uninstall.sh need after the source tree is gone.
+install -d -m 0755 "$share"
+install -m 0644 "$root/rules.d/45-audisp-docker.rules.in" "$share/45-audisp-docker.rules.in"
+install -m 0755 "$root/scripts/render-rules.sh" "$root/scripts/check.sh" "$root/scripts/uninstall.sh" "$share/"
+
+# Refuse to hand auditd a config the plugin would reject.
+if ! "$bin" --config "$etc/audisp-docker.yaml" --check; then
+  echo "install: $etc/audisp-docker.yaml does not validate; fix it and run install.sh again" >&2
+  exit 1
+fi
+
+install -m 0640 "$root/conf/plugins.d/audisp-docker.conf" "$plugin_conf"
+say "installed $plugin_conf"
+"$root/scripts/render-rules.sh" > "$fragment.tmp"
+chmod 0640 "$fragment.tmp"
+mv -f "$fragment.tmp" "$fragment"
+say "installed $fragment ($(grep -c '^-' "$fragment") rules; $(grep -c '^## skipped' "$fragment" || true) paths not on this host)"
+
+if [ "$start" = 0 ]; then
+  say "--no-start: files installed; auditd and the loaded rules untouched"
+  exit 0
+fi
+
+enabled=$(auditctl -s | awk '/^enabled/{print $2}')
+if [ "$enabled" = 2 ]; then
+  echo "install: the audit rules are locked (enabled 2, '-e 2' in your rules): they load at the next boot" >&2
+else
+  augenrules --load >/dev/null
+  say "kernel rules loaded ($(auditctl -l | grep -c 'key=adock_exec\|-k docker') from this fragment)"
+fi
+
+auditd_pid() { auditctl -s 2>/dev/null | awk '/^pid/{print $2}'; }
+pid=$(auditd_pid)
+if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+  say "reloading auditd (pid $pid) so it starts the plugin"
+  auditctl --signal reload >/dev/null 2>&1 || kill -HUP "$pid"
+else
+  say "starting auditd"
+  if [ -d /run/systemd/system ]; then
+    systemctl start auditd
+  elif [ -x /etc/init.d/auditd ]; then
+    service auditd start
+  else
+    auditd
+  fi
+fi
+for _ in $(seq 50); do pgrep -x audisp-docker >/dev/null && break; sleep 0.1; done
+if pgrep -x audisp-docker >/dev/null; then
+  say "auditd runs the plugin (pid $(pgrep -x audisp-docker | head -1)); alerts go to the outputs in $etc/audisp-docker.yaml"
+else
+  echo "install: auditd did not start the plugin; see syslog and scripts/check.sh" >&2
+fi
+"$root/scripts/check.sh"

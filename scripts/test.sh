@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (Release, warnings as errors), the same under ASan+UBSan,
+# and the end-to-end test on the real auditd with real containers. Needs root for the e2e.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd
+jobs=$(nproc)
+
+echo "== unit tests (Release, -Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DAUDISP_DOCKER_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure)
+
+echo "== unit tests (Debug, ASan+UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAUDISP_DOCKER_ENABLE_ASAN=ON \
+  -DAUDISP_DOCKER_ENABLE_UBSAN=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+
+echo "== end to end (real auditd, containerd, runc)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/run.sh
+
+echo "== operator scripts (render, check, install/uninstall round trip)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/scripts_test.sh
+echo "== all tests passed"

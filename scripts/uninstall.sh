@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Takes audisp-docker back out (seed 000's backout plan): removes the kernel rules fragment and
+# reloads the remaining rules, removes the plugins.d conf and reloads auditd (which stops the
+# plugin), removes the binary and /usr/share/audisp-docker.
+#   sudo scripts/uninstall.sh [--purge]
+# The config (/etc/audisp-docker) and the alerts (/var/log/audisp-docker) are kept: they are
+# evidence. --purge removes them too.
+set -euo pipefail
+purge=0
+for arg in "$@"; do
+  case $arg in
+    --purge) purge=1 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "uninstall: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "uninstall: run as root" >&2; exit 1; }
+say() { echo "uninstall: $*"; }
+
+fragment=/etc/audit/rules.d/45-audisp-docker.rules
+plugin_conf=/etc/audit/plugins.d/audisp-docker.conf
+
+if [ -e "$fragment" ]; then
+  rm -f "$fragment"
+  say "removed $fragment"
+  enabled=$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')
+  if [ "$enabled" = 2 ]; then
+    say "the loaded rules are locked (enabled 2): they go away at the next boot"
+  elif command -v augenrules >/dev/null; then
+    augenrules --load >/dev/null
+    say "kernel rules reloaded without the fragment ($(auditctl -l | grep -c 'key=adock_exec\|-k docker' || true) of ours left)"
+  fi
+fi
+if [ -e "$plugin_conf" ]; then
+  rm -f "$plugin_conf"
+  say "removed $plugin_conf"
+fi
+pid=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
+if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+  auditctl --signal reload >/dev/null 2>&1 || kill -HUP "$pid"
+  say "reloaded auditd (pid $pid)"
+  for _ in $(seq 50); do pgrep -x audisp-docker >/dev/null || break; sleep 0.1; done
+fi
+if pgrep -x audisp-docker >/dev/null; then
+  # auditd only stops plugins it still knows; one left behind (auditd gone) gets TERM here.
+  pkill -TERM -x audisp-docker || true
+  say "stopped a leftover audisp-docker"
+fi
+rm -f /usr/sbin/audisp-docker
+rm -rf /usr/share/audisp-docker
+say "removed /usr/sbin/audisp-docker"
+if [ "$purge" = 1 ]; then
+  rm -rf /etc/audisp-docker /var/log/audisp-docker /run/audisp-docker
+  say "purged /etc/audisp-docker, /var/log/audisp-docker, /run/audisp-docker"
+else
+  say "kept /etc/audisp-docker and /var/log/audisp-docker (--purge removes them)"
+fi
