@@ -86,6 +86,15 @@ std::string to_json(const Alert& a) {
     w.key("serial").value(static_cast<std::uint64_t>(a.serial));
     w.key("key");
     write_optional(w, a.key);
+    if (a.syscall) {
+        w.key("syscall").value(*a.syscall);
+    }
+    if (a.success) {
+        w.key("success").value(*a.success);
+    }
+    if (a.exit) {
+        w.key("exit").value(*a.exit);
+    }
     w.end_object();
 
     w.key("process").begin_object();
@@ -142,6 +151,18 @@ std::string to_json(const Alert& a) {
         w.key("path").value(a.file->path);
         w.key("operation").value(a.file->operation);
         w.end_object();
+    }
+    if (a.seccomp) {
+        w.key("seccomp").begin_object();
+        w.key("syscall").value(a.seccomp->syscall);
+        w.key("action").value(a.seccomp->action);
+        w.end_object();
+    }
+    if (a.count) {
+        w.key("count").value(static_cast<std::uint64_t>(*a.count));
+    }
+    if (!a.remediation.empty()) {
+        w.key("remediation").value(a.remediation);
     }
     w.end_object();
     return out;

@@ -34,8 +34,13 @@ struct ContainerRef {
 };
 
 struct FileRef {
-    std::string path;
-    std::string operation;
+    std::string path;       ///< absolute, as the acting process sees it (a container's view inside one)
+    std::string operation;  ///< chmod chown link rename write unlink utimes exec create
+};
+
+struct SeccompRef {
+    std::string syscall;  ///< by name, decoded with the record's arch
+    std::string action;   ///< kill_process, kill_thread, trap, errno(N), trace, log, user_notif
 };
 
 /// Alert contract v1 (DESIGN.md). Everything a sink needs; sinks never look at audit records.
@@ -49,10 +54,16 @@ struct Alert {
     std::string summary;
     std::uint64_t serial = 0;
     std::optional<std::string> key;
+    std::optional<std::string> syscall;  ///< event.syscall
+    std::optional<bool> success;         ///< event.success
+    std::optional<std::int64_t> exit;    ///< event.exit (negative errno on failure)
     ProcessRef process;
     std::vector<ProcessRef> ancestry;  ///< parent first
     std::optional<ContainerRef> container;
     std::optional<FileRef> file;
+    std::optional<SeccompRef> seccomp;
+    std::string remediation;             ///< empty: none
+    std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
 };
 
 /// Serializes an alert as one line of JSON (no trailing newline).

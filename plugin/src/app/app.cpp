@@ -153,6 +153,7 @@ public:
             if (now - last_tick >= kEngineTick) {
                 last_tick = now;
                 framer_.age(now);
+                engine_.tick(now);
                 control();
                 if (cfg_.status_interval_s > 0 &&
                     now - last_status >= std::chrono::seconds(cfg_.status_interval_s)) {
@@ -162,6 +163,7 @@ public:
             }
         }
         framer_.flush();
+        engine_.flush();
         control();
         log::info("input ended; " + state_json());
     }
@@ -199,8 +201,10 @@ public:
         w.key("engine").begin_object();
         w.key("rules").value(static_cast<std::uint64_t>(engine_.rule_count()));
         w.key("exec_events").value(static_cast<std::uint64_t>(e.exec_events));
+        w.key("rule_tests").value(static_cast<std::uint64_t>(e.rule_tests));
         w.key("matches").value(static_cast<std::uint64_t>(e.matches));
         w.key("suppressed").value(static_cast<std::uint64_t>(e.suppressed));
+        w.key("aggregated").value(static_cast<std::uint64_t>(e.aggregated));
         w.end_object();
         w.key("processes").begin_object();
         w.key("size").value(static_cast<std::uint64_t>(t.size));
@@ -208,6 +212,7 @@ public:
         w.key("proc_reads").value(static_cast<std::uint64_t>(t.proc_reads));
         w.key("proc_misses").value(static_cast<std::uint64_t>(t.proc_misses));
         w.key("evictions").value(static_cast<std::uint64_t>(t.evictions));
+        w.key("reused_pids").value(static_cast<std::uint64_t>(t.reused_pids));
         w.end_object();
         w.key("outputs").begin_array();
         for (const auto& s : out_.stats()) {

@@ -69,6 +69,7 @@ void ProcessTable::observe(const audit::Event& ev) {
         p.uid = ev.uid;
         p.auid = ev.auid;
         p.from_stream = true;
+        p.exec_seen = true;
         for (const auto& path : ev.paths) {
             if (path.item == 0) {
                 p.exec_inode = path.inode;
@@ -81,8 +82,14 @@ void ProcessTable::observe(const audit::Event& ev) {
     }
     auto it = by_pid_.find(ev.pid);
     if (it != by_pid_.end()) {
-        touch(it->second);
-        return;
+        const ProcessInfo& known = it->second.info;
+        // The same process unless both parent and name differ: then the pid was reused by a
+        // process whose exec we did not see (a fork), and the old entry would lie about it.
+        if (known.ppid == ev.ppid || known.comm == ev.comm || ev.ppid <= 0) {
+            touch(it->second);
+            return;
+        }
+        ++stats_.reused_pids;
     }
     ProcessInfo p;
     p.pid = ev.pid;

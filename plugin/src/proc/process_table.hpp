@@ -23,8 +23,11 @@ struct ProcessInfo {
     std::vector<std::string> argv;
     std::optional<std::uint32_t> uid;
     std::optional<std::uint32_t> auid;
-    /// Learned from an execve in the stream (true) or read from /proc (false).
+    /// Learned from the stream (true) or read from /proc (false).
     bool from_stream = false;
+    /// The stream showed this process's exec: exe and argv are its image. Otherwise (learned
+    /// from another syscall) it may be a fork that runs its parent's image.
+    bool exec_seen = false;
     /// The exec'd file as the kernel saw it (PATH item 0), for recognising copies and hardlinks.
     std::uint64_t exec_inode = 0;
     std::string exec_dev;
@@ -38,6 +41,7 @@ struct ProcessTableStats {
     unsigned long long proc_reads = 0;
     unsigned long long proc_misses = 0;
     unsigned long long evictions = 0;
+    unsigned long long reused_pids = 0;  ///< entries replaced: the pid now belongs to another process
 };
 
 /// Bounded table of processes, learned from the stream first and /proc second.

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "audit/event.hpp"
 #include "config/config.hpp"
@@ -16,8 +19,10 @@ namespace adock::rules {
 struct EngineStats {
     unsigned long long events = 0;
     unsigned long long exec_events = 0;
+    unsigned long long rule_tests = 0;  ///< rules tested against events (after the index)
     unsigned long long matches = 0;
     unsigned long long suppressed = 0;  ///< matched, then an exception applied
+    unsigned long long aggregated = 0;  ///< matches folded into an aggregate alert
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -28,6 +33,12 @@ public:
 
     void on_event(const audit::Event& ev);
 
+    /// Periodic work on the engine thread: closes aggregation windows that have ended.
+    void tick(std::chrono::steady_clock::time_point now);
+
+    /// Closes every aggregation window (end of input, shutdown).
+    void flush();
+
     /// Swaps rules and settings (SIGHUP); the process table is kept.
     void reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules);
 
@@ -37,9 +48,22 @@ public:
 
 private:
     struct Context;
+    struct Aggregation {
+        Alert last;                        ///< the latest repeat
+        unsigned long long repeats = 0;    ///< matches after the first
+        std::int64_t end_sec = 0;          ///< window end, stream time
+        std::chrono::steady_clock::time_point end_wall;  ///< window end, wall clock
+        unsigned window_s = 0;
+    };
     bool holds(const Conditions& c, Context& ctx);
+    bool path_condition(const Conditions& c, Context& ctx);
     void evaluate(const Rule& rule, Context& ctx);
     Alert build_alert(const Rule& rule, Context& ctx);
+    void render_summary(const Rule& rule, Context& ctx, Alert& a);
+    const std::string& syscall_of(const audit::Event& ev);
+    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec);
+    void close_window(Aggregation& agg);
+    void close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now);
 
     std::string host_;
     unsigned ancestry_depth_;
@@ -48,6 +72,9 @@ private:
     proc::ProcessTable table_;
     proc::ContainerResolver containers_;
     EngineStats stats_;
+    std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
+    std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
+    std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
 };
 
 }  // namespace adock::rules

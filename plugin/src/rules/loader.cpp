@@ -4,7 +4,13 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <libaudit.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <map>
+#include <set>
 #include <array>
 #include <climits>
 #include <cstdio>
@@ -13,10 +19,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "audit/event.hpp"
 #include "config/yaml_util.hpp"
+#include "rules/fileop.hpp"
 
 namespace adock::rules {
 namespace {
+
+constexpr std::uint32_t kArchX86_64 = 0xc000003e;
+constexpr std::uint32_t kArchI386 = 0x40000003;
 
 using config::ConfigError;
 using config::YamlReader;
@@ -157,6 +168,18 @@ private:
             {"success", [&](const YAML::Node& x) { c.success = r.boolean(x, "success"); }},
             {"in_container", [&](const YAML::Node& x) { c.in_container = r.boolean(x, "in_container"); }},
             {"argv_contains", [&](const YAML::Node& x) { c.argv_contains = r.str_list(x, "argv_contains"); }},
+            {"lineage_in", [&](const YAML::Node& x) { c.lineage_in = program_list(r, x, "lineage_in"); }},
+            {"comm", [&](const YAML::Node& x) { c.comm = r.str_list(x, "comm"); }},
+            {"syscall", [&](const YAML::Node& x) { c.syscalls = syscall_names(r, x); }},
+            {"exit", [&](const YAML::Node& x) { c.exits = exit_codes(r, x); }},
+            {"operation", [&](const YAML::Node& x) { c.operations = operations(r, x); }},
+            {"path", [&](const YAML::Node& x) { c.paths = r.str_list(x, "path"); }},
+            {"path_in", [&](const YAML::Node& x) { c.path_in = program_list(r, x, "path_in"); }},
+            {"uid", [&](const YAML::Node& x) { c.uids = ids(r, x, "uid"); }},
+            {"euid", [&](const YAML::Node& x) { c.euids = ids(r, x, "euid"); }},
+            {"auid", [&](const YAML::Node& x) { c.auids = ids(r, x, "auid"); }},
+            {"record_type", [&](const YAML::Node& x) { c.record_types = record_types(r, x); }},
+            {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
         };
         if (event != nullptr) {
             h["event"] = [&](const YAML::Node& x) {
@@ -165,10 +188,12 @@ private:
                     *event = EventClass::Exec;
                 } else if (e == "syscall") {
                     *event = EventClass::Syscall;
+                } else if (e == "seccomp") {
+                    *event = EventClass::Seccomp;
                 } else if (e == "any") {
                     *event = EventClass::Any;
                 } else {
-                    r.fail(x, "event: expected exec, syscall or any");
+                    r.fail(x, "event: expected exec, syscall, seccomp or any");
                 }
             };
         }
@@ -213,6 +238,9 @@ private:
                   check_template(r, v, rule.summary);
               }},
              {"match", [&](const YAML::Node& v) { rule.match = conditions(r, v, "match", &rule.event); }},
+             {"remediation", [&](const YAML::Node& v) { rule.remediation = r.str(v, "remediation"); }},
+             {"variants", [&](const YAML::Node& v) { rule.variants = variants(r, v); }},
+             {"aggregate", [&](const YAML::Node& v) { rule.aggregate = aggregate(r, v); }},
              {"exceptions", [&](const YAML::Node& v) {
                   if (!v.IsSequence()) {
                       r.fail(v, "exceptions: expected a list of condition sets");
@@ -226,6 +254,152 @@ private:
         } else {
             set_->rules.push_back(std::move(rule));
         }
+    }
+
+    std::vector<Variant> variants(const YamlReader& r, const YAML::Node& v) {
+        if (!v.IsSequence()) {
+            r.fail(v, "variants: expected a list of {when, severity, add_tags}");
+        }
+        std::vector<Variant> out;
+        for (const auto& item : v) {
+            Variant var;
+            bool has_when = false;
+            r.mapping(item,
+                      "variant",
+                      {{"when",
+                        [&](const YAML::Node& x) {
+                            var.when = conditions(r, x, "when", nullptr);
+                            has_when = true;
+                        }},
+                       {"severity",
+                        [&](const YAML::Node& x) {
+                            var.severity = parse_severity(r.str(x, "severity"));
+                            if (!var.severity) {
+                                r.fail(x, "severity: expected critical, high, medium, low or info");
+                            }
+                        }},
+                       {"add_tags", [&](const YAML::Node& x) { var.add_tags = r.str_list(x, "add_tags"); }},
+                       {"add_mitre", [&](const YAML::Node& x) { var.add_mitre = r.str_list(x, "add_mitre"); }}});
+            if (!has_when) {
+                r.fail(item, "variant: needs 'when'");
+            }
+            out.push_back(std::move(var));
+        }
+        return out;
+    }
+
+    static Aggregate aggregate(const YamlReader& r, const YAML::Node& v) {
+        Aggregate a;
+        r.mapping(v,
+                  "aggregate",
+                  {{"by",
+                    [&](const YAML::Node& x) {
+                        static const std::set<std::string> kFields{"container.id", "seccomp.syscall",
+                                                                   "event.syscall", "process.exe", "file.path"};
+                        a.by = r.str_list(x, "by");
+                        for (const auto& f : a.by) {
+                            if (!kFields.contains(f)) {
+                                r.fail(x, "aggregate.by: unknown field '" + f +
+                                              "' (container.id, seccomp.syscall, event.syscall, process.exe, file.path)");
+                            }
+                        }
+                    }},
+                   {"window_s", [&](const YAML::Node& x) { a.window_s = r.integer<unsigned>(x, "window_s", 1, 86400); }}});
+        return a;
+    }
+
+    static std::set<std::string> syscall_names(const YamlReader& r, const YAML::Node& v) {
+        std::set<std::string> out;
+        for (const auto& name : r.str_list(v, "syscall")) {
+            // Known on either arch we decode (x86_64, i386); typos are errors, not silent misses.
+            if (!audit::syscall_number(kArchX86_64, name) && !audit::syscall_number(kArchI386, name)) {
+                r.fail(v, "syscall: unknown syscall '" + name + "'");
+            }
+            out.insert(name);
+        }
+        return out;
+    }
+
+    static std::set<std::int64_t> exit_codes(const YamlReader& r, const YAML::Node& v) {
+        static const std::map<std::string, std::int64_t> kErrno{
+            {"EPERM", EPERM},   {"ENOENT", ENOENT}, {"EACCES", EACCES}, {"EEXIST", EEXIST},
+            {"EBUSY", EBUSY},   {"EINVAL", EINVAL}, {"ETXTBSY", ETXTBSY}, {"EROFS", EROFS},
+            {"ENOSYS", ENOSYS}, {"EXDEV", EXDEV}};
+        std::set<std::int64_t> out;
+        for (const auto& e : r.str_list(v, "exit")) {
+            if (auto it = kErrno.find(e); it != kErrno.end()) {
+                out.insert(-it->second);
+                continue;
+            }
+            std::int64_t n = 0;
+            const auto* end = e.data() + e.size();
+            const auto [ptr, ec] = std::from_chars(e.data(), end, n);
+            if (ec != std::errc() || ptr != end) {
+                r.fail(v, "exit: expected a number or an errno name (EPERM, ETXTBSY, ...), got '" + e + "'");
+            }
+            out.insert(n);
+        }
+        return out;
+    }
+
+    static std::uint32_t operations(const YamlReader& r, const YAML::Node& v) {
+        std::uint32_t mask = 0;
+        for (const auto& name : r.str_list(v, "operation")) {
+            auto op = parse_file_op(name);
+            if (!op) {
+                std::string known;
+                for (const auto& k : file_op_names()) {
+                    known += (known.empty() ? "" : " ") + k;
+                }
+                r.fail(v, "operation: unknown '" + name + "' (" + known + ")");
+            }
+            mask |= static_cast<std::uint32_t>(*op);
+        }
+        return mask;
+    }
+
+    static std::set<std::uint32_t> ids(const YamlReader& r, const YAML::Node& v, const std::string& what) {
+        std::set<std::uint32_t> out;
+        for (const auto& s : r.str_list(v, what)) {
+            if (s == "unset") {
+                out.insert(4294967295U);
+                continue;
+            }
+            std::uint32_t n = 0;
+            const auto* end = s.data() + s.size();
+            const auto [ptr, ec] = std::from_chars(s.data(), end, n);
+            if (ec != std::errc() || ptr != end) {
+                r.fail(v, what + ": expected a number or 'unset', got '" + s + "'");
+            }
+            out.insert(n);
+        }
+        return out;
+    }
+
+    static std::set<std::string> seccomp_actions(const YamlReader& r, const YAML::Node& v) {
+        static const std::set<std::string> kActions{"kill_process", "kill_thread", "trap", "errno",
+                                                    "user_notif", "trace", "log", "allow"};
+        std::set<std::string> out;
+        for (const auto& a : r.str_list(v, "seccomp_action")) {
+            if (!kActions.contains(a)) {
+                r.fail(v, "seccomp_action: unknown '" + a +
+                              "' (kill_process kill_thread trap errno user_notif trace log allow)");
+            }
+            out.insert(a);
+        }
+        return out;
+    }
+
+    static std::set<int> record_types(const YamlReader& r, const YAML::Node& v) {
+        std::set<int> out;
+        for (const auto& s : r.str_list(v, "record_type")) {
+            const int t = audit_name_to_msg_type(s.c_str());
+            if (t <= 0) {
+                r.fail(v, "record_type: unknown audit record type '" + s + "'");
+            }
+            out.insert(t);
+        }
+        return out;
     }
 
     const std::vector<std::string>& dirs_;

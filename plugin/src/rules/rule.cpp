@@ -3,6 +3,11 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <iterator>
+
+#include "rules/fileop.hpp"
+
 namespace adock::rules {
 
 std::optional<std::string> ProgramList::match(std::string_view path) const {
@@ -24,9 +29,30 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
     return std::nullopt;
 }
 
+std::optional<std::string> ProgramList::match_file(std::string_view path, const std::string& dev,
+                                                    std::uint64_t inode) const {
+    if (!path.empty()) {
+        const std::string p(path);
+        for (const auto& pat : patterns) {
+            if (pat.find('/') != std::string::npos && ::fnmatch(pat.c_str(), p.c_str(), 0) == 0) {
+                return pat;
+            }
+        }
+        if (resolved_paths.contains(p)) {
+            return p;
+        }
+    }
+    if (inode != 0 && identities.contains({dev, inode})) {
+        return "inode " + dev + ":" + std::to_string(inode) + " of " + (name.empty() ? "the list" : name);
+    }
+    return std::nullopt;
+}
+
 void RuleSet::build_index() {
     exec_rules.clear();
-    syscall_rules.clear();
+    seccomp_rules.clear();
+    syscall_rules_by_name.clear();
+    syscall_rules_any.clear();
     for (const auto& r : rules) {
         if (!r.enabled) {
             continue;
@@ -34,8 +60,37 @@ void RuleSet::build_index() {
         if (r.event == EventClass::Exec || r.event == EventClass::Any) {
             exec_rules.push_back(&r);
         }
-        if (r.event == EventClass::Syscall || r.event == EventClass::Any) {
-            syscall_rules.push_back(&r);
+        if (r.event == EventClass::Seccomp || r.event == EventClass::Any) {
+            seccomp_rules.push_back(&r);
+        }
+        if (r.event != EventClass::Syscall && r.event != EventClass::Any) {
+            continue;
+        }
+        // The narrowest syscall set the rule names: its syscalls, else its operations' syscalls.
+        std::set<std::string> names;
+        if (r.match.syscalls) {
+            names = *r.match.syscalls;
+        }
+        if (r.match.operations) {
+            std::set<std::string> by_op;
+            for (auto& n : syscalls_for(*r.match.operations)) {
+                by_op.insert(std::move(n));
+            }
+            if (r.match.syscalls) {
+                std::set<std::string> both;
+                std::set_intersection(names.begin(), names.end(), by_op.begin(), by_op.end(),
+                                      std::inserter(both, both.begin()));
+                names = std::move(both);
+            } else {
+                names = std::move(by_op);
+            }
+        }
+        if (!r.match.syscalls && !r.match.operations) {
+            syscall_rules_any.push_back(&r);
+            continue;
+        }
+        for (const auto& n : names) {
+            syscall_rules_by_name[n].push_back(&r);
         }
     }
 }
@@ -51,7 +106,14 @@ const std::set<std::string>& summary_placeholders() {
                                               "matched",
                                               "container.id",
                                               "container.name",
+                                              "container.image",
                                               "event.key",
+                                              "event.result",
+                                              "syscall",
+                                              "file.path",
+                                              "file.operation",
+                                              "seccomp.syscall",
+                                              "seccomp.action",
                                               "rule.id"};
     return kNames;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "alert/alert.hpp"
@@ -25,10 +26,15 @@ struct ProgramList {
 
     /// The pattern (or resolved path) that matches `path`, if any.
     [[nodiscard]] std::optional<std::string> match(std::string_view path) const;
+
+    /// For file paths: full-path patterns and resolved paths only (a file merely *named* runc
+    /// somewhere is not the runtime), or the same file by device and inode.
+    [[nodiscard]] std::optional<std::string> match_file(std::string_view path, const std::string& dev,
+                                                        std::uint64_t inode) const;
 };
 
 /// Which events a rule looks at; the engine indexes rules by this.
-enum class EventClass { Exec, Syscall, Any };
+enum class EventClass { Exec, Syscall, Seccomp, Any };
 
 /// The conditions of a rule or an exception; all present conditions must hold.
 struct Conditions {
@@ -41,6 +47,34 @@ struct Conditions {
     std::optional<bool> success;
     std::optional<bool> in_container;
     std::optional<std::vector<std::string>> argv_contains;            ///< any argument equals one
+    std::optional<std::shared_ptr<const ProgramList>> lineage_in;      ///< actor or any ancestor
+    std::optional<std::vector<std::string>> comm;                     ///< fnmatch patterns
+    std::optional<std::set<std::string>> syscalls;                    ///< by name, decoded with arch
+    std::optional<std::set<std::int64_t>> exits;                      ///< exit codes (-26 = ETXTBSY)
+    std::optional<std::uint32_t> operations;                          ///< FileOp bits
+    std::optional<std::vector<std::string>> paths;                    ///< path_matches() patterns
+    std::optional<std::shared_ptr<const ProgramList>> path_in;         ///< files by path or inode
+    std::optional<std::set<std::uint32_t>> uids;
+    std::optional<std::set<std::uint32_t>> euids;
+    std::optional<std::set<std::uint32_t>> auids;                     ///< 4294967295 = unset
+    std::optional<std::set<int>> record_types;                        ///< e.g. SECCOMP (1326)
+    std::optional<std::set<std::string>> seccomp_actions;             ///< kill_process, errno, log, ...
+};
+
+/// A different severity and extra tags when more conditions hold (the first that holds wins):
+/// a runtime binary written from inside a container is an escape, by dpkg an update.
+struct Variant {
+    Conditions when;
+    std::optional<Severity> severity;
+    std::vector<std::string> add_tags;
+    std::vector<std::string> add_mitre;
+};
+
+/// Folds repeats: the first alert of a key goes out at once; repeats within `window_s` are
+/// counted and reported in one alert (`count`) when the window closes.
+struct Aggregate {
+    std::vector<std::string> by;  ///< container.id, seccomp.syscall, event.syscall, process.exe, file.path
+    unsigned window_s = 60;
 };
 
 struct Rule {
@@ -54,7 +88,10 @@ struct Rule {
     EventClass event = EventClass::Exec;
     Conditions match;
     std::vector<Conditions> exceptions;
-    std::string source;  ///< file:line where it was defined
+    std::vector<Variant> variants;
+    std::optional<Aggregate> aggregate;
+    std::string remediation;  ///< what to do, carried in the alert
+    std::string source;       ///< file:line where it was defined
 };
 
 /// Compiled, immutable rules, indexed by event class. Shared read-only with the engine.
@@ -68,7 +105,11 @@ struct RuleSet {
 
     std::vector<Rule> rules;
     std::vector<const Rule*> exec_rules;
-    std::vector<const Rule*> syscall_rules;
+    std::vector<const Rule*> seccomp_rules;
+    /// Syscall rules that name their syscalls (directly or through `operation`), by name.
+    std::unordered_map<std::string, std::vector<const Rule*>> syscall_rules_by_name;
+    /// Syscall rules that can match any syscall.
+    std::vector<const Rule*> syscall_rules_any;
     std::map<std::string, std::shared_ptr<const ProgramList>> lists;
     std::vector<std::string> files;  ///< loaded from
 

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: Apache-2.0
+// The detection catalogue (conf/rules/*.yaml) on events shaped like the kernel's: file syscalls
+// with PATH and CWD records, SECCOMP records, mount-family syscalls. Captured streams of the
+// same scenarios are replayed in test_replay.cpp.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "outputs/dispatcher.hpp"
+#include "rules/engine.hpp"
+#include "rules/fileop.hpp"
+#include "rules/loader.hpp"
+#include "test_catch.hpp"
+#include "test_support.hpp"
+
+using namespace adock;
+using rules::FileOp;
+
+namespace {
+
+constexpr std::uint32_t kX86_64 = 0xc000003e;
+
+struct Catalogue {
+    std::vector<Alert> alerts;
+    outputs::Dispatcher out;
+    config::Config cfg;
+    std::unique_ptr<rules::Engine> engine;
+    std::uint64_t serial = 1000;
+
+    Catalogue() {
+        std::vector<std::unique_ptr<outputs::Sink>> sinks;
+        sinks.push_back(std::make_unique<test::CollectSink>(alerts));
+        (void)out.replace(std::move(sinks));
+        cfg.processes.use_proc = false;
+        cfg.host = "testhost";
+        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+    }
+
+    audit::Event base(int pid, int ppid, const std::string& exe, const std::string& syscall) {
+        audit::Event e;
+        e.serial = ++serial;
+        e.sec = 1795338855;
+        e.has_syscall = true;
+        e.arch = kX86_64;
+        e.syscall = audit::syscall_number(kX86_64, syscall).value_or(-1);
+        REQUIRE(e.syscall >= 0);
+        e.success = true;
+        e.pid = pid;
+        e.ppid = ppid;
+        e.exe = exe;
+        e.comm = exe.substr(exe.rfind('/') + 1).substr(0, 15);
+        e.uid = 0;
+        e.auid = 4294967295U;
+        e.args = {0, 0, 0, 0};
+        return e;
+    }
+
+    void exec(int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
+        audit::Event e = base(pid, ppid, exe, "execve");
+        e.has_execve = true;
+        e.argv = std::move(argv);
+        engine->on_event(e);
+    }
+
+    /// A file syscall on `name` (relative names resolve against `cwd`).
+    audit::Event file(int pid, int ppid, const std::string& exe, const std::string& syscall, const std::string& name,
+                      const std::string& cwd = "/", const std::string& nametype = "NORMAL") {
+        audit::Event e = base(pid, ppid, exe, syscall);
+        e.cwd = cwd;
+        audit::PathItem parent;
+        parent.item = 0;
+        parent.name = name.substr(0, name.rfind('/') + 1);
+        parent.nametype = "PARENT";
+        parent.dev = "fe:00";
+        parent.inode = 11;
+        e.paths.push_back(parent);
+        audit::PathItem p;
+        p.item = 1;
+        p.name = name;
+        p.nametype = nametype;
+        p.dev = "fe:00";
+        p.inode = 12345;
+        e.paths.push_back(p);
+        return e;
+    }
+
+    /// A containerd shim for container `id` and a shell in it.
+    void container(int shim, int shell, const std::string& id) {
+        exec(shim, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", id});
+        exec(shell, shim, "/bin/busybox", {"sh"});
+    }
+
+    std::vector<const Alert*> of(const std::string& rule) const {
+        std::vector<const Alert*> v;
+        for (const auto& a : alerts) {
+            if (a.rule_id == rule) {
+                v.push_back(&a);
+            }
+        }
+        return v;
+    }
+};
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+/// The host's runc as the kernel would name it (dev "fe:00" style) and its inode, if present.
+std::optional<std::pair<std::string, std::uint64_t>> host_runc() {
+    struct stat st {};
+    if (::stat("/usr/sbin/runc", &st) != 0) {
+        return std::nullopt;
+    }
+    std::array<char, 32> dev{};
+    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
+    return std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(st.st_ino));
+}
+
+}  // namespace
+
+TEST_CASE("file operations are classified from the syscall and the open flags", "[fileop]") {
+    audit::Event e;
+    e.args = {0, O_WRONLY | O_APPEND, 0, 0};
+    CHECK(rules::classify("open", e) == FileOp::Write);
+    e.args = {0, O_RDONLY, 0, 0};
+    CHECK(rules::classify("open", e) == FileOp::None);
+    e.args = {0xffffff9c, 0, O_RDWR, 0};
+    CHECK(rules::classify("openat", e) == FileOp::Write);
+    e.args = {0xffffff9c, 0, O_RDONLY, 0};
+    CHECK(rules::classify("openat", e) == FileOp::None);
+    CHECK(rules::classify("openat2", e) == FileOp::None);
+    audit::PathItem created;
+    created.nametype = "CREATE";
+    e.paths.push_back(created);
+    CHECK(rules::classify("openat2", e) == FileOp::Create);
+    CHECK(rules::classify("fchmodat", e) == FileOp::Chmod);
+    CHECK(rules::classify("fchownat", e) == FileOp::Chown);
+    CHECK(rules::classify("linkat", e) == FileOp::Link);
+    CHECK(rules::classify("symlinkat", e) == FileOp::Link);
+    CHECK(rules::classify("renameat2", e) == FileOp::Rename);
+    CHECK(rules::classify("unlinkat", e) == FileOp::Unlink);
+    CHECK(rules::classify("utimensat", e) == FileOp::Utimes);
+    CHECK(rules::classify("truncate", e) == FileOp::Write);
+    CHECK(rules::classify("mkdirat", e) == FileOp::Create);
+    CHECK(rules::classify("getpid", e) == FileOp::None);
+    const auto names = rules::syscalls_for(static_cast<std::uint32_t>(FileOp::Chmod));
+    CHECK(has(names, "fchmodat"));
+    CHECK_FALSE(has(names, "openat"));
+    CHECK(has(rules::syscalls_for(static_cast<std::uint32_t>(FileOp::Write)), "openat"));
+}
+
+TEST_CASE("paths are made absolute with the cwd and folded lexically", "[fileop]") {
+    CHECK(rules::absolute_path("tool", std::string("/usr/bin")) == "/usr/bin/tool");
+    CHECK(rules::absolute_path("../bin//./x", std::string("/usr/sbin")) == "/usr/bin/x");
+    CHECK(rules::absolute_path("/usr/bin/../../../etc", std::nullopt) == "/etc");
+    CHECK(rules::absolute_path("rel", std::nullopt) == "rel");
+    CHECK(rules::path_matches("/usr/bin/", "/usr/bin/tool"));
+    CHECK(rules::path_matches("/usr/bin/", "/usr/bin"));
+    CHECK_FALSE(rules::path_matches("/usr/bin/", "/usr/binx/tool"));
+    CHECK(rules::path_matches("/etc/systemd/system/docker.*", "/etc/systemd/system/docker.service"));
+    CHECK(rules::path_matches("/usr/*bin/runc", "/usr/local/sbin/runc"));
+}
+
+TEST_CASE("runtime_binary_tampered: host, container escape, package manager, attempts", "[detections][tamper]") {
+    Catalogue c;
+    c.exec(100, 1, "/usr/bin/bash", {"bash"});
+    auto w = c.file(101, 100, "/usr/bin/bash", "openat", "/usr/sbin/runc");
+    w.args = {0xffffff9c, 0, O_WRONLY | O_APPEND, 0};
+    c.engine->on_event(w);
+    REQUIRE(c.of("runtime_binary_tampered").size() == 1);
+    const Alert& host = *c.of("runtime_binary_tampered")[0];
+    CHECK(host.severity == Severity::High);
+    REQUIRE(host.file);
+    CHECK(host.file->path == "/usr/sbin/runc");
+    CHECK(host.file->operation == "write");
+    CHECK(host.syscall == "openat");
+    CHECK_FALSE(has(host.tags, "container_escape"));
+    CHECK_FALSE(host.remediation.empty());
+
+    // Reading runc (runc re-executing itself does) and writing a file that is merely named runc.
+    auto r = c.file(102, 100, "/usr/bin/bash", "openat", "/usr/sbin/runc");
+    r.args = {0xffffff9c, 0, O_RDONLY, 0};
+    c.engine->on_event(r);
+    auto other = c.file(103, 100, "/usr/bin/bash", "openat", "/home/dev/src/runc/runc");
+    other.args = {0xffffff9c, 0, O_WRONLY | O_TRUNC, 0};
+    c.engine->on_event(other);
+    CHECK(c.of("runtime_binary_tampered").size() == 1);
+
+    // A container writing the host's runc through a bind mount, failing with ETXTBSY.
+    c.container(200, 201, "evil");
+    auto ids = host_runc();
+    if (ids) {
+        auto x = c.file(202, 201, "/bin/busybox", "openat", "/hostsbin/runc");
+        x.paths[1].dev = ids->first;
+        x.paths[1].inode = ids->second;
+        x.args = {0xffffff9c, 0, O_WRONLY | O_TRUNC, 0};
+        x.success = false;
+        x.exit = -26;
+        c.engine->on_event(x);
+        REQUIRE(c.of("runtime_binary_tampered").size() == 2);
+        const Alert& esc = *c.of("runtime_binary_tampered")[1];
+        CHECK(esc.severity == Severity::Critical);
+        CHECK(has(esc.tags, "container_escape"));
+        CHECK(has(esc.mitre, "T1611"));
+        REQUIRE(esc.container);
+        CHECK(esc.container->id == "evil");
+        CHECK(esc.success == false);
+        CHECK(esc.exit == -26);
+        CHECK(esc.file->path == "/hostsbin/runc");
+        CHECK(esc.summary.find("failed (exit -26)") != std::string::npos);
+    }
+
+    // dpkg replacing runc: info, authorized_update.
+    c.exec(300, 1, "/usr/bin/apt-get", {"apt-get", "install", "runc"});
+    c.exec(301, 300, "/usr/bin/dpkg", {"dpkg", "--unpack", "runc.deb"});
+    auto mv = c.file(301, 300, "/usr/bin/dpkg", "rename", "/usr/sbin/runc", "/", "CREATE");
+    c.engine->on_event(mv);
+    const auto all = c.of("runtime_binary_tampered");
+    const Alert& upd = *all.back();
+    CHECK(upd.severity == Severity::Info);
+    CHECK(has(upd.tags, "authorized_update"));
+    CHECK(upd.file->operation == "rename");
+
+    // A program merely named dpkg is not a package manager.
+    c.exec(400, 1, "/tmp/dpkg", {"dpkg"});
+    auto fake = c.file(400, 1, "/tmp/dpkg", "fchmodat", "/usr/sbin/runc");
+    c.engine->on_event(fake);
+    CHECK(c.of("runtime_binary_tampered").back()->severity == Severity::High);
+}
+
+TEST_CASE("runtime_config_changed: daemon.json by a shell, not the daemon's own files", "[detections][config]") {
+    Catalogue c;
+    c.exec(100, 1, "/usr/bin/bash", {"bash"});
+    auto w = c.file(100, 1, "/usr/bin/bash", "openat", "daemon.json", "/etc/docker", "CREATE");
+    w.args = {0xffffff9c, 0, O_WRONLY | O_CREAT | O_TRUNC, 0};
+    c.engine->on_event(w);
+    REQUIRE(c.of("runtime_config_changed").size() == 1);
+    CHECK(c.of("runtime_config_changed")[0]->severity == Severity::Medium);
+    CHECK(c.of("runtime_config_changed")[0]->file->path == "/etc/docker/daemon.json");
+    CHECK(c.of("runtime_config_changed")[0]->file->operation == "create");
+
+    c.exec(200, 1, "/usr/bin/dockerd", {"dockerd"});
+    auto sock = c.file(200, 1, "/usr/bin/dockerd", "unlinkat", "/run/docker.sock");
+    c.engine->on_event(sock);
+    auto unit = c.file(100, 1, "/usr/bin/bash", "renameat2", "/etc/systemd/system/docker.service", "/", "CREATE");
+    c.engine->on_event(unit);
+    CHECK(c.of("runtime_config_changed").size() == 2);
+    CHECK(c.alerts.size() == 2);
+}
+
+TEST_CASE("container_binary_modified: each operation under /usr/bin in a container", "[detections][fim]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    struct Op {
+        const char* syscall;
+        const char* name;
+        const char* cwd;
+        const char* nametype;
+        std::uint64_t flags;
+        const char* expect;
+    };
+    const std::vector<Op> ops{
+        {"fchmodat", "/usr/bin/tool", "/", "NORMAL", 0, "chmod"},
+        {"fchownat", "tool", "/usr/bin", "NORMAL", 0, "chown"},
+        {"utimensat", "/usr/bin/tool", "/", "NORMAL", 0, "utimes"},
+        {"openat", "/usr/bin/tool", "/", "NORMAL", O_WRONLY | O_APPEND, "write"},
+        {"linkat", "/usr/bin/tool2", "/", "CREATE", 0, "link"},
+        {"renameat2", "/usr/bin/tool3", "/", "CREATE", 0, "rename"},
+        {"unlinkat", "/usr/bin/tool3", "/", "DELETE", 0, "unlink"},
+        {"openat", "/sbin/new", "/", "CREATE", O_WRONLY | O_CREAT, "create"},
+    };
+    for (const auto& op : ops) {
+        auto e = c.file(502, 501, "/bin/busybox", op.syscall, op.name, op.cwd, op.nametype);
+        e.args = {0xffffff9c, 0, op.flags, 0};
+        c.engine->on_event(e);
+    }
+    const auto hits = c.of("container_binary_modified");
+    REQUIRE(hits.size() == ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        REQUIRE(hits[i]->container);
+        CHECK(hits[i]->container->id == "c1");
+        CHECK(hits[i]->file->operation == ops[i].expect);
+        CHECK(hits[i]->severity == Severity::High);
+        CHECK_FALSE(hits[i]->remediation.empty());
+    }
+    CHECK(hits[1]->file->path == "/usr/bin/tool");
+    CHECK(has(hits[0]->mitre, "T1222.002"));
+    CHECK(has(hits[1]->mitre, "T1222.002"));
+    CHECK_FALSE(has(hits[3]->mitre, "T1222.002"));
+
+    // Negative: /tmp in the container, /usr/bin on the host, a read, the runtime's own setup.
+    auto tmp = c.file(502, 501, "/bin/busybox", "fchmodat", "/tmp/f");
+    c.engine->on_event(tmp);
+    c.exec(600, 1, "/usr/bin/bash", {"bash"});
+    c.engine->on_event(c.file(600, 1, "/usr/bin/bash", "fchmodat", "/usr/bin/x"));
+    auto rd = c.file(502, 501, "/bin/busybox", "openat", "/usr/bin/tool");
+    rd.args = {0xffffff9c, 0, O_RDONLY, 0};
+    c.engine->on_event(rd);
+    c.exec(700, 500, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"});
+    c.engine->on_event(c.file(701, 700, "/", "fchmodat", "/usr/bin/tool"));
+    CHECK(c.of("container_binary_modified").size() == ops.size());
+}
+
+TEST_CASE("seccomp_violation: decoded syscall and action, repeats folded with a count", "[detections][seccomp]") {
+    Catalogue c;
+    c.container(800, 801, "sc1");
+    auto kill = [&](int pid) {
+        audit::Event e;
+        e.serial = ++c.serial;
+        e.sec = 1795338900;
+        e.pid = pid;
+        e.exe = "/bin/busybox";
+        e.comm = "mkdir";
+        e.seccomp = audit::SeccompInfo{kX86_64, audit::syscall_number(kX86_64, "mkdir").value(), 0x80000000U, 31};
+        c.engine->on_event(e);
+    };
+    c.exec(802, 801, "/bin/busybox", {"mkdir", "/tmp/x"});
+    kill(802);
+    REQUIRE(c.of("seccomp_violation").size() == 1);
+    const Alert& a = *c.of("seccomp_violation")[0];
+    REQUIRE(a.seccomp);
+    CHECK(a.seccomp->syscall == "mkdir");
+    CHECK(a.seccomp->action == "kill_process");
+    REQUIRE(a.container);
+    CHECK(a.container->id == "sc1");
+    CHECK(a.count == 1);
+    CHECK(a.process.argv == std::vector<std::string>{"mkdir", "/tmp/x"});
+    CHECK(a.process.ppid == 801);
+    for (int i = 0; i < 50; ++i) {
+        c.exec(900 + i, 801, "/bin/busybox", {"mkdir", "/tmp/y"});
+        kill(900 + i);
+    }
+    CHECK(c.of("seccomp_violation").size() == 1);  // folded while the window is open
+    c.engine->flush();
+    REQUIRE(c.of("seccomp_violation").size() == 2);
+    CHECK(c.of("seccomp_violation")[1]->count == 50);
+    CHECK(c.of("seccomp_violation")[1]->summary.find("repeated 50 more times") != std::string::npos);
+    CHECK(c.engine->stats().aggregated == 50);
+}
+
+TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's setup", "[detections][syscalls]") {
+    Catalogue c;
+    c.container(1000, 1001, "s1");
+    c.exec(1002, 1001, "/bin/busybox", {"mount", "-t", "tmpfs", "none", "/mnt"});
+    auto m = c.base(1002, 1001, "/bin/busybox", "mount");
+    m.success = false;
+    m.exit = -1;
+    c.engine->on_event(m);
+    REQUIRE(c.of("container_sensitive_syscall").size() == 1);
+    CHECK(c.of("container_sensitive_syscall")[0]->syscall == "mount");
+    CHECK(c.of("container_sensitive_syscall")[0]->summary.find("failed (exit -1)") != std::string::npos);
+    // runc init and a fork of it (exe "/" inside the container's mount namespace).
+    c.exec(1100, 1000, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"});
+    c.engine->on_event(c.base(1100, 1000, "/", "unshare"));
+    c.engine->on_event(c.base(1101, 1100, "/", "mount"));
+    // On the host: not a container.
+    c.exec(1200, 1, "/usr/bin/bash", {"bash"});
+    c.engine->on_event(c.base(1200, 1, "/usr/bin/bash", "unshare"));
+    CHECK(c.of("container_sensitive_syscall").size() == 1);
+    // Module loading is critical.
+    c.engine->on_event(c.base(1002, 1001, "/bin/busybox", "finit_module"));
+    REQUIRE(c.of("container_sensitive_syscall").size() == 2);
+    CHECK(c.of("container_sensitive_syscall")[1]->severity == Severity::Critical);
+}
+
+TEST_CASE("the index tests an event only against rules that can match it", "[detections][index]") {
+    Catalogue c;
+    c.exec(100, 1, "/usr/bin/bash", {"bash"});
+    const auto before = c.engine->stats().rule_tests;
+    for (int i = 0; i < 100; ++i) {
+        c.engine->on_event(c.base(100, 1, "/usr/bin/bash", "getpid"));
+    }
+    CHECK(c.engine->stats().rule_tests == before);
+    auto chmod = c.file(100, 1, "/usr/bin/bash", "fchmodat", "/tmp/x");
+    c.engine->on_event(chmod);
+    // fchmodat can matter to runtime_binary_tampered, runtime_config_changed and
+    // container_binary_modified only.
+    CHECK(c.engine->stats().rule_tests == before + 3);
+}
+
+TEST_CASE("catalogue errors point at file:line:col", "[detections][loader]") {
+    auto error_of = [](const std::string& text) -> std::string {
+        try {
+            (void)rules::load_rules_texts({{"r.yaml", text}});
+        } catch (const config::ConfigError& e) {
+            return e.format();
+        }
+        return "no error";
+    };
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {syscall: [mkdri]}\n").starts_with(
+        "r.yaml:4:22: syscall: unknown syscall 'mkdri'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {operation: [delete]}\n").starts_with(
+        "r.yaml:4:24: operation: unknown 'delete'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {exit: [EWHAT]}\n").starts_with(
+        "r.yaml:4:19: exit: expected a number or an errno name"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n    aggregate: {by: [colour]}\n")
+              .starts_with("r.yaml:5:21: aggregate.by: unknown field 'colour'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {event: exec}\n    variants:\n      - severity: high\n")
+              .starts_with("r.yaml:6:9: variant: needs 'when'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {record_type: [NOPE]}\n").starts_with(
+        "r.yaml:4:26: record_type: unknown audit record type 'NOPE'"));
+}
