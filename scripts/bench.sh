@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Throughput benchmark: audisp-docker against Laurel (Debian package) on the same real plugin
+# stream, in the same run.
+#   scripts/bench.sh [--runs N] [STREAM.log.zst]
+# For 1/4, 1/2 and all of the stream (cut by lines), each program reads the decompressed text
+# on stdin, as auditd feeds a plugin; /usr/bin/time measures wall, CPU (user+sys) and peak RSS;
+# the median of N runs (default 3) is reported. Bars (the pipeline issue): audisp-docker at least
+# 3x faster than Laurel on the whole stream, time per line within 15% across the three sizes,
+# peak RSS under 64 MB. Exit 1 when a bar fails. Progress goes to stderr.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=3
+stream=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --runs) runs=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) stream=$1; shift ;;
+  esac
+done
+stream=${stream:-${AUDISP_DOCKER_BENCH_STREAM:-$root/../shared/testdata/bench/plugin-stream.log.zst}}
+[ -r "$stream" ] || { echo "bench: cannot read $stream (pass the path)" >&2; exit 2; }
+log() { echo "bench: $*" >&2; }
+
+need=()
+command -v laurel >/dev/null || need+=(laurel)
+command -v zstd >/dev/null || need+=(zstd)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "bench: needs ${need[*]} (apt-get install them, or run as root)" >&2; exit 2; }
+  log "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+bin=${AUDISP_DOCKER_BIN:-$root/build/plugin/audisp-docker}
+if [ ! -x "$bin" ]; then
+  log "building $bin (Release)"
+  "$root/scripts/deps.sh"
+  cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$root/build" -j"$(nproc)" --target audisp-docker >/dev/null
+fi
+
+d=$(mktemp -d /tmp/adock-bench.XXXXXX)
+trap 'rm -rf "$d"' EXIT
+log "decompressing $stream"
+zstd -dqc "$stream" > "$d/all.log"
+total=$(wc -l < "$d/all.log")
+head -n $((total / 4)) "$d/all.log" > "$d/quarter.log"
+head -n $((total / 2)) "$d/all.log" > "$d/half.log"
+
+# Ours: the shipped detection rules, one file output, /proc off (the stream is another boot's).
+cat > "$d/adock.yaml" <<YAML
+rules_dir: $root/conf/rules
+state_file: $d/state.json
+status_interval_s: 0
+processes: {use_proc: false}
+outputs:
+  - {name: local, type: file, path: $d/alerts.jsonl}
+YAML
+# Laurel as its docs suggest, with the enrichments closest to ours.
+mkdir -p "$d/laurel"
+cat > "$d/laurel.toml" <<TOML
+directory = "$d/laurel"
+user = "root"
+[auditlog]
+file = "audit.log"
+size = 1000000000
+generations = 2
+[transform]
+execve-argv = ["array"]
+[enrich]
+pid = true
+container = true
+script = true
+TOML
+
+# measure NAME INPUT CMD...: median wall/cpu/rss of $runs runs -> "wall cpu rss_kb"
+measure() {
+  local name=$1 input=$2; shift 2
+  local i out=()
+  for i in $(seq "$runs"); do
+    log "$name $(basename "$input" .log) run $i/$runs"
+    rm -rf "$d/laurel"/* "$d/alerts.jsonl"
+    /usr/bin/time -f '%e %U %S %M' -o "$d/time" "$@" < "$input" > /dev/null 2> "$d/$name.err" \
+      || { echo "bench: $name failed: $(tail -3 "$d/$name.err")" >&2; exit 1; }
+    out+=("$(awk '{printf "%.3f %.3f %d\n", $1, $2 + $3, $4}' "$d/time")")
+  done
+  printf '%s\n' "${out[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+
+declare -A ours theirs
+for size in quarter half all; do
+  ours[$size]=$(measure audisp-docker "$d/$size.log" "$bin" --config "$d/adock.yaml" --log-stderr)
+  theirs[$size]=$(measure laurel "$d/$size.log" laurel -c "$d/laurel.toml")
+done
+# Both really consumed the input: our final status line, Laurel's output.
+events=$(grep -o '"events":[0-9]*' "$d/audisp-docker.err" | tail -1 | cut -d: -f2)
+alerts=$( [ -e "$d/alerts.jsonl" ] && wc -l < "$d/alerts.jsonl" || echo 0)
+laurel_lines=$(cat "$d/laurel"/audit.log* 2>/dev/null | wc -l)
+
+lines_of() { wc -l < "$d/$1.log"; }
+printf '\n%-8s %9s | %9s %9s %8s | %9s %9s %8s | %7s %7s\n' size lines "ours s" "cpu s" "RSS MB" "laurel s" "cpu s" "RSS MB" "wall x" "cpu x"
+for size in quarter half all; do
+  read -r ow oc orss <<<"${ours[$size]}"
+  read -r lw lc lrss <<<"${theirs[$size]}"
+  awk -v s="$size" -v n="$(lines_of "$size")" -v ow="$ow" -v oc="$oc" -v orss="$orss" -v lw="$lw" -v lc="$lc" -v lrss="$lrss" \
+    'BEGIN { printf "%-8s %9d | %9.3f %9.3f %8.1f | %9.3f %9.3f %8.1f | %7.2f %7.2f\n", s, n, ow, oc, orss/1024, lw, lc, lrss/1024, lw/ow, lc/oc }'
+done
+echo
+echo "audisp-docker: $events events parsed, $alerts alerts (whole stream); laurel wrote $laurel_lines lines"
+
+fail=0
+verdict() { if [ "$1" = 1 ]; then echo "PASS: $2"; else echo "FAIL: $2"; fail=1; fi; }
+read -r ow _ orss <<<"${ours[all]}"
+read -r lw _ _ <<<"${theirs[all]}"
+verdict "$(awk -v a="$lw" -v b="$ow" 'BEGIN{print (a >= 3 * b) ? 1 : 0}')" \
+  "at least 3x faster than laurel on the whole stream ($(awk -v a="$lw" -v b="$ow" 'BEGIN{printf "%.2fx", a/b}'))"
+per_line=()
+for size in quarter half all; do
+  read -r w _ _ <<<"${ours[$size]}"
+  per_line+=("$(awk -v w="$w" -v n="$(lines_of "$size")" 'BEGIN{printf "%.9f", w/n}')")
+done
+spread=$(printf '%s\n' "${per_line[@]}" | sort -n | awk 'NR==1{lo=$1} {hi=$1} END{printf "%.3f", hi/lo}')
+verdict "$(awk -v s="$spread" 'BEGIN{print (s <= 1.15) ? 1 : 0}')" \
+  "linear: time per line varies by ${spread}x over 1/4, 1/2, all (bar 1.15x)"
+verdict "$(awk -v r="$orss" 'BEGIN{print (r < 64 * 1024) ? 1 : 0}')" \
+  "peak RSS $(awk -v r="$orss" 'BEGIN{printf "%.1f", r/1024}') MB (bar 64 MB)"
+exit "$fail"
