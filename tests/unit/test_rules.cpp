@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -181,4 +184,50 @@ TEST_CASE("config errors point at file:line:col and defaults hold", "[config]") 
     CHECK(error_of("bogus: 1\n") == "c.yaml:1:1: unknown key 'bogus' in the configuration");
     CHECK(error_of("outputs:\n  - {type: file, path: /a}\n  - {type: file, path: /b}\n") ==
           "c.yaml:3:5: outputs: duplicate output name 'file'");
+}
+
+TEST_CASE("a program named like a container manager outside the package directories is not one", "[rules][runc]") {
+    Harness h;
+    h.engine->on_event(exec_event(500, 1, "/tmp/.x/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
+    h.engine->on_event(exec_event(501, 500, "/usr/sbin/runc", {"runc", "run", "x"}));
+    h.engine->on_event(exec_event(510, 1, "/usr/local/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
+    h.engine->on_event(exec_event(511, 510, "/usr/sbin/runc", {"runc", "create", "y"}));
+    REQUIRE(h.alerts.size() == 1);
+    CHECK(h.alerts[0].process.pid == 501);
+    CHECK(h.alerts[0].ancestry.at(0).exe == "/tmp/.x/containerd-shim-runc-v2");
+}
+
+TEST_CASE("a list with dirs needs programs and absolute directories", "[rules][loader]") {
+    auto error_of = [](const std::string& text) -> std::string {
+        try {
+            (void)rules::load_rules_texts({{"r.yaml", text}});
+        } catch (const config::ConfigError& e) {
+            return e.format();
+        }
+        return "no error";
+    };
+    CHECK(error_of("lists:\n  m:\n    dirs: [/usr/bin]\n") == "r.yaml:3:5: lists.m: needs 'programs'");
+    CHECK(error_of("lists:\n  m:\n    dirs: [bin]\n    programs: [x]\n") ==
+          "r.yaml:3:5: lists.m.dirs: 'bin' is not an absolute directory");
+}
+
+TEST_CASE("a replaced file is recognised by its new inode after a refresh", "[rules][loader]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("adock-refresh-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path bin = dir / "fakert";
+    { std::ofstream(bin) << "v1"; }
+    const auto set = rules::load_rules_texts({{"r.yaml", "lists:\n  rt: [fakert]\n"}}, {dir.string()});
+    const auto& list = *set->lists.at("rt");
+    REQUIRE(list.identities.size() == 1);
+    const auto before = *list.identities.begin();
+    // dpkg's way: write a new file beside it, rename it over the old one.
+    { std::ofstream(dir / "fakert.new") << "v2"; }
+    fs::rename(dir / "fakert.new", bin);
+    CHECK(list.identities.contains(before));
+    set->refresh_identities();
+    REQUIRE(list.identities.size() == 1);
+    CHECK_FALSE(list.identities.contains(before));
+    CHECK(list.match_file("/elsewhere/x", list.identities.begin()->first, list.identities.begin()->second));
+    fs::remove_all(dir);
 }

@@ -75,6 +75,7 @@ std::string seccomp_action(std::uint32_t code) {
 }
 
 constexpr std::size_t kMaxWindows = 4096;
+constexpr std::chrono::seconds kRefreshInterval{60};
 
 }  // namespace
 
@@ -400,6 +401,11 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
     ctx.file_path = file_path;
     ctx.matched = matched;
     render_summary(rule, ctx, a);
+    if (rule.match.path_in) {
+        const FileOp op = ctx.operation();
+        refresh_pending_ = refresh_pending_ || op == FileOp::Rename || op == FileOp::Create ||
+                           op == FileOp::Unlink || op == FileOp::Link;
+    }
     if (rule.aggregate) {
         aggregate(rule, std::move(a), ctx.ev.sec);
         return;
@@ -599,6 +605,12 @@ void Engine::close_expired(std::int64_t sec, std::chrono::steady_clock::time_poi
 void Engine::tick(std::chrono::steady_clock::time_point now) {
     if (!windows_.empty()) {
         close_expired(INT64_MIN, now);
+    }
+    if (refresh_pending_ || now >= next_refresh_) {
+        // Files named by the rules may have been replaced (package updates): new inodes.
+        rules_->refresh_identities();
+        refresh_pending_ = false;
+        next_refresh_ = now + kRefreshInterval;
     }
 }
 

@@ -75,6 +75,8 @@ private:
     std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
+    bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
+    std::chrono::steady_clock::time_point next_refresh_{};
 };
 
 }  // namespace adock::rules

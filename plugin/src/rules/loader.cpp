@@ -1,22 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rules/loader.hpp"
 
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-
 #include <libaudit.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <map>
-#include <set>
-#include <array>
-#include <climits>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "audit/event.hpp"
@@ -31,44 +24,6 @@ constexpr std::uint32_t kArchI386 = 0x40000003;
 
 using config::ConfigError;
 using config::YamlReader;
-
-std::string dev_string(dev_t dev) {
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%02x:%02x", major(dev), minor(dev));
-    return buf.data();
-}
-
-bool has_glob(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
-
-/// Resolves plain names to the host's files, so renamed hardlinks are recognised.
-void resolve_identities(ProgramList& list, const std::vector<std::string>& dirs) {
-    for (const auto& pat : list.patterns) {
-        if (has_glob(pat)) {
-            continue;
-        }
-        std::vector<std::string> candidates;
-        if (pat.find('/') != std::string::npos) {
-            candidates.push_back(pat);
-        } else {
-            for (const auto& d : dirs) {
-                candidates.push_back(d + "/" + pat);
-            }
-        }
-        for (const auto& c : candidates) {
-            std::array<char, PATH_MAX> real{};
-            if (::realpath(c.c_str(), real.data()) == nullptr) {
-                continue;
-            }
-            struct stat st {};
-            if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
-                continue;
-            }
-            list.resolved_paths.insert(c);
-            list.resolved_paths.insert(real.data());
-            list.identities.emplace(dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
-        }
-    }
-}
 
 void check_template(const YamlReader& r, const YAML::Node& n, const std::string& tmpl) {
     std::size_t pos = 0;
@@ -131,8 +86,34 @@ private:
         for (const auto& kv : v) {
             auto list = std::make_shared<ProgramList>();
             list->name = kv.first.Scalar();
-            list->patterns = r.str_list(kv.second, "lists." + list->name);
-            resolve_identities(*list, dirs_);
+            const std::string what = "lists." + list->name;
+            if (kv.second.IsMap()) {
+                // {dirs: [...], programs: [...]}: basenames count only in those directories.
+                bool has_programs = false;
+                r.mapping(kv.second,
+                          what,
+                          {{"dirs", [&](const YAML::Node& x) { list->dirs = r.str_list(x, what + ".dirs"); }},
+                           {"programs", [&](const YAML::Node& x) {
+                                list->patterns = r.str_list(x, what + ".programs");
+                                has_programs = true;
+                            }}});
+                if (!has_programs) {
+                    r.fail(kv.second, what + ": needs 'programs'");
+                }
+                for (auto& d : list->dirs) {
+                    if (d.empty() || d.front() != '/') {
+                        r.fail(kv.second, what + ".dirs: '" + d + "' is not an absolute directory");
+                    }
+                    while (d.size() > 1 && d.back() == '/') {
+                        d.pop_back();
+                    }
+                }
+            } else {
+                list->patterns = r.str_list(kv.second, what);
+            }
+            list->search_dirs = dirs_;
+            list->resolve();
+            set_->all_lists.push_back(list);
             set_->lists[list->name] = std::move(list);  // a later file replaces the list
         }
     }
@@ -147,7 +128,9 @@ private:
         }
         auto list = std::make_shared<ProgramList>();
         list->patterns = r.str_list(v, what);
-        resolve_identities(*list, dirs_);
+        list->search_dirs = dirs_;
+        list->resolve();
+        set_->all_lists.push_back(list);
         return list;
     }
 

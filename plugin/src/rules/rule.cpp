@@ -2,6 +2,13 @@
 #include "rules/rule.hpp"
 
 #include <fnmatch.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <array>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
 
 #include <algorithm>
 #include <iterator>
@@ -17,8 +24,13 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
     const std::string p(path);
     const auto slash = p.rfind('/');
     const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+    const std::string dir = slash == std::string::npos ? std::string() : p.substr(0, slash == 0 ? 1 : slash);
+    const bool dir_ok = dirs.empty() || std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
     for (const auto& pat : patterns) {
         const bool full = pat.find('/') != std::string::npos;
+        if (!full && !dir_ok) {
+            continue;
+        }
         if (::fnmatch(pat.c_str(), full ? p.c_str() : base.c_str(), 0) == 0) {
             return pat;
         }
@@ -46,6 +58,53 @@ std::optional<std::string> ProgramList::match_file(std::string_view path, const 
         return "inode " + dev + ":" + std::to_string(inode) + " of " + (name.empty() ? "the list" : name);
     }
     return std::nullopt;
+}
+
+namespace {
+
+std::string dev_string(dev_t dev) {
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%02x:%02x", major(dev), minor(dev));
+    return buf.data();
+}
+
+}  // namespace
+
+void ProgramList::resolve() const {
+    identities.clear();
+    resolved_paths.clear();
+    for (const auto& pat : patterns) {
+        if (pat.find_first_of("*?[") != std::string::npos) {
+            continue;
+        }
+        std::vector<std::string> candidates;
+        if (pat.find('/') != std::string::npos) {
+            candidates.push_back(pat);
+        } else {
+            for (const auto& d : search_dirs) {
+                candidates.push_back(d + "/" + pat);
+            }
+        }
+        for (const auto& c : candidates) {
+            std::array<char, PATH_MAX> real{};
+            if (::realpath(c.c_str(), real.data()) == nullptr) {
+                continue;
+            }
+            struct stat st {};
+            if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
+                continue;
+            }
+            resolved_paths.insert(c);
+            resolved_paths.insert(real.data());
+            identities.emplace(dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+        }
+    }
+}
+
+void RuleSet::refresh_identities() const {
+    for (const auto& l : all_lists) {
+        l->resolve();
+    }
 }
 
 void RuleSet::build_index() {

@@ -19,10 +19,20 @@ namespace adock::rules {
 struct ProgramList {
     std::string name;  ///< list name, or "" for an inline list
     std::vector<std::string> patterns;
+    /// When set, a basename pattern only matches a program in one of these directories: a
+    /// shell copied to /tmp/containerd-shim-x is not the containerd shim.
+    std::vector<std::string> dirs;
     /// Files of the host that the plain names resolve to (dev:inode), so a hardlink, a bind mount
     /// or a copy that keeps the inode is recognised whatever it is called.
-    std::set<std::pair<std::string, std::uint64_t>> identities;  ///< ("fe:00", inode)
-    std::set<std::string> resolved_paths;
+    /// Refreshed by resolve() (at load, then periodically and after an alert on a path_in
+    /// list that may have replaced a file: dpkg installs a new runc under a new inode).
+    /// Only the engine thread touches a RuleSet once it is loaded.
+    mutable std::set<std::pair<std::string, std::uint64_t>> identities;  ///< ("fe:00", inode)
+    mutable std::set<std::string> resolved_paths;
+    std::vector<std::string> search_dirs;  ///< where plain names are looked for
+
+    /// (Re)resolves plain names and full paths to the host's files.
+    void resolve() const;
 
     /// The pattern (or resolved path) that matches `path`, if any.
     [[nodiscard]] std::optional<std::string> match(std::string_view path) const;
@@ -112,8 +122,11 @@ struct RuleSet {
     std::vector<const Rule*> syscall_rules_any;
     std::map<std::string, std::shared_ptr<const ProgramList>> lists;
     std::vector<std::string> files;  ///< loaded from
+    std::vector<std::shared_ptr<const ProgramList>> all_lists;  ///< named and inline, for refresh
 
     void build_index();
+    /// Re-resolves every list's files (see ProgramList::resolve).
+    void refresh_identities() const;
 };
 
 /// Placeholders a summary template may use.
