@@ -32,7 +32,7 @@ ok()   { echo "ok: $*"; }
 bad()  { echo "$*"; problems=$((problems + 1)); }
 
 # One canonical form for a rule as written and as `auditctl -l` prints it: -F key=K is -k K,
-# -S lists are merged and sorted, whitespace collapsed.
+# -S lists are merged and sorted, an unset id (unset, 4294967295) is -1, whitespace collapsed.
 canon() {
   awk '
     /^[[:space:]]*(#|$)/ { next }
@@ -43,6 +43,7 @@ canon() {
         if (t[i] == "-S") { sc = sc (sc == "" ? "" : ",") t[++i]; continue }
         if (t[i] == "-k") { key = t[++i]; continue }
         if (t[i] == "-F" && t[i+1] ~ /^key=/) { key = substr(t[++i], 5); continue }
+        if (t[i] ~ /^(auid|uid|euid|suid|fsuid|loginuid)=(unset|4294967295)$/) { sub(/=.*/, "=-1", t[i]) }
         out = out (out == "" ? "" : " ") t[i]
       }
       if (sc != "") {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs audisp-docker and makes auditd run it.
-#   sudo scripts/install.sh [--no-start] [--binary PATH]
+#   sudo scripts/install.sh [--no-start] [--binary PATH] [--tiers LIST]
 #
 # 1. installs the Debian build dependencies and auditd, builds (Release);
 # 2. installs /usr/sbin/audisp-docker, the config (/etc/audisp-docker/audisp-docker.yaml, never
@@ -11,19 +11,28 @@
 #    starts it) so that it starts the plugin; then runs scripts/check.sh.
 # --no-start installs the files without touching auditd or the loaded rules.
 # --binary PATH installs that build of audisp-docker instead of building one.
+# --tiers LIST picks the kernel rule tiers (default all): exec (every exec: ancestry and
+#   runc_suspicious_exec), cis (CIS Docker watches, key docker: runtime binaries and config),
+#   container_fim (file syscalls for container_binary_modified), container_syscalls (mount,
+#   unshare, setns, modules, ptrace, bpf, keyctl). README "Kernel rules" gives each one's cost.
 # scripts/uninstall.sh takes it all back out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 start=1
 built=""
+tiers=""
 while [ $# -gt 0 ]; do
   case $1 in
     --no-start) start=0; shift ;;
     --binary) built=$(readlink -f "$2"); shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tiers) tiers=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "install: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
+if [ -n "$tiers" ]; then
+  "$root/scripts/render-rules.sh" --tiers "$tiers" >/dev/null || exit 2  # a bad tier list fails before anything changes
+fi
 [ "$(id -u)" = 0 ] || { echo "install: run as root (sudo scripts/install.sh)" >&2; exit 1; }
 say() { echo "install: $*"; }
 
@@ -74,7 +83,7 @@ fi
 
 install -m 0640 "$root/conf/plugins.d/audisp-docker.conf" "$plugin_conf"
 say "installed $plugin_conf"
-"$root/scripts/render-rules.sh" > "$fragment.tmp"
+"$root/scripts/render-rules.sh" ${tiers:+--tiers "$tiers"} > "$fragment.tmp" || { rm -f "$fragment.tmp"; exit 2; }
 chmod 0640 "$fragment.tmp"
 mv -f "$fragment.tmp" "$fragment"
 say "installed $fragment ($(grep -c '^-' "$fragment") rules; $(grep -c '^## skipped' "$fragment" || true) paths not on this host)"

@@ -53,6 +53,22 @@ grep -q "## skipped: $d/fs/nope (not present on this host)" "$d/rendered" && ! g
 grep -qxF "## a comment stays" "$d/rendered" && grep -qxF -- "-a always,exit -F arch=b64 -S execve -k adock_exec" "$d/rendered" \
   && ok "render: other lines copied" || bad "render: other lines"
 
+# Tiers: a subset keeps only its rules; an unknown tier is an error.
+"$root/scripts/render-rules.sh" --tiers exec,cis > "$d/two-tiers"
+if grep -q 'adock_exec' "$d/two-tiers" && ! grep -q 'adock_fim\|adock_sens' "$d/two-tiers" && grep -q '^## tier container_fim: not selected' "$d/two-tiers"; then
+  ok "render: --tiers exec,cis leaves the other tiers out"
+else
+  bad "render: --tiers exec,cis: $(grep -c '^-' "$d/two-tiers") rules"
+fi
+if "$root/scripts/render-rules.sh" --tiers exec,nope > /dev/null 2> "$d/tier.err"; then
+  bad "render: an unknown tier was accepted"
+else
+  grep -q "unknown tier 'nope'" "$d/tier.err" && ok "render: an unknown tier is an error" || bad "render: unclear error: $(cat "$d/tier.err")"
+fi
+for tier in exec cis container_fim container_syscalls; do
+  grep -qx "@tier $tier" "$root/rules.d/45-audisp-docker.rules.in" || bad "template lacks tier $tier"
+done
+
 # The shipped template, rendered for this host, loads line for line (auditctl fails on a bad one).
 "$root/scripts/render-rules.sh" > "$d/host.rules"
 owner=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
