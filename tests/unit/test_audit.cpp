@@ -206,3 +206,16 @@ TEST_CASE("framer: malformed lines and NUL bytes are counted, not fatal", "[audi
     REQUIRE(p.events.size() == 1);
     CHECK(p.events[0].argv == std::vector<std::string>{"xy"});
 }
+
+TEST_CASE("framer: a lone SECCOMP record (a kill: no SYSCALL, no EOE follows) is handed out at once",
+          "[audit][framer]") {
+    Pipeline p;
+    p.feed("type=SECCOMP msg=audit(1795358499.682:15470): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=27680 "
+           "comm=\"mkdir\" exe=\"/bin/busybox\" sig=31 arch=c000003e syscall=83 compat=0 ip=0x47b567 code=0x80000000\n");
+    REQUIRE(p.events.size() == 1);
+    REQUIRE(p.events[0].seccomp);
+    CHECK(p.events[0].seccomp->syscall == 83);
+    CHECK(p.events[0].seccomp->code == 0x80000000U);
+    CHECK(p.events[0].pid == 27680);
+    CHECK(p.events[0].exe == "/bin/busybox");
+}

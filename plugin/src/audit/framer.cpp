@@ -163,9 +163,15 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
             complete(key);
         }
     } else if (kept_type(h.type)) {
+        const bool first = !pending_.contains(key);
         append_record(line, h, now);
         if (h.type == kTypeProctitle) {
             // The kernel writes PROCTITLE last (only EOE follows); saved logs lack EOE.
+            ++stats_.completed_by_eoe;
+            complete(key);
+        } else if (h.type == kTypeSeccomp && first) {
+            // A seccomp kill arrives alone: the syscall never returns, so no SYSCALL record
+            // and no EOE follow. Waiting for them would delay the alert by the EOE timeout.
             ++stats_.completed_by_eoe;
             complete(key);
         }

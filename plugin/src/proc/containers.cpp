@@ -201,6 +201,20 @@ bool exec_option_takes_value(std::string_view opt) {
            opt == "--cgroup";
 }
 
+/// Whether /proc/PID is a running process, not a zombie (state Z) or dead (X).
+bool alive(const std::string& proc_root, int pid) {
+    auto stat = read_text(proc_root + "/" + std::to_string(pid) + "/stat", 4096);
+    if (!stat) {
+        return false;
+    }
+    const auto paren = stat->rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat->size()) {
+        return false;
+    }
+    const char state = (*stat)[paren + 2];
+    return state != 'Z' && state != 'X' && state != 'x';
+}
+
 }  // namespace
 
 std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::string>& argv) {
@@ -277,6 +291,10 @@ std::optional<ContainerRef> ContainerResolver::for_process(ProcessTable& table, 
             found = container_from_cgroup(*text, [this](std::string_view ns, std::string_view id) {
                 return is_containerd_task(ns, id);
             });
+            if (!found && !alive(table.proc_root(), pid)) {
+                // An exited, unreaped process reads as the root cgroup: not evidence of the host.
+                live = false;
+            }
         }
     }
     if (!found && self != nullptr) {
