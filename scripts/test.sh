@@ -22,6 +22,9 @@ cmake --build build-asan -j"$jobs"
 echo "== end to end (real auditd, containerd, runc)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/run.sh
 
+echo "== detections end to end (containers, runc tampering, dpkg, seccomp)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/detections.sh
+
 echo "== operator scripts (render, check, install/uninstall round trip)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/scripts_test.sh
 echo "== all tests passed"

@@ -74,7 +74,7 @@ e2e_rootfs() {
   local d=$1 c
   mkdir -p "$d/rootfs/bin" "$d/rootfs/usr/bin" "$d/rootfs/tmp" "$d/rootfs/proc" "$d/rootfs/dev" "$d/rootfs/sys"
   cp "$(command -v busybox)" "$d/rootfs/bin/busybox"
-  for c in sh ls true echo cat chmod chown touch ln mv rm mkdir; do ln -sf busybox "$d/rootfs/bin/$c"; done
+  for c in sh ls true echo cat chmod chown touch ln mv rm mkdir unshare mount; do ln -sf busybox "$d/rootfs/bin/$c"; done
   mkdir -p "$d/bundle" && cp -a "$d/rootfs" "$d/bundle/rootfs"
   (cd "$d/bundle" && runc spec)
   python3 - "$d/bundle/config.json" <<'PY'

@@ -136,3 +136,159 @@ TEST_CASE("captured: the ctr run container is attributed from the shim in the st
     CHECK(std::count(in_a.begin(), in_a.end(), "/bin/busybox") >= 1);
     CHECK(std::count(in_b.begin(), in_b.end(), "/bin/busybox") == 1);
 }
+
+namespace {
+
+/// A captured stream through the whole catalogue (conf/rules). `prepare` runs on the rule set
+/// before the replay: the captures name this host's runc by an inode that a later package
+/// reinstall replaced, so tests tell the list which inode was the runtime at capture time.
+struct CatalogueReplay {
+    std::vector<Alert> alerts;
+    outputs::Dispatcher out;
+    config::Config cfg;
+    std::shared_ptr<const rules::RuleSet> set;
+    std::unique_ptr<rules::Engine> engine;
+
+    explicit CatalogueReplay(const std::string& log,
+                             const std::function<void(const rules::RuleSet&, const std::string&)>& prepare = {}) {
+        std::vector<std::unique_ptr<outputs::Sink>> sinks;
+        sinks.push_back(std::make_unique<test::CollectSink>(alerts));
+        (void)out.replace(std::move(sinks));
+        cfg.processes.use_proc = false;
+        cfg.host = "testhost";
+        set = rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules");
+        const std::string text = test::slurp(kData + "/" + log);
+        REQUIRE(!text.empty());
+        if (prepare) {
+            prepare(*set, text);
+        }
+        engine = std::make_unique<rules::Engine>(cfg, set, out);
+        test::BasicPipeline<std::function<void(audit::Event&&)>> p{
+            [this](audit::Event&& e) { engine->on_event(e); }};
+        p.feed(text);
+        p.framer.flush();
+        engine->flush();
+    }
+
+    [[nodiscard]] std::vector<const Alert*> of(const std::string& rule) const {
+        std::vector<const Alert*> hits;
+        for (const auto& a : alerts) {
+            if (a.rule_id == rule) {
+                hits.push_back(&a);
+            }
+        }
+        return hits;
+    }
+};
+
+/// Makes the runc inode of the capture (its first PATH record naming `path`) a runtime binary.
+void runc_as_captured(const rules::RuleSet& set, const std::string& text, const std::string& path) {
+    const std::string needle = "name=\"" + path + "\" inode=";
+    const auto at = text.find(needle);
+    REQUIRE(at != std::string::npos);
+    std::size_t pos = at + needle.size();
+    const std::uint64_t inode = std::stoull(text.substr(pos, 20));
+    pos = text.find("dev=", pos) + 4;
+    const std::string dev = text.substr(pos, text.find(' ', pos) - pos);
+    set.lists.at("runtime_binaries")->identities.emplace(dev, inode);
+}
+
+}  // namespace
+
+TEST_CASE("captured: seven operations on /usr/bin in a ctr container, nothing for /tmp or the host",
+          "[replay][fim]") {
+    CatalogueReplay r("fim.log");
+    const auto hits = r.of("container_binary_modified");
+    std::vector<std::string> ops;
+    for (const Alert* a : hits) {
+        REQUIRE(a->container);
+        CHECK(a->container->id == "fim-1");
+        REQUIRE(a->file);
+        CHECK(a->file->path.starts_with("/usr/bin/tool"));
+        ops.push_back(a->file->operation);
+    }
+    CHECK(ops == std::vector<std::string>{"chmod", "chown", "utimes", "write", "link", "rename", "unlink"});
+    CHECK(r.alerts.size() == hits.size());
+}
+
+TEST_CASE("captured: a seccomp profile killing mkdir", "[replay][seccomp]") {
+    CatalogueReplay r("seccomp.log");
+    const auto hits = r.of("seccomp_violation");
+    REQUIRE(hits.size() == 1);
+    REQUIRE(hits[0]->seccomp);
+    CHECK(hits[0]->seccomp->syscall == "mkdir");
+    CHECK(hits[0]->seccomp->action == "kill_process");
+    REQUIRE(hits[0]->container);
+    CHECK(hits[0]->container->id == "sc-1");
+    CHECK(hits[0]->count == 1);
+    CHECK(r.alerts.size() == 1);
+}
+
+TEST_CASE("captured: the host's runc appended to from bash and from a container", "[replay][tamper]") {
+    CatalogueReplay r("tamper.log", [](const rules::RuleSet& set, const std::string& text) {
+        runc_as_captured(set, text, "/usr/sbin/runc");
+    });
+    const auto hits = r.of("runtime_binary_tampered");
+    std::size_t host = 0;
+    std::size_t escape = 0;
+    for (const Alert* a : hits) {
+        REQUIRE(a->file);
+        CHECK(a->file->operation == "write");
+        if (a->container) {
+            ++escape;
+            CHECK(a->container->id == "tamper-1");
+            CHECK(a->severity == Severity::Critical);
+            CHECK(std::find(a->tags.begin(), a->tags.end(), "container_escape") != a->tags.end());
+            CHECK(a->file->path == "/hostsbin/runc");  // the container's name for the host's runc
+        } else {
+            ++host;
+            CHECK(a->severity == Severity::High);
+            CHECK(a->file->path == "/usr/sbin/runc");
+        }
+    }
+    CHECK(escape == 1);
+    CHECK(host == 3);  // the append and the two restores (cat > runc)
+    CHECK(r.alerts.size() == hits.size());
+}
+
+TEST_CASE("captured: dpkg -i of the runc package is only info, authorized_update", "[replay][tamper]") {
+    CatalogueReplay r("dpkg.log", [](const rules::RuleSet& set, const std::string& text) {
+        runc_as_captured(set, text, "/usr/sbin/runc");
+    });
+    const auto hits = r.of("runtime_binary_tampered");
+    REQUIRE(!hits.empty());
+    for (const Alert& a : r.alerts) {
+        CHECK(a.severity == Severity::Info);
+        CHECK(std::find(a.tags.begin(), a.tags.end(), "authorized_update") != a.tags.end());
+    }
+}
+
+TEST_CASE("captured: daemon.json rewritten from a shell", "[replay][config]") {
+    CatalogueReplay r("config.log");
+    const auto hits = r.of("runtime_config_changed");
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0]->file->path == "/etc/docker/daemon.json");
+    CHECK(hits[0]->severity == Severity::Medium);
+    CHECK(r.alerts.size() == 1);
+}
+
+TEST_CASE("captured: unshare and mount tried in a container, unshare on the host", "[replay][syscalls]") {
+    CatalogueReplay r("sensitive.log");
+    const auto hits = r.of("container_sensitive_syscall");
+    std::vector<std::string> calls;
+    for (const Alert* a : hits) {
+        REQUIRE(a->container);
+        CHECK(a->container->id == "sens-1");
+        CHECK(a->success == false);
+        calls.push_back(a->syscall.value_or(""));
+    }
+    CHECK(calls == std::vector<std::string>{"unshare", "mount"});
+    CHECK(r.alerts.size() == 2);
+}
+
+TEST_CASE("captured: the runc scenarios through the whole catalogue give only runc_suspicious_exec",
+          "[replay][runc]") {
+    CatalogueReplay r("runc.log");
+    CHECK(r.of("runc_suspicious_exec").size() == 3);
+    CHECK(r.alerts.size() == 3);
+}
