@@ -26,16 +26,7 @@ trap cleanup EXIT
 ok()  { echo "PASS: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 
-cat > "$d/plugin.yaml" <<YAML
-rules_dir: $root/conf/rules
-state_file: $d/state.json
-status_interval_s: 0
-outputs:
-  - {name: local, type: file, path: $d/alerts.jsonl}
-YAML
-"$bin" --config "$d/plugin.yaml" --check
-e2e_auditd_conf "$d"
-e2e_plugin "$d" audisp-docker "$bin" "--config $d/plugin.yaml --log-stderr"
+e2e_plugin_setup "$d" "$bin"
 e2e_rootfs "$d"
 scenario_prepare "$d"
 "$root/scripts/render-rules.sh" > "$d/rules"

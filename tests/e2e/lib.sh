@@ -68,6 +68,21 @@ e2e_plugin() {
   chmod 640 "$d/plugins.d/$name.conf"
 }
 
+# e2e_plugin_setup DIR BIN [OUTPUT]: DIR/plugin.yaml (the shipped rules, a file output to
+# DIR/alerts.jsonl, plus the flow-style OUTPUT entry if given), validated with --check; then the
+# private auditd's config with BIN as its plugin.
+e2e_plugin_setup() {
+  local d=$1 bin=$2 extra=${3:-}
+  {
+    printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nstatus_interval_s: 0\noutputs:\n' "$e2e_root" "$d"
+    printf '  - {name: local, type: file, path: %s/alerts.jsonl}\n' "$d"
+    [ -z "$extra" ] || printf '  - %s\n' "$extra"
+  } > "$d/plugin.yaml"
+  "$bin" --config "$d/plugin.yaml" --check
+  e2e_auditd_conf "$d"
+  e2e_plugin "$d" audisp-docker "$bin" "--config $d/plugin.yaml --log-stderr"
+}
+
 # e2e_rootfs DIR: DIR/rootfs (busybox) and DIR/bundle (a runc bundle running /bin/true). Made
 # before auditd starts: `runc spec` from a shell is itself a detection.
 e2e_rootfs() {

@@ -33,18 +33,7 @@ hook_pid=$!
 for _ in $(seq 50); do [ -s "$d/hook.port" ] && break; sleep 0.1; done
 port=$(cat "$d/hook.port")
 
-cat > "$d/plugin.yaml" <<YAML
-rules_dir: $root/conf/rules
-state_file: $d/state.json
-status_interval_s: 0
-outputs:
-  - {name: local, type: file, path: $d/alerts.jsonl}
-  - {name: hook, type: webhook, url: "http://127.0.0.1:$port/hook", retries: 3, backoff_initial_ms: 100}
-YAML
-"$bin" --config "$d/plugin.yaml" --check
-
-e2e_auditd_conf "$d"
-e2e_plugin "$d" audisp-docker "$bin" "--config $d/plugin.yaml --log-stderr"
+e2e_plugin_setup "$d" "$bin" "{name: hook, type: webhook, url: \"http://127.0.0.1:$port/hook\", retries: 3, backoff_initial_ms: 100}"
 "$root/scripts/render-rules.sh" > "$d/rules"
 
 e2e_rootfs "$d"

@@ -98,15 +98,7 @@ struct Catalogue {
         exec(shell, shim, "/bin/busybox", {"sh"});
     }
 
-    std::vector<const Alert*> of(const std::string& rule) const {
-        std::vector<const Alert*> v;
-        for (const auto& a : alerts) {
-            if (a.rule_id == rule) {
-                v.push_back(&a);
-            }
-        }
-        return v;
-    }
+    std::vector<const Alert*> of(const std::string& rule) const { return test::alerts_of(alerts, rule); }
 };
 
 bool has(const std::vector<std::string>& v, const std::string& x) {
@@ -387,14 +379,7 @@ TEST_CASE("the index tests an event only against rules that can match it", "[det
 }
 
 TEST_CASE("catalogue errors point at file:line:col", "[detections][loader]") {
-    auto error_of = [](const std::string& text) -> std::string {
-        try {
-            (void)rules::load_rules_texts({{"r.yaml", text}});
-        } catch (const config::ConfigError& e) {
-            return e.format();
-        }
-        return "no error";
-    };
+    const auto error_of = test::rule_error;
     CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {syscall: [mkdri]}\n").starts_with(
         "r.yaml:4:22: syscall: unknown syscall 'mkdri'"));
     CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {operation: [delete]}\n").starts_with(

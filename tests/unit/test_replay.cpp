@@ -55,13 +55,7 @@ struct Replay {
     }
 
     [[nodiscard]] std::vector<const Alert*> of(const std::string& rule) const {
-        std::vector<const Alert*> hits;
-        for (const auto& a : alerts) {
-            if (a.rule_id == rule) {
-                hits.push_back(&a);
-            }
-        }
-        return hits;
+        return test::alerts_of(alerts, rule);
     }
 };
 
@@ -171,13 +165,7 @@ struct CatalogueReplay {
     }
 
     [[nodiscard]] std::vector<const Alert*> of(const std::string& rule) const {
-        std::vector<const Alert*> hits;
-        for (const auto& a : alerts) {
-            if (a.rule_id == rule) {
-                hits.push_back(&a);
-            }
-        }
-        return hits;
+        return test::alerts_of(alerts, rule);
     }
 };
 

@@ -143,14 +143,7 @@ TEST_CASE("a later file patches a rule: disable, severity, exceptions", "[rules]
 }
 
 TEST_CASE("rule errors point at file:line:col", "[rules][loader]") {
-    auto error_of = [](const std::string& text) -> std::string {
-        try {
-            (void)rules::load_rules_texts({{"r.yaml", text}});
-        } catch (const config::ConfigError& e) {
-            return e.format();
-        }
-        return "no error";
-    };
+    const auto error_of = test::rule_error;
     CHECK(error_of("rules:\n  - id: x\n    severity: extreme\n    summary: s\n    match: {event: exec}\n") ==
           "r.yaml:3:15: severity: expected critical, high, medium, low or info");
     CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match:\n      actor_in: nosuchlist\n") ==
@@ -198,14 +191,7 @@ TEST_CASE("a program named like a container manager outside the package director
 }
 
 TEST_CASE("a list with dirs needs programs and absolute directories", "[rules][loader]") {
-    auto error_of = [](const std::string& text) -> std::string {
-        try {
-            (void)rules::load_rules_texts({{"r.yaml", text}});
-        } catch (const config::ConfigError& e) {
-            return e.format();
-        }
-        return "no error";
-    };
+    const auto error_of = test::rule_error;
     CHECK(error_of("lists:\n  m:\n    dirs: [/usr/bin]\n") == "r.yaml:3:5: lists.m: needs 'programs'");
     CHECK(error_of("lists:\n  m:\n    dirs: [bin]\n    programs: [x]\n") ==
           "r.yaml:3:5: lists.m.dirs: 'bin' is not an absolute directory");

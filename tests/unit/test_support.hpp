@@ -14,7 +14,9 @@
 #include "audit/event.hpp"
 #include "audit/framer.hpp"
 #include "audit/parser.hpp"
+#include "config/config.hpp"
 #include "outputs/sink.hpp"
+#include "rules/loader.hpp"
 
 namespace adock::test {
 
@@ -66,5 +68,26 @@ private:
     std::string name_ = "collect";
     std::vector<Alert>& out_;
 };
+
+/// The alerts of one rule, in order.
+inline std::vector<const Alert*> alerts_of(const std::vector<Alert>& alerts, const std::string& rule) {
+    std::vector<const Alert*> hits;
+    for (const auto& a : alerts) {
+        if (a.rule_id == rule) {
+            hits.push_back(&a);
+        }
+    }
+    return hits;
+}
+
+/// The `file:line:col: message` a rules text is rejected with, or "no error".
+inline std::string rule_error(const std::string& text) {
+    try {
+        (void)rules::load_rules_texts({{"r.yaml", text}});
+    } catch (const config::ConfigError& e) {
+        return e.format();
+    }
+    return "no error";
+}
 
 }  // namespace adock::test
