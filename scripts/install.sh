@@ -57,7 +57,7 @@ mv -f "$bin.new" "$bin"
 say "installed $bin ($("$bin" --version))"
 
 install -d -m 0750 "$etc" "$etc/rules"
-install -d -m 0700 /var/log/audisp-docker
+install -d -m 0700 /var/log/audisp-docker /var/lib/audisp-docker
 if [ ! -e "$etc/audisp-docker.yaml" ]; then
   install -m 0640 "$root/conf/audisp-docker.yaml" "$etc/audisp-docker.yaml"
   say "installed $etc/audisp-docker.yaml"

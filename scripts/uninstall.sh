@@ -3,14 +3,15 @@
 # reloads the remaining rules, removes the plugins.d conf and reloads auditd (which stops the
 # plugin), removes the binary and /usr/share/audisp-docker.
 #   sudo scripts/uninstall.sh [--purge]
-# The config (/etc/audisp-docker) and the alerts (/var/log/audisp-docker) are kept: they are
+# The config (/etc/audisp-docker), the alerts (/var/log/audisp-docker) and the integrity baseline
+# (/var/lib/audisp-docker) are kept: they are
 # evidence. --purge removes them too.
 set -euo pipefail
 purge=0
 for arg in "$@"; do
   case $arg in
     --purge) purge=1 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "uninstall: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,8 +51,8 @@ rm -f /usr/sbin/audisp-docker
 rm -rf /usr/share/audisp-docker
 say "removed /usr/sbin/audisp-docker"
 if [ "$purge" = 1 ]; then
-  rm -rf /etc/audisp-docker /var/log/audisp-docker /run/audisp-docker
-  say "purged /etc/audisp-docker, /var/log/audisp-docker, /run/audisp-docker"
+  rm -rf /etc/audisp-docker /var/log/audisp-docker /run/audisp-docker /var/lib/audisp-docker
+  say "purged /etc/audisp-docker, /var/log/audisp-docker, /run/audisp-docker, /var/lib/audisp-docker"
 else
   say "kept /etc/audisp-docker and /var/log/audisp-docker (--purge removes them)"
 fi

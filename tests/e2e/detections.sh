@@ -117,6 +117,17 @@ hits = rule("container_sensitive_syscall")
 print([(a["event"]["syscall"], a["container"]["id"], a["event"]["success"]) for a in hits])
 sys.exit(0 if sorted(a["event"]["syscall"] for a in hits) == ["mount", "unshare"] and all(a["container"]["id"] == "sens-1" for a in hits) else 1)'
 
+m=$(mark); scenario_appcontrol "$d"; sleep 1; settle
+check "runtime_binary_unrecognized: a renamed copy of runc, and a different runc earlier in PATH" "$m" '
+hits = rule("runtime_binary_unrecognized")
+print([(a["process"]["exe"], a["integrity"]["recognized_as"], a["integrity"]["trusted"]) for a in hits])
+copy = [a for a in hits if a["process"]["exe"].endswith("/.x/kworker")]
+fake = [a for a in hits if a["process"]["exe"].endswith("/pathbin/runc")]
+ok = len(copy) == 1 and copy[0]["integrity"]["trusted"] and copy[0]["integrity"]["recognized_as"] \
+     and len(fake) == 1 and not fake[0]["integrity"]["trusted"] and len(hits) == 2 \
+     and all(a["rule"]["severity"] == "critical" for a in hits)
+sys.exit(0 if ok else 1)'
+
 e2e_stop_auditd
 echo "detections: $passed passed, $failed failed"
 [ "$failed" = 0 ]

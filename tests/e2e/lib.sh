@@ -74,7 +74,8 @@ e2e_plugin() {
 e2e_plugin_setup() {
   local d=$1 bin=$2 extra=${3:-}
   {
-    printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nstatus_interval_s: 0\noutputs:\n' "$e2e_root" "$d"
+    printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nstatus_interval_s: 0\n' "$e2e_root" "$d"
+    printf 'integrity: {state_file: %s/baseline.json}\noutputs:\n' "$d"
     printf '  - {name: local, type: file, path: %s/alerts.jsonl}\n' "$d"
     [ -z "$extra" ] || printf '  - %s\n' "$extra"
   } > "$d/plugin.yaml"

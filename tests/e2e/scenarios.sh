@@ -119,3 +119,15 @@ scenario_sensitive() {
     'unshare -m true; mount -t tmpfs none /tmp; true' || true
   unshare -m true
 }
+
+# appcontrol: runc copied under another name into a hidden directory and run from bash
+# (runtime_binary_unrecognized: its content is runc); a different program installed as `runc`
+# earlier in PATH and run (runtime_binary_unrecognized: untrusted content).
+scenario_appcontrol() {
+  local d=$1
+  mkdir -p "$d/.x" "$d/pathbin"
+  cp "$SCENARIO_RUNC" "$d/.x/kworker"
+  cp "$(command -v busybox)" "$d/pathbin/runc"
+  bash -c "'$d/.x/kworker' --version >/dev/null; true"
+  bash -c "PATH='$d/pathbin':\$PATH; runc true; true"
+}

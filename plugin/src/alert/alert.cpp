@@ -158,6 +158,15 @@ std::string to_json(const Alert& a) {
         w.key("action").value(a.seccomp->action);
         w.end_object();
     }
+    if (a.integrity) {
+        w.key("integrity").begin_object();
+        w.key("sha256").value(a.integrity->sha256);
+        w.key("size").value(a.integrity->size);
+        w.key("recognized_as");
+        write_optional(w, a.integrity->recognized_as);
+        w.key("trusted").value(a.integrity->trusted);
+        w.end_object();
+    }
     if (a.count) {
         w.key("count").value(static_cast<std::uint64_t>(*a.count));
     }

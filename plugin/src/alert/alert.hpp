@@ -13,6 +13,14 @@ enum class Severity { Info = 0, Low = 1, Medium = 2, High = 3, Critical = 4 };
 [[nodiscard]] const char* severity_name(Severity s);
 [[nodiscard]] std::optional<Severity> parse_severity(std::string_view s);
 
+/// What the integrity monitor found a program to be (application control).
+struct IntegrityRef {
+    std::string sha256;
+    std::uint64_t size = 0;
+    std::optional<std::string> recognized_as;  ///< the runtime binary with this content
+    bool trusted = false;                      ///< the content is a trusted runtime's
+};
+
 /// One process as the alert reports it (the actor or one of its ancestors).
 struct ProcessRef {
     int pid = -1;
@@ -62,6 +70,7 @@ struct Alert {
     std::optional<ContainerRef> container;
     std::optional<FileRef> file;
     std::optional<SeccompRef> seccomp;
+    std::optional<IntegrityRef> integrity;
     std::string remediation;             ///< empty: none
     std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
 };

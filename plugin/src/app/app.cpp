@@ -13,12 +13,14 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
 #include "audit/framer.hpp"
 #include "audit/parser.hpp"
 #include "config/config.hpp"
+#include "integrity/monitor.hpp"
 #include "outputs/curl_easy.hpp"
 #include "outputs/dispatcher.hpp"
 #include "rules/engine.hpp"
@@ -127,17 +129,59 @@ void write_state_file(const std::string& path, const std::string& json) {
     }
 }
 
+/// The runtime binaries the rules name (list runtime_binaries): host paths (not symlinks) and
+/// plain names.
+std::pair<std::vector<std::string>, std::set<std::string>> runtime_binaries(const rules::RuleSet& set) {
+    std::vector<std::string> paths;
+    std::set<std::string> names;
+    auto it = set.lists.find("runtime_binaries");
+    if (it == set.lists.end()) {
+        return {paths, names};
+    }
+    std::error_code ec;
+    for (const auto& p : it->second->resolved_paths) {
+        if (!std::filesystem::is_symlink(p, ec)) {
+            paths.push_back(p);
+        }
+    }
+    for (const auto& pat : it->second->patterns) {
+        if (pat.find_first_of("/*?[") == std::string::npos) {
+            names.insert(pat);
+        }
+    }
+    return {paths, names};
+}
+
+std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config& cfg, const rules::RuleSet& set) {
+    if (!cfg.integrity.enabled || !cfg.processes.use_proc) {
+        return nullptr;  // a replay without /proc cannot look at the programs it names
+    }
+    integrity::IntegrityConfig ic;
+    ic.state_file = cfg.integrity.state_file;
+    ic.allowlist = cfg.integrity.allowlist;
+    ic.dpkg_info_dir = cfg.integrity.dpkg_info_dir;
+    ic.queue_size = cfg.integrity.queue_size;
+    ic.max_file_mb = cfg.integrity.max_file_mb;
+    auto m = std::make_unique<integrity::IntegrityMonitor>(ic, cfg.proc_root);
+    auto [paths, names] = runtime_binaries(set);
+    m->start(std::move(paths), std::move(names));
+    return m;
+}
+
 class EngineThread {
 public:
     EngineThread(Shared& shared, Loaded loaded, outputs::Dispatcher& out)
         : shared_(shared),
           cfg_(std::move(loaded.cfg)),
-          engine_(cfg_, std::move(loaded.rules), out),
+          integrity_(make_integrity(cfg_, *loaded.rules)),
+          engine_(cfg_, loaded.rules, out),
           out_(out),
           parser_([this](audit::Event&& ev) { engine_.on_event(ev); }),
           framer_(std::chrono::milliseconds(cfg_.engine.eoe_timeout_ms),
                   cfg_.engine.max_pending_events,
-                  [this](std::string_view text) { parser_.parse(text); }) {}
+                  [this](std::string_view text) { parser_.parse(text); }) {
+        engine_.set_integrity(integrity_.get());
+    }
 
     void run() {
         auto last_tick = std::chrono::steady_clock::now();
@@ -163,6 +207,10 @@ public:
             }
         }
         framer_.flush();
+        if (integrity_) {
+            integrity_->drain();  // a replay's content checks finish before the end
+            engine_.collect_verdicts();
+        }
         engine_.flush();
         control();
         log::info("input ended; " + state_json());
@@ -205,7 +253,21 @@ public:
         w.key("matches").value(static_cast<std::uint64_t>(e.matches));
         w.key("suppressed").value(static_cast<std::uint64_t>(e.suppressed));
         w.key("aggregated").value(static_cast<std::uint64_t>(e.aggregated));
+        w.key("content_checks").value(static_cast<std::uint64_t>(e.content_checks));
+        w.key("content_skipped").value(static_cast<std::uint64_t>(e.content_skipped));
         w.end_object();
+        if (integrity_) {
+            const auto is = integrity_->stats();
+            w.key("integrity").begin_object();
+            w.key("baseline_files").value(static_cast<std::uint64_t>(is.baseline_files));
+            w.key("trusted_hashes").value(static_cast<std::uint64_t>(is.trusted_hashes));
+            w.key("checked").value(static_cast<std::uint64_t>(is.checked));
+            w.key("hashed").value(static_cast<std::uint64_t>(is.hashed));
+            w.key("alerts").value(static_cast<std::uint64_t>(is.alerts));
+            w.key("unverifiable").value(static_cast<std::uint64_t>(is.unverifiable));
+            w.key("dropped").value(static_cast<std::uint64_t>(is.dropped));
+            w.end_object();
+        }
         w.key("processes").begin_object();
         w.key("size").value(static_cast<std::uint64_t>(t.size));
         w.key("learned_from_stream").value(static_cast<std::uint64_t>(t.from_stream));
@@ -262,6 +324,7 @@ private:
 
     Shared& shared_;
     config::Config cfg_;
+    std::unique_ptr<integrity::IntegrityMonitor> integrity_;  ///< null: off, or a replay without /proc
     rules::Engine engine_;
     outputs::Dispatcher& out_;
     audit::EventParser parser_;

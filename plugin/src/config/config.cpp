@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/config.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -213,6 +216,34 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              }},
                             {"use_proc", [&](const YAML::Node& x) {
                                  c.processes.use_proc = r.boolean(x, "use_proc");
+                             }}});
+             }},
+            {"integrity",
+             [&](const YAML::Node& v) {
+                 r.mapping(v,
+                           "integrity",
+                           {{"enabled", [&](const YAML::Node& x) { c.integrity.enabled = r.boolean(x, "enabled"); }},
+                            {"state_file", [&](const YAML::Node& x) { c.integrity.state_file = r.str(x, "state_file"); }},
+                            {"dpkg_info_dir",
+                             [&](const YAML::Node& x) { c.integrity.dpkg_info_dir = r.str(x, "dpkg_info_dir"); }},
+                            {"queue_size",
+                             [&](const YAML::Node& x) {
+                                 c.integrity.queue_size = r.integer<std::size_t>(x, "queue_size", 16, 1000000);
+                             }},
+                            {"max_file_mb",
+                             [&](const YAML::Node& x) {
+                                 c.integrity.max_file_mb = r.integer<unsigned>(x, "max_file_mb", 1, 65536);
+                             }},
+                            {"allowlist", [&](const YAML::Node& x) {
+                                 c.integrity.allowlist = r.str_list(x, "allowlist");
+                                 for (auto& h : c.integrity.allowlist) {
+                                     std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) {
+                                         return static_cast<char>(std::tolower(ch));
+                                     });
+                                     if (h.size() != 64 || h.find_first_not_of("0123456789abcdef") != std::string::npos) {
+                                         r.fail(x, "allowlist: '" + h + "' is not a sha256 (64 hex digits)");
+                                     }
+                                 }
                              }}});
              }},
             {"outputs",

@@ -77,6 +77,16 @@ struct ProcessTableConfig {
     bool use_proc = true;
 };
 
+/// Application control and the runtime binaries' baseline (integrity/monitor.hpp).
+struct IntegritySettings {
+    bool enabled = true;
+    std::string state_file = "/var/lib/audisp-docker/baseline.json";
+    std::vector<std::string> allowlist;  ///< trusted sha256 values
+    std::string dpkg_info_dir = "/var/lib/dpkg/info";
+    std::size_t queue_size = 4096;
+    unsigned max_file_mb = 512;
+};
+
 struct Config {
     std::string source_file;  ///< where this config came from ("" for defaults)
     std::string host;         ///< host name reported in alerts; empty = gethostname()
@@ -89,6 +99,7 @@ struct Config {
     std::string docker_containers_dir = "/var/lib/docker/containers";
     EngineConfig engine;
     ProcessTableConfig processes;
+    IntegritySettings integrity;
     std::vector<OutputConfig> outputs;
     unsigned shutdown_timeout_ms = 5000;
 };

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 
+#include "integrity/monitor.hpp"
 #include "rules/fileop.hpp"
 
 namespace adock::rules {
@@ -169,6 +170,9 @@ const std::string& Engine::syscall_of(const audit::Event& ev) {
 
 void Engine::on_event(const audit::Event& ev) {
     ++stats_.events;
+    if (integrity_ != nullptr && integrity_->has_verdicts()) {
+        collect_verdicts();
+    }
     table_.observe(ev);
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());
@@ -378,8 +382,29 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
     }
     ctx.file_path = file_path;
     ctx.matched = matched;
+    if (rule.match.content) {
+        // Decided by the integrity monitor, off this thread; the alert is built on its verdict.
+        if (integrity_ == nullptr) {
+            ++stats_.content_skipped;
+            return;
+        }
+        ++stats_.content_checks;
+        (void)integrity_->submit({ctx.ev, rule.id, *rule.match.content});
+        return;
+    }
     ++stats_.matches;
     Alert a = build_alert(rule, ctx);
+    finish_alert(rule, ctx, a);
+    if (rule.aggregate) {
+        aggregate(rule, std::move(a), ctx.ev.sec);
+        return;
+    }
+    out_.dispatch(std::move(a));
+}
+
+void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
+    const std::optional<std::string> file_path = ctx.file_path;
+    const std::string matched = ctx.matched;
     for (const auto& v : rule.variants) {
         if (holds(v.when, ctx)) {
             if (v.severity) {
@@ -406,11 +431,29 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         refresh_pending_ = refresh_pending_ || op == FileOp::Rename || op == FileOp::Create ||
                            op == FileOp::Unlink || op == FileOp::Link;
     }
-    if (rule.aggregate) {
-        aggregate(rule, std::move(a), ctx.ev.sec);
+}
+
+void Engine::collect_verdicts() {
+    if (integrity_ == nullptr || !integrity_->has_verdicts()) {
         return;
     }
-    out_.dispatch(std::move(a));
+    for (auto& v : integrity_->take_verdicts()) {
+        const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
+            return r.id == v.rule_id && r.enabled;
+        });
+        if (it == rules_->rules.end()) {
+            continue;  // reloaded away meanwhile
+        }
+        Context ctx(v.event, v.event.has_execve ? v.event.argv : v.event.proctitle);
+        ctx.syscall = &syscall_of(v.event);
+        (void)holds(it->match, ctx);  // recomputes what the summary shows (matched, parent)
+        ++stats_.matches;
+        Alert a = build_alert(*it, ctx);
+        finish_alert(*it, ctx, a);
+        a.integrity = v.integrity;
+        a.summary += v.note;
+        out_.dispatch(std::move(a));
+    }
 }
 
 Alert Engine::build_alert(const Rule& rule, Context& ctx) {
@@ -603,6 +646,7 @@ void Engine::close_expired(std::int64_t sec, std::chrono::steady_clock::time_poi
 }
 
 void Engine::tick(std::chrono::steady_clock::time_point now) {
+    collect_verdicts();
     if (!windows_.empty()) {
         close_expired(INT64_MIN, now);
     }

@@ -14,6 +14,10 @@
 #include "proc/process_table.hpp"
 #include "rules/rule.hpp"
 
+namespace adock::integrity {
+class IntegrityMonitor;
+}
+
 namespace adock::rules {
 
 struct EngineStats {
@@ -23,6 +27,8 @@ struct EngineStats {
     unsigned long long matches = 0;
     unsigned long long suppressed = 0;  ///< matched, then an exception applied
     unsigned long long aggregated = 0;  ///< matches folded into an aggregate alert
+    unsigned long long content_checks = 0;   ///< handed to the integrity monitor
+    unsigned long long content_skipped = 0;  ///< no monitor (integrity off, or a replay)
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -38,6 +44,11 @@ public:
 
     /// Closes every aggregation window (end of input, shutdown).
     void flush();
+
+    /// The integrity monitor deciding `content` conditions (null: they never hold).
+    void set_integrity(integrity::IntegrityMonitor* monitor) { integrity_ = monitor; }
+    /// Sends the alerts whose content condition the monitor found to hold.
+    void collect_verdicts();
 
     /// Swaps rules and settings (SIGHUP); the process table is kept.
     void reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules);
@@ -59,6 +70,7 @@ private:
     bool path_condition(const Conditions& c, Context& ctx);
     void evaluate(const Rule& rule, Context& ctx);
     Alert build_alert(const Rule& rule, Context& ctx);
+    void finish_alert(const Rule& rule, Context& ctx, Alert& a);
     void render_summary(const Rule& rule, Context& ctx, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
     void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec);
@@ -75,6 +87,7 @@ private:
     std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
+    integrity::IntegrityMonitor* integrity_ = nullptr;
     bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
     std::chrono::steady_clock::time_point next_refresh_{};
 };

@@ -14,6 +14,7 @@
 
 #include "audit/event.hpp"
 #include "config/yaml_util.hpp"
+#include "integrity/monitor.hpp"
 #include "rules/fileop.hpp"
 
 namespace adock::rules {
@@ -163,6 +164,23 @@ private:
             {"auid", [&](const YAML::Node& x) { c.auids = ids(r, x, "auid"); }},
             {"record_type", [&](const YAML::Node& x) { c.record_types = record_types(r, x); }},
             {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
+            {"content",
+             [&](const YAML::Node& x) {
+                 if (event == nullptr) {
+                     r.fail(x, "content: only in a rule's match (it is decided after the exceptions)");
+                 }
+                 std::uint32_t bits = 0;
+                 for (const auto& k : r.str_list(x, "content")) {
+                     if (k == "runtime_copy") {
+                         bits |= static_cast<std::uint32_t>(integrity::ContentCheck::RuntimeCopy);
+                     } else if (k == "untrusted_runtime") {
+                         bits |= static_cast<std::uint32_t>(integrity::ContentCheck::UntrustedRuntime);
+                     } else {
+                         r.fail(x, "content: unknown '" + k + "' (runtime_copy, untrusted_runtime)");
+                     }
+                 }
+                 c.content = bits;
+             }},
         };
         if (event != nullptr) {
             h["event"] = [&](const YAML::Node& x) {
@@ -232,6 +250,9 @@ private:
                       rule.exceptions.push_back(conditions(r, e, "exception", nullptr));
                   }
               }}});
+        if (rule.match.content && rule.event != EventClass::Exec) {
+            r.fail(n["match"], "rule '" + id + "': content conditions need event: exec");
+        }
         if (patch) {
             *existing = std::move(rule);
         } else {

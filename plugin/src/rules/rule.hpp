@@ -69,6 +69,9 @@ struct Conditions {
     std::optional<std::set<std::uint32_t>> auids;                     ///< 4294967295 = unset
     std::optional<std::set<int>> record_types;                        ///< e.g. SECCOMP (1326)
     std::optional<std::set<std::string>> seccomp_actions;             ///< kill_process, errno, log, ...
+    /// Content conditions (integrity::ContentCheck bits), decided off the engine thread by the
+    /// integrity monitor: runtime_copy, untrusted_runtime. Only on exec rules.
+    std::optional<std::uint32_t> content;
 };
 
 /// A different severity and extra tags when more conditions hold (the first that holds wins):

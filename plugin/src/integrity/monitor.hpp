@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// Application control for the container runtime (seed 001): knows what the runtime binaries
+// are by content, and checks executed programs against that on its own thread. The engine
+// hands it exec alerts of rules with a `content` condition; it hashes (cached by device, inode,
+// size, mtime and ctime), decides, and dispatches the alerts whose condition holds.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alert/alert.hpp"
+#include "audit/event.hpp"
+#include "integrity/baseline.hpp"
+#include "integrity/digest.hpp"
+#include "integrity/dpkg.hpp"
+#include "util/bounded_queue.hpp"
+
+namespace adock::integrity {
+
+/// Content conditions a rule can ask for (bits).
+enum class ContentCheck : std::uint32_t {
+    /// The program's content is a runtime binary's, under another path and name: a renamed copy.
+    RuntimeCopy = 1,
+    /// The program is named like a runtime binary but its content is trusted by nothing: not the
+    /// baseline, not the package manager's record, not the allowlist.
+    UntrustedRuntime = 2,
+};
+
+struct IntegrityConfig {
+    /// Off: no baseline, rules with a `content` condition never fire (counted as skipped).
+    bool enabled = true;
+    std::string state_file = "/var/lib/audisp-docker/baseline.json";
+    std::vector<std::string> allowlist;  ///< trusted sha256 (lower-case hex)
+    std::string dpkg_info_dir = "/var/lib/dpkg/info";
+    std::size_t queue_size = 4096;
+    unsigned max_file_mb = 512;
+};
+
+struct IntegrityStats {
+    unsigned long long checked = 0;       ///< candidates examined
+    unsigned long long hashed = 0;        ///< files read (cache misses)
+    unsigned long long alerts = 0;        ///< conditions that held
+    unsigned long long unverifiable = 0;  ///< program gone before it could be read
+    unsigned long long dropped = 0;       ///< queue full
+    std::size_t baseline_files = 0;
+    std::size_t trusted_hashes = 0;
+};
+
+class IntegrityMonitor {
+public:
+    IntegrityMonitor(IntegrityConfig cfg, std::string proc_root);
+    IntegrityMonitor(const IntegrityMonitor&) = delete;
+    IntegrityMonitor& operator=(const IntegrityMonitor&) = delete;
+    IntegrityMonitor(IntegrityMonitor&&) = delete;
+    IntegrityMonitor& operator=(IntegrityMonitor&&) = delete;
+    ~IntegrityMonitor();
+
+    /// An exec event a rule with a `content` condition matched otherwise.
+    struct Request {
+        audit::Event event;
+        std::string rule_id;
+        std::uint32_t checks = 0;  ///< ContentCheck bits
+    };
+    /// A request whose content condition held: the engine builds and sends the alert.
+    struct Verdict {
+        audit::Event event;
+        std::string rule_id;
+        IntegrityRef integrity;
+        std::string note;  ///< appended to the alert's summary
+    };
+
+    /// Starts the worker, which first baselines the runtime binaries: `paths` as the host has
+    /// them, `names` their plain names.
+    void start(std::vector<std::string> paths, std::set<std::string> names);
+    /// Stops after the queued checks.
+    void stop();
+    /// Engine thread; never blocks. False when the queue is full (counted).
+    bool submit(Request&& r);
+    /// Engine thread: the verdicts reached since the last call.
+    std::vector<Verdict> take_verdicts();
+    [[nodiscard]] bool has_verdicts() const { return has_verdicts_.load(std::memory_order_relaxed); }
+    /// Blocks until every submitted request is decided (end of a replay, tests).
+    void drain();
+
+    [[nodiscard]] IntegrityStats stats() const;
+
+private:
+    void run() noexcept;
+    void build_baseline();
+    void handle(Request& r);
+    [[nodiscard]] std::optional<std::string> trusted_by(const FileFacts& f, const std::string& path);
+    void follow_package(const std::string& path, const FileFacts& f);
+
+    IntegrityConfig cfg_;
+    std::string proc_root_;
+    util::BoundedQueue<Request> queue_;
+    std::thread worker_;
+
+    // Worker thread only.
+    std::vector<std::string> paths_;
+    std::set<std::string> names_;
+    Baseline baseline_;
+    DpkgRecords dpkg_;
+    std::map<std::string, std::string> runtime_hashes_;  ///< sha256 -> the runtime path it is
+    std::set<std::uint64_t> runtime_sizes_;
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<StatKey, FileFacts>> cache_;
+
+    mutable std::mutex stats_mu_;
+    IntegrityStats stats_;
+    std::atomic<long> inflight_{0};  ///< submitted, not decided yet (the baseline counts as one)
+    std::mutex verdicts_mu_;
+    std::vector<Verdict> verdicts_;
+    std::atomic<bool> has_verdicts_{false};
+};
+
+}  // namespace adock::integrity

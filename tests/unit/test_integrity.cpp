@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// The integrity monitor: hashing, dpkg records, the baseline file, and content checks on fake
+// runtime binaries with a fake /proc.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/config.hpp"
+#include "integrity/baseline.hpp"
+#include "integrity/digest.hpp"
+#include "integrity/dpkg.hpp"
+#include "integrity/monitor.hpp"
+#include "test_catch.hpp"
+#include "test_support.hpp"
+
+using namespace adock;
+using namespace adock::integrity;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("adock-integrity-" + std::to_string(::getpid()) + "-" +
+                                            std::to_string(counter()++));
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+    std::string write(const std::string& rel, const std::string& content) const {
+        const fs::path p = path / rel;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p, std::ios::binary) << content;
+        return p.string();
+    }
+};
+
+audit::Event exec_of(const std::string& exe, int pid) {
+    audit::Event e;
+    e.has_syscall = true;
+    e.has_execve = true;
+    e.pid = pid;
+    e.ppid = 1;
+    e.exe = exe;
+    e.argv = {exe};
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("digests: sha256 and md5 of a file, and refusal of what is not a regular file", "[integrity]") {
+    TempDir t;
+    const auto f = t.write("abc", "abc");
+    std::string error;
+    auto facts = examine_path(f, 1024, error);
+    REQUIRE(facts);
+    CHECK(facts->sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(facts->md5 == "900150983cd24fb0d6963f7d28e17f72");
+    CHECK(facts->size == 3);
+    CHECK_FALSE(examine_path(t.path.string(), 1024, error));
+    CHECK(error == "not a regular file");
+    CHECK_FALSE(examine_path(t.write("big", std::string(2048, 'x')), 1024, error));
+    CHECK(error.find("hashing limit") != std::string::npos);
+}
+
+TEST_CASE("dpkg records: md5sums read for wanted paths, /usr-merge spellings", "[integrity]") {
+    TempDir t;
+    t.write("info/runc.md5sums", "e872f70025b7c779aeaa512ca9dee2b1  usr/sbin/runc\n"
+                                 "aa3afefb678edae3b318286fa62aca9e  usr/share/doc/runc/NOTICE\n");
+    t.write("info/coreutils:amd64.md5sums", "0123456789abcdef0123456789abcdef  bin/true\nbroken line\n");
+    DpkgRecords d;
+    CHECK(d.load((t.path / "info").string(), {"/usr/sbin/runc", "/usr/bin/true"}) == 2);
+    auto r = d.find("/usr/sbin/runc");
+    REQUIRE(r);
+    CHECK(r->package == "runc");
+    CHECK(r->md5 == "e872f70025b7c779aeaa512ca9dee2b1");
+    auto tr = d.find("/usr/bin/true");
+    REQUIRE(tr);
+    CHECK(tr->package == "coreutils");
+    CHECK_FALSE(d.find("/usr/share/doc/runc/NOTICE"));  // not wanted
+    CHECK(usrmerge_alias("/bin/x") == "/usr/bin/x");
+    CHECK(usrmerge_alias("/usr/sbin/x") == "/sbin/x");
+    CHECK(usrmerge_alias("/opt/x").empty());
+}
+
+TEST_CASE("baseline: written atomically with mode 0600, read back, corrupt files rejected", "[integrity]") {
+    TempDir t;
+    const std::string file = (t.path / "state" / "baseline.json").string();
+    Baseline b;
+    std::string error;
+    REQUIRE(b.load(file, error));  // missing: empty, fine
+    CHECK(b.entries().empty());
+    auto facts = examine_path(t.write("runc", "runtime"), 1024, error);
+    REQUIRE(facts);
+    b.set("/usr/sbin/runc", BaselineEntry{*facts, "package:runc"});
+    REQUIRE(b.save(file, error));
+    struct stat st {};
+    REQUIRE(::stat(file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777U) == 0600U);
+    CHECK_FALSE(fs::exists(file + ".tmp"));
+    Baseline back;
+    REQUIRE(back.load(file, error));
+    REQUIRE(back.find("/usr/sbin/runc"));
+    CHECK(back.find("/usr/sbin/runc")->facts.sha256 == facts->sha256);
+    CHECK(back.find("/usr/sbin/runc")->trusted_by == "package:runc");
+
+    std::ofstream(file) << "{\"version\": 1, \"files\": [{\"path\": \"/x\", \"sha256\": \"zz\"";
+    Baseline bad;
+    CHECK_FALSE(bad.load(file, error));
+    CHECK(error.find("corrupt") != std::string::npos);
+    CHECK(bad.entries().empty());
+}
+
+TEST_CASE("content checks: a renamed copy is recognised, an untrusted runc is not", "[integrity]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");
+    const std::string other = t.write("home/u/bin/runc", "#!impostor!!\n");  // same size
+    const std::string same_size = t.write("usr/bin/tool", "#!something\n\n");
+    IntegrityConfig cfg;
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    IntegrityMonitor m(cfg, (t.path / "noproc").string());  // no /proc: programs read by path
+    m.start({runc}, {"runc"});
+    const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                               static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    CHECK(m.submit({exec_of(copy, 10), "r", both}));
+    CHECK(m.submit({exec_of(other, 11), "r", both}));
+    CHECK(m.submit({exec_of(runc, 12), "r", both}));
+    CHECK(m.submit({exec_of(same_size, 13), "r", both}));
+    m.drain();
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 2);
+    CHECK(v[0].event.exe == copy);
+    CHECK(v[0].integrity.recognized_as == runc);
+    CHECK(v[0].integrity.trusted);
+    CHECK(v[0].note.find("its content is " + runc) != std::string::npos);
+    CHECK(v[1].event.exe == other);
+    CHECK_FALSE(v[1].integrity.trusted);
+    CHECK(v[1].note.find("matches no runtime binary") != std::string::npos);
+    const auto s = m.stats();
+    CHECK(s.baseline_files == 1);
+    CHECK(s.checked == 4);
+    CHECK(s.hashed == 4);  // the copy, the impostor, the same-size tool, runc itself (named runc)
+    m.stop();
+    // The baseline survives: trust on first use is kept by the next start.
+    Baseline b;
+    std::string error;
+    REQUIRE(b.load(cfg.state_file, error));
+    REQUIRE(b.find(runc));
+    CHECK(b.find(runc)->trusted_by == "baseline");
+}
+
+TEST_CASE("content checks: a package update is verified against dpkg and the baseline follows it",
+          "[integrity]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "runtime v1\n");
+    IntegrityConfig cfg;
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "dpkg").string();
+    fs::create_directories(cfg.dpkg_info_dir);
+    IntegrityMonitor m(cfg, (t.path / "noproc").string());
+    m.start({runc}, {"runc"});
+    m.drain();
+    // The package manager installs v2 and records its md5.
+    t.write("usr/sbin/runc", "runtime v2\n");
+    std::string error;
+    const auto v2 = examine_path(runc, 1024, error);
+    REQUIRE(v2);
+    t.write("dpkg/runc.md5sums", v2->md5 + "  " + runc.substr(1) + "\n");
+    const auto untrusted = static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    CHECK(m.submit({exec_of(runc, 20), "r", untrusted}));
+    m.drain();
+    CHECK(m.take_verdicts().empty());
+    // Someone else replaces it: no package vouches for v3.
+    t.write("usr/sbin/runc", "runtime v3\n");
+    CHECK(m.submit({exec_of(runc, 21), "r", untrusted}));
+    m.drain();
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK_FALSE(v[0].integrity.trusted);
+    m.stop();
+    Baseline b;
+    REQUIRE(b.load(cfg.state_file, error));
+    REQUIRE(b.find(runc));
+    CHECK(b.find(runc)->facts.sha256 == v2->sha256);
+    CHECK(b.find(runc)->trusted_by == "package:runc");
+}
+
+TEST_CASE("integrity settings: defaults, and a bad allowlist entry points at its line", "[integrity][config]") {
+    const auto c = config::load_config_string("outputs: []\n", "c.yaml");
+    CHECK(c.integrity.enabled);
+    CHECK(c.integrity.state_file == "/var/lib/audisp-docker/baseline.json");
+    try {
+        (void)config::load_config_string("integrity:\n  allowlist: [abc]\n", "c.yaml");
+        FAIL("accepted a bad sha256");
+    } catch (const config::ConfigError& e) {
+        CHECK(e.format() == "c.yaml:2:14: allowlist: 'abc' is not a sha256 (64 hex digits)");
+    }
+    const auto u = config::load_config_string(
+        "integrity:\n  allowlist: [BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD]\n", "c.yaml");
+    CHECK(u.integrity.allowlist.at(0) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
