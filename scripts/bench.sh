@@ -136,9 +136,11 @@ printf 'audisp-docker CPU per quarter: %s %s %s %s s; first quarter x4: %s s\n' 
 sum=$(awk -v a="$(wall q1)" -v b="$(wall q2)" -v c="$(wall q3)" -v e="$(wall q4)" 'BEGIN{print a+b+c+e}')
 additive=$(awk -v t="$(wall all)" -v s="$sum" 'BEGIN{printf "%.3f", t/s}')
 scaling=$(awk -v t="$(wall q1x4)" -v q="$(wall q1)" 'BEGIN{printf "%.3f", t/(4*q)}')
-within() { awk -v r="$1" 'BEGIN{print (r >= 0.85 && r <= 1.15) ? 1 : 0}'; }
-verdict "$(within "$additive")" "linear: the whole stream takes ${additive}x the sum of its quarters (bar 0.85-1.15)"
-verdict "$(within "$scaling")" "linear: the first quarter four times over takes ${scaling}x four times one (bar 0.85-1.15)"
+# At most 15% above linear. Below is not a failure: each separate run pays start-up (rules,
+# identities) and warm-up once, so the parts can add up to more than the whole.
+within() { awk -v r="$1" 'BEGIN{print (r <= 1.15) ? 1 : 0}'; }
+verdict "$(within "$additive")" "linear: the whole stream takes ${additive}x the sum of its quarters (bar <= 1.15)"
+verdict "$(within "$scaling")" "linear: the first quarter four times over takes ${scaling}x four times one (bar <= 1.15)"
 verdict "$(awk -v r="$orss" 'BEGIN{print (r < 64 * 1024) ? 1 : 0}')" \
   "peak RSS $(awk -v r="$orss" 'BEGIN{printf "%.1f", r/1024}') MB (bar 64 MB)"
 verdict "$([ "$loud" = 0 ] && echo 1 || echo 0)" "no alert of severity medium or above on the benign stream ($loud)"
