@@ -49,6 +49,14 @@ settle() {
   done
 }
 mark() { [ -e "$d/alerts.jsonl" ] && wc -l < "$d/alerts.jsonl" || echo 0; }
+# wait_rule FROM RULE: until an alert of RULE appears after line FROM (at most 10 s).
+wait_rule() {
+  for _ in $(seq 50); do
+    tail -n +$(($1 + 1)) "$d/alerts.jsonl" 2>/dev/null | grep -q "\"id\":\"$2\"" && return 0
+    sleep 0.2
+  done
+  return 1
+}
 # check NAME FROM PYTHON: runs PYTHON over the alerts written since line FROM (list `alerts`);
 # it prints a description and exits non-zero on a problem.
 check() {
@@ -127,6 +135,30 @@ ok = len(copy) == 1 and copy[0]["integrity"]["trusted"] and copy[0]["integrity"]
      and len(fake) == 1 and not fake[0]["integrity"]["trusted"] and len(hits) == 2 \
      and all(a["rule"]["severity"] == "critical" for a in hits)
 sys.exit(0 if ok else 1)'
+
+# Integrity scans: on demand (SIGUSR2) after the config scenario changed daemon.json, then the
+# first scan after a restart finds a change made while the plugin was stopped.
+m=$(mark); pkill -USR2 -f "$bin --config $d/plugin.yaml" || true; wait_rule "$m" integrity_drift; settle
+check "integrity_drift on SIGUSR2: daemon.json changed since the start-up baseline" "$m" '
+hits = [a for a in rule("integrity_drift") if a["file"]["path"] == "/etc/docker/daemon.json"]
+print([(a["integrity"]["change"], a["rule"]["severity"]) for a in hits])
+sys.exit(0 if len(hits) == 1 and hits[0]["integrity"]["change"] == "content" and hits[0]["rule"]["severity"] == "high" else 1)'
+python3 - "$d/baseline.json" "$SCENARIO_RUNC" > "$d/baseline.out" 2>&1 <<'PY' && ok "baseline trusts the reinstalled runc: $(cat "$d/baseline.out")" || bad "baseline after dpkg: $(cat "$d/baseline.out")"
+import json, sys
+files = {f["path"]: f for f in json.load(open(sys.argv[1]))["files"]}
+entry = files.get(sys.argv[2])
+print(entry and entry["trusted_by"])
+sys.exit(0 if entry and entry["trusted_by"] == "package:runc" else 1)
+PY
+e2e_stop_auditd
+echo '{"debug": false, "icc": true}' > /etc/docker/daemon.json
+m=$(mark)
+e2e_start_auditd "$d" "$d/rules" || bad "auditd did not restart"
+wait_rule "$m" integrity_drift; settle
+check "integrity_drift at start: daemon.json changed while the plugin was stopped" "$m" '
+hits = [a for a in rule("integrity_drift") if a["file"]["path"] == "/etc/docker/daemon.json"]
+print([(a["integrity"]["change"], a["integrity"]["before"]["sha256"][:12], a["integrity"]["after"]["sha256"][:12]) for a in hits])
+sys.exit(0 if len(hits) == 1 and hits[0]["integrity"]["change"] == "content" else 1)'
 
 e2e_stop_auditd
 echo "detections: $passed passed, $failed failed"

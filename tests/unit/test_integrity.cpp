@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <string>
 
@@ -13,6 +14,9 @@
 #include "integrity/digest.hpp"
 #include "integrity/dpkg.hpp"
 #include "integrity/monitor.hpp"
+#include "outputs/dispatcher.hpp"
+#include "rules/engine.hpp"
+#include "rules/loader.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -207,4 +211,82 @@ TEST_CASE("integrity settings: defaults, and a bad allowlist entry points at its
     const auto u = config::load_config_string(
         "integrity:\n  allowlist: [BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD]\n", "c.yaml");
     CHECK(u.integrity.allowlist.at(0) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("scans: content, mode, owner, missing and new files against the baseline, as alerts",
+          "[integrity][scan]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "runtime v1\n");
+    const std::string conf = t.write("etc/containerd/config.toml", "version = 2\n");
+    const std::string gone = t.write("etc/default/docker", "DOCKER_OPTS=\n");
+    t.write("bin/a", "a\n");
+    IntegrityConfig cfg;
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "dpkg").string();
+    cfg.files = {conf, gone};
+    cfg.dirs = {(t.path / "bin").string()};
+    fs::create_directories(cfg.dpkg_info_dir);
+
+    std::vector<Alert> alerts;
+    outputs::Dispatcher out;
+    std::vector<std::unique_ptr<outputs::Sink>> sinks;
+    sinks.push_back(std::make_unique<test::CollectSink>(alerts));
+    (void)out.replace(std::move(sinks));
+    config::Config c;
+    c.processes.use_proc = false;
+    auto rules = rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules");
+    {
+        IntegrityMonitor first(cfg, "/nonexistent");
+        first.scan_once({runc}, {"runc"});  // the first baseline: nothing to report
+        CHECK(first.take_findings().empty());
+        CHECK(first.stats().baseline_files == 4);
+    }
+    // While "the plugin was stopped": config edited, a file removed, runc chmod'ed, one new file.
+    t.write("etc/containerd/config.toml", "version = 2\ndisabled_plugins = [\"cri\"]\n");
+    fs::remove(gone);
+    fs::permissions(runc, fs::perms::set_uid, fs::perm_options::add);
+    t.write("bin/b", "b\n");
+    IntegrityMonitor m(cfg, "/nonexistent");
+    rules::Engine engine(c, rules, out);
+    engine.set_integrity(&m);
+    m.scan_once({runc}, {"runc"});
+    engine.collect_verdicts();
+    auto drift = test::alerts_of(alerts, "integrity_drift");
+    REQUIRE(drift.size() == 4);
+    std::map<std::string, const Alert*> by_path;
+    for (const Alert* a : drift) {
+        REQUIRE(a->file);
+        REQUIRE(a->integrity);
+        by_path[a->file->path] = a;
+    }
+    const Alert* cf = by_path.at(conf);
+    CHECK(cf->integrity->change == "content");
+    CHECK(cf->file->operation == "write");
+    CHECK(cf->severity == Severity::High);
+    REQUIRE(cf->integrity->before);
+    REQUIRE(cf->integrity->after);
+    CHECK(cf->integrity->before->sha256 != cf->integrity->after->sha256);
+    CHECK(by_path.at(gone)->integrity->change == "missing");
+    CHECK(by_path.at(gone)->file->operation == "unlink");
+    CHECK(by_path.at(runc)->integrity->change == "mode");
+    CHECK(by_path.at(runc)->severity == Severity::High);  // never vouched for, even if the content is
+    CHECK(by_path.at((t.path / "bin" / "b").string())->integrity->change == "new");
+    CHECK(m.stats().drift == 4);
+    // Reported once: the baseline now holds the new state.
+    m.scan_once({runc}, {"runc"});
+    CHECK(m.take_findings().empty());
+    // A package update: dpkg's record vouches for the new content, so it is info, not a page.
+    t.write("etc/containerd/config.toml", "version = 3\n");
+    std::string error;
+    const auto v3 = examine_path(conf, 1024, error);
+    REQUIRE(v3);
+    t.write("dpkg/containerd.md5sums", v3->md5 + "  " + conf.substr(1) + "\n");
+    alerts.clear();
+    m.scan_once({runc}, {"runc"});
+    engine.collect_verdicts();
+    drift = test::alerts_of(alerts, "integrity_drift");
+    REQUIRE(drift.size() == 1);
+    CHECK(drift[0]->severity == Severity::Info);
+    CHECK(drift[0]->integrity->trusted_by == "package:containerd");
+    CHECK(std::find(drift[0]->tags.begin(), drift[0]->tags.end(), "authorized_update") != drift[0]->tags.end());
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "alert/alert.hpp"
 
+#include <array>
+#include <cstdio>
+
 #include "util/json.hpp"
 
 namespace adock {
@@ -165,6 +168,26 @@ std::string to_json(const Alert& a) {
         w.key("recognized_as");
         write_optional(w, a.integrity->recognized_as);
         w.key("trusted").value(a.integrity->trusted);
+        if (a.integrity->trusted_by) {
+            w.key("trusted_by").value(*a.integrity->trusted_by);
+        }
+        if (a.integrity->change) {
+            w.key("change").value(*a.integrity->change);
+        }
+        for (const auto& [name, st] : {std::pair{"before", &a.integrity->before}, std::pair{"after", &a.integrity->after}}) {
+            if (st->has_value()) {
+                const FileState& f = **st;
+                w.key(name).begin_object();
+                w.key("sha256").value(f.sha256);
+                w.key("size").value(f.size);
+                std::array<char, 8> mode{};
+                std::snprintf(mode.data(), mode.size(), "%04o", f.mode);
+                w.key("mode").value(mode.data());
+                w.key("uid").value(static_cast<std::uint64_t>(f.uid));
+                w.key("gid").value(static_cast<std::uint64_t>(f.gid));
+                w.end_object();
+            }
+        }
         w.end_object();
     }
     if (a.count) {

@@ -13,12 +13,25 @@ enum class Severity { Info = 0, Low = 1, Medium = 2, High = 3, Critical = 4 };
 [[nodiscard]] const char* severity_name(Severity s);
 [[nodiscard]] std::optional<Severity> parse_severity(std::string_view s);
 
-/// What the integrity monitor found a program to be (application control).
+/// A file's state as the integrity monitor saw it.
+struct FileState {
+    std::string sha256;
+    std::uint64_t size = 0;
+    std::uint32_t mode = 0;
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+};
+
+/// What the integrity monitor found a program or file to be.
 struct IntegrityRef {
     std::string sha256;
     std::uint64_t size = 0;
     std::optional<std::string> recognized_as;  ///< the runtime binary with this content
-    bool trusted = false;                      ///< the content is a trusted runtime's
+    bool trusted = false;                      ///< something vouches for the content
+    std::optional<std::string> trusted_by;     ///< package:NAME, allowlist, baseline
+    std::optional<std::string> change;         ///< scans: content, mode, owner, missing, new
+    std::optional<FileState> before;           ///< scans: the baseline's state
+    std::optional<FileState> after;            ///< scans: the disk's state
 };
 
 /// One process as the alert reports it (the actor or one of its ancestors).

@@ -91,6 +91,7 @@ struct Shared {
     std::mutex reload_mu;
     std::optional<Loaded> reload;  ///< a validated new config for the engine to adopt
     std::atomic<bool> reload_pending{false};
+    std::atomic<bool> scan_requested{false};  ///< SIGUSR2
 
     explicit Shared(std::size_t capacity) : input(capacity) {}
 };
@@ -162,6 +163,10 @@ std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config
     ic.dpkg_info_dir = cfg.integrity.dpkg_info_dir;
     ic.queue_size = cfg.integrity.queue_size;
     ic.max_file_mb = cfg.integrity.max_file_mb;
+    ic.files = cfg.integrity.files;
+    ic.dirs = cfg.integrity.dirs;
+    ic.scan_interval_s = cfg.integrity.scan_interval_s;
+    ic.scan_rate_mb_s = cfg.integrity.scan_rate_mb_s;
     auto m = std::make_unique<integrity::IntegrityMonitor>(ic, cfg.proc_root);
     auto [paths, names] = runtime_binaries(set);
     m->start(std::move(paths), std::move(names));
@@ -305,6 +310,13 @@ private:
     }
 
     void control() {
+        if (shared_.scan_requested.exchange(false)) {
+            if (integrity_) {
+                integrity_->request_scan();
+            } else {
+                log::warning("SIGUSR2: integrity monitoring is off (integrity.enabled, processes.use_proc)");
+            }
+        }
         if (shared_.reload_pending.exchange(false)) {
             std::optional<Loaded> next;
             {
@@ -339,7 +351,7 @@ unsigned long long count_lines(const std::string& s) {
 int run_plugin(const Options& opts, Loaded loaded) {
     sigset_t mask;
     sigemptyset(&mask);
-    for (const int s : {SIGTERM, SIGHUP, SIGUSR1, SIGINT, SIGCHLD, SIGPIPE}) {
+    for (const int s : {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGCHLD, SIGPIPE}) {
         sigaddset(&mask, s);
     }
     // Blocked before any thread exists, so every thread inherits the mask and signals are
@@ -431,6 +443,8 @@ int run_plugin(const Options& opts, Loaded loaded) {
                     } catch (const std::exception& e) {
                         log::error(std::string("reload failed, keeping the running configuration: ") + e.what());
                     }
+                } else if (sig == SIGUSR2) {
+                    shared.scan_requested = true;
                 } else if (sig == SIGUSR1) {
                     dispatcher.reopen();
                     shared.dump_state = true;
@@ -505,11 +519,14 @@ int run_plugin(const Options& opts, Loaded loaded) {
 }  // namespace
 
 std::string usage() {
-    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--log-stderr]\n"
+    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--scan] [--log-stderr]\n"
            "  --config FILE    configuration (YAML)\n"
            "  --input PATH     replay a saved audit log instead of reading the stream on stdin\n"
            "  --rules-dir DIR  detection rules directory (overrides rules_dir in the config)\n"
            "  --check          validate the configuration and rules, print problems, exit 0 or 1\n"
+           "  --scan           compare the integrity baseline with the disk once (integrity_drift\n"
+           "                   alerts to the outputs), update it, exit 0 (no difference) or 2\n"
+           "  signals: HUP reload, USR1 state file and reopen outputs, USR2 integrity scan\n"
            "  --log-stderr     log to stderr (default: syslog when run by auditd)\n";
 }
 
@@ -531,6 +548,8 @@ Options parse_options(const std::vector<std::string>& args) {
             o.rules_dir = value("--rules-dir");
         } else if (a == "--check") {
             o.check = true;
+        } else if (a == "--scan") {
+            o.scan = true;
         } else if (a == "--log-stderr") {
             o.log_stderr = true;
         } else if (a == "--help" || a == "-h") {
@@ -547,6 +566,32 @@ Options parse_options(const std::vector<std::string>& args) {
     return o;
 }
 
+/// --scan: compares the baseline with the disk once, sends integrity_drift alerts through the
+/// configured outputs, updates the baseline, prints a summary. Exit 0 without differences, 2 with.
+int run_scan(Loaded loaded) {
+    outputs::Dispatcher out;
+    (void)out.replace(make_sinks(loaded.cfg));
+    integrity::IntegrityConfig ic;
+    ic.state_file = loaded.cfg.integrity.state_file;
+    ic.allowlist = loaded.cfg.integrity.allowlist;
+    ic.dpkg_info_dir = loaded.cfg.integrity.dpkg_info_dir;
+    ic.max_file_mb = loaded.cfg.integrity.max_file_mb;
+    ic.files = loaded.cfg.integrity.files;
+    ic.dirs = loaded.cfg.integrity.dirs;
+    ic.scan_rate_mb_s = loaded.cfg.integrity.scan_rate_mb_s;
+    integrity::IntegrityMonitor monitor(ic, loaded.cfg.proc_root);
+    rules::Engine engine(loaded.cfg, loaded.rules, out);
+    engine.set_integrity(&monitor);
+    auto [paths, names] = runtime_binaries(*loaded.rules);
+    monitor.scan_once(std::move(paths), std::move(names));
+    engine.collect_verdicts();
+    out.stop(std::chrono::milliseconds(loaded.cfg.shutdown_timeout_ms));
+    const auto st = monitor.stats();
+    std::printf("scan: %zu files in the baseline (%s), %llu differences, %llu alerts sent\n",
+                st.baseline_files, ic.state_file.c_str(), st.drift, engine.stats().matches);
+    return st.drift == 0 ? 0 : 2;
+}
+
 int run(const Options& opts) {
     if (opts.help) {
         std::fputs(usage().c_str(), stdout);
@@ -557,7 +602,8 @@ int run(const Options& opts) {
         return 0;
     }
     ::umask(077);
-    const bool interactive = opts.check || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
+    const bool interactive =
+        opts.check || opts.scan || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
     log::set_target(interactive ? log::Target::Stderr : log::Target::Syslog);
 
     Loaded loaded;
@@ -592,6 +638,9 @@ int run(const Options& opts) {
     }
     if (loaded.cfg.outputs.empty()) {
         log::warning("no outputs configured: alerts will only be counted");
+    }
+    if (opts.scan) {
+        return run_scan(std::move(loaded));
     }
     return run_plugin(opts, std::move(loaded));
 }

@@ -234,6 +234,16 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              [&](const YAML::Node& x) {
                                  c.integrity.max_file_mb = r.integer<unsigned>(x, "max_file_mb", 1, 65536);
                              }},
+                            {"files", [&](const YAML::Node& x) { c.integrity.files = r.str_list(x, "files"); }},
+                            {"dirs", [&](const YAML::Node& x) { c.integrity.dirs = r.str_list(x, "dirs"); }},
+                            {"scan_interval_s",
+                             [&](const YAML::Node& x) {
+                                 c.integrity.scan_interval_s = r.integer<unsigned>(x, "scan_interval_s", 0, 604800);
+                             }},
+                            {"scan_rate_mb_s",
+                             [&](const YAML::Node& x) {
+                                 c.integrity.scan_rate_mb_s = r.integer<unsigned>(x, "scan_rate_mb_s", 1, 100000);
+                             }},
                             {"allowlist", [&](const YAML::Node& x) {
                                  c.integrity.allowlist = r.str_list(x, "allowlist");
                                  for (auto& h : c.integrity.allowlist) {

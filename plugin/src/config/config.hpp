@@ -85,6 +85,20 @@ struct IntegritySettings {
     std::string dpkg_info_dir = "/var/lib/dpkg/info";
     std::size_t queue_size = 4096;
     unsigned max_file_mb = 512;
+    /// Monitored beyond the runtime binaries (when present): their configuration and units.
+    std::vector<std::string> files{"/etc/docker/daemon.json",
+                                   "/etc/containerd/config.toml",
+                                   "/etc/default/docker",
+                                   "/etc/sysconfig/docker",
+                                   "/lib/systemd/system/docker.service",
+                                   "/lib/systemd/system/docker.socket",
+                                   "/lib/systemd/system/containerd.service",
+                                   "/etc/systemd/system/docker.service",
+                                   "/etc/systemd/system/containerd.service"};
+    /// Whole directories (their regular files), e.g. /usr/bin, /usr/sbin: off by default.
+    std::vector<std::string> dirs;
+    unsigned scan_interval_s = 3600;  ///< scheduled scans; 0: at start and on demand only
+    unsigned scan_rate_mb_s = 64;     ///< a scan's reading budget
 };
 
 struct Config {

@@ -29,6 +29,7 @@ public:
 
     [[nodiscard]] const BaselineEntry* find(const std::string& path) const;
     void set(const std::string& path, BaselineEntry entry) { entries_[path] = std::move(entry); }
+    void erase(const std::string& path) { entries_.erase(path); }
     [[nodiscard]] const std::map<std::string, BaselineEntry>& entries() const { return entries_; }
 
 private:

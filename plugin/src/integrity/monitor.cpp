@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -59,7 +60,7 @@ std::vector<IntegrityMonitor::Verdict> IntegrityMonitor::take_verdicts() {
     std::vector<Verdict> out;
     const std::scoped_lock lock(verdicts_mu_);
     out.swap(verdicts_);
-    has_verdicts_ = false;
+    has_verdicts_ = !findings_.empty();
     return out;
 }
 
@@ -76,26 +77,67 @@ IntegrityStats IntegrityMonitor::stats() const {
 
 void IntegrityMonitor::run() noexcept {
     try {
-        build_baseline();
+        scan("start");
     } catch (const std::exception& e) {
-        log::error(std::string("integrity: baseline failed: ") + e.what());
+        log::error(std::string("integrity: start-up scan failed: ") + e.what());
     }
     --inflight_;
+    auto next_scan = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.scan_interval_s);
     for (;;) {
         auto r = queue_.pop_for(std::chrono::milliseconds(500));
-        if (!r) {
-            if (queue_.closed()) {
-                break;
+        if (r) {
+            try {
+                handle(*r);
+            } catch (const std::exception& e) {
+                log::error(std::string("integrity: check failed: ") + e.what());
             }
-            continue;
+            --inflight_;
+        } else if (queue_.closed()) {
+            break;
         }
-        try {
-            handle(*r);
-        } catch (const std::exception& e) {
-            log::error(std::string("integrity: check failed: ") + e.what());
+        const auto now = std::chrono::steady_clock::now();
+        const bool scheduled = cfg_.scan_interval_s > 0 && now >= next_scan;
+        if (scan_requested_.exchange(false) || scheduled) {
+            try {
+                scan(scheduled ? "scheduled" : "on demand");
+            } catch (const std::exception& e) {
+                log::error(std::string("integrity: scan failed: ") + e.what());
+            }
+            next_scan = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.scan_interval_s);
         }
-        --inflight_;
     }
+}
+
+void IntegrityMonitor::scan_once(std::vector<std::string> paths, std::set<std::string> names) {
+    paths_ = std::move(paths);
+    names_ = std::move(names);
+    scan("on demand (--scan)");
+}
+
+std::vector<Finding> IntegrityMonitor::take_findings() {
+    std::vector<Finding> out;
+    const std::scoped_lock lock(verdicts_mu_);
+    out.swap(findings_);
+    has_verdicts_ = !verdicts_.empty();
+    return out;
+}
+
+std::vector<std::string> IntegrityMonitor::monitored() const {
+    std::set<std::string> all(paths_.begin(), paths_.end());
+    std::error_code ec;
+    for (const auto& f : cfg_.files) {
+        if (std::filesystem::exists(f, ec)) {
+            all.insert(f);
+        }
+    }
+    for (const auto& d : cfg_.dirs) {
+        for (const auto& e : std::filesystem::directory_iterator(d, ec)) {
+            if (e.is_regular_file(ec) && !e.is_symlink(ec)) {
+                all.insert(e.path().string());
+            }
+        }
+    }
+    return {all.begin(), all.end()};
 }
 
 std::optional<std::string> IntegrityMonitor::trusted_by(const FileFacts& f, const std::string& path) {
@@ -108,54 +150,119 @@ std::optional<std::string> IntegrityMonitor::trusted_by(const FileFacts& f, cons
     return std::nullopt;
 }
 
-void IntegrityMonitor::build_baseline() {
+void IntegrityMonitor::scan(const std::string& why) {
+    const auto started = std::chrono::steady_clock::now();
     const std::uint64_t max_bytes = static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024;
     std::string error;
-    Baseline previous;
-    if (!previous.load(cfg_.state_file, error)) {
-        log::error("integrity: " + error + "; rebuilding the baseline");
+    const bool first = baseline_.entries().empty() && stats().scans == 0;
+    if (first && !baseline_.load(cfg_.state_file, error)) {
+        log::error("integrity: " + error + "; building a new baseline");
     }
-    const std::set<std::string> wanted(paths_.begin(), paths_.end());
+    const bool report = !baseline_.entries().empty();  // nothing to compare with on a first baseline
+    std::vector<std::string> files = monitored();
+    for (const auto& [p, e] : baseline_.entries()) {
+        if (!std::binary_search(files.begin(), files.end(), p)) {
+            files.push_back(p);  // baselined before, gone or no longer listed: still checked
+        }
+    }
+    std::sort(files.begin(), files.end());
+    files.erase(std::unique(files.begin(), files.end()), files.end());
+    const std::set<std::string> wanted(files.begin(), files.end());
     const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted);
-    std::size_t trusted = 0;
-    for (const auto& p : paths_) {
+    log::info("integrity: " + why + " scan of " + std::to_string(files.size()) + " files started");
+
+    const double budget = static_cast<double>(cfg_.scan_rate_mb_s) * 1024 * 1024;  // bytes per second
+    std::uint64_t bytes = 0;
+    std::vector<Finding> found;
+    std::size_t done = 0;
+    auto last_progress = started;
+    for (const auto& p : files) {
+        ++done;
+        const BaselineEntry* old = baseline_.find(p);
         auto f = examine_path(p, max_bytes, error);
         if (!f) {
-            log::warning("integrity: cannot read " + p + ": " + error);
+            if (old != nullptr && !std::filesystem::exists(p)) {
+                found.push_back({p, "missing", old->facts, std::nullopt, ""});
+                baseline_.erase(p);
+            } else if (std::filesystem::exists(p)) {
+                log::warning("integrity: cannot read " + p + ": " + error);
+            }
             continue;
         }
-        BaselineEntry e;
-        e.facts = *f;
-        const BaselineEntry* old = previous.find(p);
-        if (auto why = trusted_by(*f, p)) {
-            e.trusted_by = *why;
-        } else if (dpkg_.find(p)) {
-            log::warning("integrity: " + p + " differs from package " + dpkg_.find(p)->package +
-                         "'s record (sha256 " + f->sha256 + "): not trusted");
-        } else if (old != nullptr && old->facts.sha256 != f->sha256) {
-            log::warning("integrity: " + p + " changed since the last baseline (sha256 " + old->facts.sha256 +
-                         " -> " + f->sha256 + "), and no package vouches for it: not trusted");
-        } else {
-            e.trusted_by = old != nullptr ? old->trusted_by : std::string("baseline");  // trust on first use
+        bytes += f->size;
+        // Only the package manager's record or the allowlist can vouch for a change found by a
+        // scan; a mode or owner change is never vouched for (dpkg records content only).
+        const std::string vouch = trusted_by(*f, p).value_or("");
+        std::string trust = vouch;
+        if (trust.empty() && old != nullptr && old->facts.sha256 == f->sha256) {
+            trust = old->trusted_by;  // unchanged content keeps the trust it had
         }
-        if (!e.trusted_by.empty()) {
+        if (trust.empty() && !report) {
+            trust = "baseline";  // the first baseline trusts what it finds (trust on first use)
+            if (auto rec = dpkg_.find(p)) {
+                trust.clear();  // ... unless its package says otherwise
+                log::warning("integrity: " + p + " differs from package " + rec->package + "'s record: not trusted");
+            }
+        }
+        if (report) {
+            if (old == nullptr) {
+                found.push_back({p, "new", std::nullopt, *f, vouch});
+            } else {
+                std::string change;
+                auto add = [&change](const char* what) { change += change.empty() ? what : std::string(",") + what; };
+                if (old->facts.sha256 != f->sha256) {
+                    add("content");
+                }
+                if (old->facts.mode != f->mode) {
+                    add("mode");
+                }
+                if (old->facts.uid != f->uid || old->facts.gid != f->gid) {
+                    add("owner");
+                }
+                if (!change.empty()) {
+                    found.push_back({p, change, old->facts, *f, change == "content" ? vouch : std::string()});
+                }
+            }
+        }
+        if (std::find(paths_.begin(), paths_.end(), p) != paths_.end() && !trust.empty()) {
             runtime_hashes_[f->sha256] = p;
             runtime_sizes_.insert(f->size);
-            ++trusted;
         }
-        baseline_.set(p, std::move(e));
+        baseline_.set(p, BaselineEntry{*f, trust});
+        // Rate limit: never read faster than the budget, so a scan cannot starve the host.
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double ahead = static_cast<double>(bytes) / budget - elapsed;
+        if (ahead > 0) {
+            std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+        }
+        if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(10)) {
+            last_progress = std::chrono::steady_clock::now();
+            log::info("integrity: scan progress " + std::to_string(done) + "/" + std::to_string(files.size()) +
+                      " files");
+        }
     }
     if (!baseline_.save(cfg_.state_file, error)) {
         log::warning("integrity: cannot save the baseline: " + error);
     }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     {
         const std::scoped_lock lock(stats_mu_);
+        ++stats_.scans;
+        stats_.drift += found.size();
         stats_.baseline_files = baseline_.entries().size();
         stats_.trusted_hashes = runtime_hashes_.size();
     }
-    log::info("integrity: baseline of " + std::to_string(baseline_.entries().size()) + " runtime binaries (" +
-              std::to_string(trusted) + " trusted; " + std::to_string(md5sums) + " dpkg md5sums files read) in " +
-              cfg_.state_file);
+    log::info("integrity: " + why + " scan done: " + std::to_string(files.size()) + " files, " +
+              std::to_string(bytes / (1024 * 1024)) + " MiB in " + std::to_string(static_cast<int>(secs * 1000)) +
+              " ms, " + std::to_string(found.size()) + " differences from the baseline" +
+              (report ? "" : " (first baseline)") + "; " + std::to_string(md5sums) + " dpkg md5sums read");
+    if (!found.empty()) {
+        const std::scoped_lock lock(verdicts_mu_);
+        for (auto& f : found) {
+            findings_.push_back(std::move(f));
+        }
+        has_verdicts_ = true;
+    }
 }
 
 void IntegrityMonitor::follow_package(const std::string& path, const FileFacts& f) {
@@ -234,7 +341,13 @@ void IntegrityMonitor::handle(Request& r) {
     const auto known = runtime_hashes_.find(facts->sha256);
     Verdict v;
     if (want_copy && known != runtime_hashes_.end()) {
-        v.integrity = IntegrityRef{facts->sha256, facts->size, known->second, true};
+        v.integrity.sha256 = facts->sha256;
+        v.integrity.size = facts->size;
+        v.integrity.recognized_as = known->second;
+        v.integrity.trusted = true;
+        if (const BaselineEntry* e = baseline_.find(known->second)) {
+            v.integrity.trusted_by = e->trusted_by;
+        }
         v.note = "; its content is " + known->second + " (sha256 " + facts->sha256.substr(0, 16) + "...)";
     } else if (want_untrusted && known == runtime_hashes_.end()) {
         if (is_runtime_path) {
@@ -245,7 +358,9 @@ void IntegrityMonitor::handle(Request& r) {
         } else if (trusted_by(*facts, exe)) {
             return;
         }
-        v.integrity = IntegrityRef{facts->sha256, facts->size, std::nullopt, false};
+        v.integrity.sha256 = facts->sha256;
+        v.integrity.size = facts->size;
+        v.integrity.trusted = false;
         v.note = "; sha256 " + facts->sha256 +
                  " matches no runtime binary of the baseline, no package record and no allowlist entry";
     } else {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -40,6 +41,23 @@ struct IntegrityConfig {
     std::string dpkg_info_dir = "/var/lib/dpkg/info";
     std::size_t queue_size = 4096;
     unsigned max_file_mb = 512;
+    /// Monitored beyond the runtime binaries: files (when present) and whole directories (the
+    /// regular files directly in them).
+    std::vector<std::string> files;
+    std::vector<std::string> dirs;
+    /// Scheduled scans (0: only at start and on demand).
+    unsigned scan_interval_s = 3600;
+    /// Reading budget of a scan, so it cannot starve the host or the plugin.
+    unsigned scan_rate_mb_s = 64;
+};
+
+/// A difference between the baseline and the disk, found by a scan.
+struct Finding {
+    std::string path;
+    std::string change;  ///< "content", "mode", "owner" (comma-joined when several), "missing", "new"
+    std::optional<FileFacts> before;
+    std::optional<FileFacts> after;
+    std::string trusted_by;  ///< what vouches for the file now ("" when nothing does)
 };
 
 struct IntegrityStats {
@@ -48,6 +66,8 @@ struct IntegrityStats {
     unsigned long long alerts = 0;        ///< conditions that held
     unsigned long long unverifiable = 0;  ///< program gone before it could be read
     unsigned long long dropped = 0;       ///< queue full
+    unsigned long long scans = 0;
+    unsigned long long drift = 0;         ///< findings of all scans
     std::size_t baseline_files = 0;
     std::size_t trusted_hashes = 0;
 };
@@ -85,14 +105,23 @@ public:
     /// Engine thread: the verdicts reached since the last call.
     std::vector<Verdict> take_verdicts();
     [[nodiscard]] bool has_verdicts() const { return has_verdicts_.load(std::memory_order_relaxed); }
-    /// Blocks until every submitted request is decided (end of a replay, tests).
+    /// Runs one scan on the calling thread (start-up work included) and stops: `--scan`.
+    void scan_once(std::vector<std::string> paths, std::set<std::string> names);
+    /// Blocks until every submitted request is decided and no scan runs (end of a replay, tests).
     void drain();
+    /// Asks for a scan (SIGUSR2); it runs on the worker between checks.
+    void request_scan() { scan_requested_ = true; }
+    /// Engine thread: the scan findings reached since the last call.
+    std::vector<Finding> take_findings();
 
     [[nodiscard]] IntegrityStats stats() const;
 
 private:
     void run() noexcept;
-    void build_baseline();
+    /// Compares the monitored files with the baseline and updates it. `report`: differences
+    /// become findings (not on the very first baseline).
+    void scan(const std::string& why);
+    [[nodiscard]] std::vector<std::string> monitored() const;
     void handle(Request& r);
     [[nodiscard]] std::optional<std::string> trusted_by(const FileFacts& f, const std::string& path);
     void follow_package(const std::string& path, const FileFacts& f);
@@ -117,6 +146,8 @@ private:
     std::mutex verdicts_mu_;
     std::vector<Verdict> verdicts_;
     std::atomic<bool> has_verdicts_{false};
+    std::vector<Finding> findings_;  ///< guarded by verdicts_mu_
+    std::atomic<bool> scan_requested_{false};
 };
 
 }  // namespace adock::integrity

@@ -102,6 +102,7 @@ struct Engine::Context {
     std::vector<std::pair<std::string, const audit::PathItem*>> paths;
     std::optional<std::string> file_path;  ///< the path a path condition matched
     std::string matched;                   ///< what actor_in / path_in matched (e.g. "runc")
+    std::optional<bool> trusted;           ///< integrity findings: something vouches for the file
 
     const std::vector<const proc::ProcessInfo*>& lineage(proc::ProcessTable& t, unsigned depth) {
         if (!ancestry_done) {
@@ -240,6 +241,9 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
     if (c.record_types && !std::any_of(ev.record_types.begin(), ev.record_types.end(), [&](int t) {
             return c.record_types->contains(t);
         })) {
+        return false;
+    }
+    if (c.integrity_trusted && ctx.trusted != c.integrity_trusted) {
         return false;
     }
     if (c.seccomp_actions) {
@@ -433,10 +437,88 @@ void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
     }
 }
 
+namespace {
+
+FileState state_of(const integrity::FileFacts& f) {
+    return FileState{f.sha256, f.size, f.mode, f.uid, f.gid};
+}
+
+FileOp op_of_change(const std::string& change) {
+    if (change == "missing") {
+        return FileOp::Unlink;
+    }
+    if (change == "new") {
+        return FileOp::Create;
+    }
+    if (change.starts_with("content")) {
+        return FileOp::Write;
+    }
+    return change.starts_with("mode") ? FileOp::Chmod : FileOp::Chown;
+}
+
+}  // namespace
+
+void Engine::collect_findings() {
+    for (auto& f : integrity_->take_findings()) {
+        audit::Event ev;  // a finding has no process: only the file
+        ev.sec = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+        audit::PathItem item;
+        item.item = 0;
+        item.name = f.path;
+        item.nametype = "NORMAL";
+        const auto& facts = f.after ? f.after : f.before;
+        if (facts) {
+            item.inode = facts->inode;
+        }
+        ev.paths.push_back(item);
+        const std::vector<std::string> no_argv;
+        for (const Rule* rule : rules_->integrity_rules) {
+            Context ctx(ev, no_argv);
+            ctx.op = op_of_change(f.change);
+            ctx.op_done = true;
+            ctx.trusted = !f.trusted_by.empty();
+            ctx.ancestry_done = true;
+            ctx.container_done = true;
+            ++stats_.rule_tests;
+            if (!holds(rule->match, ctx)) {
+                continue;
+            }
+            if (std::any_of(rule->exceptions.begin(), rule->exceptions.end(), [&](const Conditions& ex) {
+                    return holds(ex, ctx);
+                })) {
+                ++stats_.suppressed;
+                continue;
+            }
+            ++stats_.matches;
+            Alert a = build_alert(*rule, ctx);
+            a.file = FileRef{f.path, file_op_name(ctx.op)};
+            IntegrityRef ir;
+            if (f.after) {
+                ir.sha256 = f.after->sha256;
+                ir.size = f.after->size;
+                ir.after = state_of(*f.after);
+            }
+            if (f.before) {
+                ir.before = state_of(*f.before);
+            }
+            ir.trusted = !f.trusted_by.empty();
+            if (ir.trusted) {
+                ir.trusted_by = f.trusted_by;
+            }
+            ir.change = f.change;
+            a.integrity = std::move(ir);
+            finish_alert(*rule, ctx, a);
+            out_.dispatch(std::move(a));
+        }
+    }
+}
+
 void Engine::collect_verdicts() {
     if (integrity_ == nullptr || !integrity_->has_verdicts()) {
         return;
     }
+    collect_findings();
     for (auto& v : integrity_->take_verdicts()) {
         const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
             return r.id == v.rule_id && r.enabled;
@@ -572,6 +654,11 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
             s += a.seccomp ? a.seccomp->syscall : std::string("-");
         } else if (name == "seccomp.action") {
             s += a.seccomp ? a.seccomp->action : std::string("-");
+        } else if (name == "integrity.change") {
+            s += a.integrity && a.integrity->change ? *a.integrity->change : std::string("-");
+        } else if (name == "integrity.trust") {
+            s += a.integrity && a.integrity->trusted_by ? *a.integrity->trusted_by
+                                                         : std::string("nothing vouches for it");
         } else if (name == "rule.id") {
             s += rule.id;
         }

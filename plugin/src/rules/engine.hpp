@@ -71,6 +71,7 @@ private:
     void evaluate(const Rule& rule, Context& ctx);
     Alert build_alert(const Rule& rule, Context& ctx);
     void finish_alert(const Rule& rule, Context& ctx, Alert& a);
+    void collect_findings();
     void render_summary(const Rule& rule, Context& ctx, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
     void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec);

@@ -164,6 +164,7 @@ private:
             {"auid", [&](const YAML::Node& x) { c.auids = ids(r, x, "auid"); }},
             {"record_type", [&](const YAML::Node& x) { c.record_types = record_types(r, x); }},
             {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
+            {"integrity_trusted", [&](const YAML::Node& x) { c.integrity_trusted = r.boolean(x, "integrity_trusted"); }},
             {"content",
              [&](const YAML::Node& x) {
                  if (event == nullptr) {
@@ -191,10 +192,12 @@ private:
                     *event = EventClass::Syscall;
                 } else if (e == "seccomp") {
                     *event = EventClass::Seccomp;
+                } else if (e == "integrity") {
+                    *event = EventClass::Integrity;
                 } else if (e == "any") {
                     *event = EventClass::Any;
                 } else {
-                    r.fail(x, "event: expected exec, syscall, seccomp or any");
+                    r.fail(x, "event: expected exec, syscall, seccomp, integrity or any");
                 }
             };
         }

@@ -110,6 +110,7 @@ void RuleSet::refresh_identities() const {
 void RuleSet::build_index() {
     exec_rules.clear();
     seccomp_rules.clear();
+    integrity_rules.clear();
     syscall_rules_by_name.clear();
     syscall_rules_any.clear();
     for (const auto& r : rules) {
@@ -121,6 +122,9 @@ void RuleSet::build_index() {
         }
         if (r.event == EventClass::Seccomp || r.event == EventClass::Any) {
             seccomp_rules.push_back(&r);
+        }
+        if (r.event == EventClass::Integrity) {
+            integrity_rules.push_back(&r);  // not under any: findings have no process
         }
         if (r.event != EventClass::Syscall && r.event != EventClass::Any) {
             continue;
@@ -173,6 +177,8 @@ const std::set<std::string>& summary_placeholders() {
                                               "file.operation",
                                               "seccomp.syscall",
                                               "seccomp.action",
+                                              "integrity.change",
+                                              "integrity.trust",
                                               "rule.id"};
     return kNames;
 }

@@ -44,7 +44,7 @@ struct ProgramList {
 };
 
 /// Which events a rule looks at; the engine indexes rules by this.
-enum class EventClass { Exec, Syscall, Seccomp, Any };
+enum class EventClass { Exec, Syscall, Seccomp, Integrity, Any };
 
 /// The conditions of a rule or an exception; all present conditions must hold.
 struct Conditions {
@@ -72,6 +72,9 @@ struct Conditions {
     /// Content conditions (integrity::ContentCheck bits), decided off the engine thread by the
     /// integrity monitor: runtime_copy, untrusted_runtime. Only on exec rules.
     std::optional<std::uint32_t> content;
+    /// Integrity findings: whether something (package record, allowlist, baseline) vouches for
+    /// the file's new state.
+    std::optional<bool> integrity_trusted;
 };
 
 /// A different severity and extra tags when more conditions hold (the first that holds wins):
@@ -119,6 +122,7 @@ struct RuleSet {
     std::vector<Rule> rules;
     std::vector<const Rule*> exec_rules;
     std::vector<const Rule*> seccomp_rules;
+    std::vector<const Rule*> integrity_rules;  ///< event: integrity (scan findings)
     /// Syscall rules that name their syscalls (directly or through `operation`), by name.
     std::unordered_map<std::string, std::vector<const Rule*>> syscall_rules_by_name;
     /// Syscall rules that can match any syscall.
