@@ -57,6 +57,7 @@ bool Baseline::load(const std::string& path, std::string& error) {
             e.facts.gid = f["gid"].as<std::uint32_t>();
             e.facts.inode = f["inode"].as<std::uint64_t>();
             e.facts.mtime = f["mtime"].as<std::int64_t>();
+            e.facts.ctime_ns = f["ctime_ns"] ? f["ctime_ns"].as<std::int64_t>() : 0;
             e.trusted_by = f["trusted_by"].as<std::string>();
             if (p.empty() || p.front() != '/' || !is_hex(e.facts.sha256, 64) || !is_hex(e.facts.md5, 32)) {
                 error = path + ": corrupt entry for '" + p + "'";
@@ -90,6 +91,7 @@ bool Baseline::save(const std::string& path, std::string& error) const {
         w.key("gid").value(static_cast<std::uint64_t>(e.facts.gid));
         w.key("inode").value(e.facts.inode);
         w.key("mtime").value(e.facts.mtime);
+        w.key("ctime_ns").value(e.facts.ctime_ns);
         w.key("trusted_by").value(e.trusted_by);
         w.end_object();
     }

@@ -113,6 +113,7 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
     f.inode = st.st_ino;
     f.mtime = st.st_mtim.tv_sec;
     f.ctime = st.st_ctim.tv_sec;
+    f.ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
     return f;
 }
 

@@ -20,6 +20,7 @@ struct FileFacts {
     std::uint64_t inode = 0;
     std::int64_t mtime = 0;
     std::int64_t ctime = 0;
+    std::int64_t ctime_ns = 0;  ///< nanoseconds since the epoch: changes with any content or attribute change
 };
 
 /// The identity a cached digest is valid for: same file, not changed since.
