@@ -49,10 +49,12 @@ settle() {
   done
 }
 mark() { [ -e "$d/alerts.jsonl" ] && wc -l < "$d/alerts.jsonl" || echo 0; }
-# wait_rule FROM RULE: until an alert of RULE appears after line FROM (at most 10 s).
+# wait_rule FROM RULE [N]: until N (default 1) alerts of RULE appear after line FROM (at most
+# 20 s: alerts on monitored files wait for a running integrity scan, up to a few seconds at the
+# first start while the runtime binaries are hashed).
 wait_rule() {
-  for _ in $(seq 50); do
-    tail -n +$(($1 + 1)) "$d/alerts.jsonl" 2>/dev/null | grep -q "\"id\":\"$2\"" && return 0
+  for _ in $(seq 100); do
+    [ "$(tail -n +$(($1 + 1)) "$d/alerts.jsonl" 2>/dev/null | grep -c "\"id\":\"$2\"")" -ge "${3:-1}" ] && return 0
     sleep 0.2
   done
   return 1
@@ -88,13 +90,15 @@ hits = rule("seccomp_violation")
 print([(a["seccomp"], (a["container"] or {}).get("id"), a.get("count")) for a in hits])
 sys.exit(0 if len(hits) == 1 and hits[0]["seccomp"] == {"syscall": "mkdir", "action": "kill_process"} and hits[0]["container"]["id"] == "sc-1" else 1)'
 
-m=$(mark); scenario_tamper "$d"; settle
+m=$(mark); scenario_tamper "$d"; wait_rule "$m" runtime_binary_tampered 4 || true; settle
 check "runtime_binary_tampered: bash appends to runc (high), a container through a bind mount (critical)" "$m" '
 hits = rule("runtime_binary_tampered")
 host = [a for a in hits if a["container"] is None]
 esc = [a for a in hits if a["container"] is not None]
 print("host", [(a["rule"]["severity"], a["process"]["exe"]) for a in host], "container", [(a["rule"]["severity"], a["container"]["id"], a["file"]["path"], a["rule"]["tags"]) for a in esc])
-ok = host and all(a["rule"]["severity"] == "high" for a in host) and len(esc) == 1 \
+examined = all(a.get("integrity", {}).get("before") and a.get("integrity", {}).get("after") for a in hits)
+print("before/after on every alert:", examined)
+ok = examined and host and all(a["rule"]["severity"] == "high" for a in host) and len(esc) == 1 \
      and esc[0]["rule"]["severity"] == "critical" and "container_escape" in esc[0]["rule"]["tags"] \
      and esc[0]["container"]["id"] == "tamper-1"
 sys.exit(0 if ok else 1)'
@@ -105,6 +109,9 @@ if scenario_dpkg "$d"; then
   settle
   check "dpkg -i runc: only info / authorized_update" "$m" '
 print(sorted({(a["rule"]["id"], a["rule"]["severity"]) for a in alerts}))
+final = [a for a in alerts if a.get("file", {}).get("path") == "'"$SCENARIO_RUNC"'"]
+print("package vouches for the installed runc:", [a.get("integrity", {}).get("trusted_by") for a in final])
+if not final or final[-1].get("integrity", {}).get("trusted_by") != "package:runc": sys.exit(1)
 above = [a for a in alerts if a["rule"]["severity"] != "info" or "authorized_update" not in a["rule"]["tags"]]
 sys.exit(0 if alerts and not above else 1)'
 else
@@ -113,11 +120,13 @@ fi
 SCENARIO_RUNC_SUM=$(sha256sum "$SCENARIO_RUNC" | cut -d' ' -f1)  # the package's runc is the reference now
 cp -p "$SCENARIO_RUNC" "$d/runc.orig"
 
-m=$(mark); scenario_config "$d"; settle
+m=$(mark); scenario_config "$d"; wait_rule "$m" runtime_config_changed || true; settle
 check "runtime_config_changed for daemon.json" "$m" '
 hits = rule("runtime_config_changed")
-print([(a["file"]["path"], a["rule"]["severity"]) for a in hits])
-sys.exit(0 if len(hits) == 1 and hits[0]["file"]["path"] == "/etc/docker/daemon.json" and hits[0]["rule"]["severity"] == "medium" else 1)'
+print([(a["file"]["path"], a["rule"]["severity"], (a.get("integrity") or {}).get("change")) for a in hits])
+ok = len(hits) == 1 and hits[0]["file"]["path"] == "/etc/docker/daemon.json" and hits[0]["rule"]["severity"] == "medium"
+ok = ok and hits[0]["integrity"]["before"]["sha256"] != hits[0]["integrity"]["after"]["sha256"]
+sys.exit(0 if ok else 1)'
 
 m=$(mark); scenario_sensitive "$d" 2>/dev/null; settle
 check "container_sensitive_syscall: unshare and mount in a container, not on the host" "$m" '
@@ -136,11 +145,12 @@ ok = len(copy) == 1 and copy[0]["integrity"]["trusted"] and copy[0]["integrity"]
      and all(a["rule"]["severity"] == "critical" for a in hits)
 sys.exit(0 if ok else 1)'
 
-# Integrity scans: on demand (SIGUSR2) after the config scenario changed daemon.json, then the
-# first scan after a restart finds a change made while the plugin was stopped.
-m=$(mark); pkill -USR2 -f "$bin --config $d/plugin.yaml" || true; wait_rule "$m" integrity_drift; settle
-check "integrity_drift on SIGUSR2: daemon.json changed since the start-up baseline" "$m" '
-hits = [a for a in rule("integrity_drift") if a["file"]["path"] == "/etc/docker/daemon.json"]
+# Integrity scans: on demand (SIGUSR2) for a monitored file no audit rule watches; then the
+# first scan after a restart finds a change made to daemon.json while the plugin was stopped.
+echo "setting = 2" > "$d/unwatched.conf"
+m=$(mark); pkill -USR2 -f "$bin --config $d/plugin.yaml" || true; wait_rule "$m" integrity_drift || true; settle
+check "integrity_drift on SIGUSR2: a monitored file no audit rule watches changed" "$m" '
+hits = [a for a in rule("integrity_drift") if a["file"]["path"].endswith("/unwatched.conf")]
 print([(a["integrity"]["change"], a["rule"]["severity"]) for a in hits])
 sys.exit(0 if len(hits) == 1 and hits[0]["integrity"]["change"] == "content" and hits[0]["rule"]["severity"] == "high" else 1)'
 python3 - "$d/baseline.json" "$SCENARIO_RUNC" > "$d/baseline.out" 2>&1 <<'PY' && ok "baseline trusts the reinstalled runc: $(cat "$d/baseline.out")" || bad "baseline after dpkg: $(cat "$d/baseline.out")"
@@ -154,7 +164,7 @@ e2e_stop_auditd
 echo '{"debug": false, "icc": true}' > /etc/docker/daemon.json
 m=$(mark)
 e2e_start_auditd "$d" "$d/rules" || bad "auditd did not restart"
-wait_rule "$m" integrity_drift; settle
+wait_rule "$m" integrity_drift || true; settle
 check "integrity_drift at start: daemon.json changed while the plugin was stopped" "$m" '
 hits = [a for a in rule("integrity_drift") if a["file"]["path"] == "/etc/docker/daemon.json"]
 print([(a["integrity"]["change"], a["integrity"]["before"]["sha256"][:12], a["integrity"]["after"]["sha256"][:12]) for a in hits])

@@ -290,3 +290,43 @@ TEST_CASE("scans: content, mode, owner, missing and new files against the baseli
     CHECK(drift[0]->integrity->trusted_by == "package:containerd");
     CHECK(std::find(drift[0]->tags.begin(), drift[0]->tags.end(), "authorized_update") != drift[0]->tags.end());
 }
+
+TEST_CASE("real time: a tamper alert on a monitored file comes back with before and after", "[integrity]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "runtime v1\n");
+    IntegrityConfig cfg;
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "dpkg").string();
+    IntegrityMonitor m(cfg, "/nonexistent");
+    m.start({runc}, {"runc"});
+    m.drain();
+    std::string error;
+    const auto v1 = examine_path(runc, 1024, error);
+    REQUIRE(v1);
+    CHECK(m.monitors(runc, 0));
+    CHECK(m.monitors("/hostsbin/runc", v1->inode));  // a bind mount's name, the same inode
+    CHECK_FALSE(m.monitors("/tmp/other", 0));
+    t.write("usr/sbin/runc", "runtime v1 + payload\n");  // appended in place: same inode
+    Alert a;
+    a.rule_id = "runtime_binary_tampered";
+    a.summary = "runtime binary written";
+    a.file = FileRef{"/hostsbin/runc", "write"};
+    REQUIRE(m.examine(std::move(a), v1->inode));
+    m.drain();
+    auto ready = m.take_ready();
+    REQUIRE(ready.size() == 1);
+    REQUIRE(ready[0].integrity);
+    const IntegrityRef& ir = *ready[0].integrity;
+    CHECK(ir.change == "content");
+    REQUIRE(ir.before);
+    REQUIRE(ir.after);
+    CHECK(ir.before->sha256 == v1->sha256);
+    CHECK(ir.after->sha256 != v1->sha256);
+    CHECK_FALSE(ir.trusted);
+    CHECK(ready[0].summary.find("nothing vouches for it") != std::string::npos);
+    // The baseline took the new state: a scan does not report it again.
+    m.stop();
+    IntegrityMonitor again(cfg, "/nonexistent");
+    again.scan_once({runc}, {"runc"});
+    CHECK(again.take_findings().empty());
+}

@@ -57,11 +57,114 @@ bool IntegrityMonitor::submit(Request&& r) {
     return true;
 }
 
+bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode) const {
+    const std::scoped_lock lock(watch_mu_);
+    return watched_paths_.contains(path) || (inode != 0 && watched_inodes_.contains(inode));
+}
+
+bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
+    Request r;
+    r.reexamine = std::move(alert);
+    r.inode = inode;
+    return submit(std::move(r));
+}
+
+std::vector<Alert> IntegrityMonitor::take_ready() {
+    std::vector<Alert> out;
+    const std::scoped_lock lock(verdicts_mu_);
+    out.swap(ready_);
+    has_verdicts_ = !verdicts_.empty() || !findings_.empty();
+    return out;
+}
+
+void IntegrityMonitor::publish_watch_list() {
+    std::set<std::string> paths;
+    std::map<std::uint64_t, std::string> inodes;
+    for (const auto& [p, e] : baseline_.entries()) {
+        paths.insert(p);
+        inodes[e.facts.inode] = p;
+    }
+    const std::scoped_lock lock(watch_mu_);
+    watched_paths_.swap(paths);
+    watched_inodes_.swap(inodes);
+}
+
+void IntegrityMonitor::reexamine(Request& r) {
+    Alert& a = *r.reexamine;
+    std::string path = a.file ? a.file->path : std::string();
+    const BaselineEntry* old = baseline_.find(path);
+    if (old == nullptr && r.inode != 0) {
+        for (const auto& [p, e] : baseline_.entries()) {  // the host's name for a bind mount's
+            if (e.facts.inode == r.inode) {
+                path = p;
+                old = &e;
+                break;
+            }
+        }
+    }
+    IntegrityRef ir;
+    if (old != nullptr) {
+        ir.before = FileState{old->facts.sha256, old->facts.size, old->facts.mode, old->facts.uid, old->facts.gid};
+    }
+    std::string error;
+    auto f = examine_path(path, static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024, error);
+    if (f) {
+        ir.sha256 = f->sha256;
+        ir.size = f->size;
+        ir.after = FileState{f->sha256, f->size, f->mode, f->uid, f->gid};
+        const std::string vouch = trusted_by(*f, path).value_or("");
+        const bool same_content = old != nullptr && old->facts.sha256 == f->sha256;
+        ir.trusted = !vouch.empty() || (same_content && !old->trusted_by.empty());
+        if (ir.trusted) {
+            ir.trusted_by = vouch.empty() ? old->trusted_by : vouch;
+        }
+        std::string change;
+        if (old == nullptr) {
+            change = "new";
+        } else {
+            if (!same_content) {
+                change = "content";
+            }
+            if (old->facts.mode != f->mode) {
+                change += change.empty() ? "mode" : ",mode";
+            }
+            if (old->facts.uid != f->uid || old->facts.gid != f->gid) {
+                change += change.empty() ? "owner" : ",owner";
+            }
+        }
+        ir.change = change.empty() ? "none" : change;
+        // The baseline takes the new state (reported now, not again by the next scan); trust
+        // only what a package or the allowlist vouches for, or content that did not change.
+        const bool is_runtime = std::find(paths_.begin(), paths_.end(), path) != paths_.end();
+        baseline_.set(path, BaselineEntry{*f, ir.trusted_by.value_or("")});
+        if (is_runtime && ir.trusted) {
+            runtime_hashes_[f->sha256] = path;
+            runtime_sizes_.insert(f->size);
+        }
+        if (!baseline_.save(cfg_.state_file, error)) {
+            log::warning("integrity: cannot save the baseline: " + error);
+        }
+        publish_watch_list();
+    } else if (old != nullptr && !std::filesystem::exists(path)) {
+        ir.change = "missing";
+        baseline_.erase(path);
+        publish_watch_list();
+    }
+    if (ir.change) {
+        a.summary += "; now " + (ir.after ? "sha256 " + ir.after->sha256.substr(0, 16) + "..." : std::string("gone")) +
+                     (ir.trusted ? " (" + ir.trusted_by.value_or("") + ")" : std::string(" (nothing vouches for it)"));
+    }
+    a.integrity = std::move(ir);
+    const std::scoped_lock lock(verdicts_mu_);
+    ready_.push_back(std::move(a));
+    has_verdicts_ = true;
+}
+
 std::vector<IntegrityMonitor::Verdict> IntegrityMonitor::take_verdicts() {
     std::vector<Verdict> out;
     const std::scoped_lock lock(verdicts_mu_);
     out.swap(verdicts_);
-    has_verdicts_ = !findings_.empty();
+    has_verdicts_ = !findings_.empty() || !ready_.empty();
     return out;
 }
 
@@ -119,7 +222,7 @@ std::vector<Finding> IntegrityMonitor::take_findings() {
     std::vector<Finding> out;
     const std::scoped_lock lock(verdicts_mu_);
     out.swap(findings_);
-    has_verdicts_ = !verdicts_.empty();
+    has_verdicts_ = !verdicts_.empty() || !ready_.empty();
     return out;
 }
 
@@ -169,6 +272,21 @@ void IntegrityMonitor::scan(const std::string& why) {
     std::sort(files.begin(), files.end());
     files.erase(std::unique(files.begin(), files.end()), files.end());
     const std::set<std::string> wanted(files.begin(), files.end());
+    {
+        // Known before anything is read: alerts on these files wait for this scan and then
+        // carry before and after, instead of going out without them.
+        std::set<std::string> paths(files.begin(), files.end());
+        std::map<std::uint64_t, std::string> inodes;
+        for (const auto& p : files) {
+            struct stat st {};
+            if (::stat(p.c_str(), &st) == 0) {
+                inodes[static_cast<std::uint64_t>(st.st_ino)] = p;
+            }
+        }
+        const std::scoped_lock lock(watch_mu_);
+        watched_paths_.swap(paths);
+        watched_inodes_.swap(inodes);
+    }
     const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted);
     log::info("integrity: " + why + " scan of " + std::to_string(files.size()) + " files started");
 
@@ -258,6 +376,7 @@ void IntegrityMonitor::scan(const std::string& why) {
     if (!baseline_.save(cfg_.state_file, error)) {
         log::warning("integrity: cannot save the baseline: " + error);
     }
+    publish_watch_list();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     {
         const std::scoped_lock lock(stats_mu_);
@@ -301,6 +420,10 @@ void IntegrityMonitor::follow_package(const std::string& path, const FileFacts& 
 }
 
 void IntegrityMonitor::handle(Request& r) {
+    if (r.reexamine) {
+        reexamine(r);
+        return;
+    }
     {
         const std::scoped_lock lock(stats_mu_);
         ++stats_.checked;

@@ -83,9 +83,14 @@ public:
 
     /// An exec event a rule with a `content` condition matched otherwise.
     struct Request {
+        Request() = default;
+        Request(audit::Event e, std::string id, std::uint32_t bits)
+            : event(std::move(e)), rule_id(std::move(id)), checks(bits) {}
         audit::Event event;
         std::string rule_id;
         std::uint32_t checks = 0;  ///< ContentCheck bits
+        std::optional<Alert> reexamine;  ///< set: a tamper alert whose file to look at again
+        std::uint64_t inode = 0;
     };
     /// A request whose content condition held: the engine builds and sends the alert.
     struct Verdict {
@@ -105,6 +110,15 @@ public:
     /// Engine thread: the verdicts reached since the last call.
     std::vector<Verdict> take_verdicts();
     [[nodiscard]] bool has_verdicts() const { return has_verdicts_.load(std::memory_order_relaxed); }
+    /// Engine thread: whether an alert's file is a monitored one (by path, or by inode for a
+    /// bind mount's other name).
+    [[nodiscard]] bool monitors(const std::string& path, std::uint64_t inode) const;
+    /// Engine thread: re-examine the alert's file and attach before and after; the alert comes
+    /// back through take_ready(). False when the queue is full (the caller sends it as it is).
+    bool examine(Alert&& alert, std::uint64_t inode);
+    /// Engine thread: alerts whose file was re-examined.
+    std::vector<Alert> take_ready();
+
     /// Runs one scan on the calling thread (start-up work included) and stops: `--scan`.
     void scan_once(std::vector<std::string> paths, std::set<std::string> names);
     /// Blocks until every submitted request is decided and no scan runs (end of a replay, tests).
@@ -123,6 +137,8 @@ private:
     void scan(const std::string& why);
     [[nodiscard]] std::vector<std::string> monitored() const;
     void handle(Request& r);
+    void reexamine(Request& r);
+    void publish_watch_list();
     [[nodiscard]] std::optional<std::string> trusted_by(const FileFacts& f, const std::string& path);
     void follow_package(const std::string& path, const FileFacts& f);
 
@@ -147,6 +163,10 @@ private:
     std::vector<Verdict> verdicts_;
     std::atomic<bool> has_verdicts_{false};
     std::vector<Finding> findings_;  ///< guarded by verdicts_mu_
+    std::vector<Alert> ready_;       ///< guarded by verdicts_mu_
+    mutable std::mutex watch_mu_;
+    std::set<std::string> watched_paths_;     ///< guarded by watch_mu_: the baseline's paths
+    std::map<std::uint64_t, std::string> watched_inodes_;  ///< guarded by watch_mu_
     std::atomic<bool> scan_requested_{false};
 };
 

@@ -403,6 +403,23 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         aggregate(rule, std::move(a), ctx.ev.sec);
         return;
     }
+    if (integrity_ != nullptr && a.file && a.file->operation != "exec") {
+        // A monitored file: look at it again off this thread, so the alert carries before and
+        // after. Found by its path or, through a bind mount, by its inode.
+        std::uint64_t inode = 0;
+        for (const auto& [path, item] : ctx.object_paths()) {
+            if (path == a.file->path) {
+                inode = item->inode;
+                break;
+            }
+        }
+        if (integrity_->monitors(a.file->path, inode)) {
+            Alert copy = a;
+            if (integrity_->examine(std::move(copy), inode)) {
+                return;
+            }
+        }
+    }
     out_.dispatch(std::move(a));
 }
 
@@ -519,6 +536,9 @@ void Engine::collect_verdicts() {
         return;
     }
     collect_findings();
+    for (auto& a : integrity_->take_ready()) {
+        out_.dispatch(std::move(a));
+    }
     for (auto& v : integrity_->take_verdicts()) {
         const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
             return r.id == v.rule_id && r.enabled;
