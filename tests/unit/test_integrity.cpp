@@ -129,6 +129,7 @@ TEST_CASE("content checks: a renamed copy is recognised, an untrusted runc is no
     const std::string other = t.write("home/u/bin/runc", "#!impostor!!\n");  // same size
     const std::string same_size = t.write("usr/bin/tool", "#!something\n\n");
     IntegrityConfig cfg;
+    cfg.files.clear();  // not the host's docker/containerd files
     cfg.state_file = (t.path / "baseline.json").string();
     cfg.dpkg_info_dir = (t.path / "nodpkg").string();
     IntegrityMonitor m(cfg, (t.path / "noproc").string());  // no /proc: programs read by path
@@ -167,6 +168,7 @@ TEST_CASE("content checks: a package update is verified against dpkg and the bas
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "runtime v1\n");
     IntegrityConfig cfg;
+    cfg.files.clear();  // not the host's docker/containerd files
     cfg.state_file = (t.path / "baseline.json").string();
     cfg.dpkg_info_dir = (t.path / "dpkg").string();
     fs::create_directories(cfg.dpkg_info_dir);
@@ -221,6 +223,7 @@ TEST_CASE("scans: content, mode, owner, missing and new files against the baseli
     const std::string gone = t.write("etc/default/docker", "DOCKER_OPTS=\n");
     t.write("bin/a", "a\n");
     IntegrityConfig cfg;
+    cfg.files.clear();  // not the host's docker/containerd files
     cfg.state_file = (t.path / "baseline.json").string();
     cfg.dpkg_info_dir = (t.path / "dpkg").string();
     cfg.files = {conf, gone};
@@ -295,6 +298,7 @@ TEST_CASE("real time: a tamper alert on a monitored file comes back with before 
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "runtime v1\n");
     IntegrityConfig cfg;
+    cfg.files.clear();  // not the host's docker/containerd files
     cfg.state_file = (t.path / "baseline.json").string();
     cfg.dpkg_info_dir = (t.path / "dpkg").string();
     IntegrityMonitor m(cfg, "/nonexistent");

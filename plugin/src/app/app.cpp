@@ -157,17 +157,7 @@ std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config
     if (!cfg.integrity.enabled || !cfg.processes.use_proc) {
         return nullptr;  // a replay without /proc cannot look at the programs it names
     }
-    integrity::IntegrityConfig ic;
-    ic.state_file = cfg.integrity.state_file;
-    ic.allowlist = cfg.integrity.allowlist;
-    ic.dpkg_info_dir = cfg.integrity.dpkg_info_dir;
-    ic.queue_size = cfg.integrity.queue_size;
-    ic.max_file_mb = cfg.integrity.max_file_mb;
-    ic.files = cfg.integrity.files;
-    ic.dirs = cfg.integrity.dirs;
-    ic.scan_interval_s = cfg.integrity.scan_interval_s;
-    ic.scan_rate_mb_s = cfg.integrity.scan_rate_mb_s;
-    auto m = std::make_unique<integrity::IntegrityMonitor>(ic, cfg.proc_root);
+    auto m = std::make_unique<integrity::IntegrityMonitor>(cfg.integrity, cfg.proc_root);
     auto [paths, names] = runtime_binaries(set);
     m->start(std::move(paths), std::move(names));
     return m;
@@ -571,14 +561,7 @@ Options parse_options(const std::vector<std::string>& args) {
 int run_scan(Loaded loaded) {
     outputs::Dispatcher out;
     (void)out.replace(make_sinks(loaded.cfg));
-    integrity::IntegrityConfig ic;
-    ic.state_file = loaded.cfg.integrity.state_file;
-    ic.allowlist = loaded.cfg.integrity.allowlist;
-    ic.dpkg_info_dir = loaded.cfg.integrity.dpkg_info_dir;
-    ic.max_file_mb = loaded.cfg.integrity.max_file_mb;
-    ic.files = loaded.cfg.integrity.files;
-    ic.dirs = loaded.cfg.integrity.dirs;
-    ic.scan_rate_mb_s = loaded.cfg.integrity.scan_rate_mb_s;
+    const auto& ic = loaded.cfg.integrity;
     integrity::IntegrityMonitor monitor(ic, loaded.cfg.proc_root);
     rules::Engine engine(loaded.cfg, loaded.rules, out);
     engine.set_integrity(&monitor);

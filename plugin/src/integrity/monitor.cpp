@@ -57,6 +57,15 @@ bool IntegrityMonitor::submit(Request&& r) {
     return true;
 }
 
+template <class T>
+std::vector<T> IntegrityMonitor::take(std::vector<T>& from) {
+    std::vector<T> out;
+    const std::scoped_lock lock(verdicts_mu_);
+    out.swap(from);
+    has_verdicts_ = !verdicts_.empty() || !findings_.empty() || !ready_.empty();
+    return out;
+}
+
 bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode) const {
     const std::scoped_lock lock(watch_mu_);
     return watched_paths_.contains(path) || (inode != 0 && watched_inodes_.contains(inode));
@@ -70,11 +79,7 @@ bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
 }
 
 std::vector<Alert> IntegrityMonitor::take_ready() {
-    std::vector<Alert> out;
-    const std::scoped_lock lock(verdicts_mu_);
-    out.swap(ready_);
-    has_verdicts_ = !verdicts_.empty() || !findings_.empty();
-    return out;
+    return take(ready_);
 }
 
 void IntegrityMonitor::publish_watch_list() {
@@ -161,11 +166,7 @@ void IntegrityMonitor::reexamine(Request& r) {
 }
 
 std::vector<IntegrityMonitor::Verdict> IntegrityMonitor::take_verdicts() {
-    std::vector<Verdict> out;
-    const std::scoped_lock lock(verdicts_mu_);
-    out.swap(verdicts_);
-    has_verdicts_ = !findings_.empty() || !ready_.empty();
-    return out;
+    return take(verdicts_);
 }
 
 void IntegrityMonitor::drain() {
@@ -219,11 +220,7 @@ void IntegrityMonitor::scan_once(std::vector<std::string> paths, std::set<std::s
 }
 
 std::vector<Finding> IntegrityMonitor::take_findings() {
-    std::vector<Finding> out;
-    const std::scoped_lock lock(verdicts_mu_);
-    out.swap(findings_);
-    has_verdicts_ = !verdicts_.empty() || !ready_.empty();
-    return out;
+    return take(findings_);
 }
 
 std::vector<std::string> IntegrityMonitor::monitored() const {

@@ -17,6 +17,7 @@
 
 #include "alert/alert.hpp"
 #include "audit/event.hpp"
+#include "config/config.hpp"
 #include "integrity/baseline.hpp"
 #include "integrity/digest.hpp"
 #include "integrity/dpkg.hpp"
@@ -33,23 +34,8 @@ enum class ContentCheck : std::uint32_t {
     UntrustedRuntime = 2,
 };
 
-struct IntegrityConfig {
-    /// Off: no baseline, rules with a `content` condition never fire (counted as skipped).
-    bool enabled = true;
-    std::string state_file = "/var/lib/audisp-docker/baseline.json";
-    std::vector<std::string> allowlist;  ///< trusted sha256 (lower-case hex)
-    std::string dpkg_info_dir = "/var/lib/dpkg/info";
-    std::size_t queue_size = 4096;
-    unsigned max_file_mb = 512;
-    /// Monitored beyond the runtime binaries: files (when present) and whole directories (the
-    /// regular files directly in them).
-    std::vector<std::string> files;
-    std::vector<std::string> dirs;
-    /// Scheduled scans (0: only at start and on demand).
-    unsigned scan_interval_s = 3600;
-    /// Reading budget of a scan, so it cannot starve the host or the plugin.
-    unsigned scan_rate_mb_s = 64;
-};
+/// The integrity settings of the configuration (config.hpp documents them).
+using IntegrityConfig = config::IntegritySettings;
 
 /// A difference between the baseline and the disk, found by a scan.
 struct Finding {
@@ -139,6 +125,9 @@ private:
     void handle(Request& r);
     void reexamine(Request& r);
     void publish_watch_list();
+    /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
+    template <class T>
+    std::vector<T> take(std::vector<T>& from);
     [[nodiscard]] std::optional<std::string> trusted_by(const FileFacts& f, const std::string& path);
     void follow_package(const std::string& path, const FileFacts& f);
 
