@@ -145,14 +145,21 @@ ok = len(copy) == 1 and copy[0]["integrity"]["trusted"] and copy[0]["integrity"]
      and all(a["rule"]["severity"] == "critical" for a in hits)
 sys.exit(0 if ok else 1)'
 
-# Integrity scans: on demand (SIGUSR2) for a monitored file no audit rule watches; then the
+# Integrity scans: on demand (SIGUSR2) for a change to a monitored file no audit rule saw; then the
 # first scan after a restart finds a change made to daemon.json while the plugin was stopped.
-echo "setting = 2" > "$d/unwatched.conf"
+# Written by a process with a login uid: the write-open rules only cover processes without one
+# (README, Kernel rules), so no audit event shows it and only a scan can find it.
+bash -c "echo 0 > /proc/self/loginuid && echo 'setting = 2' > '$d/unwatched.conf'"
 m=$(mark); pkill -USR2 -f "$bin --config $d/plugin.yaml" || true; wait_rule "$m" integrity_drift || true; settle
-check "integrity_drift on SIGUSR2: a monitored file no audit rule watches changed" "$m" '
+check "integrity_drift on SIGUSR2: a change to a monitored file no audit rule saw" "$m" '
 hits = [a for a in rule("integrity_drift") if a["file"]["path"].endswith("/unwatched.conf")]
 print([(a["integrity"]["change"], a["rule"]["severity"]) for a in hits])
 sys.exit(0 if len(hits) == 1 and hits[0]["integrity"]["change"] == "content" and hits[0]["rule"]["severity"] == "high" else 1)'
+m=$(mark); bash -c "echo 'setting = 3' > '$d/unwatched.conf'"; wait_rule "$m" integrity_drift || true; settle
+check "integrity_drift live: a write to a monitored file seen by the audit rules" "$m" '
+hits = [a for a in rule("integrity_drift") if a["file"]["path"].endswith("/unwatched.conf")]
+print([(a["process"]["exe"], a["integrity"]["change"], a["integrity"]["before"]["sha256"][:12], a["integrity"]["after"]["sha256"][:12]) for a in hits])
+sys.exit(0 if len(hits) == 1 and hits[0]["process"]["exe"].endswith("bash") and hits[0]["integrity"]["change"] == "content" else 1)'
 python3 - "$d/baseline.json" "$SCENARIO_RUNC" > "$d/baseline.out" 2>&1 <<'PY' && ok "baseline trusts the reinstalled runc: $(cat "$d/baseline.out")" || bad "baseline after dpkg: $(cat "$d/baseline.out")"
 import json, sys
 files = {f["path"]: f for f in json.load(open(sys.argv[1]))["files"]}

@@ -334,3 +334,54 @@ TEST_CASE("real time: a tamper alert on a monitored file comes back with before 
     again.scan_once({runc}, {"runc"});
     CHECK(again.take_findings().empty());
 }
+
+TEST_CASE("real time: a change to a monitored file no other rule covers is integrity_drift", "[integrity]") {
+    TempDir t;
+    const std::string tool = t.write("opt/bin/tool", "tool v1\n");
+    IntegrityConfig cfg;
+    cfg.files = {tool};
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "dpkg").string();
+    IntegrityMonitor m(cfg, "/nonexistent");
+    m.start({}, {});
+    m.drain();
+    std::vector<Alert> alerts;
+    outputs::Dispatcher out;
+    std::vector<std::unique_ptr<outputs::Sink>> sinks;
+    sinks.push_back(std::make_unique<test::CollectSink>(alerts));
+    (void)out.replace(std::move(sinks));
+    config::Config c;
+    c.processes.use_proc = false;
+    rules::Engine engine(c, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+    engine.set_integrity(&m);
+    fs::permissions(tool, fs::perms::set_uid, fs::perm_options::add);
+    audit::Event e;
+    e.serial = 7;
+    e.has_syscall = true;
+    e.arch = 0xc000003e;
+    e.syscall = audit::syscall_number(e.arch, "fchmodat").value();
+    e.success = true;
+    e.pid = 4242;
+    e.ppid = 1;
+    e.exe = "/usr/bin/chmod";
+    e.cwd = "/";
+    audit::PathItem p;
+    p.item = 0;
+    p.name = tool;
+    p.nametype = "NORMAL";
+    e.paths.push_back(p);
+    e.record_types = {1300, 1302};
+    engine.on_event(e);
+    m.drain();
+    engine.collect_verdicts();
+    const auto drift = test::alerts_of(alerts, "integrity_drift");
+    REQUIRE(drift.size() == 1);
+    REQUIRE(drift[0]->integrity);
+    CHECK(drift[0]->integrity->change == "mode");
+    CHECK(drift[0]->file->operation == "chmod");
+    CHECK(drift[0]->process.exe == "/usr/bin/chmod");
+    CHECK(drift[0]->severity == Severity::High);
+    INFO(drift[0]->summary);
+    CHECK(drift[0]->summary.starts_with(tool + ": mode differs from the baseline (nothing vouches for it)"));
+    CHECK(alerts.size() == 1);
+}

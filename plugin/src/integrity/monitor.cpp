@@ -119,10 +119,9 @@ void IntegrityMonitor::reexamine(Request& r) {
         ir.after = FileState{f->sha256, f->size, f->mode, f->uid, f->gid};
         const std::string vouch = trusted_by(*f, path).value_or("");
         const bool same_content = old != nullptr && old->facts.sha256 == f->sha256;
-        ir.trusted = !vouch.empty() || (same_content && !old->trusted_by.empty());
-        if (ir.trusted) {
-            ir.trusted_by = vouch.empty() ? old->trusted_by : vouch;
-        }
+        // Trust is about content: a package's record, the allowlist, or content that did not
+        // change. A mode or owner change is never vouched for (see the scan).
+        const std::string content_trust = !vouch.empty() ? vouch : (same_content ? old->trusted_by : std::string());
         std::string change;
         if (old == nullptr) {
             change = "new";
@@ -138,11 +137,16 @@ void IntegrityMonitor::reexamine(Request& r) {
             }
         }
         ir.change = change.empty() ? "none" : change;
+        const bool attributes_changed = change.find("mode") != std::string::npos || change.find("owner") != std::string::npos;
+        ir.trusted = !content_trust.empty() && !attributes_changed;
+        if (ir.trusted) {
+            ir.trusted_by = content_trust;
+        }
         // The baseline takes the new state (reported now, not again by the next scan); trust
         // only what a package or the allowlist vouches for, or content that did not change.
         const bool is_runtime = std::find(paths_.begin(), paths_.end(), path) != paths_.end();
-        baseline_.set(path, BaselineEntry{*f, ir.trusted_by.value_or("")});
-        if (is_runtime && ir.trusted) {
+        baseline_.set(path, BaselineEntry{*f, content_trust});
+        if (is_runtime && !content_trust.empty()) {
             runtime_hashes_[f->sha256] = path;
             runtime_sizes_.insert(f->size);
         }

@@ -76,6 +76,23 @@ std::string seccomp_action(std::uint32_t code) {
 }
 
 constexpr std::size_t kMaxWindows = 4096;
+
+std::string integrity_text(const IntegrityRef& ir, const std::string& name) {
+    if (name == "integrity.change") {
+        return ir.change.value_or("-");
+    }
+    return ir.trusted_by.value_or("nothing vouches for it");
+}
+
+/// Replaces the {integrity.*} placeholders a summary kept until the file was examined.
+void fill_integrity(Alert& a) {
+    for (const std::string name : {"integrity.change", "integrity.trust"}) {
+        const std::string placeholder = "{" + name + "}";
+        for (auto pos = a.summary.find(placeholder); pos != std::string::npos; pos = a.summary.find(placeholder)) {
+            a.summary.replace(pos, placeholder.size(), a.integrity ? integrity_text(*a.integrity, name) : "-");
+        }
+    }
+}
 constexpr std::chrono::seconds kRefreshInterval{60};
 
 }  // namespace
@@ -245,6 +262,20 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
     }
     if (c.integrity_trusted && ctx.trusted != c.integrity_trusted) {
         return false;
+    }
+    if (c.monitored) {
+        bool watched = ctx.trusted.has_value();  // a scan finding is about a monitored file
+        if (!watched && integrity_ != nullptr) {
+            for (const auto& [path, item] : ctx.object_paths()) {
+                if (integrity_->monitors(path, item->inode)) {
+                    watched = true;
+                    break;
+                }
+            }
+        }
+        if (watched != *c.monitored) {
+            return false;
+        }
     }
     if (c.seccomp_actions) {
         if (!ev.seccomp) {
@@ -420,6 +451,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
             }
         }
     }
+    fill_integrity(a);
     out_.dispatch(std::move(a));
 }
 
@@ -537,6 +569,7 @@ void Engine::collect_verdicts() {
     }
     collect_findings();
     for (auto& a : integrity_->take_ready()) {
+        fill_integrity(a);
         out_.dispatch(std::move(a));
     }
     for (auto& v : integrity_->take_verdicts()) {
@@ -674,11 +707,12 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
             s += a.seccomp ? a.seccomp->syscall : std::string("-");
         } else if (name == "seccomp.action") {
             s += a.seccomp ? a.seccomp->action : std::string("-");
-        } else if (name == "integrity.change") {
-            s += a.integrity && a.integrity->change ? *a.integrity->change : std::string("-");
-        } else if (name == "integrity.trust") {
-            s += a.integrity && a.integrity->trusted_by ? *a.integrity->trusted_by
-                                                         : std::string("nothing vouches for it");
+        } else if (name == "integrity.change" || name == "integrity.trust") {
+            if (a.integrity) {
+                s += integrity_text(*a.integrity, name);
+            } else {
+                s += "{" + name + "}";  // filled in when the integrity monitor has looked
+            }
         } else if (name == "rule.id") {
             s += rule.id;
         }

@@ -164,6 +164,7 @@ private:
             {"auid", [&](const YAML::Node& x) { c.auids = ids(r, x, "auid"); }},
             {"record_type", [&](const YAML::Node& x) { c.record_types = record_types(r, x); }},
             {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
+            {"monitored", [&](const YAML::Node& x) { c.monitored = r.boolean(x, "monitored"); }},
             {"integrity_trusted", [&](const YAML::Node& x) { c.integrity_trusted = r.boolean(x, "integrity_trusted"); }},
             {"content",
              [&](const YAML::Node& x) {

@@ -117,14 +117,18 @@ void RuleSet::build_index() {
         if (!r.enabled) {
             continue;
         }
-        if (r.event == EventClass::Exec || r.event == EventClass::Any) {
+        // An `any` rule about file operations other than exec cannot match an exec or a
+        // seccomp record: it is indexed for syscalls (and integrity findings) only.
+        const auto exec_bit = static_cast<std::uint32_t>(FileOp::Exec);
+        const bool file_ops_only = r.match.operations && (*r.match.operations & exec_bit) == 0;
+        if (r.event == EventClass::Exec || (r.event == EventClass::Any && !file_ops_only)) {
             exec_rules.push_back(&r);
         }
-        if (r.event == EventClass::Seccomp || r.event == EventClass::Any) {
+        if (r.event == EventClass::Seccomp || (r.event == EventClass::Any && !r.match.operations)) {
             seccomp_rules.push_back(&r);
         }
-        if (r.event == EventClass::Integrity) {
-            integrity_rules.push_back(&r);  // not under any: findings have no process
+        if (r.event == EventClass::Integrity || (r.event == EventClass::Any && r.match.monitored)) {
+            integrity_rules.push_back(&r);  // findings have no process: only rules about files
         }
         if (r.event != EventClass::Syscall && r.event != EventClass::Any) {
             continue;

@@ -75,6 +75,8 @@ struct Conditions {
     /// Integrity findings: whether something (package record, allowlist, baseline) vouches for
     /// the file's new state.
     std::optional<bool> integrity_trusted;
+    /// The event's file is one the integrity monitor watches (scan findings always are).
+    std::optional<bool> monitored;
 };
 
 /// A different severity and extra tags when more conditions hold (the first that holds wins):
