@@ -107,6 +107,25 @@ fi
 "$root/scripts/check.sh" --rules-only --rules-file "$d/tmpl-stale" --loaded /dev/null > "$d/check3" 2>&1 || true
 grep -q "^MISSING: $d/tmpl-stale" "$d/check3" && ok "check: a missing fragment is reported" || bad "check: missing fragment: $(cat "$d/check3")"
 
+# --- audisp-docker --scan: the on-demand integrity scan from the command line -----------------
+mkdir -p "$d/scan"
+echo "a = 1" > "$d/scan/watched.conf"
+cat > "$d/scan/cfg.yaml" <<YAML
+rules_dir: $root/conf/rules
+integrity: {state_file: $d/scan/baseline.json, files: [$d/scan/watched.conf]}
+outputs:
+  - {name: local, type: file, path: $d/scan/alerts.jsonl}
+YAML
+"$bin" --config "$d/scan/cfg.yaml" --scan > "$d/scan/out1" 2>&1; rc1=$?
+echo "a = 2" > "$d/scan/watched.conf"
+"$bin" --config "$d/scan/cfg.yaml" --scan > "$d/scan/out2" 2>&1 && rc2=0 || rc2=$?
+if [ "$rc1" = 0 ] && [ "$rc2" = 2 ] && grep -q '"id":"integrity_drift"' "$d/scan/alerts.jsonl" \
+   && grep -q "watched.conf" "$d/scan/alerts.jsonl" && [ "$(stat -c %a "$d/scan/baseline.json")" = 600 ]; then
+  ok "--scan: first run baselines (exit 0), a change is integrity_drift (exit 2), baseline 0600"
+else
+  bad "--scan: exits $rc1/$rc2: $(tail -2 "$d/scan/out2")"
+fi
+
 # --- 3. install / uninstall round trip ----------------------------------------------------------
 if [ -e /usr/sbin/audisp-docker ] || [ -e /etc/audit/plugins.d/audisp-docker.conf ] || [ -e /etc/audisp-docker ]; then
   bad "round trip: audisp-docker is already installed on this machine; not touching it"
