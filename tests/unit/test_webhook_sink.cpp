@@ -566,3 +566,25 @@ TEST_CASE("redacted_url keeps scheme, host and port only", "[outputs][webhook]")
     CHECK_FALSE(redacted_url("file:///etc/passwd").has_value());
     CHECK_FALSE(redacted_url("").has_value());
 }
+
+TEST_CASE("slack output POSTs the Block Kit payload built from the alert", "[outputs][slack]") {
+    ensure_curl_global();
+    TestServer server({Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.type = adock::config::OutputType::Slack;
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    auto alert = std::make_shared<adock::Alert>();
+    alert->severity = adock::Severity::Critical;
+    alert->rule_id = "runc_suspicious_exec";
+    alert->host = "h";
+    alert->summary = "<!channel> runc";
+    REQUIRE(sink->submit(AlertMessage{alert, std::make_shared<const std::string>("{\"raw\":true}")}));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].body.find("\"blocks\"") != std::string::npos);
+    CHECK(reqs[0].body.find("&lt;!channel&gt; runc") != std::string::npos);
+    CHECK(reqs[0].body.find("raw") == std::string::npos);
+}

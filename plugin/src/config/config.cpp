@@ -55,17 +55,19 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         r.fail(n, "outputs: each entry must be a mapping");
     }
     if (!n["type"]) {
-        r.fail(n, "outputs: entry needs a 'type' (file, webhook, stdout)");
+        r.fail(n, "outputs: entry needs a 'type' (file, webhook, slack, stdout)");
     }
     const std::string type = r.str(n["type"], "type");
     if (type == "file") {
         o.type = OutputType::File;
     } else if (type == "webhook") {
         o.type = OutputType::Webhook;
+    } else if (type == "slack") {
+        o.type = OutputType::Slack;
     } else if (type == "stdout") {
         o.type = OutputType::Stdout;
     } else {
-        r.fail(n["type"], "unknown output type '" + type + "' (file, webhook, stdout)");
+        r.fail(n["type"], "unknown output type '" + type + "' (file, webhook, slack, stdout)");
     }
     std::string url_file;
     std::map<std::string, std::function<void(const YAML::Node&)>> h{
@@ -91,7 +93,7 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
             o.generations = r.integer<unsigned>(v, "generations", 0, 100);
         };
     }
-    if (o.type == OutputType::Webhook) {
+    if (is_http(o.type)) {
         h["url"] = [&](const YAML::Node& v) { o.url = r.str(v, "url"); };
         h["url_file"] = [&](const YAML::Node& v) { url_file = r.str(v, "url_file"); };
         h["headers"] = [&](const YAML::Node& v) {
@@ -126,7 +128,7 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
     if (o.type == OutputType::File && o.path.empty()) {
         r.fail(n, "output '" + o.name + "': a file output needs 'path'");
     }
-    if (o.type == OutputType::Webhook) {
+    if (is_http(o.type)) {
         if (!url_file.empty()) {
             if (!o.url.empty()) {
                 r.fail(n, "output '" + o.name + "': give 'url' or 'url_file', not both");

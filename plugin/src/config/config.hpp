@@ -30,7 +30,12 @@ private:
     int col_;
 };
 
-enum class OutputType { File, Webhook, Stdout };
+enum class OutputType { File, Webhook, Stdout, Slack };
+
+/// Types delivered by HTTP POST (url, timeouts, retries, TLS, proxy).
+[[nodiscard]] constexpr bool is_http(OutputType t) {
+    return t == OutputType::Webhook || t == OutputType::Slack;
+}
 
 /// One entry of `outputs:`. Fields that do not apply to a type keep their defaults.
 struct OutputConfig {

@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "outputs/file_sink.hpp"
 #include "outputs/sink.hpp"
+#include "outputs/slack.hpp"
 #include "outputs/stdout_sink.hpp"
 #include "outputs/webhook_sink.hpp"
 
@@ -30,6 +31,7 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
         case config::OutputType::Stdout:
             return std::make_unique<StdoutSink>(cfg);
         case config::OutputType::Webhook:
+        case config::OutputType::Slack:
             if (cfg.url.empty()) {
                 fail(cfg, "a webhook output needs a url");
             }
@@ -38,6 +40,9 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
             }
             if (cfg.backoff_initial_ms > cfg.backoff_max_ms) {
                 fail(cfg, "backoff_initial_ms must not exceed backoff_max_ms");
+            }
+            if (cfg.type == config::OutputType::Slack) {
+                return std::make_unique<WebhookSink>(cfg, &slack_payload);
             }
             return std::make_unique<WebhookSink>(cfg);
     }

@@ -57,8 +57,8 @@ bool WebhookSink::LogLimiter::allow(unsigned long long& held) {
     return true;
 }
 
-WebhookSink::WebhookSink(config::OutputConfig cfg)
-    : cfg_(std::move(cfg)), rng_(std::random_device{}()), queue_(cfg_.queue_size) {
+WebhookSink::WebhookSink(config::OutputConfig cfg, Formatter format)
+    : cfg_(std::move(cfg)), format_(format), rng_(std::random_device{}()), queue_(cfg_.queue_size) {
     configure_handle();
 }
 
@@ -249,7 +249,16 @@ void WebhookSink::run() noexcept {
 }
 
 void WebhookSink::deliver(const AlertMessage& message) {
-    if (const CURLcode rc = curl_.set_body(message.json); rc != CURLE_OK) {
+    std::shared_ptr<const std::string> body = message.json;
+    if (format_ != nullptr) {
+        if (!message.alert) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log_drop("no alert to format");
+            return;
+        }
+        body = std::make_shared<const std::string>(format_(*message.alert));  // on this worker, not the engine
+    }
+    if (const CURLcode rc = curl_.set_body(body); rc != CURLE_OK) {
         failed_.fetch_add(1, std::memory_order_relaxed);
         dropped_.fetch_add(1, std::memory_order_relaxed);
         log_drop(std::string("cannot set the request body: ") + curl_easy_strerror(rc));

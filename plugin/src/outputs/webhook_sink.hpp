@@ -21,7 +21,10 @@ namespace adock::outputs {
 class WebhookSink final : public Sink {
 public:
     /// Throws config::ConfigError when the entry cannot be used (bad URL, header, TLS option).
-    explicit WebhookSink(config::OutputConfig cfg);
+    /// The body an alert becomes (slack_payload); null: the alert's own JSON.
+    using Formatter = std::string (*)(const Alert&);
+
+    explicit WebhookSink(config::OutputConfig cfg, Formatter format = nullptr);
     ~WebhookSink() override;
     WebhookSink(const WebhookSink&) = delete;
     WebhookSink& operator=(const WebhookSink&) = delete;
@@ -62,6 +65,7 @@ private:
     void log_drop(const std::string& why);
 
     config::OutputConfig cfg_;
+    Formatter format_;  ///< null: POST the alert's JSON as it is
     std::string target_;    ///< scheme://host[:port]: the only form of the URL that is logged
     CurlEasy curl_;         ///< worker thread only (wakeup() excepted)
     std::minstd_rand rng_;  ///< backoff jitter (worker thread only)
