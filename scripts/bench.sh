@@ -113,6 +113,31 @@ laurel_lines=$(cat "$d/laurel"/audit.log* 2>/dev/null | wc -l || true)
 for part in q1 q2 q3 q4 q1x4; do
   ours[$part]=$(measure audisp-docker "$d/$part.log" "$bin" --config "$d/adock.yaml" --log-stderr)
 done
+# Alert delivery must never slow the engine: a rule that alerts on every exec (the benign stream
+# raises none otherwise), once with the file output alone, once with a webhook at a dead address
+# beside it (connection refused: every alert is retried, then spooled on disk).
+mkdir -p "$d/rules-alerting"
+cp "$root"/conf/rules/*.yaml "$d/rules-alerting/"
+cat > "$d/rules-alerting/90-bench.yaml" <<YAML
+rules:
+  - id: bench_every_exec
+    description: benchmark only
+    severity: info
+    summary: "{process.exe} (pid {process.pid})"
+    match: {event: exec}
+YAML
+dead_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+sed "s|^rules_dir: .*|rules_dir: $d/rules-alerting|" "$d/adock.yaml" > "$d/file-only.yaml"
+{ echo "spool_dir: $d/spool"
+  cat "$d/file-only.yaml"
+  echo "  - {name: dead, type: webhook, url: \"http://127.0.0.1:$dead_port/hook\", retries: 2, backoff_initial_ms: 100}"
+} > "$d/dead-hook.yaml"
+ours[file_only]=$(measure audisp-docker "$d/all.log" "$bin" --config "$d/file-only.yaml" --log-stderr)
+file_alerts=$(wc -l < "$d/alerts.jsonl")
+ours[dead_hook]=$(measure audisp-docker "$d/all.log" sh -c "rm -rf '$d/spool'; exec '$bin' --config '$d/dead-hook.yaml' --log-stderr")
+dead_alerts=$(wc -l < "$d/alerts.jsonl")
+dead_spooled=$(grep -o "output 'dead': [0-9]* alert(s) left in the spool" "$d/audisp-docker.all.err" | grep -o '[0-9]*' | head -1 || true)
+
 lines_of() { wc -l < "$d/$1.log"; }
 printf '\n%-8s %9s | %9s %9s %8s | %9s %9s %8s | %7s %7s\n' size lines "ours s" "cpu s" "RSS MB" "laurel s" "cpu s" "RSS MB" "wall x" "cpu x"
 for size in quarter half all; do
@@ -141,6 +166,12 @@ scaling=$(awk -v t="$(wall q1x4)" -v q="$(wall q1)" 'BEGIN{printf "%.3f", t/(4*q
 within() { awk -v r="$1" 'BEGIN{print (r <= 1.15) ? 1 : 0}'; }
 verdict "$(within "$additive")" "linear: the whole stream takes ${additive}x the sum of its quarters (bar <= 1.15)"
 verdict "$(within "$scaling")" "linear: the first quarter four times over takes ${scaling}x four times one (bar <= 1.15)"
+read -r fw fc _ <<<"${ours[file_only]}"
+read -r hw hc _ <<<"${ours[dead_hook]}"
+printf 'alerting on every exec (%s alerts): file only %s s wall %s s CPU; with a dead webhook %s s wall %s s CPU (%s spooled)\n' \
+  "$file_alerts" "$fw" "$fc" "$hw" "$hc" "${dead_spooled:-?}"
+verdict "$(awk -v a="$hw" -v b="$fw" -v n1="$file_alerts" -v n2="$dead_alerts" 'BEGIN{print (a <= 1.05 * b && n1 == n2 && n1 > 0) ? 1 : 0}')" \
+  "a dead webhook beside the file output: $(awk -v a="$hw" -v b="$fw" 'BEGIN{printf "%.3f", a/b}')x the file-only time, same $file_alerts alerts in the file (bar <= 1.05)"
 verdict "$(awk -v r="$orss" 'BEGIN{print (r < 64 * 1024) ? 1 : 0}')" \
   "peak RSS $(awk -v r="$orss" 'BEGIN{printf "%.1f", r/1024}') MB (bar 64 MB)"
 verdict "$([ "$loud" = 0 ] && echo 1 || echo 0)" "no alert of severity medium or above on the benign stream ($loud)"

@@ -55,7 +55,8 @@ struct BasicPipeline {
 class CollectSink : public outputs::Sink {
 public:
     explicit CollectSink(std::vector<Alert>& out) : out_(out) {}
-    [[nodiscard]] const std::string& name() const override { return name_; }
+    [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+    [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
     bool submit(const outputs::AlertMessage& m) override {
         out_.push_back(*m.alert);
         return true;
@@ -65,7 +66,11 @@ public:
     [[nodiscard]] outputs::SinkStats stats() const override { return {}; }
 
 private:
-    std::string name_ = "collect";
+    config::OutputConfig cfg_ = [] {
+        config::OutputConfig c;
+        c.name = "collect";
+        return c;
+    }();
     std::vector<Alert>& out_;
 };
 

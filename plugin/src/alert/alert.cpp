@@ -193,6 +193,9 @@ std::string to_json(const Alert& a) {
     if (a.count) {
         w.key("count").value(static_cast<std::uint64_t>(*a.count));
     }
+    if (a.repeats) {
+        w.key("repeats").value(static_cast<std::uint64_t>(*a.repeats));
+    }
     if (!a.remediation.empty()) {
         w.key("remediation").value(a.remediation);
     }

@@ -86,6 +86,8 @@ struct Alert {
     std::optional<IntegrityRef> integrity;
     std::string remediation;             ///< empty: none
     std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
+    /// Set on an output's fold summary: repeats of this incident held back within its dedup window.
+    std::optional<unsigned long long> repeats;
 };
 
 /// Serializes an alert as one line of JSON (no trailing newline).

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include "config/config.hpp"
 #include "integrity/monitor.hpp"
 #include "outputs/curl_easy.hpp"
+#include "outputs/delivery_sink.hpp"
 #include "outputs/dispatcher.hpp"
 #include "rules/engine.hpp"
 #include "rules/loader.hpp"
@@ -60,6 +62,10 @@ std::vector<std::unique_ptr<outputs::Sink>> make_sinks(const config::Config& cfg
         s->start();
     }
     return sinks;
+}
+
+void configure_dispatcher(outputs::Dispatcher& d, const config::Config& cfg) {
+    d.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host, cfg.degraded_spool_percent);
 }
 
 log::Level parse_level(const std::string& s) {
@@ -193,6 +199,7 @@ public:
                 last_tick = now;
                 framer_.age(now);
                 engine_.tick(now);
+                out_.tick(now);
                 control();
                 if (cfg_.status_interval_s > 0 &&
                     now - last_status >= std::chrono::seconds(cfg_.status_interval_s)) {
@@ -279,11 +286,21 @@ public:
             w.key("delivered").value(static_cast<std::uint64_t>(s.stats.delivered));
             w.key("retried").value(static_cast<std::uint64_t>(s.stats.retried));
             w.key("failed").value(static_cast<std::uint64_t>(s.stats.failed));
+            w.key("spooled").value(static_cast<std::uint64_t>(s.stats.spooled));
             w.key("dropped").value(static_cast<std::uint64_t>(s.stats.dropped));
             w.key("queue_depth").value(static_cast<std::uint64_t>(s.stats.queue_depth));
+            w.key("queue_max_depth").value(static_cast<std::uint64_t>(s.stats.queue_max_depth));
+            if (s.stats.spool_enabled) {
+                w.key("spool_pending").value(static_cast<std::uint64_t>(s.stats.spool_pending));
+                w.key("spool_bytes").value(static_cast<std::uint64_t>(s.stats.spool_bytes));
+            }
+            w.key("filtered").value(static_cast<std::uint64_t>(s.stats.filtered));
+            w.key("folded").value(static_cast<std::uint64_t>(s.stats.folded));
+            w.key("rate_limited").value(static_cast<std::uint64_t>(s.stats.rate_limited));
             w.end_object();
         }
         w.end_array();
+        w.key("plugin_degraded_alerts").value(static_cast<std::uint64_t>(out_.degraded_alerts()));
         w.end_object();
         return out;
     }
@@ -370,6 +387,7 @@ int run_plugin(const Options& opts, Loaded loaded) {
 
     const outputs::CurlGlobal curl_global;
     outputs::Dispatcher dispatcher;
+    configure_dispatcher(dispatcher, loaded.cfg);
     (void)dispatcher.replace(make_sinks(loaded.cfg));
     config::Config current = loaded.cfg;
 
@@ -415,6 +433,7 @@ int run_plugin(const Options& opts, Loaded loaded) {
                 } else if (sig == SIGHUP) {
                     try {
                         Loaded next = load_all(opts);
+                        configure_dispatcher(dispatcher, next.cfg);
                         auto old = dispatcher.replace(make_sinks(next.cfg));
                         retiring.emplace_back([old = std::move(old), timeout = next.cfg.shutdown_timeout_ms]() mutable {
                             for (auto& s : old) {
@@ -509,11 +528,14 @@ int run_plugin(const Options& opts, Loaded loaded) {
 }  // namespace
 
 std::string usage() {
-    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--scan] [--log-stderr]\n"
+    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--scan]\n"
+           "                    [--test-output NAME] [--log-stderr]\n"
            "  --config FILE    configuration (YAML)\n"
            "  --input PATH     replay a saved audit log instead of reading the stream on stdin\n"
            "  --rules-dir DIR  detection rules directory (overrides rules_dir in the config)\n"
            "  --check          validate the configuration and rules, print problems, exit 0 or 1\n"
+           "  --test-output NAME  send a sample alert to one output now and report what its\n"
+           "                   endpoint answered (exit 0 delivered, 1 not)\n"
            "  --scan           compare the integrity baseline with the disk once (integrity_drift\n"
            "                   alerts to the outputs), update it, exit 0 (no difference) or 2\n"
            "  signals: HUP reload, USR1 state file and reopen outputs, USR2 integrity scan\n"
@@ -538,6 +560,8 @@ Options parse_options(const std::vector<std::string>& args) {
             o.rules_dir = value("--rules-dir");
         } else if (a == "--check") {
             o.check = true;
+        } else if (a == "--test-output") {
+            o.test_output = value("--test-output");
         } else if (a == "--scan") {
             o.scan = true;
         } else if (a == "--log-stderr") {
@@ -560,6 +584,7 @@ Options parse_options(const std::vector<std::string>& args) {
 /// configured outputs, updates the baseline, prints a summary. Exit 0 without differences, 2 with.
 int run_scan(Loaded loaded) {
     outputs::Dispatcher out;
+    configure_dispatcher(out, loaded.cfg);
     (void)out.replace(make_sinks(loaded.cfg));
     const auto& ic = loaded.cfg.integrity;
     integrity::IntegrityMonitor monitor(ic, loaded.cfg.proc_root);
@@ -575,6 +600,68 @@ int run_scan(Loaded loaded) {
     return st.drift == 0 ? 0 : 2;
 }
 
+/// --test-output NAME: one sample alert to one output, synchronously, bypassing its routing,
+/// dedup, rate limit and spool; prints what the endpoint answered.
+int run_test_output(const Loaded& loaded, const std::string& name) {
+    const auto& outs = loaded.cfg.outputs;
+    const auto it = std::find_if(outs.begin(), outs.end(), [&](const config::OutputConfig& o) { return o.name == name; });
+    if (it == outs.end()) {
+        std::string names;
+        for (const auto& o : outs) {
+            names += names.empty() ? "" : ", ";
+            names += o.name;
+        }
+        std::fprintf(stderr, "no output named '%s' (outputs: %s)\n", name.c_str(), names.empty() ? "none" : names.c_str());
+        return 1;
+    }
+    config::OutputConfig cfg = *it;
+    cfg.spool_dir.clear();
+    Alert a;
+    a.time = outputs::now_rfc3339();
+    a.host = loaded.cfg.host.empty() ? rules::local_host_name() : loaded.cfg.host;
+    a.rule_id = "audisp_docker_test";
+    a.severity = Severity::Info;
+    a.tags = {"test"};
+    a.summary = "Test alert from audisp-docker on " + a.host + ": output '" + cfg.name + "' works";
+    a.process.pid = static_cast<int>(::getpid());
+    a.process.exe = "/usr/sbin/audisp-docker";
+    a.process.comm = "audisp-docker";
+    a.process.argv = {"audisp-docker", "--test-output", cfg.name};
+    outputs::AlertMessage msg;
+    msg.json = std::make_shared<const std::string>(to_json(a));
+    msg.alert = std::make_shared<const Alert>(std::move(a));
+
+    const outputs::CurlGlobal curl_global;
+    std::unique_ptr<outputs::Sink> sink = outputs::make_sink(cfg);
+    auto* delivery = dynamic_cast<outputs::DeliverySink*>(sink.get());
+    if (delivery == nullptr) {  // file, stdout
+        sink->start();
+        (void)sink->submit(msg);
+        sink->stop(std::chrono::milliseconds(loaded.cfg.shutdown_timeout_ms));
+        const bool ok = sink->stats().delivered == 1;
+        std::fprintf(stderr, "output '%s' (%s): %s\n", cfg.name.c_str(), config::output_type_name(cfg.type),
+                     ok ? "sample alert written" : "the sample alert could not be written (see above)");
+        return ok ? 0 : 1;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const outputs::SendResult r = delivery->send_once(msg);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const char* verdict = "delivered";
+    if (r.kind == outputs::SendResult::Kind::Retry) {
+        verdict = "NOT delivered (the plugin would retry, then spool)";
+    } else if (r.kind != outputs::SendResult::Kind::Delivered) {
+        verdict = "NOT delivered (refused: the plugin would not retry)";
+    }
+    std::string answer;
+    for (const char c : r.response.substr(0, 300)) {
+        answer += (c >= 32 && c < 127) ? c : ' ';
+    }
+    std::fprintf(stderr, "output '%s' (%s) -> %s: %s, %s in %lld ms%s%s\n", cfg.name.c_str(),
+                 config::output_type_name(cfg.type), delivery->target().c_str(), verdict, r.detail.c_str(),
+                 static_cast<long long>(ms.count()), answer.empty() ? "" : "; answer: ", answer.c_str());
+    return r.kind == outputs::SendResult::Kind::Delivered ? 0 : 1;
+}
+
 int run(const Options& opts) {
     if (opts.help) {
         std::fputs(usage().c_str(), stdout);
@@ -586,15 +673,16 @@ int run(const Options& opts) {
     }
     ::umask(077);
     const bool interactive =
-        opts.check || opts.scan || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
+        opts.check || opts.scan || opts.test_output || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
     log::set_target(interactive ? log::Target::Stderr : log::Target::Syslog);
 
     Loaded loaded;
     try {
         loaded = load_all(opts);
         if (opts.check) {
-            for (const auto& o : loaded.cfg.outputs) {
-                (void)outputs::make_sink(o);  // validates without starting
+            for (auto o : loaded.cfg.outputs) {
+                o.spool_dir.clear();  // validates without starting or touching the spool
+                (void)outputs::make_sink(o);
             }
         }
     } catch (const config::ConfigError& e) {
@@ -621,6 +709,9 @@ int run(const Options& opts) {
     }
     if (loaded.cfg.outputs.empty()) {
         log::warning("no outputs configured: alerts will only be counted");
+    }
+    if (opts.test_output) {
+        return run_test_output(loaded, *opts.test_output);
     }
     if (opts.scan) {
         return run_scan(std::move(loaded));

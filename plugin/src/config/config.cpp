@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include <array>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -30,6 +33,22 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
     }
 }
 
+const char* output_type_name(OutputType t) {
+    switch (t) {
+        case OutputType::File: return "file";
+        case OutputType::Webhook: return "webhook";
+        case OutputType::Stdout: return "stdout";
+        case OutputType::Slack: return "slack";
+        case OutputType::Teams: return "teams";
+        case OutputType::Discord: return "discord";
+        case OutputType::PagerDuty: return "pagerduty";
+        case OutputType::Opsgenie: return "opsgenie";
+        case OutputType::Falco: return "falco";
+        case OutputType::Syslog: return "syslog";
+    }
+    return "unknown";
+}
+
 namespace {
 
 std::string read_file(const std::string& path) {
@@ -49,27 +68,107 @@ std::string trim(std::string s) {
     return s;
 }
 
+struct TypeName {
+    const char* name;
+    OutputType type;
+};
+constexpr std::array<TypeName, 10> kTypes{{{"file", OutputType::File},
+                                           {"webhook", OutputType::Webhook},
+                                           {"stdout", OutputType::Stdout},
+                                           {"slack", OutputType::Slack},
+                                           {"teams", OutputType::Teams},
+                                           {"discord", OutputType::Discord},
+                                           {"pagerduty", OutputType::PagerDuty},
+                                           {"opsgenie", OutputType::Opsgenie},
+                                           {"falco", OutputType::Falco},
+                                           {"syslog", OutputType::Syslog}}};
+constexpr const char* kTypeList = "file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog";
+
+std::optional<unsigned> facility_code(const std::string& name) {
+    static const std::map<std::string, unsigned> kFacilities{
+        {"kern", 0},   {"user", 1},   {"mail", 2},    {"daemon", 3},  {"auth", 4},    {"syslog", 5},
+        {"lpr", 6},    {"news", 7},   {"uucp", 8},    {"cron", 9},    {"authpriv", 10}, {"ftp", 11},
+        {"local0", 16}, {"local1", 17}, {"local2", 18}, {"local3", 19}, {"local4", 20}, {"local5", 21},
+        {"local6", 22}, {"local7", 23}};
+    const auto it = kFacilities.find(name);
+    if (it == kFacilities.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+/// A secret given inline, in a file (`*_file`) or in the environment (`*_env`): exactly one.
+struct SecretSource {
+    std::optional<std::string> value;
+    std::optional<std::string> file;
+    std::optional<std::string> env;
+
+    void add_handlers(std::map<std::string, std::function<void(const YAML::Node&)>>& h,
+                      const YamlReader& r,
+                      const std::string& key) {
+        h[key] = [this, &r, key](const YAML::Node& v) { value = r.str(v, key); };
+        h[key + "_file"] = [this, &r, key](const YAML::Node& v) { file = r.str(v, key + "_file"); };
+        h[key + "_env"] = [this, &r, key](const YAML::Node& v) { env = r.str(v, key + "_env"); };
+    }
+
+    /// The secret, or "" when none is given. Errors never include the secret itself.
+    std::string resolve(const YamlReader& r, const YAML::Node& n, const std::string& output, const std::string& key) const {
+        const int given = (value ? 1 : 0) + (file ? 1 : 0) + (env ? 1 : 0);
+        if (given > 1) {
+            r.fail(n, "output '" + output + "': give one of '" + key + "', '" + key + "_file', '" + key + "_env'");
+        }
+        if (value) {
+            return *value;
+        }
+        if (file) {
+            try {
+                return trim(read_file(*file));
+            } catch (const ConfigError&) {
+                r.fail(n, "output '" + output + "': cannot read " + key + "_file " + *file);
+            }
+        }
+        if (env) {
+            const char* e = std::getenv(env->c_str());
+            if (e == nullptr || *e == '\0') {
+                r.fail(n, "output '" + output + "': " + key + "_env: environment variable " + *env +
+                              " is not set (auditd starts plugins with an empty environment: prefer " + key +
+                              "_file)");
+            }
+            return trim(e);
+        }
+        return {};
+    }
+};
+
 OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
     OutputConfig o;
     if (!n.IsMap()) {
         r.fail(n, "outputs: each entry must be a mapping");
     }
     if (!n["type"]) {
-        r.fail(n, "outputs: entry needs a 'type' (file, webhook, slack, stdout)");
+        r.fail(n, std::string("outputs: entry needs a 'type' (") + kTypeList + ")");
     }
     const std::string type = r.str(n["type"], "type");
-    if (type == "file") {
-        o.type = OutputType::File;
-    } else if (type == "webhook") {
-        o.type = OutputType::Webhook;
-    } else if (type == "slack") {
-        o.type = OutputType::Slack;
-    } else if (type == "stdout") {
-        o.type = OutputType::Stdout;
-    } else {
-        r.fail(n["type"], "unknown output type '" + type + "' (file, webhook, slack, stdout)");
+    const auto* found = std::find_if(kTypes.begin(), kTypes.end(), [&](const TypeName& t) { return type == t.name; });
+    if (found == kTypes.end()) {
+        r.fail(n["type"], "unknown output type '" + type + "' (" + kTypeList + ")");
+    }
+    o.type = found->type;
+    // Chat and pager outputs page humans: repeats of one incident are folded by default.
+    if (o.type == OutputType::Slack || o.type == OutputType::Teams || o.type == OutputType::Discord ||
+        o.type == OutputType::PagerDuty || o.type == OutputType::Opsgenie) {
+        o.dedup_window_s = 60;
+    }
+    if (o.type == OutputType::PagerDuty) {
+        o.url = "https://events.pagerduty.com/v2/enqueue";
+    } else if (o.type == OutputType::Opsgenie) {
+        o.url = "https://api.opsgenie.com/v2/alerts";
     }
     std::string url_file;
+    std::string url_env;
+    SecretSource secret;
+    std::map<std::string, std::string> headers_env;
+    std::map<std::string, std::string> headers_file;
     std::map<std::string, std::function<void(const YAML::Node&)>> h{
         {"name", [&](const YAML::Node& v) { o.name = r.str(v, "name"); }},
         {"type", [](const YAML::Node&) {}},
@@ -83,6 +182,15 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
          }},
         {"queue_size",
          [&](const YAML::Node& v) { o.queue_size = r.integer<std::size_t>(v, "queue_size", 1, 1000000); }},
+        {"include_rules", [&](const YAML::Node& v) { o.include_rules = r.str_list(v, "include_rules"); }},
+        {"exclude_rules", [&](const YAML::Node& v) { o.exclude_rules = r.str_list(v, "exclude_rules"); }},
+        {"include_tags", [&](const YAML::Node& v) { o.include_tags = r.str_list(v, "include_tags"); }},
+        {"exclude_tags", [&](const YAML::Node& v) { o.exclude_tags = r.str_list(v, "exclude_tags"); }},
+        {"dedup_window_s",
+         [&](const YAML::Node& v) { o.dedup_window_s = r.integer<unsigned>(v, "dedup_window_s", 0, 86400); }},
+        {"rate_limit", [&](const YAML::Node& v) { o.rate_limit = r.integer<unsigned>(v, "rate_limit", 0, 1000000); }},
+        {"rate_window_s",
+         [&](const YAML::Node& v) { o.rate_window_s = r.integer<unsigned>(v, "rate_window_s", 1, 86400); }},
     };
     if (o.type == OutputType::File) {
         h["path"] = [&](const YAML::Node& v) { o.path = r.str(v, "path"); };
@@ -93,17 +201,7 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
             o.generations = r.integer<unsigned>(v, "generations", 0, 100);
         };
     }
-    if (is_http(o.type)) {
-        h["url"] = [&](const YAML::Node& v) { o.url = r.str(v, "url"); };
-        h["url_file"] = [&](const YAML::Node& v) { url_file = r.str(v, "url_file"); };
-        h["headers"] = [&](const YAML::Node& v) {
-            if (!v.IsMap()) {
-                r.fail(v, "headers: expected a mapping of name: value");
-            }
-            for (const auto& kv : v) {
-                o.headers[kv.first.Scalar()] = r.str(kv.second, "headers");
-            }
-        };
+    if (is_delivery(o.type)) {
         h["connect_timeout_ms"] = [&](const YAML::Node& v) {
             o.connect_timeout_ms = r.integer<unsigned>(v, "connect_timeout_ms", 1, 600000);
         };
@@ -117,37 +215,130 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         h["backoff_max_ms"] = [&](const YAML::Node& v) {
             o.backoff_max_ms = r.integer<unsigned>(v, "backoff_max_ms", 1, 3600000);
         };
+        h["spool"] = [&](const YAML::Node& v) { o.spool = r.boolean(v, "spool"); };
+        h["spool_max_mb"] = [&](const YAML::Node& v) {
+            o.spool_max_bytes = r.integer<std::uint64_t>(v, "spool_max_mb", 1, 1024 * 1024) * 1024 * 1024;
+        };
+    }
+    if (is_http(o.type)) {
+        h["url"] = [&](const YAML::Node& v) { o.url = r.str(v, "url"); };
+        h["url_file"] = [&](const YAML::Node& v) { url_file = r.str(v, "url_file"); };
+        h["url_env"] = [&](const YAML::Node& v) { url_env = r.str(v, "url_env"); };
+        auto string_map = [&](const YAML::Node& v, const std::string& what, std::map<std::string, std::string>& out) {
+            if (!v.IsMap()) {
+                r.fail(v, what + ": expected a mapping of name: value");
+            }
+            for (const auto& kv : v) {
+                out[kv.first.Scalar()] = r.str(kv.second, what);
+            }
+        };
+        h["headers"] = [&](const YAML::Node& v) { string_map(v, "headers", o.headers); };
+        h["headers_env"] = [&](const YAML::Node& v) { string_map(v, "headers_env", headers_env); };
+        h["headers_file"] = [&](const YAML::Node& v) { string_map(v, "headers_file", headers_file); };
         h["tls_verify"] = [&](const YAML::Node& v) { o.tls_verify = r.boolean(v, "tls_verify"); };
         h["ca_file"] = [&](const YAML::Node& v) { o.ca_file = r.str(v, "ca_file"); };
+        h["client_cert"] = [&](const YAML::Node& v) { o.client_cert = r.str(v, "client_cert"); };
+        h["client_key"] = [&](const YAML::Node& v) { o.client_key = r.str(v, "client_key"); };
         h["proxy"] = [&](const YAML::Node& v) { o.proxy = r.str(v, "proxy"); };
+    }
+    if (o.type == OutputType::PagerDuty) {
+        secret.add_handlers(h, r, "routing_key");
+    } else if (o.type == OutputType::Opsgenie) {
+        secret.add_handlers(h, r, "api_key");
+    }
+    if (o.type == OutputType::Syslog) {
+        h["address"] = [&](const YAML::Node& v) { o.address = r.str(v, "address"); };
+        h["facility"] = [&](const YAML::Node& v) {
+            const auto f = facility_code(r.str(v, "facility"));
+            if (!f) {
+                r.fail(v, "facility: expected a syslog facility name (authpriv, daemon, local0 .. local7, ...)");
+            }
+            o.facility = *f;
+        };
+        h["app_name"] = [&](const YAML::Node& v) {
+            o.app_name = r.str(v, "app_name");
+            if (o.app_name.empty() || o.app_name.size() > 48 ||
+                !std::all_of(o.app_name.begin(), o.app_name.end(), [](char c) { return c > 32 && c < 127; })) {
+                r.fail(v, "app_name: 1 to 48 printable ASCII characters without spaces");
+            }
+        };
     }
     r.mapping(n, "output '" + type + "'", h);
     if (o.name.empty()) {
         o.name = type;
     }
+    if (!std::all_of(o.name.begin(), o.name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+        }) ||
+        o.name.front() == '.') {
+        r.fail(n, "output '" + o.name + "': a name is letters, digits, '-', '_' and '.' (it names the spool)");
+    }
     if (o.type == OutputType::File && o.path.empty()) {
         r.fail(n, "output '" + o.name + "': a file output needs 'path'");
     }
     if (is_http(o.type)) {
+        const bool default_url = o.type == OutputType::PagerDuty || o.type == OutputType::Opsgenie;
+        const bool explicit_url = n["url"].IsDefined();
+        if (static_cast<int>(explicit_url) + static_cast<int>(!url_file.empty()) + static_cast<int>(!url_env.empty()) > 1) {
+            r.fail(n, "output '" + o.name + "': give one of 'url', 'url_file', 'url_env'");
+        }
         if (!url_file.empty()) {
-            if (!o.url.empty()) {
-                r.fail(n, "output '" + o.name + "': give 'url' or 'url_file', not both");
-            }
             try {
                 o.url = trim(read_file(url_file));
             } catch (const ConfigError&) {
                 r.fail(n, "output '" + o.name + "': cannot read url_file " + url_file);
             }
+        } else if (!url_env.empty()) {
+            const char* e = std::getenv(url_env.c_str());
+            if (e == nullptr || *e == '\0') {
+                r.fail(n, "output '" + o.name + "': url_env: environment variable " + url_env + " is not set");
+            }
+            o.url = trim(e);
+        } else if (!explicit_url && !default_url) {
+            o.url.clear();
         }
         if (o.url.empty()) {
-            r.fail(n, "output '" + o.name + "': a webhook output needs 'url' or 'url_file'");
+            r.fail(n, "output '" + o.name + "': a " + type + " output needs 'url', 'url_file' or 'url_env'");
         }
         if (!o.url.starts_with("http://") && !o.url.starts_with("https://")) {
             r.fail(n, "output '" + o.name + "': url must start with http:// or https://");
         }
-        if (o.backoff_max_ms < o.backoff_initial_ms) {
-            r.fail(n, "output '" + o.name + "': backoff_max_ms is below backoff_initial_ms");
+        for (const auto& [key, var] : headers_env) {
+            const char* e = std::getenv(var.c_str());
+            if (e == nullptr) {
+                r.fail(n, "output '" + o.name + "': headers_env: environment variable " + var + " is not set");
+            }
+            o.headers[key] = trim(e);
         }
+        for (const auto& [key, path] : headers_file) {
+            try {
+                o.headers[key] = trim(read_file(path));
+            } catch (const ConfigError&) {
+                r.fail(n, "output '" + o.name + "': headers_file: cannot read " + path);
+            }
+        }
+        if (!o.client_key.empty() && o.client_cert.empty()) {
+            r.fail(n, "output '" + o.name + "': client_key needs client_cert");
+        }
+    }
+    if (o.type == OutputType::PagerDuty || o.type == OutputType::Opsgenie) {
+        const std::string key = o.type == OutputType::PagerDuty ? "routing_key" : "api_key";
+        o.secret = secret.resolve(r, n, o.name, key);
+        if (o.secret.empty()) {
+            r.fail(n, "output '" + o.name + "': needs '" + key + "', '" + key + "_file' or '" + key + "_env'");
+        }
+        if (o.secret.find_first_of(std::string_view("\"\\\r\n\0", 5)) != std::string::npos) {
+            r.fail(n, "output '" + o.name + "': " + key + " holds a quote, backslash or line break");
+        }
+    }
+    if (o.type == OutputType::Syslog) {
+        const auto& a = o.address;
+        if (!(a.starts_with("unix:/") || a.starts_with("udp:") || a.starts_with("tcp:"))) {
+            r.fail(n, "output '" + o.name + "': address: expected unix:/PATH, udp:HOST:PORT or tcp:HOST:PORT");
+        }
+    }
+    if (is_delivery(o.type) && o.backoff_max_ms < o.backoff_initial_ms) {
+        r.fail(n, "output '" + o.name + "': backoff_max_ms is below backoff_initial_ms");
     }
     return o;
 }
@@ -177,6 +368,11 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
             {"status_interval_s",
              [&](const YAML::Node& v) {
                  c.status_interval_s = r.integer<unsigned>(v, "status_interval_s", 0, 86400 * 7);
+             }},
+            {"spool_dir", [&](const YAML::Node& v) { c.spool_dir = r.str(v, "spool_dir"); }},
+            {"degraded_spool_percent",
+             [&](const YAML::Node& v) {
+                 c.degraded_spool_percent = r.integer<unsigned>(v, "degraded_spool_percent", 1, 100);
              }},
             {"shutdown_timeout_ms",
              [&](const YAML::Node& v) {
@@ -273,6 +469,11 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                  }
              }},
         });
+    for (auto& o : c.outputs) {
+        if (is_delivery(o.type) && o.spool && !c.spool_dir.empty()) {
+            o.spool_dir = c.spool_dir + "/" + o.name + "." + output_type_name(o.type);
+        }
+    }
     return c;
 }
 

@@ -30,11 +30,20 @@ private:
     int col_;
 };
 
-enum class OutputType { File, Webhook, Stdout, Slack };
+enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog };
 
-/// Types delivered by HTTP POST (url, timeouts, retries, TLS, proxy).
+[[nodiscard]] const char* output_type_name(OutputType t);
+
+/// Types delivered by HTTP POST (url, timeouts, TLS, proxy).
 [[nodiscard]] constexpr bool is_http(OutputType t) {
-    return t == OutputType::Webhook || t == OutputType::Slack;
+    return t == OutputType::Webhook || t == OutputType::Slack || t == OutputType::Teams ||
+           t == OutputType::Discord || t == OutputType::PagerDuty || t == OutputType::Opsgenie ||
+           t == OutputType::Falco;
+}
+
+/// Types with a delivery worker: retries, backoff and a disk spool.
+[[nodiscard]] constexpr bool is_delivery(OutputType t) {
+    return is_http(t) || t == OutputType::Syslog;
 }
 
 /// One entry of `outputs:`. Fields that do not apply to a type keep their defaults.
@@ -44,6 +53,18 @@ struct OutputConfig {
     Severity min_severity = Severity::Info;
     /// Bounded per-output queue (alerts); beyond it alerts are dropped and counted.
     std::size_t queue_size = 4096;
+
+    // Routing (every type): rule ids and tags, shell-style globs. Empty include: everything.
+    std::vector<std::string> include_rules;
+    std::vector<std::string> exclude_rules;
+    std::vector<std::string> include_tags;  ///< at least one tag matches
+    std::vector<std::string> exclude_tags;  ///< any tag matches: not sent
+    /// Repeats of one incident (rule, host, container, executable) within this window are folded
+    /// into one later message carrying their count. 0: off.
+    unsigned dedup_window_s = 0;
+    /// At most rate_limit alerts per rate_window_s; the rest are counted and logged. 0: no limit.
+    unsigned rate_limit = 0;
+    unsigned rate_window_s = 60;
 
     // file
     std::string path;
@@ -61,6 +82,21 @@ struct OutputConfig {
     bool tls_verify = true;
     std::string ca_file;
     std::string proxy;                     ///< auditd gives plugins an empty environment
+    std::string client_cert;               ///< PEM client certificate (mutual TLS)
+    std::string client_key;                ///< its key (default: in client_cert)
+    /// PagerDuty routing_key / Opsgenie API key (from `*_file` or `*_env`: never logged).
+    std::string secret;
+
+    // syslog
+    std::string address = "unix:/dev/log";  ///< unix:PATH, udp:HOST:PORT or tcp:HOST:PORT
+    unsigned facility = 10;                 ///< authpriv
+    std::string app_name = "audisp-docker";
+
+    // delivery outputs: the disk spool (empty spool_dir: none, alerts that cannot be delivered
+    // are dropped and counted)
+    bool spool = true;  ///< `spool: false` turns it off for this output
+    std::string spool_dir;
+    std::uint64_t spool_max_bytes = 64ULL * 1024 * 1024;
 };
 
 struct EngineConfig {
@@ -121,6 +157,11 @@ struct Config {
     IntegritySettings integrity;
     std::vector<OutputConfig> outputs;
     unsigned shutdown_timeout_ms = 5000;
+    /// Each delivery output spools under <spool_dir>/<name>.<type>/.
+    std::string spool_dir = "/var/lib/audisp-docker/spool";
+    /// plugin_degraded is raised when an output drops an alert or its spool passes this share
+    /// of its bound (percent).
+    unsigned degraded_spool_percent = 50;
 };
 
 /// Strict loaders: unknown keys, wrong types and out-of-range values are ConfigErrors.

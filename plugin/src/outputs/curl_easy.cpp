@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "outputs/curl_easy.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -9,11 +10,18 @@ namespace {
 
 /// Upper bound for one curl_multi_poll wait; wakeup() cuts it short.
 constexpr int kPollMs = 1000;
+constexpr std::size_t kKeptBody = 1024;
 
 using CurlUrl = util::CHandle<CURLU, &curl_url_cleanup>;
 using CurlString = util::CHandle<char, &curl_free>;
 
-std::size_t discard_body(char* /*data*/, std::size_t size, std::size_t nmemb, void* /*user*/) {
+/// Keeps the start of the response body (for --test-output and logs); the rest is discarded.
+std::size_t keep_body_start(char* data, std::size_t size, std::size_t nmemb, void* user) {
+    auto* out = static_cast<std::string*>(user);
+    const std::size_t n = size * nmemb;
+    if (out->size() < kKeptBody) {
+        out->append(data, std::min(n, kKeptBody - out->size()));
+    }
     return size * nmemb;
 }
 
@@ -72,7 +80,8 @@ CurlEasy::CurlEasy() : multi_(curl_multi_init()), easy_(curl_easy_init()) {
         throw std::runtime_error("cannot create a libcurl handle");
     }
     // Without a write callback libcurl writes response bodies to stdout, which may carry alerts.
-    if (curl_easy_setopt(easy_.get(), CURLOPT_WRITEFUNCTION, &discard_body) != CURLE_OK) {
+    if (curl_easy_setopt(easy_.get(), CURLOPT_WRITEFUNCTION, &keep_body_start) != CURLE_OK ||
+        curl_easy_setopt(easy_.get(), CURLOPT_WRITEDATA, &response_) != CURLE_OK) {
         throw std::runtime_error("cannot set the libcurl write callback");
     }
 }
@@ -112,6 +121,7 @@ CURLcode CurlEasy::set_body(std::shared_ptr<const std::string> body) {
 
 CurlResult CurlEasy::perform(const std::atomic<bool>& abort) {
     CurlResult result;
+    response_.clear();
     if (curl_multi_add_handle(multi_.get(), easy_.get()) != CURLM_OK) {
         result.code = CURLE_FAILED_INIT;
         return result;
@@ -157,6 +167,7 @@ CurlResult CurlEasy::perform(const std::atomic<bool>& abort) {
             retry_after > 0) {
             result.retry_after = std::chrono::seconds(retry_after);
         }
+        result.body = response_;
     }
     return result;
 }

@@ -33,6 +33,7 @@ struct CurlResult {
     long status = 0;           ///< HTTP status, 0 when no response
     /// Retry-After from the response (seconds or HTTP date, as parsed by libcurl), if present.
     std::optional<std::chrono::seconds> retry_after;
+    std::string body;  ///< the response body's first KiB
 };
 
 /// Appends to a header list; false on allocation failure (the list is unchanged then).
@@ -65,7 +66,7 @@ public:
     [[nodiscard]] CURLcode set_body(std::shared_ptr<const std::string> body);
 
     /// Runs one transfer. Returns CURLE_ABORTED_BY_CALLBACK soon after `abort` becomes true and
-    /// wakeup() is called. The response body is discarded.
+    /// wakeup() is called. The response body's first KiB is kept in the result.
     [[nodiscard]] CurlResult perform(const std::atomic<bool>& abort);
 
     /// Interrupts a perform() running in another thread so it rechecks `abort`. Thread-safe.
@@ -77,6 +78,7 @@ private:
     util::CHandle<CURL, &curl_easy_cleanup> easy_;
     CurlSlist headers_;
     std::shared_ptr<const std::string> body_;
+    std::string response_;  ///< the running transfer's response body (its start)
 };
 
 }  // namespace adock::outputs

@@ -1,45 +1,158 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "outputs/dispatcher.hpp"
 
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <ctime>
 #include <thread>
 
+#include "util/log.hpp"
+
 namespace adock::outputs {
+std::string now_rfc3339() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    std::tm tm{};
+    ::gmtime_r(&ts.tv_sec, &tm);
+    std::array<char, 40> buf{};
+    const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    std::array<char, 24> ms{};
+    std::snprintf(ms.data(), ms.size(), ".%03ldZ", ts.tv_nsec / 1000000);
+    return std::string(buf.data(), n) + ms.data();
+}
+
+namespace {
+
+/// A degraded output is reported again at most this often while it stays degraded.
+constexpr std::chrono::minutes kDegradedRepeat{10};
+/// ... and called healthy after this long without drops and with its spool delivered.
+constexpr std::chrono::minutes kHealthyAfter{1};
+
+}  // namespace
+
+void Dispatcher::configure(std::string host, unsigned degraded_spool_percent) {
+    const std::scoped_lock lock(mu_);
+    host_ = std::move(host);
+    degraded_percent_ = degraded_spool_percent;
+}
 
 std::vector<std::unique_ptr<Sink>> Dispatcher::replace(std::vector<std::unique_ptr<Sink>> sinks) {
+    std::vector<Entry> next;
+    next.reserve(sinks.size());
+    for (auto& s : sinks) {
+        Entry e;
+        e.gate = std::make_unique<Gate>(s->config());
+        e.sink = std::move(s);
+        next.push_back(std::move(e));
+    }
+    std::vector<std::unique_ptr<Sink>> old;
     const std::scoped_lock lock(mu_);
-    sinks_.swap(sinks);
-    return sinks;
+    entries_.swap(next);
+    for (auto& e : next) {
+        old.push_back(std::move(e.sink));
+    }
+    return old;
 }
 
 void Dispatcher::dispatch(Alert&& alert) {
     AlertMessage msg;
     msg.json = std::make_shared<const std::string>(to_json(alert));
     msg.alert = std::make_shared<const Alert>(std::move(alert));
+    const auto now = std::chrono::steady_clock::now();
     const std::scoped_lock lock(mu_);
     ++alerts_;
-    for (auto& s : sinks_) {
-        (void)s->submit(msg);  // a refusal is counted by the sink itself
+    for (auto& e : entries_) {
+        if (e.gate->offer(msg, now) == Gate::Verdict::Pass) {
+            (void)e.sink->submit(msg);  // a refusal is counted by the sink itself
+        }
+    }
+}
+
+void Dispatcher::tick(std::chrono::steady_clock::time_point now) {
+    const std::scoped_lock lock(mu_);
+    for (auto& e : entries_) {
+        for (auto& summary : e.gate->due(now)) {
+            (void)e.sink->submit(summary);
+        }
+    }
+    for (auto& e : entries_) {
+        const SinkStats s = e.sink->stats();
+        const bool new_drops = s.dropped > e.dropped_seen;
+        e.dropped_seen = s.dropped;
+        const bool spool_high =
+            s.spool_enabled && s.spool_max_bytes > 0 && s.spool_bytes * 100 >= s.spool_max_bytes * degraded_percent_;
+        if (!new_drops && !spool_high) {
+            // Healthy again once nothing was dropped for a while and the backlog is delivered.
+            if (e.degraded && s.spool_pending == 0 && now - e.last_problem >= kHealthyAfter) {
+                e.degraded = false;
+                log::info("output '" + e.sink->name() + "' is healthy again");
+            }
+            continue;
+        }
+        e.last_problem = now;
+        if (e.degraded && now - e.last_report < kDegradedRepeat) {
+            continue;
+        }
+        e.degraded = true;
+        e.last_report = now;
+        raise_degraded(e, s, now);
+    }
+}
+
+void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s, std::chrono::steady_clock::time_point /*now*/) {
+    Alert a;
+    a.time = now_rfc3339();
+    a.host = host_;
+    a.rule_id = "plugin_degraded";
+    a.severity = Severity::High;
+    a.tags = {"audisp-docker", "self-monitoring"};
+    a.summary = "output '" + bad.sink->name() + "' is degraded: " + std::to_string(s.dropped) + " alert(s) dropped, " +
+                std::to_string(s.spool_pending) + " waiting in its spool (" + std::to_string(s.spool_bytes) + " of " +
+                std::to_string(s.spool_max_bytes) + " bytes); its endpoint is down, slow or refusing";
+    a.process.pid = static_cast<int>(::getpid());
+    a.process.exe = "audisp-docker";
+    a.process.comm = "audisp-docker";
+    a.remediation = "Check the endpoint and the plugin's log (syslog); --test-output " + bad.sink->name() +
+                    " shows what the endpoint answers. Spooled alerts are delivered when it recovers.";
+    log::warning(a.summary);
+    AlertMessage msg;
+    msg.json = std::make_shared<const std::string>(to_json(a));
+    msg.alert = std::make_shared<const Alert>(std::move(a));
+    ++degraded_alerts_;
+    ++alerts_;
+    // Through the outputs that still work: not the degraded one, nor one with a backlog.
+    for (auto& e : entries_) {
+        if (&e == &bad || e.degraded) {
+            continue;
+        }
+        const SinkStats other = e.sink->stats();
+        if (other.spool_pending > 0) {
+            continue;
+        }
+        (void)e.sink->submit(msg);
     }
 }
 
 void Dispatcher::reopen() {
     const std::scoped_lock lock(mu_);
-    for (auto& s : sinks_) {
-        s->reopen();
+    for (auto& e : entries_) {
+        e.sink->reopen();
     }
 }
 
 void Dispatcher::stop(std::chrono::milliseconds deadline) {
-    std::vector<std::unique_ptr<Sink>> sinks;
+    std::vector<Entry> entries;
     {
         const std::scoped_lock lock(mu_);
-        sinks.swap(sinks_);
+        entries.swap(entries_);
     }
     // In parallel: a dead endpoint using up the deadline must not cost the file its drain.
     std::vector<std::thread> stoppers;
-    stoppers.reserve(sinks.size());
-    for (auto& s : sinks) {
-        stoppers.emplace_back([&s, deadline] { s->stop(deadline); });
+    stoppers.reserve(entries.size());
+    for (auto& e : entries) {
+        stoppers.emplace_back([&e, deadline] { e.sink->stop(deadline); });
     }
     for (auto& t : stoppers) {
         t.join();
@@ -49,8 +162,12 @@ void Dispatcher::stop(std::chrono::milliseconds deadline) {
 std::vector<NamedStats> Dispatcher::stats() const {
     const std::scoped_lock lock(mu_);
     std::vector<NamedStats> out;
-    for (const auto& s : sinks_) {
-        out.push_back({s->name(), s->stats()});
+    for (const auto& e : entries_) {
+        NamedStats n{e.sink->name(), e.sink->stats()};
+        n.stats.filtered = e.gate->filtered();
+        n.stats.folded = e.gate->folded();
+        n.stats.rate_limited = e.gate->rate_limited();
+        out.push_back(std::move(n));
     }
     return out;
 }
@@ -58,6 +175,11 @@ std::vector<NamedStats> Dispatcher::stats() const {
 unsigned long long Dispatcher::alerts() const {
     const std::scoped_lock lock(mu_);
     return alerts_;
+}
+
+unsigned long long Dispatcher::degraded_alerts() const {
+    const std::scoped_lock lock(mu_);
+    return degraded_alerts_;
 }
 
 }  // namespace adock::outputs

@@ -4,38 +4,65 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "outputs/gate.hpp"
 #include "outputs/sink.hpp"
 
 namespace adock::outputs {
+
+/// The wall clock as RFC 3339 UTC with milliseconds (the plugin's own alerts).
+[[nodiscard]] std::string now_rfc3339();
 
 struct NamedStats {
     std::string name;
     SinkStats stats;
 };
 
-/// Fans each alert out to every sink: serialized once, offered to each sink's own queue.
-/// Never blocks: a full sink drops (and counts) without delaying the others.
+/// Fans each alert out to every sink: serialized once, passed through each output's gate
+/// (severity, routing, dedup, rate limit), offered to its own queue. Never blocks: a full sink
+/// drops (and counts) without delaying the others.
 class Dispatcher {
 public:
     Dispatcher() = default;
+
+    /// Host name for the plugin's own alerts; the spool share (percent) that raises plugin_degraded.
+    void configure(std::string host, unsigned degraded_spool_percent);
 
     /// Installs a new set of sinks (started), returning the old ones for the caller to stop.
     std::vector<std::unique_ptr<Sink>> replace(std::vector<std::unique_ptr<Sink>> sinks);
 
     void dispatch(Alert&& alert);
+    /// Periodic (the engine's tick): sends fold summaries whose window ended and raises
+    /// plugin_degraded through the healthy outputs when one drops alerts or its spool fills.
+    void tick(std::chrono::steady_clock::time_point now);
     void reopen();
     /// Stops every sink, sharing one deadline.
     void stop(std::chrono::milliseconds deadline);
 
     [[nodiscard]] std::vector<NamedStats> stats() const;
     [[nodiscard]] unsigned long long alerts() const;
+    /// plugin_degraded alerts raised so far.
+    [[nodiscard]] unsigned long long degraded_alerts() const;
 
 private:
+    struct Entry {
+        std::unique_ptr<Sink> sink;
+        std::unique_ptr<Gate> gate;
+        unsigned long long dropped_seen = 0;
+        bool degraded = false;  ///< reported; cleared when the output is healthy again
+        std::chrono::steady_clock::time_point last_report{};
+        std::chrono::steady_clock::time_point last_problem{};
+    };
+    void raise_degraded(const Entry& bad, const SinkStats& s, std::chrono::steady_clock::time_point now);
+
     mutable std::mutex mu_;
-    std::vector<std::unique_ptr<Sink>> sinks_;
+    std::vector<Entry> entries_;
     unsigned long long alerts_ = 0;
+    unsigned long long degraded_alerts_ = 0;
+    std::string host_;
+    unsigned degraded_percent_ = 50;
 };
 
 }  // namespace adock::outputs

@@ -369,7 +369,13 @@ std::string upper(std::string s) {
 }
 
 std::string title_of(const Alert& a) {
-    return "[" + upper(severity_name(a.severity)) + "] " + a.rule_id + " on " + a.host;
+    std::string t(1, '[');  // built by appending: GCC 12's -Wrestrict misfires on "[" + ...
+    t += upper(severity_name(a.severity));
+    t += "] ";
+    t += a.rule_id;
+    t += " on ";
+    t += a.host;
+    return t;
 }
 
 std::string process_text(const ProcessRef& p) {

@@ -3,11 +3,15 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "outputs/delivery_sink.hpp"
 #include "outputs/file_sink.hpp"
+#include "outputs/formats.hpp"
+#include "outputs/http_transport.hpp"
 #include "outputs/sink.hpp"
 #include "outputs/slack.hpp"
 #include "outputs/stdout_sink.hpp"
-#include "outputs/webhook_sink.hpp"
+#include "outputs/syslog.hpp"
+#include "util/json.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -16,11 +20,43 @@ namespace {
     throw config::ConfigError("", 0, 0, "output '" + cfg.name + "': " + msg);
 }
 
+/// A formatter from a payload function of the alert alone.
+DeliverySink::Formatter by_alert(std::string (*fn)(const Alert&)) {
+    return [fn](const AlertMessage& m) { return fn(*m.alert); };
+}
+
+DeliverySink::Formatter formatter_for(const config::OutputConfig& cfg) {
+    switch (cfg.type) {
+        case config::OutputType::Slack:
+            return by_alert(&slack_payload);
+        case config::OutputType::Teams:
+            return by_alert(&teams_payload);
+        case config::OutputType::Discord:
+            return by_alert(&discord_payload);
+        case config::OutputType::PagerDuty:
+            return by_alert(&pagerduty_payload);
+        case config::OutputType::Opsgenie:
+            return by_alert(&opsgenie_payload);
+        case config::OutputType::Falco:
+            return by_alert(&falco_payload);
+        default:
+            return [](const AlertMessage& m) { return *m.json; };  // the alert contract as it is
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
     if (cfg.queue_size == 0) {
         fail(cfg, "queue_size must be at least 1");
+    }
+    if (config::is_delivery(cfg.type)) {
+        if (cfg.timeout_ms == 0 || cfg.connect_timeout_ms == 0) {
+            fail(cfg, "timeout_ms and connect_timeout_ms must be positive");
+        }
+        if (cfg.backoff_initial_ms > cfg.backoff_max_ms) {
+            fail(cfg, "backoff_initial_ms must not exceed backoff_max_ms");
+        }
     }
     switch (cfg.type) {
         case config::OutputType::File:
@@ -30,21 +66,43 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
             return std::make_unique<FileSink>(cfg);
         case config::OutputType::Stdout:
             return std::make_unique<StdoutSink>(cfg);
+        case config::OutputType::Syslog: {
+            auto transport = std::make_unique<SyslogTransport>(cfg);
+            const std::size_t max = transport->max_message();
+            DeliverySink::Formatter format = [facility = cfg.facility, app = cfg.app_name, max](const AlertMessage& m) {
+                return syslog_message(m, facility, app, max);
+            };
+            return std::make_unique<DeliverySink>(cfg, std::move(transport), std::move(format));
+        }
         case config::OutputType::Webhook:
         case config::OutputType::Slack:
+        case config::OutputType::Teams:
+        case config::OutputType::Discord:
+        case config::OutputType::PagerDuty:
+        case config::OutputType::Opsgenie:
+        case config::OutputType::Falco: {
             if (cfg.url.empty()) {
-                fail(cfg, "a webhook output needs a url");
+                fail(cfg, "an HTTP output needs a url");
             }
-            if (cfg.timeout_ms == 0 || cfg.connect_timeout_ms == 0) {
-                fail(cfg, "timeout_ms and connect_timeout_ms must be positive");
+            config::OutputConfig http = cfg;
+            std::string splice;
+            if (cfg.type == config::OutputType::PagerDuty) {
+                if (cfg.secret.empty()) {
+                    fail(cfg, "a pagerduty output needs a routing_key");
+                }
+                // In the body, but only on the wire: the spool keeps the payload without it.
+                splice = "\"routing_key\":\"";
+                util::json_escape_into(splice, cfg.secret);
+                splice += "\",";
+            } else if (cfg.type == config::OutputType::Opsgenie) {
+                if (cfg.secret.empty()) {
+                    fail(cfg, "an opsgenie output needs an api_key");
+                }
+                http.headers["Authorization"] = "GenieKey " + cfg.secret;
             }
-            if (cfg.backoff_initial_ms > cfg.backoff_max_ms) {
-                fail(cfg, "backoff_initial_ms must not exceed backoff_max_ms");
-            }
-            if (cfg.type == config::OutputType::Slack) {
-                return std::make_unique<WebhookSink>(cfg, &slack_payload);
-            }
-            return std::make_unique<WebhookSink>(cfg);
+            auto transport = std::make_unique<HttpTransport>(http, std::move(splice));
+            return std::make_unique<DeliverySink>(cfg, std::move(transport), formatter_for(cfg));
+        }
     }
     fail(cfg, "unknown output type");
 }

@@ -20,10 +20,19 @@ struct SinkStats {
     unsigned long long generated = 0;  ///< offered to this sink
     unsigned long long delivered = 0;  ///< written / acknowledged with 2xx
     unsigned long long retried = 0;    ///< extra attempts
-    unsigned long long dropped = 0;    ///< lost: queue full, retries exhausted, shutdown deadline
+    unsigned long long spooled = 0;    ///< written to the disk spool for later delivery
+    unsigned long long dropped = 0;    ///< lost: queue full, spool full or disabled, refused
     unsigned long long failed = 0;     ///< attempts that failed
     std::size_t queue_depth = 0;
     std::size_t queue_max_depth = 0;
+    bool spool_enabled = false;
+    unsigned long long spool_pending = 0;  ///< alerts waiting in the spool
+    unsigned long long spool_bytes = 0;
+    unsigned long long spool_max_bytes = 0;
+    // Held back on purpose by the output's own settings (routing, dedup, rate limit): not losses.
+    unsigned long long filtered = 0;      ///< severity or routing
+    unsigned long long folded = 0;        ///< repeats folded into a later "repeated N times"
+    unsigned long long rate_limited = 0;  ///< over the rate limit
 };
 
 /// An output. Each sink owns a bounded queue and a worker thread: submit() never blocks.
@@ -37,11 +46,14 @@ public:
     virtual ~Sink() = default;
 
     [[nodiscard]] virtual const std::string& name() const = 0;
+    /// The entry it was built from (routing, dedup and rate limit are applied by the dispatcher).
+    [[nodiscard]] virtual const config::OutputConfig& config() const = 0;
     /// Non-blocking. Returns false (and counts a drop) when the queue is full.
     virtual bool submit(const AlertMessage& message) = 0;
     /// Starts the worker thread.
     virtual void start() = 0;
-    /// Delivers what is queued within `deadline`, then stops; what is left is counted as dropped.
+    /// Delivers what is queued within `deadline`, then stops; what is left is spooled (outputs
+    /// with a spool) or counted as dropped.
     virtual void stop(std::chrono::milliseconds deadline) = 0;
 
     /// Reopens files (SIGUSR1, log rotation by others). No-op for network sinks.

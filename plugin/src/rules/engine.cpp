@@ -13,7 +13,6 @@
 #include "rules/fileop.hpp"
 
 namespace adock::rules {
-namespace {
 
 std::string local_host_name() {
     std::array<char, 256> buf{};
@@ -22,6 +21,8 @@ std::string local_host_name() {
     }
     return buf.data();
 }
+
+namespace {
 
 std::string join(const std::vector<std::string>& argv) {
     std::string out;

@@ -20,6 +20,10 @@ class IntegrityMonitor;
 
 namespace adock::rules {
 
+/// gethostname(), "unknown" when it fails: the host alerts name when the config does not.
+[[nodiscard]] std::string local_host_name();
+
+
 struct EngineStats {
     unsigned long long events = 0;
     unsigned long long exec_events = 0;

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "outputs/delivery_sink.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+#include <utility>
+
+#include "util/log.hpp"
+
+namespace adock::outputs {
+namespace {
+
+constexpr std::chrono::milliseconds kIdleWait{1000};
+constexpr std::chrono::seconds kLogInterval{10};
+constexpr std::size_t kSpoolBatch = 512;          // records appended with one write
+constexpr std::chrono::milliseconds kSleepSlice{20};  // queue checks while backing off
+
+}  // namespace
+
+bool DeliverySink::LogLimiter::allow(unsigned long long& held) {
+    const std::scoped_lock lock(mu_);
+    const auto now = Clock::now();
+    if (any_ && now - last_ < kLogInterval) {
+        ++held_;
+        return false;
+    }
+    held = held_;
+    held_ = 0;
+    last_ = now;
+    any_ = true;
+    return true;
+}
+
+DeliverySink::DeliverySink(config::OutputConfig cfg, std::unique_ptr<Transport> transport, Formatter format)
+    : cfg_(std::move(cfg)),
+      transport_(std::move(transport)),
+      format_(std::move(format)),
+      rng_(std::random_device{}()),
+      queue_(cfg_.queue_size) {
+    if (!cfg_.spool_dir.empty()) {
+        try {
+            spool_ = Spool::open(cfg_.spool_dir, cfg_.spool_max_bytes);
+        } catch (const std::exception& e) {
+            // The output still works; what it cannot deliver is dropped and counted.
+            log::error("output '" + cfg_.name + "': " + e.what() + "; running without a spool");
+        }
+        note_spool();
+    }
+}
+
+DeliverySink::~DeliverySink() {
+    if (worker_.joinable()) {
+        stop(std::chrono::milliseconds(0));
+    }
+}
+
+bool DeliverySink::submit(const AlertMessage& message) {
+    if (!message.json || !message.alert) {
+        return false;
+    }
+    if (message.alert->severity < cfg_.min_severity) {
+        return true;  // filtered by design, not a loss
+    }
+    generated_.fetch_add(1, std::memory_order_relaxed);
+    AlertMessage copy = message;
+    if (queue_.try_push(std::move(copy))) {
+        return true;
+    }
+    const auto total = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
+    unsigned long long held = 0;
+    if (full_log_.allow(held)) {
+        log::warning("output '" + cfg_.name + "': queue full (" + std::to_string(cfg_.queue_size) +
+                     "), alert dropped; " + std::to_string(total) + " dropped so far");
+    }
+    return false;
+}
+
+void DeliverySink::start() {
+    if (worker_.joinable()) {
+        return;
+    }
+    worker_ = std::jthread([this] { run(); });
+}
+
+void DeliverySink::stop(std::chrono::milliseconds deadline) {
+    if (!worker_.joinable()) {
+        // Never started: what was queued goes to the spool as it is.
+        queue_.close();
+        while (auto left = queue_.pop_for(std::chrono::milliseconds(0))) {
+            spill(format_(*left), "output stopped before it started");
+        }
+        if (spool_) {
+            spool_->sync();
+        }
+        return;
+    }
+    {
+        const std::scoped_lock lock(ctl_mu_);
+        stopping_ = true;
+        deadline_ = Clock::now() + deadline;
+    }
+    ctl_cv_.notify_all();
+    queue_.close();
+    bool aborted = false;
+    {
+        std::unique_lock lock(ctl_mu_);
+        if (!ctl_cv_.wait_until(lock, deadline_, [this] { return worker_done_; })) {
+            abort_.store(true);
+            aborted = true;
+        }
+    }
+    if (aborted) {
+        ctl_cv_.notify_all();
+        transport_->wakeup();
+    }
+    worker_.join();
+}
+
+SinkStats DeliverySink::stats() const {
+    SinkStats s;
+    s.generated = generated_.load(std::memory_order_relaxed);
+    s.delivered = delivered_.load(std::memory_order_relaxed);
+    s.retried = retried_.load(std::memory_order_relaxed);
+    s.failed = failed_.load(std::memory_order_relaxed);
+    s.spooled = spooled_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.spool_enabled = spool_ != nullptr;
+    s.spool_pending = spool_pending_.load(std::memory_order_relaxed);
+    s.spool_bytes = spool_bytes_.load(std::memory_order_relaxed);
+    s.spool_max_bytes = cfg_.spool_max_bytes;
+    const auto q = queue_.stats();
+    s.queue_depth = q.depth;
+    s.queue_max_depth = q.max_depth;
+    return s;
+}
+
+SendResult DeliverySink::send_once(const AlertMessage& message) {
+    const std::atomic<bool> never{false};
+    return transport_->send(format_(message), never);
+}
+
+bool DeliverySink::is_stopping() const {
+    const std::scoped_lock lock(ctl_mu_);
+    return stopping_;
+}
+
+bool DeliverySink::past_deadline() const {
+    const std::scoped_lock lock(ctl_mu_);
+    return stopping_ && Clock::now() >= deadline_;
+}
+
+void DeliverySink::note_spool() {
+    if (spool_) {
+        spool_pending_.store(spool_->pending(), std::memory_order_relaxed);
+        spool_bytes_.store(spool_->bytes(), std::memory_order_relaxed);
+    }
+}
+
+void DeliverySink::run() noexcept {
+    while (true) {
+        const bool stopping = is_stopping();
+        // The spool's records are older than anything queued: they go first. While stopping the
+        // spool is left as it is on disk (the next start delivers it).
+        if (!stopping && spool_ && !spool_->empty() && Clock::now() >= next_spool_try_) {
+            try {
+                if (try_spool_head()) {
+                    // Keep the queue moving into the spool between records.
+                    while (auto m = queue_.pop_for(std::chrono::milliseconds(0))) {
+                        handle(*m, false);
+                    }
+                    continue;
+                }
+            } catch (const std::exception& e) {
+                log::error("output '" + cfg_.name + "': spool: " + e.what());
+                next_spool_try_ = Clock::now() + backoff(spool_attempt_++);
+            }
+        }
+        auto wait = kIdleWait;
+        if (!stopping && spool_ && !spool_->empty()) {
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_spool_try_ - Clock::now());
+            wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
+        }
+        std::optional<AlertMessage> message = queue_.pop_for(wait);
+        if (!message) {
+            if (queue_.closed()) {
+                break;
+            }
+            continue;
+        }
+        try {
+            handle(*message, stopping);
+        } catch (const std::exception& e) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log::error("output '" + cfg_.name + "': " + e.what());
+        } catch (...) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log::error("output '" + cfg_.name + "': unknown error while sending");
+        }
+    }
+    if (spool_) {
+        spool_->sync();
+        note_spool();
+        if (!spool_->empty()) {
+            log::info("output '" + cfg_.name + "': " + std::to_string(spool_->pending()) +
+                      " alert(s) left in the spool " + spool_->dir() + " for the next start");
+        }
+    }
+    {
+        const std::scoped_lock lock(ctl_mu_);
+        worker_done_ = true;
+    }
+    ctl_cv_.notify_all();
+}
+
+void DeliverySink::handle(const AlertMessage& message, bool stopping) {
+    if (spool_ && !spool_->empty()) {
+        spool_behind(message);  // order: the spool's records go first
+        return;
+    }
+    const std::string payload = format_(message);  // on this worker, not the engine
+    if (abort_.load() || (stopping && past_deadline())) {
+        spill(payload, "shutdown deadline passed");
+        return;
+    }
+    deliver_live(payload);
+}
+
+void DeliverySink::spool_behind(const AlertMessage& first) {
+    std::vector<std::string> batch;
+    batch.push_back(format_(first));
+    while (batch.size() < kSpoolBatch) {  // what else is queued, with the same write
+        auto more = queue_.pop_for(std::chrono::milliseconds(0));
+        if (!more) {
+            break;
+        }
+        batch.push_back(format_(*more));
+    }
+    const std::size_t kept = spool_->append_many(batch);
+    spooled_.fetch_add(kept, std::memory_order_relaxed);
+    note_spool();
+    if (kept < batch.size()) {
+        dropped_.fetch_add(batch.size() - kept, std::memory_order_relaxed);
+        log_drop("queued behind the spool; spool full or unwritable (" + std::to_string(spool_->bytes()) + " bytes)");
+    }
+}
+
+std::chrono::milliseconds DeliverySink::retry_wait(unsigned attempt, const SendResult& r) {
+    std::chrono::milliseconds wait = backoff(attempt);
+    if (r.retry_after) {
+        wait = std::min(std::max(wait, *r.retry_after), std::chrono::milliseconds(cfg_.backoff_max_ms));
+    }
+    return wait;
+}
+
+void DeliverySink::deliver_live(const std::string& payload) {
+    for (unsigned attempt = 0;; ++attempt) {
+        if (attempt > 0) {
+            retried_.fetch_add(1, std::memory_order_relaxed);
+        }
+        const SendResult r = transport_->send(payload, abort_);
+        if (r.kind == SendResult::Kind::Delivered) {
+            delivered_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        failed_.fetch_add(1, std::memory_order_relaxed);
+        std::string why = r.detail + " after " + std::to_string(attempt + 1) + " attempt(s)";
+        if (r.kind == SendResult::Kind::Permanent) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log_drop(why + ", refused: not retried");
+            return;
+        }
+        if (r.kind == SendResult::Kind::Aborted) {
+            spill(payload, why);
+            return;
+        }
+        if (attempt >= cfg_.retries) {
+            spill(payload, why);
+            spool_attempt_ = attempt;
+            next_spool_try_ = Clock::now() + retry_wait(attempt, r);
+            return;
+        }
+        const auto wake = Clock::now() + retry_wait(attempt, r);
+        bool slept = true;
+        while (slept && Clock::now() < wake) {
+            // Alerts keep coming while this one waits: rather than let the queue overflow,
+            // keep this one in the spool; the spool's own retries take over from here.
+            if (spool_ && queue_.stats().depth * 2 >= cfg_.queue_size) {
+                spill(payload, why + ", queue filling up");
+                spool_attempt_ = attempt + 1;
+                next_spool_try_ = wake;
+                return;
+            }
+            slept = sleep_until(std::min(wake, Clock::now() + kSleepSlice));
+        }
+        if (!slept) {
+            spill(payload, why + ", shutdown deadline passed");
+            return;
+        }
+    }
+}
+
+bool DeliverySink::try_spool_head() {
+    const std::optional<std::string> head = spool_->front();
+    note_spool();
+    if (!head) {
+        return false;
+    }
+    const SendResult r = transport_->send(*head, abort_);
+    if (spool_attempt_ > 0) {
+        retried_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (r.kind == SendResult::Kind::Delivered) {
+        delivered_.fetch_add(1, std::memory_order_relaxed);
+        spool_->pop();
+        note_spool();
+        if (spool_->empty()) {
+            log::info("output '" + cfg_.name + "': " + transport_->target() + " recovered, spool delivered");
+        }
+        spool_attempt_ = 0;
+        return true;
+    }
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    if (r.kind == SendResult::Kind::Permanent) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        log_drop(r.detail + " for a spooled alert, refused: not retried");
+        spool_->pop();
+        note_spool();
+        return true;
+    }
+    next_spool_try_ = Clock::now() + retry_wait(spool_attempt_, r);
+    ++spool_attempt_;
+    return false;
+}
+
+void DeliverySink::spill(const std::string& payload, const std::string& why) {
+    if (!spool_) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        log_drop(why);
+        return;
+    }
+    const bool first = spool_->empty();
+    switch (spool_->append(payload)) {
+        case Spool::Append::Ok: {
+            spooled_.fetch_add(1, std::memory_order_relaxed);
+            note_spool();
+            unsigned long long held = 0;
+            if (first && spool_log_.allow(held)) {
+                log::warning("output '" + cfg_.name + "': cannot deliver to " + transport_->target() + " (" +
+                             why + "); spooling to " + spool_->dir());
+            }
+            return;
+        }
+        case Spool::Append::Full:
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log_drop(why + "; spool full (" + std::to_string(spool_->bytes()) + " bytes)");
+            return;
+        case Spool::Append::Error:
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log_drop(why + "; spool write failed");
+            return;
+    }
+}
+
+std::chrono::milliseconds DeliverySink::backoff(unsigned attempt) {
+    // Capped exponential backoff with "equal jitter": a random wait in [base/2, base].
+    std::uint64_t base = cfg_.backoff_initial_ms;
+    for (unsigned i = 0; i < attempt && base < cfg_.backoff_max_ms; ++i) {
+        base *= 2;
+    }
+    base = std::min<std::uint64_t>(base, cfg_.backoff_max_ms);
+    const std::uint64_t half = base / 2;
+    std::uniform_int_distribution<std::uint64_t> jitter(0, base - half);
+    return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(half + jitter(rng_)));
+}
+
+bool DeliverySink::sleep_until(Clock::time_point wake) {
+    std::unique_lock lock(ctl_mu_);
+    while (true) {
+        if (abort_.load()) {
+            return false;
+        }
+        const bool stopping = stopping_;
+        const auto now = Clock::now();
+        if (stopping && now >= deadline_) {
+            return false;
+        }
+        if (now >= wake) {
+            return true;
+        }
+        const Clock::time_point limit = stopping ? std::min(wake, deadline_) : wake;
+        // Wakes early when stop() is called (the deadline may come before `wake`) or aborts.
+        ctl_cv_.wait_until(lock, limit, [&] { return abort_.load() || stopping_ != stopping; });
+    }
+}
+
+void DeliverySink::log_drop(const std::string& why) {
+    unsigned long long held = 0;
+    if (drop_log_.allow(held)) {
+        std::string line = "output '" + cfg_.name + "': alert dropped (" + transport_->target() + ": " + why +
+                           "); " + std::to_string(dropped_.load()) + " dropped so far";
+        if (held > 0) {
+            line += ", " + std::to_string(held) + " similar messages suppressed";
+        }
+        log::warning(line);
+    }
+}
+
+}  // namespace adock::outputs

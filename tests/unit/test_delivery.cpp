@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: Apache-2.0
+// Delivery that can be trusted: the disk spool, endpoints that are down, failing or slow, the
+// gate (routing, dedup, rate limit), plugin_degraded, syslog.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "http_test_server.hpp"
+#include "outputs/delivery_sink.hpp"
+#include "outputs/dispatcher.hpp"
+#include "outputs/gate.hpp"
+#include "outputs/spool.hpp"
+#include "outputs/syslog.hpp"
+#include "test_catch.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace adock::test_http;  // NOLINT(google-build-using-namespace)
+using namespace std::chrono_literals;
+using adock::outputs::Spool;
+
+namespace {
+
+class TempDir {
+public:
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "adock-delivery-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        path_ = tmpl;
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    [[nodiscard]] std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+    fs::path path_;
+};
+
+unsigned mode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777U;
+}
+
+std::string seq_json(int i) { return R"({"seq":)" + std::to_string(i) + "}"; }
+
+/// A config for a delivering webhook with a spool in `spool_dir`, fast retries.
+adock::config::OutputConfig spooled_hook(const std::string& url, const std::string& spool_dir) {
+    auto cfg = hook_config(url);
+    cfg.retries = 1;
+    cfg.backoff_initial_ms = 10;
+    cfg.backoff_max_ms = 50;
+    cfg.spool_dir = spool_dir;
+    return cfg;
+}
+
+std::vector<std::string> bodies(const TestServer& server) {
+    std::vector<std::string> out;
+    for (const auto& r : server.requests()) {
+        out.push_back(r.body);
+    }
+    return out;
+}
+
+adock::Alert sample_alert(const std::string& rule, const std::string& exe, std::vector<std::string> tags = {}) {
+    adock::Alert a;
+    a.rule_id = rule;
+    a.host = "h1";
+    a.severity = adock::Severity::High;
+    a.process.exe = exe;
+    a.tags = std::move(tags);
+    a.summary = rule + " by " + exe;
+    return a;
+}
+
+AlertMessage msg_of(adock::Alert a) {
+    AlertMessage m;
+    m.json = std::make_shared<const std::string>(adock::to_json(a));
+    m.alert = std::make_shared<const adock::Alert>(std::move(a));
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("spool keeps records in order across reopening, 0600 in a 0700 directory", "[outputs][spool]") {
+    TempDir tmp;
+    const std::string dir = tmp / "spool/out.webhook";
+    {
+        Spool s(dir, 1 << 20);
+        CHECK(s.empty());
+        REQUIRE(s.append("one") == Spool::Append::Ok);
+        REQUIRE(s.append("two\nlines") == Spool::Append::Ok);  // length-prefixed: any bytes
+        REQUIRE(s.append("three") == Spool::Append::Ok);
+        CHECK(s.pending() == 3);
+        REQUIRE(s.front() == std::optional<std::string>("one"));
+        CHECK(s.front() == std::optional<std::string>("one"));  // until pop()
+        s.pop();
+        CHECK(s.pending() == 2);
+    }
+    CHECK(mode_of(dir) == 0700);
+    for (const auto& e : fs::directory_iterator(dir)) {
+        CHECK(mode_of(e.path().string()) == 0600);
+    }
+    Spool again(dir, 1 << 20);
+    CHECK(again.pending() == 2);
+    REQUIRE(again.front() == std::optional<std::string>("two\nlines"));
+    again.pop();
+    REQUIRE(again.append("four") == Spool::Append::Ok);
+    REQUIRE(again.front() == std::optional<std::string>("three"));
+    again.pop();
+    REQUIRE(again.front() == std::optional<std::string>("four"));
+    again.pop();
+    CHECK(again.empty());
+    CHECK(again.bytes() == 0);  // delivered segments are deleted
+    CHECK_FALSE(again.front().has_value());
+}
+
+TEST_CASE("spool is bounded, spans segments and refuses a second process", "[outputs][spool]") {
+    TempDir tmp;
+    const std::string dir = tmp / "s";
+    const std::string payload(1000, 'x');
+    std::size_t accepted = 0;
+    {
+        Spool s(dir, 20000, 4096);
+        while (s.append(payload) == Spool::Append::Ok) {
+            ++accepted;
+        }
+        CHECK(accepted == 19);  // 1006 bytes a record, 20000 at most
+        CHECK(s.bytes() <= 20000);
+        CHECK(s.append(payload) == Spool::Append::Full);
+        std::size_t segments = 0;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            segments += e.path().extension() == ".seg" ? 1 : 0;
+        }
+        CHECK(segments > 1);
+        // One process per spool: another open of the same directory is refused (flock).
+        CHECK_THROWS(Spool(dir, 20000));
+        // Within the process, open() shares the instance (an output and its reload successor).
+        auto a = Spool::open(tmp / "shared", 20000);
+        auto b = Spool::open(tmp / "shared", 20000);
+        CHECK(a.get() == b.get());
+    }
+    Spool s(dir, 20000, 4096);
+    CHECK(s.pending() == accepted);
+    std::size_t read = 0;
+    while (auto r = s.front()) {
+        CHECK(*r == payload);
+        s.pop();
+        ++read;
+    }
+    CHECK(read == accepted);
+}
+
+TEST_CASE("spool truncates a record torn by a crash and keeps the rest", "[outputs][spool]") {
+    TempDir tmp;
+    const std::string dir = tmp / "s";
+    {
+        Spool s(dir, 1 << 20);
+        REQUIRE(s.append("a") == Spool::Append::Ok);
+        REQUIRE(s.append("b") == Spool::Append::Ok);
+    }
+    std::string seg;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".seg") {
+            seg = e.path().string();
+        }
+    }
+    REQUIRE_FALSE(seg.empty());
+    {
+        std::ofstream out(seg, std::ios::app | std::ios::binary);
+        out << "120\n{\"half";  // a write cut short
+    }
+    Spool s(dir, 1 << 20);
+    CHECK(s.pending() == 2);
+    CHECK(s.lost() == 1);
+    REQUIRE(s.append("c") == Spool::Append::Ok);
+    std::vector<std::string> got;
+    while (auto r = s.front()) {
+        got.push_back(*r);
+        s.pop();
+    }
+    CHECK(got == std::vector<std::string>{"a", "b", "c"});
+}
+
+TEST_CASE("an endpoint down for the first alerts gets all of them, in order, none twice", "[outputs][delivery]") {
+    ensure_curl_global();
+    TempDir tmp;
+    const std::uint16_t port = closed_port();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    auto sink = adock::outputs::make_sink(spooled_hook(url, tmp / "spool"));
+    sink->start();
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(sink->submit(message(seq_json(i))));
+    }
+    REQUIRE(wait_for([&] { return sink->stats().spooled == 5; }));
+    CHECK(sink->stats().spool_pending == 5);
+    CHECK(sink->stats().delivered == 0);
+
+    TestServer server({Reply{200}}, port);  // the endpoint comes back
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 5; }, 10s));
+    for (int i = 5; i < 8; ++i) {
+        REQUIRE(sink->submit(message(seq_json(i))));
+    }
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 8; }));
+    sink->stop(1s);
+    std::vector<std::string> want;
+    for (int i = 0; i < 8; ++i) {
+        want.push_back(seq_json(i));
+    }
+    CHECK(bodies(server) == want);
+    const auto s = sink->stats();
+    CHECK(s.dropped == 0);
+    CHECK(s.spool_pending == 0);
+}
+
+TEST_CASE("500s are retried, then spooled, then delivered once the endpoint recovers", "[outputs][delivery]") {
+    ensure_curl_global();
+    TempDir tmp;
+    TestServer server({Reply{500}, Reply{500}, Reply{500}, Reply{200}});
+    auto cfg = spooled_hook(server.url(), tmp / "spool");
+    cfg.retries = 2;
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    REQUIRE(sink->submit(message(seq_json(1))));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    const auto s = sink->stats();
+    CHECK(s.failed == 3);
+    CHECK(s.retried >= 2);
+    CHECK(s.spooled == 1);
+    CHECK(s.dropped == 0);
+    CHECK(server.request_count() == 4);
+}
+
+TEST_CASE("alerts spooled at shutdown are delivered after a restart", "[outputs][delivery]") {
+    ensure_curl_global();
+    TempDir tmp;
+    const std::uint16_t port = closed_port();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    {
+        auto cfg = spooled_hook(url, tmp / "spool");
+        cfg.retries = 50;  // still retrying the first when the stop comes
+        cfg.backoff_initial_ms = 100;
+        cfg.backoff_max_ms = 100;
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        for (int i = 0; i < 4; ++i) {
+            REQUIRE(sink->submit(message(seq_json(i))));
+        }
+        sink->stop(300ms);  // SIGTERM/EOF: drain until the deadline, spool the rest
+        const auto s = sink->stats();
+        CHECK(s.spooled == 4);
+        CHECK(s.dropped == 0);
+    }
+    TestServer server({Reply{200}}, port);
+    auto sink = adock::outputs::make_sink(spooled_hook(url, tmp / "spool"));
+    CHECK(sink->stats().spool_pending == 4);
+    sink->start();
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 4; }));
+    sink->stop(1s);
+    CHECK(bodies(server) == std::vector<std::string>{seq_json(0), seq_json(1), seq_json(2), seq_json(3)});
+}
+
+TEST_CASE("a receiver answering after 10 s delays neither the engine nor the file output", "[outputs][delivery]") {
+    ensure_curl_global();
+    TempDir tmp;
+    TestServer server({Reply{200, 10s}});
+    auto hook = spooled_hook(server.url(), tmp / "spool");
+    hook.timeout_ms = 20000;
+    hook.queue_size = 4096;
+    adock::config::OutputConfig file;
+    file.name = "file";
+    file.type = adock::config::OutputType::File;
+    file.path = tmp / "alerts.jsonl";
+    std::vector<std::unique_ptr<adock::outputs::Sink>> sinks;
+    sinks.push_back(adock::outputs::make_sink(hook));
+    sinks.push_back(adock::outputs::make_sink(file));
+    for (auto& s : sinks) {
+        s->start();
+    }
+    adock::outputs::Dispatcher out;
+    (void)out.replace(std::move(sinks));
+    const auto started = Clock::now();
+    for (int i = 0; i < 200; ++i) {
+        out.dispatch(sample_alert("r" + std::to_string(i), "/bin/x"));
+    }
+    const auto dispatch_time = Clock::now() - started;
+    CHECK(dispatch_time < 500ms);  // generous for sanitizer builds; the point is "not 10 s"
+    REQUIRE(wait_for([&] {
+        for (const auto& s : out.stats()) {
+            if (s.name == "file" && s.stats.delivered == 200) {
+                return true;
+            }
+        }
+        return false;
+    }, 3s));
+    CHECK(Clock::now() - started < 5s);
+    out.stop(200ms);  // the slow one: what it did not deliver is spooled, not lost
+    Spool left(tmp / "spool", 1 << 30);
+    CHECK(left.pending() >= 199);
+}
+
+TEST_CASE("gate routes by rule and tag globs", "[outputs][gate]") {
+    adock::config::OutputConfig cfg;
+    cfg.name = "g";
+    cfg.include_rules = {"runc_*", "runtime_binary_tampered"};
+    cfg.exclude_tags = {"authorized_*"};
+    adock::outputs::Gate gate(cfg);
+    const auto now = adock::outputs::Gate::Clock::now();
+    using V = adock::outputs::Gate::Verdict;
+    CHECK(gate.offer(msg_of(sample_alert("runc_suspicious_exec", "/a")), now) == V::Pass);
+    CHECK(gate.offer(msg_of(sample_alert("seccomp_violation", "/a")), now) == V::Filtered);
+    CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"authorized_update"})), now) ==
+          V::Filtered);
+    CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"container_escape"})), now) == V::Pass);
+    CHECK(gate.filtered() == 2);
+
+    adock::config::OutputConfig tags;
+    tags.include_tags = {"container_escape"};
+    tags.min_severity = adock::Severity::Critical;
+    adock::outputs::Gate by_tag(tags);
+    auto crit = sample_alert("x", "/a", {"container_escape"});
+    crit.severity = adock::Severity::Critical;
+    CHECK(by_tag.offer(msg_of(crit), now) == V::Pass);
+    CHECK(by_tag.offer(msg_of(sample_alert("x", "/a", {"container_escape"})), now) == V::Filtered);  // high
+    CHECK(by_tag.offer(msg_of(sample_alert("x", "/a", {"other"})), now) == V::Filtered);
+}
+
+TEST_CASE("gate folds repeats of one incident into one later message with the count", "[outputs][gate]") {
+    adock::config::OutputConfig cfg;
+    cfg.name = "g";
+    cfg.dedup_window_s = 60;
+    adock::outputs::Gate gate(cfg);
+    using V = adock::outputs::Gate::Verdict;
+    const auto t0 = adock::outputs::Gate::Clock::now();
+    CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0) == V::Pass);
+    for (int i = 1; i <= 4; ++i) {
+        CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0 + std::chrono::seconds(i)) == V::Folded);
+    }
+    // Another executable is another incident.
+    CHECK(gate.offer(msg_of(sample_alert("r", "/usr/bin/python3")), t0 + 5s) == V::Pass);
+    CHECK(gate.due(t0 + 30s).empty());
+    const auto due = gate.due(t0 + 61s);
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].alert->repeats == 4ULL);
+    CHECK(due[0].alert->summary.find("repeated 4 more times within 60 s") != std::string::npos);
+    CHECK(due[0].json->find(R"("repeats":4)") != std::string::npos);
+    CHECK(gate.folded() == 4);
+    // The window is over: the next one passes and opens a new window.
+    CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0 + 62s) == V::Pass);
+    CHECK(gate.due(t0 + 200s).empty());  // no repeats in it: nothing to say
+}
+
+TEST_CASE("gate rate limit holds back the excess in each window and counts it", "[outputs][gate]") {
+    adock::config::OutputConfig cfg;
+    cfg.name = "g";
+    cfg.rate_limit = 3;
+    cfg.rate_window_s = 10;
+    adock::outputs::Gate gate(cfg);
+    using V = adock::outputs::Gate::Verdict;
+    const auto t0 = adock::outputs::Gate::Clock::now();
+    int passed = 0;
+    for (int i = 0; i < 10; ++i) {
+        passed += gate.offer(msg_of(sample_alert("r" + std::to_string(i), "/x")), t0) == V::Pass ? 1 : 0;
+    }
+    CHECK(passed == 3);
+    CHECK(gate.rate_limited() == 7);
+    CHECK(gate.offer(msg_of(sample_alert("later", "/x")), t0 + 11s) == V::Pass);
+}
+
+TEST_CASE("an output that drops raises plugin_degraded through the outputs that still work", "[outputs][delivery]") {
+    ensure_curl_global();
+    auto dead = hook_config("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook");
+    dead.name = "pager";
+    dead.retries = 0;  // no spool configured: a failure is a drop
+    std::vector<adock::Alert> collected;
+    std::vector<std::unique_ptr<adock::outputs::Sink>> sinks;
+    sinks.push_back(adock::outputs::make_sink(dead));
+    sinks.push_back(std::make_unique<adock::test::CollectSink>(collected));
+    for (auto& s : sinks) {
+        s->start();
+    }
+    adock::outputs::Dispatcher out;
+    out.configure("host-a", 50);
+    (void)out.replace(std::move(sinks));
+    out.dispatch(sample_alert("runc_suspicious_exec", "/bin/bash"));
+    REQUIRE(wait_for([&] { return out.stats()[0].stats.dropped == 1; }));
+    out.tick(Clock::now());
+    CHECK(out.degraded_alerts() == 1);
+    const auto degraded = adock::test::alerts_of(collected, "plugin_degraded");
+    REQUIRE(degraded.size() == 1);
+    CHECK(degraded[0]->host == "host-a");
+    CHECK(degraded[0]->summary.find("output 'pager' is degraded: 1 alert(s) dropped") != std::string::npos);
+    CHECK(out.stats()[0].stats.generated == 1);  // not offered to the broken output itself
+    out.tick(Clock::now());  // reported once, not on every tick
+    CHECK(out.degraded_alerts() == 1);
+    out.stop(500ms);
+}
+
+TEST_CASE("syslog: RFC 5424 over UDP, TCP (octet counting) and a local datagram socket", "[outputs][syslog]") {
+    auto a = sample_alert("runc_suspicious_exec", "/usr/bin/runc");
+    a.time = "2026-11-30T10:00:00.123Z";
+    a.severity = adock::Severity::Critical;
+    const auto m = msg_of(a);
+    const std::string line = adock::outputs::syslog_message(m, 10, "audisp-docker", 64 * 1024);
+    // <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG; authpriv(10)*8 + crit(2) = 82
+    CHECK(line == "<82>1 2026-11-30T10:00:00.123Z h1 audisp-docker " + std::to_string(::getpid()) +
+                      " runc_suspicious_exec - " + *m.json);
+    const std::string small = adock::outputs::syslog_message(m, 10, "audisp-docker", 200);
+    CHECK(small.size() <= 200 + 64);
+    CHECK(small.find(R"("truncated":true)") != std::string::npos);
+
+    TempDir tmp;
+    SECTION("udp") {
+        const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        adock::config::OutputConfig cfg;
+        cfg.name = "sys";
+        cfg.type = adock::config::OutputType::Syslog;
+        cfg.address = "udp:127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        REQUIRE(sink->submit(m));
+        std::string buf(70000, '\0');
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        REQUIRE(n > 0);
+        buf.resize(static_cast<std::size_t>(n));
+        CHECK(buf == line);
+        sink->stop(1s);
+        CHECK(sink->stats().delivered == 1);
+        ::close(fd);
+    }
+    SECTION("tcp") {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd, 4) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        adock::config::OutputConfig cfg;
+        cfg.name = "sys";
+        cfg.type = adock::config::OutputType::Syslog;
+        cfg.address = "tcp:127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        REQUIRE(sink->submit(m));
+        REQUIRE(sink->submit(m));
+        const int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+        REQUIRE(conn >= 0);
+        const std::string frame = std::to_string(line.size()) + " " + line;
+        std::string got;
+        timeval tv{5, 0};
+        ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        while (got.size() < 2 * frame.size()) {
+            char chunk[4096];
+            const ssize_t n = ::recv(conn, chunk, sizeof chunk, 0);
+            REQUIRE(n > 0);
+            got.append(chunk, static_cast<std::size_t>(n));
+        }
+        CHECK(got == frame + frame);
+        sink->stop(1s);
+        CHECK(sink->stats().delivered == 2);
+        ::close(conn);
+        ::close(fd);
+    }
+    SECTION("unix datagram (the /dev/log kind)") {
+        const std::string path = tmp / "log.sock";
+        const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        adock::config::OutputConfig cfg;
+        cfg.name = "sys";
+        cfg.type = adock::config::OutputType::Syslog;
+        cfg.address = "unix:" + path;
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        REQUIRE(sink->submit(m));
+        std::string buf(70000, '\0');
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        REQUIRE(n > 0);
+        buf.resize(static_cast<std::size_t>(n));
+        CHECK(buf == line);
+        sink->stop(1s);
+        ::close(fd);
+    }
+}
