@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include "http_test_server.hpp"
 #include "outputs/delivery_sink.hpp"
@@ -508,4 +511,143 @@ TEST_CASE("syslog: RFC 5424 over UDP, TCP (octet counting) and a local datagram 
         sink->stop(1s);
         ::close(fd);
     }
+}
+
+TEST_CASE("every HTTP output type POSTs its documented shape; secrets stay off the spool",
+          "[outputs][delivery]") {
+    ensure_curl_global();
+    TempDir tmp;
+    TestServer server({Reply{202}});
+    {
+        std::ofstream(tmp / "pd.key") << "R0123456789abcdef0123456789abcdef\n";
+    }
+    const std::string url = "http://127.0.0.1:" + server.url().substr(17, server.url().find('/', 17) - 17);
+    const std::string yaml = "spool_dir: " + (tmp / "spool") +
+                             "\n"
+                             "outputs:\n"
+                             "  - {name: t, type: teams, url: \"" + url + "/teams\"}\n"
+                             "  - {name: d, type: discord, url: \"" + url + "/discord\"}\n"
+                             "  - {name: p, type: pagerduty, url: \"" + url + "/pd\", routing_key_file: " +
+                             (tmp / "pd.key") +
+                             "}\n"
+                             "  - {name: o, type: opsgenie, url: \"" + url + "/og\", api_key: og-secret-key}\n"
+                             "  - {name: f, type: falco, url: \"" + url + "/falco\"}\n"
+                             "  - {name: s, type: slack, url: \"" + url + "/slack\"}\n";
+    const auto cfg = adock::config::load_config_string(yaml, "c.yaml");
+    REQUIRE(cfg.outputs.size() == 6);
+    CHECK(cfg.outputs[2].spool_dir == tmp / "spool/p.pagerduty");
+    CHECK(cfg.outputs[0].dedup_window_s == 60);  // chat and pager outputs fold repeats by default
+    auto alert = sample_alert("runc_suspicious_exec", "/usr/sbin/runc", {"container_runtime"});
+    alert.time = "2026-11-30T10:00:00.123Z";
+    alert.process.argv = {"runc", "--root", "/run/x", "exec", "<!channel> @everyone"};
+    const auto m = msg_of(alert);
+    for (const auto& o : cfg.outputs) {
+        auto sink = adock::outputs::make_sink(o);
+        sink->start();
+        REQUIRE(sink->submit(m));
+        REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+        sink->stop(1s);
+    }
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 6);
+    auto body_of = [&](const std::string& path) {
+        for (const auto& r : reqs) {
+            if (r.request_line.find("POST " + path + " ") == 0) {
+                return YAML::Load(r.body);
+            }
+        }
+        FAIL("no request to " << path);
+        return YAML::Node();
+    };
+    const auto teams = body_of("/teams");
+    CHECK(teams["type"].as<std::string>() == "message");
+    CHECK(teams["attachments"][0]["contentType"].as<std::string>() == "application/vnd.microsoft.card.adaptive");
+    CHECK(teams["attachments"][0]["content"]["type"].as<std::string>() == "AdaptiveCard");
+    const auto discord = body_of("/discord");
+    CHECK(discord["allowed_mentions"]["parse"].size() == 0);
+    CHECK(discord["embeds"].size() == 1);
+    const auto pd = body_of("/pd");
+    CHECK(pd["routing_key"].as<std::string>() == "R0123456789abcdef0123456789abcdef");  // spliced on the wire
+    CHECK(pd["event_action"].as<std::string>() == "trigger");
+    CHECK(pd["payload"]["severity"].as<std::string>() == "error");
+    CHECK(pd["dedup_key"].as<std::string>().starts_with("audisp-docker/runc_suspicious_exec/"));
+    const auto og = body_of("/og");
+    CHECK(og["priority"].as<std::string>() == "P2");
+    CHECK(og["alias"].as<std::string>() == pd["dedup_key"].as<std::string>());
+    for (const auto& r : reqs) {
+        if (r.request_line.starts_with("POST /og ")) {
+            CHECK(r.headers.find("Authorization: GenieKey og-secret-key\r\n") != std::string::npos);
+        }
+    }
+    const auto falco = body_of("/falco");
+    CHECK(falco["source"].as<std::string>() == "auditd");
+    CHECK(falco["rule"].as<std::string>() == "runc_suspicious_exec");
+    CHECK(falco["priority"].as<std::string>() == "Error");
+    CHECK(falco["time"].as<std::string>() == "2026-11-30T10:00:00.123000000Z");
+    const auto slack = body_of("/slack");
+    CHECK(slack["blocks"].size() >= 3);
+
+    // The same alert spooled for PagerDuty (endpoint down) holds no routing key.
+    auto down = cfg.outputs[2];
+    down.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/pd";
+    down.retries = 0;
+    {
+        auto sink = adock::outputs::make_sink(down);
+        sink->start();
+        REQUIRE(sink->submit(m));
+        REQUIRE(wait_for([&] { return sink->stats().spooled == 1; }));
+        sink->stop(200ms);
+    }
+    std::string spooled;
+    for (const auto& e : fs::directory_iterator(down.spool_dir)) {
+        spooled += adock::test::slurp(e.path().string());
+    }
+    CHECK(spooled.find("event_action") != std::string::npos);
+    CHECK(spooled.find("R0123456789abcdef") == std::string::npos);
+}
+
+TEST_CASE("config: secrets from files and the environment, errors that name no secret", "[outputs][config]") {
+    TempDir tmp;
+    {
+        std::ofstream(tmp / "url") << "https://hooks.example/services/T/B/secret\n";
+    }
+    ::setenv("ADOCK_TEST_OG_KEY", "env-key-123", 1);
+    const auto c = adock::config::load_config_string(
+        "outputs:\n"
+        "  - {name: s, type: slack, url_file: " + (tmp / "url") +
+            "}\n"
+            "  - {name: o, type: opsgenie, api_key_env: ADOCK_TEST_OG_KEY, include_rules: [runc_*],\n"
+            "     exclude_tags: [authorized_update], rate_limit: 10, rate_window_s: 60, dedup_window_s: 0}\n"
+            "  - {name: sys, type: syslog, address: \"tcp:127.0.0.1:6514\", facility: local3, spool: false}\n",
+        "c.yaml");
+    CHECK(c.outputs[0].url == "https://hooks.example/services/T/B/secret");
+    CHECK(c.outputs[1].secret == "env-key-123");
+    CHECK(c.outputs[1].url == "https://api.opsgenie.com/v2/alerts");
+    CHECK(c.outputs[1].include_rules == std::vector<std::string>{"runc_*"});
+    CHECK(c.outputs[1].rate_limit == 10);
+    CHECK(c.outputs[1].dedup_window_s == 0);
+    CHECK(c.outputs[2].facility == 19);
+    CHECK(c.outputs[2].spool_dir.empty());
+    ::unsetenv("ADOCK_TEST_OG_KEY");
+
+    auto error_of = [](const std::string& text) {
+        try {
+            (void)adock::config::load_config_string(text, "c.yaml");
+        } catch (const adock::config::ConfigError& e) {
+            return e.format();
+        }
+        return std::string("no error");
+    };
+    CHECK(error_of("outputs:\n  - {name: p, type: pagerduty}\n") ==
+          "c.yaml:2:5: output 'p': needs 'routing_key', 'routing_key_file' or 'routing_key_env'");
+    CHECK(error_of("outputs:\n  - {name: p, type: pagerduty, routing_key: a, routing_key_env: B}\n") ==
+          "c.yaml:2:5: output 'p': give one of 'routing_key', 'routing_key_file', 'routing_key_env'");
+    CHECK(error_of("outputs:\n  - {name: o, type: opsgenie, api_key_env: ADOCK_NOT_SET_ANYWHERE}\n")
+              .find("environment variable ADOCK_NOT_SET_ANYWHERE is not set") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {name: s, type: syslog, address: \"10.0.0.1:514\"}\n") ==
+          "c.yaml:2:5: output 's': address: expected unix:/PATH, udp:HOST:PORT or tcp:HOST:PORT");
+    CHECK(error_of("outputs:\n  - {name: s, type: syslog, facility: mars}\n").find("facility") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {name: ../x, type: stdout}\n").find("a name is letters") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {name: f, type: file, path: /x, retries: 3}\n") ==
+          "c.yaml:2:37: unknown key 'retries' in output 'file'");
 }

@@ -14,6 +14,7 @@ namespace {
 constexpr std::chrono::milliseconds kIdleWait{1000};
 constexpr std::chrono::seconds kLogInterval{10};
 constexpr std::size_t kSpoolBatch = 512;          // records appended with one write
+constexpr std::chrono::milliseconds kSpoolGather{10};  // waited for more before that write
 constexpr std::chrono::milliseconds kSleepSlice{20};  // queue checks while backing off
 
 }  // namespace
@@ -229,6 +230,11 @@ void DeliverySink::handle(const AlertMessage& message, bool stopping) {
 void DeliverySink::spool_behind(const AlertMessage& first) {
     std::vector<std::string> batch;
     batch.push_back(format_(first));
+    // Let a burst gather: one write and one wake-up for many alerts rather than one per alert
+    // (the endpoint is down; these wait for it anyway). Cut short by stop().
+    if (queue_.stats().depth < kSpoolBatch) {
+        (void)sleep_until(Clock::now() + kSpoolGather);
+    }
     while (batch.size() < kSpoolBatch) {  // what else is queued, with the same write
         auto more = queue_.pop_for(std::chrono::milliseconds(0));
         if (!more) {
