@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
-scripts/deps.sh catch2 runc containerd busybox-static python3 zstd
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl
 jobs=$(nproc)
 
 echo "== unit tests (Release, -Werror)"
@@ -24,6 +24,9 @@ AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/run.sh
 
 echo "== detections end to end (containers, runc tampering, dpkg, seccomp)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/detections.sh
+
+echo "== alert delivery (TLS with a CA made here, --test-output, kill -9 with a spool, EOF)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/outputs_test.sh
 
 echo "== operator scripts (render, check, install/uninstall round trip)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/scripts_test.sh

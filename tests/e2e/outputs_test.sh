@@ -163,5 +163,16 @@ check "EOF: all $n alerts in the spool for the next start" grep -q "output 'hook
 grep -i 'drop' "$d/run3.log" || true
 check "EOF: nothing dropped" bash -c "! grep -Eq 'alert dropped|queue full|spool full' '$d/run3.log'"
 
+echo "== 4. every output example in the shipped config validates when uncommented"
+mkdir -p "$d/secrets"
+for f in slack.url teams.url discord.url; do echo "https://hooks.example.net/x" > "$d/secrets/$f"; done
+echo key > "$d/secrets/pagerduty.key"; echo key > "$d/secrets/opsgenie.key"
+sed -n '/^outputs:/,$p' "$root/conf/audisp-docker.yaml" |
+  sed -E 's/^  # (- name)/  \1/; s/^  #   ([a-z])/    \1/' | grep -v '^  #' |
+  sed "s|/etc/audisp-docker/|$d/secrets/|" > "$d/examples.yaml"
+if "$bin" --config "$d/examples.yaml" --rules-dir "$root/conf/rules" --check > "$d/examples.out" 2>&1; then rc=0; else rc=$?; fi
+cat "$d/examples.out"
+check "the examples validate ($(grep -c '^  - name' "$d/examples.yaml") outputs)" bash -c "[ $rc = 0 ] && [ \$(grep -c '^  - name' '$d/examples.yaml') -ge 9 ]"
+
 echo "outputs_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]
