@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "outputs/gate.hpp"
 #include "outputs/slack.hpp"
 #include "util/json.hpp"
 
@@ -618,13 +619,7 @@ std::string image_repository(const std::string& image) {
 // ---------------------------------------------------------------------------------------------
 
 std::string incident_key(const Alert& a) {
-    std::string identity = a.rule_id;
-    identity += '\n';
-    identity += a.host;
-    identity += '\n';
-    identity += container_id_or_host(a);
-    identity += '\n';
-    identity += a.process.exe;
+    const std::string identity = incident_identity(a);  // the gate's dedup key, hashed
     const auto hash = sha256_hex(identity);
     const std::string digest = hash ? hash->substr(0, kIncidentHashChars) : fnv1a_hex(identity);
     const std::size_t room = kIncidentKeyMax - kIncidentPrefix.size() - 1 - kIncidentHashChars;
