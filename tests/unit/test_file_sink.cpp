@@ -18,6 +18,7 @@
 #include "outputs/sink.hpp"
 #include "outputs/stdout_sink.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -26,32 +27,7 @@ using adock::Severity;
 using adock::outputs::AlertMessage;
 using namespace std::chrono_literals;
 
-/// A scratch directory from mkdtemp, removed with its contents.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "adock-file-sink-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) {
-            throw std::runtime_error("mkdtemp failed");
-        }
-        path_ = tmpl;
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-
-    [[nodiscard]] std::string operator/(const std::string& name) const {
-        return (path_ / name).string();
-    }
-
-private:
-    fs::path path_;
-};
+using adock::test::TempDir;
 
 AlertMessage message(const std::string& json, Severity severity = Severity::High) {
     auto alert = std::make_shared<adock::Alert>();

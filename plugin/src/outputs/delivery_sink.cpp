@@ -12,26 +12,11 @@ namespace adock::outputs {
 namespace {
 
 constexpr std::chrono::milliseconds kIdleWait{1000};
-constexpr std::chrono::seconds kLogInterval{10};
 constexpr std::size_t kSpoolBatch = 512;          // records appended with one write
 constexpr std::chrono::milliseconds kSpoolGather{10};  // waited for more before that write
 constexpr std::chrono::milliseconds kSleepSlice{20};  // queue checks while backing off
 
 }  // namespace
-
-bool DeliverySink::LogLimiter::allow(unsigned long long& held) {
-    const std::scoped_lock lock(mu_);
-    const auto now = Clock::now();
-    if (any_ && now - last_ < kLogInterval) {
-        ++held_;
-        return false;
-    }
-    held = held_;
-    held_ = 0;
-    last_ = now;
-    any_ = true;
-    return true;
-}
 
 DeliverySink::DeliverySink(config::OutputConfig cfg, std::unique_ptr<Transport> transport, Formatter format)
     : cfg_(std::move(cfg)),
@@ -57,24 +42,10 @@ DeliverySink::~DeliverySink() {
 }
 
 bool DeliverySink::submit(const AlertMessage& message) {
-    if (!message.json || !message.alert) {
-        return false;
+    if (!message.alert) {
+        return false;  // formatters need the alert, not only its JSON
     }
-    if (message.alert->severity < cfg_.min_severity) {
-        return true;  // filtered by design, not a loss
-    }
-    generated_.fetch_add(1, std::memory_order_relaxed);
-    AlertMessage copy = message;
-    if (queue_.try_push(std::move(copy))) {
-        return true;
-    }
-    const auto total = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
-    unsigned long long held = 0;
-    if (full_log_.allow(held)) {
-        log::warning("output '" + cfg_.name + "': queue full (" + std::to_string(cfg_.queue_size) +
-                     "), alert dropped; " + std::to_string(total) + " dropped so far");
-    }
-    return false;
+    return offer_to_queue(queue_, message, cfg_, generated_, dropped_, full_log_);
 }
 
 void DeliverySink::start() {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "config/config.hpp"
+#include "outputs/queueing.hpp"
 #include "outputs/sink.hpp"
 #include "outputs/spool.hpp"
 #include "outputs/transport.hpp"
@@ -54,18 +55,6 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-
-    /// Lets one log line through per interval and counts the ones it holds back.
-    class LogLimiter {
-    public:
-        bool allow(unsigned long long& held);
-
-    private:
-        std::mutex mu_;
-        Clock::time_point last_{};
-        bool any_ = false;
-        unsigned long long held_ = 0;
-    };
 
     void run() noexcept;
     void handle(const AlertMessage& message, bool stopping);

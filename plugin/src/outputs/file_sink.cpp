@@ -23,7 +23,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxBatch = 4096;
 /// How long the worker sleeps without work before it rechecks flags.
 constexpr std::chrono::milliseconds kIdleWait{1000};
-constexpr std::chrono::seconds kLogInterval{10};
 /// After a failed rotation, keep appending and try again this much later.
 constexpr std::chrono::seconds kRotateRetry{60};
 constexpr mode_t kFileMode = 0600;
@@ -55,20 +54,6 @@ int rename_if_exists(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-bool JsonLinesSink::LogLimiter::allow(unsigned long long& held) {
-    const std::scoped_lock lock(mu_);
-    const auto now = Clock::now();
-    if (any_ && now - last_ < kLogInterval) {
-        ++held_;
-        return false;
-    }
-    held = held_;
-    held_ = 0;
-    last_ = now;
-    any_ = true;
-    return true;
-}
-
 JsonLinesSink::JsonLinesSink(config::OutputConfig cfg)
     : cfg_(std::move(cfg)),
       owns_path_(true),
@@ -91,24 +76,7 @@ JsonLinesSink::~JsonLinesSink() {
 }
 
 bool JsonLinesSink::submit(const AlertMessage& message) {
-    if (!message.json) {
-        return false;
-    }
-    if (message.alert && message.alert->severity < cfg_.min_severity) {
-        return true;  // filtered by design, not a loss
-    }
-    generated_.fetch_add(1, std::memory_order_relaxed);
-    AlertMessage copy = message;
-    if (queue_.try_push(std::move(copy))) {
-        return true;
-    }
-    const auto total = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
-    unsigned long long held = 0;
-    if (full_log_.allow(held)) {
-        log::warning("output '" + cfg_.name + "': queue full (" + std::to_string(cfg_.queue_size) +
-                     "), alert dropped; " + std::to_string(total) + " dropped so far");
-    }
-    return false;
+    return offer_to_queue(queue_, message, cfg_, generated_, dropped_, full_log_);
 }
 
 void JsonLinesSink::start() {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "outputs/queueing.hpp"
 #include "outputs/sink.hpp"
 #include "util/bounded_queue.hpp"
 #include "util/unique_fd.hpp"
@@ -43,19 +44,6 @@ protected:
     JsonLinesSink(config::OutputConfig cfg, int borrowed_fd);
 
 private:
-    /// Lets one log line through per interval and counts the ones it holds back.
-    class LogLimiter {
-    public:
-        /// True when a line may be logged now; `held` receives how many were held back before it.
-        bool allow(unsigned long long& held);
-
-    private:
-        std::mutex mu_;
-        std::chrono::steady_clock::time_point last_{};
-        bool any_ = false;
-        unsigned long long held_ = 0;
-    };
-
     void run() noexcept;
     /// Moves `first` and whatever else is queued (up to a limit) into `batch`.
     void take_batch(std::optional<AlertMessage> first, std::vector<AlertMessage>& batch);
