@@ -71,6 +71,40 @@ adock::Alert sample_alert(const std::string& rule, const std::string& exe, std::
     return a;
 }
 
+/// A socket bound to 127.0.0.1 on a free port (listening when a stream socket); its port.
+std::pair<int, std::uint16_t> loopback_socket(int type) {
+    const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    if (type == SOCK_STREAM) {
+        REQUIRE(::listen(fd, 4) == 0);
+    }
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return {fd, ntohs(addr.sin_port)};
+}
+
+adock::config::OutputConfig syslog_to(const std::string& address) {
+    adock::config::OutputConfig cfg;
+    cfg.name = "sys";
+    cfg.type = adock::config::OutputType::Syslog;
+    cfg.address = address;
+    return cfg;
+}
+
+/// One datagram, or "" after 5 s.
+std::string recv_datagram(int fd) {
+    std::string buf(70000, '\0');
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return buf;
+}
+
 AlertMessage msg_of(adock::Alert a) {
     AlertMessage m;
     m.json = std::make_shared<const std::string>(adock::to_json(a));
@@ -410,45 +444,18 @@ TEST_CASE("syslog: RFC 5424 over UDP, TCP (octet counting) and a local datagram 
 
     TempDir tmp;
     SECTION("udp") {
-        const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        adock::config::OutputConfig cfg;
-        cfg.name = "sys";
-        cfg.type = adock::config::OutputType::Syslog;
-        cfg.address = "udp:127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-        auto sink = adock::outputs::make_sink(cfg);
+        const auto [fd, port] = loopback_socket(SOCK_DGRAM);
+        auto sink = adock::outputs::make_sink(syslog_to("udp:127.0.0.1:" + std::to_string(port)));
         sink->start();
         REQUIRE(sink->submit(m));
-        std::string buf(70000, '\0');
-        timeval tv{5, 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-        REQUIRE(n > 0);
-        buf.resize(static_cast<std::size_t>(n));
-        CHECK(buf == line);
+        CHECK(recv_datagram(fd) == line);
         sink->stop(1s);
         CHECK(sink->stats().delivered == 1);
         ::close(fd);
     }
     SECTION("tcp") {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(::listen(fd, 4) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        adock::config::OutputConfig cfg;
-        cfg.name = "sys";
-        cfg.type = adock::config::OutputType::Syslog;
-        cfg.address = "tcp:127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-        auto sink = adock::outputs::make_sink(cfg);
+        const auto [fd, port] = loopback_socket(SOCK_STREAM);
+        auto sink = adock::outputs::make_sink(syslog_to("tcp:127.0.0.1:" + std::to_string(port)));
         sink->start();
         REQUIRE(sink->submit(m));
         REQUIRE(sink->submit(m));
@@ -477,20 +484,12 @@ TEST_CASE("syslog: RFC 5424 over UDP, TCP (octet counting) and a local datagram 
         addr.sun_family = AF_UNIX;
         std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
         REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        adock::config::OutputConfig cfg;
-        cfg.name = "sys";
-        cfg.type = adock::config::OutputType::Syslog;
-        cfg.address = "unix:" + path;
-        auto sink = adock::outputs::make_sink(cfg);
-        sink->start();
-        REQUIRE(sink->submit(m));
-        std::string buf(70000, '\0');
         timeval tv{5, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-        REQUIRE(n > 0);
-        buf.resize(static_cast<std::size_t>(n));
-        CHECK(buf == line);
+        auto sink = adock::outputs::make_sink(syslog_to("unix:" + path));
+        sink->start();
+        REQUIRE(sink->submit(m));
+        CHECK(recv_datagram(fd) == line);
         sink->stop(1s);
         ::close(fd);
     }
