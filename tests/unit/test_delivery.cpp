@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -632,4 +633,40 @@ TEST_CASE("config: secrets from files and the environment, errors that name no s
     CHECK(error_of("outputs:\n  - {name: ../x, type: stdout}\n").find("a name is letters") != std::string::npos);
     CHECK(error_of("outputs:\n  - {name: f, type: file, path: /x, retries: 3}\n") ==
           "c.yaml:2:37: unknown key 'retries' in output 'file'");
+}
+
+TEST_CASE("dispatcher: an output's fold summary goes out when its window ends; others get all",
+          "[outputs][gate]") {
+    TempDir tmp;
+    adock::config::OutputConfig folded;
+    folded.name = "folded";
+    folded.type = adock::config::OutputType::File;
+    folded.path = tmp / "folded.jsonl";
+    folded.dedup_window_s = 1;
+    adock::config::OutputConfig all = folded;
+    all.name = "all";
+    all.path = tmp / "all.jsonl";
+    all.dedup_window_s = 0;
+    std::vector<std::unique_ptr<adock::outputs::Sink>> sinks;
+    sinks.push_back(adock::outputs::make_sink(folded));
+    sinks.push_back(adock::outputs::make_sink(all));
+    for (auto& s : sinks) {
+        s->start();
+    }
+    adock::outputs::Dispatcher out;
+    (void)out.replace(std::move(sinks));
+    for (int i = 0; i < 3; ++i) {
+        out.dispatch(sample_alert("runc_suspicious_exec", "/bin/bash"));
+    }
+    out.tick(Clock::now());  // the window is still open
+    out.tick(Clock::now() + 2s);
+    const auto stats = out.stats();
+    CHECK(stats[0].stats.folded == 2);
+    out.stop(1s);
+    const std::string f = adock::test::slurp(tmp / "folded.jsonl");
+    const std::string a = adock::test::slurp(tmp / "all.jsonl");
+    CHECK(std::count(a.begin(), a.end(), '\n') == 3);
+    REQUIRE(std::count(f.begin(), f.end(), '\n') == 2);
+    CHECK(f.find(R"("repeats":2)") != std::string::npos);
+    CHECK(f.find("(repeated 2 more times within 1 s)") != std::string::npos);
 }
