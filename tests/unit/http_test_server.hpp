@@ -60,7 +60,7 @@ struct Request {
 };
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 (port 0) answering from a script; the last reply
-/// repeats. One connection at a time, keep-alive supported, Content-Length bodies only.
+/// repeats. Keep-alive supported, a thread per connection, Content-Length bodies only.
 class TestServer {
 public:
     explicit TestServer(std::vector<Reply> script, std::uint16_t port = 0) : script_(std::move(script)) {
@@ -114,8 +114,15 @@ private:
             if (conn < 0) {
                 continue;
             }
-            serve(conn);
-            ::close(conn);
+            // A thread per connection: clients keep connections alive, and two may be open at
+            // once (an output and its successor after a reload).
+            connections_.emplace_back([this, conn] {
+                serve(conn);
+                ::close(conn);
+            });
+        }
+        for (auto& t : connections_) {
+            t.join();
         }
     }
 
@@ -202,6 +209,7 @@ private:
     mutable std::mutex mu_;
     std::vector<Request> requests_;
     std::size_t next_ = 0;
+    std::vector<std::thread> connections_;  ///< the accept thread's only
     std::thread thread_;
 };
 

@@ -670,3 +670,36 @@ TEST_CASE("dispatcher: an output's fold summary goes out when its window ends; o
     CHECK(f.find(R"("repeats":2)") != std::string::npos);
     CHECK(f.find("(repeated 2 more times within 1 s)") != std::string::npos);
 }
+
+TEST_CASE("after a reload the old and the new output share the spool: each record once",
+          "[outputs][delivery]") {
+    ensure_curl_global();
+    TempDir tmp;
+    const std::uint16_t port = closed_port();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    auto cfg = spooled_hook(url, tmp / "spool");
+    cfg.backoff_initial_ms = 5;
+    cfg.backoff_max_ms = 5;  // the old output keeps trying the head as fast as it can
+    auto old_sink = adock::outputs::make_sink(cfg);
+    old_sink->start();
+    for (int i = 0; i < 20; ++i) {
+        REQUIRE(old_sink->submit(message(seq_json(i))));
+    }
+    REQUIRE(wait_for([&] { return old_sink->stats().spooled == 20; }));
+    TestServer server({Reply{200, 20ms}}, port);  // back, a little slow: attempts overlap
+    auto new_sink = adock::outputs::make_sink(cfg);  // SIGHUP: same spool, while the old one runs
+    new_sink->start();
+    for (int i = 20; i < 25; ++i) {
+        REQUIRE(new_sink->submit(message(seq_json(i))));
+    }
+    std::this_thread::sleep_for(100ms);
+    old_sink->stop(1s);
+    REQUIRE(wait_for([&] { return server.request_count() >= 25; }, 10s));
+    std::this_thread::sleep_for(200ms);
+    new_sink->stop(1s);
+    std::vector<std::string> want;
+    for (int i = 0; i < 25; ++i) {
+        want.push_back(seq_json(i));
+    }
+    CHECK(bodies(server) == want);
+}

@@ -171,6 +171,7 @@ void DeliverySink::run() noexcept {
         }
     }
     if (spool_) {
+        spool_->release_reader(this);
         spool_->sync();
         note_spool();
         if (!spool_->empty()) {
@@ -278,6 +279,10 @@ void DeliverySink::deliver_live(const std::string& payload) {
 }
 
 bool DeliverySink::try_spool_head() {
+    if (!spool_->acquire_reader(this)) {  // the output this one replaces is still draining it
+        next_spool_try_ = Clock::now() + std::chrono::milliseconds(cfg_.backoff_initial_ms);
+        return false;
+    }
     const std::optional<std::string> head = spool_->front();
     note_spool();
     if (!head) {

@@ -59,6 +59,25 @@ public:
     [[nodiscard]] std::uint64_t max_bytes() const { return max_bytes_; }
     [[nodiscard]] const std::string& dir() const { return dir_; }
 
+    /// One reader at a time: after a reload an output and its successor share the spool, and
+    /// only one of them may send and pop its head (two would deliver one record twice and pop
+    /// one that was never sent). True when `who` is (now) the reader.
+    [[nodiscard]] bool acquire_reader(const void* who) {
+        const std::scoped_lock lock(mu_);
+        if (reader_ == nullptr || reader_ == who) {
+            reader_ = who;
+            return true;
+        }
+        return false;
+    }
+    void release_reader(const void* who) {
+        const std::scoped_lock lock(mu_);
+        if (reader_ == who) {
+            reader_ = nullptr;
+            head_.reset();  // the next reader reads it again
+        }
+    }
+
     /// The oldest undelivered record; nullopt when empty or unreadable (then the spool is reset
     /// past the damage and the loss is reported by `lost()`).
     [[nodiscard]] std::optional<std::string> front();
@@ -106,6 +125,7 @@ private:
     util::UniqueFd write_fd_;       ///< segments_.back(), opened lazily
     std::uint64_t write_fd_id_ = 0;
     std::optional<std::string> head_;  ///< front() cached until pop()
+    const void* reader_ = nullptr;     ///< acquire_reader()
     std::uint64_t head_size_ = 0;      ///< bytes of the cached head record on disk
 };
 
