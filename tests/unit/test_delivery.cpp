@@ -662,11 +662,14 @@ TEST_CASE("dispatcher: an output's fold summary goes out when its window ends; o
     out.tick(Clock::now() + 2s);
     const auto stats = out.stats();
     CHECK(stats[0].stats.folded == 2);
-    out.stop(1s);
+    out.dispatch(sample_alert("runc_suspicious_exec", "/bin/sh"));
+    out.dispatch(sample_alert("runc_suspicious_exec", "/bin/sh"));  // folded, window open
+    out.stop(1s);  // ... and told at shutdown
     const std::string f = adock::test::slurp(tmp / "folded.jsonl");
     const std::string a = adock::test::slurp(tmp / "all.jsonl");
-    CHECK(std::count(a.begin(), a.end(), '\n') == 3);
-    REQUIRE(std::count(f.begin(), f.end(), '\n') == 2);
+    CHECK(std::count(a.begin(), a.end(), '\n') == 5);
+    REQUIRE(std::count(f.begin(), f.end(), '\n') == 4);
+    CHECK(f.find(R"("repeats":1)") != std::string::npos);
     CHECK(f.find(R"("repeats":2)") != std::string::npos);
     CHECK(f.find("(repeated 2 more times within 1 s)") != std::string::npos);
 }

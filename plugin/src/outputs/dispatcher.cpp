@@ -148,6 +148,12 @@ void Dispatcher::stop(std::chrono::milliseconds deadline) {
         const std::scoped_lock lock(mu_);
         entries.swap(entries_);
     }
+    // Folded repeats still inside their window are told now rather than lost with the gate.
+    for (auto& e : entries) {
+        for (auto& summary : e.gate->due(std::chrono::steady_clock::time_point::max())) {
+            (void)e.sink->submit(summary);
+        }
+    }
     // In parallel: a dead endpoint using up the deadline must not cost the file its drain.
     std::vector<std::thread> stoppers;
     stoppers.reserve(entries.size());
