@@ -382,6 +382,16 @@ TEST_CASE("gate folds repeats of one incident into one later message with the co
     // The window is over: the next one passes and opens a new window.
     CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0 + 62s) == V::Pass);
     CHECK(gate.due(t0 + 200s).empty());  // no repeats in it: nothing to say
+
+    // A window that ends between two due() calls keeps its count: the next offer opens a new
+    // window and the summary of the old one waits for due().
+    const auto t1 = t0 + 300s;
+    CHECK(gate.offer(msg_of(sample_alert("r", "/bin/zsh")), t1) == V::Pass);
+    CHECK(gate.offer(msg_of(sample_alert("r", "/bin/zsh")), t1 + 1s) == V::Folded);
+    CHECK(gate.offer(msg_of(sample_alert("r", "/bin/zsh")), t1 + 61s) == V::Pass);
+    const auto late = gate.due(t1 + 62s);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].alert->repeats == 1ULL);
 }
 
 TEST_CASE("gate rate limit holds back the excess in each window and counts it", "[outputs][gate]") {

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <exception>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "util/log.hpp"
 

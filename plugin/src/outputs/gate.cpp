@@ -76,8 +76,11 @@ Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
             ++folded_;
             return Verdict::Folded;
         }
-        if (it != incidents_.end()) {
-            incidents_.erase(it);  // its window ended without repeats (those are taken by due())
+        if (it != incidents_.end()) {  // its window ended before due() came by
+            if (it->second.repeats > 0 && it->second.last.alert) {
+                ready_.push_back(summary_of(it->second));
+            }
+            incidents_.erase(it);
         }
         if (incidents_.size() < max_incidents_) {  // beyond the bound: not folded, never lost
             incidents_.emplace(std::move(key), Incident{now + window_, 0, AlertMessage{}});
@@ -103,23 +106,28 @@ Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
     return Verdict::Pass;
 }
 
+AlertMessage Gate::summary_of(const Incident& incident) const {
+    Alert a = *incident.last.alert;
+    a.repeats = incident.repeats;
+    a.summary += " (repeated " + std::to_string(incident.repeats) + " more time" + (incident.repeats == 1 ? "" : "s") +
+                 " within " + std::to_string(window_.count()) + " s)";
+    AlertMessage msg;
+    msg.json = std::make_shared<const std::string>(to_json(a));
+    msg.alert = std::make_shared<const Alert>(std::move(a));
+    return msg;
+}
+
 std::vector<AlertMessage> Gate::due(Clock::time_point now) {
-    std::vector<AlertMessage> out;
     const std::scoped_lock lock(mu_);
+    std::vector<AlertMessage> out;
+    out.swap(ready_);
     for (auto it = incidents_.begin(); it != incidents_.end();) {
         if (now < it->second.until) {
             ++it;
             continue;
         }
         if (it->second.repeats > 0 && it->second.last.alert) {
-            Alert a = *it->second.last.alert;
-            a.repeats = it->second.repeats;
-            a.summary += " (repeated " + std::to_string(it->second.repeats) + " more time" +
-                         (it->second.repeats == 1 ? "" : "s") + " within " + std::to_string(window_.count()) + " s)";
-            AlertMessage msg;
-            msg.json = std::make_shared<const std::string>(to_json(a));
-            msg.alert = std::make_shared<const Alert>(std::move(a));
-            out.push_back(std::move(msg));
+            out.push_back(summary_of(it->second));
         }
         it = incidents_.erase(it);
     }

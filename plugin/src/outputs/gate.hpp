@@ -42,6 +42,7 @@ private:
     };
 
     [[nodiscard]] bool routed(const Alert& a) const;
+    [[nodiscard]] AlertMessage summary_of(const Incident& incident) const;
 
     std::string name_;
     Severity min_severity_;
@@ -56,6 +57,7 @@ private:
 
     mutable std::mutex mu_;
     std::unordered_map<std::string, Incident> incidents_;
+    std::vector<AlertMessage> ready_;  ///< summaries of windows that ended between two due()
     Clock::time_point rate_start_{};
     unsigned rate_count_ = 0;
     unsigned long long rate_held_ = 0;  ///< in the current window
