@@ -106,12 +106,7 @@ std::string recv_datagram(int fd) {
     return buf;
 }
 
-AlertMessage msg_of(adock::Alert a) {
-    AlertMessage m;
-    m.json = std::make_shared<const std::string>(adock::to_json(a));
-    m.alert = std::make_shared<const adock::Alert>(std::move(a));
-    return m;
-}
+AlertMessage msg_of(adock::Alert a) { return AlertMessage::of(std::move(a)); }
 
 }  // namespace
 

@@ -627,9 +627,7 @@ int run_test_output(const Loaded& loaded, const std::string& name) {
     a.process.exe = "/usr/sbin/audisp-docker";
     a.process.comm = "audisp-docker";
     a.process.argv = {"audisp-docker", "--test-output", cfg.name};
-    outputs::AlertMessage msg;
-    msg.json = std::make_shared<const std::string>(to_json(a));
-    msg.alert = std::make_shared<const Alert>(std::move(a));
+    const outputs::AlertMessage msg = outputs::AlertMessage::of(std::move(a));
 
     const outputs::CurlGlobal curl_global;
     std::unique_ptr<outputs::Sink> sink = outputs::make_sink(cfg);

@@ -57,9 +57,7 @@ std::vector<std::unique_ptr<Sink>> Dispatcher::replace(std::vector<std::unique_p
 }
 
 void Dispatcher::dispatch(Alert&& alert) {
-    AlertMessage msg;
-    msg.json = std::make_shared<const std::string>(to_json(alert));
-    msg.alert = std::make_shared<const Alert>(std::move(alert));
+    const AlertMessage msg = AlertMessage::of(std::move(alert));
     const auto now = std::chrono::steady_clock::now();
     const std::scoped_lock lock(mu_);
     ++alerts_;
@@ -97,11 +95,11 @@ void Dispatcher::tick(std::chrono::steady_clock::time_point now) {
         }
         e.degraded = true;
         e.last_report = now;
-        raise_degraded(e, s, now);
+        raise_degraded(e, s);
     }
 }
 
-void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s, std::chrono::steady_clock::time_point /*now*/) {
+void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s) {
     Alert a;
     a.time = now_rfc3339();
     a.host = host_;
@@ -117,9 +115,7 @@ void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s, std::chron
     a.remediation = "Check the endpoint and the plugin's log (syslog); --test-output " + bad.sink->name() +
                     " shows what the endpoint answers. Spooled alerts are delivered when it recovers.";
     log::warning(a.summary);
-    AlertMessage msg;
-    msg.json = std::make_shared<const std::string>(to_json(a));
-    msg.alert = std::make_shared<const Alert>(std::move(a));
+    const AlertMessage msg = AlertMessage::of(std::move(a));
     ++degraded_alerts_;
     ++alerts_;
     // Through the outputs that still work: not the degraded one, nor one with a backlog.

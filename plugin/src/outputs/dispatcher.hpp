@@ -55,7 +55,7 @@ private:
         std::chrono::steady_clock::time_point last_report{};
         std::chrono::steady_clock::time_point last_problem{};
     };
-    void raise_degraded(const Entry& bad, const SinkStats& s, std::chrono::steady_clock::time_point now);
+    void raise_degraded(const Entry& bad, const SinkStats& s);
 
     mutable std::mutex mu_;
     std::vector<Entry> entries_;

@@ -111,10 +111,7 @@ AlertMessage Gate::summary_of(const Incident& incident) const {
     a.repeats = incident.repeats;
     a.summary += " (repeated " + std::to_string(incident.repeats) + " more time" + (incident.repeats == 1 ? "" : "s") +
                  " within " + std::to_string(window_.count()) + " s)";
-    AlertMessage msg;
-    msg.json = std::make_shared<const std::string>(to_json(a));
-    msg.alert = std::make_shared<const Alert>(std::move(a));
-    return msg;
+    return AlertMessage::of(std::move(a));
 }
 
 std::vector<AlertMessage> Gate::due(Clock::time_point now) {

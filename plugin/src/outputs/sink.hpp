@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "alert/alert.hpp"
 #include "config/config.hpp"
@@ -14,6 +15,14 @@ namespace adock::outputs {
 struct AlertMessage {
     std::shared_ptr<const Alert> alert;
     std::shared_ptr<const std::string> json;
+
+    /// Serializes `a` once and shares both.
+    [[nodiscard]] static AlertMessage of(Alert&& a) {
+        AlertMessage m;
+        m.json = std::make_shared<const std::string>(to_json(a));
+        m.alert = std::make_shared<const Alert>(std::move(a));
+        return m;
+    }
 };
 
 struct SinkStats {
