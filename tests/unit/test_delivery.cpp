@@ -616,6 +616,11 @@ TEST_CASE("config: secrets from files and the environment, errors that name no s
     CHECK(c.outputs[1].dedup_window_s == 0);
     CHECK(c.outputs[2].facility == 19);
     CHECK(c.outputs[2].spool_dir.empty());
+    ::setenv("ADOCK_TEST_URL", "http://127.0.0.1:9/hook", 1);
+    CHECK(adock::config::load_config_string("outputs:\n  - {name: w, type: webhook, url_env: ADOCK_TEST_URL}\n", "c.yaml")
+              .outputs[0]
+              .url == "http://127.0.0.1:9/hook");
+    ::unsetenv("ADOCK_TEST_URL");
     ::unsetenv("ADOCK_TEST_OG_KEY");
 
     auto error_of = [](const std::string& text) {
@@ -632,6 +637,12 @@ TEST_CASE("config: secrets from files and the environment, errors that name no s
           "c.yaml:2:5: output 'p': give one of 'routing_key', 'routing_key_file', 'routing_key_env'");
     CHECK(error_of("outputs:\n  - {name: o, type: opsgenie, api_key_env: ADOCK_NOT_SET_ANYWHERE}\n")
               .find("environment variable ADOCK_NOT_SET_ANYWHERE is not set") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {name: s, type: slack, url: \"https://x\", url_env: X}\n") ==
+          "c.yaml:2:5: output 's': give one of 'url', 'url_file', 'url_env'");
+    CHECK(error_of("outputs:\n  - {name: s, type: slack, url_file: /nonexistent/u}\n") ==
+          "c.yaml:2:5: output 's': url_file: cannot read /nonexistent/u");
+    CHECK(error_of("outputs:\n  - {name: w, type: webhook, url: \"http://h\", headers_file: {X-Key: /nonexistent/k}}\n") ==
+          "c.yaml:2:5: output 'w': headers_file: cannot read /nonexistent/k");
     CHECK(error_of("outputs:\n  - {name: s, type: syslog, address: \"10.0.0.1:514\"}\n") ==
           "c.yaml:2:5: output 's': address: expected unix:/PATH, udp:HOST:PORT or tcp:HOST:PORT");
     CHECK(error_of("outputs:\n  - {name: s, type: syslog, facility: mars}\n").find("facility") != std::string::npos);

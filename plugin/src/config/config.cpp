@@ -97,7 +97,29 @@ std::optional<unsigned> facility_code(const std::string& name) {
     return it->second;
 }
 
-/// A secret given inline, in a file (`*_file`) or in the environment (`*_env`): exactly one.
+/// The content of a secret file, trimmed; a ConfigError naming the file (never its content).
+std::string secret_from_file(const YamlReader& r, const YAML::Node& n, const std::string& output,
+                             const std::string& what, const std::string& path) {
+    try {
+        return trim(read_file(path));
+    } catch (const ConfigError&) {
+        r.fail(n, "output '" + output + "': " + what + ": cannot read " + path);
+    }
+}
+
+/// An environment variable's value, trimmed; a ConfigError when it is unset or empty.
+std::string secret_from_env(const YamlReader& r, const YAML::Node& n, const std::string& output,
+                            const std::string& what, const std::string& var) {
+    const char* e = std::getenv(var.c_str());
+    if (e == nullptr || *e == '\0') {
+        r.fail(n, "output '" + output + "': " + what + ": environment variable " + var +
+                      " is not set (auditd starts plugins with an empty environment: prefer a file)");
+    }
+    return trim(e);
+}
+
+/// A value given inline (`key`), in a file (`key_file`) or in the environment (`key_env`): at
+/// most one of the three. Used for URLs (they often embed a token) and API keys.
 struct SecretSource {
     std::optional<std::string> value;
     std::optional<std::string> file;
@@ -111,8 +133,9 @@ struct SecretSource {
         h[key + "_env"] = [this, &r, key](const YAML::Node& v) { env = r.str(v, key + "_env"); };
     }
 
-    /// The secret, or "" when none is given. Errors never include the secret itself.
-    std::string resolve(const YamlReader& r, const YAML::Node& n, const std::string& output, const std::string& key) const {
+    /// The value, or `fallback` when none is given. Errors never include the value itself.
+    std::string resolve(const YamlReader& r, const YAML::Node& n, const std::string& output, const std::string& key,
+                        const std::string& fallback = {}) const {
         const int given = (value ? 1 : 0) + (file ? 1 : 0) + (env ? 1 : 0);
         if (given > 1) {
             r.fail(n, "output '" + output + "': give one of '" + key + "', '" + key + "_file', '" + key + "_env'");
@@ -121,22 +144,12 @@ struct SecretSource {
             return *value;
         }
         if (file) {
-            try {
-                return trim(read_file(*file));
-            } catch (const ConfigError&) {
-                r.fail(n, "output '" + output + "': cannot read " + key + "_file " + *file);
-            }
+            return secret_from_file(r, n, output, key + "_file", *file);
         }
         if (env) {
-            const char* e = std::getenv(env->c_str());
-            if (e == nullptr || *e == '\0') {
-                r.fail(n, "output '" + output + "': " + key + "_env: environment variable " + *env +
-                              " is not set (auditd starts plugins with an empty environment: prefer " + key +
-                              "_file)");
-            }
-            return trim(e);
+            return secret_from_env(r, n, output, key + "_env", *env);
         }
-        return {};
+        return fallback;
     }
 };
 
@@ -159,13 +172,13 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         o.type == OutputType::PagerDuty || o.type == OutputType::Opsgenie) {
         o.dedup_window_s = 60;
     }
+    std::string default_url;
     if (o.type == OutputType::PagerDuty) {
-        o.url = "https://events.pagerduty.com/v2/enqueue";
+        default_url = "https://events.pagerduty.com/v2/enqueue";
     } else if (o.type == OutputType::Opsgenie) {
-        o.url = "https://api.opsgenie.com/v2/alerts";
+        default_url = "https://api.opsgenie.com/v2/alerts";
     }
-    std::string url_file;
-    std::string url_env;
+    SecretSource url;
     SecretSource secret;
     std::map<std::string, std::string> headers_env;
     std::map<std::string, std::string> headers_file;
@@ -221,9 +234,7 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         };
     }
     if (is_http(o.type)) {
-        h["url"] = [&](const YAML::Node& v) { o.url = r.str(v, "url"); };
-        h["url_file"] = [&](const YAML::Node& v) { url_file = r.str(v, "url_file"); };
-        h["url_env"] = [&](const YAML::Node& v) { url_env = r.str(v, "url_env"); };
+        url.add_handlers(h, r, "url");
         auto string_map = [&](const YAML::Node& v, const std::string& what, std::map<std::string, std::string>& out) {
             if (!v.IsMap()) {
                 r.fail(v, what + ": expected a mapping of name: value");
@@ -277,26 +288,7 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         r.fail(n, "output '" + o.name + "': a file output needs 'path'");
     }
     if (is_http(o.type)) {
-        const bool default_url = o.type == OutputType::PagerDuty || o.type == OutputType::Opsgenie;
-        const bool explicit_url = n["url"].IsDefined();
-        if (static_cast<int>(explicit_url) + static_cast<int>(!url_file.empty()) + static_cast<int>(!url_env.empty()) > 1) {
-            r.fail(n, "output '" + o.name + "': give one of 'url', 'url_file', 'url_env'");
-        }
-        if (!url_file.empty()) {
-            try {
-                o.url = trim(read_file(url_file));
-            } catch (const ConfigError&) {
-                r.fail(n, "output '" + o.name + "': cannot read url_file " + url_file);
-            }
-        } else if (!url_env.empty()) {
-            const char* e = std::getenv(url_env.c_str());
-            if (e == nullptr || *e == '\0') {
-                r.fail(n, "output '" + o.name + "': url_env: environment variable " + url_env + " is not set");
-            }
-            o.url = trim(e);
-        } else if (!explicit_url && !default_url) {
-            o.url.clear();
-        }
+        o.url = url.resolve(r, n, o.name, "url", default_url);
         if (o.url.empty()) {
             r.fail(n, "output '" + o.name + "': a " + type + " output needs 'url', 'url_file' or 'url_env'");
         }
@@ -304,18 +296,10 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
             r.fail(n, "output '" + o.name + "': url must start with http:// or https://");
         }
         for (const auto& [key, var] : headers_env) {
-            const char* e = std::getenv(var.c_str());
-            if (e == nullptr) {
-                r.fail(n, "output '" + o.name + "': headers_env: environment variable " + var + " is not set");
-            }
-            o.headers[key] = trim(e);
+            o.headers[key] = secret_from_env(r, n, o.name, "headers_env", var);
         }
         for (const auto& [key, path] : headers_file) {
-            try {
-                o.headers[key] = trim(read_file(path));
-            } catch (const ConfigError&) {
-                r.fail(n, "output '" + o.name + "': headers_file: cannot read " + path);
-            }
+            o.headers[key] = secret_from_file(r, n, o.name, "headers_file", path);
         }
         if (!o.client_key.empty() && o.client_cert.empty()) {
             r.fail(n, "output '" + o.name + "': client_key needs client_cert");
