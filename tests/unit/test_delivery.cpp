@@ -341,7 +341,7 @@ TEST_CASE("gate routes by rule and tag globs", "[outputs][gate]") {
     CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"authorized_update"})), now) ==
           V::Filtered);
     CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"container_escape"})), now) == V::Pass);
-    CHECK(gate.filtered() == 2);
+    CHECK(gate.counters().filtered == 2);
 
     adock::config::OutputConfig tags;
     tags.include_tags = {"container_escape"};
@@ -373,7 +373,7 @@ TEST_CASE("gate folds repeats of one incident into one later message with the co
     CHECK(due[0].alert->repeats == 4ULL);
     CHECK(due[0].alert->summary.find("repeated 4 more times within 60 s") != std::string::npos);
     CHECK(due[0].json->find(R"("repeats":4)") != std::string::npos);
-    CHECK(gate.folded() == 4);
+    CHECK(gate.counters().folded == 4);
     // The window is over: the next one passes and opens a new window.
     CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0 + 62s) == V::Pass);
     CHECK(gate.due(t0 + 200s).empty());  // no repeats in it: nothing to say
@@ -402,7 +402,7 @@ TEST_CASE("gate rate limit holds back the excess in each window and counts it", 
         passed += gate.offer(msg_of(sample_alert("r" + std::to_string(i), "/x")), t0) == V::Pass ? 1 : 0;
     }
     CHECK(passed == 3);
-    CHECK(gate.rate_limited() == 7);
+    CHECK(gate.counters().rate_limited == 7);
     CHECK(gate.offer(msg_of(sample_alert("later", "/x")), t0 + 11s) == V::Pass);
 }
 

@@ -166,9 +166,10 @@ std::vector<NamedStats> Dispatcher::stats() const {
     std::vector<NamedStats> out;
     for (const auto& e : entries_) {
         NamedStats n{e.sink->name(), e.sink->stats()};
-        n.stats.filtered = e.gate->filtered();
-        n.stats.folded = e.gate->folded();
-        n.stats.rate_limited = e.gate->rate_limited();
+        const Gate::Counters held = e.gate->counters();
+        n.stats.filtered = held.filtered;
+        n.stats.folded = held.folded;
+        n.stats.rate_limited = held.rate_limited;
         out.push_back(std::move(n));
     }
     return out;

@@ -64,7 +64,7 @@ bool Gate::routed(const Alert& a) const {
 Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
     const std::scoped_lock lock(mu_);
     if (!m.alert || !routed(*m.alert)) {
-        ++filtered_;
+        ++counters_.filtered;
         return Verdict::Filtered;
     }
     if (window_.count() > 0) {
@@ -73,7 +73,7 @@ Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
         if (it != incidents_.end() && now < it->second.until) {
             ++it->second.repeats;
             it->second.last = m;
-            ++folded_;
+            ++counters_.folded;
             return Verdict::Folded;
         }
         if (it != incidents_.end()) {  // its window ended before due() came by
@@ -98,7 +98,7 @@ Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
         }
         if (rate_count_ >= rate_limit_) {
             ++rate_held_;
-            ++rate_limited_;
+            ++counters_.rate_limited;
             return Verdict::RateLimited;
         }
         ++rate_count_;
@@ -131,19 +131,9 @@ std::vector<AlertMessage> Gate::due(Clock::time_point now) {
     return out;
 }
 
-unsigned long long Gate::filtered() const {
+Gate::Counters Gate::counters() const {
     const std::scoped_lock lock(mu_);
-    return filtered_;
-}
-
-unsigned long long Gate::folded() const {
-    const std::scoped_lock lock(mu_);
-    return folded_;
-}
-
-unsigned long long Gate::rate_limited() const {
-    const std::scoped_lock lock(mu_);
-    return rate_limited_;
+    return counters_;
 }
 
 }  // namespace adock::outputs

@@ -30,9 +30,13 @@ public:
     /// Fold summaries whose window has ended: the last repeat, with `repeats` set.
     [[nodiscard]] std::vector<AlertMessage> due(Clock::time_point now);
 
-    [[nodiscard]] unsigned long long filtered() const;
-    [[nodiscard]] unsigned long long folded() const;
-    [[nodiscard]] unsigned long long rate_limited() const;
+    /// What the gate held back on purpose (not losses).
+    struct Counters {
+        unsigned long long filtered = 0;      ///< severity or routing
+        unsigned long long folded = 0;        ///< repeats inside a dedup window
+        unsigned long long rate_limited = 0;  ///< over the rate limit
+    };
+    [[nodiscard]] Counters counters() const;
 
 private:
     struct Incident {
@@ -61,9 +65,7 @@ private:
     Clock::time_point rate_start_{};
     unsigned rate_count_ = 0;
     unsigned long long rate_held_ = 0;  ///< in the current window
-    unsigned long long filtered_ = 0;
-    unsigned long long folded_ = 0;
-    unsigned long long rate_limited_ = 0;
+    Counters counters_;
 };
 
 }  // namespace adock::outputs

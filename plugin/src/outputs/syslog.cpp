@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 
 #include "util/json.hpp"
 
@@ -145,7 +146,7 @@ SyslogTransport::SyslogTransport(const config::OutputConfig& cfg)
     if (kind_ == Kind::Udp) {
         max_message_ = kUdpMax;
     }
-    std::string hp = a.substr(4);
+    const std::string hp = a.substr(4);
     const auto colon = hp.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == hp.size()) {
         fail("expected HOST:PORT");
