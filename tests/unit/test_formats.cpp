@@ -13,6 +13,7 @@
 #include "alert/alert.hpp"
 #include "outputs/formats.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 using namespace adock;
 using adock::outputs::discord_payload;
@@ -136,21 +137,6 @@ std::size_t code_points(const std::string& s) {
     return n;
 }
 
-/// Every scalar of the payload, recursively (keys too).
-void texts(const YAML::Node& n, std::vector<std::string>& out) {
-    if (n.IsScalar()) {
-        out.push_back(n.Scalar());
-    } else if (n.IsSequence()) {
-        for (const auto& x : n) {
-            texts(x, out);
-        }
-    } else if (n.IsMap()) {
-        for (const auto& kv : n) {
-            texts(kv.first, out);
-            texts(kv.second, out);
-        }
-    }
-}
 
 /// A JSON string value (quoted), not a number, bool or null.
 bool is_json_string(const YAML::Node& n) {
@@ -306,7 +292,7 @@ TEST_CASE("teams: hostile text is escaped for Markdown and stays valid JSON", "[
     const YAML::Node p = YAML::Load(body);
     const YAML::Node card = p["attachments"][0]["content"];
     std::vector<std::string> shown;
-    texts(card["body"], shown);
+    adock::test::yaml_texts(card["body"], shown);
     for (const auto& t : shown) {
         CHECK(markdown_escaped(t, "*_~`[]()#<>|!"));
     }
@@ -386,7 +372,7 @@ TEST_CASE("discord: no argv can ping, format or break the JSON", "[formats]") {
     const std::string body = discord_payload(hostile_alert());
     const YAML::Node p = YAML::Load(body);
     std::vector<std::string> all;
-    texts(p["embeds"], all);
+    adock::test::yaml_texts(p["embeds"], all);
     for (const auto& t : all) {
         CHECK_FALSE(has_raw_mention(t));
     }
@@ -516,7 +502,7 @@ TEST_CASE("pagerduty: 100 KB strings keep the body under 512 KB and the summary 
     CHECK(d["process"]["argc"].as<std::size_t>() == 100);
     CHECK(d["mitre"].size() <= 32);
     std::vector<std::string> all;
-    texts(d, all);
+    adock::test::yaml_texts(d, all);
     for (const auto& t : all) {
         CHECK(code_points(t) <= 4096);
     }

@@ -7,6 +7,7 @@
 #include "alert/alert.hpp"
 #include "outputs/slack.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 using namespace adock;
 using adock::outputs::slack_payload;
@@ -33,20 +34,6 @@ Alert hostile_alert() {
     return a;
 }
 
-/// Every string value of the payload, recursively.
-void texts(const YAML::Node& n, std::vector<std::string>& out) {
-    if (n.IsScalar()) {
-        out.push_back(n.Scalar());
-    } else if (n.IsSequence()) {
-        for (const auto& x : n) {
-            texts(x, out);
-        }
-    } else if (n.IsMap()) {
-        for (const auto& kv : n) {
-            texts(kv.second, out);
-        }
-    }
-}
 
 std::size_t code_points(const std::string& s) {
     std::size_t n = 0;
@@ -74,7 +61,7 @@ TEST_CASE("slack: no argv can mention, link or break the JSON", "[outputs][slack
     const std::string body = slack_payload(hostile_alert());
     const YAML::Node p = YAML::Load(body);  // valid JSON (JSON is YAML)
     std::vector<std::string> all;
-    texts(p, all);
+    adock::test::yaml_texts(p, all);
     for (const auto& t : all) {
         CHECK(t.find("<!") == std::string::npos);
         CHECK(t.find("<@") == std::string::npos);

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "alert/alert.hpp"
 #include "audit/event.hpp"
 #include "audit/framer.hpp"
@@ -100,6 +102,22 @@ private:
     }();
     std::vector<Alert>& out_;
 };
+
+/// Every scalar of a parsed payload, keys included, recursively: where hostile text could show.
+inline void yaml_texts(const YAML::Node& n, std::vector<std::string>& out) {
+    if (n.IsScalar()) {
+        out.push_back(n.Scalar());
+    } else if (n.IsSequence()) {
+        for (const auto& x : n) {
+            yaml_texts(x, out);
+        }
+    } else if (n.IsMap()) {
+        for (const auto& kv : n) {
+            yaml_texts(kv.first, out);
+            yaml_texts(kv.second, out);
+        }
+    }
+}
 
 /// The alerts of one rule, in order.
 inline std::vector<const Alert*> alerts_of(const std::vector<Alert>& alerts, const std::string& rule) {
