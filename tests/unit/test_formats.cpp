@@ -129,15 +129,6 @@ Alert huge_alert() {
     return a;
 }
 
-std::size_t code_points(const std::string& s) {
-    std::size_t n = 0;
-    for (const char c : s) {
-        n += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
-    }
-    return n;
-}
-
-
 /// A JSON string value (quoted), not a number, bool or null.
 bool is_json_string(const YAML::Node& n) {
     return n.IsScalar() && n.Tag() == "!";
@@ -212,7 +203,7 @@ TEST_CASE("incident_key: a long rule id is cut to 255 characters, the hash still
     a.rule_id = std::string(1000, 'r') + "a";
     Alert b = a;
     b.rule_id = std::string(1000, 'r') + "b";
-    CHECK(code_points(incident_key(a)) <= 255);
+    CHECK(adock::test::code_points(incident_key(a)) <= 255);
     CHECK(incident_key(a) != incident_key(b));
     a.rule_id = "bad\xff";
     CHECK(incident_key(a).find('\xff') == std::string::npos);
@@ -317,11 +308,11 @@ TEST_CASE("teams: 100 KB strings keep the body well under 28 KB", "[formats]") {
     CHECK(body.size() < std::size_t{24} * 1024);
     const YAML::Node p = YAML::Load(body);
     const YAML::Node card = p["attachments"][0]["content"];
-    CHECK(code_points(card["body"][0]["text"].as<std::string>()) <= 200);
-    CHECK(code_points(card["body"][1]["text"].as<std::string>()) <= 2000);
+    CHECK(adock::test::code_points(card["body"][0]["text"].as<std::string>()) <= 200);
+    CHECK(adock::test::code_points(card["body"][1]["text"].as<std::string>()) <= 2000);
     CHECK(card["body"][1]["text"].as<std::string>().ends_with("\xE2\x80\xA6"));
     for (const auto& f : card["body"][2]["facts"]) {
-        CHECK(code_points(f["value"].as<std::string>()) <= 500);
+        CHECK(adock::test::code_points(f["value"].as<std::string>()) <= 500);
     }
 }
 
@@ -402,19 +393,19 @@ TEST_CASE("discord: 100 KB strings are cut to the embed limits, 6000 in all", "[
     const std::string title = e["title"].as<std::string>();
     const std::string description = e["description"].as<std::string>();
     const std::string footer = e["footer"]["text"].as<std::string>();
-    CHECK(code_points(title) <= 256);
-    CHECK(code_points(description) <= 4096);
-    CHECK(code_points(footer) <= 2048);
+    CHECK(adock::test::code_points(title) <= 256);
+    CHECK(adock::test::code_points(description) <= 4096);
+    CHECK(adock::test::code_points(footer) <= 2048);
     REQUIRE(e["fields"].size() >= 1);
     CHECK(e["fields"].size() <= 25);
-    std::size_t total = code_points(title) + code_points(description) + code_points(footer);
+    std::size_t total = adock::test::code_points(title) + adock::test::code_points(description) + adock::test::code_points(footer);
     for (const auto& f : e["fields"]) {
         const std::string name = f["name"].as<std::string>();
         const std::string value = f["value"].as<std::string>();
-        CHECK(code_points(name) <= 256);
-        CHECK(code_points(value) <= 1024);
+        CHECK(adock::test::code_points(name) <= 256);
+        CHECK(adock::test::code_points(value) <= 1024);
         CHECK_FALSE(value.empty());
-        total += code_points(name) + code_points(value);
+        total += adock::test::code_points(name) + adock::test::code_points(value);
         CHECK_FALSE(has_raw_mention(value));
     }
     CHECK(total <= 6000);
@@ -493,9 +484,9 @@ TEST_CASE("pagerduty: 100 KB strings keep the body under 512 KB and the summary 
     CHECK(body.size() < std::size_t{512} * 1024);
     CHECK(body.find('\xff') == std::string::npos);
     const YAML::Node p = YAML::Load(body);
-    CHECK(code_points(p["dedup_key"].as<std::string>()) <= 255);
+    CHECK(adock::test::code_points(p["dedup_key"].as<std::string>()) <= 255);
     const std::string summary = p["payload"]["summary"].as<std::string>();
-    CHECK(code_points(summary) <= 1024);
+    CHECK(adock::test::code_points(summary) <= 1024);
     CHECK(summary.find('\n') == std::string::npos);
     const YAML::Node d = p["payload"]["custom_details"];
     CHECK(d["process"]["argv"].size() <= 64);
@@ -504,7 +495,7 @@ TEST_CASE("pagerduty: 100 KB strings keep the body under 512 KB and the summary 
     std::vector<std::string> all;
     adock::test::yaml_texts(d, all);
     for (const auto& t : all) {
-        CHECK(code_points(t) <= 4096);
+        CHECK(adock::test::code_points(t) <= 4096);
     }
     const YAML::Node h = YAML::Load(pagerduty_payload(hostile_alert()));
     CHECK(h["payload"]["custom_details"]["process"]["argv"][1].as<std::string>() ==
@@ -553,22 +544,22 @@ TEST_CASE("opsgenie: hostile and 100 KB strings stay within the Alert API limits
         CHECK(body.find('\xff') == std::string::npos);
         const YAML::Node p = YAML::Load(body);
         const std::string message = p["message"].as<std::string>();
-        CHECK(code_points(message) <= 130);
+        CHECK(adock::test::code_points(message) <= 130);
         CHECK(message.find('\n') == std::string::npos);
-        CHECK(code_points(p["alias"].as<std::string>()) <= 512);
-        CHECK(code_points(p["description"].as<std::string>()) <= 15000);
+        CHECK(adock::test::code_points(p["alias"].as<std::string>()) <= 512);
+        CHECK(adock::test::code_points(p["description"].as<std::string>()) <= 15000);
         CHECK(p["tags"].size() <= 20);
         for (const auto& t : p["tags"]) {
-            CHECK(code_points(t.as<std::string>()) <= 50);
+            CHECK(adock::test::code_points(t.as<std::string>()) <= 50);
         }
         std::size_t details = 0;
         for (const auto& kv : p["details"]) {
             CHECK(is_json_string(kv.second));
             details +=
-                code_points(kv.first.as<std::string>()) + code_points(kv.second.as<std::string>());
+                adock::test::code_points(kv.first.as<std::string>()) + adock::test::code_points(kv.second.as<std::string>());
         }
         CHECK(details <= 8000);
-        CHECK(code_points(p["entity"].as<std::string>()) <= 512);
+        CHECK(adock::test::code_points(p["entity"].as<std::string>()) <= 512);
     }
     const YAML::Node h = YAML::Load(opsgenie_payload(huge_alert()));
     CHECK(h["message"].as<std::string>().ends_with("\xE2\x80\xA6"));
@@ -646,14 +637,14 @@ TEST_CASE("falco: hostile and 100 KB strings: one output line, string fields, va
         const std::string output = p["output"].as<std::string>();
         CHECK(output.find('\n') == std::string::npos);
         CHECK(output.find('\r') == std::string::npos);
-        CHECK(code_points(output) <= 4096);
+        CHECK(adock::test::code_points(output) <= 4096);
         REQUIRE(p["output_fields"].size() > 0);
         for (const auto& kv : p["output_fields"]) {
             CHECK(is_json_string(kv.second));
-            CHECK(code_points(kv.second.as<std::string>()) <= 2048);
+            CHECK(adock::test::code_points(kv.second.as<std::string>()) <= 2048);
         }
         CHECK(p["tags"].size() <= 64);
-        CHECK(code_points(p["hostname"].as<std::string>()) <= 255);
+        CHECK(adock::test::code_points(p["hostname"].as<std::string>()) <= 255);
         CHECK(body.size() < std::size_t{512} * 1024);
     }
     const YAML::Node h = YAML::Load(falco_payload(hostile_alert()));

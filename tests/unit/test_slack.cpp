@@ -34,15 +34,6 @@ Alert hostile_alert() {
     return a;
 }
 
-
-std::size_t code_points(const std::string& s) {
-    std::size_t n = 0;
-    for (const char c : s) {
-        n += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
-    }
-    return n;
-}
-
 }  // namespace
 
 TEST_CASE("slack: Block Kit shape with the alert's facts", "[outputs][slack]") {
@@ -81,14 +72,14 @@ TEST_CASE("slack: 100 KB strings are cut to Slack's limits without breaking an e
     a.host = std::string(500, 'h');
     const std::string body = slack_payload(a);
     const YAML::Node p = YAML::Load(body);
-    CHECK(code_points(p["blocks"][0]["text"]["text"].as<std::string>()) <= 150);
+    CHECK(adock::test::code_points(p["blocks"][0]["text"]["text"].as<std::string>()) <= 150);
     const std::string summary = p["blocks"][1]["text"]["text"].as<std::string>();
-    CHECK(code_points(summary) <= 3000);
+    CHECK(adock::test::code_points(summary) <= 3000);
     CHECK(summary.ends_with("&lt;\xE2\x80\xA6"));
     for (const auto& f : p["blocks"][2]["fields"]) {
-        CHECK(code_points(f["text"].as<std::string>()) <= 2000);
+        CHECK(adock::test::code_points(f["text"].as<std::string>()) <= 2000);
     }
-    CHECK(code_points(p["text"].as<std::string>()) <= 1000);
+    CHECK(adock::test::code_points(p["text"].as<std::string>()) <= 1000);
     CHECK(body.size() < 20000);
 }
 

@@ -103,6 +103,15 @@ private:
     std::vector<Alert>& out_;
 };
 
+/// Unicode code points in valid UTF-8 (what chat APIs count as characters).
+inline std::size_t code_points(const std::string& s) {
+    std::size_t n = 0;
+    for (const char c : s) {
+        n += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
+    }
+    return n;
+}
+
 /// Every scalar of a parsed payload, keys included, recursively: where hostile text could show.
 inline void yaml_texts(const YAML::Node& n, std::vector<std::string>& out) {
     if (n.IsScalar()) {
