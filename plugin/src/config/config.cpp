@@ -182,6 +182,15 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
     SecretSource secret;
     std::map<std::string, std::string> headers_env;
     std::map<std::string, std::string> headers_file;
+    // Declared at this scope: the handlers below call it after their own blocks have ended.
+    const auto string_map = [&r](const YAML::Node& v, const std::string& what, std::map<std::string, std::string>& out) {
+        if (!v.IsMap()) {
+            r.fail(v, what + ": expected a mapping of name: value");
+        }
+        for (const auto& kv : v) {
+            out[kv.first.Scalar()] = r.str(kv.second, what);
+        }
+    };
     std::map<std::string, std::function<void(const YAML::Node&)>> h{
         {"name", [&](const YAML::Node& v) { o.name = r.str(v, "name"); }},
         {"type", [](const YAML::Node&) {}},
@@ -235,14 +244,6 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
     }
     if (is_http(o.type)) {
         url.add_handlers(h, r, "url");
-        auto string_map = [&](const YAML::Node& v, const std::string& what, std::map<std::string, std::string>& out) {
-            if (!v.IsMap()) {
-                r.fail(v, what + ": expected a mapping of name: value");
-            }
-            for (const auto& kv : v) {
-                out[kv.first.Scalar()] = r.str(kv.second, what);
-            }
-        };
         h["headers"] = [&](const YAML::Node& v) { string_map(v, "headers", o.headers); };
         h["headers_env"] = [&](const YAML::Node& v) { string_map(v, "headers_env", headers_env); };
         h["headers_file"] = [&](const YAML::Node& v) { string_map(v, "headers_file", headers_file); };
