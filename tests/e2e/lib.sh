@@ -12,6 +12,13 @@ E2E_CTD_PID=""
 # installs the packages the scenarios need.
 e2e_preflight() {
   [ "$(id -u)" = 0 ] || { echo "e2e: needs root (the kernel audit subsystem)" >&2; return 1; }
+  # One live suite at a time: the kernel has one audit connection, the machine one dockerd.
+  # A caller that already holds the lock (ADOCK_LIVE_LOCKED=1) is not asked again.
+  if [ -z "${ADOCK_LIVE_LOCKED:-}" ]; then
+    exec 9>/run/adock-live.lock
+    flock -w 1800 9 || { echo "e2e: another live suite holds /run/adock-live.lock" >&2; return 1; }
+    export ADOCK_LIVE_LOCKED=1
+  fi
   local need=() p
   for p in auditd:auditctl runc:runc containerd:containerd busybox-static:busybox python3:python3; do
     command -v "${p#*:}" >/dev/null || need+=("${p%%:*}")
