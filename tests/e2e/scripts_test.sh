@@ -71,6 +71,11 @@ done
 
 # The shipped template, rendered for this host, loads line for line (auditctl fails on a bad one).
 "$root/scripts/render-rules.sh" > "$d/host.rules"
+if [ -z "${ADOCK_LIVE_LOCKED:-}" ]; then  # one live suite at a time (tests/e2e/lib.sh)
+  exec 9>/run/adock-live.lock
+  flock -w 1800 9 || { echo "scripts_test: another live suite holds /run/adock-live.lock" >&2; exit 1; }
+  export ADOCK_LIVE_LOCKED=1
+fi
 owner=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
 if [ -n "$owner" ] && [ "$owner" != 0 ]; then
   echo "scripts_test: auditd pid $owner owns the audit connection; skipping the kernel parts" >&2
