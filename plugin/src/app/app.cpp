@@ -25,6 +25,7 @@
 #include "outputs/curl_easy.hpp"
 #include "outputs/delivery_sink.hpp"
 #include "outputs/dispatcher.hpp"
+#include "rules/catalogue.hpp"
 #include "rules/engine.hpp"
 #include "rules/loader.hpp"
 #include "util/bounded_queue.hpp"
@@ -48,8 +49,12 @@ Loaded load_all(const Options& opts) {
     l.cfg = config::load_config_file(opts.config_path);
     if (opts.rules_dir) {
         l.cfg.rules_dir = *opts.rules_dir;
+        l.cfg.rules_dir_explicit = true;
     }
-    l.rules = rules::load_rules_dir(l.cfg.rules_dir);
+    if (opts.input_path) {
+        config::apply_replay_defaults(l.cfg);
+    }
+    l.rules = rules::load_catalogue(l.cfg.rules_dir, !l.cfg.rules_dir_explicit);
     return l;
 }
 
@@ -531,8 +536,12 @@ std::string usage() {
     return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--scan]\n"
            "                    [--test-output NAME] [--log-stderr]\n"
            "  --config FILE    configuration (YAML)\n"
-           "  --input PATH     replay a saved audit log instead of reading the stream on stdin\n"
-           "  --rules-dir DIR  detection rules directory (overrides rules_dir in the config)\n"
+           "  --input PATH     replay a saved audit log instead of reading the stream on stdin;\n"
+           "                   a replay describes the past: it reads no /proc and hashes no\n"
+           "                   file of this host unless the config sets processes.use_proc\n"
+           "                   or integrity.enabled explicitly\n"
+           "  --rules-dir DIR  detection rules directory (overrides rules_dir in the config);\n"
+           "                   without one installed the built-in catalogue is used\n"
            "  --check          validate the configuration and rules, print problems, exit 0 or 1\n"
            "  --test-output NAME  send a sample alert to one output now and report what its\n"
            "                   endpoint answered (exit 0 delivered, 1 not)\n"
@@ -696,13 +705,12 @@ int run(const Options& opts) {
         for (const auto& r : loaded.rules->rules) {
             enabled += r.enabled ? 1 : 0;
         }
-        std::printf("%s: OK (%zu outputs, %zu rules enabled of %zu, from %zu files in %s)\n",
+        std::printf("%s: OK (%zu outputs, %zu rules enabled of %zu, from %s)\n",
                     opts.config_path.c_str(),
                     loaded.cfg.outputs.size(),
                     enabled,
                     loaded.rules->rules.size(),
-                    loaded.rules->files.size(),
-                    loaded.cfg.rules_dir.c_str());
+                    rules::describe_origin(*loaded.rules).c_str());
         return 0;
     }
     if (loaded.cfg.outputs.empty()) {

@@ -340,7 +340,11 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
         "the configuration",
         {
             {"host", [&](const YAML::Node& v) { c.host = r.str(v, "host"); }},
-            {"rules_dir", [&](const YAML::Node& v) { c.rules_dir = r.str(v, "rules_dir"); }},
+            {"rules_dir",
+             [&](const YAML::Node& v) {
+                 c.rules_dir = r.str(v, "rules_dir");
+                 c.rules_dir_explicit = true;
+             }},
             {"state_file", [&](const YAML::Node& v) { c.state_file = r.str(v, "state_file"); }},
             {"log_level",
              [&](const YAML::Node& v) {
@@ -368,6 +372,8 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
              [&](const YAML::Node& v) { c.containerd_state_dir = r.str(v, "containerd_state_dir"); }},
             {"docker_containers_dir",
              [&](const YAML::Node& v) { c.docker_containers_dir = r.str(v, "docker_containers_dir"); }},
+            {"podman_storage_dir",
+             [&](const YAML::Node& v) { c.podman_storage_dir = r.str(v, "podman_storage_dir"); }},
             {"engine",
              [&](const YAML::Node& v) {
                  r.mapping(v,
@@ -399,13 +405,18 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              }},
                             {"use_proc", [&](const YAML::Node& x) {
                                  c.processes.use_proc = r.boolean(x, "use_proc");
+                                 c.processes.use_proc_explicit = true;
                              }}});
              }},
             {"integrity",
              [&](const YAML::Node& v) {
                  r.mapping(v,
                            "integrity",
-                           {{"enabled", [&](const YAML::Node& x) { c.integrity.enabled = r.boolean(x, "enabled"); }},
+                           {{"enabled",
+                             [&](const YAML::Node& x) {
+                                 c.integrity.enabled = r.boolean(x, "enabled");
+                                 c.integrity.enabled_explicit = true;
+                             }},
                             {"state_file", [&](const YAML::Node& x) { c.integrity.state_file = r.str(x, "state_file"); }},
                             {"dpkg_info_dir",
                              [&](const YAML::Node& x) { c.integrity.dpkg_info_dir = r.str(x, "dpkg_info_dir"); }},
@@ -470,6 +481,15 @@ Config load_config_string(const std::string& text, const std::string& name) {
 
 Config load_config_file(const std::string& path) {
     return load_config_string(read_file(path), path);
+}
+
+void apply_replay_defaults(Config& cfg) {
+    if (!cfg.processes.use_proc_explicit) {
+        cfg.processes.use_proc = false;
+    }
+    if (!cfg.integrity.enabled_explicit) {
+        cfg.integrity.enabled = false;
+    }
 }
 
 }  // namespace adock::config

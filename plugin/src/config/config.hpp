@@ -114,13 +114,18 @@ struct ProcessTableConfig {
     /// when needed). 8192 keeps the table in cache on a busy host; measured in BENCHMARKS.md.
     std::size_t max_entries = 8192;
     unsigned ancestry_depth = 8;
-    /// Fill gaps from /proc (a live host); off for offline replay of foreign logs.
+    /// Fill gaps from /proc and know the runtime binaries by this host's files (a live host);
+    /// off for replays (`--input`) unless the config sets it.
     bool use_proc = true;
+    /// The config file set use_proc (a replay then keeps what it says).
+    bool use_proc_explicit = false;
 };
 
 /// Application control and the runtime binaries' baseline (integrity/monitor.hpp).
 struct IntegritySettings {
     bool enabled = true;
+    /// The config file set enabled (a replay then keeps what it says).
+    bool enabled_explicit = false;
     std::string state_file = "/var/lib/audisp-docker/baseline.json";
     std::vector<std::string> allowlist;  ///< trusted sha256 values
     std::string dpkg_info_dir = "/var/lib/dpkg/info";
@@ -152,6 +157,10 @@ struct Config {
     std::string proc_root = "/proc";
     std::string containerd_state_dir = "/run/containerd/io.containerd.runtime.v2.task";
     std::string docker_containers_dir = "/var/lib/docker/containers";
+    /// podman's (containers/storage) root: overlay-containers/containers.json, images.json.
+    std::string podman_storage_dir = "/var/lib/containers/storage";
+    /// The config named rules_dir (a missing one is then an error, not the built-in catalogue).
+    bool rules_dir_explicit = false;
     EngineConfig engine;
     ProcessTableConfig processes;
     IntegritySettings integrity;
@@ -163,6 +172,10 @@ struct Config {
     /// of its bound (percent).
     unsigned degraded_spool_percent = 50;
 };
+
+/// A replay (`--input`) describes the past: /proc and the integrity content checks are off
+/// unless the config file turned them on explicitly.
+void apply_replay_defaults(Config& cfg);
 
 /// Strict loaders: unknown keys, wrong types and out-of-range values are ConfigErrors.
 [[nodiscard]] Config load_config_file(const std::string& path);
