@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proc/containers.hpp"
@@ -70,33 +71,112 @@ TEST_CASE("the shim's argv names the container", "[containers]") {
     CHECK(ref->id == "bl3");
     CHECK(ref->ns == "default");
     CHECK(ref->runtime == "containerd");
-    CHECK_FALSE(container_from_shim_argv({"/bin/bash", "-id", "x"}));
     CHECK_FALSE(container_from_shim_argv({"containerd-shim-runc-v2", "-id", "../../etc"}));
+    CHECK_FALSE(container_from_shim_argv({"containerd-shim-runc-v2", "-namespace", "../../trap", "-id", "abc"}));
+    CHECK_FALSE(container_from_shim_argv({"containerd-shim-runc-v2", "-namespace", "..", "-id", "abc"}));
+    CHECK(container_from_shim_argv({"x", "-namespace", "moby", "-id", "abc"})->runtime == "docker");
 }
 
 TEST_CASE("names and images come from the runtime's state files", "[containers]") {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("adock-ct-" + std::to_string(::getpid()));
-    fs::create_directories(dir / "k8s.io" / kHex);
+    fs::create_directories(dir / "ctd" / "k8s.io" / kHex);
+    fs::create_directories(dir / "ctd" / "default" / "bl3");
     fs::create_directories(dir / "docker" / kHex);
-    std::ofstream(dir / "k8s.io" / kHex / "config.json")
-        << R"({"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.container-name":"web","io.kubernetes.cri.image-name":"docker.io/library/nginx:1.25"}})";
+    fs::create_directories(dir / "podman" / "overlay-containers");
+    std::ofstream(dir / "ctd" / "k8s.io" / kHex / "config.json")
+        << R"({"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.container-name":"web","io.kubernetes.cri.image-name":"docker.io/library/nginx:1.25","io.kubernetes.cri.sandbox-name":"web-7d9f","io.kubernetes.cri.sandbox-namespace":"shop"}})";
+    std::ofstream(dir / "ctd" / "default" / "bl3" / "config.json") << R"({"ociVersion":"1.0.2"})";
     std::ofstream(dir / "docker" / kHex / "config.v2.json") << R"({"Name":"/db","Config":{"Image":"postgres:16"}})";
-    adock::proc::ContainerResolver r((dir).string(), (dir / "docker").string());
-    ContainerRef c;
-    c.id = kHex;
-    c.runtime = "containerd";
-    c.ns = "k8s.io";
-    r.enrich(c);
-    CHECK(c.name == "web");
-    CHECK(c.image == "docker.io/library/nginx:1.25");
+    std::ofstream(dir / "podman" / "overlay-containers" / "containers.json")
+        << R"([{"id":")" << kHex
+        << R"(","names":["pm-web"],"image":"ab12","metadata":"{\"image-name\":\"localhost/bb:latest\",\"name\":\"pm-web\"}"}])";
+    adock::proc::NameResolver r(adock::proc::ContainerDirs{(dir / "ctd").string(), (dir / "docker").string(),
+                                                           (dir / "podman").string()});
+    ContainerRef k8s;
+    k8s.id = kHex;
+    k8s.runtime = "containerd";
+    k8s.ns = "k8s.io";
+    auto n = r.read_names(k8s);
+    CHECK(n.name == "web");
+    CHECK(n.image == "docker.io/library/nginx:1.25");
+    CHECK(n.pod == "web-7d9f");
+    CHECK(n.pod_namespace == "shop");
+
+    SECTION("docker by its 64-hex id, also when attributed through containerd's moby namespace") {
+        ContainerRef d;
+        d.id = kHex;
+        d.runtime = "containerd";
+        d.ns = "moby";
+        auto dn = r.read_names(d);
+        CHECK(dn.name == "db");
+        CHECK(dn.image == "postgres:16");
+        CHECK(dn.runtime == "docker");
+    }
+    SECTION("podman from its storage's containers.json") {
+        ContainerRef p;
+        p.id = kHex;
+        p.runtime = "podman";
+        auto pn = r.read_names(p);
+        CHECK(pn.name == "pm-web");
+        CHECK(pn.image == "localhost/bb:latest");
+    }
+    SECTION("ctr: the id is the name") {
+        ContainerRef c;
+        c.id = "bl3";
+        c.runtime = "containerd";
+        c.ns = "default";
+        CHECK(r.read_names(c).name == "bl3");
+    }
+    SECTION("hostile ids and namespaces read nothing outside the state directories") {
+        fs::create_directories(dir / "trap" / "abc");
+        std::ofstream(dir / "trap" / "abc" / "config.json")
+            << R"({"annotations":{"io.kubernetes.cri.container-name":"FROM-ATTACKER-FILE"}})";
+        for (const std::string ns : {"../trap", "..", ".", "a/b"}) {
+            ContainerRef c;
+            c.id = "abc";
+            c.runtime = "containerd";
+            c.ns = ns;
+            CHECK_FALSE(r.read_names(c).name);
+        }
+        // A symlink planted beneath the state dir is not followed.
+        fs::create_directory_symlink(dir / "trap", dir / "ctd" / "evil");
+        ContainerRef c;
+        c.id = "abc";
+        c.runtime = "containerd";
+        c.ns = "evil";
+        CHECK_FALSE(r.read_names(c).name);
+    }
+    SECTION("a FIFO where a state file should be is refused without blocking") {
+        fs::create_directories(dir / "ctd" / "default" / "fifo1");
+        REQUIRE(::mkfifo((dir / "ctd" / "default" / "fifo1" / "config.json").c_str(), 0600) == 0);
+        ContainerRef c;
+        c.id = "fifo1";
+        c.runtime = "containerd";
+        c.ns = "default";
+        CHECK_FALSE(r.read_names(c).name);  // returns at once: opened O_NONBLOCK, not a regular file
+    }
+    fs::remove_all(dir);
+}
+
+TEST_CASE("names are read off the engine thread and cached", "[containers]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("adock-ct2-" + std::to_string(::getpid()));
+    fs::create_directories(dir / "docker" / kHex);
+    std::ofstream(dir / "docker" / kHex / "config.v2.json") << R"({"Name":"/db","Config":{"Image":"postgres:16"}})";
+    adock::proc::NameResolver r(adock::proc::ContainerDirs{(dir / "ctd").string(), (dir / "docker").string(),
+                                                           (dir / "podman").string()});
     ContainerRef d;
     d.id = kHex;
     d.runtime = "docker";
-    adock::proc::ContainerResolver r2((dir).string(), (dir / "docker").string());
-    r2.enrich(d);
-    CHECK(d.name == "db");
-    CHECK(d.image == "postgres:16");
+    bool pending = false;
+    CHECK_FALSE(r.lookup(d, &pending));  // never blocks: queued
+    CHECK(pending);
+    r.drain(2000);
+    auto n = r.lookup(d, &pending);
+    REQUIRE(n);
+    CHECK(n->name == "db");
+    CHECK_FALSE(pending);
     fs::remove_all(dir);
 }
 
@@ -113,5 +193,8 @@ TEST_CASE("runc's argv names the container it starts", "[containers]") {
     CHECK(id_of({"runc", "init"}) == "none");
     CHECK(id_of({"runc", "list"}) == "none");
     CHECK(id_of({"runc", "run", "../../etc"}) == "none");
-    CHECK(id_of({"bash", "run", "x"}) == "none");
+    // The parser reads a command line; whether the process is a runtime at all is decided by
+    // its executable's identity, never by argv[0] (the engine only asks for identified ones).
+    CHECK(id_of({"runc", "run", "a/b"}) == "none");
+    CHECK(id_of({"runc", "run", "."}) == "none");
 }

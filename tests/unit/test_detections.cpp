@@ -63,10 +63,20 @@ struct Catalogue {
         return e;
     }
 
-    void exec(int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
+    void exec(int pid, int ppid, const std::string& exe, std::vector<std::string> argv,
+              std::optional<std::pair<std::string, std::uint64_t>> file = std::nullopt) {
         audit::Event e = base(pid, ppid, exe, "execve");
         e.has_execve = true;
         e.argv = std::move(argv);
+        if (file) {
+            audit::PathItem p;
+            p.item = 0;
+            p.name = exe;
+            p.nametype = "NORMAL";
+            p.dev = file->first;
+            p.inode = file->second;
+            e.paths.push_back(p);
+        }
         engine->on_event(e);
     }
 
@@ -90,6 +100,27 @@ struct Catalogue {
         p.inode = 12345;
         e.paths.push_back(p);
         return e;
+    }
+
+    /// The host's runc (a replay learns its identity from this exec) started by `ppid` for
+    /// container `id`, and its `runc init` child re-executing itself from a sealed copy: what
+    /// runc 1.1 does at every container start and exec. Returns nothing; pids runc, runc + 1.
+    void runc_start(int runc, int ppid, const std::string& id) {
+        const std::pair<std::string, std::uint64_t> runc_file{"fe:00", 1048601};
+        exec(runc, ppid, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", id},
+             runc_file);
+        exec(runc + 1, runc, "/usr/sbin/runc", {"runc", "init"}, runc_file);  // /proc/self/exe init
+        audit::Event clone = base(runc + 1, runc, "/", "execveat");
+        clone.has_execve = true;
+        clone.argv = {"runc", "init"};
+        audit::PathItem memfd;
+        memfd.item = 0;
+        memfd.name = "";
+        memfd.nametype = "NORMAL";
+        memfd.dev = "00:01";
+        memfd.inode = 7788;
+        clone.paths.push_back(memfd);
+        engine->on_event(clone);
     }
 
     /// A containerd shim for container `id` and a shell in it.
@@ -186,10 +217,12 @@ TEST_CASE("runtime_binary_tampered: host, container escape, package manager, att
     c.engine->on_event(other);
     CHECK(c.of("runtime_binary_tampered").size() == 1);
 
-    // A container writing the host's runc through a bind mount, failing with ETXTBSY.
+    // A container writing the host's runc through a bind mount, failing with ETXTBSY. A replay
+    // knows the host's runc by the execs the stream showed of it.
     c.container(200, 201, "evil");
     auto ids = host_runc();
     if (ids) {
+        c.exec(150, 1, "/usr/sbin/runc", {"runc", "--version"}, ids);
         auto x = c.file(202, 201, "/bin/busybox", "openat", "/hostsbin/runc");
         x.paths[1].dev = ids->first;
         x.paths[1].inode = ids->second;
@@ -296,9 +329,19 @@ TEST_CASE("container_binary_modified: each operation under /usr/bin in a contain
     auto rd = c.file(502, 501, "/bin/busybox", "openat", "/usr/bin/tool");
     rd.args = {0xffffff9c, 0, O_RDONLY, 0};
     c.engine->on_event(rd);
-    c.exec(700, 500, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"});
-    c.engine->on_event(c.file(701, 700, "/", "fchmodat", "/usr/bin/tool"));
+    c.runc_start(700, 500, "c1");
+    c.engine->on_event(c.file(701, 700, "/", "fchmodat", "/usr/bin/tool"));  // runc init
+    c.engine->on_event(c.file(702, 701, "/", "fchmodat", "/usr/bin/tool"));  // a fork of it
     CHECK(c.of("container_binary_modified").size() == ops.size());
+
+    // Positive controls of the same shapes: a container process exec'ing its own file from a
+    // memfd, or naming itself runc, is not the runtime.
+    c.exec(710, 501, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"});
+    c.engine->on_event(c.file(710, 501, "/memfd:runc_cloned:/proc/self/exe (deleted)", "fchmodat", "/usr/bin/tool"));
+    CHECK(c.of("container_binary_modified").size() == ops.size() + 1);
+    c.exec(711, 501, "/usr/sbin/runc", {"runc", "init"}, std::make_pair(std::string("00:2a"), std::uint64_t{555}));
+    c.engine->on_event(c.file(711, 501, "/usr/sbin/runc", "fchmodat", "/usr/bin/tool"));
+    CHECK(c.of("container_binary_modified").size() == ops.size() + 2);
 }
 
 TEST_CASE("seccomp_violation: decoded syscall and action, repeats folded with a count", "[detections][seccomp]") {
@@ -350,9 +393,9 @@ TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's 
     CHECK(c.of("container_sensitive_syscall")[0]->syscall == "mount");
     CHECK(c.of("container_sensitive_syscall")[0]->summary.find("failed (exit -1)") != std::string::npos);
     // runc init and a fork of it (exe "/" inside the container's mount namespace).
-    c.exec(1100, 1000, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"});
-    c.engine->on_event(c.base(1100, 1000, "/", "unshare"));
-    c.engine->on_event(c.base(1101, 1100, "/", "mount"));
+    c.runc_start(1100, 1000, "s1");
+    c.engine->on_event(c.base(1101, 1100, "/", "unshare"));
+    c.engine->on_event(c.base(1102, 1101, "/", "mount"));
     // On the host: not a container.
     c.exec(1200, 1, "/usr/bin/bash", {"bash"});
     c.engine->on_event(c.base(1200, 1, "/usr/bin/bash", "unshare"));

@@ -92,7 +92,7 @@ TEST_CASE("to_json serializes a full alert exactly", "[json][alert]") {
         R"("],"uid":0,"auid":null},)"
         R"("ancestry":[{"pid":99,"exe":"/usr/bin/runc","comm":"runc","argv":[]}],)"
         R"("container":{"id":"abc123","runtime":"docker","namespace":null,"name":"web",)"
-        R"("image":null},"file":{"path":"/etc/shadow","operation":"read"}})";
+        R"("image":null,"pod":null,"pod_namespace":null},"file":{"path":"/etc/shadow","operation":"read"}})";
     CHECK(adock::to_json(a) == expected);
 }
 

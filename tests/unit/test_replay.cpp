@@ -178,7 +178,7 @@ void runc_as_captured(const rules::RuleSet& set, const std::string& text, const 
     const std::uint64_t inode = std::stoull(text.substr(pos, 20));
     pos = text.find("dev=", pos) + 4;
     const std::string dev = text.substr(pos, text.find(' ', pos) - pos);
-    set.lists.at("runtime_binaries")->identities.emplace(dev, inode);
+    set.lists.at("runtime_binaries")->identities.emplace(rules::FileId{dev, inode}, path);
 }
 
 }  // namespace
@@ -222,7 +222,9 @@ TEST_CASE("captured: the host's runc appended to from bash and from a container"
     for (const Alert* a : hits) {
         REQUIRE(a->file);
         CHECK(a->file->operation == "write");
-        if (a->container) {
+        // The capture script's shells: their parents predate the log, so a replay cannot tell
+        // host from container for them (unknown, never "host" by default).
+        if (a->container && !a->container->id.empty()) {
             ++escape;
             CHECK(a->container->id == "tamper-1");
             CHECK(a->severity == Severity::Critical);

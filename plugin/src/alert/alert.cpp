@@ -135,15 +135,25 @@ std::string to_json(const Alert& a) {
 
     w.key("container");
     if (a.container) {
+        const auto nonempty = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
         w.begin_object();
-        w.key("id").value(a.container->id);
-        w.key("runtime").value(a.container->runtime);
+        w.key("id");
+        write_optional(w, nonempty(a.container->id));
+        w.key("runtime");
+        write_optional(w, nonempty(a.container->runtime));
         w.key("namespace");
         write_optional(w, a.container->ns);
         w.key("name");
         write_optional(w, a.container->name);
         w.key("image");
         write_optional(w, a.container->image);
+        w.key("pod");
+        write_optional(w, a.container->pod);
+        w.key("pod_namespace");
+        write_optional(w, a.container->pod_namespace);
+        if (a.container->id.empty()) {
+            w.key("attribution").value("unknown");
+        }
         w.end_object();
     } else {
         w.null();

@@ -45,13 +45,16 @@ struct ProcessRef {
     std::optional<std::uint32_t> auid;
 };
 
-/// Container identity; members unknown to us stay empty and serialize as null.
+/// Container identity; members unknown to us stay empty and serialize as null. An empty id
+/// is an unknown attribution: the process may be in a container, and is not reported as host.
 struct ContainerRef {
     std::string id;
     std::string runtime;
     std::optional<std::string> ns;
     std::optional<std::string> name;
     std::optional<std::string> image;
+    std::optional<std::string> pod;            ///< Kubernetes pod name
+    std::optional<std::string> pod_namespace;  ///< Kubernetes namespace of the pod
 };
 
 struct FileRef {

@@ -7,6 +7,10 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <unordered_set>
+
+#include "util/log.hpp"
+#include "util/safe_read.hpp"
 
 namespace adock::proc {
 namespace {
@@ -15,13 +19,10 @@ bool is_hex(std::string_view s) {
     return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-/// A runtime id: 64 hex for docker/CRI/podman; containerd's own ids are free-form but bounded.
+/// A runtime id: 64 hex for docker/CRI/podman; containerd's own ids are free-form but bounded,
+/// and always one safe path component (never ".", "..", or anything with a '/').
 bool plausible_id(std::string_view s) {
-    if (s.empty() || s.size() > 128) {
-        return false;
-    }
-    return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-           std::string_view::npos;
+    return util::safe_component(s);
 }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -110,15 +111,9 @@ std::optional<ContainerRef> from_path(
     return std::nullopt;
 }
 
-std::optional<std::string> read_text(const std::string& path, std::size_t max) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::nullopt;
-    }
-    std::string out(max, '\0');
-    in.read(out.data(), static_cast<std::streamsize>(max));
-    out.resize(static_cast<std::size_t>(in.gcount()));
-    return out;
+/// A /proc file of a process (pid formatted by us, proc_root the operator's): small, regular.
+std::optional<std::string> read_proc_file(const std::string& proc_root, int pid, const char* name) {
+    return util::read_beneath(proc_root, std::to_string(pid) + "/" + name, 65536);
 }
 
 std::optional<std::string> yaml_string(const YAML::Node& n) {
@@ -154,12 +149,6 @@ std::optional<ContainerRef> container_from_shim_argv(const std::vector<std::stri
     if (argv.empty()) {
         return std::nullopt;
     }
-    const std::string_view arg0 = argv[0];
-    const auto slash = arg0.rfind('/');
-    const std::string_view base = slash == std::string_view::npos ? arg0 : arg0.substr(slash + 1);
-    if (!base.starts_with("containerd-shim")) {
-        return std::nullopt;
-    }
     std::optional<std::string> ns;
     std::optional<std::string> id;
     for (std::size_t i = 1; i + 1 < argv.size(); ++i) {
@@ -169,13 +158,39 @@ std::optional<ContainerRef> container_from_shim_argv(const std::vector<std::stri
             id = argv[i + 1];
         }
     }
+    if (!id || !plausible_id(*id) || (ns && !util::safe_component(*ns))) {
+        return std::nullopt;
+    }
+    ContainerRef c;
+    c.id = *id;
+    c.runtime = ns == "moby" ? "docker" : "containerd";
+    c.ns = ns;
+    return c;
+}
+
+std::optional<ContainerRef> container_from_conmon_argv(const std::vector<std::string>& argv) {
+    std::optional<std::string> id;
+    std::optional<std::string> name;
+    bool podman = false;
+    for (std::size_t i = 1; i + 1 < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (a == "-c" || a == "--cid") {
+            id = argv[i + 1];
+        } else if (a == "-n" || a == "--name") {
+            name = argv[i + 1];
+        } else if (a == "--exit-command" && argv[i + 1].ends_with("/podman")) {
+            podman = true;
+        }
+    }
     if (!id || !plausible_id(*id)) {
         return std::nullopt;
     }
     ContainerRef c;
     c.id = *id;
-    c.runtime = "containerd";
-    c.ns = ns;
+    c.runtime = podman ? "podman" : "cri-o";
+    if (name && !name->empty() && name->size() <= 256) {
+        c.name = name;
+    }
     return c;
 }
 
@@ -203,7 +218,7 @@ bool exec_option_takes_value(std::string_view opt) {
 
 /// Whether /proc/PID is a running process, not a zombie (state Z) or dead (X).
 bool alive(const std::string& proc_root, int pid) {
-    auto stat = read_text(proc_root + "/" + std::to_string(pid) + "/stat", 4096);
+    auto stat = read_proc_file(proc_root, pid, "stat");
     if (!stat) {
         return false;
     }
@@ -222,9 +237,6 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
         return std::nullopt;
     }
     const std::string_view name = base_name(argv[0]);
-    if (name != "runc" && name != "crun" && name != "runsc" && name != "youki") {
-        return std::nullopt;
-    }
     std::size_t i = 1;
     while (i < argv.size() && argv[i].starts_with("-")) {
         const bool has_value = global_option_takes_value(argv[i]) && argv[i].find('=') == std::string::npos;
@@ -256,132 +268,399 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
     }
     ContainerRef c;
     c.id = *id;
-    c.runtime = std::string(name);
+    c.runtime = name.empty() || !util::safe_component(name) ? std::string("runc") : std::string(name);
     return c;
 }
 
-ContainerResolver::ContainerResolver(std::string containerd_state_dir, std::string docker_containers_dir)
-    : containerd_state_dir_(std::move(containerd_state_dir)),
-      docker_containers_dir_(std::move(docker_containers_dir)) {}
+// ---- attribution ----------------------------------------------------------------------------
+
+ContainerResolver::ContainerResolver(ContainerDirs dirs) : dirs_(std::move(dirs)) {}
 
 bool ContainerResolver::is_containerd_task(std::string_view ns, std::string_view id) const {
     if (ns == "default" || ns == "k8s.io" || ns == "moby" || ns == "buildkit") {
         return true;
     }
-    struct stat st {};
-    const std::string dir = containerd_state_dir_ + "/" + std::string(ns) + "/" + std::string(id);
-    return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    if (!util::safe_component(ns) || !util::safe_component(id)) {
+        return false;
+    }
+    // Looked up beneath the state dir, never through a symlink.
+    return util::regular_beneath(dirs_.containerd_state, std::string(ns) + "/" + std::string(id) + "/config.json");
 }
 
-std::optional<ContainerRef> ContainerResolver::for_process(ProcessTable& table, int pid, unsigned depth) {
-    ProcessInfo* self = table.find(pid);
-    if (self != nullptr && self->container) {
-        return *self->container;
+std::optional<ContainerRef> ContainerResolver::runtime_container(ProcessTable& table, const ProcessInfo& runtime,
+                                                                 const RoleOf& role_of) {
+    auto ref = container_from_runtime_argv(runtime.argv);
+    if (!ref) {
+        return std::nullopt;
     }
-    if (self != nullptr && (container_from_runtime_argv(self->argv) || container_from_shim_argv(self->argv))) {
-        return std::nullopt;  // the runtime and the shim themselves run on the host
-    }
-    std::optional<ContainerRef> found;
-    bool live = false;
-    if (table.use_proc()) {
-        // A live process answers for itself; its cgroup file exists even on the host.
-        auto text = read_text(table.proc_root() + "/" + std::to_string(pid) + "/cgroup", 16384);
-        if (text) {
-            live = true;
-            found = container_from_cgroup(*text, [this](std::string_view ns, std::string_view id) {
-                return is_containerd_task(ns, id);
-            });
-            if (!found && !alive(table.proc_root(), pid)) {
-                // An exited, unreaped process reads as the root cgroup: not evidence of the host.
-                live = false;
+    // Under containerd the runtime's parent is the shim, under podman/CRI-O conmon: they know
+    // the namespace and the engine.
+    if (const ProcessInfo* up = table.peek(runtime.ppid)) {
+        const RuntimeRole r = role_of(*up);
+        if (r == RuntimeRole::Shim) {
+            if (auto shim = container_from_shim_argv(up->argv); shim && shim->id == ref->id) {
+                return shim;
+            }
+            if (auto shim = container_from_shim_argv(up->argv)) {
+                ref->ns = shim->ns;  // a pod's shim serves several containers
+                ref->runtime = shim->runtime;
+            }
+        } else if (r == RuntimeRole::Conmon) {
+            if (auto mon = container_from_conmon_argv(up->argv); mon && mon->id == ref->id) {
+                return mon;
             }
         }
     }
-    if (!found && self != nullptr) {
-        // Inherit from the nearest ancestor we can attribute, or the shim or runtime invocation
-        // it descends from. A live process whose cgroup named no container only takes a runtime
-        // parent (runc run by hand): under a shim, its cgroup would have said so.
-        const auto chain = table.ancestry(self->ppid, depth);
-        for (std::size_t i = 0; i < chain.size(); ++i) {
-            const ProcessInfo* a = chain[i];
-            if (auto rt = container_from_runtime_argv(a->argv)) {
-                found = rt;
-                // Under containerd the runtime's own parent is the shim, which also knows the
-                // namespace: prefer its view of the same container.
-                for (std::size_t j = i + 1; j < chain.size(); ++j) {
-                    auto shim = container_from_shim_argv(chain[j]->argv);
-                    if (shim && shim->id == rt->id) {
-                        found = shim;
+    return ref;
+}
+
+void ContainerResolver::from_cgroup(ProcessTable& table, ProcessInfo& p, const ProcessInfo* fallback_parent,
+                                    const RoleOf& role_of) {
+    if (table.use_proc()) {
+        if (auto text = read_proc_file(table.proc_root(), p.pid, "cgroup"); text && alive(table.proc_root(), p.pid)) {
+            auto ref = container_from_cgroup(*text, [this](std::string_view ns, std::string_view id) {
+                return is_containerd_task(ns, id);
+            });
+            if (ref) {
+                p.attribution = Attribution::Container;
+                p.container = std::move(ref);
+                return;
+            }
+            // The host's cgroups; a runtime started by hand names none, so the stream decides
+            // below when it can.
+            if (fallback_parent == nullptr) {
+                p.attribution = Attribution::Host;
+                return;
+            }
+        }
+    }
+    if (fallback_parent != nullptr) {
+        const RuntimeRole r = role_of(*fallback_parent);
+        std::optional<ContainerRef> ref = r == RuntimeRole::Shim ? container_from_shim_argv(fallback_parent->argv)
+                                                                 : container_from_conmon_argv(fallback_parent->argv);
+        if (ref) {
+            p.attribution = Attribution::Container;
+            p.container = std::move(ref);
+            return;
+        }
+        p.attribution = fallback_parent->attribution == Attribution::Container ? Attribution::Unknown
+                                                                                : fallback_parent->attribution;
+        return;
+    }
+    p.attribution = p.pid == 1 ? Attribution::Host : Attribution::Unknown;
+}
+
+void ContainerResolver::decide(ProcessTable& table, ProcessInfo& child, const ProcessInfo* parent,
+                               const RoleOf& role_of) {
+    const RuntimeRole mine = role_of(child);
+    if (parent == nullptr) {
+        if (mine != RuntimeRole::None && !(mine == RuntimeRole::OciRuntime && table.use_proc())) {
+            child.attribution = Attribution::Host;  // a runtime or daemon of the host's files
+            return;
+        }
+        from_cgroup(table, child, nullptr, role_of);
+        return;
+    }
+    const RuntimeRole theirs = role_of(*parent);
+    if (mine == RuntimeRole::OciRuntime && theirs == RuntimeRole::OciRuntime) {
+        // runc init: the runtime's child that becomes the container's first process.
+        if (auto ref = runtime_container(table, *parent, role_of)) {
+            child.attribution = Attribution::Container;
+            child.container = std::move(ref);
+            return;
+        }
+    }
+    if (mine != RuntimeRole::None) {
+        // The runtime, a shim, conmon, a daemon: host processes, whoever started them.
+        child.attribution = Attribution::Host;
+        return;
+    }
+    if (theirs == RuntimeRole::OciRuntime) {
+        // crun's child (no re-exec), or a runtime's hook: the container named on its command
+        // line; otherwise the runtime's own attribution.
+        if (auto ref = runtime_container(table, *parent, role_of)) {
+            child.attribution = Attribution::Container;
+            child.container = std::move(ref);
+            return;
+        }
+    }
+    if (theirs == RuntimeRole::Shim || theirs == RuntimeRole::Conmon) {
+        // A container's first process reparented to its supervisor, or a hook: the kernel's
+        // cgroup says which container (a pod's shim serves several); else the supervisor's.
+        from_cgroup(table, child, parent, role_of);
+        return;
+    }
+    child.attribution = parent->attribution;
+    child.container = parent->attribution == Attribution::Container ? parent->container : std::nullopt;
+}
+
+Attribution ContainerResolver::attribute(ProcessTable& table, int pid, const RoleOf& role_of,
+                                         std::optional<ContainerRef>* container) {
+    ProcessInfo* self = table.find(pid);
+    if (self == nullptr) {
+        return Attribution::Unknown;
+    }
+    if (self->attribution == Attribution::Pending) {
+        // Up to the nearest ancestor that is decided (or whose parent nobody knows), then down.
+        std::vector<int> chain{pid};
+        std::unordered_set<int> seen{pid};
+        constexpr std::size_t kMaxWalk = 4096;
+        int top = pid;
+        bool top_has_parent = false;
+        while (chain.size() < kMaxWalk) {
+            ProcessInfo* cur = table.peek(top);
+            if (cur == nullptr || cur->ppid <= 0 || cur->pid == 1) {
+                break;
+            }
+            ProcessInfo* parent = table.find(cur->ppid);
+            if (parent == nullptr || !seen.insert(parent->pid).second) {
+                break;
+            }
+            if (parent->attribution != Attribution::Pending) {
+                top_has_parent = true;
+                break;
+            }
+            chain.push_back(parent->pid);
+            top = parent->pid;
+        }
+        for (std::size_t i = chain.size(); i-- > 0;) {
+            ProcessInfo* p = table.peek(chain[i]);
+            if (p == nullptr || p->attribution != Attribution::Pending) {
+                continue;
+            }
+            const ProcessInfo* parent = nullptr;
+            if (i + 1 < chain.size() || top_has_parent) {
+                parent = p->ppid > 0 ? table.peek(p->ppid) : nullptr;
+            }
+            decide(table, *p, parent, role_of);
+        }
+        self = table.peek(pid);
+        if (self == nullptr) {
+            return Attribution::Unknown;
+        }
+    }
+    if (container != nullptr) {
+        *container = self->attribution == Attribution::Container ? self->container : std::nullopt;
+    }
+    return self->attribution;
+}
+
+// ---- names ------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t kStateFileMax = 4U << 20U;  ///< bytes read of one runtime state file
+constexpr std::size_t kMaxNames = 4096;           ///< containers remembered
+
+std::optional<std::string> bounded(std::optional<std::string> s) {
+    if (s && s->size() > 512) {
+        s->resize(512);
+    }
+    return s;
+}
+
+std::optional<YAML::Node> parse_json(const std::optional<std::string>& text) {
+    if (!text) {
+        return std::nullopt;
+    }
+    try {
+        return YAML::Load(*text);
+    } catch (const YAML::Exception&) {
+        return std::nullopt;
+    }
+}
+
+bool is_hex64(std::string_view s) {
+    return s.size() == 64 && is_hex(s);
+}
+
+}  // namespace
+
+NameResolver::NameResolver(ContainerDirs dirs) : dirs_(std::move(dirs)), queue_(1024) {
+    worker_ = std::thread([this] { run(); });
+}
+
+NameResolver::~NameResolver() {
+    queue_.close();
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+}
+
+std::string NameResolver::key_of(const ContainerRef& ref) {
+    return ref.runtime + '\x1f' + ref.ns.value_or("") + '\x1f' + ref.id;
+}
+
+std::optional<NameResolver::Names> NameResolver::lookup(const ContainerRef& ref, bool* pending) {
+    if (pending != nullptr) {
+        *pending = false;
+    }
+    if (ref.id.empty()) {
+        return std::nullopt;
+    }
+    const std::string key = key_of(ref);
+    {
+        const std::scoped_lock lock(mu_);
+        auto it = cache_.find(key);
+        if (it != cache_.end()) {
+            if (it->second.done) {
+                return it->second.names;
+            }
+            if (pending != nullptr) {
+                *pending = true;
+            }
+            return std::nullopt;
+        }
+        if (cache_.size() >= kMaxNames) {
+            for (auto e = cache_.begin(); e != cache_.end();) {  // forget what is done
+                e = e->second.done ? cache_.erase(e) : std::next(e);
+            }
+        }
+        cache_.emplace(key, Entry{});
+        ++inflight_;
+    }
+    ContainerRef copy = ref;
+    if (!queue_.try_push(std::move(copy))) {
+        const std::scoped_lock lock(mu_);
+        cache_.erase(key);  // asked again later
+        --inflight_;
+        return std::nullopt;
+    }
+    if (pending != nullptr) {
+        *pending = true;
+    }
+    return std::nullopt;
+}
+
+void NameResolver::drain(unsigned ms) {
+    std::unique_lock lock(mu_);
+    idle_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return inflight_ == 0; });
+}
+
+void NameResolver::run() {
+    for (;;) {
+        auto ref = queue_.pop_for(std::chrono::milliseconds(1000));
+        if (!ref) {
+            if (queue_.closed()) {
+                return;
+            }
+            continue;
+        }
+        Names n;
+        try {
+            n = read_names(*ref);
+        } catch (const std::exception& e) {
+            log::warning(std::string("containers: reading names failed: ") + e.what());
+        }
+        {
+            const std::scoped_lock lock(mu_);
+            auto& e = cache_[key_of(*ref)];
+            e.done = true;
+            e.names = std::move(n);
+            --inflight_;
+        }
+        answered_.store(true, std::memory_order_release);
+        idle_.notify_all();
+    }
+}
+
+NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
+    Names n;
+    if (!util::safe_component(ref.id) || (ref.ns && !util::safe_component(*ref.ns))) {
+        return n;
+    }
+    auto annotations = [&n](const YAML::Node& ann) {
+        if (!ann || !ann.IsMap()) {
+            return;
+        }
+        // containerd CRI, then CRI-O, then nerdctl.
+        n.name = yaml_string(ann["io.kubernetes.cri.container-name"]);
+        n.pod = yaml_string(ann["io.kubernetes.cri.sandbox-name"]);
+        n.pod_namespace = yaml_string(ann["io.kubernetes.cri.sandbox-namespace"]);
+        n.image = yaml_string(ann["io.kubernetes.cri.image-name"]);
+        if (!n.name) {
+            n.name = yaml_string(ann["io.kubernetes.container.name"]);
+        }
+        if (!n.pod) {
+            n.pod = yaml_string(ann["io.kubernetes.pod.name"]);
+        }
+        if (!n.pod_namespace) {
+            n.pod_namespace = yaml_string(ann["io.kubernetes.pod.namespace"]);
+        }
+        if (!n.image) {
+            n.image = yaml_string(ann["io.kubernetes.cri-o.ImageName"]);
+        }
+        if (!n.name) {
+            n.name = yaml_string(ann["nerdctl/name"]);
+        }
+        if (!n.name) {
+            n.name = yaml_string(ann["io.container.name"]);
+        }
+    };
+    if (ref.runtime == "docker" || ref.ns == "moby") {
+        if (is_hex64(ref.id)) {
+            if (auto doc = parse_json(util::read_beneath(dirs_.docker_containers, ref.id + "/config.v2.json", kStateFileMax))) {
+                if (auto name = yaml_string((*doc)["Name"])) {
+                    n.name = name->starts_with("/") ? name->substr(1) : *name;
+                }
+                n.image = yaml_string((*doc)["Config"]["Image"]);
+            }
+        }
+        n.runtime = "docker";
+    } else if (ref.runtime == "podman") {
+        if (is_hex64(ref.id)) {
+            if (auto doc = parse_json(util::read_beneath(dirs_.podman_storage, "overlay-containers/containers.json", kStateFileMax))) {
+                if (doc->IsSequence()) {
+                    for (const auto& c : *doc) {
+                        if (yaml_string(c["id"]) != ref.id) {
+                            continue;
+                        }
+                        const YAML::Node names = c["names"];
+                        if (names && names.IsSequence() && names.size() > 0) {
+                            n.name = yaml_string(names[0]);
+                        }
+                        if (auto meta = parse_json(yaml_string(c["metadata"]))) {
+                            n.image = yaml_string((*meta)["image-name"]);
+                            if (!n.name) {
+                                n.name = yaml_string((*meta)["name"]);
+                            }
+                        }
+                        if (!n.image) {
+                            n.image = yaml_string(c["image"]);
+                        }
                         break;
                     }
                 }
-                break;
             }
-            if (live) {
-                continue;
-            }
-            if (auto shim = container_from_shim_argv(a->argv)) {
-                found = shim;
-                break;
-            }
-            if (a->container) {
-                found = *a->container;
-                break;
-            }
-        }
-    }
-    if (found) {
-        enrich(*found);
-    }
-    if (self != nullptr && (live || found)) {
-        self->container = found;
-    }
-    return found;
-}
-
-void ContainerResolver::enrich(ContainerRef& ref) {
-    auto it = names_.find(ref.id);
-    if (it == names_.end()) {
-        if (names_.size() > 4096) {
-            names_.clear();
-        }
-        Names n;
-        if (ref.runtime == "docker") {
-            if (auto text = read_text(docker_containers_dir_ + "/" + ref.id + "/config.v2.json", 4 << 20)) {
-                try {
-                    const YAML::Node doc = YAML::Load(*text);
-                    if (auto name = yaml_string(doc["Name"])) {
-                        n.name = name->starts_with("/") ? name->substr(1) : *name;
-                    }
-                    n.image = yaml_string(doc["Config"]["Image"]);
-                } catch (const YAML::Exception&) {
-                }
-            }
-        } else if (ref.runtime == "containerd" && ref.ns) {
-            const std::string path = containerd_state_dir_ + "/" + *ref.ns + "/" + ref.id + "/config.json";
-            if (auto text = read_text(path, 4 << 20)) {
-                try {
-                    const YAML::Node ann = YAML::Load(*text)["annotations"];
-                    n.name = yaml_string(ann["io.kubernetes.cri.container-name"]);
-                    if (!n.name) {
-                        n.name = yaml_string(ann["nerdctl/name"]);
-                    }
-                    n.image = yaml_string(ann["io.kubernetes.cri.image-name"]);
-                    if (!n.name) {
-                        n.name = ref.id;  // ctr: the id is the name the operator gave
-                    }
-                } catch (const YAML::Exception&) {
+            if (!n.name || !n.image) {
+                if (auto spec = parse_json(util::read_beneath(dirs_.podman_storage, "overlay-containers/" + ref.id + "/userdata/config.json", kStateFileMax))) {
+                    Names a;
+                    std::swap(a, n);
+                    annotations((*spec)["annotations"]);
+                    std::swap(a, n);
+                    n.name = n.name ? n.name : a.name;
+                    n.image = n.image ? n.image : a.image;
                 }
             }
         }
-        it = names_.emplace(ref.id, std::move(n)).first;
+        n.runtime = "podman";
+    } else if (ref.runtime == "cri-o" || ref.runtime == "cri") {
+        if (auto spec = parse_json(util::read_beneath(dirs_.crio_state, ref.id + "/userdata/config.json", kStateFileMax))) {
+            annotations((*spec)["annotations"]);
+        }
+    } else if (ref.ns) {
+        if (auto spec = parse_json(util::read_beneath(dirs_.containerd_state, *ref.ns + "/" + ref.id + "/config.json", kStateFileMax))) {
+            annotations((*spec)["annotations"]);
+            if (!n.name && *ref.ns != "k8s.io") {
+                n.name = ref.id;  // ctr: the id is the name the operator gave
+            }
+        }
     }
-    if (!ref.name) {
-        ref.name = it->second.name;
-    }
-    if (!ref.image) {
-        ref.image = it->second.image;
-    }
+    n.name = bounded(n.name);
+    n.image = bounded(n.image);
+    n.pod = bounded(n.pod);
+    n.pod_namespace = bounded(n.pod_namespace);
+    return n;
 }
 
 }  // namespace adock::proc

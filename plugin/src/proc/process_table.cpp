@@ -2,10 +2,13 @@
 #include "proc/process_table.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <unordered_set>
 
 namespace adock::proc {
@@ -55,9 +58,14 @@ ProcessInfo& ProcessTable::insert(ProcessInfo info) {
     return slot->second.info;
 }
 
-void ProcessTable::observe(const audit::Event& ev) {
+ProcessInfo* ProcessTable::peek(int pid) {
+    auto it = by_pid_.find(pid);
+    return it == by_pid_.end() ? nullptr : &it->second.info;
+}
+
+ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<ProcessInfo>* previous) {
     if (!ev.has_syscall || ev.pid <= 0) {
-        return;
+        return nullptr;
     }
     if (ev.is_exec() && ev.success.value_or(false)) {
         ProcessInfo p;
@@ -74,20 +82,30 @@ void ProcessTable::observe(const audit::Event& ev) {
             if (path.item == 0) {
                 p.exec_inode = path.inode;
                 p.exec_dev = path.dev;
+                p.image = {path.dev, path.inode};
             }
         }
-        insert(std::move(p));
+        if (previous != nullptr) {
+            previous->reset();
+            if (auto it = by_pid_.find(ev.pid); it != by_pid_.end()) {
+                *previous = std::move(it->second.info);
+            }
+        }
         ++stats_.from_stream;
-        return;
+        return &insert(std::move(p));
     }
     auto it = by_pid_.find(ev.pid);
     if (it != by_pid_.end()) {
         const ProcessInfo& known = it->second.info;
-        // The same process unless both parent and name differ: then the pid was reused by a
-        // process whose exec we did not see (a fork), and the old entry would lie about it.
-        if (known.ppid == ev.ppid || known.comm == ev.comm || ev.ppid <= 0) {
+        // The same process while it runs the same executable under the same parent (a parent
+        // of 1 is a reparenting). Another executable, or another parent, means the pid was
+        // reused by a process whose exec we did not see (a fork): the old entry would lie
+        // about it. comm is the process's own choice (PR_SET_NAME) and decides nothing.
+        const bool same_exe = known.exe == ev.exe || ev.exe.empty();
+        const bool same_parent = known.ppid == ev.ppid || ev.ppid <= 1;
+        if (same_exe && same_parent) {
             touch(it->second);
-            return;
+            return &it->second.info;
         }
         ++stats_.reused_pids;
     }
@@ -100,7 +118,28 @@ void ProcessTable::observe(const audit::Event& ev) {
     p.uid = ev.uid;
     p.auid = ev.auid;
     p.from_stream = true;
-    insert(std::move(p));
+    // The executable it runs: the kernel's /proc/PID/exe while it lives, else (a fork that
+    // never exec'd) its parent's.
+    if (cfg_.use_proc) {
+        p.image = image_of(p.pid);
+    }
+    if (p.image.second == 0) {
+        if (auto pit = by_pid_.find(ev.ppid); pit != by_pid_.end()) {
+            p.image = pit->second.info.image;
+        }
+    }
+    return &insert(std::move(p));
+}
+
+FileId ProcessTable::image_of(int pid) const {
+    const std::string exe_path = proc_root_ + "/" + std::to_string(pid) + "/exe";
+    struct stat st {};
+    if (::stat(exe_path.c_str(), &st) != 0) {
+        return {};
+    }
+    std::array<char, 32> dev{};
+    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
+    return {dev.data(), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 std::optional<ProcessInfo> ProcessTable::read_proc(int pid) const {
@@ -139,6 +178,7 @@ std::optional<ProcessInfo> ProcessTable::read_proc(int pid) const {
             p.exe.resize(p.exe.size() - kDeleted.size());
         }
     }
+    p.image = image_of(pid);
     if (auto cmdline = read_small(base + "/cmdline")) {
         p.argv = audit::split_nul(*cmdline);
     }

@@ -14,6 +14,13 @@
 
 namespace adock::proc {
 
+/// A file by device ("fe:00") and inode; inode 0: unknown.
+using FileId = std::pair<std::string, std::uint64_t>;
+
+/// Where a process runs: decided once, when the process is first learned (its exec, or its
+/// first event), from its parent's entry or the kernel's cgroup; never from argv or names.
+enum class Attribution : std::uint8_t { Pending, Unknown, Host, Container };
+
 /// What we know of one process.
 struct ProcessInfo {
     int pid = -1;
@@ -31,8 +38,16 @@ struct ProcessInfo {
     /// The exec'd file as the kernel saw it (PATH item 0), for recognising copies and hardlinks.
     std::uint64_t exec_inode = 0;
     std::string exec_dev;
-    /// Cached container attribution; nullopt inside means "host"; unset outer means unknown yet.
-    std::optional<std::optional<ContainerRef>> container;
+    /// The executable this process runs, by identity: PATH item 0 of its exec, the host file
+    /// of /proc/PID/exe, or (a fork that never exec'd) its parent's. For runc re-executing
+    /// itself from a sealed copy (`runc init` from a memfd) the runtime's own identity.
+    FileId image;
+    /// This process is a runtime's re-execution of itself (runc init): not a copy under
+    /// another name.
+    bool runtime_clone = false;
+    Attribution attribution = Attribution::Pending;
+    /// When attribution is Container; members unknown stay empty.
+    std::optional<ContainerRef> container;
 };
 
 struct ProcessTableStats {
@@ -52,8 +67,13 @@ public:
     ProcessTable(const config::ProcessTableConfig& cfg, std::string proc_root);
 
     /// Records what an event teaches: an exec replaces the entry for its pid; any other syscall
-    /// event fills in a process we have not seen.
-    void observe(const audit::Event& ev);
+    /// event fills in a process we have not seen, or one whose pid was reused (another
+    /// executable, or another parent than the entry's). Returns the entry for ev.pid, or null.
+    /// `previous`: for an exec, the entry the pid had before (same process), moved out.
+    ProcessInfo* observe(const audit::Event& ev, std::optional<ProcessInfo>* previous = nullptr);
+
+    /// The entry for pid without reading /proc (null when the table does not hold it).
+    ProcessInfo* peek(int pid);
 
     /// The process, from the table or (when allowed and alive) from /proc. nullptr if unknown.
     ProcessInfo* find(int pid);
@@ -68,6 +88,8 @@ public:
 
     /// Reads /proc/<pid> into a ProcessInfo (exposed for tests with a fake proc root).
     [[nodiscard]] std::optional<ProcessInfo> read_proc(int pid) const;
+    /// The identity of /proc/<pid>/exe (inode 0 when gone).
+    [[nodiscard]] FileId image_of(int pid) const;
 
 private:
     struct Slot {

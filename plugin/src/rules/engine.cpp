@@ -95,6 +95,8 @@ void fill_integrity(Alert& a) {
     }
 }
 constexpr std::chrono::seconds kRefreshInterval{60};
+/// How long an alert waits for its container's names to be read.
+constexpr std::chrono::milliseconds kNameWait{300};
 
 }  // namespace
 
@@ -111,7 +113,10 @@ struct Engine::Context {
     bool ancestry_done = false;
     std::vector<const proc::ProcessInfo*> ancestry;
     bool container_done = false;
-    std::optional<ContainerRef> container;
+    proc::Attribution attribution = proc::Attribution::Unknown;
+    std::optional<ContainerRef> container;  ///< Container: the container; Unknown: one with no id
+    bool file_on_host = false;              ///< path_in matched the host's file for certain
+    bool names_pending = false;             ///< the container's names are being read
     bool op_done = false;
     FileOp op = FileOp::None;
     bool paths_done = false;
@@ -129,13 +134,15 @@ struct Engine::Context {
         }
         return ancestry;
     }
-    const std::optional<ContainerRef>& container_of(proc::ContainerResolver& c, proc::ProcessTable& t,
-                                                    unsigned depth) {
+    proc::Attribution attribution_of(proc::ContainerResolver& c, proc::ProcessTable& t, const proc::RoleOf& role) {
         if (!container_done) {
-            container = c.for_process(t, ev.pid, depth);
+            attribution = c.attribute(t, ev.pid, role, &container);
+            if (attribution == proc::Attribution::Unknown) {
+                container = ContainerRef{};  // reported as unknown, not as the host
+            }
             container_done = true;
         }
-        return container;
+        return attribution;
     }
     FileOp operation() {
         if (!op_done) {
@@ -163,13 +170,150 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
       rules_(std::move(rules)),
       out_(out),
       table_(cfg.processes, cfg.proc_root),
-      containers_(cfg.containerd_state_dir, cfg.docker_containers_dir) {}
+      containers_(proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir}),
+      host_identities_(cfg.processes.use_proc) {
+    if (cfg.processes.use_proc) {
+        names_ = std::make_unique<proc::NameResolver>(
+            proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
+    }
+    role_fn_ = [this](const proc::ProcessInfo& p) { return role_of(p); };
+    bind_lists();
+}
+
+void Engine::bind_lists() {
+    if (!host_identities_) {
+        rules_->clear_identities();  // a replay: what this host has now says nothing of the stream
+    }
+    auto find = [this](const char* name) -> const ProgramList* {
+        auto it = rules_->lists.find(name);
+        return it == rules_->lists.end() ? nullptr : it->second.get();
+    };
+    oci_runtimes_ = find("oci_runtimes");
+    managers_ = find("container_managers");
+}
 
 void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules) {
     host_ = cfg.host.empty() ? local_host_name() : cfg.host;
     ancestry_depth_ = cfg.processes.ancestry_depth;
     table_.set_config(cfg.processes);
     rules_ = std::move(rules);
+    bind_lists();
+}
+
+proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
+    if (p.runtime_clone) {
+        return proc::RuntimeRole::OciRuntime;
+    }
+    if (oci_runtimes_ != nullptr && match_proc(*oci_runtimes_, p)) {
+        return proc::RuntimeRole::OciRuntime;
+    }
+    if (managers_ == nullptr) {
+        return proc::RuntimeRole::None;
+    }
+    auto m = match_proc(*managers_, p);
+    if (!m) {
+        return proc::RuntimeRole::None;
+    }
+    // The role of the host's file it is (its resolved path), not of what the process is called.
+    const auto slash = m->rfind('/');
+    const std::string base = slash == std::string::npos ? *m : m->substr(slash + 1);
+    if (base.starts_with("containerd-shim") || base == "docker-containerd-shim") {
+        return proc::RuntimeRole::Shim;
+    }
+    if (base == "conmon") {
+        return proc::RuntimeRole::Conmon;
+    }
+    if (base == "runc" || base == "crun" || base == "docker-runc") {
+        return proc::RuntimeRole::OciRuntime;
+    }
+    return proc::RuntimeRole::Manager;
+}
+
+std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p) const {
+    if (p.image.second != 0) {
+        return list.match_identity(p.image);
+    }
+    // Replays only: a process whose executable the stream never showed (started before the
+    // log began) is taken by its path, unless it runs in a container (then its paths are the
+    // container's, and its names its own choice).
+    if (!host_identities_ && p.attribution != proc::Attribution::Container) {
+        return list.match(p.exe);
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+/// runc's re-execution of itself: execveat of a sealed copy (empty path, a memfd, /proc/self/exe).
+bool self_clone_shape(const audit::Event& ev, const std::string& syscall) {
+    if (syscall == "execveat" || ev.exe.starts_with("/memfd:") || ev.exe == "/") {
+        return true;
+    }
+    for (const auto& p : ev.paths) {
+        if (p.item == 0) {
+            return p.name.empty() || p.name == "/proc/self/exe";
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev) {
+    const std::string& sys = syscall_of(ev);
+    if (prev && prev->ppid == ev.ppid && role_of(*prev) == proc::RuntimeRole::OciRuntime && self_clone_shape(ev, sys)) {
+        // The runtime re-executing itself from its sealed copy: still the runtime, not a
+        // copy of it under another name.
+        if (self.image != prev->image && oci_runtimes_ != nullptr && !oci_runtimes_->match_identity(self.image)) {
+            self.image = prev->image;
+        }
+        self.runtime_clone = true;
+        ++stats_.runtime_clones;
+    }
+    const proc::ProcessInfo* parent = ev.ppid > 0 ? table_.find(ev.ppid) : nullptr;
+    if (prev && prev->attribution == proc::Attribution::Container) {
+        // An exec does not leave the container: runc init becoming the container's command
+        // (by then reparented to its shim or conmon), or any process exec'ing again.
+        const proc::RuntimeRole pr = parent != nullptr ? role_of(*parent) : proc::RuntimeRole::None;
+        if (prev->ppid == ev.ppid || ev.ppid <= 1 || pr == proc::RuntimeRole::Shim || pr == proc::RuntimeRole::Conmon) {
+            self.attribution = proc::Attribution::Container;
+            self.container = prev->container;
+        }
+    }
+    if (!host_identities_ && self.attribution != proc::Attribution::Container && rules_ != nullptr) {
+        // Replays: the runtime's files are known by the execs the stream shows of them, from
+        // processes not in a container.
+        const proc::Attribution pa = ev.ppid > 0 ? containers_.attribute(table_, ev.ppid, role_fn_)
+                                                 : proc::Attribution::Unknown;
+        if (pa != proc::Attribution::Container) {
+            for (const auto& path : ev.paths) {
+                if (path.item != 0 || path.inode == 0) {
+                    continue;
+                }
+                const std::string abs = absolute_path(path.name, ev.cwd);
+                for (const auto& list : rules_->all_lists) {
+                    if (list->learn(abs, {path.dev, path.inode})) {
+                        ++stats_.identities_learned;
+                    }
+                }
+            }
+        }
+    }
+    proc::ProcessInfo* me = table_.peek(ev.pid);
+    if (me == nullptr) {
+        return;
+    }
+    switch (containers_.attribute(table_, ev.pid, role_fn_)) {
+        case proc::Attribution::Container:
+            ++stats_.attributed_container;
+            break;
+        case proc::Attribution::Host:
+            ++stats_.attributed_host;
+            break;
+        default:
+            ++stats_.attributed_unknown;
+            break;
+    }
 }
 
 std::size_t Engine::rule_count() const {
@@ -192,7 +336,17 @@ void Engine::on_event(const audit::Event& ev) {
     if (integrity_ != nullptr && integrity_->has_verdicts()) {
         collect_verdicts();
     }
-    table_.observe(ev);
+    {
+        std::optional<proc::ProcessInfo> prev;
+        const bool exec = ev.is_exec() && ev.success.value_or(false);
+        proc::ProcessInfo* self = table_.observe(ev, exec ? &prev : nullptr);
+        if (exec && self != nullptr) {
+            note_exec(ev, *self, prev);
+        }
+    }
+    if (names_ && names_->answered()) {
+        release_parked(false);
+    }
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());
     }
@@ -240,10 +394,22 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
             });
         }
         if (ok && c.path_in) {
-            auto m = (*c.path_in)->match_file(path, item->dev, item->inode);
+            // The directory the event names it in: the nearest PARENT item before it.
+            std::optional<FileId> parent;
+            for (const auto& q : ctx.ev.paths) {
+                if (&q == item) {
+                    break;
+                }
+                if (q.nametype == "PARENT" && q.inode != 0) {
+                    parent = FileId{q.dev, q.inode};
+                }
+            }
+            bool on_host = false;
+            auto m = (*c.path_in)->match_file(path, FileId{item->dev, item->inode}, parent, &on_host);
             ok = m.has_value();
             if (ok) {
                 ctx.matched = *m;
+                ctx.file_on_host = on_host;
             }
         }
         if (ok) {
@@ -327,34 +493,17 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
             return false;
         }
     }
+    // Programs are known by what their executable is (the host's file, by device and inode),
+    // never by the name or argv a process gives itself.
     auto actor_matches = [&](const ProgramList& list) -> std::optional<std::string> {
-        if (auto m = list.match(ev.exe)) {
-            return m;
+        const proc::ProcessInfo* self = table_.peek(ev.pid);
+        if (self == nullptr && ev.pid > 0) {
+            self = table_.find(ev.pid);
         }
-        if (!ev.has_execve) {
-            // The image the process was exec'd as (a fork that never exec'd runs its parent's):
-            // runc init's children report exe "/" once inside the container's mount namespace,
-            // but the stream saw the host's runc start them.
-            const proc::ProcessInfo* self = table_.find(ev.pid);
-            if (self != nullptr && self->exe != ev.exe) {
-                if (auto m = list.match(self->exe)) {
-                    return m;
-                }
-            }
-            if ((self == nullptr || !self->exec_seen) && ev.ppid > 0) {
-                const proc::ProcessInfo* parent = table_.find(ev.ppid);
-                if (parent != nullptr && parent->exec_seen) {
-                    return list.match(parent->exe);
-                }
-            }
+        if (self == nullptr) {
             return std::nullopt;
         }
-        for (const auto& p : ev.paths) {
-            if (p.item == 0 && p.inode != 0 && list.identities.contains({p.dev, p.inode})) {
-                return "inode " + p.dev + ":" + std::to_string(p.inode) + " of " + list.name;
-            }
-        }
-        return std::nullopt;
+        return match_proc(list, *self);
     };
     if (c.actor_in) {
         auto m = actor_matches(**c.actor_in);
@@ -371,32 +520,61 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
             ctx.parent = table_.find(ev.ppid);
             ctx.parent_done = true;
         }
-        if (c.parent_in && (ctx.parent == nullptr || !(*c.parent_in)->match(ctx.parent->exe))) {
+        if (c.parent_in && (ctx.parent == nullptr || !match_proc(**c.parent_in, *ctx.parent))) {
             return false;
         }
         // An unknown parent is not a known manager: report rather than trust.
-        if (c.parent_not_in && ctx.parent != nullptr && (*c.parent_not_in)->match(ctx.parent->exe)) {
+        if (c.parent_not_in && ctx.parent != nullptr && match_proc(**c.parent_not_in, *ctx.parent)) {
             return false;
         }
     }
     if (c.ancestor_in) {
         const auto& anc = ctx.lineage(table_, ancestry_depth_);
         if (!std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
-                return (*c.ancestor_in)->match(p->exe).has_value();
+                return match_proc(**c.ancestor_in, *p).has_value();
             })) {
             return false;
         }
     }
     if (c.lineage_in) {
         const auto& anc = ctx.lineage(table_, ancestry_depth_);
-        if (!(*c.lineage_in)->match(ev.exe) && !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
-                return (*c.lineage_in)->match(p->exe).has_value();
+        const bool self_in = actor_matches(**c.lineage_in).has_value();
+        if (!self_in && !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
+                return match_proc(**c.lineage_in, *p).has_value();
+            })) {
+            return false;
+        }
+    }
+    if (c.lineage_named_in) {
+        // By name, as the processes name their executables (a container's own paths): for
+        // context such as "a package manager of the image did it", never to trust.
+        const auto& anc = ctx.lineage(table_, ancestry_depth_);
+        if (!(*c.lineage_named_in)->match(ev.exe) && !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
+                return (*c.lineage_named_in)->match(p->exe).has_value();
             })) {
             return false;
         }
     }
     if (c.in_container) {
-        if (ctx.container_of(containers_, table_, ancestry_depth_).has_value() != *c.in_container) {
+        const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
+        // Unknown is neither: it never passes for the host, nor fires an in-container rule.
+        if (a == proc::Attribution::Unknown || (a == proc::Attribution::Container) != *c.in_container) {
+            return false;
+        }
+    }
+    if (c.file_on_host && ctx.file_on_host != *c.file_on_host) {
+        return false;
+    }
+    if (c.image_build) {
+        const bool build = ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container &&
+                           ctx.container && ctx.container->runtime == "buildkit";
+        bool names_build = false;
+        if (!build && ctx.container && names_) {
+            if (auto n = names_->lookup(*ctx.container)) {
+                names_build = n->image_build;
+            }
+        }
+        if ((build || names_build) != *c.image_build) {
             return false;
         }
     }
@@ -424,8 +602,24 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
             ++stats_.content_skipped;
             return;
         }
+        const proc::ProcessInfo* self = table_.peek(ctx.ev.pid);
+        if (self != nullptr && self->runtime_clone) {
+            return;  // the runtime's own sealed copy of itself: its content is the runtime's
+        }
+        integrity::IntegrityMonitor::Request req(ctx.ev, rule.id, *rule.match.content);
+        if (self != nullptr) {
+            req.image = self->image;
+            // The host's runtime binary by identity (runc init exec'd as /proc/self/exe, a
+            // hardlink): checked as that file, not as a copy under another name.
+            auto rt = rules_->lists.find("runtime_binaries");
+            if (rt != rules_->lists.end()) {
+                if (auto path = rt->second->match_identity(self->image)) {
+                    req.event.exe = *path;
+                }
+            }
+        }
         ++stats_.content_checks;
-        (void)integrity_->submit({ctx.ev, rule.id, *rule.match.content});
+        (void)integrity_->submit(std::move(req));
         return;
     }
     ++stats_.matches;
@@ -453,7 +647,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
     }
     fill_integrity(a);
-    out_.dispatch(std::move(a));
+    send(std::move(a));
 }
 
 void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
@@ -559,7 +753,7 @@ void Engine::collect_findings() {
             ir.change = f.change;
             a.integrity = std::move(ir);
             finish_alert(*rule, ctx, a);
-            out_.dispatch(std::move(a));
+            send(std::move(a));
         }
     }
 }
@@ -571,7 +765,7 @@ void Engine::collect_verdicts() {
     collect_findings();
     for (auto& a : integrity_->take_ready()) {
         fill_integrity(a);
-        out_.dispatch(std::move(a));
+        send(std::move(a));
     }
     for (auto& v : integrity_->take_verdicts()) {
         const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
@@ -588,7 +782,7 @@ void Engine::collect_verdicts() {
         finish_alert(*it, ctx, a);
         a.integrity = v.integrity;
         a.summary += v.note;
-        out_.dispatch(std::move(a));
+        send(std::move(a));
     }
 }
 
@@ -633,7 +827,11 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     for (const auto* p : ctx.lineage(table_, ancestry_depth_)) {
         a.ancestry.push_back(to_ref(*p));
     }
-    a.container = ctx.container_of(containers_, table_, ancestry_depth_);
+    ctx.attribution_of(containers_, table_, role_fn_);
+    a.container = ctx.container;
+    if (a.container && !a.container->id.empty() && names_) {
+        (void)enrich(a, &ctx.names_pending);  // known ones now, so the summary shows them
+    }
     if (ev.has_syscall && (ev.has_execve || ctx.operation() == FileOp::Exec)) {
         a.file = FileRef{ev.exe, "exec"};
     } else if (ctx.operation() != FileOp::None) {
@@ -683,11 +881,13 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "matched") {
             s += ctx.matched;
         } else if (name == "container.id") {
-            s += a.container ? a.container->id : std::string("host");
+            s += a.container ? (a.container->id.empty() ? std::string("unknown") : a.container->id) : std::string("host");
         } else if (name == "container.name") {
-            s += a.container && a.container->name ? *a.container->name : std::string("-");
+            s += a.container && a.container->name ? *a.container->name
+                                                  : std::string(ctx.names_pending ? "{container.name}" : "-");
         } else if (name == "container.image") {
-            s += a.container && a.container->image ? *a.container->image : std::string("-");
+            s += a.container && a.container->image ? *a.container->image
+                                                   : std::string(ctx.names_pending ? "{container.image}" : "-");
         } else if (name == "event.key") {
             s += ev.key.value_or("-");
         } else if (name == "event.result") {
@@ -760,7 +960,7 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec) {
     alert.count = 1;
     next_expiry_sec_ = std::min(next_expiry_sec_, agg.end_sec);
     windows_.emplace(std::move(key), std::move(agg));
-    out_.dispatch(std::move(alert));
+    send(std::move(alert));
 }
 
 void Engine::close_window(Aggregation& agg) {
@@ -771,7 +971,7 @@ void Engine::close_window(Aggregation& agg) {
     a.count = agg.repeats;
     a.summary += " (repeated " + std::to_string(agg.repeats) + " more time" + (agg.repeats == 1 ? "" : "s") +
                  " within " + std::to_string(agg.window_s) + " s of the first alert)";
-    out_.dispatch(std::move(a));
+    send(std::move(a));
 }
 
 void Engine::close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now) {
@@ -787,7 +987,85 @@ void Engine::close_expired(std::int64_t sec, std::chrono::steady_clock::time_poi
     }
 }
 
+namespace {
+
+/// The {container.name} and {container.image} a summary kept while the names were read.
+void fill_names(Alert& a) {
+    const std::pair<const char*, const std::optional<std::string>*> fields[] = {
+        {"{container.name}", a.container ? &a.container->name : nullptr},
+        {"{container.image}", a.container ? &a.container->image : nullptr}};
+    for (const auto& [placeholder, value] : fields) {
+        const std::string_view ph(placeholder);
+        const std::string text = value != nullptr && value->has_value() ? **value : std::string("-");
+        for (auto pos = a.summary.find(ph); pos != std::string::npos; pos = a.summary.find(ph, pos + text.size())) {
+            a.summary.replace(pos, ph.size(), text);
+        }
+    }
+}
+
+}  // namespace
+
+void Engine::send(Alert&& a) {
+    if (a.container && !a.container->id.empty() && names_) {
+        bool pending = false;
+        if (!enrich(a, &pending) && pending && parked_.size() < 1024) {
+            // Its names are being read: held (bounded, at most kNameWait), then sent with
+            // what is known.
+            ++stats_.names_waited;
+            parked_.push_back({std::move(a), std::chrono::steady_clock::now() + kNameWait});
+            return;
+        }
+    }
+    fill_names(a);
+    out_.dispatch(std::move(a));
+}
+
+bool Engine::enrich(Alert& a, bool* pending) {
+    auto n = names_->lookup(*a.container, pending);
+    if (!n) {
+        return false;
+    }
+    ContainerRef& c = *a.container;
+    if (!c.name) {
+        c.name = n->name;
+    }
+    if (!c.image) {
+        c.image = n->image;
+    }
+    if (!c.pod) {
+        c.pod = n->pod;
+    }
+    if (!c.pod_namespace) {
+        c.pod_namespace = n->pod_namespace;
+    }
+    if (n->runtime) {
+        c.runtime = *n->runtime;
+    }
+    return true;
+}
+
+
+
+void Engine::release_parked(bool all) {
+    if (parked_.empty()) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Parked> keep;
+    for (auto& p : parked_) {
+        bool pending = false;
+        if (enrich(p.alert, &pending) || !pending || all || now >= p.until) {
+            fill_names(p.alert);
+            out_.dispatch(std::move(p.alert));
+        } else {
+            keep.push_back(std::move(p));
+        }
+    }
+    parked_.swap(keep);
+}
+
 void Engine::tick(std::chrono::steady_clock::time_point now) {
+    release_parked(false);
     collect_verdicts();
     if (!windows_.empty()) {
         close_expired(INT64_MIN, now);
@@ -801,6 +1079,10 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
 }
 
 void Engine::flush() {
+    if (names_ && !parked_.empty()) {
+        names_->drain(static_cast<unsigned>(kNameWait.count()));
+    }
+    release_parked(true);
     for (auto& [key, agg] : windows_) {
         close_window(agg);
     }

@@ -33,6 +33,12 @@ struct EngineStats {
     unsigned long long aggregated = 0;  ///< matches folded into an aggregate alert
     unsigned long long content_checks = 0;   ///< handed to the integrity monitor
     unsigned long long content_skipped = 0;  ///< no monitor (integrity off, or a replay)
+    unsigned long long attributed_container = 0;  ///< execs attributed to a container
+    unsigned long long attributed_host = 0;       ///< execs attributed to the host
+    unsigned long long attributed_unknown = 0;    ///< execs whose attribution nothing tells
+    unsigned long long runtime_clones = 0;        ///< runtime self re-executions recognised
+    unsigned long long identities_learned = 0;    ///< replays: runtime files learned from execs
+    unsigned long long names_waited = 0;          ///< alerts held for a container's names
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -45,6 +51,9 @@ public:
 
     /// Periodic work on the engine thread: closes aggregation windows that have ended.
     void tick(std::chrono::steady_clock::time_point now);
+
+    /// What a process is to the container machinery, by its executable's identity.
+    [[nodiscard]] proc::RuntimeRole role_of(const proc::ProcessInfo& p) const;
 
     /// Closes every aggregation window (end of input, shutdown).
     void flush();
@@ -63,6 +72,10 @@ public:
 
 private:
     struct Context;
+    struct Parked {
+        Alert alert;
+        std::chrono::steady_clock::time_point until;
+    };
     struct Aggregation {
         Alert last;                        ///< the latest repeat
         unsigned long long repeats = 0;    ///< matches after the first
@@ -71,6 +84,13 @@ private:
         unsigned window_s = 0;
     };
     bool holds(const Conditions& c, Context& ctx);
+    void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
+    [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p) const;
+    void bind_lists();
+    /// Sends an alert, or holds it (briefly, bounded) until its container's names are read.
+    void send(Alert&& a);
+    bool enrich(Alert& a, bool* pending);
+    void release_parked(bool all);
     bool path_condition(const Conditions& c, Context& ctx);
     void evaluate(const Rule& rule, Context& ctx);
     Alert build_alert(const Rule& rule, Context& ctx);
@@ -88,6 +108,14 @@ private:
     outputs::Dispatcher& out_;
     proc::ProcessTable table_;
     proc::ContainerResolver containers_;
+    /// Names are read only where the host's state describes the stream (not in a replay).
+    std::unique_ptr<proc::NameResolver> names_;
+    std::vector<Parked> parked_;
+    /// The host's files define identities (live); a replay learns them from the stream.
+    bool host_identities_ = true;
+    const ProgramList* oci_runtimes_ = nullptr;
+    const ProgramList* managers_ = nullptr;
+    proc::RoleOf role_fn_;
     EngineStats stats_;
     std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows

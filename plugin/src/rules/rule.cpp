@@ -2,6 +2,7 @@
 #include "rules/rule.hpp"
 
 #include <fnmatch.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -41,23 +42,77 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
     return std::nullopt;
 }
 
-std::optional<std::string> ProgramList::match_file(std::string_view path, const std::string& dev,
-                                                    std::uint64_t inode) const {
-    if (!path.empty()) {
-        const std::string p(path);
+std::optional<std::string> ProgramList::match_identity(const FileId& id) const {
+    if (id.second == 0) {
+        return std::nullopt;
+    }
+    auto it = identities.find(id);
+    if (it == identities.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+bool ProgramList::learn(std::string_view path, const FileId& id) const {
+    if (id.second == 0 || path.empty() || path.front() != '/' || identities.contains(id)) {
+        return false;
+    }
+    if (!match(path)) {
+        return false;
+    }
+    identities.emplace(id, std::string(path));
+    return true;
+}
+
+std::optional<std::string> ProgramList::match_file(std::string_view path, const FileId& id,
+                                                    const std::optional<FileId>& parent, bool* on_host) const {
+    if (on_host != nullptr) {
+        *on_host = false;
+    }
+    if (auto m = match_identity(id)) {
+        if (on_host != nullptr) {
+            *on_host = true;
+        }
+        return "inode " + id.first + ":" + std::to_string(id.second) + " (" + *m + ")";
+    }
+    if (path.empty()) {
+        return std::nullopt;
+    }
+    const std::string p(path);
+    const auto slash = p.rfind('/');
+    const std::string dir = slash == 0 ? std::string("/") : p.substr(0, slash);
+    const std::string base = p.substr(slash + 1);
+    auto by_name = [this](const std::string& q) -> std::optional<std::string> {
         for (const auto& pat : patterns) {
-            if (pat.find('/') != std::string::npos && ::fnmatch(pat.c_str(), p.c_str(), 0) == 0) {
+            if (pat.find('/') != std::string::npos && ::fnmatch(pat.c_str(), q.c_str(), 0) == 0) {
                 return pat;
             }
         }
-        if (resolved_paths.contains(p)) {
-            return p;
+        if (resolved_paths.contains(q)) {
+            return q;
         }
+        return std::nullopt;
+    };
+    if (parent && parent->second != 0) {
+        // The event names the directory the file is in: a host directory we know (then the
+        // host's path of the file decides), or another one (a container's, a layer store's).
+        auto it = dir_identities.find(*parent);
+        if (it != dir_identities.end()) {
+            auto m = by_name(it->second + "/" + base);
+            if (m && on_host != nullptr) {
+                *on_host = true;
+            }
+            return m;
+        }
+        if (resolved_dirs.contains(dir)) {
+            return std::nullopt;
+        }
+        return by_name(p);
     }
-    if (inode != 0 && identities.contains({dev, inode})) {
-        return "inode " + dev + ":" + std::to_string(inode) + " of " + (name.empty() ? "the list" : name);
+    if (resolved_paths.contains(p) && id.second != 0) {
+        return std::nullopt;  // the host has a file of that name, and this is another file
     }
-    return std::nullopt;
+    return by_name(p);
 }
 
 namespace {
@@ -68,35 +123,119 @@ std::string dev_string(dev_t dev) {
     return buf.data();
 }
 
+/// The regular file `path` resolves to: (identity, real path).
+std::optional<std::pair<FileId, std::string>> host_file(const std::string& path) {
+    std::array<char, PATH_MAX> real{};
+    if (::realpath(path.c_str(), real.data()) == nullptr) {
+        return std::nullopt;
+    }
+    struct stat st {};
+    if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return std::nullopt;
+    }
+    return std::make_pair(FileId{dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino)},
+                          std::string(real.data()));
+}
+
+std::optional<FileId> host_dir(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return std::nullopt;
+    }
+    return FileId{dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+bool has_glob(std::string_view s) {
+    return s.find_first_of("*?[") != std::string_view::npos;
+}
+
 }  // namespace
 
-void ProgramList::resolve() const {
+void ProgramList::clear() const {
     identities.clear();
     resolved_paths.clear();
+    dir_identities.clear();
+    resolved_dirs.clear();
+}
+
+void ProgramList::resolve() const {
+    clear();
+    std::vector<std::string> candidates;
+    const std::vector<std::string>& where = dirs.empty() ? search_dirs : dirs;
     for (const auto& pat : patterns) {
-        if (pat.find_first_of("*?[") != std::string::npos) {
+        if (pat.find('/') != std::string::npos) {
+            if (!has_glob(pat)) {
+                candidates.push_back(pat);
+                continue;
+            }
+            glob_t g{};
+            if (::glob(pat.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
+                for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+                    candidates.emplace_back(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                }
+            }
+            ::globfree(&g);
             continue;
         }
-        std::vector<std::string> candidates;
-        if (pat.find('/') != std::string::npos) {
-            candidates.push_back(pat);
-        } else {
-            for (const auto& d : search_dirs) {
+        for (const auto& d : where) {
+            if (!has_glob(pat)) {
                 candidates.push_back(d + "/" + pat);
+                continue;
             }
+            const std::string full = d + "/" + pat;
+            glob_t g{};
+            if (::glob(full.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
+                for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+                    candidates.emplace_back(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                }
+            }
+            ::globfree(&g);
         }
-        for (const auto& c : candidates) {
+    }
+    for (const auto& c : candidates) {
+        auto f = host_file(c);
+        if (!f) {
+            continue;
+        }
+        resolved_paths.insert(c);
+        resolved_paths.insert(f->second);
+        identities.emplace(f->first, f->second);
+    }
+    // The directories of the full-path patterns and of what they resolved to.
+    std::set<std::string> dirs_seen;
+    auto add_dir = [&](const std::string& path) {
+        const auto slash = path.rfind('/');
+        if (slash == std::string::npos || slash == 0) {
+            return;
+        }
+        const std::string dir = path.substr(0, slash);
+        if (has_glob(dir)) {
+            glob_t g{};
+            if (::glob(dir.c_str(), GLOB_NOSORT | GLOB_ONLYDIR, nullptr, &g) == 0) {
+                for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+                    dirs_seen.emplace(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                }
+            }
+            ::globfree(&g);
+        } else {
+            dirs_seen.insert(dir);
+        }
+    };
+    for (const auto& pat : patterns) {
+        if (pat.find('/') != std::string::npos) {
+            add_dir(pat);
+        }
+    }
+    for (const auto& c : resolved_paths) {
+        add_dir(c);
+    }
+    for (const auto& d : dirs_seen) {
+        if (auto id = host_dir(d)) {
             std::array<char, PATH_MAX> real{};
-            if (::realpath(c.c_str(), real.data()) == nullptr) {
-                continue;
-            }
-            struct stat st {};
-            if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
-                continue;
-            }
-            resolved_paths.insert(c);
-            resolved_paths.insert(real.data());
-            identities.emplace(dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+            const std::string r = ::realpath(d.c_str(), real.data()) != nullptr ? std::string(real.data()) : d;
+            resolved_dirs.insert(d);
+            resolved_dirs.insert(r);
+            dir_identities.emplace(*id, r);
         }
     }
 }
@@ -104,6 +243,12 @@ void ProgramList::resolve() const {
 void RuleSet::refresh_identities() const {
     for (const auto& l : all_lists) {
         l->resolve();
+    }
+}
+
+void RuleSet::clear_identities() const {
+    for (const auto& l : all_lists) {
+        l->clear();
     }
 }
 

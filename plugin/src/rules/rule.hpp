@@ -14,33 +14,60 @@
 
 namespace adock::rules {
 
-/// A list of program patterns. A pattern with a '/' is matched (fnmatch) against the full
-/// path, one without against the basename: `containerd-shim*` or `/usr/sbin/runc`.
+/// A file of the host, by device ("fe:00", as PATH records print it) and inode.
+using FileId = std::pair<std::string, std::uint64_t>;
+
+/// A list of programs. Its patterns name the host's files: a pattern with a '/' is a full path
+/// (or a glob of them), one without a basename looked for in `dirs` (else the search dirs).
+/// A process belongs to the list when its executable *is* one of those files, by device and
+/// inode (ProgramList::identities): what it is called, where, and its argv decide nothing. Path
+/// matching (match()) remains for files named by events (path_in) and for replays, which cannot
+/// look at the host.
 struct ProgramList {
     std::string name;  ///< list name, or "" for an inline list
     std::vector<std::string> patterns;
-    /// When set, a basename pattern only matches a program in one of these directories: a
-    /// shell copied to /tmp/containerd-shim-x is not the containerd shim.
+    /// Where basename patterns are looked for (and, for path matching, the only directories a
+    /// basename matches in): a shell copied to /tmp/containerd-shim-x is not the containerd shim.
     std::vector<std::string> dirs;
-    /// Files of the host that the plain names resolve to (dev:inode), so a hardlink, a bind mount
-    /// or a copy that keeps the inode is recognised whatever it is called.
-    /// Refreshed by resolve() (at load, then periodically and after an alert on a path_in
-    /// list that may have replaced a file: dpkg installs a new runc under a new inode).
+    /// The host files the patterns resolve to (dev, inode) -> the resolved path. Refreshed by
+    /// resolve() (at load, then periodically and after an alert on a path_in list that may have
+    /// replaced a file: dpkg installs a new runc under a new inode). In a replay, which cannot
+    /// look at the host, learned from the stream instead (learn()).
     /// Only the engine thread touches a RuleSet once it is loaded.
-    mutable std::set<std::pair<std::string, std::uint64_t>> identities;  ///< ("fe:00", inode)
+    mutable std::map<FileId, std::string> identities;
     mutable std::set<std::string> resolved_paths;
+    /// Identity of the directories holding the list's full-path patterns (/usr/sbin for
+    /// /usr/sbin/runc) -> the directory: a new file created under that name is the host's only
+    /// if the event's PARENT item is that directory (dockerd unpacking an image's
+    /// /usr/local/bin/runc chrooted into its layer store is not).
+    mutable std::map<FileId, std::string> dir_identities;
+    mutable std::set<std::string> resolved_dirs;
     std::vector<std::string> search_dirs;  ///< where plain names are looked for
 
-    /// (Re)resolves plain names and full paths to the host's files.
+    /// (Re)resolves the patterns to the host's files (plain names in the dirs, full paths and
+    /// globs of them).
     void resolve() const;
+    /// Forgets what resolve() found (a replay describes another time, maybe another host).
+    void clear() const;
 
-    /// The pattern (or resolved path) that matches `path`, if any.
+    /// The pattern (or resolved path) that matches `path`, if any: by name.
     [[nodiscard]] std::optional<std::string> match(std::string_view path) const;
 
-    /// For file paths: full-path patterns and resolved paths only (a file merely *named* runc
-    /// somewhere is not the runtime), or the same file by device and inode.
-    [[nodiscard]] std::optional<std::string> match_file(std::string_view path, const std::string& dev,
-                                                        std::uint64_t inode) const;
+    /// A process or file by identity: the host path it resolved from.
+    [[nodiscard]] std::optional<std::string> match_identity(const FileId& id) const;
+
+    /// Replays: `path` (an executed file, absolute) matches the list by name and `id` is taken
+    /// as that file's identity. True when learned.
+    bool learn(std::string_view path, const FileId& id) const;
+
+    /// For file paths: the same file by device and inode; or by name (a full-path pattern or
+    /// resolved path) where the event's directory (`parent`, its PARENT item, if any) is the
+    /// host's directory of the file's name, or where nothing tells (no PARENT item, no host
+    /// file of that name; replays). `on_host`: the match is the host's file for certain (by
+    /// identity, or by a host directory), not only by name.
+    [[nodiscard]] std::optional<std::string> match_file(std::string_view path, const FileId& id,
+                                                        const std::optional<FileId>& parent,
+                                                        bool* on_host = nullptr) const;
 };
 
 /// Which events a rule looks at; the engine indexes rules by this.
@@ -58,6 +85,14 @@ struct Conditions {
     std::optional<bool> in_container;
     std::optional<std::vector<std::string>> argv_contains;            ///< any argument equals one
     std::optional<std::shared_ptr<const ProgramList>> lineage_in;      ///< actor or any ancestor
+    /// Actor or an ancestor *named* like the list (their own paths; a container's): context,
+    /// never trust.
+    std::optional<std::shared_ptr<const ProgramList>> lineage_named_in;
+    /// path_in matched the host's file for certain (by identity or a host directory), not a
+    /// file of the same name elsewhere (a layer being unpacked, a chroot).
+    std::optional<bool> file_on_host;
+    /// The process runs in a container an image build runs (BuildKit, the classic builder).
+    std::optional<bool> image_build;
     std::optional<std::vector<std::string>> comm;                     ///< fnmatch patterns
     std::optional<std::set<std::string>> syscalls;                    ///< by name, decoded with arch
     std::optional<std::set<std::int64_t>> exits;                      ///< exit codes (-26 = ETXTBSY)
@@ -136,6 +171,8 @@ struct RuleSet {
     void build_index();
     /// Re-resolves every list's files (see ProgramList::resolve).
     void refresh_identities() const;
+    /// Forgets every list's host files: replays learn identities from the stream.
+    void clear_identities() const;
 };
 
 /// Placeholders a summary template may use.

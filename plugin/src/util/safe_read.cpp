@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "util/safe_read.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+
+#include "util/unique_fd.hpp"
+
+namespace adock::util {
+
+bool safe_component(std::string_view s) {
+    if (s.empty() || s.size() > 128 || s.front() == '.') {
+        return false;
+    }
+    return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+           std::string_view::npos;
+}
+
+std::optional<std::string> read_beneath(const std::string& dir,
+                                        const std::string& relative,
+                                        std::size_t max_bytes,
+                                        std::string* why) {
+    auto fail = [why](const char* reason) -> std::optional<std::string> {
+        if (why != nullptr) {
+            *why = reason;
+        }
+        return std::nullopt;
+    };
+    if (relative.empty() || relative.front() == '/') {
+        return fail("not a relative path");
+    }
+    const UniqueFd base(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!base.valid()) {
+        return fail("no such directory");
+    }
+    open_how how{};
+    how.flags = O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, base.get(), relative.c_str(), &how, sizeof how)));
+    if (!fd.valid()) {
+        return fail(errno == ENOENT ? "no such file" : "refused (outside the directory, a symlink or not readable)");
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail("not a regular file");
+    }
+    if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+        return fail("larger than its budget");
+    }
+    std::string out;
+    out.reserve(static_cast<std::size_t>(st.st_size));
+    std::array<char, 16384> buf{};
+    while (out.size() < max_bytes) {
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        out.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    if (out.size() > max_bytes) {
+        out.resize(max_bytes);
+    }
+    return out;
+}
+
+bool regular_beneath(const std::string& dir, const std::string& relative) {
+    if (relative.empty() || relative.front() == '/') {
+        return false;
+    }
+    const UniqueFd base(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!base.valid()) {
+        return false;
+    }
+    open_how how{};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, base.get(), relative.c_str(), &how, sizeof how)));
+    struct stat st {};
+    return fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace adock::util

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading files whose names come partly from the audit stream or from a container's state
+// (runtime state directories): never outside the directory, never through a symlink, never a
+// FIFO or device (a blocking open), never more than a byte budget.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace adock::util {
+
+/// A name that is one safe path component of a runtime's state: [A-Za-z0-9_.-], 1 to 128
+/// bytes, not starting with '.' (so neither "." nor ".."), no '/'.
+[[nodiscard]] bool safe_component(std::string_view s);
+
+/// Reads `relative` beneath directory `dir` (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+/// RESOLVE_NO_MAGICLINKS, O_NONBLOCK | O_NOFOLLOW), only if it is a regular file of at most
+/// `max_bytes`. nullopt (with `why` set, if given) otherwise.
+[[nodiscard]] std::optional<std::string> read_beneath(const std::string& dir,
+                                                      const std::string& relative,
+                                                      std::size_t max_bytes,
+                                                      std::string* why = nullptr);
+
+/// Whether `relative` beneath `dir` is a regular file (resolved as read_beneath does, not opened
+/// for reading).
+[[nodiscard]] bool regular_beneath(const std::string& dir, const std::string& relative);
+
+}  // namespace adock::util
