@@ -2,8 +2,12 @@
 // The integrity monitor: hashing, dpkg records, the baseline file, and content checks on fake
 // runtime binaries with a fake /proc.
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <fstream>
@@ -45,6 +49,29 @@ struct TempDir {
         return p.string();
     }
 };
+
+/// A fake /proc/PID/exe (a symlink, as the kernel's magic link reads) under `proc`: the monitor
+/// reads programs only from there.
+void proc_exe(const fs::path& proc, int pid, const std::string& exe) {
+    fs::create_directories(proc / std::to_string(pid));
+    fs::remove(proc / std::to_string(pid) / "exe");
+    fs::create_symlink(exe, proc / std::to_string(pid) / "exe");
+}
+
+/// The file's identity as a PATH record gives it ("fe:00", inode).
+std::pair<std::string, std::uint64_t> id_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    std::array<char, 32> dev{};
+    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
+    return {dev.data(), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+IntegrityMonitor::Request request(audit::Event e, std::uint32_t checks, std::pair<std::string, std::uint64_t> image = {}) {
+    IntegrityMonitor::Request r(std::move(e), "r", checks);
+    r.image = std::move(image);
+    return r;
+}
 
 audit::Event exec_of(const std::string& exe, int pid) {
     audit::Event e;
@@ -132,7 +159,12 @@ TEST_CASE("content checks: a renamed copy is recognised, an untrusted runc is no
     cfg.files.clear();  // not the host's docker/containerd files
     cfg.state_file = (t.path / "baseline.json").string();
     cfg.dpkg_info_dir = (t.path / "nodpkg").string();
-    IntegrityMonitor m(cfg, (t.path / "noproc").string());  // no /proc: programs read by path
+    const fs::path proc = t.path / "proc";
+    IntegrityMonitor m(cfg, proc.string());
+    proc_exe(proc, 10, copy);
+    proc_exe(proc, 11, other);
+    proc_exe(proc, 12, runc);
+    proc_exe(proc, 13, same_size);
     m.start({runc}, {"runc"});
     const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
                                static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
@@ -163,6 +195,40 @@ TEST_CASE("content checks: a renamed copy is recognised, an untrusted runc is no
     CHECK(b.find(runc)->trusted_by == "baseline");
 }
 
+TEST_CASE("content checks never open a path the record names: a gone program is unverifiable",
+          "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string elsewhere = t.write("other/runc", "#!runtime v1\n");  // another file, same content
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    IntegrityMonitor m(cfg, (t.path / "proc").string());  // the programs are gone from /proc
+    m.start({runc}, {"runc"});
+    m.drain();
+    const auto both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                      static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    // (a) A container's own /usr/sbin/runc (its overlay inode): the host's file of that name is
+    // not what it ran, so it is not read in its place.
+    CHECK(m.submit(request(exec_of(runc, 30), both, id_of(elsewhere))));
+    // (b) A host path swapped for a FIFO after the exec: never opened (a blocking open).
+    const fs::path fifo = t.path / "tmp" / "runc";
+    fs::create_directories(fifo.parent_path());
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(m.submit(request(exec_of(fifo.string(), 31), both)));
+    m.drain();
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 2);
+    for (const auto& x : v) {
+        CHECK_FALSE(x.integrity.trusted);
+        CHECK(x.note.find("unverifiable") != std::string::npos);
+    }
+    CHECK(m.stats().unverifiable == 2);
+    CHECK(m.stats().hashed == 0);  // nothing read for either
+    m.stop();
+}
+
 TEST_CASE("content checks: a package update is verified against dpkg and the baseline follows it",
           "[integrity]") {
     TempDir t;
@@ -182,12 +248,14 @@ TEST_CASE("content checks: a package update is verified against dpkg and the bas
     REQUIRE(v2);
     t.write("dpkg/runc.md5sums", v2->md5 + "  " + runc.substr(1) + "\n");
     const auto untrusted = static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
-    CHECK(m.submit({exec_of(runc, 20), "r", untrusted}));
+    // runc is gone from /proc by now (it lives for milliseconds): the host's file of that name
+    // is read because it is the very file the exec ran (same device and inode).
+    CHECK(m.submit(request(exec_of(runc, 20), untrusted, id_of(runc))));
     m.drain();
     CHECK(m.take_verdicts().empty());
     // Someone else replaces it: no package vouches for v3.
     t.write("usr/sbin/runc", "runtime v3\n");
-    CHECK(m.submit({exec_of(runc, 21), "r", untrusted}));
+    CHECK(m.submit(request(exec_of(runc, 21), untrusted, id_of(runc))));
     m.drain();
     auto v = m.take_verdicts();
     REQUIRE(v.size() == 1);

@@ -57,7 +57,45 @@ std::size_t DpkgRecords::load(const std::string& info_dir, const std::set<std::s
             }
         }
     }
+    load_conffiles(fs::path(info_dir).parent_path() / "status", keys);
     return files;
+}
+
+void DpkgRecords::load_conffiles(const std::string& status_path, const std::set<std::string>& keys) {
+    // Conffiles are not in md5sums: dpkg's status lists them per package, with the md5 of the
+    // version it installed ("Conffiles:" then " /etc/x <md5>[ obsolete]" lines).
+    std::ifstream in(status_path);
+    std::string line;
+    std::string package;
+    bool in_conffiles = false;
+    while (std::getline(in, line)) {
+        if (line.starts_with("Package: ")) {
+            package = line.substr(9);
+            in_conffiles = false;
+            continue;
+        }
+        if (line.starts_with("Conffiles:")) {
+            in_conffiles = true;
+            continue;
+        }
+        if (!in_conffiles || line.empty() || line.front() != ' ') {
+            in_conffiles = false;
+            continue;
+        }
+        // " /etc/default/docker 9fd2b9d2c4b1d1d5a5b4f2e3c6a7b8c9[ obsolete]"
+        const auto start = line.find_first_not_of(' ');
+        const auto sp = line.find(' ', start);
+        if (start == std::string::npos || sp == std::string::npos) {
+            continue;
+        }
+        const std::string path = line.substr(start, sp - start);
+        const std::string rest = line.substr(sp + 1);
+        if (rest.size() < 32 || rest.find("obsolete") != std::string::npos || !keys.contains(path) ||
+            records_.contains(path)) {
+            continue;
+        }
+        records_[path] = PackageRecord{package, rest.substr(0, 32)};
+    }
 }
 
 std::optional<PackageRecord> DpkgRecords::find(const std::string& path) const {

@@ -18,13 +18,16 @@ struct PackageRecord {
 /// pre-merge names (bin/x for /usr/bin/x): both spellings are looked up.
 class DpkgRecords {
 public:
-    /// Reads every `*.md5sums` in `info_dir` (/var/lib/dpkg/info), keeping the paths wanted.
+    /// Reads every `*.md5sums` in `info_dir` (/var/lib/dpkg/info), and the conffiles of dpkg's
+    /// `status` beside it, keeping the paths wanted.
     /// Returns the number of md5sums files read (0 on a host without dpkg).
     std::size_t load(const std::string& info_dir, const std::set<std::string>& wanted);
 
     [[nodiscard]] std::optional<PackageRecord> find(const std::string& path) const;
 
 private:
+    void load_conffiles(const std::string& status_path, const std::set<std::string>& keys);
+
     std::map<std::string, PackageRecord> records_;
 };
 

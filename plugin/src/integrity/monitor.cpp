@@ -3,9 +3,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 
@@ -17,6 +20,12 @@ namespace adock::integrity {
 namespace {
 
 constexpr std::size_t kMaxCache = 4096;
+
+std::string dev_name(dev_t dev) {
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%02x:%02x", major(dev), minor(dev));
+    return buf.data();
+}
 
 std::string base_name(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -440,15 +449,41 @@ void IntegrityMonitor::handle(Request& r) {
     if (!want_copy && !want_untrusted) {
         return;
     }
-    // The program as it runs (/proc/PID/exe), else the path it was started from.
-    util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-        fd = util::UniqueFd(::open(exe.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
+    // process's own view (a container's file system, a symlink swapped since), not the host's.
+    util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd.valid() && is_runtime_path && r.image.second != 0) {
+        // Gone already (runc lives for milliseconds): the host's runtime binary of that name,
+        // if it is the very file the exec ran (same device and inode).
+        util::UniqueFd host(::open(exe.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+        struct stat st {};
+        if (host.valid() && ::fstat(host.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+            static_cast<std::uint64_t>(st.st_ino) == r.image.second && dev_name(st.st_dev) == r.image.first) {
+            fd = std::move(host);
+        }
     }
     const auto key = fd.valid() ? stat_key(fd.get()) : std::nullopt;
     if (!key) {
-        const std::scoped_lock lock(stats_mu_);
-        ++stats_.unverifiable;
+        {
+            const std::scoped_lock lock(stats_mu_);
+            ++stats_.unverifiable;
+        }
+        if (!want_untrusted) {
+            return;
+        }
+        // Named like a runtime and gone before anyone could look: nothing vouches for it.
+        Verdict v;
+        v.integrity.trusted = false;
+        v.note = "; unverifiable: the program was gone before its content could be read from /proc";
+        v.event = std::move(r.event);
+        v.rule_id = std::move(r.rule_id);
+        {
+            const std::scoped_lock lock(stats_mu_);
+            ++stats_.alerts;
+        }
+        const std::scoped_lock lock(verdicts_mu_);
+        verdicts_.push_back(std::move(v));
+        has_verdicts_ = true;
         return;
     }
     if (want_copy && !want_untrusted && !runtime_sizes_.contains(key->size)) {

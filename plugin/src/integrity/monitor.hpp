@@ -77,6 +77,9 @@ public:
         std::uint32_t checks = 0;  ///< ContentCheck bits
         std::optional<Alert> reexamine;  ///< set: a tamper alert whose file to look at again
         std::uint64_t inode = 0;
+        /// The executed file's identity (PATH item 0: dev, inode): when the process is gone,
+        /// a runtime binary of the host is still verified if it is that very file.
+        std::pair<std::string, std::uint64_t> image;
     };
     /// A request whose content condition held: the engine builds and sends the alert.
     struct Verdict {
