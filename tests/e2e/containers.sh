@@ -50,6 +50,7 @@ d=$(mktemp -d /tmp/adock-containers.XXXXXX)
 passed=0; failed=0
 DOCKERD_PID=""
 MADE_DOCKER_KEY=0
+ADDED_DEB=""
 ok()  { echo "PASS: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 
@@ -84,6 +85,7 @@ cleanup() {
   fi
   e2e_teardown "$d"
   [ "$MADE_DOCKER_KEY" = 1 ] && rm -f /etc/docker/key.json
+  [ -n "$ADDED_DEB" ] && rm -f "/var/cache/apt/archives/$ADDED_DEB"
   scenario_restore "$d" || failed=$((failed + 1))
   # Whatever the daemons left mounted under the work directory (overlays, shm, netns).
   grep -F " $d/" /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
@@ -124,7 +126,9 @@ dk import "$d/busybox.tar" adock-bb:1 >/dev/null && ok "busybox image imported i
 pm import -q "$d/busybox.tar" adock-bb:1 >/dev/null && ok "busybox image imported into podman" || bad "podman import failed"
 # The runc .deb for the reinstall, from apt's cache (apt-get download without the network
 # fails; scenario_prepare tried). The reinstall itself runs with --no-download.
-ls /var/cache/apt/archives/runc_*.deb >/dev/null 2>&1 || cp "$d"/runc_*.deb /var/cache/apt/archives/ 2>/dev/null || true
+if ! ls /var/cache/apt/archives/runc_*.deb >/dev/null 2>&1 && ls "$d"/runc_*.deb >/dev/null 2>&1; then
+  cp "$d"/runc_*.deb /var/cache/apt/archives/ && ADDED_DEB=$(basename "$(ls "$d"/runc_*.deb | head -1)")
+fi
 
 # Plugins: audisp-docker with a file output, and the capture. The daemons' private state
 # directories are given to the plugin (a host running them in /var/lib/docker needs nothing).
@@ -255,8 +259,15 @@ soak_import_runtime_image() {
   dk rmi adock-rt:1
   pm rmi adock-rt:1
 }
+# From apt's cache (no network); if apt cannot (the cached .deb is not the candidate), dpkg -i
+# of the .deb scenario_prepare downloaded or the cache holds.
 soak_apt_reinstall() {
-  DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -qq --no-download runc
+  local deb
+  DEBIAN_FRONTEND=noninteractive apt-get install --reinstall -y -qq --no-download runc && return 0
+  deb=$(ls "$d"/runc_*.deb /var/cache/apt/archives/runc_*.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] || return 1
+  echo "apt-get could not reinstall runc offline: dpkg -i $deb"
+  DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"
 }
 
 det_docker_fim_exec() {
