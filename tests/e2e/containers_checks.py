@@ -286,9 +286,39 @@ class Checks:
         for ph, rules in expected.items():
             for a in self.window(ph):
                 if SEV[a["rule"]["severity"]] >= SEV["medium"] and a["rule"]["id"] not in rules:
+                    # While the container's append to the host's runc is not yet undone, a runc
+                    # run by the shim (state, delete) is a runtime whose content nothing trusts:
+                    # a true detection. (A runc init recognised as runc is not.)
+                    if ph == "det.docker_tamper" and a["rule"]["id"] == "runtime_binary_unrecognized" \
+                            and (a.get("integrity") or {}).get("trusted") is False:
+                        continue
                     extra.append("%s: %s" % (ph, describe(a)))
         self.report(not extra, "detections: no other alert >= medium while they ran (%d)" % len(extra),
                     extra[:12] + (["... and %d more" % (len(extra) - 12)] if len(extra) > 12 else []))
+
+    def naming(self):
+        """Live: every Docker or podman container an alert names (any rule, any severity, soak
+        included) has its name and image, and the name is not the id. BuildKit's build
+        containers have neither; a replay may lack both."""
+        if self.mode != "live":
+            return
+        unnamed = {}
+        total = 0
+        for a in self.alerts:
+            c = a.get("container") or {}
+            if not c or c.get("runtime") == "buildkit":
+                continue
+            docker_like = c.get("runtime") in ("docker", "podman") or c.get("namespace") == "moby" \
+                or (len(c.get("id") or "") == 64 and c.get("runtime") != "containerd")
+            if not docker_like:
+                continue
+            total += 1
+            if not c.get("name") or c.get("name") == c.get("id") or not c.get("image"):
+                unnamed.setdefault(c["id"], (c.get("runtime"), c.get("name"), c.get("image"), []))[3].append(a["rule"]["id"])
+        lines = ["%s... runtime=%s name=%s image=%s in %d alerts (%s)" % (i[:12], r, n if n != i else "<the id>", im, len(ids), sorted(set(ids)))
+                 for i, (r, n, im, ids) in unnamed.items()]
+        self.report(not unnamed, "every docker/podman container in an alert is named, with its image "
+                    "(%d alerts name one, %d containers unnamed)" % (total, len(unnamed)), lines)
 
 
 def is_runc_init(a):
@@ -307,6 +337,7 @@ def main():
     print("checks (%s): %d alerts, %d phases" % (c.mode, len(c.alerts), len(c.phases)))
     c.soak()
     c.detections()
+    c.naming()
     print("checks (%s): %d passed, %d failed" % (c.mode, c.passed, c.failed))
     sys.exit(1 if c.failed else 0)
 
