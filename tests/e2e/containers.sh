@@ -84,6 +84,15 @@ cleanup() {
     for c in $(ctr --address "$d/ctd.sock" container ls -q 2>/dev/null); do ctr --address "$d/ctd.sock" container rm "$c" >/dev/null 2>&1; done
   fi
   e2e_teardown "$d"
+  # Anything still running from the work directory (dockerd's containerd if dockerd had to be
+  # killed, a shim, conmon): ours by their command line naming the private directory.
+  for p in $(pgrep -f -- "$d/"); do
+    [ "$p" != $$ ] && kill "$p" 2>/dev/null
+  done
+  sleep 0.5
+  for p in $(pgrep -f -- "$d/"); do
+    [ "$p" != $$ ] && kill -9 "$p" 2>/dev/null
+  done
   [ "$MADE_DOCKER_KEY" = 1 ] && rm -f /etc/docker/key.json
   [ -n "$ADDED_DEB" ] && rm -f "/var/cache/apt/archives/$ADDED_DEB"
   scenario_restore "$d" || failed=$((failed + 1))
