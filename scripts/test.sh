@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
-scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon
 jobs=$(nproc)
 
 echo "== unit tests (Release, -Werror)"
@@ -24,6 +24,12 @@ AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/run.sh
 
 echo "== detections end to end (containers, runc tampering, dpkg, seccomp)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/detections.sh
+
+echo "== issue 10 on real daemons (docker, podman, ctr: benign soak, detections with names)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/containers.sh
+
+echo "== replay of the captured container-host stream (tests/data/containers.log.zst)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/containers_replay.sh
 
 echo "== alert delivery (TLS with a CA made here, --test-output, kill -9 with a spool, EOF)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/outputs_test.sh

@@ -8,6 +8,7 @@
 SCENARIO_RUNC=""
 SCENARIO_RUNC_SUM=""
 SCENARIO_MADE_ETC_DOCKER=0
+SCENARIO_MADE_DAEMON_JSON=0
 
 # scenario_prepare DIR: files the scenarios need before the rules are rendered (a watch needs
 # its path to exist) and before auditd starts (so the set-up is not itself in the stream).
@@ -21,7 +22,10 @@ scenario_prepare() {
     SCENARIO_MADE_ETC_DOCKER=1
   fi
   [ -e /etc/docker/daemon.json ] && cp -p /etc/docker/daemon.json "$d/daemon.json.orig"
-  [ -e /etc/docker/daemon.json ] || echo '{}' > /etc/docker/daemon.json
+  if [ ! -e /etc/docker/daemon.json ]; then
+    echo '{}' > /etc/docker/daemon.json
+    SCENARIO_MADE_DAEMON_JSON=1
+  fi
   cat > "$d/seccomp.json" <<'JSON'
 {"defaultAction": "SCMP_ACT_ALLOW",
  "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}]}
@@ -46,6 +50,8 @@ scenario_restore() {
     cp -p "$d/daemon.json.orig" /etc/docker/daemon.json
   elif [ "$SCENARIO_MADE_ETC_DOCKER" = 1 ]; then
     rm -rf /etc/docker
+  elif [ "$SCENARIO_MADE_DAEMON_JSON" = 1 ]; then
+    rm -f /etc/docker/daemon.json
   fi
 }
 
