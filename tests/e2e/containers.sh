@@ -144,6 +144,7 @@ fi
 {
   printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nstatus_interval_s: 0\nspool_dir: %s/spool\n' "$root" "$d" "$d"
   printf 'docker_containers_dir: %s/docker/containers\n' "$d"
+  printf 'podman_storage_dir: %s/pod-root\n' "$d"
   printf 'containerd_state_dir: %s/ctd-state/io.containerd.runtime.v2.task\n' "$d"
   printf 'integrity: {state_file: %s/baseline.json, files: [/etc/docker/daemon.json]}\n' "$d"
   printf 'outputs:\n  - {name: local, type: file, path: %s/alerts.jsonl}\n' "$d"

@@ -295,9 +295,10 @@ TEST_CASE("captured: the runc scenarios through the whole catalogue give only ru
 // before sh's exec), not a containerd shim and not `runc create ID`. Live, the attribution then
 // hangs on reading /proc/PID/cgroup before the process is gone: missed 3 of 7 and 7 of 7 in two
 // live runs; in a replay (no /proc) always 7 of 7.
-// [!mayfail] until the fix lands: today's code fails it (drop the tag with the fix).
+// Fixed by attributing at exec time: runc init is in the container runc create names, sh's
+// exec keeps it (reparented to conmon), the forked applets inherit it from sh.
 TEST_CASE("captured: a podman container's own command changes /usr/bin seven ways, all attributed to it",
-          "[replay][fim][podman][!mayfail]") {
+          "[replay][fim][podman]") {
     CatalogueReplay r("podman_fim.log");
     // The same capture's manifest (JSON is YAML) names the container: its 64-hex id.
     const std::string id = YAML::LoadFile(kData + "/containers.json")["containers"]["fim-p2"]["id"].as<std::string>();

@@ -178,9 +178,16 @@ std::optional<ContainerRef> container_from_conmon_argv(const std::vector<std::st
             id = argv[i + 1];
         } else if (a == "-n" || a == "--name") {
             name = argv[i + 1];
-        } else if (a == "--exit-command" && argv[i + 1].ends_with("/podman")) {
-            podman = true;
         }
+    }
+    // CRI-O's conmon names its state (/var/run/crio/exits, crio-<id>.log); podman's does not.
+    // (A daemonised conmon is known by its PROCTITLE, cut at 128 bytes: look at what is there.)
+    for (const auto& a : argv) {
+        if (a.find("/crio") != std::string::npos || a.find("crio-") != std::string::npos) {
+            podman = false;
+            break;
+        }
+        podman = true;
     }
     if (!id || !plausible_id(*id)) {
         return std::nullopt;

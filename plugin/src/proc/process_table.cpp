@@ -33,6 +33,20 @@ std::optional<std::string> read_small(const std::string& path) {
     return out;
 }
 
+/// Whether `title` (a PROCTITLE, cut at 128 bytes) is the beginning of `argv`.
+bool is_prefix(const std::vector<std::string>& title, const std::vector<std::string>& argv) {
+    if (title.empty() || title.size() > argv.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < title.size(); ++i) {
+        const bool last = i + 1 == title.size();
+        if (last ? !argv[i].starts_with(title[i]) : argv[i] != title[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 ProcessTable::ProcessTable(const config::ProcessTableConfig& cfg, std::string proc_root)
@@ -123,9 +137,16 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
     if (cfg_.use_proc) {
         p.image = image_of(p.pid);
     }
-    if (p.image.second == 0) {
-        if (auto pit = by_pid_.find(ev.ppid); pit != by_pid_.end()) {
-            p.image = pit->second.info.image;
+    if (auto pit = by_pid_.find(ev.ppid); pit != by_pid_.end()) {
+        const ProcessInfo& parent = pit->second.info;
+        if (p.image.second == 0) {
+            p.image = parent.image;
+        }
+        // A fork running its parent's program: the parent's argv, whole (PROCTITLE keeps
+        // only the first 128 bytes), when the record's title is the start of it.
+        if (parent.exec_seen && p.image == parent.image && p.exe == parent.exe &&
+            is_prefix(p.argv, parent.argv)) {
+            p.argv = parent.argv;
         }
     }
     return &insert(std::move(p));
