@@ -75,10 +75,47 @@ std::vector<T> IntegrityMonitor::take(std::vector<T>& from) {
     return out;
 }
 
-bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode) const {
+bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode,
+                                const std::pair<std::string, std::uint64_t>& parent) const {
     const std::scoped_lock lock(watch_mu_);
-    return watched_paths_.contains(path) || (inode != 0 && watched_inodes_.contains(inode));
+    if (inode != 0 && watched_inodes_.contains(inode)) {
+        return true;
+    }
+    if (!watched_paths_.contains(path)) {
+        return false;
+    }
+    if (parent.second != 0) {
+        const auto slash = path.rfind('/');
+        const std::string dir = slash == 0 ? std::string("/") : path.substr(0, slash);
+        if (auto it = watched_dirs_.find(dir); it != watched_dirs_.end() && it->second != parent) {
+            return false;  // the name of a monitored file, in another directory than the host's
+        }
+    }
+    return true;
 }
+
+namespace {
+
+std::map<std::string, std::pair<std::string, std::uint64_t>> dirs_of(const std::set<std::string>& paths) {
+    std::map<std::string, std::pair<std::string, std::uint64_t>> out;
+    for (const auto& p : paths) {
+        const auto slash = p.rfind('/');
+        if (slash == std::string::npos || slash == 0) {
+            continue;
+        }
+        const std::string dir = p.substr(0, slash);
+        if (out.contains(dir)) {
+            continue;
+        }
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            out[dir] = {dev_name(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
     Request r;
@@ -98,9 +135,11 @@ void IntegrityMonitor::publish_watch_list() {
         paths.insert(p);
         inodes[e.facts.inode] = p;
     }
+    auto dirs = dirs_of(paths);
     const std::scoped_lock lock(watch_mu_);
     watched_paths_.swap(paths);
     watched_inodes_.swap(inodes);
+    watched_dirs_.swap(dirs);
 }
 
 void IntegrityMonitor::reexamine(Request& r) {
@@ -293,9 +332,11 @@ void IntegrityMonitor::scan(const std::string& why) {
                 inodes[static_cast<std::uint64_t>(st.st_ino)] = p;
             }
         }
+        auto dirs = dirs_of(paths);
         const std::scoped_lock lock(watch_mu_);
         watched_paths_.swap(paths);
         watched_inodes_.swap(inodes);
+        watched_dirs_.swap(dirs);
     }
     const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted);
     log::info("integrity: " + why + " scan of " + std::to_string(files.size()) + " files started");

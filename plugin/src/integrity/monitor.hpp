@@ -101,7 +101,11 @@ public:
     [[nodiscard]] bool has_verdicts() const { return has_verdicts_.load(std::memory_order_relaxed); }
     /// Engine thread: whether an alert's file is a monitored one (by path, or by inode for a
     /// bind mount's other name).
-    [[nodiscard]] bool monitors(const std::string& path, std::uint64_t inode) const;
+    /// `parent`: the event's PARENT item (dev "fe:00", inode), when it has one: a path of a
+    /// monitored file in another directory than the host's (an image layer being unpacked, a
+    /// chroot) is not that file.
+    [[nodiscard]] bool monitors(const std::string& path, std::uint64_t inode,
+                                const std::pair<std::string, std::uint64_t>& parent = {}) const;
     /// Engine thread: re-examine the alert's file and attach before and after; the alert comes
     /// back through take_ready(). False when the queue is full (the caller sends it as it is).
     bool examine(Alert&& alert, std::uint64_t inode);
@@ -159,6 +163,8 @@ private:
     mutable std::mutex watch_mu_;
     std::set<std::string> watched_paths_;     ///< guarded by watch_mu_: the baseline's paths
     std::map<std::uint64_t, std::string> watched_inodes_;  ///< guarded by watch_mu_
+    /// The host's directories of the monitored files: path -> (dev, inode). Guarded by watch_mu_.
+    std::map<std::string, std::pair<std::string, std::uint64_t>> watched_dirs_;
     std::atomic<bool> scan_requested_{false};
 };
 

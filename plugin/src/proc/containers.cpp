@@ -254,6 +254,13 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
     }
     const std::string& sub = argv[i];
     std::optional<std::string> id;
+    // BuildKit's executor runs its step containers with bundles under .../buildkit/executor/.
+    bool buildkit = false;
+    for (std::size_t j = i + 1; j + 1 < argv.size(); ++j) {
+        if ((argv[j] == "--bundle" || argv[j] == "-b") && argv[j + 1].find("/buildkit/") != std::string::npos) {
+            buildkit = true;
+        }
+    }
     if (sub == "run" || sub == "create" || sub == "restore") {
         // One positional argument, the id, after the options: the last argument.
         if (i + 1 < argv.size() && !argv.back().starts_with("-")) {
@@ -275,7 +282,8 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
     }
     ContainerRef c;
     c.id = *id;
-    c.runtime = name.empty() || !util::safe_component(name) ? std::string("runc") : std::string(name);
+    c.runtime = buildkit ? std::string("buildkit")
+                         : (name.empty() || !util::safe_component(name) ? std::string("runc") : std::string(name));
     return c;
 }
 
@@ -611,6 +619,14 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
                     n.name = name->starts_with("/") ? name->substr(1) : *name;
                 }
                 n.image = yaml_string((*doc)["Config"]["Image"]);
+                // The classic builder's step containers (docker build, DOCKER_BUILDKIT=0): an
+                // image by bare id, no log file, health checks off. `docker run` gives a log
+                // path; a client could set all three only through the API (root already).
+                const YAML::Node hc = (*doc)["Config"]["Healthcheck"]["Test"];
+                const bool no_health = hc && hc.IsSequence() && hc.size() == 1 && yaml_string(hc[0]) == "NONE";
+                const YAML::Node log = (*doc)["LogPath"];
+                const bool no_log = log && log.IsScalar() && log.Scalar().empty();
+                n.image_build = no_health && no_log && n.image && n.image->starts_with("sha256:");
             }
         }
         n.runtime = "docker";

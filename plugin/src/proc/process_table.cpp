@@ -72,6 +72,12 @@ ProcessInfo& ProcessTable::insert(ProcessInfo info) {
     return slot->second.info;
 }
 
+void ProcessTable::reparent(int pid, int ppid) {
+    if (auto it = by_pid_.find(pid); it != by_pid_.end()) {
+        it->second.info.ppid = ppid;
+    }
+}
+
 ProcessInfo* ProcessTable::peek(int pid) {
     auto it = by_pid_.find(pid);
     return it == by_pid_.end() ? nullptr : &it->second.info;
@@ -141,6 +147,7 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
         const ProcessInfo& parent = pit->second.info;
         if (p.image.second == 0) {
             p.image = parent.image;
+            p.image_inherited = p.image.second != 0;
         }
         // A fork running its parent's program: the parent's argv, whole (PROCTITLE keeps
         // only the first 128 bytes), when the record's title is the start of it.

@@ -45,6 +45,8 @@ struct ProcessInfo {
     /// This process is a runtime's re-execution of itself (runc init): not a copy under
     /// another name.
     bool runtime_clone = false;
+    /// image is its parent's (a fork that never exec'd), not from its own exec record.
+    bool image_inherited = false;
     Attribution attribution = Attribution::Pending;
     /// When attribution is Container; members unknown stay empty.
     std::optional<ContainerRef> container;
@@ -74,6 +76,10 @@ public:
 
     /// The entry for pid without reading /proc (null when the table does not hold it).
     ProcessInfo* peek(int pid);
+
+    /// The process is the same, reparented (its parent exited; a subreaper took it): the
+    /// entry keeps what it knew and takes the new parent.
+    void reparent(int pid, int ppid);
 
     /// The process, from the table or (when allowed and alive) from /proc. nullptr if unknown.
     ProcessInfo* find(int pid);

@@ -231,7 +231,24 @@ proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
 
 std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p) const {
     if (p.image.second != 0) {
-        return list.match_identity(p.image);
+        if (host_identities_) {
+            return list.match_identity(p.image);  // live: the host's file, whatever it is called
+        }
+        // A replay knows the file only as the paths execs showed it at: the same file under
+        // another name (a hardlink, a copy keeping the inode) counts for a process known not
+        // to run in a container; inside one (or while that is being decided) names and inodes
+        // of its own file system say nothing about the host's.
+        const std::set<std::string>* seen = list.learned_paths(p.image);
+        if (seen == nullptr || seen->empty()) {
+            return std::nullopt;
+        }
+        if (seen->contains(p.exe) || p.runtime_clone || p.image_inherited) {
+            return *seen->begin();  // its exec showed that path, or it runs its parent's program
+        }
+        if (p.attribution == proc::Attribution::Host || p.attribution == proc::Attribution::Unknown) {
+            return *seen->begin();
+        }
+        return std::nullopt;
     }
     // Replays only: a process whose executable the stream never showed (started before the
     // log began) is taken by its path, unless it runs in a container (then its paths are the
@@ -290,9 +307,12 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
                 if (path.item != 0 || path.inode == 0) {
                     continue;
                 }
+                // As it was named (/usr/bin/runc, a symlink) and as the kernel resolved it.
                 const std::string abs = absolute_path(path.name, ev.cwd);
                 for (const auto& list : rules_->all_lists) {
-                    if (list->learn(abs, {path.dev, path.inode})) {
+                    const bool named = list->learn(abs, {path.dev, path.inode});
+                    const bool resolved = ev.exe != abs && list->learn(ev.exe, {path.dev, path.inode});
+                    if (named || resolved) {
                         ++stats_.identities_learned;
                     }
                 }
@@ -303,9 +323,13 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
     if (me == nullptr) {
         return;
     }
-    switch (containers_.attribute(table_, ev.pid, role_fn_)) {
+    std::optional<ContainerRef> ref;
+    switch (containers_.attribute(table_, ev.pid, role_fn_, &ref)) {
         case proc::Attribution::Container:
             ++stats_.attributed_container;
+            if (names_ && ref) {
+                (void)names_->lookup(*ref);  // read its names now, before it does anything
+            }
             break;
         case proc::Attribution::Host:
             ++stats_.attributed_host;
@@ -339,6 +363,19 @@ void Engine::on_event(const audit::Event& ev) {
     {
         std::optional<proc::ProcessInfo> prev;
         const bool exec = ev.is_exec() && ev.success.value_or(false);
+        if (!exec && ev.has_syscall && ev.pid > 0 && ev.ppid > 1) {
+            // Reparented, not reused: same executable, and the new parent is a subreaper of the
+            // container machinery (runc exited; the shim or conmon took its process). A pid
+            // reused by another process under any other parent gets a new entry.
+            const proc::ProcessInfo* known = table_.peek(ev.pid);
+            if (known != nullptr && known->ppid != ev.ppid && known->exe == ev.exe) {
+                const proc::ProcessInfo* np = table_.peek(ev.ppid);
+                const proc::RuntimeRole r = np != nullptr ? role_of(*np) : proc::RuntimeRole::None;
+                if (r == proc::RuntimeRole::Shim || r == proc::RuntimeRole::Conmon) {
+                    table_.reparent(ev.pid, ev.ppid);
+                }
+            }
+        }
         proc::ProcessInfo* self = table_.observe(ev, exec ? &prev : nullptr);
         if (exec && self != nullptr) {
             note_exec(ev, *self, prev);
@@ -434,7 +471,16 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
         bool watched = ctx.trusted.has_value();  // a scan finding is about a monitored file
         if (!watched && integrity_ != nullptr) {
             for (const auto& [path, item] : ctx.object_paths()) {
-                if (integrity_->monitors(path, item->inode)) {
+                std::pair<std::string, std::uint64_t> parent;
+                for (const auto& q : ev.paths) {
+                    if (&q == item) {
+                        break;
+                    }
+                    if (q.nametype == "PARENT" && q.inode != 0) {
+                        parent = {q.dev, q.inode};
+                    }
+                }
+                if (integrity_->monitors(path, item->inode, parent)) {
                     watched = true;
                     break;
                 }
@@ -809,6 +855,13 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     a.process.argv = ctx.argv;
     a.process.uid = ev.uid;
     a.process.auid = ev.auid;
+    if (!ev.has_execve) {
+        // The exec's argv (whole, from EXECVE) rather than PROCTITLE (cut at 128 bytes).
+        if (const proc::ProcessInfo* self = table_.peek(ev.pid); self != nullptr && self->exec_seen &&
+                                                               self->exe == ev.exe && !self->argv.empty()) {
+            a.process.argv = self->argv;
+        }
+    }
     if (a.process.ppid < 0 || a.process.argv.empty()) {
         // SECCOMP records carry no ppid and no argv: what the stream taught us about the pid.
         if (const proc::ProcessInfo* self = table_.find(ev.pid)) {

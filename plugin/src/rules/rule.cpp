@@ -47,21 +47,38 @@ std::optional<std::string> ProgramList::match_identity(const FileId& id) const {
         return std::nullopt;
     }
     auto it = identities.find(id);
-    if (it == identities.end()) {
-        return std::nullopt;
+    if (it != identities.end()) {
+        return it->second;
     }
-    return it->second;
+    auto l = learned.find(id);
+    if (l != learned.end() && !l->second.empty()) {
+        return *l->second.begin();
+    }
+    return std::nullopt;
+}
+
+const std::set<std::string>* ProgramList::learned_paths(const FileId& id) const {
+    auto l = learned.find(id);
+    return l == learned.end() ? nullptr : &l->second;
 }
 
 bool ProgramList::learn(std::string_view path, const FileId& id) const {
-    if (id.second == 0 || path.empty() || path.front() != '/' || identities.contains(id)) {
+    constexpr std::size_t kMaxFiles = 4096;
+    constexpr std::size_t kMaxPaths = 64;
+    if (id.second == 0 || path.empty() || path.front() != '/' || !match(path)) {
         return false;
     }
-    if (!match(path)) {
+    auto it = learned.find(id);
+    if (it == learned.end()) {
+        if (learned.size() >= kMaxFiles) {
+            return false;
+        }
+        it = learned.emplace(id, std::set<std::string>{}).first;
+    }
+    if (it->second.size() >= kMaxPaths) {
         return false;
     }
-    identities.emplace(id, std::string(path));
-    return true;
+    return it->second.emplace(path).second;
 }
 
 std::optional<std::string> ProgramList::match_file(std::string_view path, const FileId& id,
@@ -153,6 +170,7 @@ bool has_glob(std::string_view s) {
 
 void ProgramList::clear() const {
     identities.clear();
+    learned.clear();
     resolved_paths.clear();
     dir_identities.clear();
     resolved_dirs.clear();

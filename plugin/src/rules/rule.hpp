@@ -35,6 +35,9 @@ struct ProgramList {
     /// look at the host, learned from the stream instead (learn()).
     /// Only the engine thread touches a RuleSet once it is loaded.
     mutable std::map<FileId, std::string> identities;
+    /// Replays: what the stream's execs showed each file as (one file may be seen at several
+    /// paths: hardlinks). Bounded.
+    mutable std::map<FileId, std::set<std::string>> learned;
     mutable std::set<std::string> resolved_paths;
     /// Identity of the directories holding the list's full-path patterns (/usr/sbin for
     /// /usr/sbin/runc) -> the directory: a new file created under that name is the host's only
@@ -53,8 +56,11 @@ struct ProgramList {
     /// The pattern (or resolved path) that matches `path`, if any: by name.
     [[nodiscard]] std::optional<std::string> match(std::string_view path) const;
 
-    /// A process or file by identity: the host path it resolved from.
+    /// A process or file by identity: the host path it resolved from (or, in a replay, the
+    /// first path the stream showed it at).
     [[nodiscard]] std::optional<std::string> match_identity(const FileId& id) const;
+    /// Replays: the paths the stream showed the file `id` at (null when never seen).
+    [[nodiscard]] const std::set<std::string>* learned_paths(const FileId& id) const;
 
     /// Replays: `path` (an executed file, absolute) matches the list by name and `id` is taken
     /// as that file's identity. True when learned.
