@@ -78,6 +78,11 @@ void ProcessTable::reparent(int pid, int ppid) {
     }
 }
 
+const ProcessInfo* ProcessTable::peek(int pid) const {
+    auto it = by_pid_.find(pid);
+    return it == by_pid_.end() ? nullptr : &it->second.info;
+}
+
 ProcessInfo* ProcessTable::peek(int pid) {
     auto it = by_pid_.find(pid);
     return it == by_pid_.end() ? nullptr : &it->second.info;

@@ -76,6 +76,7 @@ public:
 
     /// The entry for pid without reading /proc (null when the table does not hold it).
     ProcessInfo* peek(int pid);
+    [[nodiscard]] const ProcessInfo* peek(int pid) const;
 
     /// The process is the same, reparented (its parent exited; a subreaper took it): the
     /// entry keeps what it knew and takes the new parent.

@@ -204,13 +204,15 @@ proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
     if (p.runtime_clone) {
         return proc::RuntimeRole::OciRuntime;
     }
-    if (oci_runtimes_ != nullptr && match_proc(*oci_runtimes_, p)) {
+    // Roles decide attribution: in a replay only the very path the stream showed counts (no
+    // hardlink leniency, which a rule condition has).
+    if (oci_runtimes_ != nullptr && match_proc(*oci_runtimes_, p, true)) {
         return proc::RuntimeRole::OciRuntime;
     }
     if (managers_ == nullptr) {
         return proc::RuntimeRole::None;
     }
-    auto m = match_proc(*managers_, p);
+    auto m = match_proc(*managers_, p, true);
     if (!m) {
         return proc::RuntimeRole::None;
     }
@@ -229,7 +231,7 @@ proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
     return proc::RuntimeRole::Manager;
 }
 
-std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p) const {
+std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p, bool strict) const {
     if (p.image.second != 0) {
         if (host_identities_) {
             return list.match_identity(p.image);  // live: the host's file, whatever it is called
@@ -242,10 +244,21 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
         if (seen == nullptr || seen->empty()) {
             return std::nullopt;
         }
-        if (seen->contains(p.exe) || p.runtime_clone || p.image_inherited) {
-            return *seen->begin();  // its exec showed that path, or it runs its parent's program
+        if (seen->contains(p.exe)) {
+            return p.exe;  // its exec showed that path
         }
-        if (p.attribution == proc::Attribution::Host || p.attribution == proc::Attribution::Unknown) {
+        if (p.runtime_clone) {
+            return *seen->begin();  // the runtime re-exec'd itself
+        }
+        // A fork running its parent's program: what its parent is (forks of runc init).
+        const proc::ProcessInfo* up = &p;
+        for (int depth = 0; up != nullptr && up->image_inherited && depth < 16; ++depth) {
+            up = table_.peek(up->ppid);
+            if (up != nullptr && up->image == p.image && (seen->contains(up->exe) || up->runtime_clone)) {
+                return seen->contains(up->exe) ? up->exe : *seen->begin();
+            }
+        }
+        if (!strict && (p.attribution == proc::Attribution::Host || p.attribution == proc::Attribution::Unknown)) {
             return *seen->begin();
         }
         return std::nullopt;
