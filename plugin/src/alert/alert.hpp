@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +44,12 @@ struct ProcessRef {
     std::vector<std::string> argv;
     std::optional<std::uint32_t> uid;
     std::optional<std::uint32_t> auid;
+    /// argv was cut to a byte budget (audit/argv_budget.hpp) or arrived incomplete.
+    bool truncated = false;
+    /// SHA-256 of the whole argv (NUL-joined) when cut; empty otherwise.
+    std::string argv_sha256;
+    /// Arguments of the whole argv when cut (0: not known or not cut).
+    std::size_t argc = 0;
 };
 
 /// Container identity; members unknown to us stay empty and serialize as null.

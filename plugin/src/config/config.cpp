@@ -380,9 +380,19 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              [&](const YAML::Node& x) {
                                  c.engine.eoe_timeout_ms = r.integer<unsigned>(x, "eoe_timeout_ms", 100, 60000);
                              }},
-                            {"max_pending_events", [&](const YAML::Node& x) {
+                            {"max_pending_events",
+                             [&](const YAML::Node& x) {
                                  c.engine.max_pending_events =
                                      r.integer<std::size_t>(x, "max_pending_events", 16, 1000000);
+                             }},
+                            {"alert_argv_bytes",
+                             [&](const YAML::Node& x) {
+                                 c.engine.alert_argv_bytes =
+                                     r.integer<std::size_t>(x, "alert_argv_bytes", 256, 1048576);
+                             }},
+                            {"ancestor_argv_bytes", [&](const YAML::Node& x) {
+                                 c.engine.ancestor_argv_bytes =
+                                     r.integer<std::size_t>(x, "ancestor_argv_bytes", 32, 65536);
                              }}});
              }},
             {"processes",
@@ -397,8 +407,14 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              [&](const YAML::Node& x) {
                                  c.processes.ancestry_depth = r.integer<unsigned>(x, "ancestry_depth", 1, 64);
                              }},
-                            {"use_proc", [&](const YAML::Node& x) {
-                                 c.processes.use_proc = r.boolean(x, "use_proc");
+                            {"use_proc", [&](const YAML::Node& x) { c.processes.use_proc = r.boolean(x, "use_proc"); }},
+                            {"max_argv_bytes",
+                             [&](const YAML::Node& x) {
+                                 c.processes.max_argv_bytes =
+                                     r.integer<std::size_t>(x, "max_argv_bytes", 256, 1048576);
+                             }},
+                            {"max_arg_bytes", [&](const YAML::Node& x) {
+                                 c.processes.max_arg_bytes = r.integer<std::size_t>(x, "max_arg_bytes", 32, 131072);
                              }}});
              }},
             {"integrity",

@@ -107,6 +107,11 @@ struct EngineConfig {
     unsigned eoe_timeout_ms = 2000;
     /// Events being assembled at once; beyond it the oldest is completed early.
     std::size_t max_pending_events = 4096;
+    /// argv bytes of the acting process in an alert (and of an event kept for a content
+    /// check); beyond it argv is cut, marked `truncated` with the whole argv's `argv_sha256`.
+    std::size_t alert_argv_bytes = 16384;
+    /// argv bytes of each ancestor in an alert.
+    std::size_t ancestor_argv_bytes = 256;
 };
 
 struct ProcessTableConfig {
@@ -116,6 +121,10 @@ struct ProcessTableConfig {
     unsigned ancestry_depth = 8;
     /// Fill gaps from /proc (a live host); off for offline replay of foreign logs.
     bool use_proc = true;
+    /// argv bytes kept per entry (the rest is cut; its hash kept): bounds the table's memory.
+    std::size_t max_argv_bytes = 4096;
+    /// Bytes of each argument, in table entries and in alerts.
+    std::size_t max_arg_bytes = 4096;
 };
 
 /// Application control and the runtime binaries' baseline (integrity/monitor.hpp).

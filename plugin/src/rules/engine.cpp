@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 
+#include "audit/argv_budget.hpp"
 #include "integrity/monitor.hpp"
 #include "rules/fileop.hpp"
 
@@ -35,17 +36,37 @@ std::string join(const std::vector<std::string>& argv) {
     return out;
 }
 
-ProcessRef to_ref(const proc::ProcessInfo& p) {
+/// argv within `budget` into an alert's process object, with the cut marked.
+void set_argv(ProcessRef& r,
+              const std::vector<std::string>& argv,
+              audit::ArgvBudget budget,
+              bool already_cut,
+              const std::string& whole_sha256,
+              std::size_t whole_argc) {
+    audit::BoundedArgv b = audit::bound_argv(argv, budget, whole_sha256, whole_argc);
+    r.argv = std::move(b.argv);
+    r.truncated = b.truncated || already_cut;
+    r.argv_sha256 = std::move(b.sha256);
+    if (r.truncated && r.argv_sha256.empty()) {
+        r.argv_sha256 = audit::argv_sha256(argv);  // incomplete records: the hash of what came
+    }
+    r.argc = r.truncated ? b.argc : 0;
+}
+
+ProcessRef to_ref(const proc::ProcessInfo& p, audit::ArgvBudget budget) {
     ProcessRef r;
     r.pid = p.pid;
     r.ppid = p.ppid;
     r.exe = p.exe;
     r.comm = p.comm;
-    r.argv = p.argv;
+    set_argv(r, p.argv, budget, p.argv_truncated, p.argv_sha256, p.argv_argc);
     r.uid = p.uid;
     r.auid = p.auid;
     return r;
 }
+
+/// Bytes of one placeholder's text in a summary: summaries are built from bounded text.
+constexpr std::size_t kSummaryFieldBytes = 1024;
 
 /// kill_process, kill_thread, trap, errno(N), user_notif, trace, log, allow: the action bits of a
 /// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
@@ -160,6 +181,8 @@ struct Engine::Context {
 Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, outputs::Dispatcher& out)
     : host_(cfg.host.empty() ? local_host_name() : cfg.host),
       ancestry_depth_(cfg.processes.ancestry_depth),
+      alert_argv_{cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes},
+      ancestor_argv_{cfg.engine.ancestor_argv_bytes, cfg.processes.max_arg_bytes},
       rules_(std::move(rules)),
       out_(out),
       table_(cfg.processes, cfg.proc_root),
@@ -168,6 +191,8 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
 void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules) {
     host_ = cfg.host.empty() ? local_host_name() : cfg.host;
     ancestry_depth_ = cfg.processes.ancestry_depth;
+    alert_argv_ = {cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes};
+    ancestor_argv_ = {cfg.engine.ancestor_argv_bytes, cfg.processes.max_arg_bytes};
     table_.set_config(cfg.processes);
     rules_ = std::move(rules);
 }
@@ -425,7 +450,9 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
             return;
         }
         ++stats_.content_checks;
-        (void)integrity_->submit({ctx.ev, rule.id, *rule.match.content});
+        audit::Event kept = ctx.ev;  // waits for the monitor: within the per-event budget
+        audit::bound_event(kept, alert_argv_);
+        (void)integrity_->submit({std::move(kept), rule.id, *rule.match.content});
         return;
     }
     ++stats_.matches;
@@ -612,7 +639,13 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     a.process.ppid = ev.ppid;
     a.process.exe = ev.exe;
     a.process.comm = ev.comm;
-    a.process.argv = ctx.argv;
+    const bool own_argv = &ctx.argv == &ev.argv;  // EXECVE, not PROCTITLE
+    set_argv(a.process,
+             ctx.argv,
+             alert_argv_,
+             own_argv && ev.argv_truncated,
+             own_argv ? ev.argv_sha256 : std::string(),
+             own_argv ? ev.argv_argc : 0);
     a.process.uid = ev.uid;
     a.process.auid = ev.auid;
     if (a.process.ppid < 0 || a.process.argv.empty()) {
@@ -622,7 +655,7 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
                 a.process.ppid = self->ppid;
             }
             if (a.process.argv.empty()) {
-                a.process.argv = self->argv;
+                set_argv(a.process, self->argv, alert_argv_, self->argv_truncated, self->argv_sha256, self->argv_argc);
             }
         }
     }
@@ -631,7 +664,7 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
         ctx.ancestry_done = true;
     }
     for (const auto* p : ctx.lineage(table_, ancestry_depth_)) {
-        a.ancestry.push_back(to_ref(*p));
+        a.ancestry.push_back(to_ref(*p, ancestor_argv_));
     }
     a.container = ctx.container_of(containers_, table_, ancestry_depth_);
     if (ev.has_syscall && (ev.has_execve || ctx.operation() == FileOp::Exec)) {
@@ -654,18 +687,21 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
 void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
     const audit::Event& ev = ctx.ev;
     const proc::ProcessInfo* parent = ctx.ancestry.empty() ? nullptr : ctx.ancestry.front();
-    std::string& s = a.summary;
+    const ProcessRef* parent_ref = a.ancestry.empty() ? nullptr : &a.ancestry.front();
+    std::string& out = a.summary;
+    std::string s;  // one placeholder's text, bounded before it joins the summary
     const std::string& t = rule.summary;
     std::size_t pos = 0;
     while (pos < t.size()) {
         const auto open = t.find('{', pos);
         if (open == std::string::npos) {
-            s.append(t, pos);
+            out.append(t, pos);
             break;
         }
-        s.append(t, pos, open - pos);
+        out.append(t, pos, open - pos);
         const auto close = t.find('}', open);
         const std::string name = t.substr(open + 1, close - open - 1);
+        s.clear();
         if (name == "process.exe") {
             s += ev.exe;
         } else if (name == "process.pid") {
@@ -679,7 +715,7 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "parent.pid") {
             s += std::to_string(a.process.ppid);
         } else if (name == "parent.cmdline") {
-            s += parent != nullptr ? join(parent->argv) : std::string("?");
+            s += parent_ref != nullptr ? join(parent_ref->argv) : std::string("?");
         } else if (name == "matched") {
             s += ctx.matched;
         } else if (name == "container.id") {
@@ -717,6 +753,7 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "rule.id") {
             s += rule.id;
         }
+        out += audit::bounded_text(s, kSummaryFieldBytes);
         pos = close + 1;
     }
 }

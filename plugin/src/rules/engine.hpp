@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "audit/argv_budget.hpp"
 #include "audit/event.hpp"
 #include "config/config.hpp"
 #include "outputs/dispatcher.hpp"
@@ -84,6 +85,8 @@ private:
 
     std::string host_;
     unsigned ancestry_depth_;
+    audit::ArgvBudget alert_argv_;     ///< the acting process's argv in an alert
+    audit::ArgvBudget ancestor_argv_;  ///< each ancestor's argv in an alert
     std::shared_ptr<const RuleSet> rules_;
     outputs::Dispatcher& out_;
     proc::ProcessTable table_;
