@@ -390,9 +390,17 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                                  c.engine.alert_argv_bytes =
                                      r.integer<std::size_t>(x, "alert_argv_bytes", 256, 1048576);
                              }},
-                            {"ancestor_argv_bytes", [&](const YAML::Node& x) {
+                            {"ancestor_argv_bytes",
+                             [&](const YAML::Node& x) {
                                  c.engine.ancestor_argv_bytes =
                                      r.integer<std::size_t>(x, "ancestor_argv_bytes", 32, 65536);
+                             }},
+                            {"alert_rate_burst",
+                             [&](const YAML::Node& x) {
+                                 c.engine.alert_rate_burst = r.integer<unsigned>(x, "alert_rate_burst", 0, 100000);
+                             }},
+                            {"alert_rate_window_s", [&](const YAML::Node& x) {
+                                 c.engine.alert_rate_window_s = r.integer<unsigned>(x, "alert_rate_window_s", 1, 3600);
                              }}});
              }},
             {"processes",

@@ -112,6 +112,11 @@ struct EngineConfig {
     std::size_t alert_argv_bytes = 16384;
     /// argv bytes of each ancestor in an alert.
     std::size_t ancestor_argv_bytes = 256;
+    /// Alerts per source (a container, or a host user running one executable) at once; the
+    /// bucket refills at this many per alert_rate_window_s. Beyond it alerts are held back,
+    /// counted and summarised in one alert per source when the window closes. 0: no limit.
+    unsigned alert_rate_burst = 20;
+    unsigned alert_rate_window_s = 10;
 };
 
 struct ProcessTableConfig {

@@ -117,6 +117,13 @@ void fill_integrity(Alert& a) {
 }
 constexpr std::chrono::seconds kRefreshInterval{60};
 
+/// The event's time in milliseconds (stream clock), saturating on absurd seconds.
+std::int64_t event_ms(const audit::Event& ev) {
+    constexpr std::int64_t kMaxSec = INT64_MAX / 1000 - 1;
+    const std::int64_t sec = std::clamp<std::int64_t>(ev.sec, -kMaxSec, kMaxSec);
+    return sec * 1000 + static_cast<std::int64_t>(ev.milli % 1000);
+}
+
 }  // namespace
 
 /// Facts about one event, computed on first use: most events never need the parent,
@@ -186,7 +193,8 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
       rules_(std::move(rules)),
       out_(out),
       table_(cfg.processes, cfg.proc_root),
-      containers_(cfg.containerd_state_dir, cfg.docker_containers_dir) {}
+      containers_(cfg.containerd_state_dir, cfg.docker_containers_dir),
+      limiter_(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s) {}
 
 void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules) {
     host_ = cfg.host.empty() ? local_host_name() : cfg.host;
@@ -194,6 +202,7 @@ void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSe
     alert_argv_ = {cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes};
     ancestor_argv_ = {cfg.engine.ancestor_argv_bytes, cfg.processes.max_arg_bytes};
     table_.set_config(cfg.processes);
+    limiter_.configure(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s);
     rules_ = std::move(rules);
 }
 
@@ -218,6 +227,7 @@ void Engine::on_event(const audit::Event& ev) {
         collect_verdicts();
     }
     table_.observe(ev);
+    send_rate_summaries(limiter_.due(event_ms(ev), std::chrono::steady_clock::time_point::min()));
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());
     }
@@ -459,7 +469,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
     Alert a = build_alert(rule, ctx);
     finish_alert(rule, ctx, a);
     if (rule.aggregate) {
-        aggregate(rule, std::move(a), ctx.ev.sec);
+        aggregate(rule, std::move(a), ctx.ev.sec, event_ms(ctx.ev));
         return;
     }
     if (integrity_ != nullptr && a.file && a.file->operation != "exec") {
@@ -480,7 +490,22 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
     }
     fill_integrity(a);
-    out_.dispatch(std::move(a));
+    emit(std::move(a), event_ms(ctx.ev));
+}
+
+void Engine::emit(Alert&& a, std::int64_t ms) {
+    if (limiter_.admit(a, ms, std::chrono::steady_clock::now())) {
+        out_.dispatch(std::move(a));
+        return;
+    }
+    ++stats_.rate_limited;
+}
+
+void Engine::send_rate_summaries(std::vector<Alert>&& summaries) {
+    for (auto& a : summaries) {
+        ++stats_.rate_summaries;
+        out_.dispatch(std::move(a));
+    }
 }
 
 void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
@@ -615,7 +640,7 @@ void Engine::collect_verdicts() {
         finish_alert(*it, ctx, a);
         a.integrity = v.integrity;
         a.summary += v.note;
-        out_.dispatch(std::move(a));
+        emit(std::move(a), event_ms(v.event));
     }
 }
 
@@ -758,7 +783,7 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
     }
 }
 
-void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec) {
+void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms) {
     std::string key = rule.id;
     for (const auto& f : rule.aggregate->by) {
         key += '\x1f';
@@ -797,7 +822,7 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec) {
     alert.count = 1;
     next_expiry_sec_ = std::min(next_expiry_sec_, agg.end_sec);
     windows_.emplace(std::move(key), std::move(agg));
-    out_.dispatch(std::move(alert));
+    emit(std::move(alert), ms);
 }
 
 void Engine::close_window(Aggregation& agg) {
@@ -808,7 +833,7 @@ void Engine::close_window(Aggregation& agg) {
     a.count = agg.repeats;
     a.summary += " (repeated " + std::to_string(agg.repeats) + " more time" + (agg.repeats == 1 ? "" : "s") +
                  " within " + std::to_string(agg.window_s) + " s of the first alert)";
-    out_.dispatch(std::move(a));
+    emit(std::move(a), agg.end_sec > INT64_MAX / 1000 - 1 ? INT64_MAX - 1000 : agg.end_sec * 1000);
 }
 
 void Engine::close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now) {
@@ -829,6 +854,7 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
     if (!windows_.empty()) {
         close_expired(INT64_MIN, now);
     }
+    send_rate_summaries(limiter_.due(INT64_MIN, now));
     if (refresh_pending_ || now >= next_refresh_) {
         // Files named by the rules may have been replaced (package updates): new inodes.
         rules_->refresh_identities();
@@ -843,6 +869,7 @@ void Engine::flush() {
     }
     windows_.clear();
     next_expiry_sec_ = INT64_MAX;
+    send_rate_summaries(limiter_.flush());
 }
 
 }  // namespace adock::rules

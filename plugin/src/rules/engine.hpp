@@ -13,6 +13,7 @@
 #include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "proc/process_table.hpp"
+#include "rules/rate_limit.hpp"
 #include "rules/rule.hpp"
 
 namespace adock::integrity {
@@ -34,6 +35,8 @@ struct EngineStats {
     unsigned long long aggregated = 0;  ///< matches folded into an aggregate alert
     unsigned long long content_checks = 0;   ///< handed to the integrity monitor
     unsigned long long content_skipped = 0;  ///< no monitor (integrity off, or a replay)
+    unsigned long long rate_limited = 0;     ///< alerts held back by the per-source rate limit
+    unsigned long long rate_summaries = 0;   ///< alerts that report what the rate limit held back
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -79,9 +82,12 @@ private:
     void collect_findings();
     void render_summary(const Rule& rule, Context& ctx, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
-    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec);
+    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms);
     void close_window(Aggregation& agg);
     void close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now);
+    /// Sends an alert the engine created, through the per-source rate limit.
+    void emit(Alert&& a, std::int64_t ms);
+    void send_rate_summaries(std::vector<Alert>&& summaries);
 
     std::string host_;
     unsigned ancestry_depth_;
@@ -92,6 +98,7 @@ private:
     proc::ProcessTable table_;
     proc::ContainerResolver containers_;
     EngineStats stats_;
+    AlertRateLimiter limiter_;
     std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
