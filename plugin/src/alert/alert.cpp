@@ -209,6 +209,20 @@ std::string to_json(const Alert& a) {
     if (a.count) {
         w.key("count").value(static_cast<std::uint64_t>(*a.count));
     }
+    if (!a.distinct.empty()) {
+        w.key("distinct").begin_object();
+        for (const auto& d : a.distinct) {
+            w.key(d.field).begin_object();
+            w.key("count").value(static_cast<std::uint64_t>(d.distinct));
+            if (d.capped) {
+                w.key("capped").value(true);
+            }
+            w.key("values");
+            write_argv(w, d.values);
+            w.end_object();
+        }
+        w.end_object();
+    }
     if (a.repeats) {
         w.key("repeats").value(static_cast<std::uint64_t>(*a.repeats));
     }

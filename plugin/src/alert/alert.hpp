@@ -71,6 +71,14 @@ struct SeccompRef {
     std::string action;   ///< kill_process, kill_thread, trap, errno(N), trace, log, user_notif
 };
 
+/// An aggregation window's distinct values of one field (fold summaries).
+struct DistinctValues {
+    std::string field;                ///< process.cmdline, file.path, seccomp.syscall, ...
+    std::vector<std::string> values;  ///< the first few distinct values, each bounded
+    unsigned long long distinct = 0;  ///< distinct values seen
+    bool capped = false;              ///< more than could be counted: `distinct` is a lower bound
+};
+
 /// Alert contract v1 (DESIGN.md). Everything a sink needs; sinks never look at audit records.
 struct Alert {
     std::string time;  ///< RFC 3339 UTC of the audit event
@@ -93,6 +101,8 @@ struct Alert {
     std::optional<IntegrityRef> integrity;
     std::string remediation;             ///< empty: none
     std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
+    /// Fold summaries: the distinct values of the rule's aggregate.distinct fields in the window.
+    std::vector<DistinctValues> distinct;
     /// Set on an output's fold summary: repeats of this incident held back within its dedup window.
     std::optional<unsigned long long> repeats;
 };

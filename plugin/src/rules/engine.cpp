@@ -65,6 +65,17 @@ ProcessRef to_ref(const proc::ProcessInfo& p, audit::ArgvBudget budget) {
     return r;
 }
 
+/// argv bytes of the alert an aggregation window keeps (4096 windows): the distinct command
+/// lines are kept apart, the whole argv's hash stays.
+constexpr std::size_t kWindowArgvBytes = 1024;
+
+void shrink_for_window(Alert& a) {
+    if (audit::argv_bytes(a.process.argv) > kWindowArgvBytes) {
+        const std::vector<std::string> argv = std::move(a.process.argv);
+        set_argv(a.process, argv, {kWindowArgvBytes, kWindowArgvBytes}, a.process.truncated, a.process.argv_sha256, a.process.argc);
+    }
+}
+
 /// Bytes of one placeholder's text in a summary: summaries are built from bounded text.
 constexpr std::size_t kSummaryFieldBytes = 1024;
 
@@ -797,13 +808,21 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
             key += alert.process.exe;
         } else if (f == "file.path") {
             key += alert.file ? alert.file->path : std::string();
+        } else if (f == "process.uid") {
+            key += alert.process.uid ? std::to_string(*alert.process.uid) : std::string("?");
+        } else if (f == "source") {
+            key += fold_source(alert);
         }
     }
     auto it = windows_.find(key);
     if (it != windows_.end()) {
         ++it->second.repeats;
         ++stats_.aggregated;
+        for (auto& d : it->second.distinct) {
+            d.add(alert);
+        }
         it->second.last = std::move(alert);
+        shrink_for_window(it->second.last);
         return;
     }
     if (windows_.size() >= kMaxWindows) {
@@ -818,6 +837,11 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
     agg.window_s = rule.aggregate->window_s;
     agg.end_sec = sec + static_cast<std::int64_t>(agg.window_s);
     agg.last = alert;
+    shrink_for_window(agg.last);
+    for (const auto& f : rule.aggregate->distinct) {
+        agg.distinct.emplace_back(f);
+        agg.distinct.back().add(alert);
+    }
     agg.end_wall = std::chrono::steady_clock::now() + std::chrono::seconds(agg.window_s);
     alert.count = 1;
     next_expiry_sec_ = std::min(next_expiry_sec_, agg.end_sec);
@@ -832,7 +856,15 @@ void Engine::close_window(Aggregation& agg) {
     Alert a = std::move(agg.last);
     a.count = agg.repeats;
     a.summary += " (repeated " + std::to_string(agg.repeats) + " more time" + (agg.repeats == 1 ? "" : "s") +
-                 " within " + std::to_string(agg.window_s) + " s of the first alert)";
+                 " within " + std::to_string(agg.window_s) + " s of the first alert";
+    for (const auto& d : agg.distinct) {
+        d.describe(a.summary);
+        DistinctValues r = d.report();
+        if (!r.values.empty()) {
+            a.distinct.push_back(std::move(r));
+        }
+    }
+    a.summary += ")";
     emit(std::move(a), agg.end_sec > INT64_MAX / 1000 - 1 ? INT64_MAX - 1000 : agg.end_sec * 1000);
 }
 

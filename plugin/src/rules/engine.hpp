@@ -13,6 +13,7 @@
 #include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "proc/process_table.hpp"
+#include "rules/fold.hpp"
 #include "rules/rate_limit.hpp"
 #include "rules/rule.hpp"
 
@@ -68,8 +69,11 @@ public:
 private:
     struct Context;
     struct Aggregation {
-        Alert last;                        ///< the latest repeat
+        Alert last;                        ///< the latest repeat (argv cut to kWindowArgvBytes)
         unsigned long long repeats = 0;    ///< matches after the first
+        /// Distinct values of the rule's aggregate.distinct fields, the first match's included:
+        /// the summary shows what the repeats were, not only the last.
+        std::vector<DistinctTracker> distinct;
         std::int64_t end_sec = 0;          ///< window end, stream time
         std::chrono::steady_clock::time_point end_wall;  ///< window end, wall clock
         unsigned window_s = 0;
