@@ -73,6 +73,40 @@ struct Harness {
 
 }  // namespace
 
+TEST_CASE("a fold reports the distinct command lines: a malicious one between benign ones shows", "[engine][fold]") {
+    Harness h;
+    h.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"});
+    h.exec(501, 500, "/bin/busybox", {"sh"});
+    const std::vector<std::vector<std::string>> lines{
+        {"unshare", "-m", "true"},
+        {"unshare", "-m", "-r", "sh", "-c", "mount /dev/sda1 /mnt; cp /mnt/etc/shadow /tmp/EVIL"},
+        {"unshare", "-m", "true"}};
+    int pid = 600;
+    for (const auto& l : lines) {
+        h.exec(pid, 501, "/usr/bin/unshare", l);
+        audit::Event u = h.syscall(pid, 501, "/usr/bin/unshare", "unshare");
+        u.proctitle = l;
+        h.engine->on_event(u);
+        ++pid;
+    }
+    auto hits = test::alerts_of(h.alerts, "container_sensitive_syscall");
+    REQUIRE(hits.size() == 1);  // the first goes out at once
+    h.engine->flush();
+    hits = test::alerts_of(h.alerts, "container_sensitive_syscall");
+    REQUIRE(hits.size() == 2);
+    const Alert& s = *hits[1];
+    CHECK(s.count == 2);
+    CHECK(s.summary.find("2 distinct command lines") != std::string::npos);
+    CHECK(s.summary.find("/tmp/EVIL") != std::string::npos);
+    REQUIRE(!s.distinct.empty());
+    CHECK(s.distinct[0].field == "process.cmdline");
+    CHECK(s.distinct[0].distinct == 2);
+    REQUIRE(s.distinct[0].values.size() == 2);
+    CHECK(s.distinct[0].values[1].find("/tmp/EVIL") != std::string::npos);
+    const std::string json = to_json(s);
+    CHECK(json.find("\"distinct\":{\"process.cmdline\":{\"count\":2,\"values\":[") != std::string::npos);
+}
+
 TEST_CASE("the distinct values a fold keeps are bounded", "[engine][fold]") {
     rules::DistinctTracker t("process.cmdline");
     Alert a;
@@ -140,4 +174,8 @@ TEST_CASE("aggregate.distinct and aggregate.by source in the rule language", "[e
     CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n"
                            "    aggregate: {by: [source, process.uid], distinct: [seccomp.syscall, file.path]}\n") ==
           "no error");
+    const auto set = rules::load_rules_texts(
+        {{"r.yaml", "rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n    aggregate: {by: [source]}\n"}});
+    REQUIRE(set->rules.at(0).aggregate);
+    CHECK(set->rules.at(0).aggregate->distinct == std::vector<std::string>{"process.cmdline", "file.path"});
 }

@@ -96,7 +96,7 @@ struct Aggregate {
     std::vector<std::string> by;
     unsigned window_s = 60;
     /// Fields whose distinct values the window keeps (bounded) and reports in its summary.
-    std::vector<std::string> distinct;
+    std::vector<std::string> distinct{"process.cmdline", "file.path"};
 };
 
 struct Rule {
