@@ -179,3 +179,18 @@ TEST_CASE("aggregate.distinct and aggregate.by source in the rule language", "[e
     REQUIRE(set->rules.at(0).aggregate);
     CHECK(set->rules.at(0).aggregate->distinct == std::vector<std::string>{"process.cmdline", "file.path"});
 }
+
+TEST_CASE("the syscall-name cache holds known names only: distinct unknown numbers cost nothing", "[engine][syscalls]") {
+    Harness h;
+    h.exec(900, 1, "/usr/bin/bash", {"bash"});
+    for (int nr = 1000; nr < 21000; ++nr) {
+        audit::Event e = h.syscall(900, 1, "/usr/bin/bash", "getpid");
+        e.syscall = nr;
+        h.engine->on_event(e);
+    }
+    for (int i = 0; i < 10; ++i) {
+        h.engine->on_event(h.syscall(900, 1, "/usr/bin/bash", "getpid"));
+    }
+    CHECK(h.engine->syscall_names_cached() <= 4);  // execve, getpid
+    CHECK(h.engine->stats().syscall_names_uncached == 20000);
+}

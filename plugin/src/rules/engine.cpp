@@ -226,10 +226,20 @@ std::size_t Engine::rule_count() const {
 const std::string& Engine::syscall_of(const audit::Event& ev) {
     const std::uint64_t k = (static_cast<std::uint64_t>(ev.arch) << 32U) | static_cast<std::uint32_t>(ev.syscall);
     auto it = syscall_names_.find(k);
-    if (it == syscall_names_.end()) {
-        it = syscall_names_.emplace(k, audit::syscall_name(ev.arch, ev.syscall)).first;
+    if (it != syscall_names_.end()) {
+        return it->second;
     }
-    return it->second;
+    std::string name = audit::syscall_name(ev.arch, ev.syscall);
+    // Only names libaudit knows are cached (its tables bound them); a number it does not know
+    // ("unknown(N)": any number a broad -S all rule logs, or a crafted arch) is named afresh
+    // each time in one scratch string, valid until the next call: distinct numbers cost what
+    // one does.
+    if (name.starts_with("unknown(") || syscall_names_.size() >= kMaxSyscallNames) {
+        ++stats_.syscall_names_uncached;
+        unknown_syscall_ = std::move(name);
+        return unknown_syscall_;
+    }
+    return syscall_names_.emplace(k, std::move(name)).first->second;
 }
 
 void Engine::on_event(const audit::Event& ev) {

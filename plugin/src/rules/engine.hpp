@@ -38,6 +38,7 @@ struct EngineStats {
     unsigned long long content_skipped = 0;  ///< no monitor (integrity off, or a replay)
     unsigned long long rate_limited = 0;     ///< alerts held back by the per-source rate limit
     unsigned long long rate_summaries = 0;   ///< alerts that report what the rate limit held back
+    unsigned long long syscall_names_uncached = 0;  ///< syscall numbers libaudit does not name
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -65,6 +66,8 @@ public:
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
     [[nodiscard]] std::size_t rule_count() const;
+    /// Syscall names cached (bounded; tests).
+    [[nodiscard]] std::size_t syscall_names_cached() const { return syscall_names_.size(); }
 
 private:
     struct Context;
@@ -103,7 +106,11 @@ private:
     proc::ContainerResolver containers_;
     EngineStats stats_;
     AlertRateLimiter limiter_;
-    std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
+    /// (arch << 32 | nr) -> name, for the names libaudit knows only (bounded by its tables and
+    /// kMaxSyscallNames).
+    std::unordered_map<std::uint64_t, std::string> syscall_names_;
+    std::string unknown_syscall_;  ///< the last uncached name syscall_of() returned
+    static constexpr std::size_t kMaxSyscallNames = 4096;
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
