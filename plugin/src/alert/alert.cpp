@@ -169,6 +169,9 @@ std::string to_json(const Alert& a) {
         w.key("file").begin_object();
         w.key("path").value(a.file->path);
         w.key("operation").value(a.file->operation);
+        if (a.file->same_as) {
+            w.key("same_as").value(*a.file->same_as);
+        }
         w.end_object();
     }
     if (a.seccomp) {

@@ -128,6 +128,9 @@ void fill_integrity(Alert& a) {
 }
 constexpr std::chrono::seconds kRefreshInterval{60};
 
+/// Every enabled rule's `path` patterns: the paths whose dev/inode the engine learns.
+std::vector<std::string> collect_path_patterns(const RuleSet& rules);
+
 /// The event's time in milliseconds (stream clock), saturating on absurd seconds.
 std::int64_t event_ms(const audit::Event& ev) {
     constexpr std::int64_t kMaxSec = INT64_MAX / 1000 - 1;
@@ -158,6 +161,7 @@ struct Engine::Context {
     /// with the item they came from.
     std::vector<std::pair<std::string, const audit::PathItem*>> paths;
     std::optional<std::string> file_path;  ///< the path a path condition matched
+    std::optional<std::string> same_as;    ///< ... by dev/inode: the path it is known as
     std::string matched;                   ///< what actor_in / path_in matched (e.g. "runc")
     std::optional<bool> trusted;           ///< integrity findings: something vouches for the file
 
@@ -205,7 +209,8 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
       out_(out),
       table_(cfg.processes, cfg.proc_root),
       containers_(cfg.containerd_state_dir, cfg.docker_containers_dir),
-      limiter_(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s) {}
+      limiter_(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s),
+      path_patterns_(collect_path_patterns(*rules_)) {}
 
 void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules) {
     host_ = cfg.host.empty() ? local_host_name() : cfg.host;
@@ -215,6 +220,141 @@ void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSe
     table_.set_config(cfg.processes);
     limiter_.configure(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s);
     rules_ = std::move(rules);
+    path_patterns_ = collect_path_patterns(*rules_);
+}
+
+namespace {
+
+std::vector<std::string> collect_path_patterns(const RuleSet& rules) {
+    std::vector<std::string> out;
+    auto add = [&](const Conditions& c) {
+        if (c.paths) {
+            for (const auto& p : *c.paths) {
+                if (std::find(out.begin(), out.end(), p) == out.end()) {
+                    out.push_back(p);
+                }
+            }
+        }
+    };
+    for (const auto& r : rules.rules) {
+        if (r.enabled) {
+            add(r.match);
+            for (const auto& v : r.variants) {
+                add(v.when);
+            }
+        }
+    }
+    return out;
+}
+
+std::string identity_key(const std::string& scope, const std::string& dev, std::uint64_t inode) {
+    return scope + '\x1f' + dev + '/' + std::to_string(inode);
+}
+
+bool any_pattern(const std::vector<std::string>& patterns, const std::string& path) {
+    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return path_matches(p, path); });
+}
+
+}  // namespace
+
+void Engine::FileIdentities::learn(const std::string& scope,
+                                   const std::string& dev,
+                                   std::uint64_t inode,
+                                   std::string path) {
+    if (inode == 0 || dev.empty() || path.size() > kMaxPathBytes) {
+        return;
+    }
+    std::string key = identity_key(scope, dev, inode);
+    auto it = by_id.find(key);
+    if (it != by_id.end()) {
+        it->second = std::move(path);
+        return;
+    }
+    while (by_id.size() >= kMax && !order.empty()) {
+        by_id.erase(order.front());
+        order.pop_front();
+    }
+    order.push_back(key);
+    by_id.emplace(std::move(key), std::move(path));
+}
+
+const std::string* Engine::FileIdentities::find(const std::string& scope,
+                                                const std::string& dev,
+                                                std::uint64_t inode) const {
+    const auto it = by_id.find(identity_key(scope, dev, inode));
+    return it == by_id.end() ? nullptr : &it->second;
+}
+
+void Engine::learn_identities(const audit::Event& ev) {
+    if (path_patterns_.empty() || ev.paths.empty() || !ev.success.value_or(false)) {
+        return;
+    }
+    // Learned per container, as the container names its files: the host's /usr/sbin/runc is
+    // not the container's /usr/sbin/runc even where a bind mount shows the same inode.
+    // The runtime and the container managers set the container up (runc init names the host's
+    // /usr/sbin/runc, bind mounts): what they touch is not the container's own view.
+    for (const char* list : {"oci_runtimes", "container_managers"}) {
+        const auto it = rules_->lists.find(list);
+        if (it != rules_->lists.end() && it->second->match(ev.exe)) {
+            return;
+        }
+    }
+    if (ev.exe.starts_with("/memfd:") || ev.exe == "/") {
+        return;  // runc's re-exec (runc init) and its forks
+    }
+    std::optional<std::string> scope;
+    auto scope_of = [&]() -> const std::string& {
+        if (!scope) {
+            const auto c = containers_.for_process(table_, ev.pid, ancestry_depth_);
+            scope = c ? c->id : std::string();
+        }
+        return *scope;
+    };
+    for (const auto& p : ev.paths) {
+        if (p.name.empty() || p.inode == 0 || p.nametype == "DELETE") {
+            continue;
+        }
+        std::string path = absolute_path(p.name, ev.cwd);
+        if (p.nametype == "PARENT") {
+            // A directory: learned when a file in it would match (/usr/bin/ holds /usr/bin/x).
+            std::string dir = path;
+            if (!dir.ends_with('/')) {
+                dir += '/';
+            }
+            if (dir != "/" && any_pattern(path_patterns_, dir + "x")) {
+                identities_.learn(scope_of(), p.dev, p.inode, dir);
+            }
+        } else if (any_pattern(path_patterns_, path)) {
+            identities_.learn(scope_of(), p.dev, p.inode, std::move(path));
+        }
+    }
+}
+
+std::optional<std::string> Engine::identity_match(const std::vector<std::string>& patterns,
+                                                  const std::string& path,
+                                                  const audit::PathItem& item,
+                                                  const audit::Event& ev,
+                                                  const std::string& scope) const {
+    if (const std::string* known = identities_.find(scope, item.dev, item.inode); known != nullptr && *known != path) {
+        if (any_pattern(patterns, *known)) {
+            return *known;
+        }
+    }
+    // The object's directory by its PARENT item: a file created, renamed or unlinked in the
+    // real /usr/bin through a symlinked directory.
+    const std::string base = path.substr(path.rfind('/') + 1);
+    for (const auto& p : ev.paths) {
+        if (p.nametype != "PARENT" || p.inode == 0) {
+            continue;
+        }
+        if (const std::string* dir = identities_.find(scope, p.dev, p.inode); dir != nullptr) {
+            const std::string real = *dir + base;
+            if (real != path && any_pattern(patterns, real)) {
+                return real;
+            }
+        }
+    }
+    return std::nullopt;
 }
 
 std::size_t Engine::rule_count() const {
@@ -248,6 +388,7 @@ void Engine::on_event(const audit::Event& ev) {
         collect_verdicts();
     }
     table_.observe(ev);
+    learn_identities(ev);
     send_rate_summaries(limiter_.due(event_ms(ev), std::chrono::steady_clock::time_point::min()));
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());
@@ -290,10 +431,16 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
     const auto& paths = ctx.object_paths();
     for (const auto& [path, item] : paths) {
         bool ok = true;
+        std::optional<std::string> same_as;
         if (c.paths) {
             ok = std::any_of(c.paths->begin(), c.paths->end(), [&](const std::string& pat) {
                 return path_matches(pat, path);
             });
+            if (!ok) {
+                const auto& container = ctx.container_of(containers_, table_, ancestry_depth_);
+                same_as = identity_match(*c.paths, path, *item, ctx.ev, container ? container->id : std::string());
+                ok = same_as.has_value();
+            }
         }
         if (ok && c.path_in) {
             auto m = (*c.path_in)->match_file(path, item->dev, item->inode);
@@ -304,6 +451,7 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
         }
         if (ok) {
             ctx.file_path = path;
+            ctx.same_as = same_as;
             return true;
         }
     }
@@ -461,10 +609,12 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
 
 void Engine::evaluate(const Rule& rule, Context& ctx) {
     ctx.file_path.reset();
+    ctx.same_as.reset();
     if (!holds(rule.match, ctx)) {
         return;
     }
     const std::optional<std::string> file_path = ctx.file_path;
+    const std::optional<std::string> same_as = ctx.same_as;
     const std::string matched = ctx.matched;
     for (const auto& ex : rule.exceptions) {
         if (holds(ex, ctx)) {
@@ -473,6 +623,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
     }
     ctx.file_path = file_path;
+    ctx.same_as = same_as;
     ctx.matched = matched;
     if (rule.match.content) {
         // Decided by the integrity monitor, off this thread; the alert is built on its verdict.
@@ -721,6 +872,9 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
             path = ctx.object_paths().front().first;
         }
         a.file = FileRef{path, file_op_name(ctx.operation())};
+        if (ctx.same_as && ctx.file_path && *ctx.file_path == path) {
+            a.file->same_as = ctx.same_as;
+        }
     }
     if (ev.seccomp) {
         a.seccomp = SeccompRef{audit::syscall_name(ev.seccomp->arch, ev.seccomp->syscall),

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -81,6 +83,27 @@ private:
         std::chrono::steady_clock::time_point end_wall;  ///< window end, wall clock
         unsigned window_s = 0;
     };
+    /// Files and directories of interest by identity (issue 11, M2): a path that lexically
+    /// matches a rule's `path` pattern, seen in a PATH record with its dev/inode (an exec of
+    /// /usr/bin/passwd, a PARENT item naming /usr/bin), so a later write to the same inode by
+    /// another name (a symlinked directory, a hard link) matches the rule too.
+    struct FileIdentities {
+        /// `scope`: the container's id ("" on the host): each container names its own files.
+        void learn(const std::string& scope, const std::string& dev, std::uint64_t inode, std::string path);
+        [[nodiscard]] const std::string* find(const std::string& scope, const std::string& dev, std::uint64_t inode) const;
+        std::unordered_map<std::string, std::string> by_id;  ///< "scope\x1fdev/inode" -> path
+        std::deque<std::string> order;                         ///< oldest first, for eviction
+        static constexpr std::size_t kMax = 4096;
+        static constexpr std::size_t kMaxPathBytes = 1024;
+    };
+    void learn_identities(const audit::Event& ev);
+    /// The path a file of the event is known as by dev/inode (itself, or its PARENT directory
+    /// and its base name) when that path matches one of `patterns`.
+    std::optional<std::string> identity_match(const std::vector<std::string>& patterns,
+                                              const std::string& path,
+                                              const audit::PathItem& item,
+                                              const audit::Event& ev,
+                                              const std::string& scope) const;
     bool holds(const Conditions& c, Context& ctx);
     bool path_condition(const Conditions& c, Context& ctx);
     void evaluate(const Rule& rule, Context& ctx);
@@ -114,6 +137,8 @@ private:
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
+    FileIdentities identities_;
+    std::vector<std::string> path_patterns_;  ///< every rule's `path` patterns: what is learned
     bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
     std::chrono::steady_clock::time_point next_refresh_{};
 };
