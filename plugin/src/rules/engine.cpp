@@ -289,44 +289,44 @@ void Engine::learn_identities(const audit::Event& ev) {
     if (path_patterns_.empty() || ev.paths.empty() || !ev.success.value_or(false)) {
         return;
     }
-    // Learned per container, as the container names its files: the host's /usr/sbin/runc is
-    // not the container's /usr/sbin/runc even where a bind mount shows the same inode.
-    // The runtime and the container managers set the container up (runc init names the host's
-    // /usr/sbin/runc, bind mounts): what they touch is not the container's own view.
-    for (const char* list : {"oci_runtimes", "container_managers"}) {
-        const auto it = rules_->lists.find(list);
-        if (it != rules_->lists.end() && it->second->match(ev.exe)) {
-            return;
-        }
-    }
-    if (ev.exe.starts_with("/memfd:") || ev.exe == "/") {
-        return;  // runc's re-exec (runc init) and its forks
-    }
+    // Taught by the file an exec ran (item 0) and by PARENT directories: the other items of an
+    // event are what rules look at, and looking costs a pattern match per item and event.
+    const bool exec = ev.has_execve;
+    std::optional<bool> taught_by_setup;
     std::optional<std::string> scope;
-    auto scope_of = [&]() -> const std::string& {
-        if (!scope) {
-            const auto c = containers_.for_process(table_, ev.pid, ancestry_depth_);
-            scope = c ? c->id : std::string();
-        }
-        return *scope;
-    };
     for (const auto& p : ev.paths) {
-        if (p.name.empty() || p.inode == 0 || p.nametype == "DELETE") {
+        const bool parent = p.nametype == "PARENT";
+        if (p.name.empty() || p.inode == 0 || !(parent || (exec && p.item == 0))) {
             continue;
         }
         std::string path = absolute_path(p.name, ev.cwd);
-        if (p.nametype == "PARENT") {
-            // A directory: learned when a file in it would match (/usr/bin/ holds /usr/bin/x).
-            std::string dir = path;
-            if (!dir.ends_with('/')) {
-                dir += '/';
-            }
-            if (dir != "/" && any_pattern(path_patterns_, dir + "x")) {
-                identities_.learn(scope_of(), p.dev, p.inode, dir);
-            }
-        } else if (any_pattern(path_patterns_, path)) {
-            identities_.learn(scope_of(), p.dev, p.inode, std::move(path));
+        if (parent && !path.ends_with('/')) {
+            path += '/';
         }
+        if (path == "/" || !any_pattern(path_patterns_, parent ? path + "x" : path)) {
+            continue;
+        }
+        if (!taught_by_setup) {
+            // The runtime and the container managers set the container up (runc init names the
+            // host's /usr/sbin/runc, bind mounts): what they touch is not the container's view.
+            taught_by_setup = ev.exe.starts_with("/memfd:") || ev.exe == "/";
+            for (const char* list : {"oci_runtimes", "container_managers"}) {
+                const auto it = rules_->lists.find(list);
+                if (!*taught_by_setup && it != rules_->lists.end() && it->second->match(ev.exe)) {
+                    taught_by_setup = true;
+                }
+            }
+        }
+        if (*taught_by_setup) {
+            return;
+        }
+        if (!scope) {
+            // Learned per container, as the container names its files: the host's
+            // /usr/sbin/runc is not the container's even where a bind mount shows the inode.
+            const auto c = containers_.for_process(table_, ev.pid, ancestry_depth_);
+            scope = c ? c->id : std::string();
+        }
+        identities_.learn(*scope, p.dev, p.inode, std::move(path));
     }
 }
 
