@@ -90,14 +90,14 @@ struct Catalogue {
         parent.name = name.substr(0, name.rfind('/') + 1);
         parent.nametype = "PARENT";
         parent.dev = "fe:00";
-        parent.inode = 11;
+        parent.inode = 11 + std::hash<std::string>{}(parent.name) % 100000;  // one inode per directory
         e.paths.push_back(parent);
         audit::PathItem p;
         p.item = 1;
         p.name = name;
         p.nametype = nametype;
         p.dev = "fe:00";
-        p.inode = 12345;
+        p.inode = 200000 + std::hash<std::string>{}(name) % 100000;  // one inode per file
         e.paths.push_back(p);
         return e;
     }

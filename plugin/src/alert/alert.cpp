@@ -53,6 +53,20 @@ void write_argv(util::JsonWriter& w, const std::vector<std::string>& argv) {
     w.end_array();
 }
 
+/// `truncated`, `argv_sha256` and `argc` of a process whose argv was cut (DESIGN.md).
+void write_cut(util::JsonWriter& w, const ProcessRef& p) {
+    if (!p.truncated) {
+        return;
+    }
+    w.key("truncated").value(true);
+    if (!p.argv_sha256.empty()) {
+        w.key("argv_sha256").value(p.argv_sha256);
+    }
+    if (p.argc > 0) {
+        w.key("argc").value(static_cast<std::uint64_t>(p.argc));
+    }
+}
+
 void write_optional(util::JsonWriter& w, const std::optional<std::string>& v) {
     if (v) {
         w.value(*v);
@@ -107,6 +121,7 @@ std::string to_json(const Alert& a) {
     w.key("comm").value(a.process.comm);
     w.key("argv");
     write_argv(w, a.process.argv);
+    write_cut(w, a.process);
     w.key("uid");
     if (a.process.uid) {
         w.value(static_cast<std::uint64_t>(*a.process.uid));
@@ -129,6 +144,7 @@ std::string to_json(const Alert& a) {
         w.key("comm").value(p.comm);
         w.key("argv");
         write_argv(w, p.argv);
+        write_cut(w, p);
         w.end_object();
     }
     w.end_array();
@@ -163,6 +179,9 @@ std::string to_json(const Alert& a) {
         w.key("file").begin_object();
         w.key("path").value(a.file->path);
         w.key("operation").value(a.file->operation);
+        if (a.file->same_as) {
+            w.key("same_as").value(*a.file->same_as);
+        }
         w.end_object();
     }
     if (a.seccomp) {
@@ -202,6 +221,20 @@ std::string to_json(const Alert& a) {
     }
     if (a.count) {
         w.key("count").value(static_cast<std::uint64_t>(*a.count));
+    }
+    if (!a.distinct.empty()) {
+        w.key("distinct").begin_object();
+        for (const auto& d : a.distinct) {
+            w.key(d.field).begin_object();
+            w.key("count").value(static_cast<std::uint64_t>(d.distinct));
+            if (d.capped) {
+                w.key("capped").value(true);
+            }
+            w.key("values");
+            write_argv(w, d.values);
+            w.end_object();
+        }
+        w.end_object();
     }
     if (a.repeats) {
         w.key("repeats").value(static_cast<std::uint64_t>(*a.repeats));

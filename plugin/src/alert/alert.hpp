@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +44,12 @@ struct ProcessRef {
     std::vector<std::string> argv;
     std::optional<std::uint32_t> uid;
     std::optional<std::uint32_t> auid;
+    /// argv was cut to a byte budget (audit/argv_budget.hpp) or arrived incomplete.
+    bool truncated = false;
+    /// SHA-256 of the whole argv (NUL-joined) when cut; empty otherwise.
+    std::string argv_sha256;
+    /// Arguments of the whole argv when cut (0: not known or not cut).
+    std::size_t argc = 0;
 };
 
 /// Container identity; members unknown to us stay empty and serialize as null. An empty id
@@ -60,11 +67,22 @@ struct ContainerRef {
 struct FileRef {
     std::string path;       ///< absolute, as the acting process sees it (a container's view inside one)
     std::string operation;  ///< chmod chown link rename write unlink utimes exec create
+    /// The file is the one known by this path (same dev/inode, or its directory's): a write
+    /// through a symlinked directory or a hard link.
+    std::optional<std::string> same_as{};
 };
 
 struct SeccompRef {
     std::string syscall;  ///< by name, decoded with the record's arch
     std::string action;   ///< kill_process, kill_thread, trap, errno(N), trace, log, user_notif
+};
+
+/// An aggregation window's distinct values of one field (fold summaries).
+struct DistinctValues {
+    std::string field;                ///< process.cmdline, file.path, seccomp.syscall, ...
+    std::vector<std::string> values;  ///< the first few distinct values, each bounded
+    unsigned long long distinct = 0;  ///< distinct values seen
+    bool capped = false;              ///< more than could be counted: `distinct` is a lower bound
 };
 
 /// Alert contract v1 (DESIGN.md). Everything a sink needs; sinks never look at audit records.
@@ -89,6 +107,8 @@ struct Alert {
     std::optional<IntegrityRef> integrity;
     std::string remediation;             ///< empty: none
     std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
+    /// Fold summaries: the distinct values of the rule's aggregate.distinct fields in the window.
+    std::vector<DistinctValues> distinct;
     /// Set on an output's fold summary: repeats of this incident held back within its dedup window.
     std::optional<unsigned long long> repeats;
 };

@@ -262,6 +262,8 @@ public:
         w.key("aggregated").value(static_cast<std::uint64_t>(e.aggregated));
         w.key("content_checks").value(static_cast<std::uint64_t>(e.content_checks));
         w.key("content_skipped").value(static_cast<std::uint64_t>(e.content_skipped));
+        w.key("rate_limited").value(static_cast<std::uint64_t>(e.rate_limited));
+        w.key("rate_summaries").value(static_cast<std::uint64_t>(e.rate_summaries));
         w.end_object();
         if (integrity_) {
             const auto is = integrity_->stats();

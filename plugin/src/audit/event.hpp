@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,7 +55,11 @@ struct Event {
     // EXECVE record(s)
     bool has_execve = false;
     std::vector<std::string> argv;
-    bool argv_truncated = false;  ///< a record was missing or malformed
+    bool argv_truncated = false;  ///< a record was missing or malformed, or argv was cut
+    /// Set when argv was cut to a byte budget after parsing (audit/argv_budget.hpp): SHA-256
+    /// of the whole argv, NUL-joined, and its argument count.
+    std::string argv_sha256;
+    std::size_t argv_argc = 0;
 
     std::optional<std::string> cwd;
     std::vector<PathItem> paths;

@@ -386,9 +386,27 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              [&](const YAML::Node& x) {
                                  c.engine.eoe_timeout_ms = r.integer<unsigned>(x, "eoe_timeout_ms", 100, 60000);
                              }},
-                            {"max_pending_events", [&](const YAML::Node& x) {
+                            {"max_pending_events",
+                             [&](const YAML::Node& x) {
                                  c.engine.max_pending_events =
                                      r.integer<std::size_t>(x, "max_pending_events", 16, 1000000);
+                             }},
+                            {"alert_argv_bytes",
+                             [&](const YAML::Node& x) {
+                                 c.engine.alert_argv_bytes =
+                                     r.integer<std::size_t>(x, "alert_argv_bytes", 256, 1048576);
+                             }},
+                            {"ancestor_argv_bytes",
+                             [&](const YAML::Node& x) {
+                                 c.engine.ancestor_argv_bytes =
+                                     r.integer<std::size_t>(x, "ancestor_argv_bytes", 32, 65536);
+                             }},
+                            {"alert_rate_burst",
+                             [&](const YAML::Node& x) {
+                                 c.engine.alert_rate_burst = r.integer<unsigned>(x, "alert_rate_burst", 0, 100000);
+                             }},
+                            {"alert_rate_window_s", [&](const YAML::Node& x) {
+                                 c.engine.alert_rate_window_s = r.integer<unsigned>(x, "alert_rate_window_s", 1, 3600);
                              }}});
              }},
             {"processes",
@@ -406,6 +424,14 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                             {"use_proc", [&](const YAML::Node& x) {
                                  c.processes.use_proc = r.boolean(x, "use_proc");
                                  c.processes.use_proc_explicit = true;
+                             }},
+                            {"max_argv_bytes",
+                             [&](const YAML::Node& x) {
+                                 c.processes.max_argv_bytes =
+                                     r.integer<std::size_t>(x, "max_argv_bytes", 256, 1048576);
+                             }},
+                            {"max_arg_bytes", [&](const YAML::Node& x) {
+                                 c.processes.max_arg_bytes = r.integer<std::size_t>(x, "max_arg_bytes", 32, 131072);
                              }}});
              }},
             {"integrity",

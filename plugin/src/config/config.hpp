@@ -107,6 +107,16 @@ struct EngineConfig {
     unsigned eoe_timeout_ms = 2000;
     /// Events being assembled at once; beyond it the oldest is completed early.
     std::size_t max_pending_events = 4096;
+    /// argv bytes of the acting process in an alert (and of an event kept for a content
+    /// check); beyond it argv is cut, marked `truncated` with the whole argv's `argv_sha256`.
+    std::size_t alert_argv_bytes = 16384;
+    /// argv bytes of each ancestor in an alert.
+    std::size_t ancestor_argv_bytes = 256;
+    /// Alerts per source (a container, or a host user running one executable) at once; the
+    /// bucket refills at this many per alert_rate_window_s. Beyond it alerts are held back,
+    /// counted and summarised in one alert per source when the window closes. 0: no limit.
+    unsigned alert_rate_burst = 20;
+    unsigned alert_rate_window_s = 10;
 };
 
 struct ProcessTableConfig {
@@ -119,6 +129,10 @@ struct ProcessTableConfig {
     bool use_proc = true;
     /// The config file set use_proc (a replay then keeps what it says).
     bool use_proc_explicit = false;
+    /// argv bytes kept per entry (the rest is cut; its hash kept): bounds the table's memory.
+    std::size_t max_argv_bytes = 4096;
+    /// Bytes of each argument, in table entries and in alerts.
+    std::size_t max_arg_bytes = 4096;
 };
 
 /// Application control and the runtime binaries' baseline (integrity/monitor.hpp).

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -49,12 +50,25 @@ bool is_prefix(const std::vector<std::string>& title, const std::vector<std::str
 
 }  // namespace
 
+void bound_entry_argv(ProcessInfo& p, audit::ArgvBudget budget) {
+    if (audit::argv_bytes(p.argv) <= budget.total_bytes &&
+        std::none_of(p.argv.begin(), p.argv.end(), [&](const std::string& a) { return a.size() > budget.arg_bytes; })) {
+        return;
+    }
+    audit::BoundedArgv b = audit::bound_argv(p.argv, budget, p.argv_sha256, p.argv_argc);
+    p.argv = std::move(b.argv);
+    p.argv_truncated = true;
+    p.argv_sha256 = std::move(b.sha256);
+    p.argv_argc = b.argc;
+}
+
 ProcessTable::ProcessTable(const config::ProcessTableConfig& cfg, std::string proc_root)
     : cfg_(cfg), proc_root_(std::move(proc_root)) {}
 
 void ProcessTable::touch(Slot& slot) { lru_.splice(lru_.begin(), lru_, slot.lru); }
 
 ProcessInfo& ProcessTable::insert(ProcessInfo info) {
+    bound_entry_argv(info, {cfg_.max_argv_bytes, cfg_.max_arg_bytes});
     const int pid = info.pid;
     auto it = by_pid_.find(pid);
     if (it != by_pid_.end()) {

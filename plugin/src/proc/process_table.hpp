@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <list>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "audit/argv_budget.hpp"
 #include "audit/event.hpp"
 #include "config/config.hpp"
 
@@ -27,7 +29,12 @@ struct ProcessInfo {
     int ppid = -1;
     std::string exe;
     std::string comm;
-    std::vector<std::string> argv;
+    std::vector<std::string> argv;  ///< within processes.max_argv_bytes (see insert())
+    /// argv was cut to the entry's budget: the whole argv's SHA-256 and argument count, so
+    /// alerts naming this process can still say what it was.
+    bool argv_truncated = false;
+    std::string argv_sha256;
+    std::size_t argv_argc = 0;
     std::optional<std::uint32_t> uid;
     std::optional<std::uint32_t> auid;
     /// Learned from the stream (true) or read from /proc (false).
@@ -51,6 +58,10 @@ struct ProcessInfo {
     /// When attribution is Container; members unknown stay empty.
     std::optional<ContainerRef> container;
 };
+
+/// Cuts an entry's argv to `budget` (the byte budget per table entry), keeping the whole
+/// argv's hash and count: 8192 entries of 6 MiB argv would be 48 GiB.
+void bound_entry_argv(ProcessInfo& p, audit::ArgvBudget budget);
 
 struct ProcessTableStats {
     std::size_t size = 0;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdio>
 
+#include "audit/argv_budget.hpp"
 #include "integrity/monitor.hpp"
 #include "rules/fileop.hpp"
 
@@ -35,17 +36,48 @@ std::string join(const std::vector<std::string>& argv) {
     return out;
 }
 
-ProcessRef to_ref(const proc::ProcessInfo& p) {
+/// argv within `budget` into an alert's process object, with the cut marked.
+void set_argv(ProcessRef& r,
+              const std::vector<std::string>& argv,
+              audit::ArgvBudget budget,
+              bool already_cut,
+              const std::string& whole_sha256,
+              std::size_t whole_argc) {
+    audit::BoundedArgv b = audit::bound_argv(argv, budget, whole_sha256, whole_argc);
+    r.argv = std::move(b.argv);
+    r.truncated = b.truncated || already_cut;
+    r.argv_sha256 = std::move(b.sha256);
+    if (r.truncated && r.argv_sha256.empty()) {
+        r.argv_sha256 = audit::argv_sha256(argv);  // incomplete records: the hash of what came
+    }
+    r.argc = r.truncated ? b.argc : 0;
+}
+
+ProcessRef to_ref(const proc::ProcessInfo& p, audit::ArgvBudget budget) {
     ProcessRef r;
     r.pid = p.pid;
     r.ppid = p.ppid;
     r.exe = p.exe;
     r.comm = p.comm;
-    r.argv = p.argv;
+    set_argv(r, p.argv, budget, p.argv_truncated, p.argv_sha256, p.argv_argc);
     r.uid = p.uid;
     r.auid = p.auid;
     return r;
 }
+
+/// argv bytes of the alert an aggregation window keeps (4096 windows): the distinct command
+/// lines are kept apart, the whole argv's hash stays.
+constexpr std::size_t kWindowArgvBytes = 1024;
+
+void shrink_for_window(Alert& a) {
+    if (audit::argv_bytes(a.process.argv) > kWindowArgvBytes) {
+        const std::vector<std::string> argv = std::move(a.process.argv);
+        set_argv(a.process, argv, {kWindowArgvBytes, kWindowArgvBytes}, a.process.truncated, a.process.argv_sha256, a.process.argc);
+    }
+}
+
+/// Bytes of one placeholder's text in a summary: summaries are built from bounded text.
+constexpr std::size_t kSummaryFieldBytes = 1024;
 
 /// kill_process, kill_thread, trap, errno(N), user_notif, trace, log, allow: the action bits of a
 /// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
@@ -98,6 +130,16 @@ constexpr std::chrono::seconds kRefreshInterval{60};
 /// How long an alert waits for its container's names to be read.
 constexpr std::chrono::milliseconds kNameWait{300};
 
+/// Every enabled rule's `path` patterns: the paths whose dev/inode the engine learns.
+std::vector<std::string> collect_path_patterns(const RuleSet& rules);
+
+/// The event's time in milliseconds (stream clock), saturating on absurd seconds.
+std::int64_t event_ms(const audit::Event& ev) {
+    constexpr std::int64_t kMaxSec = INT64_MAX / 1000 - 1;
+    const std::int64_t sec = std::clamp<std::int64_t>(ev.sec, -kMaxSec, kMaxSec);
+    return sec * 1000 + static_cast<std::int64_t>(ev.milli % 1000);
+}
+
 }  // namespace
 
 /// Facts about one event, computed on first use: most events never need the parent,
@@ -124,6 +166,7 @@ struct Engine::Context {
     /// with the item they came from.
     std::vector<std::pair<std::string, const audit::PathItem*>> paths;
     std::optional<std::string> file_path;  ///< the path a path condition matched
+    std::optional<std::string> same_as;    ///< ... by dev/inode: the path it is known as
     std::string matched;                   ///< what actor_in / path_in matched (e.g. "runc")
     std::optional<bool> trusted;           ///< integrity findings: something vouches for the file
 
@@ -167,11 +210,15 @@ struct Engine::Context {
 Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, outputs::Dispatcher& out)
     : host_(cfg.host.empty() ? local_host_name() : cfg.host),
       ancestry_depth_(cfg.processes.ancestry_depth),
+      alert_argv_{cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes},
+      ancestor_argv_{cfg.engine.ancestor_argv_bytes, cfg.processes.max_arg_bytes},
       rules_(std::move(rules)),
       out_(out),
       table_(cfg.processes, cfg.proc_root),
       containers_(proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir}),
-      host_identities_(cfg.processes.use_proc) {
+      host_identities_(cfg.processes.use_proc),
+      limiter_(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s),
+      path_patterns_(collect_path_patterns(*rules_)) {
     if (cfg.processes.use_proc) {
         names_ = std::make_unique<proc::NameResolver>(
             proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
@@ -195,8 +242,12 @@ void Engine::bind_lists() {
 void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules) {
     host_ = cfg.host.empty() ? local_host_name() : cfg.host;
     ancestry_depth_ = cfg.processes.ancestry_depth;
+    alert_argv_ = {cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes};
+    ancestor_argv_ = {cfg.engine.ancestor_argv_bytes, cfg.processes.max_arg_bytes};
     table_.set_config(cfg.processes);
+    limiter_.configure(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s);
     rules_ = std::move(rules);
+    path_patterns_ = collect_path_patterns(*rules_);
     bind_lists();
 }
 
@@ -287,6 +338,36 @@ bool self_clone_shape(const audit::Event& ev, const std::string& syscall) {
     return false;
 }
 
+std::vector<std::string> collect_path_patterns(const RuleSet& rules) {
+    std::vector<std::string> out;
+    auto add = [&](const Conditions& c) {
+        if (c.paths) {
+            for (const auto& p : *c.paths) {
+                if (std::find(out.begin(), out.end(), p) == out.end()) {
+                    out.push_back(p);
+                }
+            }
+        }
+    };
+    for (const auto& r : rules.rules) {
+        if (r.enabled) {
+            add(r.match);
+            for (const auto& v : r.variants) {
+                add(v.when);
+            }
+        }
+    }
+    return out;
+}
+
+std::string identity_key(const std::string& scope, const std::string& dev, std::uint64_t inode) {
+    return scope + '\x1f' + dev + '/' + std::to_string(inode);
+}
+
+bool any_pattern(const std::vector<std::string>& patterns, const std::string& path) {
+    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return path_matches(p, path); });
+}
+
 }  // namespace
 
 void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev) {
@@ -353,6 +434,102 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
     }
 }
 
+void Engine::FileIdentities::learn(const std::string& scope,
+                                   const std::string& dev,
+                                   std::uint64_t inode,
+                                   std::string path) {
+    if (inode == 0 || dev.empty() || path.size() > kMaxPathBytes) {
+        return;
+    }
+    std::string key = identity_key(scope, dev, inode);
+    auto it = by_id.find(key);
+    if (it != by_id.end()) {
+        it->second = std::move(path);
+        return;
+    }
+    while (by_id.size() >= kMax && !order.empty()) {
+        by_id.erase(order.front());
+        order.pop_front();
+    }
+    order.push_back(key);
+    by_id.emplace(std::move(key), std::move(path));
+}
+
+const std::string* Engine::FileIdentities::find(const std::string& scope,
+                                                const std::string& dev,
+                                                std::uint64_t inode) const {
+    const auto it = by_id.find(identity_key(scope, dev, inode));
+    return it == by_id.end() ? nullptr : &it->second;
+}
+
+void Engine::learn_identities(const audit::Event& ev) {
+    if (path_patterns_.empty() || ev.paths.empty() || !ev.success.value_or(false)) {
+        return;
+    }
+    // Taught by the file an exec ran (item 0) and by PARENT directories: the other items of an
+    // event are what rules look at, and looking costs a pattern match per item and event.
+    const bool exec = ev.has_execve;
+    std::optional<bool> taught_by_setup;
+    std::optional<std::string> scope;
+    for (const auto& p : ev.paths) {
+        const bool parent = p.nametype == "PARENT";
+        if (p.name.empty() || p.inode == 0 || !(parent || (exec && p.item == 0))) {
+            continue;
+        }
+        std::string path = absolute_path(p.name, ev.cwd);
+        if (parent && !path.ends_with('/')) {
+            path += '/';
+        }
+        if (path == "/" || !any_pattern(path_patterns_, parent ? path + "x" : path)) {
+            continue;
+        }
+        if (!taught_by_setup) {
+            // The runtime and the container managers set the container up (runc init names the
+            // host's /usr/sbin/runc, bind mounts): what they touch is not the container's view.
+            const proc::ProcessInfo* self = table_.peek(ev.pid);
+            taught_by_setup = self == nullptr || role_of(*self) != proc::RuntimeRole::None;
+        }
+        if (*taught_by_setup) {
+            return;
+        }
+        if (!scope) {
+            // Learned per container, as the container names its files: the host's
+            // /usr/sbin/runc is not the container's even where a bind mount shows the inode.
+            std::optional<ContainerRef> c;
+            (void)containers_.attribute(table_, ev.pid, role_fn_, &c);
+            scope = c ? c->id : std::string();
+        }
+        identities_.learn(*scope, p.dev, p.inode, std::move(path));
+    }
+}
+
+std::optional<std::string> Engine::identity_match(const std::vector<std::string>& patterns,
+                                                  const std::string& path,
+                                                  const audit::PathItem& item,
+                                                  const audit::Event& ev,
+                                                  const std::string& scope) const {
+    if (const std::string* known = identities_.find(scope, item.dev, item.inode); known != nullptr && *known != path) {
+        if (any_pattern(patterns, *known)) {
+            return *known;
+        }
+    }
+    // The object's directory by its PARENT item: a file created, renamed or unlinked in the
+    // real /usr/bin through a symlinked directory.
+    const std::string base = path.substr(path.rfind('/') + 1);
+    for (const auto& p : ev.paths) {
+        if (p.nametype != "PARENT" || p.inode == 0) {
+            continue;
+        }
+        if (const std::string* dir = identities_.find(scope, p.dev, p.inode); dir != nullptr) {
+            const std::string real = *dir + base;
+            if (real != path && any_pattern(patterns, real)) {
+                return real;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::size_t Engine::rule_count() const {
     return static_cast<std::size_t>(std::count_if(rules_->rules.begin(), rules_->rules.end(), [](const Rule& r) {
         return r.enabled;
@@ -362,10 +539,20 @@ std::size_t Engine::rule_count() const {
 const std::string& Engine::syscall_of(const audit::Event& ev) {
     const std::uint64_t k = (static_cast<std::uint64_t>(ev.arch) << 32U) | static_cast<std::uint32_t>(ev.syscall);
     auto it = syscall_names_.find(k);
-    if (it == syscall_names_.end()) {
-        it = syscall_names_.emplace(k, audit::syscall_name(ev.arch, ev.syscall)).first;
+    if (it != syscall_names_.end()) {
+        return it->second;
     }
-    return it->second;
+    std::string name = audit::syscall_name(ev.arch, ev.syscall);
+    // Only names libaudit knows are cached (its tables bound them); a number it does not know
+    // ("unknown(N)": any number a broad -S all rule logs, or a crafted arch) is named afresh
+    // each time in one scratch string, valid until the next call: distinct numbers cost what
+    // one does.
+    if (name.starts_with("unknown(") || syscall_names_.size() >= kMaxSyscallNames) {
+        ++stats_.syscall_names_uncached;
+        unknown_syscall_ = std::move(name);
+        return unknown_syscall_;
+    }
+    return syscall_names_.emplace(k, std::move(name)).first->second;
 }
 
 void Engine::on_event(const audit::Event& ev) {
@@ -397,6 +584,8 @@ void Engine::on_event(const audit::Event& ev) {
     if (names_ && names_->answered()) {
         release_parked(false);
     }
+    learn_identities(ev);
+    send_rate_summaries(limiter_.due(event_ms(ev), std::chrono::steady_clock::time_point::min()));
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());
     }
@@ -438,10 +627,16 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
     const auto& paths = ctx.object_paths();
     for (const auto& [path, item] : paths) {
         bool ok = true;
+        std::optional<std::string> same_as;
         if (c.paths) {
             ok = std::any_of(c.paths->begin(), c.paths->end(), [&](const std::string& pat) {
                 return path_matches(pat, path);
             });
+            if (!ok) {
+                ctx.attribution_of(containers_, table_, role_fn_);
+                same_as = identity_match(*c.paths, path, *item, ctx.ev, ctx.container ? ctx.container->id : std::string());
+                ok = same_as.has_value();
+            }
         }
         if (ok && c.path_in) {
             // The directory the event names it in: the nearest PARENT item before it.
@@ -464,6 +659,7 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
         }
         if (ok) {
             ctx.file_path = path;
+            ctx.same_as = same_as;
             return true;
         }
     }
@@ -642,10 +838,12 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
 
 void Engine::evaluate(const Rule& rule, Context& ctx) {
     ctx.file_path.reset();
+    ctx.same_as.reset();
     if (!holds(rule.match, ctx)) {
         return;
     }
     const std::optional<std::string> file_path = ctx.file_path;
+    const std::optional<std::string> same_as = ctx.same_as;
     const std::string matched = ctx.matched;
     for (const auto& ex : rule.exceptions) {
         if (holds(ex, ctx)) {
@@ -654,6 +852,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
     }
     ctx.file_path = file_path;
+    ctx.same_as = same_as;
     ctx.matched = matched;
     if (rule.match.content) {
         // Decided by the integrity monitor, off this thread; the alert is built on its verdict.
@@ -678,6 +877,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
             }
         }
         ++stats_.content_checks;
+        audit::bound_event(req.event, alert_argv_);  // waits for the monitor: within the per-event budget
         (void)integrity_->submit(std::move(req));
         return;
     }
@@ -685,7 +885,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
     Alert a = build_alert(rule, ctx);
     finish_alert(rule, ctx, a);
     if (rule.aggregate) {
-        aggregate(rule, std::move(a), ctx.ev.sec);
+        aggregate(rule, std::move(a), ctx.ev.sec, event_ms(ctx.ev));
         return;
     }
     if (integrity_ != nullptr && a.file && a.file->operation != "exec") {
@@ -706,7 +906,22 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
     }
     fill_integrity(a);
-    send(std::move(a));
+    emit(std::move(a), event_ms(ctx.ev));
+}
+
+void Engine::emit(Alert&& a, std::int64_t ms) {
+    if (limiter_.admit(a, ms, std::chrono::steady_clock::now())) {
+        send(std::move(a));
+        return;
+    }
+    ++stats_.rate_limited;
+}
+
+void Engine::send_rate_summaries(std::vector<Alert>&& summaries) {
+    for (auto& a : summaries) {
+        ++stats_.rate_summaries;
+        send(std::move(a));
+    }
 }
 
 void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
@@ -841,7 +1056,7 @@ void Engine::collect_verdicts() {
         finish_alert(*it, ctx, a);
         a.integrity = v.integrity;
         a.summary += v.note;
-        send(std::move(a));
+        emit(std::move(a), event_ms(v.event));
     }
 }
 
@@ -865,7 +1080,13 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     a.process.ppid = ev.ppid;
     a.process.exe = ev.exe;
     a.process.comm = ev.comm;
-    a.process.argv = ctx.argv;
+    const bool own_argv = &ctx.argv == &ev.argv;  // EXECVE, not PROCTITLE
+    set_argv(a.process,
+             ctx.argv,
+             alert_argv_,
+             own_argv && ev.argv_truncated,
+             own_argv ? ev.argv_sha256 : std::string(),
+             own_argv ? ev.argv_argc : 0);
     a.process.uid = ev.uid;
     a.process.auid = ev.auid;
     if (!ev.has_execve) {
@@ -882,7 +1103,7 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
                 a.process.ppid = self->ppid;
             }
             if (a.process.argv.empty()) {
-                a.process.argv = self->argv;
+                set_argv(a.process, self->argv, alert_argv_, self->argv_truncated, self->argv_sha256, self->argv_argc);
             }
         }
     }
@@ -891,7 +1112,7 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
         ctx.ancestry_done = true;
     }
     for (const auto* p : ctx.lineage(table_, ancestry_depth_)) {
-        a.ancestry.push_back(to_ref(*p));
+        a.ancestry.push_back(to_ref(*p, ancestor_argv_));
     }
     ctx.attribution_of(containers_, table_, role_fn_);
     a.container = ctx.container;
@@ -906,6 +1127,9 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
             path = ctx.object_paths().front().first;
         }
         a.file = FileRef{path, file_op_name(ctx.operation())};
+        if (ctx.same_as && ctx.file_path && *ctx.file_path == path) {
+            a.file->same_as = ctx.same_as;
+        }
     }
     if (ev.seccomp) {
         a.seccomp = SeccompRef{audit::syscall_name(ev.seccomp->arch, ev.seccomp->syscall),
@@ -918,18 +1142,21 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
 void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
     const audit::Event& ev = ctx.ev;
     const proc::ProcessInfo* parent = ctx.ancestry.empty() ? nullptr : ctx.ancestry.front();
-    std::string& s = a.summary;
+    const ProcessRef* parent_ref = a.ancestry.empty() ? nullptr : &a.ancestry.front();
+    std::string& out = a.summary;
+    std::string s;  // one placeholder's text, bounded before it joins the summary
     const std::string& t = rule.summary;
     std::size_t pos = 0;
     while (pos < t.size()) {
         const auto open = t.find('{', pos);
         if (open == std::string::npos) {
-            s.append(t, pos);
+            out.append(t, pos);
             break;
         }
-        s.append(t, pos, open - pos);
+        out.append(t, pos, open - pos);
         const auto close = t.find('}', open);
         const std::string name = t.substr(open + 1, close - open - 1);
+        s.clear();
         if (name == "process.exe") {
             s += ev.exe;
         } else if (name == "process.pid") {
@@ -943,7 +1170,7 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "parent.pid") {
             s += std::to_string(a.process.ppid);
         } else if (name == "parent.cmdline") {
-            s += parent != nullptr ? join(parent->argv) : std::string("?");
+            s += parent_ref != nullptr ? join(parent_ref->argv) : std::string("?");
         } else if (name == "matched") {
             s += ctx.matched;
         } else if (name == "container.id") {
@@ -983,11 +1210,12 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "rule.id") {
             s += rule.id;
         }
+        out += audit::bounded_text(s, kSummaryFieldBytes);
         pos = close + 1;
     }
 }
 
-void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec) {
+void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms) {
     std::string key = rule.id;
     for (const auto& f : rule.aggregate->by) {
         key += '\x1f';
@@ -1001,13 +1229,21 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec) {
             key += alert.process.exe;
         } else if (f == "file.path") {
             key += alert.file ? alert.file->path : std::string();
+        } else if (f == "process.uid") {
+            key += alert.process.uid ? std::to_string(*alert.process.uid) : std::string("?");
+        } else if (f == "source") {
+            key += fold_source(alert);
         }
     }
     auto it = windows_.find(key);
     if (it != windows_.end()) {
         ++it->second.repeats;
         ++stats_.aggregated;
+        for (auto& d : it->second.distinct) {
+            d.add(alert);
+        }
         it->second.last = std::move(alert);
+        shrink_for_window(it->second.last);
         return;
     }
     if (windows_.size() >= kMaxWindows) {
@@ -1022,11 +1258,16 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec) {
     agg.window_s = rule.aggregate->window_s;
     agg.end_sec = sec + static_cast<std::int64_t>(agg.window_s);
     agg.last = alert;
+    shrink_for_window(agg.last);
+    for (const auto& f : rule.aggregate->distinct) {
+        agg.distinct.emplace_back(f);
+        agg.distinct.back().add(alert);
+    }
     agg.end_wall = std::chrono::steady_clock::now() + std::chrono::seconds(agg.window_s);
     alert.count = 1;
     next_expiry_sec_ = std::min(next_expiry_sec_, agg.end_sec);
     windows_.emplace(std::move(key), std::move(agg));
-    send(std::move(alert));
+    emit(std::move(alert), ms);
 }
 
 void Engine::close_window(Aggregation& agg) {
@@ -1036,8 +1277,16 @@ void Engine::close_window(Aggregation& agg) {
     Alert a = std::move(agg.last);
     a.count = agg.repeats;
     a.summary += " (repeated " + std::to_string(agg.repeats) + " more time" + (agg.repeats == 1 ? "" : "s") +
-                 " within " + std::to_string(agg.window_s) + " s of the first alert)";
-    send(std::move(a));
+                 " within " + std::to_string(agg.window_s) + " s of the first alert";
+    for (const auto& d : agg.distinct) {
+        d.describe(a.summary);
+        DistinctValues r = d.report();
+        if (!r.values.empty()) {
+            a.distinct.push_back(std::move(r));
+        }
+    }
+    a.summary += ")";
+    emit(std::move(a), agg.end_sec > INT64_MAX / 1000 - 1 ? INT64_MAX - 1000 : agg.end_sec * 1000);
 }
 
 void Engine::close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now) {
@@ -1136,6 +1385,7 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
     if (!windows_.empty()) {
         close_expired(INT64_MIN, now);
     }
+    send_rate_summaries(limiter_.due(INT64_MIN, now));
     if (refresh_pending_ || now >= next_refresh_) {
         // Files named by the rules may have been replaced (package updates): new inodes.
         rules_->refresh_identities();
@@ -1154,6 +1404,7 @@ void Engine::flush() {
     }
     windows_.clear();
     next_expiry_sec_ = INT64_MAX;
+    send_rate_summaries(limiter_.flush());
 }
 
 }  // namespace adock::rules

@@ -3,15 +3,20 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
+#include "audit/argv_budget.hpp"
 #include "audit/event.hpp"
 #include "config/config.hpp"
 #include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "proc/process_table.hpp"
+#include "rules/fold.hpp"
+#include "rules/rate_limit.hpp"
 #include "rules/rule.hpp"
 
 namespace adock::integrity {
@@ -39,6 +44,9 @@ struct EngineStats {
     unsigned long long runtime_clones = 0;        ///< runtime self re-executions recognised
     unsigned long long identities_learned = 0;    ///< replays: runtime files learned from execs
     unsigned long long names_waited = 0;          ///< alerts held for a container's names
+    unsigned long long rate_limited = 0;     ///< alerts held back by the per-source rate limit
+    unsigned long long rate_summaries = 0;   ///< alerts that report what the rate limit held back
+    unsigned long long syscall_names_uncached = 0;  ///< syscall numbers libaudit does not name
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -69,6 +77,8 @@ public:
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
     [[nodiscard]] std::size_t rule_count() const;
+    /// Syscall names cached (bounded; tests).
+    [[nodiscard]] std::size_t syscall_names_cached() const { return syscall_names_.size(); }
 
 private:
     struct Context;
@@ -77,12 +87,36 @@ private:
         std::chrono::steady_clock::time_point until;
     };
     struct Aggregation {
-        Alert last;                        ///< the latest repeat
+        Alert last;                        ///< the latest repeat (argv cut to kWindowArgvBytes)
         unsigned long long repeats = 0;    ///< matches after the first
+        /// Distinct values of the rule's aggregate.distinct fields, the first match's included:
+        /// the summary shows what the repeats were, not only the last.
+        std::vector<DistinctTracker> distinct;
         std::int64_t end_sec = 0;          ///< window end, stream time
         std::chrono::steady_clock::time_point end_wall;  ///< window end, wall clock
         unsigned window_s = 0;
     };
+    /// Files and directories of interest by identity (issue 11, M2): a path that lexically
+    /// matches a rule's `path` pattern, seen in a PATH record with its dev/inode (an exec of
+    /// /usr/bin/passwd, a PARENT item naming /usr/bin), so a later write to the same inode by
+    /// another name (a symlinked directory, a hard link) matches the rule too.
+    struct FileIdentities {
+        /// `scope`: the container's id ("" on the host): each container names its own files.
+        void learn(const std::string& scope, const std::string& dev, std::uint64_t inode, std::string path);
+        [[nodiscard]] const std::string* find(const std::string& scope, const std::string& dev, std::uint64_t inode) const;
+        std::unordered_map<std::string, std::string> by_id;  ///< "scope\x1fdev/inode" -> path
+        std::deque<std::string> order;                         ///< oldest first, for eviction
+        static constexpr std::size_t kMax = 4096;
+        static constexpr std::size_t kMaxPathBytes = 1024;
+    };
+    void learn_identities(const audit::Event& ev);
+    /// The path a file of the event is known as by dev/inode (itself, or its PARENT directory
+    /// and its base name) when that path matches one of `patterns`.
+    std::optional<std::string> identity_match(const std::vector<std::string>& patterns,
+                                              const std::string& path,
+                                              const audit::PathItem& item,
+                                              const audit::Event& ev,
+                                              const std::string& scope) const;
     bool holds(const Conditions& c, Context& ctx);
     void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
     /// `strict`: a replay counts only the very path an exec showed the file at.
@@ -100,12 +134,17 @@ private:
     void collect_findings();
     void render_summary(const Rule& rule, Context& ctx, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
-    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec);
+    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms);
     void close_window(Aggregation& agg);
     void close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now);
+    /// Sends an alert the engine created, through the per-source rate limit.
+    void emit(Alert&& a, std::int64_t ms);
+    void send_rate_summaries(std::vector<Alert>&& summaries);
 
     std::string host_;
     unsigned ancestry_depth_;
+    audit::ArgvBudget alert_argv_;     ///< the acting process's argv in an alert
+    audit::ArgvBudget ancestor_argv_;  ///< each ancestor's argv in an alert
     std::shared_ptr<const RuleSet> rules_;
     outputs::Dispatcher& out_;
     proc::ProcessTable table_;
@@ -119,10 +158,17 @@ private:
     const ProgramList* managers_ = nullptr;
     proc::RoleOf role_fn_;
     EngineStats stats_;
-    std::unordered_map<std::uint64_t, std::string> syscall_names_;  ///< (arch << 32 | nr) -> name
+    AlertRateLimiter limiter_;
+    /// (arch << 32 | nr) -> name, for the names libaudit knows only (bounded by its tables and
+    /// kMaxSyscallNames).
+    std::unordered_map<std::uint64_t, std::string> syscall_names_;
+    std::string unknown_syscall_;  ///< the last uncached name syscall_of() returned
+    static constexpr std::size_t kMaxSyscallNames = 4096;
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
+    FileIdentities identities_;
+    std::vector<std::string> path_patterns_;  ///< every rule's `path` patterns: what is learned
     bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
     std::chrono::steady_clock::time_point next_refresh_{};
 };

@@ -16,6 +16,7 @@
 #include "config/yaml_util.hpp"
 #include "integrity/monitor.hpp"
 #include "rules/fileop.hpp"
+#include "rules/fold.hpp"
 
 namespace adock::rules {
 namespace {
@@ -307,12 +308,25 @@ private:
                   {{"by",
                     [&](const YAML::Node& x) {
                         static const std::set<std::string> kFields{"container.id", "seccomp.syscall",
-                                                                   "event.syscall", "process.exe", "file.path"};
+                                                                   "event.syscall", "process.exe", "file.path",
+                                                                   "process.uid", "source"};
                         a.by = r.str_list(x, "by");
                         for (const auto& f : a.by) {
                             if (!kFields.contains(f)) {
                                 r.fail(x, "aggregate.by: unknown field '" + f +
-                                              "' (container.id, seccomp.syscall, event.syscall, process.exe, file.path)");
+                                              "' (container.id, seccomp.syscall, event.syscall, process.exe, file.path, "
+                                              "process.uid, source)");
+                            }
+                        }
+                    }},
+                   {"distinct",
+                    [&](const YAML::Node& x) {
+                        a.distinct = r.str_list(x, "distinct");
+                        for (const auto& f : a.distinct) {
+                            const auto& known = fold_fields();
+                            if (std::find(known.begin(), known.end(), f) == known.end()) {
+                                r.fail(x, "aggregate.distinct: unknown field '" + f +
+                                              "' (process.cmdline, file.path, seccomp.syscall, event.syscall, process.exe)");
                             }
                         }
                     }},

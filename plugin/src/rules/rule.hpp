@@ -132,8 +132,12 @@ struct Variant {
 /// Folds repeats: the first alert of a key goes out at once; repeats within `window_s` are
 /// counted and reported in one alert (`count`) when the window closes.
 struct Aggregate {
-    std::vector<std::string> by;  ///< container.id, seccomp.syscall, event.syscall, process.exe, file.path
+    /// container.id, seccomp.syscall, event.syscall, process.exe, file.path, process.uid, source
+    /// (the container, or on the host the user and the executable)
+    std::vector<std::string> by;
     unsigned window_s = 60;
+    /// Fields whose distinct values the window keeps (bounded) and reports in its summary.
+    std::vector<std::string> distinct{"process.cmdline", "file.path"};
 };
 
 struct Rule {
