@@ -239,3 +239,81 @@ TEST_CASE("engine loop: a reload adopts the new rules and outputs in order", "[a
     CHECK(count_rule(k1->get(), "every_exec") == 1);
     CHECK(count_rule(k2->get(), "every_exec") == 1);
 }
+
+namespace {
+
+/// An alert of rule `id` from /usr/bin/x (one incident for the gate).
+Alert incident_alert(const std::string& id) {
+    Alert a;
+    a.rule_id = id;
+    a.severity = Severity::High;
+    a.host = "testhost";
+    a.summary = "test";
+    a.process.exe = "/usr/bin/x";
+    return a;
+}
+
+std::size_t summaries(const std::vector<Alert>& alerts) {
+    std::size_t n = 0;
+    for (const auto& a : alerts) {
+        n += a.repeats.has_value() ? 1 : 0;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("reload: an output's pending fold summary survives the replacement of its sinks", "[app][reload]") {
+    auto before = std::make_shared<Kept>();
+    auto after = std::make_shared<Kept>();
+    outputs::Dispatcher out;
+    (void)out.replace(one_sink(std::make_unique<KeepSink>(before, "local", 60)));
+    out.dispatch(incident_alert("r1"));
+    out.dispatch(incident_alert("r1"));  // folded: told later as "repeated 1 more time"
+    out.dispatch(incident_alert("r1"));
+    auto old = out.replace(one_sink(std::make_unique<KeepSink>(after, "local", 60)));
+    for (auto& s : old) {
+        s->stop(1s);
+    }
+    out.stop(1s);  // the window is still open: the summary is told at stop
+    CHECK(before->get().size() == 1);
+    const auto told = after->get();
+    REQUIRE(summaries(told) == 1);
+    CHECK(told.back().repeats == 2U);
+}
+
+TEST_CASE("reload: an output that is gone tells its pending summary through its old sink", "[app][reload]") {
+    auto gone = std::make_shared<Kept>();
+    auto other = std::make_shared<Kept>();
+    outputs::Dispatcher out;
+    (void)out.replace(one_sink(std::make_unique<KeepSink>(gone, "gone", 60)));
+    out.dispatch(incident_alert("r1"));
+    out.dispatch(incident_alert("r1"));
+    auto old = out.replace(one_sink(std::make_unique<KeepSink>(other, "other", 60)));
+    for (auto& s : old) {
+        s->stop(1s);
+    }
+    out.stop(1s);
+    CHECK(summaries(gone->get()) == 1);
+    CHECK(other->get().empty());
+}
+
+TEST_CASE("reload: through the engine loop, folded repeats before a SIGHUP are still told", "[app][loop][reload]") {
+    auto k1 = std::make_shared<Kept>();
+    auto k2 = std::make_shared<Kept>();
+    outputs::Dispatcher out;
+    app::MessageQueue q(16);
+    const app::ReaderStats rs;
+    app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(k1, "local", 60))), q, rs, out);
+    // The same exe from the same pid lineage: one incident, the second folded.
+    REQUIRE(q.try_push_input(app::InputBatch{exec_event(1) + exec_event(2)}));
+    REQUIRE(q.push_control(app::Reload{std::make_unique<app::Generation>(
+        test_generation(one_sink(std::make_unique<KeepSink>(k2, "local", 60))))}));
+    REQUIRE(q.push_control(app::Stop{}));
+    loop.run();
+    out.stop(1s);
+    loop.join_retired();
+    CHECK(count_rule(k1->get(), "every_exec") == 1);
+    REQUIRE(summaries(k2->get()) == 1);
+    CHECK(k2->get().back().repeats == 1U);
+}
