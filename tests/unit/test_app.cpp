@@ -317,3 +317,18 @@ TEST_CASE("reload: through the engine loop, folded repeats before a SIGHUP are s
     REQUIRE(summaries(k2->get()) == 1);
     CHECK(k2->get().back().repeats == 1U);
 }
+
+TEST_CASE("reload: settings read only at start keep their running values", "[app][reload]") {
+    config::Config running;
+    config::Config next;
+    next.engine.eoe_timeout_ms = 5000;
+    next.proc_root = "/elsewhere";
+    next.integrity.enabled = !running.integrity.enabled;
+    next.state_file = "/tmp/other-state.json";  // reloadable
+    const auto changed = app::start_only_changes(running, next);
+    CHECK(changed == std::vector<std::string>{"engine.eoe_timeout_ms", "proc_root", "integrity"});
+    app::keep_start_only(next, running);
+    CHECK(app::start_only_changes(running, next).empty());
+    CHECK(next.engine.eoe_timeout_ms == running.engine.eoe_timeout_ms);
+    CHECK(next.state_file == "/tmp/other-state.json");
+}

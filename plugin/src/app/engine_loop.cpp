@@ -63,6 +63,10 @@ void EngineLoop::adopt_outputs(Generation& g) {
 }
 
 void EngineLoop::adopt(Generation& g) {
+    for (const auto& name : start_only_changes(cfg_, g.cfg)) {
+        log::warning("reload: " + name + " changed; it is read at start only and takes effect at the next restart");
+    }
+    keep_start_only(g.cfg, cfg_);
     adopt_outputs(g);
     cfg_ = g.cfg;
     engine_.reconfigure(cfg_, std::move(g.rules));

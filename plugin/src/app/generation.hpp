@@ -37,6 +37,13 @@ enum class Purpose {
 /// The configured log level.
 [[nodiscard]] log::Level log_level_of(const config::Config& cfg);
 
+/// Settings read only at start (input queue, framing, integrity, container state dirs,
+/// proc_root): a reload keeps the running values. Returns the names of those `next` changes.
+[[nodiscard]] std::vector<std::string> start_only_changes(const config::Config& running,
+                                                          const config::Config& next);
+/// Copies the start-only settings of `running` into `next`.
+void keep_start_only(config::Config& next, const config::Config& running);
+
 /// The runtime binaries the rules name (list runtime_binaries): host paths (not symlinks) and
 /// plain names, for the integrity monitor.
 [[nodiscard]] std::pair<std::vector<std::string>, std::set<std::string>> runtime_binaries(
