@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The program's shape: options, the engine's message queue and loop, reloads.
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -163,12 +167,13 @@ TEST_CASE("bounded queue: a waiting consumer is woken by a producer and by close
 }
 
 TEST_CASE("message queue: input is bounded, control messages keep their own reserve, in order", "[app][queue]") {
-    app::MessageQueue q(2);
+    app::MessageQueue q(4);  // bytes
     CHECK(q.try_push_input(app::InputBatch{"a\n"}));
     CHECK(q.try_push_input(app::InputBatch{"b\n"}));
     CHECK_FALSE(q.try_push_input(app::InputBatch{"c\n"}));  // input budget used: dropped, counted
     CHECK(q.stats().input_drops == 1);
     CHECK(q.push_control(app::Stop{}));  // a stop still gets in
+    CHECK(q.stats().bytes == 4);
     CHECK_FALSE(q.push_input_wait(app::InputBatch{"d\n"}, 1ms));
     auto m = q.pop_for(0ms);
     REQUIRE(m);
@@ -188,7 +193,7 @@ TEST_CASE("message queue: input is bounded, control messages keep their own rese
 TEST_CASE("engine loop: input batches in order, then stop; the events are all detected", "[app][loop]") {
     outputs::Dispatcher out;
     auto kept = std::make_shared<Kept>();
-    app::MessageQueue q(16);
+    app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
     app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep"))), q, rs, out);
     // An event split across two batches, as the reader may cut it.
@@ -207,7 +212,7 @@ TEST_CASE("engine loop: input batches in order, then stop; the events are all de
 TEST_CASE("engine loop: an exception in one message is logged and counted, detection goes on", "[app][loop]") {
     outputs::Dispatcher out;
     auto kept = std::make_shared<Kept>();
-    app::MessageQueue q(16);
+    app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
     app::EngineLoop loop(
         test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep", 0, /*throw_on_reopen=*/true))), q, rs, out);
@@ -224,7 +229,7 @@ TEST_CASE("engine loop: a reload adopts the new rules and outputs in order", "[a
     outputs::Dispatcher out;
     auto k1 = std::make_shared<Kept>();
     auto k2 = std::make_shared<Kept>();
-    app::MessageQueue q(16);
+    app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
     app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(k1, "first"))), q, rs, out);
     auto next = std::make_unique<app::Generation>(test_generation(one_sink(std::make_unique<KeepSink>(k2, "second"))));
@@ -302,7 +307,7 @@ TEST_CASE("reload: through the engine loop, folded repeats before a SIGHUP are s
     auto k1 = std::make_shared<Kept>();
     auto k2 = std::make_shared<Kept>();
     outputs::Dispatcher out;
-    app::MessageQueue q(16);
+    app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
     app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(k1, "local", 60))), q, rs, out);
     // The same exe from the same pid lineage: one incident, the second folded.
@@ -331,4 +336,100 @@ TEST_CASE("reload: settings read only at start keep their running values", "[app
     CHECK(app::start_only_changes(running, next).empty());
     CHECK(next.engine.eoe_timeout_ms == running.engine.eoe_timeout_ms);
     CHECK(next.state_file == "/tmp/other-state.json");
+}
+
+TEST_CASE("message queue: one batch larger than the whole budget is let in when the queue is empty", "[app][queue]") {
+    app::MessageQueue q(8);
+    CHECK(q.try_push_input(app::InputBatch{std::string(100, 'x')}));
+    CHECK_FALSE(q.try_push_input(app::InputBatch{"y\n"}));
+    CHECK(q.stats().max_bytes == 100);
+    (void)q.pop_for(0ms);
+    CHECK(q.stats().bytes == 0);
+    CHECK(q.try_push_input(app::InputBatch{"y\n"}));
+}
+
+namespace {
+
+/// Writes all of `text` to fd, then closes it.
+void write_all_and_close(int fd, const std::string& text) {
+    std::size_t off = 0;
+    while (off < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n <= 0) {
+            break;
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("reader: what a pipe holds is handed on as one batch of whole lines", "[app][reader]") {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe(p.data()) == 0);
+    std::string text;
+    for (int i = 0; i < 500; ++i) {
+        text += "type=EOE msg=audit(1.000:" + std::to_string(i) + "): \n";  // one record per write, like auditd
+    }
+    text += "no newline at the end";
+    for (std::size_t off = 0; off < text.size();) {
+        const auto nl = text.find('\n', off);
+        const auto end = nl == std::string::npos ? text.size() : nl + 1;
+        REQUIRE(::write(p[1], text.data() + off, end - off) == static_cast<ssize_t>(end - off));
+        off = end;
+    }
+    ::close(p[1]);
+    app::MessageQueue q(1 << 20);
+    app::Reader reader(p[0], q);
+    reader.run();
+    ::close(p[0]);
+    std::string got;
+    std::size_t batches = 0;
+    while (auto m = q.pop_for(0ms)) {
+        got += std::get<app::InputBatch>(*m).bytes;
+        ++batches;
+    }
+    CHECK(got == text + "\n");       // the last line, completed at EOF
+    CHECK(batches == 2);             // 500 records in one batch, then the last line
+    CHECK(reader.stats().batches == 1);
+    CHECK(reader.stats().pipe_bytes >= 64 * 1024);
+}
+
+TEST_CASE("reader: a full queue drops and counts, the writer is never stalled", "[app][reader]") {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe(p.data()) == 0);
+    const std::string line(99, 'x');
+    std::string text;
+    while (text.size() < 4 * app::Reader::kMaxBatchBytes) {
+        text += line + "\n";
+    }
+    app::MessageQueue q(app::Reader::kMaxBatchBytes);  // nobody pops: room for one batch
+    app::Reader reader(p[0], q, 0ms);
+    std::thread writer([&] { write_all_and_close(p[1], text); });
+    reader.run();  // returns at EOF: the writer got everything out
+    writer.join();
+    ::close(p[0]);
+    CHECK(reader.stats().bytes == text.size());
+    CHECK(reader.stats().dropped_lines > 0);
+    CHECK(q.stats().input_drops == reader.stats().dropped_chunks);
+    std::size_t kept_lines = 0;
+    while (auto m = q.pop_for(0ms)) {
+        const auto& b = std::get<app::InputBatch>(*m).bytes;
+        kept_lines += static_cast<std::size_t>(std::count(b.begin(), b.end(), '\n'));
+    }
+    CHECK(kept_lines + reader.stats().dropped_lines == text.size() / 100);
+}
+
+TEST_CASE("reader: stop() ends a reader waiting on a quiet pipe", "[app][reader]") {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe(p.data()) == 0);
+    app::MessageQueue q(1 << 20);
+    app::Reader reader(p[0], q);
+    std::thread t([&] { reader.run(); });
+    reader.stop();
+    t.join();
+    ::close(p[0]);
+    ::close(p[1]);
+    CHECK(reader.stats().bytes == 0);
 }

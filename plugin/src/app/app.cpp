@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -32,10 +33,15 @@
 namespace adock::app {
 namespace {
 
-constexpr std::size_t kChunkBytes = 64 * 1024;
+/// A replayed file waits for the engine anyway: more than a few batches in flight buy nothing
+/// but memory.
+constexpr std::size_t kLosslessQueueBytes = 2 * Reader::kMaxBatchBytes;
 
-std::size_t queue_capacity(const config::Config& cfg) {
-    return std::max<std::size_t>(4, static_cast<std::size_t>(cfg.engine.input_queue_mb) * 1024 * 1024 / kChunkBytes);
+/// Input bytes between the reader and the engine: engine.input_queue_mb on a pipe (what
+/// auditd's bursts need while the engine is busy), less for a file.
+std::size_t queue_capacity(const config::Config& cfg, int in_fd) {
+    const std::size_t configured = static_cast<std::size_t>(cfg.engine.input_queue_mb) * 1024 * 1024;
+    return Reader::lossless(in_fd) ? std::min(configured, kLosslessQueueBytes) : configured;
 }
 
 /// SIGHUP: a new generation built here, on the signal thread, handed to the engine to adopt.
@@ -69,7 +75,7 @@ void control(MessageQueue& queue, Message&& m, const char* what) {
 int run_plugin(const Options& opts, const Signals& signals, Generation first, int in_fd) {
     const outputs::CurlGlobal curl_global;
     outputs::Dispatcher dispatcher;
-    MessageQueue queue(queue_capacity(first.cfg));
+    MessageQueue queue(queue_capacity(first.cfg, in_fd));
     Reader reader(in_fd, queue);
     EngineLoop engine(std::move(first), queue, reader.stats(), dispatcher);
     std::thread engine_thread([&engine] {

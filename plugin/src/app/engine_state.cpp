@@ -21,7 +21,12 @@ std::string EngineLoop::state_json() const {
     w.key("bytes").value(static_cast<std::uint64_t>(reader_.bytes.load()));
     w.key("queue_depth").value(static_cast<std::uint64_t>(q.depth));
     w.key("queue_max_depth").value(static_cast<std::uint64_t>(q.max_depth));
-    w.key("queue_capacity").value(static_cast<std::uint64_t>(q.capacity));
+    w.key("queue_bytes").value(static_cast<std::uint64_t>(q.bytes));
+    w.key("queue_max_bytes").value(static_cast<std::uint64_t>(q.max_bytes));
+    w.key("queue_capacity_bytes").value(static_cast<std::uint64_t>(q.capacity));
+    w.key("reads").value(static_cast<std::uint64_t>(reader_.reads.load()));
+    w.key("batches").value(static_cast<std::uint64_t>(reader_.batches.load()));
+    w.key("pipe_bytes").value(static_cast<std::uint64_t>(reader_.pipe_bytes.load()));
     w.key("dropped_chunks").value(static_cast<std::uint64_t>(reader_.dropped_chunks.load()));
     w.key("dropped_lines").value(static_cast<std::uint64_t>(reader_.dropped_lines.load()));
     w.end_object();

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "app/messages.hpp"
 
+#include <algorithm>
+
 namespace adock::app {
 
-MessageQueue::MessageQueue(std::size_t input_capacity)
-    : input_capacity_(input_capacity == 0 ? 1 : input_capacity) {}
+MessageQueue::MessageQueue(std::size_t input_capacity_bytes)
+    : input_capacity_(input_capacity_bytes == 0 ? 1 : input_capacity_bytes) {}
 
-void MessageQueue::push_locked(Message&& m, bool input) {
+void MessageQueue::push_locked(Message&& m, std::size_t input_bytes, bool input) {
     items_.push_back(std::move(m));
     if (input) {
         ++input_depth_;
-        if (input_depth_ > max_depth_) {
-            max_depth_ = input_depth_;
-        }
+        input_bytes_ += input_bytes;
+        max_depth_ = std::max(max_depth_, input_depth_);
+        max_bytes_ = std::max(max_bytes_, input_bytes_);
     } else {
         ++control_depth_;
     }
@@ -21,11 +23,12 @@ void MessageQueue::push_locked(Message&& m, bool input) {
 bool MessageQueue::try_push_input(InputBatch&& batch) {
     {
         const std::scoped_lock lock(mu_);
-        if (closed_ || input_depth_ >= input_capacity_) {
+        if (closed_ || !input_room(batch.bytes.size())) {
             ++input_drops_;
             return false;
         }
-        push_locked(Message(std::move(batch)), true);
+        const std::size_t n = batch.bytes.size();
+        push_locked(Message(std::move(batch)), n, true);
     }
     cv_.notify_one();
     return true;
@@ -33,11 +36,11 @@ bool MessageQueue::try_push_input(InputBatch&& batch) {
 
 bool MessageQueue::push_input_wait(InputBatch&& batch, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
-    if (!space_cv_.wait_for(lock, timeout, [&] { return closed_ || input_depth_ < input_capacity_; }) ||
-        closed_) {
+    const std::size_t n = batch.bytes.size();
+    if (!space_cv_.wait_for(lock, timeout, [&] { return closed_ || input_room(n); }) || closed_) {
         return false;
     }
-    push_locked(Message(std::move(batch)), true);
+    push_locked(Message(std::move(batch)), n, true);
     lock.unlock();
     cv_.notify_one();
     return true;
@@ -50,7 +53,7 @@ bool MessageQueue::push_control(Message&& m) {
             ++control_drops_;
             return false;
         }
-        push_locked(std::move(m), false);
+        push_locked(std::move(m), 0, false);
     }
     cv_.notify_one();
     return true;
@@ -63,9 +66,11 @@ std::optional<Message> MessageQueue::pop_for(std::chrono::milliseconds timeout) 
     }
     Message m = std::move(items_.front());
     items_.pop_front();
-    const bool input = std::holds_alternative<InputBatch>(m);
+    const auto* batch = std::get_if<InputBatch>(&m);
+    const bool input = batch != nullptr;
     if (input) {
         --input_depth_;
+        input_bytes_ -= batch->bytes.size();
     } else {
         --control_depth_;
     }
@@ -92,7 +97,8 @@ bool MessageQueue::closed() const {
 
 MessageQueue::Stats MessageQueue::stats() const {
     const std::scoped_lock lock(mu_);
-    return Stats{input_depth_, max_depth_, input_capacity_, control_depth_, input_drops_, control_drops_};
+    return Stats{input_depth_, max_depth_, input_bytes_, max_bytes_, input_capacity_, control_depth_, input_drops_,
+                 control_drops_};
 }
 
 }  // namespace adock::app

@@ -41,8 +41,9 @@ class MessageQueue {
     static_assert(std::is_nothrow_move_constructible_v<Message>, "queued types must be nothrow-movable");
 
 public:
-    /// `input_capacity`: input batches held at once; control messages have kControlReserve.
-    explicit MessageQueue(std::size_t input_capacity);
+    /// `input_capacity_bytes`: input bytes held at once (one batch is always let in, however
+    /// large); control messages have kControlReserve.
+    explicit MessageQueue(std::size_t input_capacity_bytes);
 
     static constexpr std::size_t kControlReserve = 64;
 
@@ -63,7 +64,9 @@ public:
     struct Stats {
         std::size_t depth = 0;      ///< input batches queued
         std::size_t max_depth = 0;  ///< ... at most, since start
-        std::size_t capacity = 0;   ///< input budget
+        std::size_t bytes = 0;      ///< input bytes queued
+        std::size_t max_bytes = 0;  ///< ... at most, since start
+        std::size_t capacity = 0;   ///< input budget, bytes
         std::size_t control_depth = 0;
         unsigned long long input_drops = 0;
         unsigned long long control_drops = 0;
@@ -71,7 +74,10 @@ public:
     [[nodiscard]] Stats stats() const;
 
 private:
-    void push_locked(Message&& m, bool input);
+    void push_locked(Message&& m, std::size_t input_bytes, bool input);
+    [[nodiscard]] bool input_room(std::size_t bytes) const {
+        return input_depth_ == 0 || input_bytes_ + bytes <= input_capacity_;
+    }
 
     mutable std::mutex mu_;
     std::condition_variable cv_;        ///< a message arrived, or closed
@@ -79,6 +85,8 @@ private:
     std::deque<Message> items_;
     std::size_t input_capacity_;
     std::size_t input_depth_ = 0;
+    std::size_t input_bytes_ = 0;
+    std::size_t max_bytes_ = 0;
     std::size_t control_depth_ = 0;
     std::size_t max_depth_ = 0;
     unsigned long long input_drops_ = 0;
