@@ -92,6 +92,9 @@ bool EngineLoop::handle(Message& m, std::chrono::steady_clock::time_point now) {
             using T = std::decay_t<decltype(msg)>;
             if constexpr (std::is_same_v<T, InputBatch>) {
                 pipeline_.feed(msg.bytes, now);
+                if (integrity_) {
+                    integrity_->flush_submissions();  // the batch's exec checks, in one hand-off
+                }
             } else if constexpr (std::is_same_v<T, Reload>) {
                 if (msg.next) {
                     adopt(*msg.next);
@@ -112,6 +115,9 @@ bool EngineLoop::handle(Message& m, std::chrono::steady_clock::time_point now) {
 void EngineLoop::tick(std::chrono::steady_clock::time_point now) {
     pipeline_.age(now);
     engine_.tick(now);
+    if (integrity_) {
+        integrity_->flush_submissions();  // the checks of events completed by age
+    }
     out_.tick(now);
     if (cfg_.status_interval_s > 0 && now - last_status_ >= std::chrono::seconds(cfg_.status_interval_s)) {
         last_status_ = now;
