@@ -218,3 +218,89 @@ TEST_CASE("framer: a lone SECCOMP record (a kill: no SYSCALL, no EOE follows) is
     CHECK(p.events[0].pid == 27680);
     CHECK(p.events[0].exe == "/bin/busybox");
 }
+
+namespace {
+
+const std::string kHostile = AUDISP_DOCKER_SHARED_DIR "/testdata/hostile";
+
+}  // namespace
+
+TEST_CASE("framer: one node's clock ahead does not complete another node's events by age (issue 11 M4)",
+          "[audit][framer][hostile]") {
+    for (const char* log : {"framer_node_clock_skew.log", "framer_node_clock_skew_control.log"}) {
+        Collected p;
+        p.feed(slurp(kHostile + "/" + log));
+        p.run.flush();
+        CAPTURE(log);
+        CHECK(p.run.framer_stats().completed_by_age == 0);
+        // web1's chmod of runc arrives whole: its PATH record is in the event.
+        const Event* chmod = nullptr;
+        for (const auto& e : p.events) {
+            if (e.node == "web1" && e.syscall == 90) {
+                chmod = &e;
+            }
+        }
+        REQUIRE(chmod != nullptr);
+        REQUIRE(chmod->paths.size() == 1);
+        CHECK(chmod->paths[0].name == "/usr/sbin/runc");
+    }
+}
+
+TEST_CASE("framer: a stream clock ahead of the real time ages nothing beyond it", "[audit][framer][hostile]") {
+    std::vector<std::string> done;
+    const std::int64_t wall = 1'800'000'000;
+    Framer framer(
+        2000ms, 4096, [&](std::string_view t) { done.emplace_back(t); }, [&] { return wall; });
+    const auto now = Framer::Clock::now();
+    framer.feed_line("type=SYSCALL msg=audit(1800000000.000:1): arch=c000003e syscall=90 success=yes exit=0", now);
+    // The same node, one hour ahead of the real time (a clock stepped forward, or crafted).
+    framer.feed_line("type=SYSCALL msg=audit(1800003600.000:2): arch=c000003e syscall=90 success=yes exit=0", now);
+    CHECK(done.empty());
+    CHECK(framer.stats().completed_by_age == 0);
+    framer.age(now + 3s);  // the wall clock still ages both
+    CHECK(done.size() == 2);
+}
+
+TEST_CASE("framer: seconds outside any real range are malformed, later events unaffected (issue 11 L2)",
+          "[audit][framer][hostile]") {
+    Collected p;
+    // Aging arithmetic overflowed on INT64_MAX (UBSan), the calendar year on the other one.
+    p.feed(slurp(kHostile + "/ubsan_framer_sec.log"));
+    p.feed("type=SYSCALL msg=audit(67767976233532800.001:6): arch=c000003e syscall=90 success=yes exit=0\n");
+    p.feed("type=SYSCALL msg=audit(-5.001:7): arch=c000003e syscall=90 success=yes exit=0\n");
+    p.feed("type=SYSCALL msg=audit(1795356300.001:8): arch=c000003e syscall=90 success=yes exit=0 pid=3\n"
+           "type=EOE msg=audit(1795356300.001:8): \n");
+    p.run.flush();
+    CHECK(p.run.framer_stats().malformed == 4);
+    REQUIRE(p.events.size() == 1);
+    CHECK(p.events[0].pid == 3);
+    CHECK(p.run.framer_stats().completed_by_age == 0);
+}
+
+TEST_CASE("framer: one event's kept bytes are capped; its other records still count (issue 11 L4b)",
+          "[audit][framer][hostile]") {
+    std::vector<std::string> done;
+    Framer framer(2000ms, 4096, [&](std::string_view t) { done.emplace_back(t); });
+    const auto now = Framer::Clock::now();
+    const std::string st = "msg=audit(1795356300.001:77):";
+    framer.feed_line("type=SYSCALL " + st + " arch=c000003e syscall=90 success=yes exit=0 items=40 pid=5", now);
+    // framer_pending_bytes_gen.py at a tenth of its size: 20 PATH records of 900 KB, no EOE.
+    for (int i = 0; i < 20; ++i) {
+        framer.feed_line("type=PATH " + st + " item=" + std::to_string(i) + " name=\"/" + std::string(900'000, 'P') +
+                             "\" inode=1 dev=fe:00 mode=0100755 nametype=NORMAL",
+                         now);
+    }
+    // A long argv does not push out the records after it.
+    for (int i = 0; i < 400; ++i) {
+        framer.feed_line("type=EXECVE " + st + " argc=400 a" + std::to_string(i) + "=\"" + std::string(8000, 'A') + "\"",
+                         now);
+    }
+    framer.feed_line("type=CWD " + st + " cwd=\"/\"", now);
+    CHECK(framer.stats().pending_bytes <= 2 * Framer::kMaxEventBytes);
+    framer.flush();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].size() <= 2 * Framer::kMaxEventBytes + 128);
+    CHECK(done[0].find("type=CWD") != std::string::npos);  // small records still fit the budget
+    CHECK(framer.stats().oversize_records > 0);
+    CHECK(framer.stats().pending_bytes == 0);
+}

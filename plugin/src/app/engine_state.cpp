@@ -40,6 +40,8 @@ std::string EngineLoop::state_json() const {
     w.key("completed_by_age").value(static_cast<std::uint64_t>(f.completed_by_age));
     w.key("completed_by_pressure").value(static_cast<std::uint64_t>(f.completed_by_pressure));
     w.key("pending_events").value(static_cast<std::uint64_t>(f.pending));
+    w.key("pending_bytes").value(static_cast<std::uint64_t>(f.pending_bytes));
+    w.key("oversize_records").value(static_cast<std::uint64_t>(f.oversize_records));
     w.key("feed_errors").value(static_cast<std::uint64_t>(p.feed_errors));
     w.key("field_errors").value(static_cast<std::uint64_t>(p.field_errors));
     w.end_object();
