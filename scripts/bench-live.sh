@@ -2,12 +2,16 @@
 # Live cost: auditd alone, auditd + audisp-docker, auditd + Laurel, in the same run, same kernel
 # rules (scripts/render-rules.sh: what install.sh loads), same workload.
 #   sudo scripts/bench-live.sh [--quick] [--execs N] [--churn N] [--rate EXECS_PER_S]
-#        [--rate-secs S] [--markers N] [--modes none,adock,laurel] [--bin PATH] [--keep DIR]
+#        [--rate-secs S] [--markers N] [--modes none,adock,laurel] [--bin PATH]
+#        [--baseline-bin PATH] [--perf] [--keep DIR]
 # Per mode, a private auditd (its own conf and plugins.d; tests/e2e/lib.sh) runs:
 #   1. the workload: N execs of /bin/true, then N rounds of shell file churn (sh -c 'echo >f;
 #      chmod; mv; rm'), as fast as they go (the highest rate this machine reaches);
 #   2. a fixed-rate phase: execs of /bin/true paced at --rate for --rate-secs, with marker execs
 #      (a copy of /bin/true that one extra detection rule alerts on) spread over it.
+# --baseline-bin adds mode "base": another audisp-docker build (e.g. before a change), run the
+# same way in the same run, since timings on a shared machine drift between runs. --perf
+# records the plugin (perf record -g -p) during the burst: perf-MODE.txt (kept with --keep).
 # Reported per phase: CPU seconds (utime+stime from /proc/PID/stat, children excluded) of auditd
 # and of its plugin, the kernel's `lost` counter (auditctl -s) before and after, the plugin's own
 # input drops (its last state line), voluntary context switches of the plugin (its threads),
@@ -16,7 +20,7 @@
 # CI (checks it runs and nothing is lost; no timing bars). Takes /run/adock-live.lock.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-execs=10000 churn=2000 rate=1000 rate_secs=10 markers=100 modes=none,adock,laurel keep=""
+execs=10000 churn=2000 rate=1000 rate_secs=10 markers=100 modes=none,adock,laurel keep="" base_bin="" perf=""
 bin=${AUDISP_DOCKER_BIN:-$root/build/plugin/audisp-docker}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -28,17 +32,21 @@ while [ $# -gt 0 ]; do
     --markers) markers=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
+    --baseline-bin) base_bin=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --perf) perf=1; shift ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-live: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+[ -z "$base_bin" ] || [[ ,$modes, == *,base,* ]] || modes=$modes,base
 log() { echo "bench-live: $*" >&2; }
 [ -x "$bin" ] || { echo "bench-live: no binary at $bin (build first, or --bin)" >&2; exit 2; }
 # shellcheck source=tests/e2e/lib.sh
 . "$root/tests/e2e/lib.sh"
 e2e_preflight
 command -v laurel >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq laurel >/dev/null
+command -v cc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
 
 d=$(mktemp -d /tmp/adock-bench-live.XXXXXX)
 WATCH_PID=""
@@ -95,38 +103,42 @@ container = true
 script = true
 TOML
 
-# The fixed-rate driver: execs paced at RATE for SECS, MARKERS of them the marker binary.
-cat > "$d/pace.py" <<'PY'
-import os, sys, time
-rate, secs, markers, marker = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-n = int(rate * secs)
-every = max(1, n // max(1, markers)) if markers else 0
-t0 = time.monotonic()
-late = 0
-for i in range(n):
-    target = t0 + i / rate
-    now = time.monotonic()
-    if target > now:
-        time.sleep(target - now)
-    elif now - target > 0.05:
-        late += 1
-    path = marker if every and i % every == every // 2 else "/bin/true"
-    os.posix_spawn(path, [path], {})
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
-while True:
-    try:
-        os.wait()
-    except ChildProcessError:
-        break
-el = time.monotonic() - t0
-print(f"{n} {el:.3f} {late}")
-PY
+# The fixed-rate driver: execs paced at RATE for SECS (absolute deadlines, posix_spawn),
+# MARKERS of them the marker binary. In C: a Python driver cannot keep 1,000 execs/s here.
+cat > "$d/pace.c" <<'C'
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+extern char** environ;
+int main(int argc, char** argv) {
+    double rate = atof(argv[1]), secs = atof(argv[2]);
+    long markers = atol(argv[3]), n = (long)(rate * secs), every = markers > 0 ? n / markers : 0, late = 0;
+    if (every < 1 && markers > 0) every = 1;
+    struct timespec t0, now, next;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++) {
+        double at = (double)i / rate;
+        next.tv_sec = t0.tv_sec + (time_t)at;
+        next.tv_nsec = t0.tv_nsec + (long)((at - (double)(time_t)at) * 1e9);
+        if (next.tv_nsec >= 1000000000L) { next.tv_sec++; next.tv_nsec -= 1000000000L; }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - next.tv_sec) * 1e9 + (now.tv_nsec - next.tv_nsec) > 5e7) late++;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        char* path = (every > 0 && i % every == every / 2) ? argv[4] : "/bin/true";
+        char* args[] = {path, NULL};
+        pid_t pid;
+        if (posix_spawn(&pid, path, NULL, NULL, args, environ) != 0) return 1;
+        while (waitpid(-1, NULL, WNOHANG) > 0) {}
+    }
+    while (wait(NULL) > 0) {}
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    printf("%ld %.3f %ld\n", n, (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9, late);
+    return 0;
+}
+C
+cc -O2 -o "$d/pace" "$d/pace.c"
 # The latency watcher: inotify on the alert file, stamps each new line when it appears.
 cat > "$d/watch.py" <<'PY'
 import ctypes, json, os, struct, sys, time, datetime
@@ -228,6 +240,7 @@ for mode in "${mode_list[@]}"; do
   case $mode in
     none) ;;
     adock) e2e_plugin "$d" audisp-docker "$bin" "--config $d/adock.yaml --log-stderr" ;;
+    base) e2e_plugin "$d" audisp-docker "$base_bin" "--config $d/adock.yaml --log-stderr" ;;
     laurel) e2e_plugin "$d" laurel "$(command -v laurel)" "--config $d/laurel.toml" ;;
     *) echo "bench-live: unknown mode $mode" >&2; exit 2 ;;
   esac
@@ -236,14 +249,24 @@ for mode in "${mode_list[@]}"; do
   PLUGIN=""
   [ "$mode" = none ] || PLUGIN=$(plugin_pid)
   settle "$E2E_AUDITD_PID"; [ -z "$PLUGIN" ] || settle "$PLUGIN"
-  if [ "$mode" = adock ]; then
+  if [ "$mode" = adock ] || [ "$mode" = base ]; then
     python3 "$d/watch.py" "$d/alerts.jsonl" "$d/latency" &
     WATCH_PID=$!
   fi
   log "$mode: workload ($execs execs, $churn churn rounds)"
+  PERF_PID=""
+  if [ -n "$perf" ] && [ -n "$PLUGIN" ] && command -v perf >/dev/null; then
+    perf record -q -g -p "$PLUGIN" -o "$d/perf-$mode.data" > /dev/null 2>&1 &
+    PERF_PID=$!
+  fi
   phase "$mode" burst workload >> "$results"
+  if [ -n "$PERF_PID" ]; then
+    kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
+    perf report -i "$d/perf-$mode.data" --no-children -g none --percent-limit 0.5 --sort dso,sym --stdio 2>/dev/null | grep -v '^$' | head -60 > "$d/perf-$mode.txt" || true
+    rm -f "$d/perf-$mode.data"
+  fi
   log "$mode: fixed rate ($rate execs/s for $rate_secs s)"
-  phase "$mode" rate python3 "$d/pace.py" "$rate" "$rate_secs" "$markers" "$d/adock-marker" >> "$results"
+  phase "$mode" rate "$d/pace" "$rate" "$rate_secs" "$markers" "$d/adock-marker" >> "$results"
   read -r n el late < "$d/phase.out"
   echo "$mode rate_achieved $(awk -v n="$n" -v e="$el" 'BEGIN{printf "%.0f", n / e}') late=$late" >> "$d/rates"
   if [ -n "$WATCH_PID" ]; then
@@ -253,20 +276,20 @@ for mode in "${mode_list[@]}"; do
   if [ -n "$PLUGIN" ]; then
     echo "$mode rss_kb $(awk '/^VmHWM/{print $2}' "/proc/$PLUGIN/status" 2>/dev/null || echo 0)" >> "$d/rates"
   fi
-  if [ "$mode" = adock ]; then
+  if [ "$mode" = adock ] || [ "$mode" = base ]; then
     # The plugin's own counters (its stderr is not kept by auditd): the state file, on SIGUSR1.
     rm -f "$d/state.json"
     kill -USR1 "$PLUGIN"
     for _ in $(seq 50); do [ -s "$d/state.json" ] && break; sleep 0.1; done
     drops=$(grep -o '"dropped_lines":[0-9]*' "$d/state.json" 2>/dev/null | cut -d: -f2 || true)
-    echo "adock plugin_dropped_lines ${drops:-?}" >> "$d/rates"
-    echo "adock input_queue_max_depth $(grep -o '"queue_max_depth":[0-9]*' "$d/state.json" 2>/dev/null | head -1 | cut -d: -f2 || true)" >> "$d/rates"
+    echo "$mode plugin_dropped_lines ${drops:-?}" >> "$d/rates"
+    echo "$mode input_queue_max_depth $(grep -o '"queue_max_depth":[0-9]*' "$d/state.json" 2>/dev/null | head -1 | cut -d: -f2 || true)" >> "$d/rates"
   fi
   e2e_stop_auditd
-  if [ "$mode" = adock ]; then
-    [ -s "$d/latency" ] && sort -n "$d/latency" | awk '{v[NR]=$1} END {
+  if [ "$mode" = adock ] || [ "$mode" = base ]; then
+    [ -s "$d/latency" ] && sort -n "$d/latency" | awk -v m="$mode" '{v[NR]=$1} END {
       p50 = v[int((NR + 1) * 0.50)]; i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; if (i < 1) i = 1
-      printf "adock latency_ms n=%d p50=%.1f p99=%.1f max=%.1f\n", NR, p50, v[i], v[NR] }' >> "$d/rates"
+      printf "%s latency_ms n=%d p50=%.1f p99=%.1f max=%.1f\n", m, NR, p50, v[i], v[NR] }' >> "$d/rates"
   fi
 done
 
@@ -280,12 +303,14 @@ cat "$d/rates" 2>/dev/null || true
 # Ratios on the burst phase: the plugin's CPU against auditd alone and against Laurel's.
 awk '$2 == "burst" { a[$1] = $4; p[$1] = $5 } $2 == "rate" { ra[$1] = $4; r[$1] = $5; w[$1] = $3 }
   END {
-    if ("adock" in p && "none" in a && a["none"] > 0) printf "audisp-docker CPU / auditd-alone CPU (burst): %.2f\n", p["adock"] / a["none"]
-    if ("adock" in p && "laurel" in p && p["laurel"] > 0) printf "audisp-docker CPU / Laurel CPU (burst): %.2f\n", p["adock"] / p["laurel"]
+    for (m in p) if (m == "adock" || m == "base") {
+      if ("none" in a && a["none"] > 0) printf "%s: plugin CPU / auditd-alone CPU (burst): %.2f\n", m, p[m] / a["none"]
+      if ("laurel" in p && p["laurel"] > 0) printf "%s: plugin CPU / Laurel CPU (burst): %.2f\n", m, p[m] / p["laurel"]
+    }
     for (m in r) if (w[m] > 0) printf "%s, fixed rate: auditd %.1f%% of one CPU, plugin %.1f%%\n", m, 100 * ra[m] / w[m], 100 * r[m] / w[m]
   }' "$results"
 bad=$(awk '$6 != 0' "$results" | wc -l)
-drops=$(awk '/plugin_dropped_lines/{print $3}' "$d/rates" 2>/dev/null || true)
+drops=$(awk '$1 == "adock" && $2 == "plugin_dropped_lines" {print $3}' "$d/rates" 2>/dev/null || true)
 if [ "$bad" != 0 ] || { [ -n "$drops" ] && [ "$drops" != 0 ]; }; then
   echo "FAIL: events lost (kernel lost counter or plugin drops above)"
   exit 1
