@@ -9,6 +9,7 @@
 #include "audit/event.hpp"
 #include "audit/framer.hpp"
 #include "audit/parser.hpp"
+#include "audit/pipeline.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -17,12 +18,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The pipeline collecting events.
-struct Pipeline {
+/// The production pipeline, collecting its events.
+struct Collected {
     std::vector<Event> events;
-    adock::test::BasicPipeline<std::function<void(Event&&)>> run{
-        [this](Event&& e) { events.push_back(std::move(e)); }};
-    Framer& framer = run.framer;
+    adock::audit::Pipeline run{2000ms, 4096, [this](Event&& e) { events.push_back(std::move(e)); }};
     void feed(const std::string& text, Framer::Clock::time_point now = Framer::Clock::now()) {
         run.feed(text, now);
     }
@@ -72,9 +71,9 @@ TEST_CASE("headers: node prefix, type, stamp; malformed lines rejected", "[audit
 }
 
 TEST_CASE("an enriched exec event decodes exactly (laurel corpus)", "[audit][corpus]") {
-    Pipeline p;
+    Collected p;
     p.feed(slurp(kCorpus + "/laurel/record-execve.txt"));
-    p.framer.flush();
+    p.run.flush();
     REQUIRE(p.events.size() == 1);
     const Event& e = p.events[0];
     CHECK(e.node == "work");
@@ -99,9 +98,9 @@ TEST_CASE("an enriched exec event decodes exactly (laurel corpus)", "[audit][cor
 }
 
 TEST_CASE("long arguments split as aN_len / aN[i] are joined", "[audit][corpus]") {
-    Pipeline p;
+    Collected p;
     p.feed(slurp(kCorpus + "/laurel/record-execve-long.txt"));
-    p.framer.flush();
+    p.run.flush();
     REQUIRE(p.events.size() == 1);
     const Event& e = p.events[0];
     REQUIRE(e.argv.size() == 2);
@@ -117,9 +116,9 @@ TEST_CASE("long arguments split as aN_len / aN[i] are joined", "[audit][corpus]"
 }
 
 TEST_CASE("hex-encoded arguments decode (elastic corpus)", "[audit][corpus]") {
-    Pipeline p;
+    Collected p;
     p.feed(slurp(kCorpus + "/elastic-beats/filebeat/execve-hex-arg.log"));
-    p.framer.flush();
+    p.run.flush();
     REQUIRE_FALSE(p.events.empty());
     const Event& e = p.events[0];
     REQUIRE(e.argv.size() == 3);
@@ -135,9 +134,9 @@ TEST_CASE("every corpus file goes through without a crash", "[audit][corpus]") {
         if (!entry.is_regular_file() || entry.path().filename() == "SOURCES.md") {
             continue;
         }
-        Pipeline p;
+        Collected p;
         p.feed(slurp(entry.path().string()));
-        p.framer.flush();
+        p.run.flush();
         ++files;
         events += p.events.size();
     }
@@ -146,7 +145,7 @@ TEST_CASE("every corpus file goes through without a crash", "[audit][corpus]") {
 }
 
 TEST_CASE("framer: interleaved events complete on their own EOE", "[audit][framer]") {
-    Pipeline p;
+    Collected p;
     p.feed(
         "type=SYSCALL msg=audit(10.000:1): arch=c000003e syscall=59 success=yes exit=0 pid=11 ppid=1 comm=\"a\" exe=\"/a\" key=(null)\n"
         "type=SYSCALL msg=audit(10.000:2): arch=c000003e syscall=59 success=yes exit=0 pid=22 ppid=1 comm=\"b\" exe=\"/b\" key=(null)\n"
@@ -159,11 +158,11 @@ TEST_CASE("framer: interleaved events complete on their own EOE", "[audit][frame
     p.feed("type=EOE msg=audit(10.000:1): \n");
     REQUIRE(p.events.size() == 2);
     CHECK(p.events[1].pid == 11);
-    CHECK(p.framer.stats().completed_by_eoe == 2);
+    CHECK(p.run.framer_stats().completed_by_eoe == 2);
 }
 
 TEST_CASE("framer: an event without EOE ages out by stream time and by wall clock", "[audit][framer]") {
-    Pipeline p;
+    Collected p;
     const auto t0 = Framer::Clock::now();
     p.feed("type=SYSCALL msg=audit(10.000:1): arch=c000003e syscall=2 success=no exit=-2 pid=5 ppid=1 comm=\"x\" exe=\"/x\" key=\"k\"\n", t0);
     CHECK(p.events.empty());
@@ -172,10 +171,10 @@ TEST_CASE("framer: an event without EOE ages out by stream time and by wall cloc
     REQUIRE(p.events.size() == 1);
     CHECK(p.events[0].key == "k");
     CHECK(p.events[0].exit == -2);
-    CHECK(p.framer.stats().completed_by_age == 1);
-    p.framer.age(t0 + 1s);
+    CHECK(p.run.framer_stats().completed_by_age == 1);
+    p.run.age(t0 + 1s);
     CHECK(p.events.size() == 1);
-    p.framer.age(t0 + 3s);
+    p.run.age(t0 + 3s);
     CHECK(p.events.size() == 2);
 }
 
@@ -196,20 +195,20 @@ TEST_CASE("framer: bounded number of events in progress", "[audit][framer]") {
 }
 
 TEST_CASE("framer: malformed lines and NUL bytes are counted, not fatal", "[audit][framer]") {
-    Pipeline p;
+    Collected p;
     std::string text = "not an audit line\n\n";
     text += std::string("type=EXECVE msg=audit(10.000:7): argc=1 a0=\"x\0y\"\n", 49);
     text += "type=PROCTITLE msg=audit(10.000:7): proctitle=\"x\"\n";
     p.feed(text);
-    CHECK(p.framer.stats().malformed == 1);
-    CHECK(p.framer.stats().nul_bytes == 1);
+    CHECK(p.run.framer_stats().malformed == 1);
+    CHECK(p.run.framer_stats().nul_bytes == 1);
     REQUIRE(p.events.size() == 1);
     CHECK(p.events[0].argv == std::vector<std::string>{"xy"});
 }
 
 TEST_CASE("framer: a lone SECCOMP record (a kill: no SYSCALL, no EOE follows) is handed out at once",
           "[audit][framer]") {
-    Pipeline p;
+    Collected p;
     p.feed("type=SECCOMP msg=audit(1795358499.682:15470): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=27680 "
            "comm=\"mkdir\" exe=\"/bin/busybox\" sig=31 arch=c000003e syscall=83 compat=0 ip=0x47b567 code=0x80000000\n");
     REQUIRE(p.events.size() == 1);
@@ -218,4 +217,90 @@ TEST_CASE("framer: a lone SECCOMP record (a kill: no SYSCALL, no EOE follows) is
     CHECK(p.events[0].seccomp->code == 0x80000000U);
     CHECK(p.events[0].pid == 27680);
     CHECK(p.events[0].exe == "/bin/busybox");
+}
+
+namespace {
+
+const std::string kHostile = AUDISP_DOCKER_SHARED_DIR "/testdata/hostile";
+
+}  // namespace
+
+TEST_CASE("framer: one node's clock ahead does not complete another node's events by age (issue 11 M4)",
+          "[audit][framer][hostile]") {
+    for (const char* log : {"framer_node_clock_skew.log", "framer_node_clock_skew_control.log"}) {
+        Collected p;
+        p.feed(slurp(kHostile + "/" + log));
+        p.run.flush();
+        CAPTURE(log);
+        CHECK(p.run.framer_stats().completed_by_age == 0);
+        // web1's chmod of runc arrives whole: its PATH record is in the event.
+        const Event* chmod = nullptr;
+        for (const auto& e : p.events) {
+            if (e.node == "web1" && e.syscall == 90) {
+                chmod = &e;
+            }
+        }
+        REQUIRE(chmod != nullptr);
+        REQUIRE(chmod->paths.size() == 1);
+        CHECK(chmod->paths[0].name == "/usr/sbin/runc");
+    }
+}
+
+TEST_CASE("framer: a stream clock ahead of the real time ages nothing beyond it", "[audit][framer][hostile]") {
+    std::vector<std::string> done;
+    const std::int64_t wall = 1'800'000'000;
+    Framer framer(
+        2000ms, 4096, [&](std::string_view t) { done.emplace_back(t); }, [&] { return wall; });
+    const auto now = Framer::Clock::now();
+    framer.feed_line("type=SYSCALL msg=audit(1800000000.000:1): arch=c000003e syscall=90 success=yes exit=0", now);
+    // The same node, one hour ahead of the real time (a clock stepped forward, or crafted).
+    framer.feed_line("type=SYSCALL msg=audit(1800003600.000:2): arch=c000003e syscall=90 success=yes exit=0", now);
+    CHECK(done.empty());
+    CHECK(framer.stats().completed_by_age == 0);
+    framer.age(now + 3s);  // the wall clock still ages both
+    CHECK(done.size() == 2);
+}
+
+TEST_CASE("framer: seconds outside any real range are malformed, later events unaffected (issue 11 L2)",
+          "[audit][framer][hostile]") {
+    Collected p;
+    // Aging arithmetic overflowed on INT64_MAX (UBSan), the calendar year on the other one.
+    p.feed(slurp(kHostile + "/ubsan_framer_sec.log"));
+    p.feed("type=SYSCALL msg=audit(67767976233532800.001:6): arch=c000003e syscall=90 success=yes exit=0\n");
+    p.feed("type=SYSCALL msg=audit(-5.001:7): arch=c000003e syscall=90 success=yes exit=0\n");
+    p.feed("type=SYSCALL msg=audit(1795356300.001:8): arch=c000003e syscall=90 success=yes exit=0 pid=3\n"
+           "type=EOE msg=audit(1795356300.001:8): \n");
+    p.run.flush();
+    CHECK(p.run.framer_stats().malformed == 4);
+    REQUIRE(p.events.size() == 1);
+    CHECK(p.events[0].pid == 3);
+    CHECK(p.run.framer_stats().completed_by_age == 0);
+}
+
+TEST_CASE("framer: one event's kept bytes are capped; its other records still count (issue 11 L4b)",
+          "[audit][framer][hostile]") {
+    std::vector<std::string> done;
+    Framer framer(2000ms, 4096, [&](std::string_view t) { done.emplace_back(t); });
+    const auto now = Framer::Clock::now();
+    const std::string st = "msg=audit(1795356300.001:77):";
+    framer.feed_line("type=SYSCALL " + st + " arch=c000003e syscall=90 success=yes exit=0 items=40 pid=5", now);
+    // framer_pending_bytes_gen.py at a tenth of its size: 20 PATH records of 900 KB, no EOE.
+    for (int i = 0; i < 20; ++i) {
+        framer.feed_line("type=PATH " + st + " item=" + std::to_string(i) + " name=\"/" + std::string(900'000, 'P') +
+                             "\" inode=1 dev=fe:00 mode=0100755 nametype=NORMAL",
+                         now);
+    }
+    // A long argv does not push out the records after it.
+    for (int i = 0; i < 400; ++i) {
+        framer.feed_line("type=EXECVE " + st + " argc=400 a" + std::to_string(i) + "=\"" + std::string(8000, 'A') + "\"",
+                         now);
+    }
+    framer.feed_line("type=CWD " + st + " cwd=\"/\"", now);
+    CHECK(framer.stats().pending_bytes <= 2 * Framer::kMaxEventBytes);
+    framer.flush();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].size() <= 2 * Framer::kMaxEventBytes + 128);
+    CHECK(done[0].find("type=CWD") != std::string::npos);  // small records still fit the budget
+    CHECK(framer.stats().oversize_records > 0);
+    CHECK(framer.stats().pending_bytes == 0);
 }

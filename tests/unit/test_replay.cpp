@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "audit/pipeline.hpp"
 #include "config/config.hpp"
 #include "outputs/dispatcher.hpp"
 #include "rules/engine.hpp"
@@ -48,12 +49,11 @@ struct Replay {
             cfg,
             rules::load_rules_texts({{kBuiltin, test::slurp(kBuiltin)}, {"t.yaml", kContainerExec}}),
             out);
-        test::BasicPipeline<std::function<void(audit::Event&&)>> p{
-            [this](audit::Event&& e) { engine->on_event(e); }};
+        audit::Pipeline p{std::chrono::milliseconds(2000), 4096, [this](audit::Event&& e) { engine->on_event(e); }};
         const std::string text = test::slurp(kData + "/" + log);
         REQUIRE(!text.empty());
         p.feed(text);
-        p.framer.flush();
+        p.flush();
     }
 
     [[nodiscard]] std::vector<const Alert*> of(const std::string& rule) const {
@@ -159,10 +159,9 @@ struct CatalogueReplay {
             prepare(*set, text);
         }
         engine = std::make_unique<rules::Engine>(cfg, set, out);
-        test::BasicPipeline<std::function<void(audit::Event&&)>> p{
-            [this](audit::Event&& e) { engine->on_event(e); }};
+        audit::Pipeline p{std::chrono::milliseconds(2000), 4096, [this](audit::Event&& e) { engine->on_event(e); }};
         p.feed(text);
-        p.framer.flush();
+        p.flush();
         engine->flush();
     }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Helpers shared by the unit tests: file reading, the framer+parser pipeline as the engine runs
-// it, and a sink that collects alerts in memory.
+// Helpers shared by the unit tests: file reading, scratch directories, and a sink that collects
+// alerts in memory.
 #pragma once
 
 #include <chrono>
@@ -55,30 +55,6 @@ inline std::string slurp(const std::string& path) {
     ss << in.rdbuf();
     return ss.str();
 }
-
-/// Runs text through the framer and the parser the way the engine does; events go to `sink`.
-template <class OnEvent>
-struct BasicPipeline {
-    explicit BasicPipeline(OnEvent on_event) : on_event_(std::move(on_event)) {}
-
-    void feed(const std::string& text,
-              audit::Framer::Clock::time_point now = audit::Framer::Clock::now()) {
-        std::size_t start = 0;
-        while (start < text.size()) {
-            auto nl = text.find('\n', start);
-            if (nl == std::string::npos) {
-                nl = text.size();
-            }
-            framer.feed_line(std::string_view(text).substr(start, nl - start), now);
-            start = nl + 1;
-        }
-    }
-
-    OnEvent on_event_;
-    audit::EventParser parser{[this](audit::Event&& e) { on_event_(std::move(e)); }};
-    audit::Framer framer{std::chrono::milliseconds(2000), 4096,
-                         [this](std::string_view t) { parser.parse(t); }};
-};
 
 /// Collects alerts in memory.
 class CollectSink : public outputs::Sink {

@@ -3,6 +3,7 @@
 
 #include <libaudit.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <mutex>
@@ -121,13 +122,48 @@ bool parse_header(std::string_view line, RecordHeader& out) {
         !parse_number(stamp.substr(colon + 1), out.serial)) {
         return false;
     }
+    if (out.sec < 0 || out.sec > kMaxAuditSec || out.milli > 999) {
+        return false;
+    }
     out.type = record_type_number(out.type_name);
     return true;
 }
 
-Framer::Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink)
-    : eoe_timeout_(eoe_timeout), max_pending_(max_pending == 0 ? 1 : max_pending),
-      sink_(std::move(sink)) {}
+Framer::Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink, WallClock wall_clock)
+    : eoe_timeout_(eoe_timeout),
+      max_pending_(max_pending == 0 ? 1 : max_pending),
+      sink_(std::move(sink)),
+      wall_clock_(wall_clock ? std::move(wall_clock) : WallClock([] {
+          return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+      })) {}
+
+std::int64_t Framer::advance_node_clock(std::size_t node_hash, std::int64_t sec) {
+    auto it = node_newest_.find(node_hash);
+    if (it == node_newest_.end()) {
+        if (node_newest_.size() >= kMaxNodes) {
+            return sec;  // not followed: its events age by wall clock and pressure only
+        }
+        it = node_newest_.emplace(node_hash, 0).first;
+    }
+    if (sec > it->second) {
+        // A clock ahead of the real time counts only up to it (plus the timeout's slack).
+        const std::int64_t wall = wall_clock_();
+        it->second = std::max(it->second, std::min(sec, wall + 1));
+    }
+    return it->second;
+}
+
+bool Framer::aged_by_stream(const Key& key) const {
+    const auto it = node_newest_.find(key.node_hash);
+    if (it == node_newest_.end()) {
+        return false;
+    }
+    // Both in 0..kMaxAuditSec (parse_header): no overflow.
+    const std::int64_t timeout_s = std::max<std::int64_t>(1, eoe_timeout_.count() / 1000);
+    return it->second - key.sec > timeout_s;
+}
 
 void Framer::feed_line(std::string_view line, Clock::time_point now) {
     ++stats_.lines;
@@ -153,10 +189,8 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
         ++stats_.malformed;
         return;
     }
-    if (h.sec > newest_sec_) {
-        newest_sec_ = h.sec;
-    }
     const Key key{h.serial, h.sec, h.milli, std::hash<std::string_view>{}(h.node)};
+    (void)advance_node_clock(key.node_hash, h.sec);
     if (h.type == kTypeEoe) {
         if (pending_.contains(key)) {
             ++stats_.completed_by_eoe;
@@ -164,7 +198,7 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
         }
     } else if (kept_type(h.type)) {
         const bool first = !pending_.contains(key);
-        append_record(line, h, now);
+        append_record(line, h, key, now);
         if (h.type == kTypeProctitle) {
             // The kernel writes PROCTITLE last (only EOE follows); saved logs lack EOE.
             ++stats_.completed_by_eoe;
@@ -179,8 +213,7 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
         ++stats_.skipped_records;
     }
 
-    // Stream-time aging: an event whose last chance for an EOE has passed in event time.
-    const std::int64_t timeout_s = std::max<std::int64_t>(1, eoe_timeout_.count() / 1000);
+    // Stream-time aging: an event whose last chance for an EOE has passed in its node's time.
     while (!order_.empty()) {
         const auto& [front_key, gen] = order_.front();
         auto it = pending_.find(front_key);
@@ -188,12 +221,12 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
             order_.pop_front();
             continue;
         }
-        if (front_key.sec + timeout_s < newest_sec_) {
+        if (aged_by_stream(front_key)) {
             ++stats_.completed_by_age;
             complete(front_key);
             continue;
         }
-        if (pending_.size() > max_pending_) {
+        if (pending_.size() > max_pending_ || stats_.pending_bytes > kMaxPendingBytes) {
             ++stats_.completed_by_pressure;
             complete(front_key);
             continue;
@@ -202,8 +235,7 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
     }
 }
 
-void Framer::append_record(std::string_view line, const RecordHeader& h, Clock::time_point now) {
-    const Key key{h.serial, h.sec, h.milli, std::hash<std::string_view>{}(h.node)};
+void Framer::append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now) {
     auto [it, inserted] = pending_.try_emplace(key);
     Pending& p = it->second;
     if (inserted) {
@@ -224,8 +256,21 @@ void Framer::append_record(std::string_view line, const RecordHeader& h, Clock::
             stats_.max_pending = pending_.size();
         }
     }
+    // A byte budget per event: EXECVE records (argv, attacker-sized) and the rest separately,
+    // so a long argv cannot push out the PATH records that name the program and its files.
+    const bool execve = h.type == kTypeExecve;
+    const std::size_t used = execve ? p.execve_bytes : p.text.size() - p.execve_bytes;
+    if (used + line.size() + 1 > kMaxEventBytes) {
+        ++stats_.oversize_records;
+        stats_.pending = pending_.size();
+        return;
+    }
     p.text.append(line);
     p.text += '\n';
+    if (execve) {
+        p.execve_bytes += line.size() + 1;
+    }
+    stats_.pending_bytes += line.size() + 1;
     stats_.pending = pending_.size();
 }
 
@@ -235,6 +280,7 @@ void Framer::complete(const Key& key) {
         return;
     }
     Pending& p = node.mapped();
+    stats_.pending_bytes -= p.text.size();
     p.text += p.eoe;
     ++stats_.events;
     stats_.pending = pending_.size();

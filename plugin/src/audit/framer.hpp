@@ -21,7 +21,12 @@ struct RecordHeader {
     std::uint64_t serial = 0;
 };
 
-/// Parses the header of a record line. Returns false for a malformed line.
+/// Seconds beyond this are no real audit time (year 5138): such a record is malformed. Keeps
+/// aging arithmetic and calendar conversion far from overflow on crafted stamps.
+inline constexpr std::int64_t kMaxAuditSec = 100'000'000'000;
+
+/// Parses the header of a record line. Returns false for a malformed line (seconds outside
+/// 0..kMaxAuditSec included).
 [[nodiscard]] bool parse_header(std::string_view line, RecordHeader& out);
 
 /// Record type number for a type name ("SYSCALL" → 1300, "UNKNOWN[1337]" → 1337), 0 if unknown.
@@ -35,9 +40,11 @@ struct FramerStats {
     unsigned long long events = 0;          ///< events handed on
     unsigned long long completed_by_eoe = 0;
     unsigned long long completed_by_age = 0;      ///< no EOE within the timeout
-    unsigned long long completed_by_pressure = 0; ///< too many events in progress
+    unsigned long long completed_by_pressure = 0; ///< too many events (or bytes) in progress
+    unsigned long long oversize_records = 0;      ///< records beyond an event's byte budget: not kept
     std::size_t pending = 0;
     std::size_t max_pending = 0;
+    std::size_t pending_bytes = 0;  ///< text of the events in progress
 };
 
 /// Groups record lines into events before libauparse sees them.
@@ -53,8 +60,19 @@ public:
     using Clock = std::chrono::steady_clock;
     /// Receives the text of one complete event: its kept records, then an EOE line.
     using EventSink = std::function<void(std::string_view)>;
+    /// The real time in seconds (CLOCK_REALTIME); injectable for tests.
+    using WallClock = std::function<std::int64_t()>;
 
-    Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink);
+    /// Bytes kept per event: EXECVE records (argv; the parser keeps far less) and the others
+    /// each have this budget; records beyond it are counted and dropped.
+    static constexpr std::size_t kMaxEventBytes = 1024 * 1024;
+    /// Bytes of all events in progress; beyond it the oldest is completed early.
+    static constexpr std::size_t kMaxPendingBytes = 32 * 1024 * 1024;
+    /// Nodes whose stream clocks are followed; events of further nodes age by wall clock only.
+    static constexpr std::size_t kMaxNodes = 1024;
+
+    Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink,
+           WallClock wall_clock = {});
 
     /// One record line, without the trailing newline. NUL bytes are removed.
     void feed_line(std::string_view line, Clock::time_point now);
@@ -83,10 +101,15 @@ private:
         std::string eoe;  ///< the EOE line to append
         Clock::time_point arrival;
         std::uint64_t generation = 0;
+        std::size_t execve_bytes = 0;  ///< of text, in EXECVE records
     };
 
     void complete(const Key& key);
-    void append_record(std::string_view line, const RecordHeader& h, Clock::time_point now);
+    void append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now);
+    /// The newest second seen from `node_hash`, advanced by `sec` but never past the real time.
+    [[nodiscard]] std::int64_t advance_node_clock(std::size_t node_hash, std::int64_t sec);
+    /// Whether `key`'s event is older than the EOE timeout by its own node's stream clock.
+    [[nodiscard]] bool aged_by_stream(const Key& key) const;
 
     std::chrono::milliseconds eoe_timeout_;
     std::size_t max_pending_;
@@ -95,7 +118,10 @@ private:
     /// Arrival order, for aging; entries whose generation no longer matches are stale.
     std::deque<std::pair<Key, std::uint64_t>> order_;
     std::uint64_t next_generation_ = 1;
-    std::int64_t newest_sec_ = 0;
+    WallClock wall_clock_;
+    /// Per node, the newest second its records carried (bounded by the real time): one node's
+    /// clock ahead, or the host's stepping back, must not complete other events by age.
+    std::unordered_map<std::size_t, std::int64_t> node_newest_;
     std::string scratch_;
     FramerStats stats_;
 };

@@ -56,14 +56,31 @@ void IntegrityMonitor::stop() {
 }
 
 bool IntegrityMonitor::submit(Request&& r) {
-    ++inflight_;
-    if (!queue_.try_push(std::move(r))) {
-        --inflight_;
-        const std::scoped_lock lock(stats_mu_);
-        ++stats_.dropped;
-        return false;
+    if (outbox_.size() >= cfg_.queue_size) {
+        flush_submissions();
+        if (outbox_.size() >= cfg_.queue_size) {
+            const std::scoped_lock lock(stats_mu_);
+            ++stats_.dropped;
+            return false;
+        }
     }
+    ++inflight_;
+    outbox_.push_back(std::move(r));
     return true;
+}
+
+void IntegrityMonitor::flush_submissions() {
+    if (outbox_.empty()) {
+        return;
+    }
+    const std::size_t taken = queue_.try_push_all(outbox_);
+    const std::size_t dropped = outbox_.size() - taken;
+    outbox_.clear();
+    if (dropped > 0) {
+        inflight_ -= static_cast<long>(dropped);
+        const std::scoped_lock lock(stats_mu_);
+        stats_.dropped += dropped;
+    }
 }
 
 template <class T>
@@ -121,7 +138,15 @@ bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
     Request r;
     r.reexamine = std::move(alert);
     r.inode = inode;
-    return submit(std::move(r));
+    flush_submissions();  // in order with the execs before it
+    ++inflight_;
+    if (!queue_.try_push(std::move(r))) {
+        --inflight_;
+        const std::scoped_lock lock(stats_mu_);
+        ++stats_.dropped;
+        return false;
+    }
+    return true;
 }
 
 std::vector<Alert> IntegrityMonitor::take_ready() {
@@ -222,6 +247,7 @@ std::vector<IntegrityMonitor::Verdict> IntegrityMonitor::take_verdicts() {
 }
 
 void IntegrityMonitor::drain() {
+    flush_submissions();
     while (inflight_.load() > 0 && worker_.joinable()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }

@@ -94,8 +94,13 @@ public:
     void start(std::vector<std::string> paths, std::set<std::string> names);
     /// Stops after the queued checks.
     void stop();
-    /// Engine thread; never blocks. False when the queue is full (counted).
+    /// Engine thread; never blocks. Held until flush_submissions() (the engine loop calls it
+    /// after each input batch): one hand-off and one worker wake-up per batch, not per exec.
+    /// False when the request could not be kept (counted as dropped).
     bool submit(Request&& r);
+    /// Engine thread: hands the held requests to the worker at once; beyond its queue they are
+    /// dropped and counted.
+    void flush_submissions();
     /// Engine thread: the verdicts reached since the last call.
     std::vector<Verdict> take_verdicts();
     [[nodiscard]] bool has_verdicts() const { return has_verdicts_.load(std::memory_order_relaxed); }
@@ -141,6 +146,7 @@ private:
     IntegrityConfig cfg_;
     std::string proc_root_;
     util::BoundedQueue<Request> queue_;
+    std::vector<Request> outbox_;  ///< engine thread: submitted, not handed to the worker yet
     std::thread worker_;
 
     // Worker thread only.

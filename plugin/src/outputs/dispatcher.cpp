@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -51,6 +52,16 @@ std::vector<std::unique_ptr<Sink>> Dispatcher::replace(std::vector<std::unique_p
     const std::scoped_lock lock(mu_);
     entries_.swap(next);
     for (auto& e : next) {
+        const auto same = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& n) {
+            return n.sink->name() == e.sink->name();
+        });
+        if (same != entries_.end()) {
+            same->gate->adopt(*e.gate);
+        } else {
+            for (auto& summary : e.gate->due(std::chrono::steady_clock::time_point::max())) {
+                (void)e.sink->submit(summary);
+            }
+        }
         old.push_back(std::move(e.sink));
     }
     return old;

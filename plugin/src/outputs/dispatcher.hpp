@@ -31,6 +31,8 @@ public:
     void configure(std::string host, unsigned degraded_spool_percent);
 
     /// Installs a new set of sinks (started), returning the old ones for the caller to stop.
+    /// An output of the same name keeps its pending fold summaries (its gate's open incidents);
+    /// those of an output that is gone are handed to its old sink before it is returned.
     std::vector<std::unique_ptr<Sink>> replace(std::vector<std::unique_ptr<Sink>> sinks);
 
     void dispatch(Alert&& alert);

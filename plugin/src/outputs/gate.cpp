@@ -131,6 +131,25 @@ std::vector<AlertMessage> Gate::due(Clock::time_point now) {
     return out;
 }
 
+void Gate::adopt(Gate& old) {
+    if (&old == this) {
+        return;
+    }
+    const std::scoped_lock lock(mu_, old.mu_);
+    for (auto& m : old.ready_) {
+        ready_.push_back(std::move(m));
+    }
+    old.ready_.clear();
+    for (auto& [key, incident] : old.incidents_) {
+        if (window_.count() > 0 && incidents_.size() < max_incidents_ && !incidents_.contains(key)) {
+            incidents_.emplace(key, std::move(incident));
+        } else if (incident.repeats > 0 && incident.last.alert) {
+            ready_.push_back(old.summary_of(incident));  // told now rather than lost
+        }
+    }
+    old.incidents_.clear();
+}
+
 Gate::Counters Gate::counters() const {
     const std::scoped_lock lock(mu_);
     return counters_;

@@ -29,6 +29,10 @@ public:
     [[nodiscard]] Verdict offer(const AlertMessage& m, Clock::time_point now);
     /// Fold summaries whose window has ended: the last repeat, with `repeats` set.
     [[nodiscard]] std::vector<AlertMessage> due(Clock::time_point now);
+    /// A reload: takes over `old`'s open incidents and unsent summaries (the same output in the
+    /// previous configuration), so "repeated N times" survives it. Without a dedup window here,
+    /// the folded repeats become summaries at once.
+    void adopt(Gate& old);
 
     /// What the gate held back on purpose (not losses).
     struct Counters {

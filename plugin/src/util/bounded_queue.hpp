@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 namespace adock::util {
 
@@ -37,6 +38,29 @@ public:
         }
         cv_.notify_one();
         return true;
+    }
+
+    /// Moves as many of `items` in as there is room for, under one lock and with one wake-up
+    /// (a batch costs the consumer one hand-off, not one per item). Returns how many were
+    /// taken, from the front; the rest are counted as drops and left in `items`.
+    [[nodiscard]] std::size_t try_push_all(std::vector<T>& items) {
+        std::size_t taken = 0;
+        {
+            std::scoped_lock lock(mu_);
+            while (!closed_ && taken < items.size() && items_.size() < capacity_) {
+                items_.push_back(std::move(items[taken]));
+                ++taken;
+            }
+            pushed_ += taken;
+            drops_ += items.size() - taken;
+            if (items_.size() > max_depth_) {
+                max_depth_ = items_.size();
+            }
+        }
+        if (taken > 0) {
+            cv_.notify_one();
+        }
+        return taken;
     }
 
     /// Blocking push for control-plane producers that may wait (never the stdin reader).

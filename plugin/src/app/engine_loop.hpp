@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/generation.hpp"
+#include "app/messages.hpp"
+#include "app/reader.hpp"
+#include "audit/pipeline.hpp"
+#include "config/config.hpp"
+#include "integrity/monitor.hpp"
+#include "outputs/dispatcher.hpp"
+#include "rules/engine.hpp"
+
+namespace adock::app {
+
+/// The engine thread: takes the messages of one queue in order (input, reload, state dump,
+/// scan, stop), runs them through the pipeline and the rules, and does the periodic work.
+/// Each message and each tick is handled on its own: an exception is logged and counted, and
+/// detection goes on.
+class EngineLoop {
+public:
+    static constexpr auto kTick = std::chrono::milliseconds(250);
+
+    /// Adopts `first` (start-up): its settings, rules and sinks.
+    EngineLoop(Generation first, MessageQueue& queue, const ReaderStats& reader, outputs::Dispatcher& out);
+    EngineLoop(const EngineLoop&) = delete;
+    EngineLoop& operator=(const EngineLoop&) = delete;
+    EngineLoop(EngineLoop&&) = delete;
+    EngineLoop& operator=(EngineLoop&&) = delete;
+    ~EngineLoop();
+
+    /// Until a Stop message or a closed, empty queue; then completes what is in progress.
+    void run();
+
+    /// The running configuration (the engine thread's; read it after run() returned).
+    [[nodiscard]] const config::Config& config() const { return cfg_; }
+    [[nodiscard]] std::string state_json() const;
+    /// Messages or ticks that threw (logged, then skipped).
+    [[nodiscard]] unsigned long long errors() const { return errors_; }
+    /// Waits for the outputs replaced by reloads to finish draining.
+    void join_retired();
+
+private:
+    /// Handles one message; true for Stop.
+    bool handle(Message& m, std::chrono::steady_clock::time_point now);
+    void tick(std::chrono::steady_clock::time_point now);
+    /// The one place a generation's outputs are installed (start-up and reload).
+    void adopt_outputs(Generation& g);
+    void adopt(Generation& g);
+    void scan();
+    void dump_state();
+    void finish();
+
+    MessageQueue& queue_;
+    const ReaderStats& reader_;
+    outputs::Dispatcher& out_;
+    config::Config cfg_;
+    std::unique_ptr<integrity::IntegrityMonitor> integrity_;  ///< null: off, or a replay without /proc
+    rules::Engine engine_;
+    audit::Pipeline pipeline_;
+    std::vector<std::thread> retiring_;  ///< old sinks draining after a reload
+    std::chrono::steady_clock::time_point last_tick_;
+    std::chrono::steady_clock::time_point last_status_;
+    unsigned long long errors_ = 0;
+};
+
+}  // namespace adock::app

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// The engine loop's state, as JSON: the state file (SIGUSR1), the status log line, the last
+// line at the end of input.
+#include <cstdint>
+
+#include "app/engine_loop.hpp"
+#include "util/json.hpp"
+
+namespace adock::app {
+
+std::string EngineLoop::state_json() const {
+    std::string out;
+    util::JsonWriter w(out);
+    const auto& f = pipeline_.framer_stats();
+    const auto& p = pipeline_.parser_stats();
+    const auto& e = engine_.stats();
+    const auto t = engine_.process_stats();
+    const auto q = queue_.stats();
+    w.begin_object();
+    w.key("input").begin_object();
+    w.key("bytes").value(static_cast<std::uint64_t>(reader_.bytes.load()));
+    w.key("queue_depth").value(static_cast<std::uint64_t>(q.depth));
+    w.key("queue_max_depth").value(static_cast<std::uint64_t>(q.max_depth));
+    w.key("queue_bytes").value(static_cast<std::uint64_t>(q.bytes));
+    w.key("queue_max_bytes").value(static_cast<std::uint64_t>(q.max_bytes));
+    w.key("queue_capacity_bytes").value(static_cast<std::uint64_t>(q.capacity));
+    w.key("reads").value(static_cast<std::uint64_t>(reader_.reads.load()));
+    w.key("batches").value(static_cast<std::uint64_t>(reader_.batches.load()));
+    w.key("pipe_bytes").value(static_cast<std::uint64_t>(reader_.pipe_bytes.load()));
+    w.key("dropped_chunks").value(static_cast<std::uint64_t>(reader_.dropped_chunks.load()));
+    w.key("dropped_lines").value(static_cast<std::uint64_t>(reader_.dropped_lines.load()));
+    w.end_object();
+    w.key("parse").begin_object();
+    w.key("lines").value(static_cast<std::uint64_t>(f.lines));
+    w.key("malformed_lines").value(static_cast<std::uint64_t>(f.malformed));
+    w.key("nul_bytes").value(static_cast<std::uint64_t>(f.nul_bytes));
+    w.key("skipped_records").value(static_cast<std::uint64_t>(f.skipped_records));
+    w.key("events").value(static_cast<std::uint64_t>(p.events));
+    w.key("completed_by_eoe").value(static_cast<std::uint64_t>(f.completed_by_eoe));
+    w.key("completed_by_age").value(static_cast<std::uint64_t>(f.completed_by_age));
+    w.key("completed_by_pressure").value(static_cast<std::uint64_t>(f.completed_by_pressure));
+    w.key("pending_events").value(static_cast<std::uint64_t>(f.pending));
+    w.key("pending_bytes").value(static_cast<std::uint64_t>(f.pending_bytes));
+    w.key("oversize_records").value(static_cast<std::uint64_t>(f.oversize_records));
+    w.key("feed_errors").value(static_cast<std::uint64_t>(p.feed_errors));
+    w.key("field_errors").value(static_cast<std::uint64_t>(p.field_errors));
+    w.end_object();
+    w.key("engine").begin_object();
+    w.key("rules").value(static_cast<std::uint64_t>(engine_.rule_count()));
+    w.key("exec_events").value(static_cast<std::uint64_t>(e.exec_events));
+    w.key("rule_tests").value(static_cast<std::uint64_t>(e.rule_tests));
+    w.key("matches").value(static_cast<std::uint64_t>(e.matches));
+    w.key("suppressed").value(static_cast<std::uint64_t>(e.suppressed));
+    w.key("aggregated").value(static_cast<std::uint64_t>(e.aggregated));
+    w.key("content_checks").value(static_cast<std::uint64_t>(e.content_checks));
+    w.key("content_skipped").value(static_cast<std::uint64_t>(e.content_skipped));
+    w.key("rate_limited").value(static_cast<std::uint64_t>(e.rate_limited));
+    w.key("rate_summaries").value(static_cast<std::uint64_t>(e.rate_summaries));
+    w.key("attributed_container").value(static_cast<std::uint64_t>(e.attributed_container));
+    w.key("attributed_host").value(static_cast<std::uint64_t>(e.attributed_host));
+    w.key("attributed_unknown").value(static_cast<std::uint64_t>(e.attributed_unknown));
+    w.key("runtime_clones").value(static_cast<std::uint64_t>(e.runtime_clones));
+    w.key("names_waited").value(static_cast<std::uint64_t>(e.names_waited));
+    w.end_object();
+    if (integrity_) {
+        const auto is = integrity_->stats();
+        w.key("integrity").begin_object();
+        w.key("baseline_files").value(static_cast<std::uint64_t>(is.baseline_files));
+        w.key("trusted_hashes").value(static_cast<std::uint64_t>(is.trusted_hashes));
+        w.key("checked").value(static_cast<std::uint64_t>(is.checked));
+        w.key("hashed").value(static_cast<std::uint64_t>(is.hashed));
+        w.key("alerts").value(static_cast<std::uint64_t>(is.alerts));
+        w.key("unverifiable").value(static_cast<std::uint64_t>(is.unverifiable));
+        w.key("dropped").value(static_cast<std::uint64_t>(is.dropped));
+        w.end_object();
+    }
+    w.key("processes").begin_object();
+    w.key("size").value(static_cast<std::uint64_t>(t.size));
+    w.key("learned_from_stream").value(static_cast<std::uint64_t>(t.from_stream));
+    w.key("proc_reads").value(static_cast<std::uint64_t>(t.proc_reads));
+    w.key("proc_misses").value(static_cast<std::uint64_t>(t.proc_misses));
+    w.key("evictions").value(static_cast<std::uint64_t>(t.evictions));
+    w.key("reused_pids").value(static_cast<std::uint64_t>(t.reused_pids));
+    w.end_object();
+    w.key("outputs").begin_array();
+    for (const auto& s : out_.stats()) {
+        w.begin_object();
+        w.key("name").value(s.name);
+        w.key("generated").value(static_cast<std::uint64_t>(s.stats.generated));
+        w.key("delivered").value(static_cast<std::uint64_t>(s.stats.delivered));
+        w.key("retried").value(static_cast<std::uint64_t>(s.stats.retried));
+        w.key("failed").value(static_cast<std::uint64_t>(s.stats.failed));
+        w.key("spooled").value(static_cast<std::uint64_t>(s.stats.spooled));
+        w.key("dropped").value(static_cast<std::uint64_t>(s.stats.dropped));
+        w.key("queue_depth").value(static_cast<std::uint64_t>(s.stats.queue_depth));
+        w.key("queue_max_depth").value(static_cast<std::uint64_t>(s.stats.queue_max_depth));
+        if (s.stats.spool_enabled) {
+            w.key("spool_pending").value(static_cast<std::uint64_t>(s.stats.spool_pending));
+            w.key("spool_bytes").value(static_cast<std::uint64_t>(s.stats.spool_bytes));
+        }
+        w.key("filtered").value(static_cast<std::uint64_t>(s.stats.filtered));
+        w.key("folded").value(static_cast<std::uint64_t>(s.stats.folded));
+        w.key("rate_limited").value(static_cast<std::uint64_t>(s.stats.rate_limited));
+        w.end_object();
+    }
+    w.end_array();
+    w.key("plugin_degraded_alerts").value(static_cast<std::uint64_t>(out_.degraded_alerts()));
+    w.end_object();
+    return out;
+}
+
+}  // namespace adock::app

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// The modes that do one thing and exit: --scan and --test-output.
+#pragma once
+
+#include <string>
+
+#include "app/generation.hpp"
+
+namespace adock::app {
+
+/// --scan: compares the baseline with the disk once, sends integrity_drift alerts through the
+/// configured outputs (`loaded` built with Purpose::Run), updates the baseline, prints a
+/// summary. Exit 0 without differences, 2 with.
+int run_scan(Generation loaded);
+
+/// --test-output NAME: one sample alert to one output, synchronously, bypassing its routing,
+/// dedup, rate limit and spool; prints what the endpoint answered. Exit 0 delivered, 1 not.
+int run_test_output(const Generation& loaded, const std::string& name);
+
+}  // namespace adock::app

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "app/options.hpp"
+
+#include <stdexcept>
+
+namespace adock::app {
+
+std::string usage() {
+    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--scan]\n"
+           "                    [--test-output NAME] [--log-stderr]\n"
+           "  --config FILE    configuration (YAML)\n"
+           "  --input PATH     replay a saved audit log instead of reading the stream on stdin;\n"
+           "                   a replay describes the past: it reads no /proc and hashes no\n"
+           "                   file of this host unless the config sets processes.use_proc\n"
+           "                   or integrity.enabled explicitly\n"
+           "  --rules-dir DIR  detection rules directory (overrides rules_dir in the config);\n"
+           "                   without one installed the built-in catalogue is used\n"
+           "  --check          validate the configuration and rules, print problems, exit 0 or 1\n"
+           "  --test-output NAME  send a sample alert to one output now and report what its\n"
+           "                   endpoint answered (exit 0 delivered, 1 not)\n"
+           "  --scan           compare the integrity baseline with the disk once (integrity_drift\n"
+           "                   alerts to the outputs), update it, exit 0 (no difference) or 2\n"
+           "  signals: HUP reload, USR1 state file and reopen outputs, USR2 integrity scan\n"
+           "  --log-stderr     log to stderr (default: syslog when run by auditd)\n";
+}
+
+Options parse_options(const std::vector<std::string>& args) {
+    Options o;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&](const char* name) -> std::string {
+            if (i + 1 >= args.size()) {
+                throw std::invalid_argument(std::string(name) + " needs a value");
+            }
+            return args[++i];
+        };
+        if (a == "--config" || a == "-c") {
+            o.config_path = value("--config");
+        } else if (a == "--input" || a == "-i") {
+            o.input_path = value("--input");
+        } else if (a == "--rules-dir") {
+            o.rules_dir = value("--rules-dir");
+        } else if (a == "--check") {
+            o.check = true;
+        } else if (a == "--test-output") {
+            o.test_output = value("--test-output");
+        } else if (a == "--scan") {
+            o.scan = true;
+        } else if (a == "--log-stderr") {
+            o.log_stderr = true;
+        } else if (a == "--help" || a == "-h") {
+            o.help = true;
+        } else if (a == "--version") {
+            o.version = true;
+        } else {
+            throw std::invalid_argument("unknown argument '" + a + "'");
+        }
+    }
+    if (!o.help && !o.version && o.config_path.empty()) {
+        throw std::invalid_argument("--config FILE is required");
+    }
+    return o;
+}
+
+}  // namespace adock::app
