@@ -262,6 +262,9 @@ bool Spool::open_tail_for_append() {
     }
     const Segment& tail = segments_.back();
     if (!write_fd_ || write_fd_id_ != tail.id) {
+        if (write_fd_) {
+            (void)::fdatasync(write_fd_.get());  // a finished segment goes to disk as a whole
+        }
         write_fd_ = util::UniqueFd(
             ::open(seg_path(tail.id).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
         write_fd_id_ = tail.id;
