@@ -99,6 +99,7 @@ private:
     };
 
     [[nodiscard]] std::optional<std::string> front_locked();
+    [[nodiscard]] static std::string seg_name(std::uint64_t id);
     [[nodiscard]] std::string seg_path(std::uint64_t id) const;
     /// Counts the records of a segment from `offset`, truncating a torn tail. Returns the count.
     std::uint64_t scan_segment(Segment& seg, std::uint64_t offset);
@@ -111,6 +112,7 @@ private:
     mutable std::mutex mu_;
     std::string dir_;
     std::uint64_t max_bytes_;
+    util::UniqueFd dir_fd_;   ///< the directory, reached without symlinks; every file is opened in it
     util::UniqueFd lock_fd_;  ///< flock: one process per spool
     std::uint64_t segment_bytes_;
     std::deque<Segment> segments_;  ///< oldest first
