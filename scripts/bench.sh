@@ -27,7 +27,7 @@ stream=${stream:-${AUDISP_DOCKER_BENCH_STREAM:-$root/../shared/testdata/bench/pl
 log() { echo "bench: $*" >&2; }
 
 need=()
-command -v laurel >/dev/null || need+=(laurel)
+[ "$delivery_only" = 1 ] || command -v laurel >/dev/null || need+=(laurel)
 command -v zstd >/dev/null || need+=(zstd)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then

@@ -53,6 +53,9 @@ void DeliverySink::start() {
     if (worker_.joinable()) {
         return;
     }
+    if (spool_) {
+        syncer_ = std::jthread([this](const std::stop_token& stop) { run_syncer(stop); });
+    }
     worker_ = std::jthread([this] { run(); });
 }
 
@@ -87,7 +90,11 @@ void DeliverySink::stop(std::chrono::milliseconds deadline) {
         ctl_cv_.notify_all();
         transport_->wakeup();
     }
-    worker_.join();
+    worker_.join();  // its epilogue syncs the spool
+    if (syncer_.joinable()) {
+        syncer_.request_stop();
+        syncer_.join();
+    }
 }
 
 SinkStats DeliverySink::stats() const {
@@ -169,7 +176,6 @@ void DeliverySink::run_spooled() {
             break;
         }
         absorb(std::nullopt);
-        maybe_sync(false);
         if (!spool_->empty() && Clock::now() >= next_spool_try_) {
             try {
                 if (try_spool_head()) {
@@ -199,7 +205,6 @@ void DeliverySink::run_spooled() {
             absorb(std::move(message));
         }
     }
-    maybe_sync(true);
 }
 
 void DeliverySink::run_in_memory() {
@@ -224,15 +229,15 @@ void DeliverySink::run_in_memory() {
     }
 }
 
-void DeliverySink::maybe_sync(bool force) {
-    if (!spool_dirty_) {
-        return;
-    }
-    const auto now = Clock::now();
-    if (force || now - last_sync_ >= kSyncInterval) {
-        spool_->sync();
-        spool_dirty_ = false;
-        last_sync_ = now;
+void DeliverySink::run_syncer(const std::stop_token& stop) noexcept {
+    std::unique_lock lock(syncer_mu_);
+    while (!stop.stop_requested()) {
+        (void)syncer_cv_.wait_for(lock, stop, kSyncInterval, [] { return false; });
+        if (spool_dirty_.exchange(false)) {
+            lock.unlock();
+            spool_->sync();
+            lock.lock();
+        }
     }
 }
 
@@ -267,7 +272,9 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
     const bool was_empty = spool_->empty();
     const std::size_t kept = spool_->append_many(batch);
     spooled_.fetch_add(kept, std::memory_order_relaxed);
-    spool_dirty_ = spool_dirty_ || kept > 0;
+    if (kept > 0) {
+        spool_dirty_.store(true);
+    }
     note_spool();
     if (kept == batch.size()) {
         return;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <stop_token>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -72,8 +73,9 @@ private:
     /// Appends `first` (if any) and whatever else is queued to the spool with one write; what the
     /// spool refuses while it is empty is delivered in memory, behind a backlog it is dropped.
     void absorb(std::optional<AlertMessage> first);
-    /// fdatasync of the spool at most once per kSyncInterval after a write (worker thread).
-    void maybe_sync(bool force);
+    /// The syncer thread: fdatasync of the spool at most once per kSyncInterval after a write,
+    /// off the worker (a slow disk never holds up delivery or the queue).
+    void run_syncer(const std::stop_token& stop) noexcept;
     /// Tries the spool's oldest record once when due; true when one was delivered or given up.
     bool try_spool_head();
     /// Keeps a payload for later (spool) or, without one, drops it, counted and logged.
@@ -94,8 +96,9 @@ private:
     util::BoundedQueue<AlertMessage> queue_;
     unsigned spool_attempt_ = 0;                  ///< worker: failed tries of the spool's head
     Clock::time_point next_spool_try_{};          ///< worker: when to try the head again
-    bool spool_dirty_ = false;                    ///< worker: written since the last fdatasync
-    Clock::time_point last_sync_{};               ///< worker: the last fdatasync
+    std::atomic<bool> spool_dirty_{false};        ///< written since the syncer's last fdatasync
+    std::mutex syncer_mu_;
+    std::condition_variable_any syncer_cv_;       ///< wakes the syncer at stop
 
     mutable std::mutex ctl_mu_;
     std::condition_variable ctl_cv_;  ///< wakes backoff sleeps (stop, abort) and stop() (done)
@@ -117,6 +120,7 @@ private:
     LogLimiter drop_log_;   ///< drops (worker thread)
     LogLimiter spool_log_;  ///< spooling (worker thread)
 
+    std::jthread syncer_;  ///< with a spool: run_syncer
     std::jthread worker_;  ///< last member: joined before the rest is destroyed
 };
 

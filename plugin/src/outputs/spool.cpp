@@ -274,7 +274,9 @@ bool Spool::open_tail_for_append() {
     const Segment& tail = segments_.back();
     if (!write_fd_ || write_fd_id_ != tail.id) {
         if (write_fd_) {
-            (void)::fdatasync(write_fd_.get());  // a finished segment goes to disk as a whole
+            // A finished segment: its writeback starts now, the next sync() waits for it.
+            (void)::sync_file_range(write_fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+            unsynced_.push_back(std::move(write_fd_));
         }
         write_fd_ = util::UniqueFd(::openat(dir_fd_.get(),
                                             seg_name(tail.id).c_str(),
@@ -432,11 +434,23 @@ void Spool::pop() {
 }
 
 void Spool::sync() {
-    const std::scoped_lock lock(mu_);
-    if (write_fd_) {
-        (void)::fdatasync(write_fd_.get());
+    // The fds are taken (or duplicated) under the lock; the waits happen outside it, so appends
+    // and deliveries go on while the disk catches up.
+    std::vector<util::UniqueFd> fds;
+    {
+        const std::scoped_lock lock(mu_);
+        fds = std::move(unsynced_);
+        unsynced_.clear();
+        if (write_fd_) {
+            fds.emplace_back(::fcntl(write_fd_.get(), F_DUPFD_CLOEXEC, 0));
+        }
+        fds.emplace_back(::fcntl(cursor_fd_.get(), F_DUPFD_CLOEXEC, 0));
     }
-    (void)::fdatasync(cursor_fd_.get());
+    for (const auto& fd : fds) {
+        if (fd) {
+            (void)::fdatasync(fd.get());
+        }
+    }
 }
 
 }  // namespace adock::outputs

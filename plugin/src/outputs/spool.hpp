@@ -88,7 +88,8 @@ public:
         const std::scoped_lock lock(mu_);
         return lost_;
     }
-    /// fdatasync of the segment being written and of the cursor (at shutdown).
+    /// fdatasync of the segments filled since the last call, of the one being written and of the
+    /// cursor. Thread-safe, and waits without holding the spool's lock (a syncer thread calls it).
     void sync();
 
 private:
@@ -125,6 +126,7 @@ private:
     util::UniqueFd read_fd_;        ///< segments_.front(), opened lazily
     std::uint64_t read_fd_id_ = 0;
     util::UniqueFd write_fd_;       ///< segments_.back(), opened lazily
+    std::vector<util::UniqueFd> unsynced_;  ///< filled segments whose fdatasync is still due
     std::uint64_t write_fd_id_ = 0;
     std::optional<std::string> head_;  ///< front() cached until pop()
     const void* reader_ = nullptr;     ///< acquire_reader()
