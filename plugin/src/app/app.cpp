@@ -30,6 +30,7 @@
 #include "util/bounded_queue.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
+#include "app/privileges.hpp"
 #include "util/safe_file.hpp"
 
 namespace adock::app {
@@ -364,6 +365,13 @@ int run_plugin(const Options& opts, Loaded loaded) {
     // dropping. A pipe or socket (auditd) must never be stalled: drop and count.
     struct stat st {};
     const bool lossless = ::fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode);
+
+    // Least privilege from here on (before the first thread: capabilities are per thread).
+    if (std::string report; drop_privileges(report)) {
+        log::info(report);
+    } else {
+        log::warning("cannot drop privileges: " + report + "; running with those it has");
+    }
 
     const outputs::CurlGlobal curl_global;
     outputs::Dispatcher dispatcher;
