@@ -620,7 +620,8 @@ std::string incident_key(const Alert& a) {
     const auto hash = sha256_hex(identity);
     const std::string digest = hash ? hash->substr(0, kIncidentHashChars) : fnv1a_hex(identity);
     const std::size_t room = kIncidentKeyMax - kIncidentPrefix.size() - 1 - kIncidentHashChars;
-    return std::string(kIncidentPrefix) + truncate_utf8(a.rule_id, room) + "/" + digest;
+    // A rule id from a rule file, but the key is shown as is: controls become spaces there too.
+    return std::string(kIncidentPrefix) + fit(a.rule_id, room, Escape::Line) + "/" + digest;
 }
 
 std::string teams_payload(const Alert& a) {

@@ -235,8 +235,9 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
     for (const auto& [path, item] : paths) {
         bool ok = true;
         if (c.paths) {
-            ok = std::any_of(c.paths->begin(), c.paths->end(), [&](const std::string& pat) {
-                return path_matches(pat, path);
+            // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
+            ok = std::any_of(c.paths->begin(), c.paths->end(), [&p = path](const std::string& pat) {
+                return path_matches(pat, p);
             });
         }
         if (ok && c.path_in) {
