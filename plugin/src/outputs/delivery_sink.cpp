@@ -195,10 +195,9 @@ void DeliverySink::run_spooled() {
             wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
         }
         if (queue_.closed()) {
-            // Nothing more can arrive: wait for the next try of the head (or the deadline).
-            if (!sleep_until(Clock::now() + wait)) {
-                continue;  // deadline or abort: handled at the top
-            }
+            // Nothing more can arrive: wait for the next try of the head; a deadline or an abort
+            // ends the wait early and is handled at the top.
+            (void)sleep_until(Clock::now() + wait);
             continue;
         }
         if (std::optional<AlertMessage> message = queue_.pop_for(wait)) {
