@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput benchmark: audisp-docker against Laurel (Debian package) on the same real plugin
 # stream, in the same run.
-#   scripts/bench.sh [--runs N] [STREAM.log.zst]
+#   scripts/bench.sh [--runs N] [--delivery] [STREAM.log.zst]
+# --delivery: only the alert-delivery case (file output alone against a dead webhook beside it).
 # For 1/4, 1/2 and all of the stream (cut by lines), each program reads the decompressed text
 # on stdin, as auditd feeds a plugin; /usr/bin/time measures wall, CPU (user+sys) and peak RSS;
 # the median of N runs (default 3) is reported. Bars (the pipeline issue): audisp-docker at least
@@ -12,10 +13,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=3
 stream=""
+delivery_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --delivery) delivery_only=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) stream=$1; shift ;;
   esac
 done
@@ -24,7 +27,7 @@ stream=${stream:-${AUDISP_DOCKER_BENCH_STREAM:-$root/../shared/testdata/bench/pl
 log() { echo "bench: $*" >&2; }
 
 need=()
-command -v laurel >/dev/null || need+=(laurel)
+[ "$delivery_only" = 1 ] || command -v laurel >/dev/null || need+=(laurel)
 command -v zstd >/dev/null || need+=(zstd)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
@@ -99,6 +102,7 @@ measure() {
 }
 
 declare -A ours theirs
+if [ "$delivery_only" = 0 ]; then
 for size in quarter half all; do
   ours[$size]=$(measure audisp-docker "$d/$size.log" "$bin" --config "$d/adock.yaml" --log-stderr)
   theirs[$size]=$(measure laurel "$d/$size.log" laurel -c "$d/laurel.toml")
@@ -113,6 +117,7 @@ laurel_lines=$(cat "$d/laurel"/audit.log* 2>/dev/null | wc -l || true)
 for part in q1 q2 q3 q4 q1x4; do
   ours[$part]=$(measure audisp-docker "$d/$part.log" "$bin" --config "$d/adock.yaml" --log-stderr)
 done
+fi
 # Alert delivery must never slow the engine: a rule that alerts on every exec (the benign stream
 # raises none otherwise), once with the file output alone, once with a webhook at a dead address
 # beside it (connection refused: every alert is retried, then spooled on disk).
@@ -138,6 +143,21 @@ ours[dead_hook]=$(measure audisp-docker "$d/all.log" sh -c "rm -rf '$d/spool'; e
 dead_alerts=$(wc -l < "$d/alerts.jsonl")
 dead_spooled=$(grep -o "output 'dead': [0-9]* alert(s) left in the spool" "$d/audisp-docker.all.err" | grep -o '[0-9]*' | head -1 || true)
 
+fail=0
+verdict() { if [ "$1" = 1 ]; then echo "PASS: $2"; else echo "FAIL: $2"; fail=1; fi; }
+delivery_verdict() {
+  read -r fw fc _ <<<"${ours[file_only]}"
+  read -r hw hc _ <<<"${ours[dead_hook]}"
+  printf 'alerting on every exec (%s alerts): file only %s s wall %s s CPU; with a dead webhook %s s wall %s s CPU (%s spooled)\n' \
+    "$file_alerts" "$fw" "$fc" "$hw" "$hc" "${dead_spooled:-?}"
+  verdict "$(awk -v a="$hw" -v b="$fw" -v n1="$file_alerts" -v n2="$dead_alerts" 'BEGIN{print (a <= 1.05 * b && n1 == n2 && n1 > 0) ? 1 : 0}')" \
+    "a dead webhook beside the file output: $(awk -v a="$hw" -v b="$fw" 'BEGIN{printf "%.3f", a/b}')x the file-only time, same $file_alerts alerts in the file (bar <= 1.05)"
+}
+if [ "$delivery_only" = 1 ]; then
+  delivery_verdict
+  exit "$fail"
+fi
+
 lines_of() { wc -l < "$d/$1.log"; }
 printf '\n%-8s %9s | %9s %9s %8s | %9s %9s %8s | %7s %7s\n' size lines "ours s" "cpu s" "RSS MB" "laurel s" "cpu s" "RSS MB" "wall x" "cpu x"
 for size in quarter half all; do
@@ -149,8 +169,6 @@ done
 echo
 echo "audisp-docker: $events events parsed, $alerts alerts (whole stream); laurel wrote $laurel_lines lines"
 
-fail=0
-verdict() { if [ "$1" = 1 ]; then echo "PASS: $2"; else echo "FAIL: $2"; fail=1; fi; }
 read -r ow _ orss <<<"${ours[all]}"
 read -r lw _ _ <<<"${theirs[all]}"
 verdict "$(awk -v a="$lw" -v b="$ow" 'BEGIN{print (a >= 3 * b) ? 1 : 0}')" \
@@ -166,12 +184,7 @@ scaling=$(awk -v t="$(wall q1x4)" -v q="$(wall q1)" 'BEGIN{printf "%.3f", t/(4*q
 within() { awk -v r="$1" 'BEGIN{print (r <= 1.15) ? 1 : 0}'; }
 verdict "$(within "$additive")" "linear: the whole stream takes ${additive}x the sum of its quarters (bar <= 1.15)"
 verdict "$(within "$scaling")" "linear: the first quarter four times over takes ${scaling}x four times one (bar <= 1.15)"
-read -r fw fc _ <<<"${ours[file_only]}"
-read -r hw hc _ <<<"${ours[dead_hook]}"
-printf 'alerting on every exec (%s alerts): file only %s s wall %s s CPU; with a dead webhook %s s wall %s s CPU (%s spooled)\n' \
-  "$file_alerts" "$fw" "$fc" "$hw" "$hc" "${dead_spooled:-?}"
-verdict "$(awk -v a="$hw" -v b="$fw" -v n1="$file_alerts" -v n2="$dead_alerts" 'BEGIN{print (a <= 1.05 * b && n1 == n2 && n1 > 0) ? 1 : 0}')" \
-  "a dead webhook beside the file output: $(awk -v a="$hw" -v b="$fw" 'BEGIN{printf "%.3f", a/b}')x the file-only time, same $file_alerts alerts in the file (bar <= 1.05)"
+delivery_verdict
 verdict "$(awk -v r="$orss" 'BEGIN{print (r < 64 * 1024) ? 1 : 0}')" \
   "peak RSS $(awk -v r="$orss" 'BEGIN{printf "%.1f", r/1024}') MB (bar 64 MB)"
 verdict "$([ "$loud" = 0 ] && echo 1 || echo 0)" "no alert of severity medium or above on the benign stream ($loud)"

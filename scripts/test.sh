@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests (Release, warnings as errors), the same under ASan+UBSan,
-# and the end-to-end test on the real auditd with real containers. Needs root for the e2e.
+# The whole test suite: unit tests (Release, warnings as errors), the same under ASan+UBSan and
+# under TSan, a bounded fuzzing run, the hostile regression suite, and the end-to-end tests on
+# the real auditd with real containers. Needs root for the e2e.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
-scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev
 jobs=$(nproc)
 
 echo "== unit tests (Release, -Werror)"
@@ -18,6 +19,17 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAUDISP_DOCKER_ENABLE_ASAN=ON
   -DAUDISP_DOCKER_ENABLE_UBSAN=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+
+echo "== unit tests (Debug, ThreadSanitizer)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DAUDISP_DOCKER_ENABLE_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure)
+
+echo "== fuzzing (libFuzzer, ASan+UBSan: every target ${ADOCK_FUZZ_SECONDS:-30} s)"
+scripts/fuzz.sh "${ADOCK_FUZZ_SECONDS:-30}"
+
+echo "== hostile regression suite (tests/data/hostile: PASS, or XFAIL for the known-open cases)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/hostile/run.py
 
 echo "== end to end (real auditd, containerd, runc)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/run.sh

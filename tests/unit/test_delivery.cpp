@@ -241,6 +241,99 @@ TEST_CASE("an endpoint down for the first alerts gets all of them, in order, non
     CHECK(s.spool_pending == 0);
 }
 
+/// The payloads on disk in a spool directory (read without opening the spool: its owner may still
+/// hold it), undelivered or not, in file order.
+std::string raw_spool(const std::string& dir) {
+    std::vector<std::string> segs;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".seg") {
+            segs.push_back(e.path().string());
+        }
+    }
+    std::sort(segs.begin(), segs.end());
+    std::string all;
+    for (const auto& s : segs) {
+        all += adock::test::slurp(s);
+    }
+    return all;
+}
+
+TEST_CASE("write-ahead: alerts are on disk before the first attempt, while retried in memory",
+          "[outputs][delivery][wal]") {
+    ensure_curl_global();
+    TempDir tmp;
+    const std::uint16_t port = closed_port();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    auto cfg = spooled_hook(url, tmp / "spool");
+    cfg.retries = 100;  // the most a config allows: retried in memory for a long time
+    cfg.backoff_initial_ms = 200;
+    cfg.backoff_max_ms = 200;
+    {
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        for (int i = 0; i < 6; ++i) {
+            REQUIRE(sink->submit(message(seq_json(i))));
+        }
+        REQUIRE(wait_for([&] { return sink->stats().failed >= 1; }));
+        // What a kill -9 now would leave: every alert, in order, on disk.
+        const std::string disk = raw_spool(tmp / "spool");
+        std::size_t at = 0;
+        for (int i = 0; i < 6; ++i) {
+            const auto found = disk.find(seq_json(i), at);
+            REQUIRE(found != std::string::npos);
+            at = found;
+        }
+        CHECK(sink->stats().spool_pending == 6);
+        CHECK(sink->stats().backlogged);
+        sink->stop(0ms);
+    }
+    TestServer server({Reply{200}}, port);
+    auto sink = adock::outputs::make_sink(spooled_hook(url, tmp / "spool"));
+    sink->start();
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 6; }));
+    sink->stop(1s);
+    std::vector<std::string> want;
+    for (int i = 0; i < 6; ++i) {
+        want.push_back(seq_json(i));
+    }
+    CHECK(bodies(server) == want);
+    CHECK_FALSE(sink->stats().backlogged);
+}
+
+TEST_CASE("write-ahead: the cursor moves only past delivered records; a spool that cannot take an "
+          "alert falls back to memory",
+          "[outputs][delivery][wal]") {
+    ensure_curl_global();
+    TempDir tmp;
+    SECTION("delivered records leave the spool, nothing else does") {
+        TestServer server({Reply{200}, Reply{503}});
+        auto sink = adock::outputs::make_sink(spooled_hook(server.url(), tmp / "spool"));
+        sink->start();
+        REQUIRE(sink->submit(message(seq_json(1))));
+        REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+        REQUIRE(wait_for([&] { return sink->stats().spool_pending == 0; }));
+        REQUIRE(sink->submit(message(seq_json(2))));  // 503 from now on
+        REQUIRE(wait_for([&] { return sink->stats().failed >= 2; }));
+        sink->stop(0ms);
+        sink.reset();
+        Spool left(tmp / "spool", 1 << 20);
+        CHECK(left.pending() == 1);
+        CHECK(left.front() == std::optional<std::string>(seq_json(2)));
+    }
+    SECTION("an alert larger than the spool's bound is still delivered") {
+        TestServer server({Reply{200}});
+        auto cfg = spooled_hook(server.url(), tmp / "spool");
+        cfg.spool_max_bytes = 8;
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        REQUIRE(sink->submit(message(seq_json(123456))));
+        REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+        sink->stop(1s);
+        CHECK(sink->stats().dropped == 0);
+        CHECK(bodies(server) == std::vector<std::string>{seq_json(123456)});
+    }
+}
+
 TEST_CASE("500s are retried, then spooled, then delivered once the endpoint recovers", "[outputs][delivery]") {
     ensure_curl_global();
     TempDir tmp;

@@ -290,7 +290,8 @@ TEST_CASE("teams: hostile text is escaped for Markdown and stays valid JSON", "[
     const std::string summary = card["body"][1]["text"].as<std::string>();
     CHECK(summary.find("\\*\\*bold\\*\\*") != std::string::npos);
     CHECK(summary.find("\\[x\\]\\(http://evil\\)") != std::string::npos);
-    CHECK(summary.find("\n\\# heading\n\\> quote\n\\- item") != std::string::npos);
+    // A newline in a value is shown as a picture (U+240A), never a line break of the card.
+    CHECK(summary.find("\xE2\x90\x8A\\# heading\xE2\x90\x8A\\> quote\xE2\x90\x8A\\- item") != std::string::npos);
     CHECK(summary.find("\xEF\xBF\xBD") != std::string::npos);  // invalid bytes replaced
     CHECK(body.find('\xff') == std::string::npos);
     std::string command;
@@ -299,7 +300,7 @@ TEST_CASE("teams: hostile text is escaped for Markdown and stays valid JSON", "[
             command = f["value"].as<std::string>();
         }
     }
-    CHECK(command.find("\"quoted\" 'single'\nnewline\r\t") != std::string::npos);
+    CHECK(command.find("\"quoted\" 'single'\xE2\x90\x8Anewline\xE2\x90\x8D\xE2\x90\x89") != std::string::npos);
     CHECK(command.find("\xe2\x80\xae") == std::string::npos);  // no right-to-left override
 }
 
@@ -499,7 +500,8 @@ TEST_CASE("pagerduty: 100 KB strings keep the body under 512 KB and the summary 
     }
     const YAML::Node h = YAML::Load(pagerduty_payload(hostile_alert()));
     CHECK(h["payload"]["custom_details"]["process"]["argv"][1].as<std::string>() ==
-          "\"quoted\" 'single'\nnewline\r\t<!channel> @everyone @here **bold** [x](http://evil) "
+          "\"quoted\" 'single'\xE2\x90\x8Anewline\xE2\x90\x8D\xE2\x90\x89<!channel> @everyone @here **bold** "
+          "[x](http://evil) "
           "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 

@@ -24,6 +24,7 @@
 #include "app/generation.hpp"
 #include "app/messages.hpp"
 #include "app/one_shot.hpp"
+#include "app/privileges.hpp"
 #include "app/reader.hpp"
 #include "app/signals.hpp"
 #include "outputs/curl_easy.hpp"
@@ -203,6 +204,12 @@ int run(const Options& opts) {
     std::optional<Signals> signals;
     if (!opts.scan) {
         signals.emplace();
+    }
+    // Least privilege from here on, before the first thread (capabilities are per thread).
+    if (std::string report; drop_privileges(report)) {
+        log::info(report);
+    } else {
+        log::warning("cannot drop privileges: " + report + "; running with those it has");
     }
     auto g = first_generation(opts, Purpose::Run, interactive);
     if (!g) {

@@ -3,6 +3,7 @@
 
 #include <libaudit.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -101,6 +102,10 @@ std::optional<int> syscall_number(std::uint32_t arch, std::string_view name) {
 }
 
 std::string rfc3339(std::int64_t sec, std::uint32_t milli) {
+    // Seconds come from the stream (a replayed log, a remote node): clamped to years 1970..9999,
+    // so gmtime's year and the +1900 below cannot overflow and the text stays RFC 3339.
+    constexpr std::int64_t kMaxSec = 253402300799;  // 9999-12-31T23:59:59Z
+    sec = std::clamp<std::int64_t>(sec, 0, kMaxSec);
     std::tm tm{};
     const auto t = static_cast<std::time_t>(sec);
     gmtime_r(&t, &tm);

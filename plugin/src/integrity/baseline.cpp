@@ -1,25 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "integrity/baseline.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
-#include <fstream>
-#include <sstream>
-#include <system_error>
+#include <cstddef>
 
 #include "util/json.hpp"
-#include "util/unique_fd.hpp"
+#include "util/safe_file.hpp"
 
 namespace adock::integrity {
 namespace {
 
-std::string errno_text() {
-    return std::error_code(errno, std::generic_category()).message();
-}
+/// A baseline of every file on a large host is a few MB; anything far beyond is not ours.
+constexpr std::size_t kMaxBaselineBytes = 256U * 1024 * 1024;
 
 bool is_hex(const std::string& s, std::size_t len) {
     return s.size() == len && s.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -29,19 +22,17 @@ bool is_hex(const std::string& s, std::size_t len) {
 
 bool Baseline::load(const std::string& path, std::string& error) {
     entries_.clear();
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-        return true;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = path + ": cannot read";
+    std::string problem;
+    const auto text = util::read_file_nofollow(path, kMaxBaselineBytes, problem);
+    if (!text) {
+        if (problem.empty()) {
+            return true;  // none yet
+        }
+        error = problem;
         return false;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
     try {
-        const YAML::Node root = YAML::Load(ss.str());
+        const YAML::Node root = YAML::Load(*text);
         if (!root.IsMap() || !root["version"] || root["version"].as<int>() != 1 || !root["files"].IsSequence()) {
             error = path + ": not an audisp-docker baseline (version 1)";
             return false;
@@ -98,35 +89,8 @@ bool Baseline::save(const std::string& path, std::string& error) const {
     w.end_array();
     w.end_object();
     out += '\n';
-    const auto slash = path.rfind('/');
-    if (slash != std::string::npos && slash > 0) {
-        ::mkdir(path.substr(0, slash).c_str(), 0700);  // its parent; EEXIST is fine
-    }
-    const std::string tmp = path + ".tmp";
-    util::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd.valid()) {
-        error = tmp + ": " + errno_text();
-        return false;
-    }
-    std::size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = ::write(fd.get(), out.data() + done, out.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            error = tmp + ": " + errno_text();
-            ::unlink(tmp.c_str());
-            return false;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        error = path + ": " + errno_text();
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    return true;
+    // `.tmp` with O_EXCL, fsync, rename; no symlink followed in any component of the path.
+    return util::write_file_atomic(path, out, 0600, true, true, error);
 }
 
 const BaselineEntry* Baseline::find(const std::string& path) const {

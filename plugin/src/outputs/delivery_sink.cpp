@@ -15,6 +15,7 @@ constexpr std::chrono::milliseconds kIdleWait{1000};
 constexpr std::size_t kSpoolBatch = 512;          // records appended with one write
 constexpr std::chrono::milliseconds kSpoolGather{10};  // waited for more before that write
 constexpr std::chrono::milliseconds kSleepSlice{20};  // queue checks while backing off
+constexpr std::chrono::milliseconds kSyncInterval{1000};  // fdatasync of the spool at most this often
 
 }  // namespace
 
@@ -52,6 +53,9 @@ void DeliverySink::start() {
     if (worker_.joinable()) {
         return;
     }
+    if (spool_) {
+        syncer_ = std::jthread([this](const std::stop_token& stop) { run_syncer(stop); });
+    }
     worker_ = std::jthread([this] { run(); });
 }
 
@@ -86,7 +90,11 @@ void DeliverySink::stop(std::chrono::milliseconds deadline) {
         ctl_cv_.notify_all();
         transport_->wakeup();
     }
-    worker_.join();
+    worker_.join();  // its epilogue syncs the spool
+    if (syncer_.joinable()) {
+        syncer_.request_stop();
+        syncer_.join();
+    }
 }
 
 SinkStats DeliverySink::stats() const {
@@ -100,6 +108,7 @@ SinkStats DeliverySink::stats() const {
     s.spool_enabled = spool_ != nullptr;
     s.spool_pending = spool_pending_.load(std::memory_order_relaxed);
     s.spool_bytes = spool_bytes_.load(std::memory_order_relaxed);
+    s.backlogged = backlogged_.load(std::memory_order_relaxed);
     s.spool_max_bytes = cfg_.spool_max_bytes;
     const auto q = queue_.stats();
     s.queue_depth = q.depth;
@@ -130,45 +139,16 @@ void DeliverySink::note_spool() {
 }
 
 void DeliverySink::run() noexcept {
-    while (true) {
-        const bool stopping = is_stopping();
-        // The spool's records are older than anything queued: they go first. While stopping the
-        // spool is left as it is on disk (the next start delivers it).
-        if (!stopping && spool_ && !spool_->empty() && Clock::now() >= next_spool_try_) {
-            try {
-                if (try_spool_head()) {
-                    // Keep the queue moving into the spool between records.
-                    while (auto m = queue_.pop_for(std::chrono::milliseconds(0))) {
-                        handle(*m, false);
-                    }
-                    continue;
-                }
-            } catch (const std::exception& e) {
-                log::error("output '" + cfg_.name + "': spool: " + e.what());
-                next_spool_try_ = Clock::now() + backoff(spool_attempt_++);
-            }
+    try {
+        if (spool_) {
+            run_spooled();
+        } else {
+            run_in_memory();
         }
-        auto wait = kIdleWait;
-        if (!stopping && spool_ && !spool_->empty()) {
-            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_spool_try_ - Clock::now());
-            wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
-        }
-        std::optional<AlertMessage> message = queue_.pop_for(wait);
-        if (!message) {
-            if (queue_.closed()) {
-                break;
-            }
-            continue;
-        }
-        try {
-            handle(*message, stopping);
-        } catch (const std::exception& e) {
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            log::error("output '" + cfg_.name + "': " + e.what());
-        } catch (...) {
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            log::error("output '" + cfg_.name + "': unknown error while sending");
-        }
+    } catch (const std::exception& e) {
+        log::error("output '" + cfg_.name + "': worker stopped: " + e.what());
+    } catch (...) {
+        log::error("output '" + cfg_.name + "': worker stopped by an unknown error");
     }
     if (spool_) {
         spool_->release_reader(this);
@@ -186,41 +166,142 @@ void DeliverySink::run() noexcept {
     ctl_cv_.notify_all();
 }
 
-void DeliverySink::handle(const AlertMessage& message, bool stopping) {
-    if (spool_ && !spool_->empty()) {
-        spool_behind(message);  // order: the spool's records go first
+void DeliverySink::run_spooled() {
+    while (true) {
+        const bool stopping = is_stopping();
+        // Stopping: deliver while the endpoint works, until the deadline; once it fails (or when
+        // it was failing already) what is queued goes on disk and waits for the next start.
+        if (abort_.load() || (stopping && (past_deadline() || backlogged_.load(std::memory_order_relaxed)))) {
+            absorb(std::nullopt);
+            break;
+        }
+        absorb(std::nullopt);
+        if (!spool_->empty() && Clock::now() >= next_spool_try_) {
+            try {
+                if (try_spool_head()) {
+                    continue;
+                }
+            } catch (const std::exception& e) {
+                log::error("output '" + cfg_.name + "': spool: " + e.what());
+                next_spool_try_ = Clock::now() + backoff(spool_attempt_++);
+            }
+        }
+        if (stopping && queue_.closed() && queue_.stats().depth == 0 && spool_->empty()) {
+            break;
+        }
+        auto wait = kIdleWait;
+        if (!spool_->empty()) {
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_spool_try_ - Clock::now());
+            wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
+        }
+        if (queue_.closed()) {
+            // Nothing more can arrive: wait for the next try of the head; a deadline or an abort
+            // ends the wait early and is handled at the top.
+            (void)sleep_until(Clock::now() + wait);
+            continue;
+        }
+        if (std::optional<AlertMessage> message = queue_.pop_for(wait)) {
+            absorb(std::move(message));
+        }
+    }
+}
+
+void DeliverySink::run_in_memory() {
+    while (true) {
+        const bool stopping = is_stopping();
+        std::optional<AlertMessage> message = queue_.pop_for(kIdleWait);
+        if (!message) {
+            if (queue_.closed()) {
+                break;
+            }
+            continue;
+        }
+        try {
+            handle(*message, stopping);
+        } catch (const std::exception& e) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log::error("output '" + cfg_.name + "': " + e.what());
+        } catch (...) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log::error("output '" + cfg_.name + "': unknown error while sending");
+        }
+    }
+}
+
+void DeliverySink::run_syncer(const std::stop_token& stop) noexcept {
+    std::unique_lock lock(syncer_mu_);
+    while (!stop.stop_requested()) {
+        (void)syncer_cv_.wait_for(lock, stop, kSyncInterval, [] { return false; });
+        if (spool_dirty_.exchange(false)) {
+            lock.unlock();
+            spool_->sync();
+            lock.lock();
+        }
+    }
+}
+
+void DeliverySink::absorb(std::optional<AlertMessage> first) {
+    std::vector<std::string> batch;
+    auto add = [&](const AlertMessage& m) {
+        try {
+            batch.push_back(format_(m));  // on this worker, not the engine
+        } catch (const std::exception& e) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            log_drop(std::string("cannot format: ") + e.what());
+        }
+    };
+    if (first) {
+        add(*first);
+        // While the endpoint is failing, let a burst gather: one write and one wake-up for many
+        // alerts rather than one per alert (they wait for the endpoint anyway). Cut short by stop().
+        if (backlogged_.load(std::memory_order_relaxed) && queue_.stats().depth < kSpoolBatch) {
+            (void)sleep_until(Clock::now() + kSpoolGather);
+        }
+    }
+    while (batch.size() < kSpoolBatch) {
+        auto more = queue_.pop_for(std::chrono::milliseconds(0));
+        if (!more) {
+            break;
+        }
+        add(*more);
+    }
+    if (batch.empty()) {
         return;
     }
+    const bool was_empty = spool_->empty();
+    const std::size_t kept = spool_->append_many(batch);
+    spooled_.fetch_add(kept, std::memory_order_relaxed);
+    if (kept > 0) {
+        spool_dirty_.store(true);
+    }
+    note_spool();
+    if (kept == batch.size()) {
+        return;
+    }
+    if (was_empty && kept == 0) {
+        // The spool cannot take them (disk full, unwritable, larger than its bound) and holds
+        // nothing older: deliver in memory rather than lose them; the order is kept.
+        unsigned long long held = 0;
+        if (spool_log_.allow(held)) {
+            log::warning("output '" + cfg_.name + "': cannot write to the spool " + spool_->dir() +
+                         "; delivering from memory (lost if the plugin stops before it is delivered)");
+        }
+        for (const auto& payload : batch) {
+            deliver_live(payload);
+        }
+        return;
+    }
+    dropped_.fetch_add(batch.size() - kept, std::memory_order_relaxed);
+    log_drop("queued behind the spool; spool full or unwritable (" + std::to_string(spool_->bytes()) + " bytes)");
+}
+
+void DeliverySink::handle(const AlertMessage& message, bool stopping) {
     const std::string payload = format_(message);  // on this worker, not the engine
     if (abort_.load() || (stopping && past_deadline())) {
         spill(payload, "shutdown deadline passed");
         return;
     }
     deliver_live(payload);
-}
-
-void DeliverySink::spool_behind(const AlertMessage& first) {
-    std::vector<std::string> batch;
-    batch.push_back(format_(first));
-    // Let a burst gather: one write and one wake-up for many alerts rather than one per alert
-    // (the endpoint is down; these wait for it anyway). Cut short by stop().
-    if (queue_.stats().depth < kSpoolBatch) {
-        (void)sleep_until(Clock::now() + kSpoolGather);
-    }
-    while (batch.size() < kSpoolBatch) {  // what else is queued, with the same write
-        auto more = queue_.pop_for(std::chrono::milliseconds(0));
-        if (!more) {
-            break;
-        }
-        batch.push_back(format_(*more));
-    }
-    const std::size_t kept = spool_->append_many(batch);
-    spooled_.fetch_add(kept, std::memory_order_relaxed);
-    note_spool();
-    if (kept < batch.size()) {
-        dropped_.fetch_add(batch.size() - kept, std::memory_order_relaxed);
-        log_drop("queued behind the spool; spool full or unwritable (" + std::to_string(spool_->bytes()) + " bytes)");
-    }
 }
 
 std::chrono::milliseconds DeliverySink::retry_wait(unsigned attempt, const SendResult& r) {
@@ -296,11 +377,15 @@ bool DeliverySink::try_spool_head() {
         delivered_.fetch_add(1, std::memory_order_relaxed);
         spool_->pop();
         note_spool();
-        if (spool_->empty()) {
-            log::info("output '" + cfg_.name + "': " + transport_->target() + " recovered, spool delivered");
-        }
         spool_attempt_ = 0;
+        if (backlogged_.exchange(false, std::memory_order_relaxed)) {
+            log::info("output '" + cfg_.name + "': " + transport_->target() + " recovered; " +
+                      std::to_string(spool_->pending()) + " alert(s) left in the spool");
+        }
         return true;
+    }
+    if (r.kind == SendResult::Kind::Aborted) {
+        return false;  // shutdown: the record stays on disk for the next start
     }
     failed_.fetch_add(1, std::memory_order_relaxed);
     if (r.kind == SendResult::Kind::Permanent) {
@@ -309,6 +394,13 @@ bool DeliverySink::try_spool_head() {
         spool_->pop();
         note_spool();
         return true;
+    }
+    if (!backlogged_.exchange(true, std::memory_order_relaxed)) {
+        unsigned long long held = 0;
+        if (spool_log_.allow(held)) {
+            log::warning("output '" + cfg_.name + "': cannot deliver to " + transport_->target() + " (" + r.detail +
+                         "); alerts wait in the spool " + spool_->dir());
+        }
     }
     next_spool_try_ = Clock::now() + retry_wait(spool_attempt_, r);
     ++spool_attempt_;

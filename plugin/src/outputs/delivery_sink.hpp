@@ -4,9 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <stop_token>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -21,10 +23,16 @@
 namespace adock::outputs {
 
 /// Every output that sends over a network or socket (webhook, chat, pager, falco, syslog): its own
-/// bounded queue and worker thread, formatting on that thread, bounded retries with capped
-/// exponential backoff and jitter, Retry-After honoured, no retry of a permanent refusal, and a
-/// disk spool for what cannot be delivered, redelivered in order when the endpoint recovers (also
-/// after a restart). submit() never blocks.
+/// bounded queue and worker thread, formatting on that thread, retries with capped exponential
+/// backoff and jitter, Retry-After honoured, no retry of a permanent refusal. submit() never
+/// blocks.
+///
+/// With a spool (the default) the spool is a write-ahead log: the worker appends every alert it
+/// takes off the queue to the spool (what is queued with one write) before the first attempt,
+/// sends the spool's oldest record and advances the cursor only when it was delivered (or
+/// refused). A plugin killed at any moment keeps every alert that left the queue; the next start
+/// delivers them in order. Without a spool (or when the spool cannot be written while it is
+/// empty) alerts are retried in memory, `retries` times, then dropped and counted.
 class DeliverySink final : public Sink {
 public:
     /// The payload an alert becomes on the wire.
@@ -57,10 +65,17 @@ private:
     using Clock = std::chrono::steady_clock;
 
     void run() noexcept;
+    /// The worker's loop with a spool (write-ahead) and without one (in memory).
+    void run_spooled();
+    void run_in_memory();
     void handle(const AlertMessage& message, bool stopping);
     void deliver_live(const std::string& payload);
-    /// Spools `first` and whatever else is queued (one write), behind the spool's records.
-    void spool_behind(const AlertMessage& first);
+    /// Appends `first` (if any) and whatever else is queued to the spool with one write; what the
+    /// spool refuses while it is empty is delivered in memory, behind a backlog it is dropped.
+    void absorb(std::optional<AlertMessage> first);
+    /// The syncer thread: fdatasync of the spool at most once per kSyncInterval after a write,
+    /// off the worker (a slow disk never holds up delivery or the queue).
+    void run_syncer(const std::stop_token& stop) noexcept;
     /// Tries the spool's oldest record once when due; true when one was delivered or given up.
     bool try_spool_head();
     /// Keeps a payload for later (spool) or, without one, drops it, counted and logged.
@@ -81,6 +96,9 @@ private:
     util::BoundedQueue<AlertMessage> queue_;
     unsigned spool_attempt_ = 0;                  ///< worker: failed tries of the spool's head
     Clock::time_point next_spool_try_{};          ///< worker: when to try the head again
+    std::atomic<bool> spool_dirty_{false};        ///< written since the syncer's last fdatasync
+    std::mutex syncer_mu_;
+    std::condition_variable_any syncer_cv_;       ///< wakes the syncer at stop
 
     mutable std::mutex ctl_mu_;
     std::condition_variable ctl_cv_;  ///< wakes backoff sleeps (stop, abort) and stop() (done)
@@ -97,10 +115,12 @@ private:
     std::atomic<unsigned long long> dropped_{0};
     std::atomic<unsigned long long> spool_pending_{0};
     std::atomic<unsigned long long> spool_bytes_{0};
+    std::atomic<bool> backlogged_{false};  ///< the oldest alert failed its last attempt
     LogLimiter full_log_;   ///< queue-full drops (producer threads)
     LogLimiter drop_log_;   ///< drops (worker thread)
     LogLimiter spool_log_;  ///< spooling (worker thread)
 
+    std::jthread syncer_;  ///< with a spool: run_syncer
     std::jthread worker_;  ///< last member: joined before the rest is destroyed
 };
 

@@ -94,7 +94,7 @@ void Dispatcher::tick(std::chrono::steady_clock::time_point now) {
             s.spool_enabled && s.spool_max_bytes > 0 && s.spool_bytes * 100 >= s.spool_max_bytes * degraded_percent_;
         if (!new_drops && !spool_high) {
             // Healthy again once nothing was dropped for a while and the backlog is delivered.
-            if (e.degraded && s.spool_pending == 0 && now - e.last_problem >= kHealthyAfter) {
+            if (e.degraded && !s.backlogged && now - e.last_problem >= kHealthyAfter) {
                 e.degraded = false;
                 log::info("output '" + e.sink->name() + "' is healthy again");
             }
@@ -135,7 +135,7 @@ void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s) {
             continue;
         }
         const SinkStats other = e.sink->stats();
-        if (other.spool_pending > 0) {
+        if (other.backlogged) {  // its spool holds alerts it could not deliver
             continue;
         }
         (void)e.sink->submit(msg);

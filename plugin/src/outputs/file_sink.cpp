@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/safe_file.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -32,21 +33,9 @@ std::string errno_text(int err) {
     return std::error_code(err, std::generic_category()).message();
 }
 
-/// Creates the missing directories leading to `path` (mode 0700). Existing ones are left as is.
-void make_parent_dirs(const std::string& path) {
-    std::size_t pos = path.find('/', 1);
-    while (pos != std::string::npos) {
-        const std::string dir = path.substr(0, pos);
-        if (::mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST) {
-            return;  // open() reports the real problem
-        }
-        pos = path.find('/', pos + 1);
-    }
-}
-
-/// rename() that treats a missing source as success; returns errno or 0.
-int rename_if_exists(const std::string& from, const std::string& to) {
-    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+/// renameat() that treats a missing source as success; returns errno or 0.
+int rename_if_exists(int dir, const std::string& from, const std::string& to) {
+    if (::renameat(dir, from.c_str(), dir, to.c_str()) != 0 && errno != ENOENT) {
         return errno;
     }
     return 0;
@@ -204,26 +193,15 @@ bool JsonLinesSink::ensure_open() {
     if (fd_.valid()) {
         return true;
     }
-    make_parent_dirs(cfg_.path);
-    util::UniqueFd fd(::open(cfg_.path.c_str(),
-                             O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-                             kFileMode));
+    // No symlink in any component, a regular file with one link and ours (a hard link or a
+    // planted file would receive root's writes); O_NONBLOCK: a FIFO cannot hang the open.
     std::string problem;
-
-    struct stat st {};
-
+    std::uint64_t size = 0;
+    util::UniqueFd fd = util::open_append_nofollow(cfg_.path, kFileMode, true, problem, &size);
     if (!fd.valid()) {
-        problem = errno == ELOOP ? std::string("is a symbolic link, refusing to follow it")
-                                 : errno_text(errno);
-    } else if (::fstat(fd.get(), &st) != 0) {
-        problem = errno_text(errno);
-    } else if (!S_ISREG(st.st_mode)) {
-        problem = "not a regular file";
-    }
-    if (!problem.empty()) {
         unsigned long long held = 0;
         if (error_log_.allow(held)) {
-            log::error("output '" + cfg_.name + "': cannot open " + cfg_.path + ": " + problem +
+            log::error("output '" + cfg_.name + "': cannot open " + problem +
                        (held > 0 ? " (" + std::to_string(held) + " similar errors not logged)"
                                  : std::string()));
         }
@@ -231,7 +209,7 @@ bool JsonLinesSink::ensure_open() {
     }
     // O_NONBLOCK only kept open() from hanging on a FIFO; regular files ignore it.
     fd_ = std::move(fd);
-    size_ = static_cast<std::uint64_t>(st.st_size);
+    size_ = size;
     return true;
 }
 
@@ -249,29 +227,35 @@ void JsonLinesSink::rotate() {
     need_newline_ = false;
     const std::string& path = cfg_.path;
     int err = 0;
-    if (cfg_.generations == 0) {
-        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    std::string problem;
+    // Renames in the directory reached without symlinks, by name relative to it.
+    const auto where = util::open_parent_nofollow(path, false, problem);
+    if (!where) {
+        err = ENOENT;
+    } else if (cfg_.generations == 0) {
+        if (::unlinkat(where->dir.get(), where->name.c_str(), 0) != 0 && errno != ENOENT) {
             err = errno;
         }
     } else {
-        const std::string oldest = path + "." + std::to_string(cfg_.generations);
-        if (::unlink(oldest.c_str()) != 0 && errno != ENOENT) {
+        const int dir = where->dir.get();
+        const std::string& base = where->name;
+        const std::string oldest = base + "." + std::to_string(cfg_.generations);
+        if (::unlinkat(dir, oldest.c_str(), 0) != 0 && errno != ENOENT) {
             err = errno;
         }
         for (unsigned i = cfg_.generations - 1; err == 0 && i >= 1; --i) {
-            err = rename_if_exists(path + "." + std::to_string(i),
-                                   path + "." + std::to_string(i + 1));
+            err = rename_if_exists(dir, base + "." + std::to_string(i), base + "." + std::to_string(i + 1));
         }
         if (err == 0) {
-            err = rename_if_exists(path, path + ".1");
+            err = rename_if_exists(dir, base, base + ".1");
         }
     }
     if (err != 0) {
         next_rotate_try_ = Clock::now() + kRotateRetry;
         unsigned long long held = 0;
         if (error_log_.allow(held)) {
-            log::error("output '" + cfg_.name + "': rotating " + path +
-                       " failed: " + errno_text(err) + "; appending to the current file");
+            log::error("output '" + cfg_.name + "': rotating " + path + " failed: " +
+                       (problem.empty() ? errno_text(err) : problem) + "; appending to the current file");
         }
     }
 }
@@ -341,20 +325,38 @@ bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
         delivered_.fetch_add(lines, std::memory_order_relaxed);
         return true;
     }
+    // A short write (ENOSPC, EFBIG, EIO): what reached the file up to its last newline holds whole
+    // alerts; the torn tail after it is cut off, so the file never holds a partial JSON line.
     const auto begin = buf.begin();
+    const auto last_nl = buf.rfind('\n', off == 0 ? 0 : off - 1);
+    const std::size_t whole = (off == 0 || last_nl == std::string::npos) ? 0 : last_nl + 1;
     auto done =
-        static_cast<std::size_t>(std::count(begin, begin + static_cast<std::ptrdiff_t>(off), '\n'));
-    if (off > 0 && buf.front() == '\n' && done > 0) {
+        static_cast<std::size_t>(std::count(begin, begin + static_cast<std::ptrdiff_t>(whole), '\n'));
+    if (whole > 0 && buf.front() == '\n' && need_newline_ && done > 0) {
         --done;  // the newline that closed an earlier partial line, not an alert
     }
     const std::size_t written = std::min(done, lines);
     delivered_.fetch_add(written, std::memory_order_relaxed);
     count_lost(lines - written);
-    need_newline_ = off > 0 && buf[off - 1] != '\n';
+    struct stat st {};
+    if (owns_path_ && off > whole && ::fstat(fd, &st) == 0 &&
+        static_cast<std::uint64_t>(st.st_size) >= off - whole) {
+        // O_APPEND: our bytes are the file's last ones; cut exactly the torn tail.
+        const auto keep = static_cast<std::uint64_t>(st.st_size) - (off - whole);
+        if (::ftruncate(fd, static_cast<off_t>(keep)) == 0) {
+            size_ = keep;
+            need_newline_ = false;
+        } else {
+            need_newline_ = true;  // the next write starts on a new line at least
+        }
+    } else {
+        need_newline_ = off > whole;  // stdout, or cannot cut: the next write starts a new line
+    }
     unsigned long long held = 0;
     if (error_log_.allow(held)) {
         log::error("output '" + cfg_.name + "': write failed: " + errno_text(err) + "; " +
-                   std::to_string(lines - written) + " alerts lost");
+                   std::to_string(lines - written) + " alerts lost (" + std::to_string(dropped_.load()) +
+                   " so far)" + (off > whole && owns_path_ ? "; the partial line was cut off" : ""));
     }
     return false;
 }

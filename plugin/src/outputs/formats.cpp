@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "outputs/display.hpp"
 #include "outputs/gate.hpp"
 #include "outputs/slack.hpp"
 #include "util/json.hpp"
@@ -33,6 +34,7 @@ constexpr const char* kClient = "audisp-docker";
 enum class Escape {
     None,             ///< as it is (only made valid UTF-8, and JSON-escaped by the writer)
     Line,             ///< one line of plain text: control characters become spaces
+    Display,          ///< display text: controls become their pictures (U+2400..), bidi U+FFFD
     TeamsMarkdown,    ///< backslash before every Markdown special of Adaptive Card text
     DiscordMarkdown,  ///< backslash before Discord Markdown specials, zero-width space after '@'
     DiscordMentions,  ///< only the zero-width space after '@' (text Discord does not render)
@@ -42,18 +44,6 @@ enum class Escape {
 // emphasis, code, links, images, headings, lists, quotes, tables or HTML.
 constexpr std::string_view kTeamsSpecials = "\\`*_~#+-.!|<>[](){}";
 constexpr std::string_view kDiscordSpecials = "\\*_~`|>#-[]()<";
-
-/// Bidirectional overrides and isolates (U+202A..U+202E, U+2066..U+2069): they make a displayed
-/// path read differently from what it is, so display text never carries them.
-bool is_bidi_control(std::string_view cp) {
-    if (cp.size() != 3 || static_cast<unsigned char>(cp[0]) != 0xE2U) {
-        return false;
-    }
-    const auto b1 = static_cast<unsigned char>(cp[1]);
-    const auto b2 = static_cast<unsigned char>(cp[2]);
-    return (b1 == 0x80U && b2 >= 0xAAU && b2 <= 0xAEU) ||
-           (b1 == 0x81U && b2 >= 0xA6U && b2 <= 0xA9U);
-}
 
 /// One code point of valid UTF-8, escaped for `e`.
 std::string escape_code_point(std::string_view cp, Escape e) {
@@ -68,9 +58,16 @@ std::string escape_code_point(std::string_view cp, Escape e) {
     }
     const char c = cp[0];
     const auto u = static_cast<unsigned char>(c);
+    if (e == Escape::Line) {
+        return u < 0x20U || u == 0x7FU ? std::string(" ") : std::string(cp);
+    }
+    if (auto shown = display_replacement(cp)) {  // CR, LF, ESC, any C0, DEL: their pictures
+        return *shown;
+    }
     switch (e) {
         case Escape::Line:
-            return u < 0x20U || u == 0x7FU ? std::string(" ") : std::string(cp);
+        case Escape::Display:
+            return std::string(cp);
         case Escape::TeamsMarkdown:
             return kTeamsSpecials.find(c) != std::string_view::npos ? "\\" + std::string(cp)
                                                                     : std::string(cp);
@@ -623,7 +620,8 @@ std::string incident_key(const Alert& a) {
     const auto hash = sha256_hex(identity);
     const std::string digest = hash ? hash->substr(0, kIncidentHashChars) : fnv1a_hex(identity);
     const std::size_t room = kIncidentKeyMax - kIncidentPrefix.size() - 1 - kIncidentHashChars;
-    return std::string(kIncidentPrefix) + truncate_utf8(a.rule_id, room) + "/" + digest;
+    // A rule id from a rule file, but the key is shown as is: controls become spaces there too.
+    return std::string(kIncidentPrefix) + fit(a.rule_id, room, Escape::Line) + "/" + digest;
 }
 
 std::string teams_payload(const Alert& a) {
@@ -789,7 +787,7 @@ std::string discord_payload(const Alert& a) {
 std::string pagerduty_payload(const Alert& a) {
     Budget budget(kUnlimited, kPagerDutyDetailsBytes);
     const auto str = [&](std::string_view s) {
-        return budget.take(s, kPagerDutyStringUnits, kPagerDutyStringBytes, Escape::None);
+        return budget.take(s, kPagerDutyStringUnits, kPagerDutyStringBytes, Escape::Display);
     };
     const auto list =
         [&](util::JsonWriter& w, const std::vector<std::string>& v, std::size_t max_items) {
@@ -938,7 +936,7 @@ std::string opsgenie_description(const Alert& a) {
     const auto line = [&](std::string_view label, const std::string& raw) {
         if (!raw.empty()) {
             description += label;
-            description += fit(raw, kOpsgenieLineMax);
+            description += fit(raw, kOpsgenieLineMax, Escape::Display);
             description += '\n';
         }
     };
@@ -1008,7 +1006,7 @@ std::vector<std::pair<std::string, std::string>> opsgenie_details(const Alert& a
         }
         budget.spend(key);
         details.emplace_back(key,
-                             budget.take(raw, kOpsgenieDetailValueMax, kUnlimited, Escape::None));
+                             budget.take(raw, kOpsgenieDetailValueMax, kUnlimited, Escape::Display));
     };
     detail("host", a.host);
     detail("rule", a.rule_id);

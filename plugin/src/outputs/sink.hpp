@@ -29,13 +29,14 @@ struct SinkStats {
     unsigned long long generated = 0;  ///< offered to this sink
     unsigned long long delivered = 0;  ///< written / acknowledged with 2xx
     unsigned long long retried = 0;    ///< extra attempts
-    unsigned long long spooled = 0;    ///< written to the disk spool for later delivery
+    unsigned long long spooled = 0;    ///< written to the disk spool (write-ahead: every alert of an output with one)
     unsigned long long dropped = 0;    ///< lost: queue full, spool full or disabled, refused
     unsigned long long failed = 0;     ///< attempts that failed
     std::size_t queue_depth = 0;
     std::size_t queue_max_depth = 0;
     bool spool_enabled = false;
     unsigned long long spool_pending = 0;  ///< alerts waiting in the spool
+    bool backlogged = false;  ///< its oldest alert failed its last attempt and waits for a retry
     unsigned long long spool_bytes = 0;
     unsigned long long spool_max_bytes = 0;
     // Held back on purpose by the output's own settings (routing, dedup, rate limit): not losses.

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 
+#include "outputs/display.hpp"
 #include "util/json.hpp"
 
 namespace adock::outputs {
@@ -35,6 +36,56 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
             out += sep;
         }
         out += s;
+    }
+    return out;
+}
+
+bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
+
+/// One code point of valid UTF-8 as mrkdwn shows it: controls and bidi controls replaced
+/// (display_replacement); * _ ~ ` where they could open or close formatting (Slack has no escape
+/// for them; inside a word, as in runc_suspicious_exec, they cannot) as their full-width forms;
+/// & < > as entities. `before`/`after`: the neighbouring bytes ('\0' at either end).
+std::string slack_piece(std::string_view cp, char before, char after) {
+    if (auto shown = display_replacement(cp)) {
+        return *shown;
+    }
+    if (cp.size() == 1 && !(is_word_char(before) && is_word_char(after))) {
+        switch (cp[0]) {
+            case '*':
+                return "\xEF\xBC\x8A";  // U+FF0A
+            case '_':
+                return "\xEF\xBC\xBF";  // U+FF3F
+            case '~':
+                return "\xEF\xBD\x9E";  // U+FF5E
+            case '`':
+                return "\xEF\xBD\x80";  // U+FF40
+            default:
+                break;
+        }
+    }
+    return slack_escape(cp);
+}
+
+/// Plain text (the header): valid UTF-8, controls and bidi controls replaced.
+std::string slack_plain(std::string_view s) {
+    const std::string clean = util::sanitize_utf8(s);
+    std::string out;
+    std::size_t i = 0;
+    while (i < clean.size()) {
+        std::size_t j = i + 1;
+        while (j < clean.size() && (static_cast<unsigned char>(clean[j]) & 0xC0U) == 0x80U) {
+            ++j;
+        }
+        const std::string_view cp = std::string_view(clean).substr(i, j - i);
+        if (auto shown = display_replacement(cp)) {
+            out += *shown;
+        } else {
+            out += cp;
+        }
+        i = j;
     }
     return out;
 }
@@ -90,7 +141,9 @@ std::string slack_text(std::string_view s, std::size_t max_chars) {
         while (j < clean.size() && (static_cast<unsigned char>(clean[j]) & 0xC0U) == 0x80U) {
             ++j;
         }
-        const std::string piece = slack_escape(std::string_view(clean).substr(i, j - i));
+        const char before = i > 0 ? clean[i - 1] : '\0';
+        const char after = j < clean.size() ? clean[j] : '\0';
+        const std::string piece = slack_piece(std::string_view(clean).substr(i, j - i), before, after);
         const std::size_t width = piece.size() > 1 && piece.front() == '&' ? piece.size() : 1;
         if (chars + width > max_chars - 1 && j < clean.size()) {
             out += "\xE2\x80\xA6";  // more follows and only the ellipsis still fits
@@ -109,7 +162,7 @@ std::string slack_text(std::string_view s, std::size_t max_chars) {
 
 std::string slack_payload(const Alert& a) {
     const std::string sev = upper(severity_name(a.severity));
-    const std::string title = truncate_utf8("[" + sev + "] " + a.rule_id + " on " + a.host, kHeaderMax);
+    const std::string title = truncate_utf8(slack_plain("[" + sev + "] " + a.rule_id + " on " + a.host), kHeaderMax);
     std::vector<std::string> fields;
     fields.push_back(field("Host", a.host));
     fields.push_back(field("Process", a.process.exe + " (pid " + std::to_string(a.process.pid) + ")"));

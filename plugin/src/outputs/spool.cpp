@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "util/log.hpp"
+#include "util/safe_file.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -26,17 +27,6 @@ constexpr std::size_t kMaxHeader = 21;  // 20 digits + '\n'
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
     throw std::runtime_error("spool: " + what + " " + path + ": " + std::strerror(errno));
-}
-
-void make_dirs(const std::string& dir) {
-    for (std::size_t pos = 1; pos <= dir.size(); ++pos) {
-        if (pos == dir.size() || dir[pos] == '/') {
-            const std::string part = dir.substr(0, pos);
-            if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-                fail("cannot create", part);
-            }
-        }
-    }
 }
 
 bool write_all(int fd, std::string_view data) {
@@ -95,22 +85,29 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     while (dir_.size() > 1 && dir_.back() == '/') {
         dir_.pop_back();
     }
-    make_dirs(dir_);
+    // Reached without following a symlink in any component, made 0700 where missing.
+    std::string problem;
+    dir_fd_ = util::open_dir_nofollow(dir_, true, problem);
+    if (!dir_fd_) {
+        throw std::runtime_error("spool: cannot open the directory " + problem);
+    }
     struct stat st {};
-    if (::lstat(dir_.c_str(), &st) != 0) {
+    if (::fstat(dir_fd_.get(), &st) != 0) {
         fail("cannot stat", dir_);
     }
     if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
         throw std::runtime_error("spool: " + dir_ + " is not a directory owned by this user");
     }
-    if ((st.st_mode & 077U) != 0 && ::chmod(dir_.c_str(), 0700) != 0) {
+    if ((st.st_mode & 077U) != 0 && ::fchmod(dir_fd_.get(), 0700) != 0) {
         fail("cannot restrict the mode of", dir_);
     }
 
-    const std::string lock_path = dir_ + "/lock";
-    lock_fd_ = util::UniqueFd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    lock_fd_ = util::UniqueFd(::openat(dir_fd_.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
     if (!lock_fd_) {
-        fail("cannot open", lock_path);
+        fail("cannot open", dir_ + "/lock");
+    }
+    if (const std::string bad = util::check_private_regular(lock_fd_.get()); !bad.empty()) {
+        throw std::runtime_error("spool: " + dir_ + "/lock: " + bad);
     }
     if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         throw std::runtime_error("spool: " + dir_ + " is in use by another process");
@@ -118,8 +115,12 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
 
     std::vector<std::uint64_t> ids;
     {
-        DIR* d = ::opendir(dir_.c_str());
+        const int dup_fd = ::fcntl(dir_fd_.get(), F_DUPFD_CLOEXEC, 0);
+        DIR* d = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
         if (d == nullptr) {
+            if (dup_fd >= 0) {
+                ::close(dup_fd);
+            }
             fail("cannot read", dir_);
         }
         while (const dirent* e = ::readdir(d)) {
@@ -134,9 +135,12 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     std::sort(ids.begin(), ids.end());
 
     const std::string cursor_path = dir_ + "/cursor";
-    cursor_fd_ = util::UniqueFd(::open(cursor_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    cursor_fd_ = util::UniqueFd(::openat(dir_fd_.get(), "cursor", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
     if (!cursor_fd_) {
         fail("cannot open", cursor_path);
+    }
+    if (const std::string bad = util::check_private_regular(cursor_fd_.get()); !bad.empty()) {
+        throw std::runtime_error("spool: " + cursor_path + ": " + bad);
     }
     std::uint64_t cursor_id = 0;
     std::uint64_t cursor_off = 0;
@@ -154,13 +158,13 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     for (const auto id : ids) {
         next_id_ = std::max(next_id_, id + 1);
         if (id < cursor_id) {  // delivered; the unlink did not happen before a stop
-            ::unlink(seg_path(id).c_str());
+            (void)::unlinkat(dir_fd_.get(), seg_name(id).c_str(), 0);
             continue;
         }
         Segment seg;
         seg.id = id;
         struct stat ss {};
-        if (::stat(seg_path(id).c_str(), &ss) != 0) {
+        if (::fstatat(dir_fd_.get(), seg_name(id).c_str(), &ss, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(ss.st_mode)) {
             continue;
         }
         seg.size = static_cast<std::uint64_t>(ss.st_size);
@@ -183,16 +187,20 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     }
 }
 
-std::string Spool::seg_path(std::uint64_t id) const {
+std::string Spool::seg_name(std::uint64_t id) {
     std::array<char, 24> name{};
-    std::snprintf(name.data(), name.size(), "/%016llu.seg", static_cast<unsigned long long>(id));
-    return dir_ + name.data();
+    std::snprintf(name.data(), name.size(), "%016llu.seg", static_cast<unsigned long long>(id));
+    return name.data();
+}
+
+std::string Spool::seg_path(std::uint64_t id) const {
+    return dir_ + "/" + seg_name(id);
 }
 
 std::uint64_t Spool::scan_segment(Segment& seg, std::uint64_t offset) {
     const std::string path = seg_path(seg.id);
-    const util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) {
+    const util::UniqueFd fd(::openat(dir_fd_.get(), seg_name(seg.id).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd || !util::check_private_regular(fd.get()).empty()) {
         return 0;
     }
     std::uint64_t records = 0;
@@ -203,7 +211,10 @@ std::uint64_t Spool::scan_segment(Segment& seg, std::uint64_t offset) {
             break;
         }
         const auto h = parse_header(hdr.data(), want);
-        if (!h || offset + h->first + h->second + 1 > seg.size) {
+        // The length is bounded by what is left of the segment (a crafted one cannot wrap the
+        // offset around: no sums of untrusted numbers).
+        const std::uint64_t room = seg.size - offset;
+        if (!h || h->first >= room || h->second > room - h->first - 1) {
             break;
         }
         char nl = 0;
@@ -237,7 +248,7 @@ void Spool::write_cursor() {
 
 void Spool::drop_front_segment() {
     const Segment& seg = segments_.front();
-    ::unlink(seg_path(seg.id).c_str());
+    (void)::unlinkat(dir_fd_.get(), seg_name(seg.id).c_str(), 0);
     if (read_fd_id_ == seg.id) {
         read_fd_.reset();
     }
@@ -262,9 +273,20 @@ bool Spool::open_tail_for_append() {
     }
     const Segment& tail = segments_.back();
     if (!write_fd_ || write_fd_id_ != tail.id) {
-        write_fd_ = util::UniqueFd(
-            ::open(seg_path(tail.id).c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (write_fd_) {
+            // A finished segment: its writeback starts now, the next sync() waits for it.
+            (void)::sync_file_range(write_fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+            unsynced_.push_back(std::move(write_fd_));
+        }
+        write_fd_ = util::UniqueFd(::openat(dir_fd_.get(),
+                                            seg_name(tail.id).c_str(),
+                                            O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                                            0600));
         write_fd_id_ = tail.id;
+        if (write_fd_ && !util::check_private_regular(write_fd_.get()).empty()) {
+            write_fd_.reset();  // a hard link planted under a segment's name
+            errno = EPERM;
+        }
     }
     return write_fd_.valid();
 }
@@ -359,7 +381,8 @@ std::optional<std::string> Spool::front_locked() {
             continue;
         }
         if (!read_fd_ || read_fd_id_ != seg.id) {
-            read_fd_ = util::UniqueFd(::open(seg_path(seg.id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+            read_fd_ = util::UniqueFd(
+                ::openat(dir_fd_.get(), seg_name(seg.id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
             read_fd_id_ = seg.id;
         }
         std::array<char, kMaxHeader> hdr{};
@@ -370,7 +393,8 @@ std::optional<std::string> Spool::front_locked() {
             h = parse_header(hdr.data(), want);
         }
         std::string payload;
-        bool ok = h.has_value() && read_offset_ + h->first + h->second + 1 <= seg.size;
+        const std::uint64_t room = seg.size - std::min(seg.size, read_offset_);
+        bool ok = h.has_value() && h->first < room && h->second <= room - h->first - 1;
         if (ok) {
             payload.resize(h->second + 1);
             ok = pread_all(read_fd_.get(), payload.data(), payload.size(), read_offset_ + h->first) &&
@@ -410,11 +434,23 @@ void Spool::pop() {
 }
 
 void Spool::sync() {
-    const std::scoped_lock lock(mu_);
-    if (write_fd_) {
-        (void)::fdatasync(write_fd_.get());
+    // The fds are taken (or duplicated) under the lock; the waits happen outside it, so appends
+    // and deliveries go on while the disk catches up.
+    std::vector<util::UniqueFd> fds;
+    {
+        const std::scoped_lock lock(mu_);
+        fds = std::move(unsynced_);
+        unsynced_.clear();
+        if (write_fd_) {
+            fds.emplace_back(::fcntl(write_fd_.get(), F_DUPFD_CLOEXEC, 0));
+        }
+        fds.emplace_back(::fcntl(cursor_fd_.get(), F_DUPFD_CLOEXEC, 0));
     }
-    (void)::fdatasync(cursor_fd_.get());
+    for (const auto& fd : fds) {
+        if (fd) {
+            (void)::fdatasync(fd.get());
+        }
+    }
 }
 
 }  // namespace adock::outputs

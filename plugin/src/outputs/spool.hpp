@@ -88,7 +88,8 @@ public:
         const std::scoped_lock lock(mu_);
         return lost_;
     }
-    /// fdatasync of the segment being written and of the cursor (at shutdown).
+    /// fdatasync of the segments filled since the last call, of the one being written and of the
+    /// cursor. Thread-safe, and waits without holding the spool's lock (a syncer thread calls it).
     void sync();
 
 private:
@@ -99,6 +100,7 @@ private:
     };
 
     [[nodiscard]] std::optional<std::string> front_locked();
+    [[nodiscard]] static std::string seg_name(std::uint64_t id);
     [[nodiscard]] std::string seg_path(std::uint64_t id) const;
     /// Counts the records of a segment from `offset`, truncating a torn tail. Returns the count.
     std::uint64_t scan_segment(Segment& seg, std::uint64_t offset);
@@ -111,6 +113,7 @@ private:
     mutable std::mutex mu_;
     std::string dir_;
     std::uint64_t max_bytes_;
+    util::UniqueFd dir_fd_;   ///< the directory, reached without symlinks; every file is opened in it
     util::UniqueFd lock_fd_;  ///< flock: one process per spool
     std::uint64_t segment_bytes_;
     std::deque<Segment> segments_;  ///< oldest first
@@ -123,6 +126,7 @@ private:
     util::UniqueFd read_fd_;        ///< segments_.front(), opened lazily
     std::uint64_t read_fd_id_ = 0;
     util::UniqueFd write_fd_;       ///< segments_.back(), opened lazily
+    std::vector<util::UniqueFd> unsynced_;  ///< filled segments whose fdatasync is still due
     std::uint64_t write_fd_id_ = 0;
     std::optional<std::string> head_;  ///< front() cached until pop()
     const void* reader_ = nullptr;     ///< acquire_reader()

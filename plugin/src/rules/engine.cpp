@@ -629,8 +629,9 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
         bool ok = true;
         std::optional<std::string> same_as;
         if (c.paths) {
-            ok = std::any_of(c.paths->begin(), c.paths->end(), [&](const std::string& pat) {
-                return path_matches(pat, path);
+            // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
+            ok = std::any_of(c.paths->begin(), c.paths->end(), [&p = path](const std::string& pat) {
+                return path_matches(pat, p);
             });
             if (!ok) {
                 ctx.attribution_of(containers_, table_, role_fn_);

@@ -45,6 +45,25 @@ const char* level_name(Level level) {
 
 }  // namespace
 
+std::string escape(std::string_view message) {
+    std::string out;
+    out.reserve(message.size());
+    static constexpr std::string_view kHex = "0123456789abcdef";
+    for (const char ch : message) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c < 0x20 || c == 0x7f) {
+            out += "\\x";
+            out += kHex[c >> 4U];
+            out += kHex[c & 0xfU];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 void set_level(Level lvl) { g_level.store(lvl); }
 
 void set_target(Target target) {
@@ -60,7 +79,9 @@ void write(Level lvl, std::string_view message) {
     if (lvl < g_level.load()) {
         return;
     }
-    const std::string text(message);
+    // One message, one line: a newline, CR, ESC or any other C0 or DEL in a path or a name from
+    // the audit stream could otherwise forge a line of its own or rewrite the terminal.
+    const std::string text = escape(message);
     if (g_target.load() == Target::Syslog) {
         syslog(syslog_priority(lvl), "%s", text.c_str());
         return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace adock::log {
@@ -14,6 +15,10 @@ enum class Target { Stderr, Syslog };
 void set_level(Level level);
 void set_target(Target target);
 [[nodiscard]] Level level();
+
+/// `message` as one printable line: a backslash becomes `\\`, C0 controls (newline, CR, tab, ESC)
+/// and DEL become `\xNN`; other bytes (UTF-8) pass. write() applies it to every message.
+[[nodiscard]] std::string escape(std::string_view message);
 
 void write(Level level, std::string_view message);
 

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a hostile container or local user can plant where the plugin writes: crafted spool
+// records, a full file system, symlinks and hard links, stale .tmp files.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "outputs/file_sink.hpp"
+#include "outputs/spool.hpp"
+#include "test_catch.hpp"
+#include "test_support.hpp"
+#include "util/safe_file.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using adock::outputs::AlertMessage;
+using adock::outputs::Spool;
+using adock::test::TempDir;
+using namespace std::chrono_literals;
+
+AlertMessage message(const std::string& json) {
+    auto alert = std::make_shared<adock::Alert>();
+    alert->severity = adock::Severity::High;
+    return AlertMessage{alert, std::make_shared<const std::string>(json)};
+}
+
+adock::config::OutputConfig file_config(const std::string& path) {
+    adock::config::OutputConfig cfg;
+    cfg.name = "file-test";
+    cfg.type = adock::config::OutputType::File;
+    cfg.path = path;
+    return cfg;
+}
+
+void write_file(const std::string& path, const std::string& data) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+}
+
+}  // namespace
+
+TEST_CASE("spool: a crafted record length cannot wrap the offset; the record is cut off", "[outputs][spool][hostile]") {
+    TempDir tmp;
+    const std::string dir = tmp / "s";
+    {
+        Spool s(dir, 1 << 20);
+        REQUIRE(s.append("first") == Spool::Append::Ok);
+    }
+    std::string seg;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".seg") {
+            seg = e.path().string();
+        }
+    }
+    REQUIRE_FALSE(seg.empty());
+    {
+        // 2^64 - 22: offset + header + length + 1 wraps back onto the record itself.
+        std::ofstream out(seg, std::ios::app | std::ios::binary);
+        out << "18446744073709551594\n{\"x\":1}\n";
+    }
+    const auto started = std::chrono::steady_clock::now();
+    Spool s(dir, 1 << 20);
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+    CHECK(s.pending() == 1);
+    CHECK(s.lost() == 1);
+    REQUIRE(s.front() == std::optional<std::string>("first"));
+    s.pop();
+    CHECK(s.empty());
+    REQUIRE(s.append("next") == Spool::Append::Ok);
+    CHECK(s.front() == std::optional<std::string>("next"));
+}
+
+TEST_CASE("spool: its directory is reached without symlinks", "[outputs][spool][hostile]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "real");
+    REQUIRE(::symlink((tmp / "real").c_str(), (tmp / "link").c_str()) == 0);
+    CHECK_THROWS(Spool(tmp / "link/out.webhook", 1 << 20));
+    CHECK_FALSE(fs::exists(tmp / "real/out.webhook"));
+}
+
+TEST_CASE("safe_file: no symlink in any component, no hard link, only our files", "[util][hostile]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "d");
+    REQUIRE(::symlink((tmp / "d").c_str(), (tmp / "ln").c_str()) == 0);
+    std::string error;
+
+    SECTION("a symlinked directory component") {
+        CHECK_FALSE(adock::util::open_append_nofollow(tmp / "ln/a.jsonl", 0600, true, error).valid());
+        CHECK(error.find("a symbolic link") != std::string::npos);
+        CHECK_FALSE(fs::exists(tmp / "d/a.jsonl"));
+        CHECK_FALSE(adock::util::write_file_atomic(tmp / "ln/state.json", "{}", 0600, true, false, error));
+        CHECK_FALSE(fs::exists(tmp / "d/state.json"));
+    }
+    SECTION("missing directories are made, 0700") {
+        auto fd = adock::util::open_append_nofollow(tmp / "x/y/a.jsonl", 0600, true, error);
+        REQUIRE(fd.valid());
+        CHECK((fs::status(tmp / "x/y").permissions() & fs::perms::all) == fs::perms::owner_all);
+    }
+    SECTION("a hard link is refused") {
+        write_file(tmp / "victim", "");
+        REQUIRE(::link((tmp / "victim").c_str(), (tmp / "d/a.jsonl").c_str()) == 0);
+        CHECK_FALSE(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true, error).valid());
+        CHECK(error.find("hard links") != std::string::npos);
+    }
+    SECTION("a file owned by someone else is refused") {
+        write_file(tmp / "d/a.jsonl", "");
+        if (::geteuid() == 0) {
+            REQUIRE(::chown((tmp / "d/a.jsonl").c_str(), 4242, 4242) == 0);
+            CHECK_FALSE(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true, error).valid());
+            CHECK(error.find("owned by uid 4242") != std::string::npos);
+        }
+    }
+    SECTION("a FIFO does not hang the open") {
+        REQUIRE(::mkfifo((tmp / "d/a.jsonl").c_str(), 0600) == 0);
+        CHECK_FALSE(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true, error).valid());
+    }
+    SECTION("a planted .tmp (a symlink to a victim) is removed, not followed") {
+        write_file(tmp / "victim", "keep");
+        REQUIRE(::symlink((tmp / "victim").c_str(), (tmp / "d/state.json.tmp").c_str()) == 0);
+        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "{\"ok\":1}", 0600, false, true, error));
+        CHECK(adock::test::slurp(tmp / "victim") == "keep");
+        CHECK(adock::test::slurp(tmp / "d/state.json") == "{\"ok\":1}");
+        CHECK_FALSE(fs::exists(fs::symlink_status(tmp / "d/state.json.tmp")));
+    }
+    SECTION("reading: a symlink is not followed, a missing file is not an error") {
+        write_file(tmp / "d/b.json", "x");
+        CHECK(adock::util::read_file_nofollow(tmp / "d/b.json", 10, error) == std::optional<std::string>("x"));
+        CHECK_FALSE(adock::util::read_file_nofollow(tmp / "ln/b.json", 10, error).has_value());
+        CHECK_FALSE(error.empty());
+        CHECK_FALSE(adock::util::read_file_nofollow(tmp / "d/none", 10, error).has_value());
+        CHECK(error.empty());
+    }
+}
+
+TEST_CASE("file sink refuses a hard-linked alert file and a symlinked directory", "[outputs][file][hostile]") {
+    TempDir tmp;
+    write_file(tmp / "victim", "");
+    REQUIRE(::link((tmp / "victim").c_str(), (tmp / "alerts.jsonl").c_str()) == 0);
+    auto sink = adock::outputs::make_sink(file_config(tmp / "alerts.jsonl"));
+    sink->start();
+    REQUIRE(sink->submit(message("{\"x\":1}")));
+    sink->stop(2s);
+    CHECK(fs::file_size(tmp / "victim") == 0);
+    CHECK(sink->stats().dropped == 1);
+
+    fs::create_directories(tmp / "real");
+    REQUIRE(::symlink((tmp / "real").c_str(), (tmp / "ln").c_str()) == 0);
+    auto sink2 = adock::outputs::make_sink(file_config(tmp / "ln/alerts.jsonl"));
+    sink2->start();
+    REQUIRE(sink2->submit(message("{\"x\":1}")));
+    sink2->stop(2s);
+    CHECK_FALSE(fs::exists(tmp / "real/alerts.jsonl"));
+}
+
+TEST_CASE("file sink on a full file system: no torn JSON line, the drop counted", "[outputs][file][hostile]") {
+    // RLIMIT_FSIZE stands in for ENOSPC: a write past it is cut short, the next fails (EFBIG).
+    TempDir tmp;
+    const std::string path = tmp / "alerts.jsonl";
+    const std::string line(1000, 'a');
+    const std::string json = "{\"pad\":\"" + line + "\"}";
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    struct sigaction old {};
+    REQUIRE(::sigaction(SIGXFSZ, &ignore, &old) == 0);
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    rlimit small = saved;
+    small.rlim_cur = 5500;  // five lines and a half
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::uint64_t delivered = 0;
+    std::uint64_t dropped = 0;
+    {
+        auto sink = adock::outputs::make_sink(file_config(path));
+        for (int i = 0; i < 8; ++i) {
+            REQUIRE(sink->submit(message(json)));
+        }
+        sink->start();  // one batch of 8
+        sink->stop(2s);
+        delivered = sink->stats().delivered;
+        dropped = sink->stats().dropped;
+    }
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &saved) == 0);
+    REQUIRE(::sigaction(SIGXFSZ, &old, nullptr) == 0);
+    const std::string text = adock::test::slurp(path);
+    CHECK(delivered == 5);
+    CHECK(dropped == 3);
+    REQUIRE_FALSE(text.empty());
+    CHECK(text.back() == '\n');
+    CHECK(text.size() == 5 * (json.size() + 1));
+}
