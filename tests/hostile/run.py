@@ -26,11 +26,7 @@ DATA = os.path.join(ROOT, "tests", "data", "hostile")
 
 # Cases whose fix belongs to someone else's work in progress (issue 11): reported as XFAIL while
 # they fail; an unexpected pass is an error so the owner takes the case off this list.
-KNOWN_OPEN = {
-    "C1": "lead", "H1": "lead", "H2": "lead", "H3": "lead", "L1": "lead", "M3": "lead",
-    "H4": "D", "H5": "D", "H6": "D", "M1": "D", "M2": "D", "L4a": "D",
-    "M4": "C", "L2-framer": "C", "L4b": "C",
-}
+KNOWN_OPEN = {}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", default=os.environ.get("AUDISP_DOCKER_BIN", os.path.join(ROOT, "build/plugin/audisp-docker")))
@@ -156,9 +152,17 @@ def case_C1():
     gen("t_fifo.py", "../../trap", "abc", os.path.join(d, "in.log"))
     conf("fifo.yaml", d)
     r = Run(d, os.path.join(d, "in.log"), 10)
-    evil = sum(1 for a in r.alerts() if "evil" in json.dumps(a))
     os.unlink(os.path.join(d, "trap/abc/config.json"))
-    return r.ok() and evil >= 5, "%s; alerts naming evilN: %d (want 5)" % (r, evil)
+    # Not frozen: the input ends and the plugin exits 0 (the fake shim's child's unshare still
+    # alerts, in the real shim's container c1). No container field names the trap. The five
+    # `runc run evilN` of the reproducer are the container's own /usr/sbin/runc: by identity not
+    # the host's runtime, so not runc_suspicious_exec (a deliberate change: issue 10).
+    alerts = r.alerts()
+    unshare = [a for a in alerts if a["rule"]["id"] == "container_sensitive_syscall"
+               and (a.get("container") or {}).get("id") == "c1"
+               and (a.get("container") or {}).get("namespace") == "default"]
+    trap = [a for a in alerts if "trap" in json.dumps(a.get("container"))]
+    return r.ok() and len(unshare) == 1 and not trap, "%s; unshare alert in c1/default: %d, container fields naming the trap: %d" % (r, len(unshare), len(trap))
 
 
 def case_H1():
@@ -244,7 +248,8 @@ def case_L1():
 def case_L2_year():
     r = replay("L2-year", "ubsan_rfc3339_year.log")
     times = sorted({a.get("time", "") for a in r.alerts()})
-    good = r.ok() and times and all(t[:4].isdigit() and "0000" < t[:4] <= "9999" for t in times)
+    # Rejected (the framer refuses seconds out of range: no alert) or clamped; never wrapped.
+    good = r.ok() and all(t[:4].isdigit() and "0000" < t[:4] <= "9999" for t in times)
     return good and "runtime error" not in r.stderr, "%s; alert times %s" % (r, times)
 
 

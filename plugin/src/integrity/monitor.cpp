@@ -101,6 +101,15 @@ bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode,
     if (!watched_paths_.contains(path)) {
         return false;
     }
+    if (inode != 0) {
+        // The record names the file's inode: another inode than the monitored file's is a file
+        // of that name elsewhere (a layer being unpacked, a chroot), not the host's.
+        for (const auto& [ino, p] : watched_inodes_) {
+            if (p == path) {
+                return false;  // ino != inode: the inode match above would have said yes
+            }
+        }
+    }
     if (parent.second != 0) {
         const auto slash = path.rfind('/');
         const std::string dir = slash == 0 ? std::string("/") : path.substr(0, slash);

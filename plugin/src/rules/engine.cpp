@@ -287,10 +287,9 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
         if (host_identities_) {
             return list.match_identity(p.image);  // live: the host's file, whatever it is called
         }
-        // A replay knows the file only as the paths execs showed it at: the same file under
-        // another name (a hardlink, a copy keeping the inode) counts for a process known not
-        // to run in a container; inside one (or while that is being decided) names and inodes
-        // of its own file system say nothing about the host's.
+        // A replay knows the file only as the paths execs showed it at; the same inode under
+        // another name says nothing certain (another host, another file system, a container's
+        // own file), so it is not taken for that file. Live, identity is the host's.
         const std::set<std::string>* seen = list.learned_paths(p.image);
         if (seen == nullptr || seen->empty()) {
             return std::nullopt;
@@ -309,9 +308,7 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
                 return seen->contains(up->exe) ? up->exe : *seen->begin();
             }
         }
-        if (!strict && (p.attribution == proc::Attribution::Host || p.attribution == proc::Attribution::Unknown)) {
-            return *seen->begin();
-        }
+        (void)strict;  // a replay never takes one file for another: inodes of a log are not ours
         return std::nullopt;
     }
     // Replays only: a process whose executable the stream never showed (started before the
