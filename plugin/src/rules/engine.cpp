@@ -309,6 +309,11 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
             }
         }
         (void)strict;  // a replay never takes one file for another: inodes of a log are not ours
+        if (p.image_inherited && p.exe != "/" && p.attribution != proc::Attribution::Container) {
+            // Its parent's program by guess (a process the stream never showed exec'ing): the
+            // path the kernel gives it says more.
+            return list.match(p.exe);
+        }
         return std::nullopt;
     }
     // Replays only: a process whose executable the stream never showed (started before the
