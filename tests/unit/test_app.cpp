@@ -158,9 +158,11 @@ TEST_CASE("bounded queue: capacity, drops, close drains", "[util][queue]") {
 
 TEST_CASE("bounded queue: a waiting consumer is woken by a producer and by close", "[util][queue]") {
     util::BoundedQueue<int> q(4);
-    std::thread producer([&] { CHECK(q.try_push(7)); });
+    bool pushed = false;  // Catch's assertions are not thread-safe: checked on this thread
+    std::thread producer([&] { pushed = q.try_push(7); });
     CHECK(q.pop_for(5s) == 7);
     producer.join();
+    CHECK(pushed);
     std::thread closer([&] { q.close(); });
     CHECK_FALSE(q.pop_for(5s).has_value());
     closer.join();
