@@ -104,22 +104,30 @@ std::string syslog_message(const AlertMessage& m, unsigned facility, const std::
         out += *m.json;
         return out;
     }
-    // Too long for the transport (a 100 KB argv): a short form that still says what happened.
+    // Too long for the transport (a 100 KB argv): a short form that still says what happened,
+    // every field cut so the whole stays within max_bytes (escaping grows a byte to at most 6).
+    auto cut = [](std::string v, std::size_t n) {
+        if (v.size() > n) {
+            v.resize(n);
+        }
+        return v;
+    };
     std::string brief;
-    util::JsonWriter w(brief);
-    w.begin_object();
-    w.key("rule").begin_object().key("id").value(a.rule_id).key("severity").value(severity_name(a.severity)).end_object();
-    w.key("host").value(a.host);
-    w.key("time").value(a.time);
-    w.key("serial").value(a.serial);
-    std::string summary = a.summary;
-    const std::size_t room = max_bytes > out.size() + 512 ? max_bytes - out.size() - 512 : 64;
-    if (summary.size() > room / 6) {  // JSON escaping grows a byte to at most 6
-        summary.resize(room / 6);
+    for (std::size_t keep = a.summary.size();; keep /= 2) {
+        brief.clear();
+        util::JsonWriter w(brief);
+        w.begin_object();
+        w.key("rule").begin_object().key("id").value(cut(a.rule_id, 64)).key("severity").value(severity_name(a.severity)).end_object();
+        w.key("host").value(cut(a.host, 64));
+        w.key("time").value(cut(a.time, 40));
+        w.key("serial").value(a.serial);
+        w.key("summary").value(cut(a.summary, keep));
+        w.key("truncated").value(true);
+        w.end_object();
+        if (out.size() + brief.size() <= max_bytes || keep == 0) {
+            break;
+        }
     }
-    w.key("summary").value(summary);
-    w.key("truncated").value(true);
-    w.end_object();
     out += brief;
     return out;
 }
