@@ -178,6 +178,9 @@ sleep 1
 phase() {
   local name=$1 fn=$2 start end rc=0 err=""
   start=$(date +%s.%N)
+  # The kernel stamps audit events from the coarse clock (a tick behind, then cut to ms): a pause
+  # keeps this phase's first event clear of the previous phase's window.
+  sleep 0.05
   # In the background so that set -e holds inside FUNCTION (it does not in a `||` list).
   "$fn" > "$d/phase-$name.out" 2>&1 &
   wait $! || rc=$?
