@@ -201,6 +201,32 @@ def case_H5():
     return r.ok() and sizes and biggest < 256 * 1024, "%s; %d alerts, largest %d bytes (bar 256 KiB)" % (r, len(sizes), biggest)
 
 
+def case_H5_live():
+    # The live form: a paced stdin pipe (the reader drops rather than stall auditd), 12 tiny
+    # events below the big shells, 18 MiB of ordinary execs, then runc from a host shell.
+    d = os.path.join(OUT, "H5-live")
+    shutil.rmtree(d, ignore_errors=True)
+    conf("norotate.yaml", d)
+    feeder = subprocess.Popen([sys.executable, os.path.join(DATA, "blind_by_alert_cost_feeder.py"), "12"],
+                              stdout=subprocess.PIPE)
+    with open(os.path.join(d, "stderr.log"), "wb") as err:
+        try:
+            rc = subprocess.run([args.bin, "--config", os.path.join(d, "conf.yaml"), "--log-stderr"],
+                                stdin=feeder.stdout, stdout=subprocess.DEVNULL, stderr=err, timeout=120).returncode
+        except subprocess.TimeoutExpired:
+            rc = "hung"
+    feeder.stdout.close()
+    feeder.wait()
+    r = Run.__new__(Run)
+    r.d = d
+    r.stderr = open(os.path.join(d, "stderr.log"), "rb").read().decode("utf-8", "replace")
+    evidence = "EVIDENCE-escape" in r.text()
+    chunks, lines = r.counter("dropped_chunks"), r.counter("dropped_lines")
+    ok = rc == 0 and evidence and chunks == 0 and lines == 0
+    return ok, "exit %s; %d alerts, EVIDENCE-escape %s; dropped_chunks %s, dropped_lines %s (bar: present, 0 dropped)" % (
+        rc, len(r.alerts()), "present" if evidence else "MISSING", chunks, lines)
+
+
 def case_H6():
     r = replay("H6", "seccomp_flood_head.log")
     n = sum(1 for x in r.rules() if x == "seccomp_violation")
@@ -395,7 +421,7 @@ def case_L8():
 
 
 CASES = [("basic", case_basic), ("C1", case_C1), ("H1", case_H1), ("H2", case_H2), ("H3", case_H3),
-         ("H4", case_H4), ("H5", case_H5), ("H6", case_H6), ("M1", case_M1), ("M2", case_M2),
+         ("H4", case_H4), ("H5", case_H5), ("H5-live", case_H5_live), ("H6", case_H6), ("M1", case_M1), ("M2", case_M2),
          ("M3", case_M3), ("M4", case_M4), ("L1", case_L1), ("L2-year", case_L2_year),
          ("L2-framer", case_L2_framer), ("L3", case_L3), ("L4a", case_L4a), ("L4b", case_L4b),
          ("L5", case_L5), ("L6", case_L6), ("L7", case_L7), ("L8", case_L8)]
