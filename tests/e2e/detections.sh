@@ -84,6 +84,20 @@ others = [a["rule"]["id"] for a in alerts if a["rule"]["id"] != "container_binar
 if others: print("unexpected", others)
 sys.exit(0 if ops == want and not bad and not others else 1)'
 
+m=$(mark); scenario_evasion "$d"; settle
+check "container_binary_modified through other names: a symlinked directory and a hard link (by dev/inode)" "$m" '
+hits = rule("container_binary_modified")
+got = [(a["file"]["operation"], a["file"]["path"], a["file"].get("same_as")) for a in hits]
+print(got)
+want = [("chmod", "/tmp/u/tool", "/usr/bin/tool"), ("create", "/tmp/u/dropped", "/usr/bin/dropped"),
+        ("link", "/usr/bin/tool", None), ("write", "/tmp/p", "/usr/bin/tool")]
+missing = [w for w in want if w not in got]
+if missing: print("MISSED", missing)
+bad = [a for a in hits if (a["container"] or {}).get("id") != "evade-1"]
+others = [a["rule"]["id"] for a in alerts if a["rule"]["id"] != "container_binary_modified"]
+if others: print("unexpected", others)
+sys.exit(0 if not missing and not bad and not others else 1)'
+
 m=$(mark); scenario_seccomp "$d"; settle
 check "seccomp_violation naming mkdir" "$m" '
 hits = rule("seccomp_violation")

@@ -83,6 +83,29 @@ scenario_fim() {
   bash -c "cd '$d/host/usr/bin' && echo x > x && chmod 700 x && touch -d 2020-01-01 x && mv x y && rm y; true"
 }
 
+# evasion: the same /usr/bin/tool reached by other names inside a ctr container (issue 11, M2):
+# through a symlinked directory (chmod, and a file created there) and through a hard link (the
+# link, then a write to it). Each is container_binary_modified, file.same_as the real name.
+scenario_evasion() {
+  local d=$1
+  local c=(ctr --address "$d/ctd.sock")
+  scenario_tool "$d"
+  # From inside a running container, as an intruder would (its root is read while it runs).
+  "${c[@]}" run -d --rootfs "$d/rootfs" evade-1 /bin/busybox sleep 60
+  sleep 0.5
+  "${c[@]}" task exec --exec-id e1 evade-1 /bin/sh -c '
+    ln -s /usr/bin /tmp/u
+    chmod 700 /tmp/u/tool
+    echo x > /tmp/u/dropped
+    ln /usr/bin/tool /tmp/p
+    echo x >> /tmp/p
+    rm -f /tmp/u /tmp/p /usr/bin/dropped'
+  "${c[@]}" task kill -s KILL evade-1
+  sleep 0.5
+  "${c[@]}" task rm -f evade-1 >/dev/null
+  "${c[@]}" container rm evade-1
+}
+
 # seccomp: a container whose profile kills mkdir runs mkdir (seccomp_violation naming mkdir).
 scenario_seccomp() {
   local d=$1

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,11 +37,14 @@ struct Catalogue {
     std::unique_ptr<rules::Engine> engine;
     std::uint64_t serial = 1000;
 
-    Catalogue() {
+    /// `proc_root` set: a live host (identities are the host's files, /proc is read there).
+    explicit Catalogue(const std::string& proc_root = "") {
         std::vector<std::unique_ptr<outputs::Sink>> sinks;
         sinks.push_back(std::make_unique<test::CollectSink>(alerts));
         (void)out.replace(std::move(sinks));
-        cfg.processes.use_proc = false;
+        cfg.processes.use_proc = !proc_root.empty();
+        cfg.proc_root = proc_root;
+        cfg.integrity.enabled = false;
         cfg.host = "testhost";
         engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
     }
@@ -396,6 +401,11 @@ TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's 
     c.runc_start(1100, 1000, "s1");
     c.engine->on_event(c.base(1101, 1100, "/", "unshare"));
     c.engine->on_event(c.base(1102, 1101, "/", "mount"));
+    // runc:[2:INIT], cloned by nsexec with CLONE_PARENT: its parent is runc itself, it never
+    // exec'd, and the record names the init's executable ("/").
+    c.engine->on_event(c.base(1103, 1100, "/", "mount"));
+    c.engine->on_event(c.base(1103, 1100, "/", "keyctl"));
+    CHECK(c.of("container_sensitive_syscall").size() == 1);
     // On the host: not a container.
     c.exec(1200, 1, "/usr/bin/bash", {"bash"});
     c.engine->on_event(c.base(1200, 1, "/usr/bin/bash", "unshare"));
@@ -404,6 +414,53 @@ TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's 
     c.engine->on_event(c.base(1002, 1001, "/bin/busybox", "finit_module"));
     REQUIRE(c.of("container_sensitive_syscall").size() == 2);
     CHECK(c.of("container_sensitive_syscall")[1]->severity == Severity::Critical);
+}
+
+TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, once /proc has moved on", "[detections][syscalls][runc]") {
+    // Live, the clone's event is read after it has exec'd the container's command: its
+    // /proc/PID/exe is the container's busybox by then. The record still names the init's
+    // executable ("/") and its parent, the host's runc.
+    const auto runc = host_runc();
+    struct stat shim_st {};
+    if (!runc || ::stat("/usr/bin/containerd-shim-runc-v2", &shim_st) != 0) {
+        WARN("skipped: needs the host's runc and containerd-shim-runc-v2");
+        return;
+    }
+    std::array<char, 32> dev{};
+    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(shim_st.st_dev), minor(shim_st.st_dev));
+    namespace fs = std::filesystem;
+    const fs::path proc = fs::temp_directory_path() / ("adock-nsexec-" + std::to_string(::getpid()));
+    fs::create_directories(proc / "1103");
+    fs::create_directories(proc / "1104");
+    fs::create_symlink("/bin/busybox", proc / "1103" / "exe");
+    fs::create_symlink("/bin/busybox", proc / "1104" / "exe");
+    {
+        Catalogue c(proc.string());
+        c.exec(1000, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "s1"},
+               std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(shim_st.st_ino)));
+        c.exec(1100, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s1"}, runc);
+        c.exec(1101, 1100, "/usr/sbin/runc", {"runc", "init"}, runc);  // /proc/self/exe init
+        audit::Event init = c.base(1101, 1100, "/", "execveat");  // its re-exec from the sealed copy
+        init.has_execve = true;
+        init.argv = {"runc", "init"};
+        audit::PathItem memfd;
+        memfd.item = 0;
+        memfd.nametype = "NORMAL";
+        memfd.dev = "00:01";
+        memfd.inode = 7788;
+        init.paths.push_back(memfd);
+        c.engine->on_event(init);
+        c.engine->on_event(c.base(1103, 1100, "/", "keyctl"));
+        c.engine->on_event(c.base(1103, 1100, "/", "mount"));
+        c.engine->flush();
+        c.engine->drain_probes(100);
+        CHECK(c.of("container_sensitive_syscall").empty());
+        // Not another executable under the same parent: a child of runc that is not its init.
+        c.engine->on_event(c.base(1104, 1100, "/memfd:x (deleted)", "mount"));
+        c.engine->flush();
+        CHECK(c.of("container_sensitive_syscall").size() == 1);
+    }
+    fs::remove_all(proc);
 }
 
 TEST_CASE("the index tests an event only against rules that can match it", "[detections][index]") {

@@ -138,3 +138,36 @@ TEST_CASE("a file created in /usr/bin through a symlinked directory matches by i
     REQUIRE(h.modified().size() == 2);
     CHECK(h.modified()[1]->file->same_as == "/usr/bin/tool");
 }
+
+TEST_CASE("the source of a hard link teaches its inode: a write through the link matches", "[engine][identity]") {
+    Harness h;
+    h.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, 1);
+    h.exec(501, 500, "/bin/busybox", {"sh"}, 1234);
+    // ln /usr/bin/tool /tmp/p: the link itself is a change of /usr/bin/tool.
+    auto link = h.event(502, 501, "/bin/busybox", "linkat");
+    link.paths.push_back(Harness::item(0, "/usr/bin/tool", 4300));
+    link.paths.push_back(Harness::item(1, "/tmp/", 20, "PARENT"));
+    link.paths.push_back(Harness::item(2, "/tmp/p", 4300, "CREATE"));
+    h.engine->on_event(link);
+    REQUIRE(h.modified().size() == 1);
+    // echo x >> /tmp/p
+    auto write = h.event(503, 501, "/bin/busybox", "openat");
+    write.args = {0xffffff9c, 0, O_WRONLY | O_APPEND, 0};
+    write.paths.push_back(Harness::item(0, "/tmp/p", 4300));
+    h.engine->on_event(write);
+    REQUIRE(h.modified().size() == 2);
+    CHECK(h.modified()[1]->file->same_as == "/usr/bin/tool");
+    // A name that is gone (DELETE) teaches nothing: mv /usr/bin/old /tmp/old, then a write to it.
+    auto mv = h.event(504, 501, "/bin/busybox", "renameat");
+    mv.paths.push_back(Harness::item(0, "/usr/bin/", 11, "PARENT"));
+    mv.paths.push_back(Harness::item(1, "/tmp/", 20, "PARENT"));
+    mv.paths.push_back(Harness::item(2, "/usr/bin/old", 4400, "DELETE"));
+    mv.paths.push_back(Harness::item(3, "/tmp/old", 4400, "CREATE"));
+    h.engine->on_event(mv);
+    const auto after_mv = h.modified().size();
+    auto later = h.event(505, 501, "/bin/busybox", "openat");
+    later.args = {0xffffff9c, 0, O_WRONLY | O_APPEND, 0};
+    later.paths.push_back(Harness::item(0, "/tmp/old", 4400));
+    h.engine->on_event(later);
+    CHECK(h.modified().size() == after_mv);
+}

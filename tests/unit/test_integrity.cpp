@@ -229,6 +229,38 @@ TEST_CASE("content checks never open a path the record names: a gone program is 
     m.stop();
 }
 
+TEST_CASE("content checks: a host program gone at once is read at its path only if it is the file it ran",
+          "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");       // `kworker --version`
+    const std::string swapped = t.write("tmp/.y/kworker", "#!runtime v1\n");    // replaced since the exec
+    const std::string theirs = t.write("ctr/tmp/kworker", "#!runtime v1\n");    // a container's process
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    IntegrityMonitor m(cfg, (t.path / "proc").string());  // every program is gone from /proc
+    m.start({runc}, {"runc"});
+    m.drain();
+    const auto copy_check = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy);
+    auto host = [&](const std::string& exe, int pid, std::pair<std::string, std::uint64_t> image, bool host_process) {
+        auto r = request(exec_of(exe, pid), copy_check, std::move(image));
+        r.host_process = host_process;
+        return r;
+    };
+    CHECK(m.submit(host(copy, 40, id_of(copy), true)));
+    CHECK(m.submit(host(swapped, 41, id_of(runc), true)));   // the path holds another inode now
+    CHECK(m.submit(host(theirs, 42, id_of(theirs), false)));  // not the host's path space
+    m.drain();
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].event.exe == copy);
+    CHECK(v[0].integrity.recognized_as == runc);
+    CHECK(m.stats().hashed == 1);
+    m.stop();
+}
+
 TEST_CASE("content checks: a package update is verified against dpkg and the baseline follows it",
           "[integrity]") {
     TempDir t;

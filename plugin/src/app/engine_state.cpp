@@ -61,6 +61,13 @@ std::string EngineLoop::state_json() const {
     w.key("attributed_unknown").value(static_cast<std::uint64_t>(e.attributed_unknown));
     w.key("runtime_clones").value(static_cast<std::uint64_t>(e.runtime_clones));
     w.key("names_waited").value(static_cast<std::uint64_t>(e.names_waited));
+    w.key("identity_matches").value(static_cast<std::uint64_t>(e.identity_matches));
+    const auto rp = engine_.probe_stats();
+    w.key("roots_probed").value(static_cast<std::uint64_t>(rp.probed));
+    w.key("root_probes_failed").value(static_cast<std::uint64_t>(rp.failed));
+    w.key("root_probes_dropped").value(static_cast<std::uint64_t>(rp.dropped));
+    w.key("root_probe_waits_timed_out").value(static_cast<std::uint64_t>(rp.timeouts));
+    w.key("root_identities").value(static_cast<std::uint64_t>(rp.identities));
     w.end_object();
     if (integrity_) {
         const auto is = integrity_->stats();

@@ -64,6 +64,17 @@ bool IntegrityMonitor::submit(Request&& r) {
             return false;
         }
     }
+    if (!r.reexamine && r.exe == nullptr && r.event.pid > 0 && pinned_.load(std::memory_order_relaxed) < kMaxPinned) {
+        // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
+        util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+        if (fd.valid()) {
+            pinned_.fetch_add(1, std::memory_order_relaxed);
+            r.exe = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
+                delete p;
+                pinned_.fetch_sub(1, std::memory_order_relaxed);
+            });
+        }
+    }
     ++inflight_;
     outbox_.push_back(std::move(r));
     return true;
@@ -527,15 +538,23 @@ void IntegrityMonitor::handle(Request& r) {
     }
     // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
     // process's own view (a container's file system, a symlink swapped since), not the host's.
-    util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd.valid() && is_runtime_path && r.image.second != 0) {
-        // Gone already (runc lives for milliseconds): the host's runtime binary of that name,
-        // if it is the very file the exec ran (same device and inode).
-        util::UniqueFd host(::open(exe.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+    util::UniqueFd fd;
+    if (r.exe && r.exe->valid()) {
+        fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(r.exe->get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    }
+    if (!fd.valid()) {
+        fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    }
+    if (!fd.valid() && (is_runtime_path || r.host_process) && r.image.second != 0 && exe.starts_with('/')) {
+        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
+        // at that path, only if it is the very file the exec ran (same device and inode) and
+        // only for a process of the host (a container's path names its own file system). Found
+        // with O_PATH (a FIFO or a device is never opened) and read through that descriptor.
+        const util::UniqueFd path(::open(exe.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
         struct stat st {};
-        if (host.valid() && ::fstat(host.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+        if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
             static_cast<std::uint64_t>(st.st_ino) == r.image.second && dev_name(st.st_dev) == r.image.first) {
-            fd = std::move(host);
+            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(path.get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
         }
     }
     const auto key = fd.valid() ? stat_key(fd.get()) : std::nullopt;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -22,6 +23,7 @@
 #include "integrity/digest.hpp"
 #include "integrity/dpkg.hpp"
 #include "util/bounded_queue.hpp"
+#include "util/unique_fd.hpp"
 
 namespace adock::integrity {
 
@@ -80,6 +82,11 @@ public:
         /// The executed file's identity (PATH item 0: dev, inode): when the process is gone,
         /// a runtime binary of the host is still verified if it is that very file.
         std::pair<std::string, std::uint64_t> image;
+        /// The running program, pinned when the engine submitted the check (an O_PATH of
+        /// /proc/PID/exe): a program that exits at once (`kworker --version`) is still read.
+        std::shared_ptr<util::UniqueFd> exe;
+        /// The process is the host's (its paths are the host's paths), not a container's.
+        bool host_process = false;
     };
     /// A request whose content condition held: the engine builds and sends the alert.
     struct Verdict {
@@ -145,6 +152,9 @@ private:
 
     IntegrityConfig cfg_;
     std::string proc_root_;
+    /// Requests' pinned programs open now (declared before the queues that hold them).
+    std::atomic<int> pinned_{0};
+    static constexpr int kMaxPinned = 256;
     util::BoundedQueue<Request> queue_;
     std::vector<Request> outbox_;  ///< engine thread: submitted, not handed to the worker yet
     std::thread worker_;

@@ -102,7 +102,10 @@ ProcessInfo* ProcessTable::peek(int pid) {
     return it == by_pid_.end() ? nullptr : &it->second.info;
 }
 
-ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<ProcessInfo>* previous) {
+ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<ProcessInfo>* previous, bool* forked) {
+    if (forked != nullptr) {
+        *forked = false;
+    }
     if (!ev.has_syscall || ev.pid <= 0) {
         return nullptr;
     }
@@ -174,6 +177,9 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
             is_prefix(p.argv, parent.argv)) {
             p.argv = parent.argv;
         }
+    }
+    if (forked != nullptr) {
+        *forked = true;  // first seen without its exec: a fork (or a clone) of its parent
     }
     return &insert(std::move(p));
 }

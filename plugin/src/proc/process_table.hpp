@@ -83,7 +83,8 @@ public:
     /// event fills in a process we have not seen, or one whose pid was reused (another
     /// executable, or another parent than the entry's). Returns the entry for ev.pid, or null.
     /// `previous`: for an exec, the entry the pid had before (same process), moved out.
-    ProcessInfo* observe(const audit::Event& ev, std::optional<ProcessInfo>* previous = nullptr);
+    ProcessInfo* observe(const audit::Event& ev, std::optional<ProcessInfo>* previous = nullptr,
+                         bool* forked = nullptr);
 
     /// The entry for pid without reading /proc (null when the table does not hold it).
     ProcessInfo* peek(int pid);

@@ -127,6 +127,8 @@ void fill_integrity(Alert& a) {
     }
 }
 constexpr std::chrono::seconds kRefreshInterval{60};
+/// How long a container's file event waits, once, for the probe of its root.
+constexpr unsigned kProbeWaitMs = 25;
 /// How long an alert waits for its container's names to be read.
 constexpr std::chrono::milliseconds kNameWait{300};
 
@@ -222,6 +224,7 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
     if (cfg.processes.use_proc) {
         names_ = std::make_unique<proc::NameResolver>(
             proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
+        probe_ = std::make_unique<proc::RootProbe>(cfg.proc_root, path_patterns_);
     }
     role_fn_ = [this](const proc::ProcessInfo& p) { return role_of(p); };
     bind_lists();
@@ -248,6 +251,9 @@ void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSe
     limiter_.configure(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s);
     rules_ = std::move(rules);
     path_patterns_ = collect_path_patterns(*rules_);
+    if (probe_) {
+        probe_->set_paths(path_patterns_);
+    }
     bind_lists();
 }
 
@@ -372,12 +378,42 @@ bool any_pattern(const std::vector<std::string>& patterns, const std::string& pa
 
 }  // namespace
 
+void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
+    // runc's init clones itself in nsexec (runc:[1:CHILD], runc:[2:INIT]) with CLONE_PARENT:
+    // the clone has never exec'd, its parent (by the kernel) is the host's runtime, and it
+    // runs the runtime's sealed copy. It is the runtime until it execs the container's
+    // command, as the init it was cloned from is.
+    const proc::ProcessInfo* parent = ev.ppid > 0 ? table_.peek(ev.ppid) : nullptr;
+    if (parent == nullptr || role_of(*parent) != proc::RuntimeRole::OciRuntime) {
+        return;
+    }
+    // By identity: the clone runs the very sealed copy (the memfd's dev/inode, from
+    // /proc/PID/exe) that a recognised runtime init of the same runtime process was exec'd
+    // from; or, when /proc has moved on (the clone has exec'd the container's command by the
+    // time its event is read), the kernel's record: the same parent and the same executable
+    // path as that init, in its setup window.
+    const bool same = std::any_of(clone_images_.begin(), clone_images_.end(), [&](const CloneImage& c) {
+        return c.ppid == ev.ppid && (c.image == self.image || c.exe == ev.exe);
+    });
+    if (same) {
+        self.image = parent->image;
+        self.runtime_clone = true;
+        ++stats_.runtime_clones;
+    }
+}
+
 void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev) {
     const std::string& sys = syscall_of(ev);
     if (prev && prev->ppid == ev.ppid && role_of(*prev) == proc::RuntimeRole::OciRuntime && self_clone_shape(ev, sys)) {
         // The runtime re-executing itself from its sealed copy: still the runtime, not a
         // copy of it under another name.
         if (self.image != prev->image && oci_runtimes_ != nullptr && !oci_runtimes_->match_identity(self.image)) {
+            if (self.image.second != 0) {
+                if (clone_images_.size() >= kMaxCloneImages) {
+                    clone_images_.pop_front();
+                }
+                clone_images_.push_back({self.image, ev.ppid, ev.exe});  // its nsexec clones run it too
+            }
             self.image = prev->image;
         }
         self.runtime_clone = true;
@@ -426,6 +462,9 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
             if (names_ && ref) {
                 (void)names_->lookup(*ref);  // read its names now, before it does anything
             }
+            if (probe_ && ref && role_of(*me) == proc::RuntimeRole::None) {
+                probe_->request(ref->id, ev.pid);  // its root: past the runtime's pivot_root
+            }
             break;
         case proc::Attribution::Host:
             ++stats_.attributed_host;
@@ -468,14 +507,14 @@ void Engine::learn_identities(const audit::Event& ev) {
     if (path_patterns_.empty() || ev.paths.empty() || !ev.success.value_or(false)) {
         return;
     }
-    // Taught by the file an exec ran (item 0) and by PARENT directories: the other items of an
-    // event are what rules look at, and looking costs a pattern match per item and event.
-    const bool exec = ev.has_execve;
+    // Taught by every item that names a monitored path as it is (an exec's file, a PARENT
+    // directory, the source of a hard link, a chmod), not by one that names it as it was (a
+    // DELETE: the inode lives on elsewhere, if at all).
     std::optional<bool> taught_by_setup;
     std::optional<std::string> scope;
     for (const auto& p : ev.paths) {
         const bool parent = p.nametype == "PARENT";
-        if (p.name.empty() || p.inode == 0 || !(parent || (exec && p.item == 0))) {
+        if (p.name.empty() || p.inode == 0 || p.nametype == "DELETE") {
             continue;
         }
         std::string path = absolute_path(p.name, ev.cwd);
@@ -515,6 +554,11 @@ std::optional<std::string> Engine::identity_match(const std::vector<std::string>
             return *known;
         }
     }
+    if (probe_ && !scope.empty()) {
+        if (auto known = probe_->find(scope, item.dev, item.inode); known && *known != path && any_pattern(patterns, *known)) {
+            return known;
+        }
+    }
     // The object's directory by its PARENT item: a file created, renamed or unlinked in the
     // real /usr/bin through a symlinked directory.
     const std::string base = path.substr(path.rfind('/') + 1);
@@ -522,7 +566,13 @@ std::optional<std::string> Engine::identity_match(const std::vector<std::string>
         if (p.nametype != "PARENT" || p.inode == 0) {
             continue;
         }
-        if (const std::string* dir = identities_.find(scope, p.dev, p.inode); dir != nullptr) {
+        std::optional<std::string> dir;
+        if (const std::string* learned = identities_.find(scope, p.dev, p.inode); learned != nullptr) {
+            dir = *learned;
+        } else if (probe_ && !scope.empty()) {
+            dir = probe_->find(scope, p.dev, p.inode);
+        }
+        if (dir && dir->ends_with('/')) {
             const std::string real = *dir + base;
             if (real != path && any_pattern(patterns, real)) {
                 return real;
@@ -578,9 +628,12 @@ void Engine::on_event(const audit::Event& ev) {
                 }
             }
         }
-        proc::ProcessInfo* self = table_.observe(ev, exec ? &prev : nullptr);
+        bool forked = false;
+        proc::ProcessInfo* self = table_.observe(ev, exec ? &prev : nullptr, &forked);
         if (exec && self != nullptr) {
             note_exec(ev, *self, prev);
+        } else if (forked && self != nullptr) {
+            note_fork(ev, *self);
         }
     }
     if (names_ && names_->answered()) {
@@ -637,8 +690,16 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
             });
             if (!ok) {
                 ctx.attribution_of(containers_, table_, role_fn_);
+                if (probe_ && ctx.container) {
+                    // Not for the runtime's own setup (runc init before its pivot_root).
+                    const proc::ProcessInfo* self = table_.peek(ctx.ev.pid);
+                    if (self != nullptr && role_of(*self) == proc::RuntimeRole::None) {
+                        (void)probe_->await(ctx.container->id, kProbeWaitMs);
+                    }
+                }
                 same_as = identity_match(*c.paths, path, *item, ctx.ev, ctx.container ? ctx.container->id : std::string());
                 ok = same_as.has_value();
+                stats_.identity_matches += ok ? 1 : 0;
             }
         }
         if (ok && c.path_in) {
@@ -870,6 +931,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         integrity::IntegrityMonitor::Request req(ctx.ev, rule.id, *rule.match.content);
         if (self != nullptr) {
             req.image = self->image;
+            req.host_process = self->attribution == proc::Attribution::Host;
             // The host's runtime binary by identity (runc init exec'd as /proc/self/exe, a
             // hardlink): checked as that file, not as a copy under another name.
             auto rt = rules_->lists.find("runtime_binaries");

@@ -15,6 +15,7 @@
 #include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "proc/process_table.hpp"
+#include "proc/root_probe.hpp"
 #include "rules/fold.hpp"
 #include "rules/rate_limit.hpp"
 #include "rules/rule.hpp"
@@ -47,6 +48,7 @@ struct EngineStats {
     unsigned long long rate_limited = 0;     ///< alerts held back by the per-source rate limit
     unsigned long long rate_summaries = 0;   ///< alerts that report what the rate limit held back
     unsigned long long syscall_names_uncached = 0;  ///< syscall numbers libaudit does not name
+    unsigned long long identity_matches = 0;  ///< path rules matched through another name (dev/inode)
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -76,6 +78,14 @@ public:
 
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
+    /// The root probe's figures (all zero when it does not run: replays, use_proc off).
+    [[nodiscard]] proc::RootProbe::Stats probe_stats() const { return probe_ ? probe_->stats() : proc::RootProbe::Stats{}; }
+    /// Waits for the queued root probes (tests), at most `ms`.
+    void drain_probes(unsigned ms) {
+        if (probe_) {
+            probe_->drain(ms);
+        }
+    }
     [[nodiscard]] std::size_t rule_count() const;
     /// Syscall names cached (bounded; tests).
     [[nodiscard]] std::size_t syscall_names_cached() const { return syscall_names_.size(); }
@@ -119,6 +129,7 @@ private:
                                               const std::string& scope) const;
     bool holds(const Conditions& c, Context& ctx);
     void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
+    void note_fork(const audit::Event& ev, proc::ProcessInfo& self);
     /// `strict`: a replay counts only the very path an exec showed the file at.
     [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p,
                                                         bool strict = false) const;
@@ -151,6 +162,9 @@ private:
     proc::ContainerResolver containers_;
     /// Names are read only where the host's state describes the stream (not in a replay).
     std::unique_ptr<proc::NameResolver> names_;
+    /// Live: each container's monitored directories and their entries by dev/inode, read from
+    /// its root off the engine thread (M2: another name for /usr/bin).
+    std::unique_ptr<proc::RootProbe> probe_;
     std::vector<Parked> parked_;
     /// The host's files define identities (live); a replay learns them from the stream.
     bool host_identities_ = true;
@@ -168,6 +182,15 @@ private:
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
     FileIdentities identities_;
+    /// The sealed copies (memfd dev/inode) recognised runtime inits were exec'd from, newest
+    /// last: runc's nsexec clones of an init run the same file without an exec of their own.
+    struct CloneImage {
+        FileId image;     ///< the sealed copy
+        int ppid = 0;     ///< the runtime process the init is the child of
+        std::string exe;  ///< the init's executable as the kernel's record names it
+    };
+    std::deque<CloneImage> clone_images_;
+    static constexpr std::size_t kMaxCloneImages = 64;
     std::vector<std::string> path_patterns_;  ///< every rule's `path` patterns: what is learned
     bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
     std::chrono::steady_clock::time_point next_refresh_{};
