@@ -450,6 +450,23 @@ TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, onc
         memfd.inode = 7788;
         init.paths.push_back(memfd);
         c.engine->on_event(init);
+        // runc 1.1's other sealed copy: a detached read-only bind mount of the binary itself
+        // (the same inode, exe "/"), under another runc for container s2.
+        c.exec(1200, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s2"}, runc);
+        c.exec(1201, 1200, "/usr/sbin/runc", {"runc", "init"}, runc);
+        audit::Event bind = c.base(1201, 1200, "/", "execveat");
+        bind.has_execve = true;
+        bind.argv = {"runc", "init"};
+        audit::PathItem same;
+        same.item = 0;
+        same.nametype = "NORMAL";
+        same.dev = runc->first;
+        same.inode = runc->second;
+        bind.paths.push_back(same);
+        c.engine->on_event(bind);
+        fs::create_directories(proc / "1203");
+        fs::create_symlink("/bin/busybox", proc / "1203" / "exe");
+        c.engine->on_event(c.base(1203, 1200, "/", "keyctl"));
         c.engine->on_event(c.base(1103, 1100, "/", "keyctl"));
         c.engine->on_event(c.base(1103, 1100, "/", "mount"));
         c.engine->flush();

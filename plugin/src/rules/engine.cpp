@@ -393,7 +393,7 @@ void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
     // time its event is read), the kernel's record: the same parent and the same executable
     // path as that init, in its setup window.
     const bool same = std::any_of(clone_images_.begin(), clone_images_.end(), [&](const CloneImage& c) {
-        return c.ppid == ev.ppid && (c.image == self.image || c.exe == ev.exe);
+        return c.ppid == ev.ppid && ((c.image.second != 0 && c.image == self.image) || c.exe == ev.exe);
     });
     if (same) {
         self.image = parent->image;
@@ -407,13 +407,13 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
     if (prev && prev->ppid == ev.ppid && role_of(*prev) == proc::RuntimeRole::OciRuntime && self_clone_shape(ev, sys)) {
         // The runtime re-executing itself from its sealed copy: still the runtime, not a
         // copy of it under another name.
+        // Its nsexec clones run the same copy (a memfd, or a detached read-only bind mount of
+        // the binary: exe "/"), without an exec of their own.
+        if (clone_images_.size() >= kMaxCloneImages) {
+            clone_images_.pop_front();
+        }
+        clone_images_.push_back({self.image, ev.ppid, ev.exe});
         if (self.image != prev->image && oci_runtimes_ != nullptr && !oci_runtimes_->match_identity(self.image)) {
-            if (self.image.second != 0) {
-                if (clone_images_.size() >= kMaxCloneImages) {
-                    clone_images_.pop_front();
-                }
-                clone_images_.push_back({self.image, ev.ppid, ev.exe});  // its nsexec clones run it too
-            }
             self.image = prev->image;
         }
         self.runtime_clone = true;
