@@ -320,6 +320,26 @@ det_docker_tamper() {
   dk start -a tamper-d
   restore_runc
 }
+# Issue 11, M2 on overlay roots: /usr/bin/tool reached through a symlinked directory and a hard
+# link from inside running docker and podman containers.
+EVADE_OPS='ln -s /usr/bin /tmp/u
+chmod 700 /tmp/u/tool
+echo x > /tmp/u/dropped
+ln /usr/bin/tool /tmp/p
+echo x >> /tmp/p
+rm -f /tmp/u /tmp/p /usr/bin/dropped'
+det_docker_evade() {
+  dk run -d --name evade-d --network none adock-bb:1 sleep 300
+  remember evade-d docker adock-bb:1
+  sleep 0.5
+  dk exec evade-d sh -c "$EVADE_OPS"
+}
+det_podman_evade() {
+  pm run -d --name evade-p "${PM_RUN[@]}" adock-bb:1 sleep 300
+  remember evade-p podman localhost/adock-bb:1 adock-bb:1
+  sleep 0.5
+  pm exec evade-p sh -c "$EVADE_OPS"
+}
 det_docker_seccomp() {
   dk create --name sc-d --network none --security-opt "seccomp=$d/seccomp.json" adock-bb:1 mkdir /tmp/x
   remember sc-d docker adock-bb:1
@@ -375,6 +395,8 @@ if grep -q "^failed:" "$d/phase-det.docker_tamper.out"; then
 else
   echo "containers: the container's write to the host's runc succeeded (restored)"
 fi
+phase det.docker_evade det_docker_evade
+phase det.podman_evade det_podman_evade
 phase det.docker_seccomp det_docker_seccomp
 phase det.docker_sensitive det_docker_sensitive
 phase det.runc_shell det_runc_shell

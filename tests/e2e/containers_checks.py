@@ -198,6 +198,22 @@ class Checks:
         self.fim("det.podman_fim_exec", "fim-p", "by `podman exec`")
         self.fim("det.podman_fim_cmd", "fim-p2", "by the podman container's own command")
 
+        for ph, key in (("det.docker_evade", "evade-d"), ("det.podman_evade", "evade-p")):
+            # Added after the replay's capture: live only.
+            if self.mode == "replay" and ph not in self.phases:
+                continue
+            if not self.phase_ran(ph):
+                continue
+            hits = [a for a in self.window(ph) if a["rule"]["id"] == "container_binary_modified"]
+            got = [(a["file"]["operation"], a["file"]["path"], a["file"].get("same_as")) for a in hits]
+            want = [("chmod", "/tmp/u/tool", "/usr/bin/tool"), ("create", "/tmp/u/dropped", "/usr/bin/dropped"),
+                    ("link", "/usr/bin/tool", None), ("write", "/tmp/p", "/usr/bin/tool")]
+            problems = ["MISSED: %s" % (w,) for w in want if w not in got]
+            for a in hits:
+                problems += self.container_problems(a, key)
+            self.report(not problems, "container_binary_modified through other names in %s (overlay root: a symlinked "
+                        "directory, a hard link)" % key, [str(got)] + sorted(set(problems)))
+
         ph = "det.docker_tamper"
         if self.phase_ran(ph):
             got = self.window(ph)
@@ -285,6 +301,8 @@ class Checks:
             "det.docker_fim_cmd": {"container_binary_modified"},
             "det.podman_fim_exec": {"container_binary_modified"},
             "det.podman_fim_cmd": {"container_binary_modified"},
+            "det.docker_evade": {"container_binary_modified"},
+            "det.podman_evade": {"container_binary_modified"},
             "det.docker_tamper": {"runtime_binary_tampered"},
             "det.docker_seccomp": {"seccomp_violation"},
             "det.docker_sensitive": {"container_sensitive_syscall"},
