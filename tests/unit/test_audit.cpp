@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -94,7 +95,9 @@ TEST_CASE("an enriched exec event decodes exactly (laurel corpus)", "[audit][cor
     CHECK(e.paths[0].inode == 261214);
     CHECK(e.paths[0].dev == "ca:03");
     CHECK(e.paths[0].mode == 0100755);
-    CHECK(e.proctitle == std::vector<std::string>{"whoami"});
+    // The EXECVE records carry the whole argv: the framer does not hand libauparse the title.
+    CHECK(e.proctitle.empty());
+    CHECK(std::count(e.record_types.begin(), e.record_types.end(), 1327) == 0);
 }
 
 TEST_CASE("long arguments split as aN_len / aN[i] are joined", "[audit][corpus]") {
@@ -159,6 +162,26 @@ TEST_CASE("framer: interleaved events complete on their own EOE", "[audit][frame
     REQUIRE(p.events.size() == 2);
     CHECK(p.events[1].pid == 11);
     CHECK(p.run.framer_stats().completed_by_eoe == 2);
+}
+
+TEST_CASE("framer: libauparse is not handed ENRICHED translations, nor an exec's title", "[audit][framer]") {
+    Collected p;
+    // An exec (EXECVE present: its PROCTITLE is not needed) and a chmod (its title is its argv).
+    p.feed(
+        "type=SYSCALL msg=audit(10.000:1): arch=c000003e syscall=59 success=yes exit=0 pid=11 ppid=1 uid=0 comm=\"a\" exe=\"/a\" key=(null)\x1d" "ARCH=x86_64 SYSCALL=execve UID=\"root\"\n"
+        "type=EXECVE msg=audit(10.000:1): argc=2 a0=\"a\" a1=\"-x\"\n"
+        "type=PROCTITLE msg=audit(10.000:1): proctitle=61002D78\n"
+        "type=SYSCALL msg=audit(10.000:2): arch=c000003e syscall=90 success=yes exit=0 pid=12 ppid=1 uid=0 comm=\"chmod\" exe=\"/bin/chmod\" key=(null)\x1d" "ARCH=x86_64 SYSCALL=chmod UID=\"root\"\n"
+        "type=PROCTITLE msg=audit(10.000:2): proctitle=63686D6F6400372F74\n");
+    REQUIRE(p.events.size() == 2);
+    CHECK(p.events[0].argv == std::vector<std::string>{"a", "-x"});
+    CHECK(p.events[0].proctitle.empty());
+    CHECK(p.events[0].uid == 0U);  // the raw field, not the translation
+    CHECK(p.events[1].proctitle == std::vector<std::string>{"chmod", "7/t"});
+    const auto& st = p.run.framer_stats();
+    CHECK(st.proctitles_skipped == 1);
+    CHECK(st.enriched_bytes_cut == std::string_view("\x1d" "ARCH=x86_64 SYSCALL=execve UID=\"root\"").size() +
+                                       std::string_view("\x1d" "ARCH=x86_64 SYSCALL=chmod UID=\"root\"").size());
 }
 
 TEST_CASE("framer: an event without EOE ages out by stream time and by wall clock", "[audit][framer]") {

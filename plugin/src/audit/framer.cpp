@@ -197,8 +197,15 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
             complete(key);
         }
     } else if (kept_type(h.type)) {
-        const bool first = !pending_.contains(key);
-        append_record(line, h, key, now);
+        const auto found = pending_.find(key);
+        const bool first = found == pending_.end();
+        if (h.type == kTypeProctitle && !first && found->second.execve_bytes > 0) {
+            // The EXECVE records have the whole argv: the title (its first 128 bytes) would
+            // only cost libauparse a field to tokenize.
+            ++stats_.proctitles_skipped;
+        } else {
+            append_record(line, h, key, now);
+        }
         if (h.type == kTypeProctitle) {
             // The kernel writes PROCTITLE last (only EOE follows); saved logs lack EOE.
             ++stats_.completed_by_eoe;
@@ -236,6 +243,13 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
 }
 
 void Framer::append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now) {
+    // ENRICHED logs append auditd's translations after \x1d (the kernel hex-encodes any
+    // control byte in a value, so this is only ever auditd's separator). No detection reads
+    // them: libauparse is spared tokenizing them.
+    if (const auto gs = line.find('\x1d'); gs != std::string_view::npos) {
+        stats_.enriched_bytes_cut += line.size() - gs;
+        line = line.substr(0, gs);
+    }
     auto [it, inserted] = pending_.try_emplace(key);
     Pending& p = it->second;
     if (inserted) {

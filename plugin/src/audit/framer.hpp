@@ -42,6 +42,8 @@ struct FramerStats {
     unsigned long long completed_by_age = 0;      ///< no EOE within the timeout
     unsigned long long completed_by_pressure = 0; ///< too many events (or bytes) in progress
     unsigned long long oversize_records = 0;      ///< records beyond an event's byte budget: not kept
+    unsigned long long proctitles_skipped = 0;    ///< PROCTITLE of an exec whose EXECVE records are kept
+    unsigned long long enriched_bytes_cut = 0;    ///< auditd's ENRICHED translations not handed to libauparse
     std::size_t pending = 0;
     std::size_t max_pending = 0;
     std::size_t pending_bytes = 0;  ///< text of the events in progress

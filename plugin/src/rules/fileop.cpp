@@ -182,6 +182,9 @@ bool path_matches(std::string_view pattern, std::string_view path) {
     if (!pattern.empty() && pattern.back() == '/') {
         return path.starts_with(pattern) || path == pattern.substr(0, pattern.size() - 1);
     }
+    if (pattern.find_first_of("*?[\\") == std::string_view::npos) {
+        return pattern == path;  // a plain path (most patterns): no fnmatch, no copies
+    }
     return ::fnmatch(std::string(pattern).c_str(), std::string(path).c_str(), 0) == 0;
 }
 
