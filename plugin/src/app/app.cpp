@@ -22,6 +22,7 @@
 
 #include "app/engine_loop.hpp"
 #include "app/generation.hpp"
+#include "app/health.hpp"
 #include "app/messages.hpp"
 #include "app/one_shot.hpp"
 #include "app/privileges.hpp"
@@ -79,7 +80,9 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
     outputs::Dispatcher dispatcher;
     MessageQueue queue(queue_capacity(first.cfg, in_fd));
     Reader reader(in_fd, queue);
+    HealthMonitor health(health_settings(first.cfg, opts.input_path.has_value()), reader.stats(), dispatcher);
     EngineLoop engine(std::move(first), queue, reader.stats(), dispatcher);
+    engine.set_health(&health);
     std::thread engine_thread([&engine] {
         try {
             engine.run();
@@ -87,6 +90,7 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
             log::error(std::string("engine stopped: ") + e.what());
         }
     });
+    health.start();
     std::thread reader_thread([&reader] {
         try {
             reader.run();
@@ -139,6 +143,9 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
     engine_thread.join();
     dispatcher.stop(std::chrono::milliseconds(engine.config().shutdown_timeout_ms));
     engine.join_retired();
+    // The last metrics: the engine is done and the outputs have delivered what they could.
+    health.publish(engine.metrics_snapshot());
+    health.stop();
     return 0;
 }
 
@@ -154,6 +161,22 @@ std::optional<Generation> first_generation(const Options& opts, Purpose purpose,
             log::error(e.format());
         }
         return std::nullopt;
+    }
+}
+
+/// CAP_AUDIT_CONTROL is kept only for the kernel audit status query (audit_coverage_degraded,
+/// the metrics file's kernel figures): live, with the coverage watch on and kernel_status set.
+/// The config is read once more here, before privileges go; an error in it is reported by the
+/// real load that follows.
+bool needs_audit_control(const Options& opts) {
+    if (opts.input_path || opts.scan) {
+        return false;
+    }
+    try {
+        const auto cfg = config::load_config_file(opts.config_path);
+        return health_settings(cfg, false).kernel_status;
+    } catch (const std::exception&) {
+        return false;
     }
 }
 
@@ -206,7 +229,7 @@ int run(const Options& opts) {
         signals.emplace();
     }
     // Least privilege from here on, before the first thread (capabilities are per thread).
-    if (std::string report; drop_privileges(report)) {
+    if (std::string report; drop_privileges(report, needs_audit_control(opts))) {
         log::info(report);
     } else {
         log::warning("cannot drop privileges: " + report + "; running with those it has");

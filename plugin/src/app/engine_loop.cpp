@@ -33,7 +33,8 @@ EngineLoop::EngineLoop(Generation first, MessageQueue& queue, const ReaderStats&
                 cfg_.engine.max_pending_events,
                 [this](audit::Event&& ev) { engine_.on_event(ev); }),
       last_tick_(std::chrono::steady_clock::now()),
-      last_status_(last_tick_) {
+      last_status_(last_tick_),
+      last_metrics_(last_tick_) {
     engine_.set_integrity(integrity_.get());
     adopt_outputs(first);
 }
@@ -119,6 +120,11 @@ void EngineLoop::tick(std::chrono::steady_clock::time_point now) {
         integrity_->flush_submissions();  // the checks of events completed by age
     }
     out_.tick(now);
+    if (health_ != nullptr && !cfg_.metrics_file.empty() &&
+        now - last_metrics_ >= std::chrono::seconds(cfg_.metrics_interval_s)) {
+        last_metrics_ = now;
+        health_->publish(metrics_snapshot());  // numbers only: the health thread writes
+    }
     if (cfg_.status_interval_s > 0 && now - last_status_ >= std::chrono::seconds(cfg_.status_interval_s)) {
         last_status_ = now;
         log::info("status " + state_json());

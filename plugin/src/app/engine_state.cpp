@@ -109,4 +109,44 @@ std::string EngineLoop::state_json() const {
     return out;
 }
 
+MetricsSnapshot EngineLoop::metrics_snapshot() const {
+    MetricsSnapshot m;
+    const auto& f = pipeline_.framer_stats();
+    const auto& p = pipeline_.parser_stats();
+    const auto& e = engine_.stats();
+    const auto t = engine_.process_stats();
+    const auto q = queue_.stats();
+    m.input_bytes = reader_.bytes.load();
+    m.input_dropped_batches = reader_.dropped_chunks.load();
+    m.input_dropped_lines = reader_.dropped_lines.load();
+    m.input_queue_bytes = q.bytes;
+    m.input_queue_capacity_bytes = q.capacity;
+    m.records = f.lines;
+    m.malformed_records = f.malformed;
+    m.events_by_eoe = f.completed_by_eoe;
+    m.events_by_age = f.completed_by_age;
+    m.events_by_pressure = f.completed_by_pressure;
+    m.pending_events = f.pending;
+    m.feed_errors = p.feed_errors;
+    m.field_errors = p.field_errors;
+    m.rules = engine_.rule_count();
+    m.rule_matches = e.matches;
+    m.suppressed = e.suppressed;
+    m.aggregated = e.aggregated;
+    m.rate_limited = e.rate_limited;
+    m.attributed_container = e.attributed_container;
+    m.attributed_host = e.attributed_host;
+    m.attributed_unknown = e.attributed_unknown;
+    m.engine_errors = errors_;
+    m.processes = t.size;
+    m.processes_capacity = cfg_.processes.max_entries;
+    m.processes_from_stream = t.from_stream;
+    m.proc_reads = t.proc_reads;
+    m.proc_misses = t.proc_misses;
+    m.process_evictions = t.evictions;
+    m.outputs = out_.stats();
+    m.plugin_degraded_alerts = out_.degraded_alerts();
+    return m;
+}
+
 }  // namespace adock::app

@@ -54,6 +54,7 @@ int run_test_output(const Generation& loaded, const std::string& name) {
     cfg.spool_dir.clear();
     Alert a;
     a.time = outputs::now_rfc3339();
+    a.time_ms = outputs::wall_ms();
     a.host = loaded.cfg.host.empty() ? rules::local_host_name() : loaded.cfg.host;
     a.rule_id = "audisp_docker_test";
     a.severity = Severity::Info;

@@ -358,6 +358,26 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
              [&](const YAML::Node& v) {
                  c.status_interval_s = r.integer<unsigned>(v, "status_interval_s", 0, 86400 * 7);
              }},
+            {"metrics_file", [&](const YAML::Node& v) { c.metrics_file = r.str(v, "metrics_file"); }},
+            {"metrics_interval_s",
+             [&](const YAML::Node& v) {
+                 c.metrics_interval_s = r.integer<unsigned>(v, "metrics_interval_s", 1, 3600);
+             }},
+            {"coverage",
+             [&](const YAML::Node& v) {
+                 r.mapping(v,
+                           "coverage",
+                           {{"interval_s",
+                             [&](const YAML::Node& x) {
+                                 c.coverage.interval_s = r.integer<unsigned>(x, "interval_s", 0, 3600);
+                             }},
+                            {"kernel_status",
+                             [&](const YAML::Node& x) { c.coverage.kernel_status = r.boolean(x, "kernel_status"); }},
+                            {"auditd_state_file",
+                             [&](const YAML::Node& x) {
+                                 c.coverage.auditd_state_file = r.str(x, "auditd_state_file");
+                             }}});
+             }},
             {"spool_dir", [&](const YAML::Node& v) { c.spool_dir = r.str(v, "spool_dir"); }},
             {"degraded_spool_percent",
              [&](const YAML::Node& v) {

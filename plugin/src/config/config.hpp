@@ -161,6 +161,17 @@ struct IntegritySettings {
     unsigned scan_rate_mb_s = 64;     ///< a scan's reading budget
 };
 
+/// audit_coverage_degraded: the kernel's audit status, auditd's queue to its plugins and the
+/// plugin's own input drops, polled on the health thread.
+struct CoverageConfig {
+    unsigned interval_s = 10;  ///< how often; 0: off (no alert, no kernel query)
+    /// Query the kernel (AUDIT_GET, as auditctl -s): needs CAP_AUDIT_CONTROL, kept only then.
+    bool kernel_status = true;
+    /// auditd's state report, asked for with SIGCONT to auditd (the parent) as auditd's own
+    /// audisp-statsd does; "": not asked.
+    std::string auditd_state_file = "/run/auditd.state";  ///< auditd's /var/run/auditd.state, symlink-free
+};
+
 struct Config {
     std::string source_file;  ///< where this config came from ("" for defaults)
     std::string host;         ///< host name reported in alerts; empty = gethostname()
@@ -168,6 +179,11 @@ struct Config {
     std::string state_file = "/run/audisp-docker/state.json";
     std::string log_level = "info";
     unsigned status_interval_s = 3600;
+    /// Prometheus text for node_exporter's textfile collector, replaced atomically (0644);
+    /// "": none.
+    std::string metrics_file;
+    unsigned metrics_interval_s = 15;
+    CoverageConfig coverage;
     std::string proc_root = "/proc";
     std::string containerd_state_dir = "/run/containerd/io.containerd.runtime.v2.task";
     std::string docker_containers_dir = "/var/lib/docker/containers";

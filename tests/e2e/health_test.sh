@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Issue 14 items 3, 4: the metrics file (Prometheus text that promtool accepts), the audit
+# coverage alert on the real kernel. The replay part needs
+# nothing installed; the live part starts a private auditd (the machine-wide live lock held),
+# makes the kernel lose events with a rate limit, and restores the limit and deletes its rules
+# on exit, also on failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${AUDISP_DOCKER_BIN:-$root/build/plugin/audisp-docker}
+[ -x "$bin" ] || { echo "health: $bin not built"; exit 1; }
+command -v promtool >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+command -v promtool >/dev/null || { echo "health: promtool (Debian package prometheus) missing"; exit 1; }
+
+# shellcheck source=tests/e2e/lib.sh
+. "$root/tests/e2e/lib.sh"
+
+d=$(mktemp -d /tmp/adock-health.XXXXXX)
+passed=0; failed=0; live=0; rate_before=""; lost_before=""
+cleanup() {
+  set +e
+  if [ "$live" = 1 ]; then
+    [ -n "$rate_before" ] && auditctl -r "$rate_before" >/dev/null 2>&1
+    # The kernel's lost counter as it was, when it was 0 (the losses were ours).
+    [ "$lost_before" = 0 ] && auditctl --reset-lost >/dev/null 2>&1
+    e2e_teardown "$d"
+  fi
+  if [ "$failed" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then echo "health: artefacts kept in $d"; else rm -rf "$d"; fi
+}
+trap cleanup EXIT
+ok()  { echo "PASS: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+metric() { awk -v n="$1" '$1 == n {print $2}' "$2"; }
+
+# --- Replay: the metrics file written at the end of input --------------------------------------
+mkdir -p "$d/textfile"
+cat > "$d/replay.yaml" <<YAML
+metrics_file: $d/textfile/audisp-docker.prom
+outputs:
+  - {name: local, type: file, path: $d/replay.jsonl}
+YAML
+"$bin" --config "$d/replay.yaml" --input "$root/tests/data/runc.log" 2>"$d/replay.err" || bad "replay failed: $(tail -3 "$d/replay.err")"
+m=$d/textfile/audisp-docker.prom
+if [ -s "$m" ] && promtool check metrics < "$m" > "$d/promtool.out" 2>&1; then
+  ok "promtool check metrics accepts the metrics file ($(grep -c '^# TYPE' "$m") families)"
+else
+  bad "promtool check metrics: $(cat "$d/promtool.out" 2>/dev/null)"
+fi
+alerts=$(wc -l < "$d/replay.jsonl")
+got=$(metric 'audisp_docker_output_delivered_total{output="local"}' "$m")
+[ "$alerts" -gt 0 ] && [ "$got" = "$alerts" ] && ok "delivered counter = alerts written ($alerts)" || bad "delivered $got, file has $alerts"
+got=$(metric 'audisp_docker_delivery_latency_seconds_count{output="local"}' "$m")
+[ "$got" = "$alerts" ] && ok "latency histogram counts every delivered alert" || bad "latency count $got"
+[ "$(stat -c %a "$m")" = 644 ] && ok "metrics file is 0644 (node_exporter reads it)" || bad "mode $(stat -c %a "$m")"
+ls "$d/textfile" | grep -q '\.tmp$' && bad "a temporary file was left" || ok "no temporary file left beside it"
+! grep -Eq '^audisp_docker_(kernel_audit_(lost|backlog|enabled)|auditd_)' "$m" && ok "a replay queries no kernel or auditd status" || bad "kernel figures in a replay"
+# Never through a symlink.
+ln -s "$d/textfile" "$d/link"
+sed "s|$d/textfile/|$d/link/|" "$d/replay.yaml" > "$d/replay-link.yaml"
+"$bin" --config "$d/replay-link.yaml" --input "$root/tests/data/runc.log" 2>"$d/link.err" || true
+[ ! -e "$d/textfile/audisp-docker.prom.tmp" ] && grep -q 'cannot write the metrics file' "$d/link.err" &&
+  ok "a metrics path through a symlink is refused" || bad "symlinked metrics path: $(cat "$d/link.err" | tail -2)"
+
+# --- Live: the kernel loses events, audit_coverage_degraded and the kernel's figures ----------
+if [ "$(id -u)" != 0 ]; then
+  echo "health: not root, live part skipped"; bad "live part needs root"
+else
+  e2e_preflight
+  live=1
+  e2e_auditd_conf "$d"
+  cat > "$d/plugin.yaml" <<YAML
+rules_dir: $root/conf/rules
+state_file: $d/state.json
+spool_dir: $d/spool
+status_interval_s: 0
+integrity: {enabled: false}
+metrics_file: $d/textfile/live.prom
+metrics_interval_s: 1
+coverage: {interval_s: 1}
+outputs:
+  - {name: local, type: file, path: $d/alerts.jsonl}
+YAML
+  "$bin" --config "$d/plugin.yaml" --check >/dev/null
+  e2e_plugin "$d" audisp-docker "$bin" "--config $d/plugin.yaml --log-stderr"
+  printf -- '-a always,exit -F arch=b64 -S execve -k adock_exec\n' > "$d/rules.txt"
+  e2e_start_auditd "$d" "$d/rules.txt" || bad "auditd did not start"
+  pid=""
+  for _ in $(seq 50); do pid=$(pgrep -f "$bin --config $d/plugin.yaml" | head -1) && break; sleep 0.1; done
+  [ -n "$pid" ] && ok "auditd started the plugin" || bad "plugin not running"
+  for _ in $(seq 50); do grep -q '^NoNewPrivs:.*1' "/proc/$pid/status" 2>/dev/null && break; sleep 0.1; done
+  eff=$(awk '/^CapEff/{print $2}' "/proc/$pid/status" 2>/dev/null)
+  [ "$eff" = 0000000040080004 ] && ok "CapEff 0x40080004: audit_control kept for the status query" || bad "CapEff $eff"
+  for _ in $(seq 50); do grep -q '^audisp_docker_kernel_audit_backlog_limit' "$d/textfile/live.prom" 2>/dev/null && break; sleep 0.1; done
+  [ "$(metric audisp_docker_kernel_audit_backlog_limit "$d/textfile/live.prom")" = 16384 ] &&
+    ok "the kernel's backlog_limit in the metrics (16384, as auditctl -b set it)" || bad "no kernel figures: $(grep kernel "$d/textfile/live.prom" 2>/dev/null)"
+  for _ in $(seq 50); do grep -q '^audisp_docker_auditd_plugin_queue_capacity' "$d/textfile/live.prom" 2>/dev/null && break; sleep 0.1; done
+  [ "$(metric audisp_docker_auditd_plugin_queue_capacity "$d/textfile/live.prom")" = 20000 ] &&
+    ok "auditd's queue to the plugins in the metrics (q_depth 20000 from its state report)" || bad "no auditd figures"
+  # The kernel drops what exceeds a rate limit of 5 records/s: lost grows.
+  rate_before=$(auditctl -s | awk '/^rate_limit/{print $2}')
+  lost_before=$(auditctl -s | awk '/^lost/{print $2}')
+  auditctl -r 5 >/dev/null
+  for _ in $(seq 300); do /bin/true; done
+  auditctl -r "$rate_before" >/dev/null
+  lost_after=$(auditctl -s | awk '/^lost/{print $2}')
+  [ "$lost_after" -gt "$lost_before" ] && ok "the kernel lost $((lost_after - lost_before)) events" || bad "no kernel loss ($lost_before -> $lost_after)"
+  for _ in $(seq 80); do grep -q '"audit_coverage_degraded"' "$d/alerts.jsonl" 2>/dev/null && break; sleep 0.1; done
+  python3 - "$d/alerts.jsonl" "$((lost_after - lost_before))" <<'PY' && ok "audit_coverage_degraded (high) with the kernel's figures" || bad "no coverage alert: $(tail -2 "$d/alerts.jsonl" 2>/dev/null)"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if '"audit_coverage_degraded"' in l]
+assert len(a) == 1, a
+a = a[0]
+assert a["rule"]["severity"] == "high" and a["rule"]["mitre"] == ["T1562.012"], a["rule"]
+c = a["coverage"]
+assert 0 < c["kernel_lost_new"] <= int(sys.argv[2]) + 5 and c["kernel_backlog_limit"] == 16384, c
+assert "the kernel lost" in a["summary"], a["summary"]
+PY
+  sleep 1.5
+  promtool check metrics < "$d/textfile/live.prom" > "$d/promtool-live.out" 2>&1 &&
+    ok "promtool check metrics accepts the live metrics file" || bad "live promtool: $(cat "$d/promtool-live.out")"
+  [ "$(metric audisp_docker_audit_coverage_alerts_total "$d/textfile/live.prom")" = 1 ] &&
+    ok "audisp_docker_audit_coverage_alerts_total 1" || bad "coverage alerts metric: $(metric audisp_docker_audit_coverage_alerts_total "$d/textfile/live.prom")"
+fi
+
+echo "health: $passed passed, $failed failed"
+[ "$failed" = 0 ]
