@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 14 items 3, 4: the metrics file (Prometheus text that promtool accepts), the audit
-# coverage alert on the real kernel. The replay part needs
+# Issue 14 items 3, 4, 7: the metrics file (Prometheus text that promtool accepts), the audit
+# coverage alert on the real kernel, --check --format json. The replay and --check parts need
 # nothing installed; the live part starts a private auditd (the machine-wide live lock held),
 # makes the kernel lose events with a rate limit, and restores the limit and deletes its rules
 # on exit, also on failure.
@@ -59,6 +59,28 @@ sed "s|$d/textfile/|$d/link/|" "$d/replay.yaml" > "$d/replay-link.yaml"
 "$bin" --config "$d/replay-link.yaml" --input "$root/tests/data/runc.log" 2>"$d/link.err" || true
 [ ! -e "$d/textfile/audisp-docker.prom.tmp" ] && grep -q 'cannot write the metrics file' "$d/link.err" &&
   ok "a metrics path through a symlink is refused" || bad "symlinked metrics path: $(cat "$d/link.err" | tail -2)"
+
+# --- --check --format json -------------------------------------------------------------------
+out=$("$bin" --config "$d/replay.yaml" --check --format json) && rc=0 || rc=$?
+[ "$rc" = 0 ] && python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["ok"] is True and j["diagnostics"] == [] and j["rules"] > 0' "$out" &&
+  ok "--check --format json: valid config, exit 0" || bad "valid config: rc $rc, $out"
+printf 'outputs: []\ncoverage:\n  interval_s: 99999\n' > "$d/bad.yaml"
+out=$("$bin" --config "$d/bad.yaml" --check --format json 2>/dev/null) && rc=0 || rc=$?
+[ "$rc" = 1 ] && python3 - "$out" "$d/bad.yaml" <<'PY' && ok "--check --format json: out_of_range at 3:15, exit 1" || bad "bad config: rc $rc, $out"
+import json, sys
+j = json.loads(sys.argv[1])
+d = j["diagnostics"][0]
+assert j["ok"] is False and d["code"] == "out_of_range" and d["file"] == sys.argv[2], j
+assert (d["line"], d["col"]) == (3, 15) and "interval_s" in d["message"], d
+PY
+text=$("$bin" --config "$d/bad.yaml" --check 2>&1 >/dev/null) && rc=0 || rc=$?
+[ "$rc" = 1 ] && [ "$text" = "$d/bad.yaml:3:15: interval_s: 99999 is out of range [0, 3600]" ] &&
+  ok "--check (text) unchanged: file:line:col: message, exit 1" || bad "text form: rc $rc, $text"
+mkdir -p "$d/rules"
+printf 'rules:\n  - id: x\n    severity: high\n    summary: s\n    match: {event: syscall, syscall: [nosuchcall]}\n' > "$d/rules/10-x.yaml"
+out=$("$bin" --config "$d/replay.yaml" --rules-dir "$d/rules" --check --format json 2>/dev/null) && rc=0 || rc=$?
+[ "$rc" = 1 ] && python3 -c 'import json,sys; d=json.loads(sys.argv[1])["diagnostics"][0]; assert d["code"]=="unknown_syscall" and d["file"].endswith("10-x.yaml") and d["line"]==5, d' "$out" &&
+  ok "--check --format json: a rules file's error names that file and line" || bad "rules error: rc $rc, $out"
 
 # --- Live: the kernel loses events, audit_coverage_degraded and the kernel's figures ----------
 if [ "$(id -u)" != 0 ]; then

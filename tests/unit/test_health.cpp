@@ -10,6 +10,8 @@
 #include "alert/alert.hpp"
 #include "app/coverage.hpp"
 #include "app/metrics.hpp"
+#include "app/one_shot.hpp"
+#include "app/options.hpp"
 #include "config/config.hpp"
 #include "test_catch.hpp"
 
@@ -356,4 +358,37 @@ TEST_CASE("metrics and coverage config keys: defaults, values, ranges", "[health
     CHECK(c.coverage.auditd_state_file.empty());
     CHECK_THROWS_AS(adock::config::load_config_string("metrics_interval_s: 0\n", "c.yaml"), adock::config::ConfigError);
     CHECK_THROWS_AS(adock::config::load_config_string("coverage: {interval: 5}\n", "c.yaml"), adock::config::ConfigError);
+}
+
+TEST_CASE("check in JSON (--check --format json): diagnostics with code, file, line, col, message", "[app][check]") {
+    try {
+        (void)adock::config::load_config_string("outputs: []\nmetrics_intervall_s: 5\n", "/etc/x.yaml");
+        FAIL("no error");
+    } catch (const adock::config::ConfigError& e) {
+        CHECK(e.code() == "unknown_key");
+        CHECK(adock::app::check_error_json("/etc/x.yaml", e) ==
+              R"({"ok":false,"file":"/etc/x.yaml","diagnostics":[{"severity":"error","code":"unknown_key",)"
+              R"("file":"/etc/x.yaml","line":2,"col":1,"message":"unknown key 'metrics_intervall_s' in the configuration"}]})");
+    }
+    auto code_of = [](const std::string& text) {
+        try {
+            (void)adock::config::load_config_string(text, "c.yaml");
+        } catch (const adock::config::ConfigError& e) {
+            return e.code() + "@" + std::to_string(e.line()) + ":" + std::to_string(e.col());
+        }
+        return std::string("none");
+    };
+    CHECK(code_of("metrics_interval_s: 0\n") == "out_of_range@1:21");
+    CHECK(code_of("metrics_interval_s: soon\n") == "wrong_type@1:21");
+    CHECK(code_of("outputs: [\n") == "yaml_syntax@2:1");
+    CHECK(code_of("outputs: [{name: a, type: file}]\n") == "invalid@1:11");
+}
+
+TEST_CASE("options: --format is text or json, and only with --check", "[app][check]") {
+    using adock::app::parse_options;
+    CHECK(parse_options({"--config", "c.yaml", "--check", "--format", "json"}).check_json);
+    CHECK(!parse_options({"--config", "c.yaml", "--check", "--format", "text"}).check_json);
+    CHECK(!parse_options({"--config", "c.yaml", "--check"}).check_json);
+    CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--check", "--format", "yaml"}), std::invalid_argument);
+    CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--format", "json"}), std::invalid_argument);
 }

@@ -194,6 +194,21 @@ int run_check(const Options& opts, const Generation& g) {
     return 0;
 }
 
+/// --check --format json: one JSON object on stdout, whatever happens; the exit status is the
+/// text form's (0 valid, 1 not).
+int run_check_json(const Options& opts) {
+    try {
+        const Generation g = build_generation(opts, Purpose::Check);
+        std::printf("%s\n", check_ok_json(opts.config_path, g).c_str());
+        return 0;
+    } catch (const config::ConfigError& e) {
+        std::printf("%s\n", check_error_json(opts.config_path, e).c_str());
+    } catch (const std::exception& e) {
+        std::printf("%s\n", check_error_json(opts.config_path, config::ConfigError(opts.config_path, 0, 0, e.what(), "error")).c_str());
+    }
+    return 1;
+}
+
 }  // namespace
 
 int run(const Options& opts) {
@@ -210,6 +225,9 @@ int run(const Options& opts) {
         opts.check || opts.scan || opts.test_output || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
     log::set_target(interactive ? log::Target::Stderr : log::Target::Syslog);
 
+    if (opts.check && opts.check_json) {
+        return run_check_json(opts);
+    }
     if (opts.check || opts.test_output) {
         const auto g = first_generation(opts, opts.check ? Purpose::Check : Purpose::Load, interactive);
         if (!g) {

@@ -29,7 +29,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
     try {
         return YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, e.msg);
+        throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, e.msg, "yaml_syntax");
     }
 }
 
@@ -54,7 +54,7 @@ namespace {
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw ConfigError(path, 0, 0, "cannot read file");
+        throw ConfigError(path, 0, 0, "cannot read file", "unreadable");
     }
     std::ostringstream ss;
     ss << in.rdbuf();

@@ -15,12 +15,15 @@ namespace adock::config {
 /// A problem in a configuration or rule file, with the position it was found at.
 class ConfigError : public std::runtime_error {
 public:
-    ConfigError(std::string file, int line, int col, const std::string& msg)
-        : std::runtime_error(msg), file_(std::move(file)), line_(line), col_(col) {}
+    /// `code`: what kind of problem, stable for tools reading `--check --format json`:
+    /// yaml_syntax, unreadable, unknown_key, wrong_type, out_of_range, invalid.
+    ConfigError(std::string file, int line, int col, const std::string& msg, std::string code = "invalid")
+        : std::runtime_error(msg), file_(std::move(file)), line_(line), col_(col), code_(std::move(code)) {}
 
     [[nodiscard]] const std::string& file() const { return file_; }
     [[nodiscard]] int line() const { return line_; }
     [[nodiscard]] int col() const { return col_; }
+    [[nodiscard]] const std::string& code() const { return code_; }
     /// `file:line:col: message`, the form --check prints.
     [[nodiscard]] std::string format() const;
 
@@ -28,6 +31,7 @@ private:
     std::string file_;
     int line_;
     int col_;
+    std::string code_;
 };
 
 enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog };
