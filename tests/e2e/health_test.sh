@@ -2,8 +2,9 @@
 # Issue 14 items 3, 4, 7: the metrics file (Prometheus text that promtool accepts), the audit
 # coverage alert on the real kernel, --check --format json. The replay and --check parts need
 # nothing installed; the live part starts a private auditd (the machine-wide live lock held),
-# makes the kernel lose events with a rate limit, and restores the limit and deletes its rules
-# on exit, also on failure.
+# makes the kernel lose events with a rate limit, then stalls auditd's queue to its plugins with
+# a plugin that never reads; it restores the limit and the kernel's lost counter, deletes its
+# rules and kills the stalling plugin on exit, also on failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${AUDISP_DOCKER_BIN:-$root/build/plugin/audisp-docker}
@@ -20,9 +21,14 @@ cleanup() {
   set +e
   if [ "$live" = 1 ]; then
     [ -n "$rate_before" ] && auditctl -r "$rate_before" >/dev/null 2>&1
+    # The stalling plugin: auditd's child, by pid; killed once auditd cannot restart it.
+    stall=""
+    [ -n "${E2E_AUDITD_PID:-}" ] && stall=$(pgrep -P "$E2E_AUDITD_PID" -x sleep)
     # The kernel's lost counter as it was, when it was 0 (the losses were ours).
     [ "$lost_before" = 0 ] && auditctl --reset-lost >/dev/null 2>&1
     e2e_teardown "$d"
+    # auditd starts plugins with nearly every signal ignored: its SIGTERM leaves the sleep.
+    for p in $stall; do kill -KILL "$p" 2>/dev/null; done
   fi
   if [ "$failed" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then echo "health: artefacts kept in $d"; else rm -rf "$d"; fi
 }
@@ -141,6 +147,29 @@ PY
     ok "promtool check metrics accepts the live metrics file" || bad "live promtool: $(cat "$d/promtool-live.out")"
   [ "$(metric audisp_docker_audit_coverage_alerts_total "$d/textfile/live.prom")" = 1 ] &&
     ok "audisp_docker_audit_coverage_alerts_total 1" || bad "coverage alerts metric: $(metric audisp_docker_audit_coverage_alerts_total "$d/textfile/live.prom")"
+
+  # auditd's queue to its plugins overflows: a second plugin that never reads stalls auditd's
+  # dispatcher (it writes to plugins in turn, blocking), q_depth 100 fills, auditd drops.
+  e2e_stop_auditd
+  sed -i 's/^q_depth = .*/q_depth = 100/' "$d/auditd.conf"
+  sed -e "s|$d/alerts.jsonl|$d/alerts2.jsonl|" -e "s|live.prom|live2.prom|" "$d/plugin.yaml" > "$d/plugin2.yaml"
+  e2e_plugin "$d" audisp-docker "$bin" "--config $d/plugin2.yaml --log-stderr"
+  e2e_plugin "$d" stall /usr/bin/sleep 3607
+  e2e_start_auditd "$d" "$d/rules.txt" || bad "auditd did not start again"
+  for _ in $(seq 50); do pgrep -f "$bin --config $d/plugin2.yaml" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do /bin/true; done
+  for _ in $(seq 80); do grep -q '"audit_coverage_degraded"' "$d/alerts2.jsonl" 2>/dev/null && break; sleep 0.1; done
+  python3 - "$d/alerts2.jsonl" <<'PY' && ok "audit_coverage_degraded when auditd's queue to its plugins overflowed" || bad "no overflow alert: $(tail -2 "$d/alerts2.jsonl" 2>/dev/null); state: $(grep plugin /run/auditd.state 2>/dev/null | tr '\n' ' ')"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if '"audit_coverage_degraded"' in l]
+assert len(a) == 1, a
+c = a[0]["coverage"]
+assert c["auditd_queue_overflowed"] == 1 and c["auditd_queue_size"] == 100, c
+assert "auditd's queue to its plugins overflowed" in a[0]["summary"], a[0]["summary"]
+PY
+  for _ in $(seq 30); do [ "$(metric audisp_docker_auditd_plugin_queue_overflowed "$d/textfile/live2.prom" 2>/dev/null)" = 1 ] && break; sleep 0.1; done
+  [ "$(metric audisp_docker_auditd_plugin_queue_overflowed "$d/textfile/live2.prom")" = 1 ] &&
+    ok "audisp_docker_auditd_plugin_queue_overflowed 1" || bad "overflow metric: $(grep overflowed "$d/textfile/live2.prom" 2>/dev/null)"
 fi
 
 echo "health: $passed passed, $failed failed"
