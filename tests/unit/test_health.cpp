@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // The metrics file's Prometheus text, auditd's state report, the audit coverage watch
 // (audit_coverage_degraded) and the health config keys.
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "alert/alert.hpp"
 #include "app/coverage.hpp"
+#include "app/health.hpp"
 #include "app/metrics.hpp"
 #include "app/one_shot.hpp"
 #include "app/options.hpp"
 #include "config/config.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 using adock::app::AuditdQueueState;
 using adock::app::CoverageSample;
@@ -391,4 +397,73 @@ TEST_CASE("options: --format is text or json, and only with --check", "[app][che
     CHECK(!parse_options({"--config", "c.yaml", "--check"}).check_json);
     CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--check", "--format", "yaml"}), std::invalid_argument);
     CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--format", "json"}), std::invalid_argument);
+}
+
+TEST_CASE("the health thread writes the engine's snapshot and raises the coverage alert", "[health][thread]") {
+    using namespace std::chrono_literals;
+    adock::test::TempDir tmp;
+    adock::app::HealthSettings hs;
+    hs.metrics_file = tmp / "audisp-docker.prom";
+    hs.coverage_interval_s = 1;
+    hs.kernel_status = false;  // no netlink from a unit test
+    hs.auditd_state_file = "";  // and no SIGCONT to the test's parent
+    hs.host = "host-h";
+    adock::app::ReaderStats reader;
+    reader.dropped_lines = 7;  // the engine fell behind before the first poll
+    reader.dropped_chunks = 1;
+    std::vector<adock::Alert> collected;
+    adock::outputs::Dispatcher out;
+    std::vector<std::unique_ptr<adock::outputs::Sink>> sinks;
+    sinks.push_back(std::make_unique<adock::test::CollectSink>(collected));
+    (void)out.replace(std::move(sinks));
+    adock::app::HealthMonitor health(hs, reader, out);
+    REQUIRE(!health.idle());
+    health.start();
+    MetricsSnapshot m;
+    m.input_bytes = 5;
+    health.publish(MetricsSnapshot(m));
+    auto wait = [](auto pred) {
+        for (int i = 0; i < 500 && !pred(); ++i) {
+            std::this_thread::sleep_for(10ms);
+        }
+        return pred();
+    };
+    CHECK(wait([&] { return adock::test::slurp(hs.metrics_file).find("audisp_docker_input_bytes_total 5\n") != std::string::npos; }));
+    CHECK(wait([&] { return health.coverage_alerts() == 1; }));
+    m.input_bytes = 6;
+    health.publish(MetricsSnapshot(m));
+    health.stop();  // writes what was published last
+    const std::string text = adock::test::slurp(hs.metrics_file);
+    CHECK(text.find("audisp_docker_input_bytes_total 6\n") != std::string::npos);
+    CHECK(text.find("audisp_docker_audit_coverage_alerts_total 1\n") != std::string::npos);
+    CHECK(text.find("audisp_docker_kernel_audit_lost_total") == std::string::npos);  // not queried
+    struct stat st {};
+    REQUIRE(::stat(hs.metrics_file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777U) == 0644U);
+    CHECK(!std::filesystem::exists(hs.metrics_file + ".tmp"));
+    const auto alerts = adock::test::alerts_of(collected, "audit_coverage_degraded");
+    REQUIRE(alerts.size() == 1);
+    CHECK(alerts[0]->host == "host-h");
+    CHECK(alerts[0]->severity == adock::Severity::High);
+    CHECK(alerts[0]->time_ms > 0);
+    CHECK(alerts[0]->summary.find("audisp-docker dropped 7 input line(s) in 1 batch(es)") != std::string::npos);
+    out.stop(100ms);
+}
+
+TEST_CASE("health settings: a replay watches no coverage and keeps no audit capability", "[health][config]") {
+    auto cfg = adock::config::load_config_string("metrics_file: /tmp/x.prom\n", "c.yaml");
+    const auto live = adock::app::health_settings(cfg, false);
+    CHECK(live.coverage_interval_s == 10);
+    CHECK(live.kernel_status);
+    CHECK(live.auditd_state_file == "/run/auditd.state");
+    const auto replay = adock::app::health_settings(cfg, true);
+    CHECK(replay.metrics_file == "/tmp/x.prom");
+    CHECK(replay.coverage_interval_s == 0);
+    CHECK(!replay.kernel_status);
+    CHECK(replay.auditd_state_file.empty());
+    cfg.coverage.kernel_status = false;
+    CHECK(!adock::app::health_settings(cfg, false).kernel_status);
+    cfg.coverage.kernel_status = true;
+    cfg.coverage.interval_s = 0;
+    CHECK(!adock::app::health_settings(cfg, false).kernel_status);
 }
