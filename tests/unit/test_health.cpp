@@ -467,3 +467,10 @@ TEST_CASE("health settings: a replay watches no coverage and keeps no audit capa
     cfg.coverage.interval_s = 0;
     CHECK(!adock::app::health_settings(cfg, false).kernel_status);
 }
+
+TEST_CASE("usage names --format on the --check line", "[app][check]") {
+    const std::string u = adock::app::usage();
+    CHECK(u.starts_with("usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
+                        "                    [--scan] [--test-output NAME] [--log-stderr]\n"));
+    CHECK(u.find("  --format FORMAT  with --check: text") != std::string::npos);
+}
