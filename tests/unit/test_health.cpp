@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <climits>
 #include <thread>
 #include <string>
 #include <vector>
@@ -473,4 +474,19 @@ TEST_CASE("usage names --format on the --check line", "[app][check]") {
     CHECK(u.starts_with("usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
                         "                    [--scan] [--test-output NAME] [--log-stderr]\n"));
     CHECK(u.find("  --format FORMAT  with --check: text") != std::string::npos);
+}
+
+TEST_CASE("latency histogram: absurd event times saturate instead of overflowing", "[health][metrics]") {
+    adock::util::LatencyHistogram h;
+    const std::int64_t now = 1'764'000'000'000;  // 2025, in ms
+    h.observe_between_ms(now - 40, now);         // 40 ms
+    h.observe_between_ms(now + 5000, now);       // stamped in the future: 0
+    h.observe_between_ms(INT64_MIN, now);        // a crafted record's seconds
+    h.observe_between_ms(-9'223'372'036'854'775'000, INT64_MAX);
+    const auto c = h.counts();
+    CHECK(c.count == 4);
+    CHECK(c.buckets[0] == 1);  // the future one
+    CHECK(c.buckets[3] == 1);  // 40 ms: (0.025, 0.05]
+    CHECK(c.buckets.back() == 2);
+    CHECK(c.sum_us == 40'000 + 2 * adock::util::LatencyHistogram::kMaxObservationUs);
 }

@@ -318,7 +318,7 @@ std::chrono::milliseconds DeliverySink::retry_wait(unsigned attempt, const SendR
 
 void DeliverySink::observe_latency(std::int64_t time_ms) {
     if (time_ms != 0) {
-        latency_.observe_us((wall_ms() - time_ms) * 1000);
+        latency_.observe_between_ms(time_ms, wall_ms());
     }
 }
 

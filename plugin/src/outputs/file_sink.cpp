@@ -170,7 +170,7 @@ void JsonLinesSink::run() noexcept {
                 const std::int64_t now_ms = wall_ms();
                 for (std::size_t i = 0; i < batch.size() && i < written; ++i) {
                     if (batch[i].alert && batch[i].alert->time_ms != 0) {
-                        latency_.observe_us((now_ms - batch[i].alert->time_ms) * 1000);
+                        latency_.observe_between_ms(batch[i].alert->time_ms, now_ms);
                     }
                 }
             }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -24,9 +25,12 @@ struct LatencyCounts {
 
 class LatencyHistogram {
 public:
+    /// One observation counts at most this much (100 years) in the sum.
+    static constexpr std::uint64_t kMaxObservationUs = 100ULL * 365 * 24 * 3600 * 1000000;
+
     /// Records one latency; a negative one (clocks that disagree) counts as 0.
     void observe_us(std::int64_t us) noexcept {
-        const std::uint64_t v = us < 0 ? 0 : static_cast<std::uint64_t>(us);
+        const std::uint64_t v = us < 0 ? 0 : std::min(static_cast<std::uint64_t>(us), kMaxObservationUs);
         std::size_t i = 0;
         while (i < kLatencyBounds.size() && static_cast<double>(v) > kLatencyBounds[i] * 1e6) {
             ++i;
@@ -34,6 +38,20 @@ public:
         buckets_[i].fetch_add(1, std::memory_order_relaxed);
         sum_us_.fetch_add(v, std::memory_order_relaxed);
         count_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    /// Records the time from `event_ms` to `now_ms` (wall clock, milliseconds since the epoch).
+    /// Saturating: an event stamped in the future counts as 0, one absurdly far in the past (a
+    /// crafted or replayed record's seconds) as kMaxObservationUs, so the sum stays meaningful.
+    void observe_between_ms(std::int64_t event_ms, std::int64_t now_ms) noexcept {
+        if (event_ms >= now_ms) {
+            observe_us(0);
+            return;
+        }
+        // now_ms > event_ms: the difference fits in 64 unsigned bits, computed without overflow.
+        const std::uint64_t diff_ms = static_cast<std::uint64_t>(now_ms) - static_cast<std::uint64_t>(event_ms);
+        const std::uint64_t cap_ms = kMaxObservationUs / 1000;
+        observe_us(static_cast<std::int64_t>(diff_ms > cap_ms ? kMaxObservationUs : diff_ms * 1000));
     }
 
     [[nodiscard]] LatencyCounts counts() const noexcept {
