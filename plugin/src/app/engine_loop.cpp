@@ -33,8 +33,7 @@ EngineLoop::EngineLoop(Generation first, MessageQueue& queue, const ReaderStats&
                 cfg_.engine.max_pending_events,
                 [this](audit::Event&& ev) { engine_.on_event(ev); }),
       last_tick_(std::chrono::steady_clock::now()),
-      last_status_(last_tick_),
-      last_metrics_(last_tick_) {
+      last_status_(last_tick_) {
     engine_.set_integrity(integrity_.get());
     adopt_outputs(first);
 }

@@ -71,7 +71,7 @@ private:
     std::vector<std::thread> retiring_;  ///< old sinks draining after a reload
     std::chrono::steady_clock::time_point last_tick_;
     std::chrono::steady_clock::time_point last_status_;
-    std::chrono::steady_clock::time_point last_metrics_;
+    std::chrono::steady_clock::time_point last_metrics_{};  ///< long ago: the first tick writes the file
     HealthMonitor* health_ = nullptr;  ///< null: no metrics file
     unsigned long long errors_ = 0;
 };
