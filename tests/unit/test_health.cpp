@@ -142,6 +142,9 @@ MetricsSnapshot example() {
     h.observe_us(400000000); // 400 s: +Inf
     hook.stats.latency = h.counts();
     m.outputs = {file, hook};
+    m.runtime_clones = 2;
+    m.content_skipped = 64;
+    m.integrity = MetricsSnapshot::Integrity{12, 40, 100, 30, 1, 0, 0, 2};
     m.kernel = KernelAuditStatus{1, 1, 321, 0, 8192, 17, 3};
     m.auditd = AuditdQueueState{0, 250, 250, true, false};
     return m;
@@ -184,6 +187,10 @@ TEST_CASE("the metrics file is valid Prometheus text with conventional names and
     CHECK(value_of(samples, "audisp_docker_kernel_audit_backlog_limit") == "8192");
     CHECK(value_of(samples, "audisp_docker_auditd_plugin_queue_overflowed") == "1");
     CHECK(types["audisp_docker_delivery_latency_seconds"] == "histogram");
+    CHECK(value_of(samples, "audisp_docker_runtime_clones_total") == "2");
+    CHECK(value_of(samples, "audisp_docker_content_checks_total", {{"result", "skipped"}}) == "64");
+    CHECK(value_of(samples, "audisp_docker_integrity_baseline_files") == "12");
+    CHECK(value_of(samples, "audisp_docker_integrity_scans_total") == "2");
 }
 
 TEST_CASE("the delivery latency histogram has cumulative buckets ending in +Inf = count", "[health][metrics]") {
@@ -220,6 +227,7 @@ TEST_CASE("without kernel or auditd figures their families are left out", "[heal
     (void)parse_exposition(text, types);
     CHECK(!types.contains("audisp_docker_kernel_audit_lost_total"));
     CHECK(!types.contains("audisp_docker_auditd_plugin_queue_overflowed"));
+    CHECK(!types.contains("audisp_docker_integrity_baseline_files"));
     CHECK(types.contains("audisp_docker_kernel_audit_status_errors_total"));
 }
 

@@ -121,8 +121,14 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.input_dropped_lines = reader_.dropped_lines.load();
     m.input_queue_bytes = q.bytes;
     m.input_queue_capacity_bytes = q.capacity;
+    m.input_queue_max_bytes = q.max_bytes;
+    m.input_reads = reader_.reads.load();
+    m.input_batches = reader_.batches.load();
     m.records = f.lines;
     m.malformed_records = f.malformed;
+    m.nul_bytes = f.nul_bytes;
+    m.skipped_records = f.skipped_records;
+    m.oversize_records = f.oversize_records;
     m.events_by_eoe = f.completed_by_eoe;
     m.events_by_age = f.completed_by_age;
     m.events_by_pressure = f.completed_by_pressure;
@@ -130,6 +136,13 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.feed_errors = p.feed_errors;
     m.field_errors = p.field_errors;
     m.rules = engine_.rule_count();
+    m.exec_events = e.exec_events;
+    m.rule_tests = e.rule_tests;
+    m.content_checks = e.content_checks;
+    m.content_skipped = e.content_skipped;
+    m.rate_summaries = e.rate_summaries;
+    m.runtime_clones = e.runtime_clones;
+    m.names_waited = e.names_waited;
     m.rule_matches = e.matches;
     m.suppressed = e.suppressed;
     m.aggregated = e.aggregated;
@@ -144,6 +157,18 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.proc_reads = t.proc_reads;
     m.proc_misses = t.proc_misses;
     m.process_evictions = t.evictions;
+    m.reused_pids = t.reused_pids;
+    if (integrity_) {
+        const auto is = integrity_->stats();
+        m.integrity = MetricsSnapshot::Integrity{is.baseline_files,
+                                                 is.trusted_hashes,
+                                                 is.checked,
+                                                 is.hashed,
+                                                 is.alerts,
+                                                 is.unverifiable,
+                                                 is.dropped,
+                                                 is.scans};
+    }
     m.outputs = out_.stats();
     m.plugin_degraded_alerts = out_.degraded_alerts();
     return m;

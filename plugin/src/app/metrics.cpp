@@ -186,7 +186,16 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Input batches dropped because the engine fell behind (input queue full).",
              m.input_dropped_batches);
+    w.single("audisp_docker_input_reads_total", "counter", "read(2) calls on the input that returned data.", m.input_reads);
+    w.single("audisp_docker_input_batches_total",
+             "counter",
+             "Input batches handed to the engine (its wake-ups).",
+             m.input_batches);
     w.single("audisp_docker_input_queue_bytes", "gauge", "Input bytes waiting for the engine.", m.input_queue_bytes);
+    w.single("audisp_docker_input_queue_max_bytes",
+             "gauge",
+             "Most input bytes waiting for the engine at once since start.",
+             m.input_queue_max_bytes);
     w.single("audisp_docker_input_queue_capacity_bytes",
              "gauge",
              "Input bytes the queue to the engine holds at most (engine.input_queue_mb).",
@@ -198,6 +207,15 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Lines without a parsable audit record header.",
              m.malformed_records);
+    w.single("audisp_docker_nul_bytes_total", "counter", "NUL bytes removed from record lines.", m.nul_bytes);
+    w.single("audisp_docker_skipped_records_total",
+             "counter",
+             "Records of types no detection uses (not parsed).",
+             m.skipped_records);
+    w.single("audisp_docker_oversize_records_total",
+             "counter",
+             "Records beyond an event's byte budget (not kept).",
+             m.oversize_records);
     w.family("audisp_docker_events_total", "counter", "Audit events assembled, by how they were completed.");
     w.sample("audisp_docker_events_total", "completion=\"eoe\"", m.events_by_eoe);
     w.sample("audisp_docker_events_total", "completion=\"age\"", m.events_by_age);
@@ -209,7 +227,26 @@ std::string format_prometheus(const MetricsSnapshot& m) {
 
     // Engine.
     w.single("audisp_docker_rules", "gauge", "Detection rules loaded.", m.rules);
+    w.single("audisp_docker_exec_events_total", "counter", "Exec events (execve, execveat) seen.", m.exec_events);
+    w.single("audisp_docker_rule_tests_total", "counter", "Rules tested against events.", m.rule_tests);
     w.single("audisp_docker_rule_matches_total", "counter", "Events that matched a detection rule.", m.rule_matches);
+    w.family("audisp_docker_content_checks_total",
+             "counter",
+             "Exec rules' content conditions handed to the integrity monitor, or skipped without one.");
+    w.sample("audisp_docker_content_checks_total", "result=\"checked\"", m.content_checks);
+    w.sample("audisp_docker_content_checks_total", "result=\"skipped\"", m.content_skipped);
+    w.single("audisp_docker_rate_limit_summaries_total",
+             "counter",
+             "Summary alerts for what the engine's rate limit held back.",
+             m.rate_summaries);
+    w.single("audisp_docker_runtime_clones_total",
+             "counter",
+             "runc's re-executions of itself (runc init) recognised as the runtime.",
+             m.runtime_clones);
+    w.single("audisp_docker_container_name_waits_total",
+             "counter",
+             "Alerts that waited for their container's name and image to be read.",
+             m.names_waited);
     w.single("audisp_docker_rule_exceptions_total",
              "counter",
              "Matches silenced by a rule exception.",
@@ -255,6 +292,31 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Entries forgotten to stay within the table's size.",
              m.process_evictions);
+
+    w.single("audisp_docker_process_table_reused_pids_total",
+             "counter",
+             "Entries replaced because their pid now belongs to another process.",
+             m.reused_pids);
+    if (m.integrity) {
+        const auto& i = *m.integrity;
+        w.single("audisp_docker_integrity_baseline_files", "gauge", "Files in the integrity baseline.", i.baseline_files);
+        w.single("audisp_docker_integrity_trusted_hashes",
+                 "gauge",
+                 "Hashes trusted (package records, allowlist, baseline).",
+                 i.trusted_hashes);
+        w.single("audisp_docker_integrity_checks_total", "counter", "Programs and files examined.", i.checked);
+        w.single("audisp_docker_integrity_hashed_total", "counter", "Files read and hashed (cache misses).", i.hashed);
+        w.single("audisp_docker_integrity_alerts_total", "counter", "Content conditions that held.", i.alerts);
+        w.single("audisp_docker_integrity_unverifiable_total",
+                 "counter",
+                 "Programs gone before they could be read.",
+                 i.unverifiable);
+        w.single("audisp_docker_integrity_dropped_total",
+                 "counter",
+                 "Checks dropped because the integrity queue was full.",
+                 i.dropped);
+        w.single("audisp_docker_integrity_scans_total", "counter", "Integrity scans run.", i.scans);
+    }
 
     // Outputs.
     per_output(w, m, "audisp_docker_output_alerts_total", "counter", "Alerts offered to the output.", [](const auto& s) {

@@ -46,9 +46,15 @@ struct MetricsSnapshot {
     std::uint64_t input_dropped_lines = 0;
     std::uint64_t input_queue_bytes = 0;
     std::uint64_t input_queue_capacity_bytes = 0;
+    std::uint64_t input_queue_max_bytes = 0;
+    std::uint64_t input_reads = 0;
+    std::uint64_t input_batches = 0;
     // Parsing.
     std::uint64_t records = 0;
     std::uint64_t malformed_records = 0;
+    std::uint64_t nul_bytes = 0;
+    std::uint64_t skipped_records = 0;
+    std::uint64_t oversize_records = 0;
     std::uint64_t events_by_eoe = 0;
     std::uint64_t events_by_age = 0;
     std::uint64_t events_by_pressure = 0;
@@ -57,6 +63,13 @@ struct MetricsSnapshot {
     std::uint64_t field_errors = 0;
     // Engine.
     std::uint64_t rules = 0;
+    std::uint64_t exec_events = 0;
+    std::uint64_t rule_tests = 0;
+    std::uint64_t content_checks = 0;
+    std::uint64_t content_skipped = 0;
+    std::uint64_t rate_summaries = 0;
+    std::uint64_t runtime_clones = 0;
+    std::uint64_t names_waited = 0;
     std::uint64_t rule_matches = 0;
     std::uint64_t suppressed = 0;
     std::uint64_t aggregated = 0;
@@ -72,6 +85,19 @@ struct MetricsSnapshot {
     std::uint64_t proc_reads = 0;
     std::uint64_t proc_misses = 0;
     std::uint64_t process_evictions = 0;
+    std::uint64_t reused_pids = 0;
+    /// The integrity monitor (nullopt: off, or a replay).
+    struct Integrity {
+        std::uint64_t baseline_files = 0;
+        std::uint64_t trusted_hashes = 0;
+        std::uint64_t checked = 0;
+        std::uint64_t hashed = 0;
+        std::uint64_t alerts = 0;
+        std::uint64_t unverifiable = 0;
+        std::uint64_t dropped = 0;
+        std::uint64_t scans = 0;
+    };
+    std::optional<Integrity> integrity;
     // Outputs and the plugin's own alerts.
     std::vector<outputs::NamedStats> outputs;
     std::uint64_t plugin_degraded_alerts = 0;
