@@ -389,10 +389,16 @@ bool DeliverySink::try_spool_head() {
         return false;
     }
     if (!spool_times_aligned_) {
-        // What is ahead of this sink's own records was left by a previous run or a predecessor.
+        // What is ahead of this sink's own records was left by a previous run or a predecessor;
+        // a predecessor still draining after a reload may have delivered some of ours already.
         spool_times_aligned_ = true;
         const std::uint64_t pending = spool_->pending();
-        unknown_ahead_ = pending > spool_times_.size() ? pending - spool_times_.size() : 0;
+        if (pending >= spool_times_.size()) {
+            unknown_ahead_ = pending - spool_times_.size();
+        } else {
+            spool_times_.erase(spool_times_.begin(),
+                               spool_times_.begin() + static_cast<std::ptrdiff_t>(spool_times_.size() - pending));
+        }
     }
     const std::optional<std::string> head = spool_->front();
     note_spool();
