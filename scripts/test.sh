@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
-scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev prometheus
 jobs=$(nproc)
 
 echo "== unit tests (Release, -Werror)"
@@ -45,6 +45,9 @@ AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/containers_replay
 
 echo "== alert delivery (TLS with a CA made here, --test-output, kill -9 with a spool, EOF)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/outputs_test.sh
+
+echo "== metrics file (promtool), audit_coverage_degraded on the real kernel, --check --format json"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/health_test.sh
 
 echo "== operator scripts (render, check, install/uninstall round trip)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/scripts_test.sh

@@ -40,14 +40,15 @@ e2e_rootfs "$d"
 if e2e_start_auditd "$d" "$d/rules" 2>"$d/load.err"; then ok "rendered fragment loads ($(auditctl -l | wc -l) rules)"; else bad "fragment failed to load: $(cat "$d/load.err")"; fi
 for _ in $(seq 50); do pgrep -f "$bin --config $d/plugin.yaml" >/dev/null && break; sleep 0.1; done
 pgrep -f "$bin --config $d/plugin.yaml" >/dev/null && ok "auditd started the plugin" || bad "plugin not running"
-# Least privilege: only dac_read_search (bit 2) and sys_ptrace (bit 19), bounding set too,
+# Least privilege: only dac_read_search (bit 2), sys_ptrace (bit 19) and, for the kernel audit
+# status query of the coverage watch (on by default), audit_control (bit 30); bounding set too,
 # no_new_privs; the detections below run with exactly these.
 ppid_=$(pgrep -f "$bin --config $d/plugin.yaml" | head -1)
 for _ in $(seq 50); do grep -q '^NoNewPrivs:.*1' "/proc/$ppid_/status" 2>/dev/null && break; sleep 0.1; done
 caps=$(grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):' "/proc/$ppid_/status" 2>/dev/null | tr -s '\t ' ' ' | tr '\n' ' ')
 echo "plugin privileges: $caps"
-[ "$caps" = "CapPrm: 0000000000080004 CapEff: 0000000000080004 CapBnd: 0000000000080004 CapAmb: 0000000000000000 NoNewPrivs: 1 " ] &&
-  ok "the plugin runs with dac_read_search and sys_ptrace only, no_new_privs" || bad "plugin privileges: $caps"
+[ "$caps" = "CapPrm: 0000000040080004 CapEff: 0000000040080004 CapBnd: 0000000040080004 CapAmb: 0000000000000000 NoNewPrivs: 1 " ] &&
+  ok "the plugin runs with dac_read_search, sys_ptrace and audit_control only, no_new_privs" || bad "plugin privileges: $caps"
 
 e2e_start_containerd "$d" || bad "containerd did not start"
 

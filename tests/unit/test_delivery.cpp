@@ -815,3 +815,77 @@ TEST_CASE("after a reload the old and the new output share the spool: each recor
     }
     CHECK(bodies(server) == want);
 }
+
+TEST_CASE("delivery latency: from the event's time to the endpoint's 2xx, spooled alerts included",
+          "[outputs][delivery][metrics]") {
+    ensure_curl_global();
+    TempDir tmp;
+    const std::uint16_t port = closed_port();
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+    auto timed = [](int i, std::int64_t age_ms) {
+        auto a = std::make_shared<adock::Alert>();
+        a->severity = adock::Severity::High;
+        a->time_ms = adock::outputs::wall_ms() - age_ms;
+        return AlertMessage{a, std::make_shared<const std::string>(seq_json(i))};
+    };
+    {
+        // A previous run leaves two records in the spool: their event times are not known.
+        auto cfg = spooled_hook(url, tmp / "spool");
+        cfg.retries = 50;
+        auto sink = adock::outputs::make_sink(cfg);
+        sink->start();
+        REQUIRE(sink->submit(timed(0, 0)));
+        REQUIRE(sink->submit(timed(1, 0)));
+        sink->stop(200ms);
+        REQUIRE(sink->stats().spooled == 2);
+    }
+    auto sink = adock::outputs::make_sink(spooled_hook(url, tmp / "spool"));
+    sink->start();
+    // Three events 3 s old (the 5 s bucket), spooled behind the endpoint being down.
+    for (int i = 2; i < 5; ++i) {
+        REQUIRE(sink->submit(timed(i, 3000)));
+    }
+    REQUIRE(wait_for([&] { return sink->stats().spooled == 3; }));
+    CHECK(sink->stats().latency.count == 0);
+    TestServer server({Reply{200}}, port);
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 5; }, 10s));
+    sink->stop(1s);
+    const auto c = sink->stats().latency;
+    CHECK(c.count == 3);
+    // 3 s up to a few seconds of retries: between 2.5 s and 30 s, never below.
+    std::uint64_t below = 0;
+    std::uint64_t in_range = 0;
+    for (std::size_t i = 0; i < adock::util::kLatencyBounds.size(); ++i) {
+        if (adock::util::kLatencyBounds[i] <= 2.5) {
+            below += c.buckets[i];
+        } else if (adock::util::kLatencyBounds[i] <= 30) {
+            in_range += c.buckets[i];
+        }
+    }
+    CHECK(below == 0);
+    CHECK(in_range == 3);
+    CHECK(c.sum_us >= 9'000'000);
+}
+
+TEST_CASE("delivery latency of the file output: every line written", "[outputs][file][metrics]") {
+    TempDir tmp;
+    adock::config::OutputConfig cfg;
+    cfg.name = "local";
+    cfg.type = adock::config::OutputType::File;
+    cfg.path = tmp / "alerts.jsonl";
+    auto sink = adock::outputs::make_sink(cfg);
+    sink->start();
+    for (int i = 0; i < 4; ++i) {
+        auto a = sample_alert("r", "/x");
+        a.time_ms = adock::outputs::wall_ms() - 40;  // 40 ms old: the 0.05 s bucket
+        REQUIRE(sink->submit(msg_of(std::move(a))));
+    }
+    auto untimed = sample_alert("r", "/y");  // time unknown: not counted
+    REQUIRE(sink->submit(msg_of(std::move(untimed))));
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 5; }));
+    sink->stop(1s);
+    const auto c = sink->stats().latency;
+    CHECK(c.count == 4);
+    CHECK(c.buckets[0] + c.buckets[1] + c.buckets[2] == 0);  // none under 25 ms
+    CHECK(c.buckets[3] + c.buckets[4] == 4);                 // 40 ms, up to 100 ms on a busy machine
+}

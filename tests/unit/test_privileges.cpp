@@ -34,8 +34,10 @@ std::string read_status() {
 
 }  // namespace
 
-TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets no_new_privs", "[app][privileges]") {
-    const bool root = ::geteuid() == 0;
+namespace {
+
+/// drop_privileges() in a child; what it reported and the child's capability sets afterwards.
+std::string drop_in_child(bool keep_audit_control) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     const pid_t child = ::fork();
@@ -43,7 +45,7 @@ TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets n
     if (child == 0) {
         ::close(fds[0]);
         std::string report;
-        const bool ok = adock::app::drop_privileges(report);
+        const bool ok = adock::app::drop_privileges(report, keep_audit_control);
         const std::string st = read_status();
         const std::string out = std::string(ok ? "ok" : "failed") + "|" + report + "|" + status_field(st, "CapEff") +
                                 "|" + status_field(st, "CapPrm") + "|" + status_field(st, "CapBnd") + "|" +
@@ -61,6 +63,14 @@ TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets n
     ::close(fds[0]);
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets no_new_privs", "[app][privileges]") {
+    const bool root = ::geteuid() == 0;
+    const std::string got = drop_in_child(false);
     INFO(got);
     CHECK(got.starts_with("ok|"));
     CHECK(got.ends_with("|1"));  // NoNewPrivs
@@ -68,5 +78,18 @@ TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets n
         // bit 2 CAP_DAC_READ_SEARCH, bit 19 CAP_SYS_PTRACE
         CHECK(got.find("|0000000000080004|0000000000080004|0000000000080004|0000000000000000|") != std::string::npos);
         CHECK(got.find("capabilities: dac_read_search,sys_ptrace;") != std::string::npos);
+    }
+}
+
+TEST_CASE("drop_privileges keeps audit_control too when the kernel audit status is queried", "[app][privileges]") {
+    const bool root = ::geteuid() == 0;
+    const std::string got = drop_in_child(true);
+    INFO(got);
+    CHECK(got.starts_with("ok|"));
+    CHECK(got.ends_with("|1"));
+    if (root) {
+        // + bit 30 CAP_AUDIT_CONTROL
+        CHECK(got.find("|0000000040080004|0000000040080004|0000000040080004|0000000000000000|") != std::string::npos);
+        CHECK(got.find("capabilities: dac_read_search,sys_ptrace,audit_control;") != std::string::npos);
     }
 }

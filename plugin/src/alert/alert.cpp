@@ -219,6 +219,13 @@ std::string to_json(const Alert& a) {
         }
         w.end_object();
     }
+    if (!a.coverage.empty()) {
+        w.key("coverage").begin_object();
+        for (const auto& [name, value] : a.coverage) {
+            w.key(name).value(value);
+        }
+        w.end_object();
+    }
     if (a.count) {
         w.key("count").value(static_cast<std::uint64_t>(*a.count));
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace adock {
@@ -88,6 +89,9 @@ struct DistinctValues {
 /// Alert contract v1 (DESIGN.md). Everything a sink needs; sinks never look at audit records.
 struct Alert {
     std::string time;  ///< RFC 3339 UTC of the audit event
+    /// The same instant, milliseconds since the epoch (0: unknown), for the delivery latency
+    /// histogram of the metrics file; not serialized.
+    std::int64_t time_ms = 0;
     std::string host;
     std::string rule_id;
     Severity severity = Severity::Info;
@@ -105,6 +109,9 @@ struct Alert {
     std::optional<FileRef> file;
     std::optional<SeccompRef> seccomp;
     std::optional<IntegrityRef> integrity;
+    /// audit_coverage_degraded: the figures behind it (kernel lost, backlog, auditd's queue,
+    /// the plugin's own drops), serialized as the `coverage` object in this order.
+    std::vector<std::pair<std::string, std::uint64_t>> coverage;
     std::string remediation;             ///< empty: none
     std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
     /// Fold summaries: the distinct values of the rule's aggregate.distinct fields in the window.

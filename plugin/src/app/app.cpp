@@ -22,6 +22,7 @@
 
 #include "app/engine_loop.hpp"
 #include "app/generation.hpp"
+#include "app/health.hpp"
 #include "app/messages.hpp"
 #include "app/one_shot.hpp"
 #include "app/privileges.hpp"
@@ -79,7 +80,9 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
     outputs::Dispatcher dispatcher;
     MessageQueue queue(queue_capacity(first.cfg, in_fd));
     Reader reader(in_fd, queue);
+    HealthMonitor health(health_settings(first.cfg, opts.input_path.has_value()), reader.stats(), dispatcher);
     EngineLoop engine(std::move(first), queue, reader.stats(), dispatcher);
+    engine.set_health(&health);
     std::thread engine_thread([&engine] {
         try {
             engine.run();
@@ -87,6 +90,7 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
             log::error(std::string("engine stopped: ") + e.what());
         }
     });
+    health.start();
     std::thread reader_thread([&reader] {
         try {
             reader.run();
@@ -139,6 +143,9 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
     engine_thread.join();
     dispatcher.stop(std::chrono::milliseconds(engine.config().shutdown_timeout_ms));
     engine.join_retired();
+    // The last metrics: the engine is done and the outputs have delivered what they could.
+    health.publish(engine.metrics_snapshot());
+    health.stop();
     return 0;
 }
 
@@ -157,6 +164,22 @@ std::optional<Generation> first_generation(const Options& opts, Purpose purpose,
     }
 }
 
+/// CAP_AUDIT_CONTROL is kept only for the kernel audit status query (audit_coverage_degraded,
+/// the metrics file's kernel figures): live, with the coverage watch on and kernel_status set.
+/// The config is read once more here, before privileges go; an error in it is reported by the
+/// real load that follows.
+bool needs_audit_control(const Options& opts) {
+    if (opts.input_path || opts.scan) {
+        return false;
+    }
+    try {
+        const auto cfg = config::load_config_file(opts.config_path);
+        return health_settings(cfg, false).kernel_status;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 int run_check(const Options& opts, const Generation& g) {
     std::size_t enabled = 0;
     for (const auto& r : g.rules->rules) {
@@ -169,6 +192,21 @@ int run_check(const Options& opts, const Generation& g) {
                 g.rules->rules.size(),
                 rules::describe_origin(*g.rules).c_str());
     return 0;
+}
+
+/// --check --format json: one JSON object on stdout, whatever happens; the exit status is the
+/// text form's (0 valid, 1 not).
+int run_check_json(const Options& opts) {
+    try {
+        const Generation g = build_generation(opts, Purpose::Check);
+        std::printf("%s\n", check_ok_json(opts.config_path, g).c_str());
+        return 0;
+    } catch (const config::ConfigError& e) {
+        std::printf("%s\n", check_error_json(opts.config_path, e).c_str());
+    } catch (const std::exception& e) {
+        std::printf("%s\n", check_error_json(opts.config_path, config::ConfigError(opts.config_path, 0, 0, e.what(), "error")).c_str());
+    }
+    return 1;
 }
 
 }  // namespace
@@ -187,6 +225,9 @@ int run(const Options& opts) {
         opts.check || opts.scan || opts.test_output || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
     log::set_target(interactive ? log::Target::Stderr : log::Target::Syslog);
 
+    if (opts.check && opts.check_json) {
+        return run_check_json(opts);
+    }
     if (opts.check || opts.test_output) {
         const auto g = first_generation(opts, opts.check ? Purpose::Check : Purpose::Load, interactive);
         if (!g) {
@@ -206,7 +247,7 @@ int run(const Options& opts) {
         signals.emplace();
     }
     // Least privilege from here on, before the first thread (capabilities are per thread).
-    if (std::string report; drop_privileges(report)) {
+    if (std::string report; drop_privileges(report, needs_audit_control(opts))) {
         log::info(report);
     } else {
         log::warning("cannot drop privileges: " + report + "; running with those it has");

@@ -119,6 +119,11 @@ void EngineLoop::tick(std::chrono::steady_clock::time_point now) {
         integrity_->flush_submissions();  // the checks of events completed by age
     }
     out_.tick(now);
+    if (health_ != nullptr && !cfg_.metrics_file.empty() &&
+        now - last_metrics_ >= std::chrono::seconds(cfg_.metrics_interval_s)) {
+        last_metrics_ = now;
+        health_->publish(metrics_snapshot());  // numbers only: the health thread writes
+    }
     if (cfg_.status_interval_s > 0 && now - last_status_ >= std::chrono::seconds(cfg_.status_interval_s)) {
         last_status_ = now;
         log::info("status " + state_json());

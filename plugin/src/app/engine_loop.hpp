@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "app/generation.hpp"
+#include "app/health.hpp"
+#include "app/metrics.hpp"
 #include "app/messages.hpp"
 #include "app/reader.hpp"
 #include "audit/pipeline.hpp"
@@ -42,6 +44,9 @@ public:
     [[nodiscard]] std::string state_json() const;
     /// Messages or ticks that threw (logged, then skipped).
     [[nodiscard]] unsigned long long errors() const { return errors_; }
+    /// The health thread the metrics snapshot goes to every `metrics_interval_s` (and at the end).
+    void set_health(HealthMonitor* health) { health_ = health; }
+    [[nodiscard]] MetricsSnapshot metrics_snapshot() const;
     /// Waits for the outputs replaced by reloads to finish draining.
     void join_retired();
 
@@ -66,6 +71,8 @@ private:
     std::vector<std::thread> retiring_;  ///< old sinks draining after a reload
     std::chrono::steady_clock::time_point last_tick_;
     std::chrono::steady_clock::time_point last_status_;
+    std::chrono::steady_clock::time_point last_metrics_{};  ///< long ago: the first tick writes the file
+    HealthMonitor* health_ = nullptr;  ///< null: no metrics file
     unsigned long long errors_ = 0;
 };
 

@@ -118,4 +118,69 @@ std::string EngineLoop::state_json() const {
     return out;
 }
 
+MetricsSnapshot EngineLoop::metrics_snapshot() const {
+    MetricsSnapshot m;
+    const auto& f = pipeline_.framer_stats();
+    const auto& p = pipeline_.parser_stats();
+    const auto& e = engine_.stats();
+    const auto t = engine_.process_stats();
+    const auto q = queue_.stats();
+    m.input_bytes = reader_.bytes.load();
+    m.input_dropped_batches = reader_.dropped_chunks.load();
+    m.input_dropped_lines = reader_.dropped_lines.load();
+    m.input_queue_bytes = q.bytes;
+    m.input_queue_capacity_bytes = q.capacity;
+    m.input_queue_max_bytes = q.max_bytes;
+    m.input_reads = reader_.reads.load();
+    m.input_batches = reader_.batches.load();
+    m.records = f.lines;
+    m.malformed_records = f.malformed;
+    m.nul_bytes = f.nul_bytes;
+    m.skipped_records = f.skipped_records;
+    m.oversize_records = f.oversize_records;
+    m.events_by_eoe = f.completed_by_eoe;
+    m.events_by_age = f.completed_by_age;
+    m.events_by_pressure = f.completed_by_pressure;
+    m.pending_events = f.pending;
+    m.feed_errors = p.feed_errors;
+    m.field_errors = p.field_errors;
+    m.rules = engine_.rule_count();
+    m.exec_events = e.exec_events;
+    m.rule_tests = e.rule_tests;
+    m.content_checks = e.content_checks;
+    m.content_skipped = e.content_skipped;
+    m.rate_summaries = e.rate_summaries;
+    m.runtime_clones = e.runtime_clones;
+    m.names_waited = e.names_waited;
+    m.rule_matches = e.matches;
+    m.suppressed = e.suppressed;
+    m.aggregated = e.aggregated;
+    m.rate_limited = e.rate_limited;
+    m.attributed_container = e.attributed_container;
+    m.attributed_host = e.attributed_host;
+    m.attributed_unknown = e.attributed_unknown;
+    m.engine_errors = errors_;
+    m.processes = t.size;
+    m.processes_capacity = cfg_.processes.max_entries;
+    m.processes_from_stream = t.from_stream;
+    m.proc_reads = t.proc_reads;
+    m.proc_misses = t.proc_misses;
+    m.process_evictions = t.evictions;
+    m.reused_pids = t.reused_pids;
+    if (integrity_) {
+        const auto is = integrity_->stats();
+        m.integrity = MetricsSnapshot::Integrity{is.baseline_files,
+                                                 is.trusted_hashes,
+                                                 is.checked,
+                                                 is.hashed,
+                                                 is.alerts,
+                                                 is.unverifiable,
+                                                 is.dropped,
+                                                 is.scans};
+    }
+    m.outputs = out_.stats();
+    m.plugin_degraded_alerts = out_.degraded_alerts();
+    return m;
+}
+
 }  // namespace adock::app

@@ -11,6 +11,8 @@
 #include "outputs/curl_easy.hpp"
 #include "outputs/delivery_sink.hpp"
 #include "outputs/dispatcher.hpp"
+#include "rules/catalogue.hpp"
+#include "util/json.hpp"
 #include "rules/engine.hpp"
 
 namespace adock::app {
@@ -54,6 +56,7 @@ int run_test_output(const Generation& loaded, const std::string& name) {
     cfg.spool_dir.clear();
     Alert a;
     a.time = outputs::now_rfc3339();
+    a.time_ms = outputs::wall_ms();
     a.host = loaded.cfg.host.empty() ? rules::local_host_name() : loaded.cfg.host;
     a.rule_id = "audisp_docker_test";
     a.severity = Severity::Info;
@@ -94,6 +97,46 @@ int run_test_output(const Generation& loaded, const std::string& name) {
                  config::output_type_name(cfg.type), delivery->target().c_str(), verdict, r.detail.c_str(),
                  static_cast<long long>(ms.count()), answer.empty() ? "" : "; answer: ", answer.c_str());
     return r.kind == outputs::SendResult::Kind::Delivered ? 0 : 1;
+}
+
+std::string check_ok_json(const std::string& config_path, const Generation& g) {
+    std::size_t enabled = 0;
+    for (const auto& r : g.rules->rules) {
+        enabled += r.enabled ? 1 : 0;
+    }
+    std::string out;
+    util::JsonWriter w(out);
+    w.begin_object();
+    w.key("ok").value(true);
+    w.key("file").value(config_path);
+    w.key("outputs").value(static_cast<std::uint64_t>(g.cfg.outputs.size()));
+    w.key("rules").value(static_cast<std::uint64_t>(g.rules->rules.size()));
+    w.key("rules_enabled").value(static_cast<std::uint64_t>(enabled));
+    w.key("rules_from").value(rules::describe_origin(*g.rules));
+    w.key("diagnostics").begin_array();
+    w.end_array();
+    w.end_object();
+    return out;
+}
+
+std::string check_error_json(const std::string& config_path, const config::ConfigError& e) {
+    std::string out;
+    util::JsonWriter w(out);
+    w.begin_object();
+    w.key("ok").value(false);
+    w.key("file").value(config_path);
+    w.key("diagnostics").begin_array();
+    w.begin_object();
+    w.key("severity").value("error");
+    w.key("code").value(e.code());
+    w.key("file").value(e.file());
+    w.key("line").value(e.line());
+    w.key("col").value(e.col());
+    w.key("message").value(std::string_view(e.what()));
+    w.end_object();
+    w.end_array();
+    w.end_object();
+    return out;
 }
 
 }  // namespace adock::app

@@ -6,8 +6,8 @@
 namespace adock::app {
 
 std::string usage() {
-    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check] [--scan]\n"
-           "                    [--test-output NAME] [--log-stderr]\n"
+    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
+           "                    [--scan] [--test-output NAME] [--log-stderr]\n"
            "  --config FILE    configuration (YAML)\n"
            "  --input PATH     replay a saved audit log instead of reading the stream on stdin;\n"
            "                   a replay describes the past: it reads no /proc and hashes no\n"
@@ -16,6 +16,9 @@ std::string usage() {
            "  --rules-dir DIR  detection rules directory (overrides rules_dir in the config);\n"
            "                   without one installed the built-in catalogue is used\n"
            "  --check          validate the configuration and rules, print problems, exit 0 or 1\n"
+           "  --format FORMAT  with --check: text (file:line:col: message, the default) or json\n"
+           "                   (one object on stdout: ok, diagnostics with code, file, line,\n"
+           "                   col, message)\n"
            "  --test-output NAME  send a sample alert to one output now and report what its\n"
            "                   endpoint answered (exit 0 delivered, 1 not)\n"
            "  --scan           compare the integrity baseline with the disk once (integrity_drift\n"
@@ -26,6 +29,7 @@ std::string usage() {
 
 Options parse_options(const std::vector<std::string>& args) {
     Options o;
+    bool format_given = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&](const char* name) -> std::string {
@@ -42,6 +46,13 @@ Options parse_options(const std::vector<std::string>& args) {
             o.rules_dir = value("--rules-dir");
         } else if (a == "--check") {
             o.check = true;
+        } else if (a == "--format") {
+            const std::string f = value("--format");
+            if (f != "text" && f != "json") {
+                throw std::invalid_argument("--format: expected text or json, got '" + f + "'");
+            }
+            o.check_json = f == "json";
+            format_given = true;
         } else if (a == "--test-output") {
             o.test_output = value("--test-output");
         } else if (a == "--scan") {
@@ -55,6 +66,9 @@ Options parse_options(const std::vector<std::string>& args) {
         } else {
             throw std::invalid_argument("unknown argument '" + a + "'");
         }
+    }
+    if (format_given && !o.check) {
+        throw std::invalid_argument("--format is an option of --check");
     }
     if (!o.help && !o.version && o.config_path.empty()) {
         throw std::invalid_argument("--config FILE is required");

@@ -12,6 +12,7 @@ struct Options {
     std::optional<std::string> input_path;  ///< --input: replay a saved log instead of stdin
     std::optional<std::string> rules_dir;   ///< --rules-dir: overrides the config's rules_dir
     bool check = false;
+    bool check_json = false;  ///< --format json: --check prints one JSON object on stdout
     bool scan = false;  ///< --scan: one integrity scan against the baseline, then exit
     std::optional<std::string> test_output;  ///< --test-output NAME: one sample alert, then exit
     bool log_stderr = false;

@@ -11,16 +11,19 @@
 
 namespace adock::app {
 
-bool drop_privileges(std::string& report) {
+bool drop_privileges(std::string& report, bool keep_audit_control) {
     if (capng_get_caps_process() != 0) {
         report = "cannot read the process's capabilities";
         return false;
     }
-    constexpr std::array<unsigned, 2> kKeep{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE};
+    // CAP_AUDIT_CONTROL last, and only when asked for: the kernel answers AUDIT_GET (the audit
+    // status) to no one else.
+    constexpr std::array<unsigned, 3> kKeep{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_AUDIT_CONTROL};
     std::array<bool, kKeep.size()> held{};
     for (std::size_t i = 0; i < kKeep.size(); ++i) {
         held[i] = capng_have_capability(CAPNG_PERMITTED, kKeep[i]) != 0;
     }
+    held.back() = held.back() && keep_audit_control;
     // Dropping from the bounding set needs CAP_SETPCAP; an unprivileged run has nothing to drop.
     const bool bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) != 0;
     const auto select = bounding ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS;

@@ -29,7 +29,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
     try {
         return YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, e.msg);
+        throw ConfigError(file, e.mark.line + 1, e.mark.column + 1, e.msg, "yaml_syntax");
     }
 }
 
@@ -54,7 +54,7 @@ namespace {
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw ConfigError(path, 0, 0, "cannot read file");
+        throw ConfigError(path, 0, 0, "cannot read file", "unreadable");
     }
     std::ostringstream ss;
     ss << in.rdbuf();
@@ -357,6 +357,26 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
             {"status_interval_s",
              [&](const YAML::Node& v) {
                  c.status_interval_s = r.integer<unsigned>(v, "status_interval_s", 0, 86400 * 7);
+             }},
+            {"metrics_file", [&](const YAML::Node& v) { c.metrics_file = r.str(v, "metrics_file"); }},
+            {"metrics_interval_s",
+             [&](const YAML::Node& v) {
+                 c.metrics_interval_s = r.integer<unsigned>(v, "metrics_interval_s", 1, 3600);
+             }},
+            {"coverage",
+             [&](const YAML::Node& v) {
+                 r.mapping(v,
+                           "coverage",
+                           {{"interval_s",
+                             [&](const YAML::Node& x) {
+                                 c.coverage.interval_s = r.integer<unsigned>(x, "interval_s", 0, 3600);
+                             }},
+                            {"kernel_status",
+                             [&](const YAML::Node& x) { c.coverage.kernel_status = r.boolean(x, "kernel_status"); }},
+                            {"auditd_state_file",
+                             [&](const YAML::Node& x) {
+                                 c.coverage.auditd_state_file = r.str(x, "auditd_state_file");
+                             }}});
              }},
             {"spool_dir", [&](const YAML::Node& v) { c.spool_dir = r.str(v, "spool_dir"); }},
             {"degraded_spool_percent",

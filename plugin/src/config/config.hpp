@@ -15,12 +15,15 @@ namespace adock::config {
 /// A problem in a configuration or rule file, with the position it was found at.
 class ConfigError : public std::runtime_error {
 public:
-    ConfigError(std::string file, int line, int col, const std::string& msg)
-        : std::runtime_error(msg), file_(std::move(file)), line_(line), col_(col) {}
+    /// `code`: what kind of problem, stable for tools reading `--check --format json`:
+    /// yaml_syntax, unreadable, unknown_key, wrong_type, out_of_range, invalid.
+    ConfigError(std::string file, int line, int col, const std::string& msg, std::string code = "invalid")
+        : std::runtime_error(msg), file_(std::move(file)), line_(line), col_(col), code_(std::move(code)) {}
 
     [[nodiscard]] const std::string& file() const { return file_; }
     [[nodiscard]] int line() const { return line_; }
     [[nodiscard]] int col() const { return col_; }
+    [[nodiscard]] const std::string& code() const { return code_; }
     /// `file:line:col: message`, the form --check prints.
     [[nodiscard]] std::string format() const;
 
@@ -28,6 +31,7 @@ private:
     std::string file_;
     int line_;
     int col_;
+    std::string code_;
 };
 
 enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog };
@@ -161,6 +165,17 @@ struct IntegritySettings {
     unsigned scan_rate_mb_s = 64;     ///< a scan's reading budget
 };
 
+/// audit_coverage_degraded: the kernel's audit status, auditd's queue to its plugins and the
+/// plugin's own input drops, polled on the health thread.
+struct CoverageConfig {
+    unsigned interval_s = 10;  ///< how often; 0: off (no alert, no kernel query)
+    /// Query the kernel (AUDIT_GET, as auditctl -s): needs CAP_AUDIT_CONTROL, kept only then.
+    bool kernel_status = true;
+    /// auditd's state report, asked for with SIGCONT to auditd (the parent) as auditd's own
+    /// audisp-statsd does; "": not asked.
+    std::string auditd_state_file = "/run/auditd.state";  ///< auditd's /var/run/auditd.state, symlink-free
+};
+
 struct Config {
     std::string source_file;  ///< where this config came from ("" for defaults)
     std::string host;         ///< host name reported in alerts; empty = gethostname()
@@ -168,6 +183,11 @@ struct Config {
     std::string state_file = "/run/audisp-docker/state.json";
     std::string log_level = "info";
     unsigned status_interval_s = 3600;
+    /// Prometheus text for node_exporter's textfile collector, replaced atomically (0644);
+    /// "": none.
+    std::string metrics_file;
+    unsigned metrics_interval_s = 15;
+    CoverageConfig coverage;
     std::string proc_root = "/proc";
     std::string containerd_state_dir = "/run/containerd/io.containerd.runtime.v2.task";
     std::string docker_containers_dir = "/var/lib/docker/containers";

@@ -22,21 +22,21 @@ public:
 
     [[nodiscard]] const std::string& file() const { return file_; }
 
-    [[noreturn]] void fail(const YAML::Node& node, const std::string& msg) const {
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& msg, const char* code = "invalid") const {
         const YAML::Mark m = node.Mark();
-        throw ConfigError(file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, msg);
+        throw ConfigError(file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, msg, code);
     }
 
     [[nodiscard]] std::string str(const YAML::Node& n, const std::string& what) const {
         if (!n.IsScalar()) {
-            fail(n, what + ": expected a string");
+            fail(n, what + ": expected a string", "wrong_type");
         }
         return n.Scalar();
     }
 
     [[nodiscard]] bool boolean(const YAML::Node& n, const std::string& what) const {
         if (!n.IsScalar()) {
-            fail(n, what + ": expected true or false");
+            fail(n, what + ": expected true or false", "wrong_type");
         }
         const std::string& s = n.Scalar();
         if (s == "true" || s == "yes" || s == "on") {
@@ -45,29 +45,30 @@ public:
         if (s == "false" || s == "no" || s == "off") {
             return false;
         }
-        fail(n, what + ": expected true or false, got '" + s + "'");
+        fail(n, what + ": expected true or false, got '" + s + "'", "wrong_type");
     }
 
     template <class T>
     [[nodiscard]] T integer(const YAML::Node& n, const std::string& what, T min, T max) const {
         static_assert(std::is_integral_v<T>);
         if (!n.IsScalar()) {
-            fail(n, what + ": expected a number");
+            fail(n, what + ": expected a number", "wrong_type");
         }
         long long v = 0;
         try {
             std::size_t pos = 0;
             v = std::stoll(n.Scalar(), &pos, 10);
             if (pos != n.Scalar().size()) {
-                fail(n, what + ": expected a whole number, got '" + n.Scalar() + "'");
+                fail(n, what + ": expected a whole number, got '" + n.Scalar() + "'", "wrong_type");
             }
         } catch (const std::logic_error&) {
-            fail(n, what + ": expected a whole number, got '" + n.Scalar() + "'");
+            fail(n, what + ": expected a whole number, got '" + n.Scalar() + "'", "wrong_type");
         }
         if (v < static_cast<long long>(min) || v > static_cast<long long>(max)) {
             fail(n,
                  what + ": " + n.Scalar() + " is out of range [" + std::to_string(min) + ", " +
-                     std::to_string(max) + "]");
+                     std::to_string(max) + "]",
+                 "out_of_range");
         }
         return static_cast<T>(v);
     }
@@ -79,7 +80,7 @@ public:
             return out;
         }
         if (!n.IsSequence()) {
-            fail(n, what + ": expected a list of strings");
+            fail(n, what + ": expected a list of strings", "wrong_type");
         }
         for (const auto& item : n) {
             out.push_back(str(item, what));
@@ -92,13 +93,13 @@ public:
                  const std::string& what,
                  const std::map<std::string, std::function<void(const YAML::Node&)>>& handlers) const {
         if (!n.IsMap()) {
-            fail(n, what + ": expected a mapping");
+            fail(n, what + ": expected a mapping", "wrong_type");
         }
         for (const auto& kv : n) {
             const std::string key = kv.first.Scalar();
             auto it = handlers.find(key);
             if (it == handlers.end()) {
-                fail(kv.first, "unknown key '" + key + "' in " + what);
+                fail(kv.first, "unknown key '" + key + "' in " + what, "unknown_key");
             }
             it->second(kv.second);
         }

@@ -64,7 +64,7 @@ void DeliverySink::stop(std::chrono::milliseconds deadline) {
         // Never started: what was queued goes to the spool as it is.
         queue_.close();
         while (auto left = queue_.pop_for(std::chrono::milliseconds(0))) {
-            spill(format_(*left), "output stopped before it started");
+            spill(format_(*left), "output stopped before it started", left->alert ? left->alert->time_ms : 0);
         }
         if (spool_) {
             spool_->sync();
@@ -110,6 +110,7 @@ SinkStats DeliverySink::stats() const {
     s.spool_bytes = spool_bytes_.load(std::memory_order_relaxed);
     s.backlogged = backlogged_.load(std::memory_order_relaxed);
     s.spool_max_bytes = cfg_.spool_max_bytes;
+    s.latency = latency_.counts();
     const auto q = queue_.stats();
     s.queue_depth = q.depth;
     s.queue_max_depth = q.max_depth;
@@ -242,9 +243,11 @@ void DeliverySink::run_syncer(const std::stop_token& stop) noexcept {
 
 void DeliverySink::absorb(std::optional<AlertMessage> first) {
     std::vector<std::string> batch;
+    std::vector<std::int64_t> times;
     auto add = [&](const AlertMessage& m) {
         try {
             batch.push_back(format_(m));  // on this worker, not the engine
+            times.push_back(m.alert ? m.alert->time_ms : 0);
         } catch (const std::exception& e) {
             dropped_.fetch_add(1, std::memory_order_relaxed);
             log_drop(std::string("cannot format: ") + e.what());
@@ -271,6 +274,7 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
     const bool was_empty = spool_->empty();
     const std::size_t kept = spool_->append_many(batch);
     spooled_.fetch_add(kept, std::memory_order_relaxed);
+    spool_times_.insert(spool_times_.end(), times.begin(), times.begin() + static_cast<std::ptrdiff_t>(kept));
     if (kept > 0) {
         spool_dirty_.store(true);
     }
@@ -286,8 +290,8 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
             log::warning("output '" + cfg_.name + "': cannot write to the spool " + spool_->dir() +
                          "; delivering from memory (lost if the plugin stops before it is delivered)");
         }
-        for (const auto& payload : batch) {
-            deliver_live(payload);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            deliver_live(batch[i], times[i]);
         }
         return;
     }
@@ -298,10 +302,10 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
 void DeliverySink::handle(const AlertMessage& message, bool stopping) {
     const std::string payload = format_(message);  // on this worker, not the engine
     if (abort_.load() || (stopping && past_deadline())) {
-        spill(payload, "shutdown deadline passed");
+        spill(payload, "shutdown deadline passed", message.alert ? message.alert->time_ms : 0);
         return;
     }
-    deliver_live(payload);
+    deliver_live(payload, message.alert ? message.alert->time_ms : 0);
 }
 
 std::chrono::milliseconds DeliverySink::retry_wait(unsigned attempt, const SendResult& r) {
@@ -312,7 +316,26 @@ std::chrono::milliseconds DeliverySink::retry_wait(unsigned attempt, const SendR
     return wait;
 }
 
-void DeliverySink::deliver_live(const std::string& payload) {
+void DeliverySink::observe_latency(std::int64_t time_ms) {
+    if (time_ms != 0) {
+        latency_.observe_between_ms(time_ms, wall_ms());
+    }
+}
+
+std::int64_t DeliverySink::take_head_time() {
+    if (unknown_ahead_ > 0) {
+        --unknown_ahead_;
+        return 0;
+    }
+    if (spool_times_.empty()) {
+        return 0;
+    }
+    const std::int64_t t = spool_times_.front();
+    spool_times_.pop_front();
+    return t;
+}
+
+void DeliverySink::deliver_live(const std::string& payload, std::int64_t time_ms) {
     for (unsigned attempt = 0;; ++attempt) {
         if (attempt > 0) {
             retried_.fetch_add(1, std::memory_order_relaxed);
@@ -320,6 +343,7 @@ void DeliverySink::deliver_live(const std::string& payload) {
         const SendResult r = transport_->send(payload, abort_);
         if (r.kind == SendResult::Kind::Delivered) {
             delivered_.fetch_add(1, std::memory_order_relaxed);
+            observe_latency(time_ms);
             return;
         }
         failed_.fetch_add(1, std::memory_order_relaxed);
@@ -330,11 +354,11 @@ void DeliverySink::deliver_live(const std::string& payload) {
             return;
         }
         if (r.kind == SendResult::Kind::Aborted) {
-            spill(payload, why);
+            spill(payload, why, time_ms);
             return;
         }
         if (attempt >= cfg_.retries) {
-            spill(payload, why);
+            spill(payload, why, time_ms);
             spool_attempt_ = attempt;
             next_spool_try_ = Clock::now() + retry_wait(attempt, r);
             return;
@@ -345,7 +369,7 @@ void DeliverySink::deliver_live(const std::string& payload) {
             // Alerts keep coming while this one waits: rather than let the queue overflow,
             // keep this one in the spool; the spool's own retries take over from here.
             if (spool_ && queue_.stats().depth * 2 >= cfg_.queue_size) {
-                spill(payload, why + ", queue filling up");
+                spill(payload, why + ", queue filling up", time_ms);
                 spool_attempt_ = attempt + 1;
                 next_spool_try_ = wake;
                 return;
@@ -353,7 +377,7 @@ void DeliverySink::deliver_live(const std::string& payload) {
             slept = sleep_until(std::min(wake, Clock::now() + kSleepSlice));
         }
         if (!slept) {
-            spill(payload, why + ", shutdown deadline passed");
+            spill(payload, why + ", shutdown deadline passed", time_ms);
             return;
         }
     }
@@ -363,6 +387,18 @@ bool DeliverySink::try_spool_head() {
     if (!spool_->acquire_reader(this)) {  // the output this one replaces is still draining it
         next_spool_try_ = Clock::now() + std::chrono::milliseconds(cfg_.backoff_initial_ms);
         return false;
+    }
+    if (!spool_times_aligned_) {
+        // What is ahead of this sink's own records was left by a previous run or a predecessor;
+        // a predecessor still draining after a reload may have delivered some of ours already.
+        spool_times_aligned_ = true;
+        const std::uint64_t pending = spool_->pending();
+        if (pending >= spool_times_.size()) {
+            unknown_ahead_ = pending - spool_times_.size();
+        } else {
+            spool_times_.erase(spool_times_.begin(),
+                               spool_times_.begin() + static_cast<std::ptrdiff_t>(spool_times_.size() - pending));
+        }
     }
     const std::optional<std::string> head = spool_->front();
     note_spool();
@@ -375,6 +411,7 @@ bool DeliverySink::try_spool_head() {
     }
     if (r.kind == SendResult::Kind::Delivered) {
         delivered_.fetch_add(1, std::memory_order_relaxed);
+        observe_latency(take_head_time());
         spool_->pop();
         note_spool();
         spool_attempt_ = 0;
@@ -391,6 +428,7 @@ bool DeliverySink::try_spool_head() {
     if (r.kind == SendResult::Kind::Permanent) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         log_drop(r.detail + " for a spooled alert, refused: not retried");
+        (void)take_head_time();
         spool_->pop();
         note_spool();
         return true;
@@ -407,7 +445,7 @@ bool DeliverySink::try_spool_head() {
     return false;
 }
 
-void DeliverySink::spill(const std::string& payload, const std::string& why) {
+void DeliverySink::spill(const std::string& payload, const std::string& why, std::int64_t time_ms) {
     if (!spool_) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         log_drop(why);
@@ -417,6 +455,7 @@ void DeliverySink::spill(const std::string& payload, const std::string& why) {
     switch (spool_->append(payload)) {
         case Spool::Append::Ok: {
             spooled_.fetch_add(1, std::memory_order_relaxed);
+            spool_times_.push_back(time_ms);
             note_spool();
             unsigned long long held = 0;
             if (first && spool_log_.allow(held)) {

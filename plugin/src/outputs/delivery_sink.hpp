@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <stop_token>
 #include <functional>
 #include <memory>
@@ -69,7 +71,8 @@ private:
     void run_spooled();
     void run_in_memory();
     void handle(const AlertMessage& message, bool stopping);
-    void deliver_live(const std::string& payload);
+    /// `time_ms`: the alert's event time (0: unknown), for the latency histogram.
+    void deliver_live(const std::string& payload, std::int64_t time_ms);
     /// Appends `first` (if any) and whatever else is queued to the spool with one write; what the
     /// spool refuses while it is empty is delivered in memory, behind a backlog it is dropped.
     void absorb(std::optional<AlertMessage> first);
@@ -79,7 +82,11 @@ private:
     /// Tries the spool's oldest record once when due; true when one was delivered or given up.
     bool try_spool_head();
     /// Keeps a payload for later (spool) or, without one, drops it, counted and logged.
-    void spill(const std::string& payload, const std::string& why);
+    void spill(const std::string& payload, const std::string& why, std::int64_t time_ms);
+    /// Records the latency of an alert delivered now (time_ms 0: unknown, not recorded).
+    void observe_latency(std::int64_t time_ms);
+    /// The event time of the spool's head, forgotten (0 when unknown: left by a predecessor).
+    std::int64_t take_head_time();
     [[nodiscard]] std::chrono::milliseconds backoff(unsigned attempt);
     [[nodiscard]] std::chrono::milliseconds retry_wait(unsigned attempt, const SendResult& r);
     [[nodiscard]] bool sleep_until(Clock::time_point wake);
@@ -97,6 +104,11 @@ private:
     unsigned spool_attempt_ = 0;                  ///< worker: failed tries of the spool's head
     Clock::time_point next_spool_try_{};          ///< worker: when to try the head again
     std::atomic<bool> spool_dirty_{false};        ///< written since the syncer's last fdatasync
+    /// worker: the event times of the records this sink appended to the spool, oldest first
+    /// (the latency histogram); records ahead of them (a previous run's, a predecessor's) have none.
+    std::deque<std::int64_t> spool_times_;
+    bool spool_times_aligned_ = false;  ///< worker: unknown_ahead_ was counted when reading began
+    std::uint64_t unknown_ahead_ = 0;   ///< worker: spool records ahead of spool_times_
     std::mutex syncer_mu_;
     std::condition_variable_any syncer_cv_;       ///< wakes the syncer at stop
 
@@ -116,6 +128,7 @@ private:
     std::atomic<unsigned long long> spool_pending_{0};
     std::atomic<unsigned long long> spool_bytes_{0};
     std::atomic<bool> backlogged_{false};  ///< the oldest alert failed its last attempt
+    util::LatencyHistogram latency_;       ///< event time to delivery
     LogLimiter full_log_;   ///< queue-full drops (producer threads)
     LogLimiter drop_log_;   ///< drops (worker thread)
     LogLimiter spool_log_;  ///< spooling (worker thread)

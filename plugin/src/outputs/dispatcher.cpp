@@ -24,6 +24,12 @@ std::string now_rfc3339() {
     return std::string(buf.data(), n) + ms.data();
 }
 
+std::int64_t wall_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 namespace {
 
 /// A degraded output is reported again at most this often while it stays degraded.
@@ -113,6 +119,7 @@ void Dispatcher::tick(std::chrono::steady_clock::time_point now) {
 void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s) {
     Alert a;
     a.time = now_rfc3339();
+    a.time_ms = wall_ms();
     a.host = host_;
     a.rule_id = "plugin_degraded";
     a.severity = Severity::High;
@@ -170,18 +177,32 @@ void Dispatcher::stop(std::chrono::milliseconds deadline) {
     for (auto& t : stoppers) {
         t.join();
     }
+    // Their last figures stay readable (the metrics file written after the end of input).
+    std::vector<NamedStats> last;
+    for (const auto& e : entries) {
+        last.push_back(named_stats(e));
+    }
+    const std::scoped_lock lock(mu_);
+    stopped_stats_ = std::move(last);
+}
+
+NamedStats Dispatcher::named_stats(const Entry& e) {
+    NamedStats n{e.sink->name(), e.sink->stats()};
+    const Gate::Counters held = e.gate->counters();
+    n.stats.filtered = held.filtered;
+    n.stats.folded = held.folded;
+    n.stats.rate_limited = held.rate_limited;
+    return n;
 }
 
 std::vector<NamedStats> Dispatcher::stats() const {
     const std::scoped_lock lock(mu_);
+    if (entries_.empty() && !stopped_stats_.empty()) {
+        return stopped_stats_;
+    }
     std::vector<NamedStats> out;
     for (const auto& e : entries_) {
-        NamedStats n{e.sink->name(), e.sink->stats()};
-        const Gate::Counters held = e.gate->counters();
-        n.stats.filtered = held.filtered;
-        n.stats.folded = held.folded;
-        n.stats.rate_limited = held.rate_limited;
-        out.push_back(std::move(n));
+        out.push_back(named_stats(e));
     }
     return out;
 }

@@ -43,6 +43,7 @@ public:
     /// Stops every sink, sharing one deadline.
     void stop(std::chrono::milliseconds deadline);
 
+    /// Per output; after stop(), their figures at the end.
     [[nodiscard]] std::vector<NamedStats> stats() const;
     [[nodiscard]] unsigned long long alerts() const;
     /// plugin_degraded alerts raised so far.
@@ -58,9 +59,11 @@ private:
         std::chrono::steady_clock::time_point last_problem{};
     };
     void raise_degraded(const Entry& bad, const SinkStats& s);
+    [[nodiscard]] static NamedStats named_stats(const Entry& e);
 
     mutable std::mutex mu_;
     std::vector<Entry> entries_;
+    std::vector<NamedStats> stopped_stats_;  ///< after stop(): the outputs' last figures
     unsigned long long alerts_ = 0;
     unsigned long long degraded_alerts_ = 0;
     std::string host_;

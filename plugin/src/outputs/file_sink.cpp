@@ -107,6 +107,7 @@ SinkStats JsonLinesSink::stats() const {
     SinkStats s;
     s.generated = generated_.load(std::memory_order_relaxed);
     s.delivered = delivered_.load(std::memory_order_relaxed);
+    s.latency = latency_.counts();
     s.failed = failed_.load(std::memory_order_relaxed);
     s.dropped = dropped_.load(std::memory_order_relaxed);
     const auto q = queue_.stats();
@@ -162,7 +163,16 @@ void JsonLinesSink::run() noexcept {
                 shutdown_drops += batch.size();
                 dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
             } else if (!batch.empty()) {
+                const auto before = delivered_.load(std::memory_order_relaxed);
                 write_batch(batch);
+                // What reached the file is a prefix of the batch (a torn tail is cut off).
+                const auto written = delivered_.load(std::memory_order_relaxed) - before;
+                const std::int64_t now_ms = wall_ms();
+                for (std::size_t i = 0; i < batch.size() && i < written; ++i) {
+                    if (batch[i].alert && batch[i].alert->time_ms != 0) {
+                        latency_.observe_between_ms(batch[i].alert->time_ms, now_ms);
+                    }
+                }
             }
         } catch (const std::exception& e) {
             count_lost(batch.size());

@@ -75,6 +75,7 @@ private:
 
     std::atomic<unsigned long long> generated_{0};
     std::atomic<unsigned long long> delivered_{0};
+    util::LatencyHistogram latency_;  ///< event time to the write
     std::atomic<unsigned long long> failed_{0};
     std::atomic<unsigned long long> dropped_{0};
     LogLimiter full_log_;   ///< queue-full drops (producer threads)

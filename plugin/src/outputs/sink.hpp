@@ -8,6 +8,7 @@
 
 #include "alert/alert.hpp"
 #include "config/config.hpp"
+#include "util/latency_histogram.hpp"
 
 namespace adock::outputs {
 
@@ -43,7 +44,12 @@ struct SinkStats {
     unsigned long long filtered = 0;      ///< severity or routing
     unsigned long long folded = 0;        ///< repeats folded into a later "repeated N times"
     unsigned long long rate_limited = 0;  ///< over the rate limit
+    /// From the audit event's time to delivery (delivered alerts whose event time is known).
+    util::LatencyCounts latency{};
 };
+
+/// Wall-clock milliseconds since the epoch (the delivery latency's other end).
+[[nodiscard]] std::int64_t wall_ms();
 
 /// An output. Each sink owns a bounded queue and a worker thread: submit() never blocks.
 class Sink {

@@ -1129,6 +1129,7 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     const audit::Event& ev = ctx.ev;
     Alert a;
     a.time = audit::rfc3339(ev.sec, ev.milli);
+    a.time_ms = event_ms(ev);
     a.host = host_;
     a.rule_id = rule.id;
     a.severity = rule.severity;

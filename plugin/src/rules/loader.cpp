@@ -40,7 +40,7 @@ void check_template(const YamlReader& r, const YAML::Node& n, const std::string&
             for (const auto& k : summary_placeholders()) {
                 known += (known.empty() ? "" : ", ") + k;
             }
-            r.fail(n, "summary: unknown placeholder {" + name + "} (known: " + known + ")");
+            r.fail(n, "summary: unknown placeholder {" + name + "} (known: " + known + ")", "unknown_placeholder");
         }
         pos = end + 1;
     }
@@ -124,7 +124,7 @@ private:
         if (v.IsScalar()) {
             auto it = set_->lists.find(v.Scalar());
             if (it == set_->lists.end()) {
-                r.fail(v, what + ": unknown list '" + v.Scalar() + "' (define it under lists: first)");
+                r.fail(v, what + ": unknown list '" + v.Scalar() + "' (define it under lists: first)", "unknown_list");
             }
             return it->second;
         }
@@ -339,7 +339,7 @@ private:
         for (const auto& name : r.str_list(v, "syscall")) {
             // Known on either arch we decode (x86_64, i386); typos are errors, not silent misses.
             if (!audit::syscall_number(kArchX86_64, name) && !audit::syscall_number(kArchI386, name)) {
-                r.fail(v, "syscall: unknown syscall '" + name + "'");
+                r.fail(v, "syscall: unknown syscall '" + name + "'", "unknown_syscall");
             }
             out.insert(name);
         }
@@ -473,7 +473,7 @@ std::shared_ptr<const RuleSet> load_rules_dir(const std::string& dir) {
     for (const auto& p : paths) {
         std::ifstream in(p, std::ios::binary);
         if (!in) {
-            throw ConfigError(p, 0, 0, "cannot read rules file");
+            throw ConfigError(p, 0, 0, "cannot read rules file", "unreadable");
         }
         std::ostringstream ss;
         ss << in.rdbuf();

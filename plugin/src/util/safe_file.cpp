@@ -191,7 +191,8 @@ bool write_file_atomic(const std::string& path,
         error = path + ".tmp: " + errno_text(errno);
         return false;
     }
-    bool ok = write_all(fd.get(), data);
+    // The mode asked for, whatever the umask (the metrics file is 0644 under the plugin's 077).
+    bool ok = ::fchmod(fd.get(), mode) == 0 && write_all(fd.get(), data);
     int err = ok ? 0 : errno;
     if (ok && durable && ::fsync(fd.get()) != 0) {
         ok = false;
