@@ -138,6 +138,8 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.nul_bytes = f.nul_bytes;
     m.skipped_records = f.skipped_records;
     m.oversize_records = f.oversize_records;
+    m.proctitles_skipped = f.proctitles_skipped;
+    m.enriched_bytes_cut = f.enriched_bytes_cut;
     m.events_by_eoe = f.completed_by_eoe;
     m.events_by_age = f.completed_by_age;
     m.events_by_pressure = f.completed_by_pressure;
@@ -152,6 +154,15 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.rate_summaries = e.rate_summaries;
     m.runtime_clones = e.runtime_clones;
     m.names_waited = e.names_waited;
+    m.identity_matches = e.identity_matches;
+    {
+        const auto rp = engine_.probe_stats();
+        m.roots_probed = rp.probed;
+        m.root_probes_failed = rp.failed;
+        m.root_probes_dropped = rp.dropped;
+        m.root_probe_waits_timed_out = rp.timeouts;
+        m.root_identities = rp.identities;
+    }
     m.rule_matches = e.matches;
     m.suppressed = e.suppressed;
     m.aggregated = e.aggregated;

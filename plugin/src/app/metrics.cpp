@@ -216,6 +216,14 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Records beyond an event's byte budget (not kept).",
              m.oversize_records);
+    w.single("audisp_docker_proctitles_skipped_total",
+             "counter",
+             "PROCTITLE records of execs whose EXECVE records carry the argv (not parsed).",
+             m.proctitles_skipped);
+    w.single("audisp_docker_enriched_bytes_cut_total",
+             "counter",
+             "Bytes of auditd's ENRICHED translations not handed to libauparse.",
+             m.enriched_bytes_cut);
     w.family("audisp_docker_events_total", "counter", "Audit events assembled, by how they were completed.");
     w.sample("audisp_docker_events_total", "completion=\"eoe\"", m.events_by_eoe);
     w.sample("audisp_docker_events_total", "completion=\"age\"", m.events_by_age);
@@ -243,6 +251,24 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "runc's re-executions of itself (runc init) recognised as the runtime.",
              m.runtime_clones);
+    w.single("audisp_docker_identity_matches_total",
+             "counter",
+             "Path rules matched through another name of the file (dev/inode: a symlinked directory, a hard link).",
+             m.identity_matches);
+    w.family("audisp_docker_root_probes_total",
+             "counter",
+             "Reads of a container's monitored directories in its root, by result.");
+    w.sample("audisp_docker_root_probes_total", "result=\"probed\"", m.roots_probed);
+    w.sample("audisp_docker_root_probes_total", "result=\"failed\"", m.root_probes_failed);
+    w.sample("audisp_docker_root_probes_total", "result=\"dropped\"", m.root_probes_dropped);
+    w.single("audisp_docker_root_probe_waits_timed_out_total",
+             "counter",
+             "Container file events that stopped waiting for their root's read (25 ms).",
+             m.root_probe_waits_timed_out);
+    w.single("audisp_docker_root_identities_learned_total",
+             "counter",
+             "Dev/inodes of containers' monitored directories and entries learned from their roots.",
+             m.root_identities);
     w.single("audisp_docker_container_name_waits_total",
              "counter",
              "Alerts that waited for their container's name and image to be read.",

@@ -55,6 +55,8 @@ struct MetricsSnapshot {
     std::uint64_t nul_bytes = 0;
     std::uint64_t skipped_records = 0;
     std::uint64_t oversize_records = 0;
+    std::uint64_t proctitles_skipped = 0;
+    std::uint64_t enriched_bytes_cut = 0;
     std::uint64_t events_by_eoe = 0;
     std::uint64_t events_by_age = 0;
     std::uint64_t events_by_pressure = 0;
@@ -70,6 +72,12 @@ struct MetricsSnapshot {
     std::uint64_t rate_summaries = 0;
     std::uint64_t runtime_clones = 0;
     std::uint64_t names_waited = 0;
+    std::uint64_t identity_matches = 0;
+    std::uint64_t roots_probed = 0;
+    std::uint64_t root_probes_failed = 0;
+    std::uint64_t root_probes_dropped = 0;
+    std::uint64_t root_probe_waits_timed_out = 0;
+    std::uint64_t root_identities = 0;
     std::uint64_t rule_matches = 0;
     std::uint64_t suppressed = 0;
     std::uint64_t aggregated = 0;
