@@ -210,7 +210,7 @@ check "EOF: nothing dropped" bash -c "! grep -Eq 'alert dropped|queue full|spool
 
 echo "== 4. every output example in the shipped config validates when uncommented"
 mkdir -p "$d/secrets"
-for f in slack.url teams.url discord.url; do echo "https://hooks.example.net/x" > "$d/secrets/$f"; done
+for f in slack.url teams.url discord.url otlp.auth; do echo "https://hooks.example.net/x" > "$d/secrets/$f"; done
 echo key > "$d/secrets/pagerduty.key"; echo key > "$d/secrets/opsgenie.key"
 sed -n '/^outputs:/,$p' "$root/conf/audisp-docker.yaml" |
   sed -E 's/^  # (- name)/  \1/; s/^  #   ([a-z])/    \1/' | grep -v '^  #' |

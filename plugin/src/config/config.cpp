@@ -45,6 +45,7 @@ const char* output_type_name(OutputType t) {
         case OutputType::Opsgenie: return "opsgenie";
         case OutputType::Falco: return "falco";
         case OutputType::Syslog: return "syslog";
+        case OutputType::Otlp: return "otlp";
     }
     return "unknown";
 }
@@ -72,7 +73,7 @@ struct TypeName {
     const char* name;
     OutputType type;
 };
-constexpr std::array<TypeName, 10> kTypes{{{"file", OutputType::File},
+constexpr std::array<TypeName, 11> kTypes{{{"file", OutputType::File},
                                            {"webhook", OutputType::Webhook},
                                            {"stdout", OutputType::Stdout},
                                            {"slack", OutputType::Slack},
@@ -81,8 +82,30 @@ constexpr std::array<TypeName, 10> kTypes{{{"file", OutputType::File},
                                            {"pagerduty", OutputType::PagerDuty},
                                            {"opsgenie", OutputType::Opsgenie},
                                            {"falco", OutputType::Falco},
-                                           {"syslog", OutputType::Syslog}}};
-constexpr const char* kTypeList = "file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog";
+                                           {"syslog", OutputType::Syslog},
+                                           {"otlp", OutputType::Otlp}}};
+constexpr const char* kTypeList =
+    "file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog, otlp";
+
+/// OTLP/HTTP: a URL without a path is the collector's base (OTEL_EXPORTER_OTLP_ENDPOINT) and gets
+/// the logs path; a URL with one is used as it is (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT).
+std::string otlp_logs_url(const std::string& url) {
+    const std::size_t authority = url.find("://");
+    if (authority == std::string::npos) {
+        return url;
+    }
+    const std::size_t rest = url.find_first_of("/?#", authority + 3);
+    if (rest == std::string::npos) {
+        return url + "/v1/logs";
+    }
+    if (url[rest] != '/') {
+        return url.substr(0, rest) + "/v1/logs" + url.substr(rest);
+    }
+    if (rest + 1 == url.size() || url[rest + 1] == '?' || url[rest + 1] == '#') {
+        return url.substr(0, rest) + "/v1/logs" + url.substr(rest + 1);
+    }
+    return url;
+}
 
 std::optional<unsigned> facility_code(const std::string& name) {
     static const std::map<std::string, unsigned> kFacilities{
@@ -177,6 +200,8 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         default_url = "https://events.pagerduty.com/v2/enqueue";
     } else if (o.type == OutputType::Opsgenie) {
         default_url = "https://api.opsgenie.com/v2/alerts";
+    } else if (o.type == OutputType::Otlp) {
+        default_url = "http://localhost:4318/v1/logs";  // OpenTelemetry's default OTLP/HTTP endpoint
     }
     SecretSource url;
     SecretSource secret;
@@ -295,6 +320,9 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         }
         if (!o.url.starts_with("http://") && !o.url.starts_with("https://")) {
             r.fail(n, "output '" + o.name + "': url must start with http:// or https://");
+        }
+        if (o.type == OutputType::Otlp) {
+            o.url = otlp_logs_url(o.url);
         }
         for (const auto& [key, var] : headers_env) {
             o.headers[key] = secret_from_env(r, n, o.name, "headers_env", var);

@@ -30,7 +30,7 @@ private:
     int col_;
 };
 
-enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog };
+enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog, Otlp };
 
 [[nodiscard]] const char* output_type_name(OutputType t);
 
@@ -38,7 +38,7 @@ enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty,
 [[nodiscard]] constexpr bool is_http(OutputType t) {
     return t == OutputType::Webhook || t == OutputType::Slack || t == OutputType::Teams ||
            t == OutputType::Discord || t == OutputType::PagerDuty || t == OutputType::Opsgenie ||
-           t == OutputType::Falco;
+           t == OutputType::Falco || t == OutputType::Otlp;
 }
 
 /// Types with a delivery worker: retries, backoff and a disk spool.
