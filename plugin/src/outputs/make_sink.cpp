@@ -8,6 +8,7 @@
 #include "outputs/file_sink.hpp"
 #include "outputs/formats.hpp"
 #include "outputs/http_transport.hpp"
+#include "outputs/kafka.hpp"
 #include "outputs/otlp.hpp"
 #include "outputs/sink.hpp"
 #include "outputs/slack.hpp"
@@ -87,6 +88,15 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
                 return otlp_logs_payload(*m.alert, *m.json, static_cast<std::int64_t>(now.count()));
             };
             return std::make_unique<DeliverySink>(cfg, std::make_unique<OtlpTransport>(cfg), std::move(format));
+        }
+        case config::OutputType::Kafka: {
+            if (cfg.brokers.empty() || cfg.topic.empty()) {
+                fail(cfg, "a kafka output needs brokers and a topic");
+            }
+            DeliverySink::Formatter format = [](const AlertMessage& m) {
+                return kafka_record(kafka_key(*m.alert), *m.json);  // the key travels in the spool
+            };
+            return std::make_unique<DeliverySink>(cfg, std::make_unique<KafkaTransport>(cfg), std::move(format));
         }
         case config::OutputType::Webhook:
         case config::OutputType::Slack:
