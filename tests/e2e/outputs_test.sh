@@ -210,8 +210,11 @@ check "EOF: nothing dropped" bash -c "! grep -Eq 'alert dropped|queue full|spool
 
 echo "== 4. every output example in the shipped config validates when uncommented"
 mkdir -p "$d/secrets"
-for f in slack.url teams.url discord.url otlp.auth; do echo "https://hooks.example.net/x" > "$d/secrets/$f"; done
+for f in slack.url teams.url discord.url otlp.auth kafka.password; do echo "https://hooks.example.net/x" > "$d/secrets/$f"; done
 echo key > "$d/secrets/pagerduty.key"; echo key > "$d/secrets/opsgenie.key"
+# The kafka example's CA is loaded when the producer is built: a real certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout /dev/null \
+  -subj /CN=example-ca -days 1 -out "$d/secrets/kafka-ca.pem" 2>/dev/null
 sed -n '/^outputs:/,$p' "$root/conf/audisp-docker.yaml" |
   sed -E 's/^  # (- name)/  \1/; s/^  #   ([a-z])/    \1/' | grep -v '^  #' |
   sed "s|/etc/audisp-docker/|$d/secrets/|" > "$d/examples.yaml"

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <fstream>
+#include <stdexcept>
 #include <utility>
 
 #include "util/log.hpp"
@@ -20,8 +22,6 @@ constexpr int kPollSliceMs = 50;  // abort checks while waiting for a delivery r
 constexpr std::chrono::seconds kReportGrace{5};
 constexpr int kMinConnectTimeoutMs = 1000;  // socket.connection.setup.timeout.ms' lower bound
 constexpr int kLogWarning = 4;              // syslog levels, as librdkafka logs
-
-using Conf = util::CHandle<rd_kafka_conf_t, &rd_kafka_conf_destroy>;
 
 /// Records Kafka will not take however often they are sent.
 bool is_permanent(rd_kafka_resp_err_t err) {
@@ -72,7 +72,18 @@ bool split_kafka_record(std::string_view record, std::string_view& key, std::str
 
 KafkaTransport::KafkaTransport(const config::OutputConfig& cfg)
     : cfg_(cfg), target_("kafka://" + cfg.brokers + "/" + cfg.topic) {
-    create();
+    // Every property checked now (start-up, --check); the producer itself, which connects at
+    // once, is made by the first send() on the worker.
+    static_cast<void>(build_conf());
+    const bool tls = cfg_.security_protocol == "ssl" || cfg_.security_protocol == "sasl_ssl";
+    for (const std::string* file : {&cfg_.ca_file, &cfg_.client_cert, &cfg_.client_key}) {
+        if (tls && !file->empty() && !std::ifstream(*file).good()) {
+            throw config::ConfigError("", 0, 0, "output '" + cfg_.name + "': cannot read " + *file);
+        }
+    }
+    if (tls && !cfg_.tls_verify) {
+        log::warning("output '" + cfg_.name + "': TLS certificate verification is disabled");
+    }
 }
 
 KafkaTransport::~KafkaTransport() {
@@ -92,7 +103,7 @@ void KafkaTransport::close() noexcept {
     rk_.reset();
 }
 
-void KafkaTransport::create() {
+KafkaTransport::Conf KafkaTransport::build_conf() {
     const std::string prefix = "output '" + cfg_.name + "': ";
     Conf conf(rd_kafka_conf_new());
     std::array<char, 512> err{};
@@ -129,9 +140,6 @@ void KafkaTransport::create() {
             set("ssl.certificate.location", cfg_.client_cert);
             set("ssl.key.location", cfg_.client_key.empty() ? cfg_.client_cert : cfg_.client_key);
         }
-        if (!cfg_.tls_verify) {
-            log::warning(prefix + "TLS certificate verification is disabled");
-        }
     }
     for (const auto& [key, value] : cfg_.kafka_properties) {
         set(key, value);
@@ -139,10 +147,16 @@ void KafkaTransport::create() {
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaTransport::on_delivery);
     rd_kafka_conf_set_log_cb(conf.get(), &KafkaTransport::on_log);
+    return conf;
+}
+
+void KafkaTransport::create() {
+    Conf conf = build_conf();
+    std::array<char, 512> err{};
     // rd_kafka_new takes the configuration over only when it succeeds.
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size());
     if (rk == nullptr) {
-        throw config::ConfigError("", 0, 0, prefix + "cannot create the Kafka producer: " + std::string(err.data()));
+        throw std::runtime_error("cannot create the Kafka producer: " + std::string(err.data()));
     }
     static_cast<void>(conf.release());
     rk_.reset(rk);
@@ -150,7 +164,7 @@ void KafkaTransport::create() {
     if (!topic_) {
         const std::string why = rd_kafka_err2str(rd_kafka_last_error());
         rk_.reset();
-        throw config::ConfigError("", 0, 0, prefix + "topic '" + cfg_.topic + "': " + why);
+        throw std::runtime_error("topic '" + cfg_.topic + "': " + why);
     }
 }
 
@@ -168,7 +182,7 @@ SendResult KafkaTransport::send(const std::string& payload, const std::atomic<bo
             create();
         } catch (const std::exception& e) {
             r.kind = SendResult::Kind::Retry;
-            r.detail = std::string("cannot recreate the producer: ") + e.what();
+            r.detail = e.what();
             return r;
         }
     }

@@ -35,8 +35,8 @@ namespace adock::outputs {
 
 class KafkaTransport final : public Transport {
 public:
-    /// Creates the producer (it connects in the background). Throws config::ConfigError for a
-    /// property librdkafka refuses.
+    /// Checks the producer's configuration; throws config::ConfigError for a property
+    /// librdkafka refuses. The producer (which connects at once) is created by the first send().
     explicit KafkaTransport(const config::OutputConfig& cfg);
     ~KafkaTransport() override;
     KafkaTransport(const KafkaTransport&) = delete;
@@ -54,6 +54,7 @@ public:
 private:
     using Producer = util::CHandle<rd_kafka_t, &rd_kafka_destroy>;
     using Topic = util::CHandle<rd_kafka_topic_t, &rd_kafka_topic_destroy>;
+    using Conf = util::CHandle<rd_kafka_conf_t, &rd_kafka_conf_destroy>;
 
     /// The delivery report of the record send() waits for.
     struct Report {
@@ -63,8 +64,10 @@ private:
         rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
     };
 
-    /// Builds producer and topic handles; throws config::ConfigError (at start) naming the
-    /// property, never its value.
+    /// The producer's configuration; throws config::ConfigError naming a refused property,
+    /// never its value.
+    [[nodiscard]] Conf build_conf();
+    /// Builds producer and topic handles (throws std::runtime_error with librdkafka's reason).
     void create();
     void close() noexcept;
     static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
