@@ -72,6 +72,8 @@ outputs:
   - {name: no-client-cert, type: webhook, url: "https://127.0.0.1:$tls_port/hook", ca_file: $d/ca.pem}
   - {name: unknown-ca, type: webhook, url: "https://127.0.0.1:$tls_port/hook"}
   - {name: refused, type: slack, url: "http://127.0.0.1:$refuse_port/services/T000/B000/secret-path"}
+  - {name: otel, type: otlp, url: "https://127.0.0.1:$tls_port", ca_file: $d/ca.pem,
+     client_cert: $d/client.pem, client_key: $d/client.key}
 EOF
 
 echo "== 1. --test-output"
@@ -91,6 +93,23 @@ if "$bin" --config "$d/test.yaml" --test-output refused > "$d/t4.out" 2>&1; then
 cat "$d/t4.out"
 check "HTTP 401: reported as refused (exit 1)" bash -c "[ $rc = 1 ] && grep -q 'refused.*HTTP 401' '$d/t4.out'"
 check "the webhook URL's secret path is never printed" bash -c "! grep -q secret-path '$d'/t*.out"
+if "$bin" --config "$d/test.yaml" --test-output otel > "$d/t6.out" 2>&1; then rc=0; else rc=$?; fi
+cat "$d/t6.out"
+check "otlp over mutual TLS: delivered (exit 0)" [ "$rc" = 0 ]
+check "... one OTLP log record with typed attributes" python3 - "$d/tls.jsonl" <<'PY'
+import json, sys
+req = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+rl = req["resourceLogs"][0]
+res = {a["key"]: a["value"]["stringValue"] for a in rl["resource"]["attributes"]}
+assert res["service.name"] == "audisp-docker" and res["host.name"], res
+rec, = rl["scopeLogs"][0]["logRecords"]
+assert rec["severityNumber"] == 9 and rec["severityText"] == "info", rec
+assert int(rec["timeUnixNano"]) > 0 and isinstance(rec["observedTimeUnixNano"], str), rec
+attrs = {a["key"]: a["value"] for a in rec["attributes"]}
+assert attrs["rule.id"] == {"stringValue": "audisp_docker_test"}, attrs
+assert set(attrs["process.pid"]) == {"intValue"} and int(attrs["process.pid"]["intValue"]) > 0, attrs
+assert attrs["process.argv"]["arrayValue"]["values"][1] == {"stringValue": "--test-output"}, attrs
+PY
 if "$bin" --config "$d/test.yaml" --test-output nosuch > "$d/t5.out" 2>&1; then rc=0; else rc=$?; fi
 check "an unknown output name: exit 1 with the names" bash -c "[ $rc = 1 ] && grep -q \"no output named 'nosuch' (outputs: mtls\" '$d/t5.out'"
 
