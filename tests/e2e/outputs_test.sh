@@ -136,12 +136,15 @@ pids+=($plugin)
 exec 7> "$d/in1"
 cat "$d/stream.log" >&7
 n=0
+# Settled: the file output's count is the spool's and did not move over the last look (the file
+# can lag the spool under load: a count taken mid-stream made the checks below flaky).
 for _ in $(seq 150); do
+  prev=$n
   n=$(wc -l < "$d/alerts.jsonl" 2>/dev/null || echo 0)
   kill -USR1 "$plugin"
   sleep 0.1
-  if [ "$n" -gt 0 ] && [ -f "$d/state.json" ] &&
-     python3 -c "import json,sys; o=[x for x in json.load(open('$d/state.json'))['outputs'] if x['name']=='hook'][0]; sys.exit(0 if o['spool_pending']>=$n else 1)"; then
+  if [ "$n" -gt 0 ] && [ "$n" = "$prev" ] && [ -f "$d/state.json" ] &&
+     python3 -c "import json,sys; o=[x for x in json.load(open('$d/state.json'))['outputs'] if x['name']=='hook'][0]; sys.exit(0 if o['spool_pending']==$n else 1)"; then
     break
   fi
 done
