@@ -220,6 +220,8 @@ TEST_CASE("kafka config: keys, the password from a file, refused properties", "[
               .find("set by the output itself") != std::string::npos);
     CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: {sasl.oauthbearer.client.secret: x}}\n")
               .find("secret") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: {test.mock.num.brokers: '1'}}\n")
+              .find("not supported") != std::string::npos);
     CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, security_protocol: sasl_plaintext}\n")
               .find("needs sasl_mechanism") != std::string::npos);
     // librdkafka itself refuses an unknown property when the output is built.

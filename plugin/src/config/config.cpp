@@ -339,6 +339,11 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
                     }) != kKafkaOwnProperties.end()) {
                     r.fail(v, "properties: '" + key + "' is set by the output itself (or has its own key)");
                 }
+                if (key.starts_with("test.") || key == "transactional.id") {
+                    // test.mock.*: an in-process mock cluster would take (and lose) every alert;
+                    // transactions need a protocol this output does not run.
+                    r.fail(v, "properties: '" + key + "' is not supported by this output");
+                }
                 if (key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
                     key.ends_with(".pem") || key.find("sasl.oauthbearer") != std::string::npos) {
                     r.fail(v, "properties: '" + key + "' would put a secret in the configuration file");
