@@ -15,6 +15,8 @@
 #include "fuzz_common.hpp"
 #include "outputs/display.hpp"
 #include "outputs/formats.hpp"
+#include "outputs/kafka.hpp"
+#include "outputs/otlp.hpp"
 #include "outputs/sink.hpp"
 #include "outputs/slack.hpp"
 #include "outputs/syslog.hpp"
@@ -137,6 +139,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_chat(outputs::pagerduty_payload(a), "pagerduty payload");
     check_chat(outputs::opsgenie_payload(a), "opsgenie payload");
     fuzz::require_utf8(outputs::falco_payload(a), "falco payload is UTF-8");
+    // OTLP: the alert's JSON rewritten as typed attributes stays JSON, its strings intact.
+    const std::string otlp = outputs::otlp_logs_payload(a, *m.json, 1);
+    fuzz::require_utf8(otlp, "otlp payload is UTF-8");
+    try {
+        const YAML::Node doc = YAML::Load(otlp);
+        const YAML::Node rec = doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+        const YAML::Node alert = YAML::Load(*m.json);
+        bool exe_found = false;
+        for (const auto& kv : rec["attributes"]) {
+            if (kv["key"].as<std::string>() == "process.exe") {
+                exe_found = kv["value"]["stringValue"].as<std::string>() == alert["process"]["exe"].as<std::string>();
+            }
+        }
+        fuzz::require(exe_found, "otlp process.exe attribute is the alert's");
+    } catch (const YAML::Exception&) {
+        fuzz::require(false, "otlp payload parses");
+    }
+    std::string_view key;
+    std::string_view value;
+    const std::string record = outputs::kafka_record(outputs::kafka_key(a), *m.json);
+    fuzz::require(outputs::split_kafka_record(record, key, value) && key == outputs::kafka_key(a) && value == *m.json,
+                  "kafka record splits back into key and alert JSON");
     const std::string sys = outputs::syslog_message(m, 16, "audisp-docker", 2048);
     fuzz::require(sys.size() <= 2048, "syslog message within its bound");
     fuzz::require(sys.find('\n') == std::string::npos && sys.find('\r') == std::string::npos,

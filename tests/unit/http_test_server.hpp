@@ -44,12 +44,14 @@ inline void ensure_curl_global() {
 struct Reply {
     explicit Reply(int code,
                    std::chrono::milliseconds wait = std::chrono::milliseconds(0),
-                   std::string extra = {})
-        : status(code), delay(wait), extra_headers(std::move(extra)) {}
+                   std::string extra = {},
+                   std::string answer = "ok")
+        : status(code), delay(wait), extra_headers(std::move(extra)), body(std::move(answer)) {}
 
     int status;
     std::chrono::milliseconds delay;  ///< wait this long before answering
     std::string extra_headers;        ///< e.g. "Retry-After: 1\r\n"
+    std::string body;                 ///< the response body
 };
 
 struct Request {
@@ -193,8 +195,8 @@ private:
                 std::this_thread::sleep_for(5ms);
             }
             const std::string response = "HTTP/1.1 " + std::to_string(reply.status) +
-                                         " Scripted\r\nContent-Length: 2\r\n" +
-                                         reply.extra_headers + "\r\nok";
+                                         " Scripted\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                                         "\r\n" + reply.extra_headers + "\r\n" + reply.body;
             if (::send(conn, response.data(), response.size(), MSG_NOSIGNAL) !=
                 static_cast<ssize_t>(response.size())) {
                 return;

@@ -193,7 +193,7 @@ TEST_CASE("config errors point at file:line:col and defaults hold", "[config]") 
     CHECK(c.engine.eoe_timeout_ms == 2000);
     CHECK(c.processes.ancestry_depth == 8);
     CHECK(error_of("outputs:\n  - {type: carrier-pigeon}\n") ==
-          "c.yaml:2:12: unknown output type 'carrier-pigeon' (file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog)");
+          "c.yaml:2:12: unknown output type 'carrier-pigeon' (file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog, otlp, kafka)");
     CHECK(error_of("processes:\n  ancestry_depth: 1000\n") == "c.yaml:2:19: ancestry_depth: 1000 is out of range [1, 64]");
     CHECK(error_of("outputs:\n  - {type: webhook, name: w}\n") ==
           "c.yaml:2:5: output 'w': a webhook output needs 'url', 'url_file' or 'url_env'");

@@ -45,6 +45,8 @@ const char* output_type_name(OutputType t) {
         case OutputType::Opsgenie: return "opsgenie";
         case OutputType::Falco: return "falco";
         case OutputType::Syslog: return "syslog";
+        case OutputType::Otlp: return "otlp";
+        case OutputType::Kafka: return "kafka";
     }
     return "unknown";
 }
@@ -72,7 +74,7 @@ struct TypeName {
     const char* name;
     OutputType type;
 };
-constexpr std::array<TypeName, 10> kTypes{{{"file", OutputType::File},
+constexpr std::array<TypeName, 12> kTypes{{{"file", OutputType::File},
                                            {"webhook", OutputType::Webhook},
                                            {"stdout", OutputType::Stdout},
                                            {"slack", OutputType::Slack},
@@ -81,8 +83,39 @@ constexpr std::array<TypeName, 10> kTypes{{{"file", OutputType::File},
                                            {"pagerduty", OutputType::PagerDuty},
                                            {"opsgenie", OutputType::Opsgenie},
                                            {"falco", OutputType::Falco},
-                                           {"syslog", OutputType::Syslog}}};
-constexpr const char* kTypeList = "file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog";
+                                           {"syslog", OutputType::Syslog},
+                                           {"otlp", OutputType::Otlp},
+                                           {"kafka", OutputType::Kafka}}};
+constexpr const char* kTypeList =
+    "file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog, otlp, kafka";
+
+/// librdkafka properties a kafka output sets itself: its guarantees (idempotence, acks, the
+/// delivery-report timeout) and what has its own key, secrets above all.
+constexpr std::array<const char*, 14> kKafkaOwnProperties{
+    "bootstrap.servers", "metadata.broker.list", "enable.idempotence", "acks", "request.required.acks",
+    "message.timeout.ms", "delivery.timeout.ms", "client.id", "security.protocol", "sasl.mechanism",
+    "sasl.mechanisms", "sasl.username", "sasl.password", "ssl.key.password"};
+constexpr std::size_t kKafkaMaxProperties = 64;
+
+/// OTLP/HTTP: a URL without a path is the collector's base (OTEL_EXPORTER_OTLP_ENDPOINT) and gets
+/// the logs path; a URL with one is used as it is (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT).
+std::string otlp_logs_url(const std::string& url) {
+    const std::size_t authority = url.find("://");
+    if (authority == std::string::npos) {
+        return url;
+    }
+    const std::size_t rest = url.find_first_of("/?#", authority + 3);
+    if (rest == std::string::npos) {
+        return url + "/v1/logs";
+    }
+    if (url[rest] != '/') {
+        return url.substr(0, rest) + "/v1/logs" + url.substr(rest);
+    }
+    if (rest + 1 == url.size() || url[rest + 1] == '?' || url[rest + 1] == '#') {
+        return url.substr(0, rest) + "/v1/logs" + url.substr(rest + 1);
+    }
+    return url;
+}
 
 std::optional<unsigned> facility_code(const std::string& name) {
     static const std::map<std::string, unsigned> kFacilities{
@@ -177,6 +210,8 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         default_url = "https://events.pagerduty.com/v2/enqueue";
     } else if (o.type == OutputType::Opsgenie) {
         default_url = "https://api.opsgenie.com/v2/alerts";
+    } else if (o.type == OutputType::Otlp) {
+        default_url = "http://localhost:4318/v1/logs";  // OpenTelemetry's default OTLP/HTTP endpoint
     }
     SecretSource url;
     SecretSource secret;
@@ -258,6 +293,68 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
     } else if (o.type == OutputType::Opsgenie) {
         secret.add_handlers(h, r, "api_key");
     }
+    std::optional<std::string> sasl_password_file;
+    if (o.type == OutputType::Kafka) {
+        h["brokers"] = [&](const YAML::Node& v) {
+            if (v.IsSequence()) {
+                for (const auto& b : r.str_list(v, "brokers")) {
+                    o.brokers += (o.brokers.empty() ? "" : ",") + b;
+                }
+            } else {
+                o.brokers = r.str(v, "brokers");
+            }
+        };
+        h["topic"] = [&](const YAML::Node& v) { o.topic = r.str(v, "topic"); };
+        h["client_id"] = [&](const YAML::Node& v) { o.client_id = r.str(v, "client_id"); };
+        h["security_protocol"] = [&](const YAML::Node& v) {
+            o.security_protocol = r.str(v, "security_protocol");
+            static const std::set<std::string> kProtocols{"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
+            if (!kProtocols.contains(o.security_protocol)) {
+                r.fail(v, "security_protocol: expected plaintext, ssl, sasl_plaintext or sasl_ssl");
+            }
+        };
+        h["sasl_mechanism"] = [&](const YAML::Node& v) {
+            o.sasl_mechanism = r.str(v, "sasl_mechanism");
+            static const std::set<std::string> kMechanisms{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+            if (!kMechanisms.contains(o.sasl_mechanism)) {
+                r.fail(v, "sasl_mechanism: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512");
+            }
+        };
+        h["sasl_username"] = [&](const YAML::Node& v) { o.sasl_username = r.str(v, "sasl_username"); };
+        h["sasl_password_file"] = [&](const YAML::Node& v) { sasl_password_file = r.str(v, "sasl_password_file"); };
+        h["queue_max_messages"] = [&](const YAML::Node& v) {
+            o.kafka_queue_messages = r.integer<unsigned>(v, "queue_max_messages", 1, 10000000);
+        };
+        h["queue_max_kbytes"] = [&](const YAML::Node& v) {
+            o.kafka_queue_kbytes = r.integer<unsigned>(v, "queue_max_kbytes", 1, 2097151);
+        };
+        h["properties"] = [&](const YAML::Node& v) {
+            string_map(v, "properties", o.kafka_properties);
+            if (o.kafka_properties.size() > kKafkaMaxProperties) {
+                r.fail(v, "properties: at most " + std::to_string(kKafkaMaxProperties) + " entries");
+            }
+            for (const auto& [key, value] : o.kafka_properties) {
+                if (std::find_if(kKafkaOwnProperties.begin(), kKafkaOwnProperties.end(), [&](const char* k) {
+                        return key == k;
+                    }) != kKafkaOwnProperties.end()) {
+                    r.fail(v, "properties: '" + key + "' is set by the output itself (or has its own key)");
+                }
+                if (key.starts_with("test.") || key == "transactional.id") {
+                    // test.mock.*: an in-process mock cluster would take (and lose) every alert;
+                    // transactions need a protocol this output does not run.
+                    r.fail(v, "properties: '" + key + "' is not supported by this output");
+                }
+                if (key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+                    key.ends_with(".pem") || key.find("sasl.oauthbearer") != std::string::npos) {
+                    r.fail(v, "properties: '" + key + "' would put a secret in the configuration file");
+                }
+            }
+        };
+        h["tls_verify"] = [&](const YAML::Node& v) { o.tls_verify = r.boolean(v, "tls_verify"); };
+        h["ca_file"] = [&](const YAML::Node& v) { o.ca_file = r.str(v, "ca_file"); };
+        h["client_cert"] = [&](const YAML::Node& v) { o.client_cert = r.str(v, "client_cert"); };
+        h["client_key"] = [&](const YAML::Node& v) { o.client_key = r.str(v, "client_key"); };
+    }
     if (o.type == OutputType::Syslog) {
         h["address"] = [&](const YAML::Node& v) { o.address = r.str(v, "address"); };
         h["facility"] = [&](const YAML::Node& v) {
@@ -296,6 +393,9 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         if (!o.url.starts_with("http://") && !o.url.starts_with("https://")) {
             r.fail(n, "output '" + o.name + "': url must start with http:// or https://");
         }
+        if (o.type == OutputType::Otlp) {
+            o.url = otlp_logs_url(o.url);
+        }
         for (const auto& [key, var] : headers_env) {
             o.headers[key] = secret_from_env(r, n, o.name, "headers_env", var);
         }
@@ -314,6 +414,25 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
         }
         if (o.secret.find_first_of(std::string_view("\"\\\r\n\0", 5)) != std::string::npos) {
             r.fail(n, "output '" + o.name + "': " + key + " holds a quote, backslash or line break");
+        }
+    }
+    if (o.type == OutputType::Kafka) {
+        if (o.brokers.empty() || o.topic.empty()) {
+            r.fail(n, "output '" + o.name + "': a kafka output needs 'brokers' and 'topic'");
+        }
+        if (sasl_password_file) {
+            o.sasl_password = secret_from_file(r, n, o.name, "sasl_password_file", *sasl_password_file);
+        }
+        const bool sasl = o.security_protocol.starts_with("sasl_");
+        if (sasl && (o.sasl_mechanism.empty() || o.sasl_username.empty() || o.sasl_password.empty())) {
+            r.fail(n, "output '" + o.name + "': security_protocol " + o.security_protocol +
+                          " needs sasl_mechanism, sasl_username and sasl_password_file");
+        }
+        if (!sasl && (!o.sasl_mechanism.empty() || !o.sasl_username.empty() || sasl_password_file)) {
+            r.fail(n, "output '" + o.name + "': SASL settings need security_protocol sasl_plaintext or sasl_ssl");
+        }
+        if (!o.client_key.empty() && o.client_cert.empty()) {
+            r.fail(n, "output '" + o.name + "': client_key needs client_cert");
         }
     }
     if (o.type == OutputType::Syslog) {

@@ -34,7 +34,7 @@ private:
     std::string code_;
 };
 
-enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog };
+enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog, Otlp, Kafka };
 
 [[nodiscard]] const char* output_type_name(OutputType t);
 
@@ -42,12 +42,12 @@ enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty,
 [[nodiscard]] constexpr bool is_http(OutputType t) {
     return t == OutputType::Webhook || t == OutputType::Slack || t == OutputType::Teams ||
            t == OutputType::Discord || t == OutputType::PagerDuty || t == OutputType::Opsgenie ||
-           t == OutputType::Falco;
+           t == OutputType::Falco || t == OutputType::Otlp;
 }
 
 /// Types with a delivery worker: retries, backoff and a disk spool.
 [[nodiscard]] constexpr bool is_delivery(OutputType t) {
-    return is_http(t) || t == OutputType::Syslog;
+    return is_http(t) || t == OutputType::Syslog || t == OutputType::Kafka;
 }
 
 /// One entry of `outputs:`. Fields that do not apply to a type keep their defaults.
@@ -95,6 +95,19 @@ struct OutputConfig {
     std::string address = "unix:/dev/log";  ///< unix:PATH, udp:HOST:PORT or tcp:HOST:PORT
     unsigned facility = 10;                 ///< authpriv
     std::string app_name = "audisp-docker";
+
+    // kafka (TLS: tls_verify, ca_file, client_cert, client_key above)
+    std::string brokers;                       ///< bootstrap.servers: host:port[,host:port...]
+    std::string topic;
+    std::string client_id = "audisp-docker";
+    std::string security_protocol = "plaintext";  ///< plaintext, ssl, sasl_plaintext, sasl_ssl
+    std::string sasl_mechanism;                ///< PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    std::string sasl_username;
+    std::string sasl_password;                 ///< from sasl_password_file only: never logged
+    unsigned kafka_queue_messages = 10000;     ///< queue.buffering.max.messages
+    unsigned kafka_queue_kbytes = 16384;       ///< queue.buffering.max.kbytes
+    /// Further librdkafka properties (bounded; the ones this output sets itself are refused).
+    std::map<std::string, std::string> kafka_properties;
 
     // delivery outputs: the disk spool (empty spool_dir: none, alerts that cannot be delivered
     // are dropped and counted)

@@ -10,7 +10,7 @@ namespace {
 
 /// Upper bound for one curl_multi_poll wait; wakeup() cuts it short.
 constexpr int kPollMs = 1000;
-constexpr std::size_t kKeptBody = 1024;
+constexpr std::size_t kKeptBody = 16384;  // room for an OTLP partialSuccess errorMessage
 
 using CurlUrl = util::CHandle<CURLU, &curl_url_cleanup>;
 using CurlString = util::CHandle<char, &curl_free>;

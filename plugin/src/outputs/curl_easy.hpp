@@ -33,7 +33,7 @@ struct CurlResult {
     long status = 0;           ///< HTTP status, 0 when no response
     /// Retry-After from the response (seconds or HTTP date, as parsed by libcurl), if present.
     std::optional<std::chrono::seconds> retry_after;
-    std::string body;  ///< the response body's first KiB
+    std::string body;  ///< the response body's first 16 KiB
 };
 
 /// Appends to a header list; false on allocation failure (the list is unchanged then).
@@ -66,7 +66,7 @@ public:
     [[nodiscard]] CURLcode set_body(std::shared_ptr<const std::string> body);
 
     /// Runs one transfer. Returns CURLE_ABORTED_BY_CALLBACK soon after `abort` becomes true and
-    /// wakeup() is called. The response body's first KiB is kept in the result.
+    /// wakeup() is called. The response body's first 16 KiB is kept in the result.
     [[nodiscard]] CurlResult perform(const std::atomic<bool>& abort);
 
     /// Interrupts a perform() running in another thread so it rechecks `abort`. Thread-safe.

@@ -24,10 +24,10 @@
 
 namespace adock::outputs {
 
-/// Every output that sends over a network or socket (webhook, chat, pager, falco, syslog): its own
-/// bounded queue and worker thread, formatting on that thread, retries with capped exponential
-/// backoff and jitter, Retry-After honoured, no retry of a permanent refusal. submit() never
-/// blocks.
+/// Every output that sends over a network or socket (webhook, chat, pager, falco, otlp, syslog,
+/// kafka): its own bounded queue and worker thread, formatting on that thread, retries with
+/// capped exponential backoff and jitter, Retry-After honoured, no retry of a permanent refusal.
+/// submit() never blocks.
 ///
 /// With a spool (the default) the spool is a write-ahead log: the worker appends every alert it
 /// takes off the queue to the spool (what is queued with one write) before the first attempt,

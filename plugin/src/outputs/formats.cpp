@@ -356,6 +356,19 @@ std::optional<std::string> normalized_time(const std::string& time, std::size_t 
     return format_utc(*t, fraction_digits);
 }
 
+}  // namespace
+
+std::optional<std::int64_t> unix_nanos(const std::string& rfc3339) {
+    const auto t = parse_rfc3339(rfc3339);
+    constexpr std::int64_t kMaxSec = 9223372035LL;  // INT64_MAX / 1e9, minus the fraction
+    if (!t || t->sec < 0 || t->sec > kMaxSec) {
+        return std::nullopt;
+    }
+    return t->sec * 1000000000LL + static_cast<std::int64_t>(t->nanos);
+}
+
+namespace {
+
 // ---------------------------------------------------------------------------------------------
 // Text shared by the formats
 

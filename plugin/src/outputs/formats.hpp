@@ -10,6 +10,8 @@
 // is never less than code points, so a limit holds whichever of the two an API counts.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "alert/alert.hpp"
@@ -21,6 +23,10 @@ namespace adock::outputs {
 /// joined by '\n'>", at most 255 code points (the rule id is cut to fit; the hash uses all of it).
 /// Used as PagerDuty's dedup_key and Opsgenie's alias.
 [[nodiscard]] std::string incident_key(const Alert& a);
+
+/// An RFC 3339 time (any fraction, any offset) as nanoseconds since the Unix epoch; nullopt when
+/// it does not parse or lies outside 1970..2262 (what a signed 64-bit nanosecond count holds).
+[[nodiscard]] std::optional<std::int64_t> unix_nanos(const std::string& rfc3339);
 
 /// Microsoft Teams Workflows webhook body: a message with one Adaptive Card (1.4): a bold title,
 /// the summary and a FactSet. Well under Teams' 28 KB limit whatever the alert holds.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -7,6 +8,8 @@
 #include "outputs/file_sink.hpp"
 #include "outputs/formats.hpp"
 #include "outputs/http_transport.hpp"
+#include "outputs/kafka.hpp"
+#include "outputs/otlp.hpp"
 #include "outputs/sink.hpp"
 #include "outputs/slack.hpp"
 #include "outputs/stdout_sink.hpp"
@@ -73,6 +76,27 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
                 return syslog_message(m, facility, app, max);
             };
             return std::make_unique<DeliverySink>(cfg, std::move(transport), std::move(format));
+        }
+        case config::OutputType::Otlp: {
+            if (cfg.url.empty()) {
+                fail(cfg, "an otlp output needs a url");
+            }
+            DeliverySink::Formatter format = [](const AlertMessage& m) {
+                // Observed when this output's worker takes it (what the spool then keeps).
+                const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                return otlp_logs_payload(*m.alert, *m.json, static_cast<std::int64_t>(now.count()));
+            };
+            return std::make_unique<DeliverySink>(cfg, std::make_unique<OtlpTransport>(cfg), std::move(format));
+        }
+        case config::OutputType::Kafka: {
+            if (cfg.brokers.empty() || cfg.topic.empty()) {
+                fail(cfg, "a kafka output needs brokers and a topic");
+            }
+            DeliverySink::Formatter format = [](const AlertMessage& m) {
+                return kafka_record(kafka_key(*m.alert), *m.json);  // the key travels in the spool
+            };
+            return std::make_unique<DeliverySink>(cfg, std::make_unique<KafkaTransport>(cfg), std::move(format));
         }
         case config::OutputType::Webhook:
         case config::OutputType::Slack:
