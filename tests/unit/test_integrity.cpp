@@ -252,6 +252,8 @@ TEST_CASE("content checks: a host program gone at once is read at its path only 
     CHECK(m.submit(host(copy, 40, id_of(copy), true)));
     CHECK(m.submit(host(swapped, 41, id_of(runc), true)));   // the path holds another inode now
     CHECK(m.submit(host(theirs, 42, id_of(theirs), false)));  // not the host's path space
+    fs::create_directory_symlink(t.path / "tmp" / ".x", t.path / "via");
+    CHECK(m.submit(host((t.path / "via" / "kworker").string(), 43, id_of(copy), true)));  // a symlink now on the way
     m.drain();
     auto v = m.take_verdicts();
     REQUIRE(v.size() == 1);

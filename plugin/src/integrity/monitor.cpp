@@ -2,6 +2,8 @@
 #include "integrity/monitor.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -550,7 +552,12 @@ void IntegrityMonitor::handle(Request& r) {
         // at that path, only if it is the very file the exec ran (same device and inode) and
         // only for a process of the host (a container's path names its own file system). Found
         // with O_PATH (a FIFO or a device is never opened) and read through that descriptor.
-        const util::UniqueFd path(::open(exe.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
+        // The kernel names a host process's executable by its real path: a symlink on the way
+        // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
+        open_how how{};
+        how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+        how.resolve = is_runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        const util::UniqueFd path(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, exe.c_str(), &how, sizeof how)));
         struct stat st {};
         if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
             static_cast<std::uint64_t>(st.st_ino) == r.image.second && dev_name(st.st_dev) == r.image.first) {
