@@ -261,15 +261,14 @@ proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
     if (p.runtime_clone) {
         return proc::RuntimeRole::OciRuntime;
     }
-    // Roles decide attribution: in a replay only the very path the stream showed counts (no
-    // hardlink leniency, which a rule condition has).
-    if (oci_runtimes_ != nullptr && match_proc(*oci_runtimes_, p, true)) {
+    // Roles decide attribution: by identity live, by the very path the stream showed in a replay.
+    if (oci_runtimes_ != nullptr && match_proc(*oci_runtimes_, p)) {
         return proc::RuntimeRole::OciRuntime;
     }
     if (managers_ == nullptr) {
         return proc::RuntimeRole::None;
     }
-    auto m = match_proc(*managers_, p, true);
+    auto m = match_proc(*managers_, p);
     if (!m) {
         return proc::RuntimeRole::None;
     }
@@ -288,7 +287,7 @@ proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
     return proc::RuntimeRole::Manager;
 }
 
-std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p, bool strict) const {
+std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p) const {
     if (p.image.second != 0) {
         if (host_identities_) {
             return list.match_identity(p.image);  // live: the host's file, whatever it is called
@@ -314,7 +313,7 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
                 return seen->contains(up->exe) ? up->exe : *seen->begin();
             }
         }
-        (void)strict;  // a replay never takes one file for another: inodes of a log are not ours
+        // A replay never takes one file for another: inodes of a log are not ours.
         if (p.image_inherited && p.exe != "/" && p.attribution != proc::Attribution::Container) {
             // Its parent's program by guess (a process the stream never showed exec'ing): the
             // path the kernel gives it says more.

@@ -130,9 +130,7 @@ private:
     bool holds(const Conditions& c, Context& ctx);
     void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
     void note_fork(const audit::Event& ev, proc::ProcessInfo& self);
-    /// `strict`: a replay counts only the very path an exec showed the file at.
-    [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p,
-                                                        bool strict = false) const;
+    [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p) const;
     void bind_lists();
     /// Sends an alert, or holds it (briefly, bounded) until its container's names are read.
     void send(Alert&& a);
