@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takes audisp-docker back out (seed 000's backout plan): removes the kernel rules fragment and
 # reloads the remaining rules, removes the plugins.d conf and reloads auditd (which stops the
-# plugin), removes the binary and /usr/share/audisp-docker.
+# plugin), removes the binary, the man pages and /usr/share/audisp-docker.
 #   sudo scripts/uninstall.sh [--purge]
 # The config (/etc/audisp-docker), the alerts (/var/log/audisp-docker) and the integrity baseline
 # (/var/lib/audisp-docker) are kept: they are
@@ -49,7 +49,8 @@ if pgrep -x audisp-docker >/dev/null; then
 fi
 rm -f /usr/sbin/audisp-docker
 rm -rf /usr/share/audisp-docker
-say "removed /usr/sbin/audisp-docker"
+rm -f /usr/share/man/man8/audisp-docker.8 /usr/share/man/man5/audisp-docker.yaml.5 /usr/share/man/man5/audisp-docker-rules.5
+say "removed /usr/sbin/audisp-docker and the man pages"
 if [ "$purge" = 1 ]; then
   rm -rf /etc/audisp-docker /var/log/audisp-docker /run/audisp-docker /var/lib/audisp-docker
   say "purged /etc/audisp-docker, /var/log/audisp-docker, /run/audisp-docker, /var/lib/audisp-docker"
