@@ -164,6 +164,14 @@ grep -q 'key=adock_exec' <<<"$(auditctl -l)" && ok "the kernel rules are loaded"
 wait_plugin && ok "auditd runs the plugin (pid $(plugin_pid))" || bad "the plugin does not run after install"
 pages && ok "runc from a shell -> runc_suspicious_exec in /var/log/audisp-docker/alerts.jsonl" || bad "no alert after install"
 man -w audisp-docker.yaml >/dev/null 2>&1 && man -w 8 audisp-docker >/dev/null 2>&1 && ok "man finds the pages" || bad "man does not find the pages"
+deb_version=$(dpkg-deb -f "$deb" Version)
+[ "$(audisp-docker --version)" = "audisp-docker $deb_version" ] && ok "audisp-docker --version is the package's $deb_version" \
+  || bad "audisp-docker --version says '$(audisp-docker --version)', the package $deb_version"
+if /usr/share/audisp-docker/check.sh > "$d/check.out" 2>&1; then
+  ok "check.sh of the package: all good ($(grep -c '^ok:' "$d/check.out") checks)"
+else
+  bad "check.sh after install: $(grep -v '^ok:' "$d/check.out")"
+fi
 
 restart_auditd && ok "auditd restarts with the package installed" || bad "auditd does not restart (installed)"
 wait_plugin && ok "the restarted auditd runs the plugin" || bad "no plugin after the restart"
