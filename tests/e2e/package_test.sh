@@ -8,8 +8,9 @@
 #     shell pages into the alerts file), auditd restarted, reinstalled (the plugin restarted on
 #     the new binary), removed (the plugins.d entry inactive, conffiles kept), auditd
 #     restarted, installed again (the entry active again), purged (config, rules fragment, state
-#     and spool gone, alerts kept, our rules out of the kernel), auditd restarted; auditd must
-#     come up every time.
+#     and spool gone, alerts kept, our rules out of the kernel), auditd restarted; installed and
+#     removed with auditd stopped (never started by the package), purged from config-files;
+#     auditd must come up every time.
 # Refuses to run over an installed audisp-docker or a running auditd. On exit (also on failure)
 # purges the package, stops the auditd it started, deletes the kernel rules and restores
 # /etc/audit/audit.rules (augenrules rewrites it).
@@ -240,8 +241,18 @@ cmp -s /etc/audit/audit.rules "$d/audit.rules.orig" && ok "audit.rules as before
 auditd_running && ok "auditd still runs after purge" || bad "auditd died on purge"
 restart_auditd && ok "auditd restarts after purge" || bad "auditd does not restart after purge"
 
+# With auditd stopped: installing does not start it; auditd then starts with the plugin; a
+# remove with auditd stopped leaves the entry inactive all the same.
+stop_auditd
+if dpkg -i "$deb" > "$d/install3.out" 2>&1; then ok "dpkg -i with auditd stopped"; else bad "dpkg -i (auditd stopped): $(tail -5 "$d/install3.out")"; fi
+! auditd_running && ok "the package did not start auditd" || bad "the package started auditd"
+start_auditd && wait_plugin && ok "auditd started afterwards runs the plugin" || bad "auditd started after install: no plugin"
+stop_auditd
+if dpkg -r audisp-docker > "$d/remove2.out" 2>&1; then ok "dpkg -r with auditd stopped"; else bad "dpkg -r (auditd stopped): $(tail -5 "$d/remove2.out")"; fi
+[ "$(active_of)" = no ] && ok "the entry is inactive after a remove with auditd stopped" || bad "entry active=$(active_of) after remove (auditd stopped)"
+start_auditd && ! plugin_pid >/dev/null && ok "auditd starts after that remove, without a plugin" || bad "auditd after remove (stopped): $(cat "$d/auditd-start.out")"
+
 # Purge from config-files, with the alerts asked for.
-dpkg -i "$deb" > "$d/install3.out" 2>&1 && dpkg -r audisp-docker > "$d/remove2.out" 2>&1 || bad "install/remove: $(tail -5 "$d/install3.out" "$d/remove2.out")"
 if AUDISP_DOCKER_PURGE_ALERTS=yes dpkg -P audisp-docker > "$d/purge2.out" 2>&1; then ok "dpkg -P from config-files"; else bad "purge2: $(tail -5 "$d/purge2.out")"; fi
 [ ! -e /var/log/audisp-docker ] && [ ! -e "$entry" ] && [ ! -e /etc/audisp-docker ] && [ ! -e /var/lib/audisp-docker ] \
   && ok "AUDISP_DOCKER_PURGE_ALERTS=yes: alerts purged too" || bad "left after purge2: $(ls -d /var/log/audisp-docker "$entry" /etc/audisp-docker /var/lib/audisp-docker 2>/dev/null)"
