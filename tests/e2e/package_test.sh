@@ -250,6 +250,11 @@ start_auditd && wait_plugin && ok "auditd started afterwards runs the plugin" ||
 stop_auditd
 if dpkg -r audisp-docker > "$d/remove2.out" 2>&1; then ok "dpkg -r with auditd stopped"; else bad "dpkg -r (auditd stopped): $(tail -5 "$d/remove2.out")"; fi
 [ "$(active_of)" = no ] && ok "the entry is inactive after a remove with auditd stopped" || bad "entry active=$(active_of) after remove (auditd stopped)"
+orphans=""  # the plugin auditd left running as it stopped (still hashing the runtime binaries)
+for p in $(pidof audisp-docker || true); do
+  case $(readlink "/proc/$p/exe" 2>/dev/null) in "/usr/sbin/audisp-docker"*) orphans="$orphans $p" ;; esac
+done
+[ -z "$orphans" ] && ok "no plugin of the removed package left running" || bad "the removed package's plugin still runs:$orphans"
 start_auditd && ! plugin_pid >/dev/null && ok "auditd starts after that remove, without a plugin" || bad "auditd after remove (stopped): $(cat "$d/auditd-start.out")"
 
 # Purge from config-files, with the alerts asked for.
