@@ -56,7 +56,8 @@ bool has_code(const std::string& page, const std::string& text, bool prefix = fa
     const std::string open = "\\fB\\%" + roff(text);
     for (std::size_t at = page.find(open); at != std::string::npos; at = page.find(open, at + 1)) {
         const std::string rest = page.substr(at + open.size(), 3);
-        if (rest.starts_with("\\fR") || (prefix && (rest.starts_with(" ") || rest.starts_with("\n")))) {
+        if (rest.starts_with("\\fR") ||
+            (prefix && (rest.starts_with(" ") || rest.starts_with("\n")))) {
             return true;
         }
     }
@@ -102,8 +103,12 @@ std::vector<std::string> config_keys_at(const std::string& text) {
 }
 
 /// Every key of the configuration outside `outputs`, dotted (`engine.input_queue_mb`).
-void walk(const std::string& prefix, const std::string& yaml_prefix, int depth, std::vector<std::string>& out) {
-    const std::string text = yaml_prefix + "{" + kProbe + ": 1}" + std::string(static_cast<std::size_t>(depth), '}');
+void walk(const std::string& prefix,
+          const std::string& yaml_prefix,
+          int depth,
+          std::vector<std::string>& out) {
+    const std::string text =
+        yaml_prefix + "{" + kProbe + ": 1}" + std::string(static_cast<std::size_t>(depth), '}');
     for (const auto& key : config_keys_at(text)) {
         const std::string dotted = prefix.empty() ? key : prefix + "." + key;
         if (dotted == "outputs") {
@@ -124,7 +129,8 @@ void walk(const std::string& prefix, const std::string& yaml_prefix, int depth, 
 
 std::vector<std::string> output_types() {
     try {
-        (void)config::load_config_string(std::string("outputs:\n  - {type: ") + kProbe + "}\n", "probe.yaml");
+        (void)config::load_config_string(std::string("outputs:\n  - {type: ") + kProbe + "}\n",
+                                         "probe.yaml");
     } catch (const config::ConfigError& e) {
         const std::string msg = e.what();
         const auto open = msg.rfind('(');
@@ -156,7 +162,8 @@ std::vector<std::string> rule_keys_at(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("audisp-docker.yaml(5) documents every key the loader accepts, with its default", "[man]") {
+TEST_CASE("audisp-docker.yaml(5) documents every key the loader accepts, with its default",
+          "[man]") {
     const std::string page = man_page("audisp-docker.yaml.5");
     std::vector<std::string> keys;
     walk("", "", 0, keys);
@@ -195,8 +202,7 @@ TEST_CASE("audisp-docker.yaml(5) documents every output type and each type's key
     for (const auto& type : types) {
         INFO("output type " << type);
         CHECK(has_code(page, type));
-        const auto keys =
-            config_keys_at("outputs:\n  - {type: " + type + ", " + kProbe + ": 1}\n");
+        const auto keys = config_keys_at("outputs:\n  - {type: " + type + ", " + kProbe + ": 1}\n");
         REQUIRE(std::find(keys.begin(), keys.end(), "min_severity") != keys.end());
         for (const auto& key : keys) {
             INFO("key " << key << " of output type " << type);
@@ -205,7 +211,8 @@ TEST_CASE("audisp-docker.yaml(5) documents every output type and each type's key
     }
 }
 
-TEST_CASE("audisp-docker-rules(5) names every shipped detection and every rule condition", "[man]") {
+TEST_CASE("audisp-docker-rules(5) names every shipped detection and every rule condition",
+          "[man]") {
     const std::string page = man_page("audisp-docker-rules.5");
     std::vector<std::string> ids;
     for (const auto& [name, text] : rules::builtin_catalogue()) {
@@ -219,8 +226,8 @@ TEST_CASE("audisp-docker-rules(5) names every shipped detection and every rule c
         INFO("shipped rule " << id);
         CHECK(has_code(page, id));
     }
-    const auto conditions = rule_keys_at(std::string("rules:\n  - id: x\n    summary: s\n    match: {") + kProbe +
-                                         ": 1}\n");
+    const auto conditions = rule_keys_at(
+        std::string("rules:\n  - id: x\n    summary: s\n    match: {") + kProbe + ": 1}\n");
     REQUIRE(std::find(conditions.begin(), conditions.end(), "path_in") != conditions.end());
     for (const auto& c : conditions) {
         INFO("rule condition " << c);
