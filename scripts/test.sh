@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
 scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev \
-  debhelper lintian mandoc
+  debhelper lintian mandoc man-db groff-base
 jobs=$(nproc)
 
 echo "== unit tests (Release, -Werror)"

@@ -9,6 +9,7 @@ dir=$1
 status=0
 for page in audisp-docker.8 audisp-docker.yaml.5 audisp-docker-rules.5; do
   f=$dir/$page
+  before=$status
   [ -s "$f" ] || { echo "FAIL: $f missing"; status=1; continue; }
   out=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -wall -z "$f" 2>&1) || true
   [ -z "$out" ] || { echo "FAIL: groff -wall on $page:"; echo "$out"; status=1; }
@@ -20,6 +21,6 @@ for page in audisp-docker.8 audisp-docker.yaml.5 audisp-docker-rules.5; do
     out=$(mandoc -Tlint -Wwarning "$f" 2>&1) || true
     [ -z "$out" ] || { echo "FAIL: mandoc -Tlint on $page:"; echo "$out"; status=1; }
   fi
-  [ "$status" != 0 ] || echo "ok: $page"
+  [ "$status" != "$before" ] || echo "ok: $page"
 done
 exit $status
