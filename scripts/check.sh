@@ -102,7 +102,8 @@ done <<<"$loaded"
 
 # The fragment against a fresh rendering for this host.
 template=""
-for t in "$here/../rules.d/45-audisp-docker.rules.in" /usr/share/audisp-docker/45-audisp-docker.rules.in; do
+for t in "$here/../rules.d/45-audisp-docker.rules.in" /etc/audisp-docker/45-audisp-docker.rules.in \
+         /usr/share/audisp-docker/45-audisp-docker.rules.in; do  # source tree, package, install.sh
   [ -r "$t" ] && { template=$t; break; }
 done
 if [ -n "$template" ] && [ -r "$rules_file" ]; then

@@ -3,7 +3,7 @@
 #   sudo scripts/install.sh [--no-start] [--binary PATH] [--tiers LIST]
 #
 # 1. installs the Debian build dependencies and auditd, builds (Release);
-# 2. installs /usr/sbin/audisp-docker, the config (/etc/audisp-docker/audisp-docker.yaml, never
+# 2. installs /usr/sbin/audisp-docker, the man pages, the config (/etc/audisp-docker/audisp-docker.yaml, never
 #    overwritten: a changed shipped file is written beside it as .new), the detection rules
 #    (/etc/audisp-docker/rules/, shipped files replaced, your 90-local.yaml kept), the plugins.d
 #    conf, and the host's rendering of the kernel rules (/etc/audit/rules.d/45-audisp-docker.rules);
@@ -74,6 +74,16 @@ say "installed detection rules to $etc/rules/ ($(ls "$root"/conf/rules/*.yaml | 
 install -d -m 0755 "$share"
 install -m 0644 "$root/rules.d/45-audisp-docker.rules.in" "$share/45-audisp-docker.rules.in"
 install -m 0755 "$root/scripts/render-rules.sh" "$root/scripts/check.sh" "$root/scripts/uninstall.sh" "$share/"
+
+# The man pages, generated from docs/man/*.md and README.md (as the build and the package do).
+for src in "$root"/docs/man/*.[0-9].md; do
+  page=$(basename "$src" .md)
+  install -d -m 0755 "/usr/share/man/man${page##*.}"
+  python3 "$root/docs/man/mkman.py" --root "$root" --version "$("$bin" --version | awk '{print $2}')" \
+    -o "/usr/share/man/man${page##*.}/$page" "$src"
+  chmod 0644 "/usr/share/man/man${page##*.}/$page"
+done
+say "installed the man pages: audisp-docker(8), audisp-docker.yaml(5), audisp-docker-rules(5)"
 
 # Refuse to hand auditd a config the plugin would reject.
 if ! "$bin" --config "$etc/audisp-docker.yaml" --check; then

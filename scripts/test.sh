@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests (Release, warnings as errors), the same under ASan+UBSan and
-# under TSan, a bounded fuzzing run, the hostile regression suite, and the end-to-end tests on
-# the real auditd with real containers. Needs root for the e2e.
+# under TSan, a bounded fuzzing run, the hostile regression suite, the end-to-end tests on
+# the real auditd with real containers, and the Debian package's round trip. Needs root for the e2e.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
-scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev prometheus
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev prometheus \
+  debhelper lintian mandoc man-db groff-base
 jobs=$(nproc)
 
 echo "== unit tests (Release, -Werror)"
@@ -51,4 +52,6 @@ AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/health_test.sh
 
 echo "== operator scripts (render, check, install/uninstall round trip)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/scripts_test.sh
+echo "== Debian package (dpkg-buildpackage, lintian, install/reinstall/remove/purge on this machine's auditd)"
+tests/e2e/package_test.sh
 echo "== all tests passed"

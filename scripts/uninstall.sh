@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takes audisp-docker back out (seed 000's backout plan): removes the kernel rules fragment and
 # reloads the remaining rules, removes the plugins.d conf and reloads auditd (which stops the
-# plugin), removes the binary and /usr/share/audisp-docker.
+# plugin), removes the binary, the man pages and /usr/share/audisp-docker.
 #   sudo scripts/uninstall.sh [--purge]
 # The config (/etc/audisp-docker), the alerts (/var/log/audisp-docker) and the integrity baseline
 # (/var/lib/audisp-docker) are kept: they are
@@ -36,20 +36,35 @@ if [ -e "$plugin_conf" ]; then
   rm -f "$plugin_conf"
   say "removed $plugin_conf"
 fi
+# The installed plugin's processes: those running /usr/sbin/audisp-docker (deleted or not),
+# never another build's or a replay (--input) someone runs by hand.
+plugin_pids() {
+  local p exe
+  for p in $(pgrep -x audisp-docker || true); do
+    exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+    [ "$exe" = /usr/sbin/audisp-docker ] || [ "$exe" = "/usr/sbin/audisp-docker (deleted)" ] || continue
+    tr '\0' '\n' < "/proc/$p/cmdline" 2>/dev/null | grep -qxE -- '--input|-i' && continue
+    echo "$p"
+  done
+}
 pid=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
   auditctl --signal reload >/dev/null 2>&1 || kill -HUP "$pid"
   say "reloaded auditd (pid $pid)"
-  for _ in $(seq 50); do pgrep -x audisp-docker >/dev/null || break; sleep 0.1; done
+  for _ in $(seq 50); do [ -n "$(plugin_pids)" ] || break; sleep 0.1; done
 fi
-if pgrep -x audisp-docker >/dev/null; then
-  # auditd only stops plugins it still knows; one left behind (auditd gone) gets TERM here.
-  pkill -TERM -x audisp-docker || true
-  say "stopped a leftover audisp-docker"
+left=$(plugin_pids)
+if [ -n "$left" ]; then
+  # auditd only stops plugins it still knows; one left behind (auditd gone) ignores SIGTERM
+  # from anyone but its parent, and stops cleanly on SIGINT.
+  # shellcheck disable=SC2086 # a list of pids
+  kill -INT $left 2>/dev/null || true
+  say "stopped a leftover audisp-docker (pid ${left//$'\n'/ })"
 fi
 rm -f /usr/sbin/audisp-docker
 rm -rf /usr/share/audisp-docker
-say "removed /usr/sbin/audisp-docker"
+rm -f /usr/share/man/man8/audisp-docker.8 /usr/share/man/man5/audisp-docker.yaml.5 /usr/share/man/man5/audisp-docker-rules.5
+say "removed /usr/sbin/audisp-docker and the man pages"
 if [ "$purge" = 1 ]; then
   rm -rf /etc/audisp-docker /var/log/audisp-docker /run/audisp-docker /var/lib/audisp-docker
   say "purged /etc/audisp-docker, /var/log/audisp-docker, /run/audisp-docker, /var/lib/audisp-docker"

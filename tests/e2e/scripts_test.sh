@@ -4,7 +4,8 @@
 #     loads into the kernel line for line.
 #  2. check.sh: names missing rules and rules that can never fire (fixtures for `auditctl -l`).
 #  3. install.sh / uninstall.sh round trip on this machine's real auditd: after install, runc
-#     from a shell gives an alert in /var/log/audisp-docker/alerts.jsonl and check.sh is happy;
+#     from a shell gives an alert in /var/log/audisp-docker/alerts.jsonl, check.sh is happy and
+#     man finds the pages;
 #     after uninstall, nothing of ours is loaded or running. Refuses to run over an existing
 #     installation or a running auditd; on exit (also on failure) uninstalls, stops the auditd it
 #     started and deletes the kernel rules.
@@ -18,6 +19,14 @@ passed=0; failed=0
 ok()  { echo "PASS: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 installed=0
+# The installed plugin running: /usr/sbin/audisp-docker (other builds' replays are not ours).
+installed_plugin_runs() {
+  local p
+  for p in $(pgrep -x audisp-docker || true); do
+    case $(readlink "/proc/$p/exe" 2>/dev/null) in "/usr/sbin/audisp-docker"*) return 0 ;; esac
+  done
+  return 1
+}
 cleanup() {
   set +e
   if [ "$installed" = 1 ]; then
@@ -146,7 +155,9 @@ else
   fi
   grep -q "^check: all good" "$d/install.out" && ok "check.sh after install: all good" || bad "check.sh after install: $(grep -v '^ok:' "$d/install.out" | tail -8)"
   [ "$(stat -c %a /etc/audit/plugins.d/audisp-docker.conf 2>/dev/null)" = 640 ] && ok "plugins.d conf mode 0640" || bad "plugins.d conf mode"
-  pgrep -x audisp-docker >/dev/null && ok "auditd started the installed plugin" || bad "plugin not running after install"
+  installed_plugin_runs && ok "auditd started the installed plugin" || bad "plugin not running after install"
+  man -w 8 audisp-docker >/dev/null 2>&1 && man -w audisp-docker.yaml >/dev/null 2>&1 && man -w audisp-docker-rules >/dev/null 2>&1 \
+    && ok "install.sh installed the man pages" || bad "man pages not installed"
   lines() { if [ -e "$1" ]; then wc -l < "$1"; else echo 0; fi; }
   before=$(lines /var/log/audisp-docker/alerts.jsonl)
   bash -c 'runc --version >/dev/null; true'
@@ -167,9 +178,10 @@ else
   if "$root/scripts/uninstall.sh" > "$d/uninstall.out" 2>&1; then ok "uninstall.sh ran"; else bad "uninstall.sh failed: $(tail -5 "$d/uninstall.out")"; fi
   sleep 0.5
   ! auditctl -l | grep -q 'adock_exec\|-k docker' && ok "uninstall: no rule of ours loaded" || bad "uninstall: rules left: $(auditctl -l | grep -c 'adock_exec\|-k docker')"
-  ! pgrep -x audisp-docker >/dev/null && ok "uninstall: plugin stopped" || bad "uninstall: plugin still running"
+  ! installed_plugin_runs && ok "uninstall: plugin stopped" || bad "uninstall: plugin still running"
   [ ! -e /usr/sbin/audisp-docker ] && [ ! -e /etc/audit/plugins.d/audisp-docker.conf ] && [ ! -e /etc/audit/rules.d/45-audisp-docker.rules ] \
-    && ok "uninstall: files removed" || bad "uninstall: files left"
+    && [ ! -e /usr/share/man/man8/audisp-docker.8 ] && [ ! -e /usr/share/man/man5/audisp-docker.yaml.5 ] \
+    && ok "uninstall: files removed (man pages too)" || bad "uninstall: files left"
   [ -s /var/log/audisp-docker/alerts.jsonl ] && [ -e /etc/audisp-docker/audisp-docker.yaml ] && ok "uninstall: config and alerts kept" || bad "uninstall: evidence removed without --purge"
   ! grep -q leftover "$d/uninstall.out" && ok "uninstall: auditd's reload stopped the plugin" || bad "uninstall: the plugin outlived auditd's reload"
 

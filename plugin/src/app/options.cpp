@@ -24,7 +24,9 @@ std::string usage() {
            "  --scan           compare the integrity baseline with the disk once (integrity_drift\n"
            "                   alerts to the outputs), update it, exit 0 (no difference) or 2\n"
            "  signals: HUP reload, USR1 state file and reopen outputs, USR2 integrity scan\n"
-           "  --log-stderr     log to stderr (default: syslog when run by auditd)\n";
+           "  --log-stderr     log to stderr (default: syslog when run by auditd)\n"
+           "  -c FILE, -i PATH short for --config FILE, --input PATH\n"
+           "  --help, -h       this text; --version prints the version\n";
 }
 
 Options parse_options(const std::vector<std::string>& args) {

@@ -26,12 +26,16 @@ public:
     [[nodiscard]] const std::string& code() const { return code_; }
     /// `file:line:col: message`, the form --check prints.
     [[nodiscard]] std::string format() const;
+    /// For an unknown key: the keys the mapping accepts (what the man page test enumerates).
+    [[nodiscard]] const std::vector<std::string>& known_keys() const { return known_keys_; }
+    void set_known_keys(std::vector<std::string> keys) { known_keys_ = std::move(keys); }
 
 private:
     std::string file_;
     int line_;
     int col_;
     std::string code_;
+    std::vector<std::string> known_keys_;
 };
 
 enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog, Otlp, Kafka };

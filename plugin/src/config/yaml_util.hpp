@@ -99,7 +99,18 @@ public:
             const std::string key = kv.first.Scalar();
             auto it = handlers.find(key);
             if (it == handlers.end()) {
-                fail(kv.first, "unknown key '" + key + "' in " + what, "unknown_key");
+                const YAML::Mark m = kv.first.Mark();
+                ConfigError e(file_,
+                              m.line >= 0 ? m.line + 1 : 0,
+                              m.column >= 0 ? m.column + 1 : 0,
+                              "unknown key '" + key + "' in " + what, "unknown_key");
+                std::vector<std::string> known;
+                known.reserve(handlers.size());
+                for (const auto& h : handlers) {
+                    known.push_back(h.first);
+                }
+                e.set_known_keys(std::move(known));
+                throw e;
             }
             it->second(kv.second);
         }
