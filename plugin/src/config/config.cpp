@@ -334,8 +334,9 @@ OutputConfig parse_output(const YamlReader& r, const YAML::Node& n) {
                 r.fail(v, "properties: at most " + std::to_string(kKafkaMaxProperties) + " entries");
             }
             for (const auto& [key, value] : o.kafka_properties) {
-                if (std::find_if(kKafkaOwnProperties.begin(), kKafkaOwnProperties.end(), [&](const char* k) {
-                        return key == k;
+                // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
+                if (std::find_if(kKafkaOwnProperties.begin(), kKafkaOwnProperties.end(), [&name = key](const char* k) {
+                        return name == k;
                     }) != kKafkaOwnProperties.end()) {
                     r.fail(v, "properties: '" + key + "' is set by the output itself (or has its own key)");
                 }

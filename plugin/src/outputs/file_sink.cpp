@@ -27,7 +27,6 @@ constexpr std::chrono::milliseconds kIdleWait{1000};
 /// After a failed rotation, keep appending and try again this much later.
 constexpr std::chrono::seconds kRotateRetry{60};
 constexpr mode_t kFileMode = 0600;
-constexpr mode_t kDirMode = 0700;
 
 std::string errno_text(int err) {
     return std::error_code(err, std::generic_category()).message();
