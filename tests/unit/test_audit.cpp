@@ -184,6 +184,21 @@ TEST_CASE("framer: libauparse is not handed ENRICHED translations, nor an exec's
                                        std::string_view("\x1d" "ARCH=x86_64 SYSCALL=chmod UID=\"root\"").size());
 }
 
+TEST_CASE("framer: a CWD record with two cwd fields is malformed (libauparse leaks on it)", "[audit][framer][hostile]") {
+    Collected p;
+    p.feed(
+        "type=SYSCALL msg=audit(10.000:1): arch=c000003e syscall=90 success=yes exit=0 pid=11 ppid=1 comm=\"a\" exe=\"/a\" key=(null)\n"
+        "type=CWD msg=audit(10.000:1): cwd=\"/tmp/a\" cwd=\"/\"\n"
+        "type=EOE msg=audit(10.000:1): \n"
+        "type=SYSCALL msg=audit(10.000:2): arch=c000003e syscall=90 success=yes exit=0 pid=12 ppid=1 comm=\"a\" exe=\"/a\" key=(null)\n"
+        "type=CWD msg=audit(10.000:2): cwd=\"/srv\"\n"
+        "type=EOE msg=audit(10.000:2): \n");
+    REQUIRE(p.events.size() == 2);
+    CHECK_FALSE(p.events[0].cwd.has_value());
+    CHECK(p.events[1].cwd == std::optional<std::string>("/srv"));
+    CHECK(p.run.framer_stats().malformed == 1);
+}
+
 TEST_CASE("framer: an event without EOE ages out by stream time and by wall clock", "[audit][framer]") {
     Collected p;
     const auto t0 = Framer::Clock::now();
