@@ -547,7 +547,9 @@ void IntegrityMonitor::handle(Request& r) {
     if (!fd.valid()) {
         fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     }
-    if (!fd.valid() && (is_runtime_path || r.host_process) && r.image.second != 0 && exe.starts_with('/')) {
+    // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
+    if (!fd.valid() && (is_runtime_path || (r.host_process && !named_runtime)) && r.image.second != 0 &&
+        exe.starts_with('/')) {
         // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
         // at that path, only if it is the very file the exec ran (same device and inode) and
         // only for a process of the host (a container's path names its own file system). Found
