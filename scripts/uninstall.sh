@@ -51,7 +51,9 @@ pid=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
   auditctl --signal reload >/dev/null 2>&1 || kill -HUP "$pid"
   say "reloaded auditd (pid $pid)"
-  for _ in $(seq 50); do [ -n "$(plugin_pids)" ] || break; sleep 0.1; done
+  # A plugin in its first integrity scan (the runtime binaries hashed at a bounded rate)
+  # finishes it before it exits: give it time.
+  for _ in $(seq 150); do [ -n "$(plugin_pids)" ] || break; sleep 0.1; done
 fi
 left=$(plugin_pids)
 if [ -n "$left" ]; then
@@ -59,6 +61,7 @@ if [ -n "$left" ]; then
   # from anyone but its parent, and stops cleanly on SIGINT.
   # shellcheck disable=SC2086 # a list of pids
   kill -INT $left 2>/dev/null || true
+  for _ in $(seq 100); do [ -n "$(plugin_pids)" ] || break; sleep 0.1; done
   say "stopped a leftover audisp-docker (pid ${left//$'\n'/ })"
 fi
 rm -f /usr/sbin/audisp-docker
