@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proc/root_probe.hpp"
+#include "util/audit_dev.hpp"
 #include "test_catch.hpp"
 
 using namespace adock;
@@ -36,7 +37,7 @@ struct Root {
     static std::pair<std::string, std::uint64_t> id(const fs::path& p) {
         struct stat st {};
         REQUIRE(::stat(p.c_str(), &st) == 0);
-        return {proc::RootProbe::dev_string(st.st_dev), st.st_ino};
+        return {util::audit_dev(st.st_dev), st.st_ino};
     }
 };
 

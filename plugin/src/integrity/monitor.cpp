@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "util/log.hpp"
+#include "util/audit_dev.hpp"
 #include "util/unique_fd.hpp"
 #include <thread>
 
@@ -23,11 +24,6 @@ namespace {
 
 constexpr std::size_t kMaxCache = 4096;
 
-std::string dev_name(dev_t dev) {
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%02x:%02x", major(dev), minor(dev));
-    return buf.data();
-}
 
 std::string base_name(const std::string& path) {
     const auto slash = path.rfind('/');
@@ -148,7 +144,7 @@ std::map<std::string, std::pair<std::string, std::uint64_t>> dirs_of(const std::
         }
         struct stat st {};
         if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-            out[dir] = {dev_name(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+            out[dir] = {util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
         }
     }
     return out;
@@ -562,7 +558,7 @@ void IntegrityMonitor::handle(Request& r) {
         const util::UniqueFd path(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, exe.c_str(), &how, sizeof how)));
         struct stat st {};
         if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_ino) == r.image.second && dev_name(st.st_dev) == r.image.first) {
+            static_cast<std::uint64_t>(st.st_ino) == r.image.second && util::audit_dev(st.st_dev) == r.image.first) {
             fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(path.get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
         }
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "proc/process_table.hpp"
 
+#include "util/audit_dev.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -190,9 +192,7 @@ FileId ProcessTable::image_of(int pid) const {
     if (::stat(exe_path.c_str(), &st) != 0) {
         return {};
     }
-    std::array<char, 32> dev{};
-    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
-    return {dev.data(), static_cast<std::uint64_t>(st.st_ino)};
+    return {util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 std::optional<ProcessInfo> ProcessTable::read_proc(int pid) const {

@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "util/audit_dev.hpp"
 #include "util/bounded_queue.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -146,7 +147,7 @@ struct RootProbe::Shared {
                 if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
                     continue;
                 }
-                found.emplace_back(key_of(job.container, dev_string(st.st_dev), st.st_ino), pat);
+                found.emplace_back(key_of(job.container, util::audit_dev(st.st_dev), st.st_ino), pat);
                 if (!dir) {
                     continue;
                 }
@@ -177,7 +178,7 @@ struct RootProbe::Shared {
                     if (S_ISDIR(es.st_mode)) {
                         path.push_back('/');
                     }
-                    found.emplace_back(key_of(job.container, dev_string(es.st_dev), es.st_ino), std::move(path));
+                    found.emplace_back(key_of(job.container, util::audit_dev(es.st_dev), es.st_ino), std::move(path));
                 }
                 ::closedir(d);
             }
@@ -307,10 +308,5 @@ RootProbe::Stats RootProbe::stats() const {
     return s_->stats;
 }
 
-std::string RootProbe::dev_string(std::uint64_t dev) {
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%02x:%02x", ::major(dev), ::minor(dev));
-    return buf.data();
-}
 
 }  // namespace adock::proc

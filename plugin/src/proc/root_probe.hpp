@@ -65,9 +65,6 @@ public:
     };
     [[nodiscard]] Stats stats() const;
 
-    /// The audit stream's form of a device number ("fe:01").
-    static std::string dev_string(std::uint64_t dev);
-
 private:
     struct Shared;  // with the worker, which is detached at destruction if a probe hangs
     std::shared_ptr<Shared> s_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rules/rule.hpp"
 
+#include "util/audit_dev.hpp"
+
 #include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
@@ -134,11 +136,6 @@ std::optional<std::string> ProgramList::match_file(std::string_view path, const 
 
 namespace {
 
-std::string dev_string(dev_t dev) {
-    std::array<char, 32> buf{};
-    std::snprintf(buf.data(), buf.size(), "%02x:%02x", major(dev), minor(dev));
-    return buf.data();
-}
 
 /// The regular file `path` resolves to: (identity, real path).
 std::optional<std::pair<FileId, std::string>> host_file(const std::string& path) {
@@ -150,7 +147,7 @@ std::optional<std::pair<FileId, std::string>> host_file(const std::string& path)
     if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return std::nullopt;
     }
-    return std::make_pair(FileId{dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino)},
+    return std::make_pair(FileId{util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)},
                           std::string(real.data()));
 }
 
@@ -159,7 +156,7 @@ std::optional<FileId> host_dir(const std::string& path) {
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         return std::nullopt;
     }
-    return FileId{dev_string(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+    return FileId{util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 bool has_glob(std::string_view s) {
