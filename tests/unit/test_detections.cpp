@@ -115,16 +115,21 @@ struct Catalogue {
         exec(runc, ppid, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", id},
              runc_file);
         exec(runc + 1, runc, "/usr/sbin/runc", {"runc", "init"}, runc_file);  // /proc/self/exe init
-        audit::Event clone = base(runc + 1, runc, "/", "execveat");
+        runc_reexec(runc + 1, runc, "00:01", 7788);
+    }
+
+    /// `runc init` re-executing itself (execveat, exe "/") from its sealed copy: a memfd, or
+    /// runc 1.1's detached bind mount of the binary (the binary's own dev/inode).
+    void runc_reexec(int pid, int ppid, const std::string& dev, std::uint64_t inode) {
+        audit::Event clone = base(pid, ppid, "/", "execveat");
         clone.has_execve = true;
         clone.argv = {"runc", "init"};
-        audit::PathItem memfd;
-        memfd.item = 0;
-        memfd.name = "";
-        memfd.nametype = "NORMAL";
-        memfd.dev = "00:01";
-        memfd.inode = 7788;
-        clone.paths.push_back(memfd);
+        audit::PathItem copy;
+        copy.item = 0;
+        copy.nametype = "NORMAL";
+        copy.dev = dev;
+        copy.inode = inode;
+        clone.paths.push_back(copy);
         engine->on_event(clone);
     }
 
@@ -440,30 +445,12 @@ TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, onc
                std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(shim_st.st_ino)));
         c.exec(1100, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s1"}, runc);
         c.exec(1101, 1100, "/usr/sbin/runc", {"runc", "init"}, runc);  // /proc/self/exe init
-        audit::Event init = c.base(1101, 1100, "/", "execveat");  // its re-exec from the sealed copy
-        init.has_execve = true;
-        init.argv = {"runc", "init"};
-        audit::PathItem memfd;
-        memfd.item = 0;
-        memfd.nametype = "NORMAL";
-        memfd.dev = "00:01";
-        memfd.inode = 7788;
-        init.paths.push_back(memfd);
-        c.engine->on_event(init);
+        c.runc_reexec(1101, 1100, "00:01", 7788);  // its re-exec from the sealed copy
         // runc 1.1's other sealed copy: a detached read-only bind mount of the binary itself
         // (the same inode, exe "/"), under another runc for container s2.
         c.exec(1200, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s2"}, runc);
         c.exec(1201, 1200, "/usr/sbin/runc", {"runc", "init"}, runc);
-        audit::Event bind = c.base(1201, 1200, "/", "execveat");
-        bind.has_execve = true;
-        bind.argv = {"runc", "init"};
-        audit::PathItem same;
-        same.item = 0;
-        same.nametype = "NORMAL";
-        same.dev = runc->first;
-        same.inode = runc->second;
-        bind.paths.push_back(same);
-        c.engine->on_event(bind);
+        c.runc_reexec(1201, 1200, runc->first, runc->second);
         fs::create_directories(proc / "1203");
         fs::create_symlink("/bin/busybox", proc / "1203" / "exe");
         c.engine->on_event(c.base(1203, 1200, "/", "keyctl"));
