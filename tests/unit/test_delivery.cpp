@@ -274,8 +274,12 @@ TEST_CASE("write-ahead: alerts are on disk before the first attempt, while retri
         for (int i = 0; i < 6; ++i) {
             REQUIRE(sink->submit(message(seq_json(i))));
         }
-        REQUIRE(wait_for([&] { return sink->stats().failed >= 1; }));
-        // What a kill -9 now would leave: every alert, in order, on disk.
+        // The first attempt can fail before the worker has taken the later alerts off its queue:
+        // wait for both, then read what a kill -9 now would leave: every alert, in order, on disk.
+        REQUIRE(wait_for([&] {
+            const auto s = sink->stats();
+            return s.failed >= 1 && s.spooled >= 6;
+        }));
         const std::string disk = raw_spool(tmp / "spool");
         std::size_t at = 0;
         for (int i = 0; i < 6; ++i) {
