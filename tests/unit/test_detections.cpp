@@ -497,3 +497,17 @@ TEST_CASE("catalogue errors point at file:line:col", "[detections][loader]") {
     CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {record_type: [NOPE]}\n").starts_with(
         "r.yaml:4:26: record_type: unknown audit record type 'NOPE'"));
 }
+
+TEST_CASE("a replay keeps what its stream taught across the engine's periodic tick", "[detections][replay]") {
+    // The tick re-resolves the lists from the host's files; a replay's are the stream's (CI saw
+    // runc_suspicious_exec for a shim's runc once in five replays of the same capture).
+    Catalogue c;
+    c.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+           std::make_pair(std::string("fe:00"), std::uint64_t{1048700}));
+    c.engine->tick(std::chrono::steady_clock::now());
+    c.runc_start(510, 500, "c1");
+    c.engine->tick(std::chrono::steady_clock::now() + std::chrono::hours(1));
+    c.runc_start(520, 500, "c1");
+    c.engine->flush();
+    CHECK(c.of("runc_suspicious_exec").empty());
+}

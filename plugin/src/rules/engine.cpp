@@ -1451,8 +1451,10 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
         close_expired(INT64_MIN, now);
     }
     send_rate_summaries(limiter_.due(INT64_MIN, now));
-    if (refresh_pending_ || now >= next_refresh_) {
-        // Files named by the rules may have been replaced (package updates): new inodes.
+    if (host_identities_ && (refresh_pending_ || now >= next_refresh_)) {
+        // Files named by the rules may have been replaced (package updates): new inodes. Live
+        // only: a replay's identities are what its stream taught (re-resolving them from this
+        // host would forget them, at whatever point of the stream the clock says).
         rules_->refresh_identities();
         refresh_pending_ = false;
         next_refresh_ = now + kRefreshInterval;
