@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the host's version of the kernel rules fragment.
-#   render-rules.sh [--tiers exec,cis,container_fim,container_syscalls] [TEMPLATE] > 45-audisp-docker.rules
-# Resolves every @watch path (a watch on a symlink never fires on exec), drops duplicates and
+#   render-rules.sh [--tiers exec,cis,container_fim,container_syscalls,runtime_sockets] [TEMPLATE] > 45-audisp-docker.rules
+# Resolves every @watch and @connect path (a watch on a symlink never fires on exec), drops duplicates and
 # paths the host does not have (a watch on a missing path fails to load), with a note for each.
 # Keeps the tiers named (default: all of the template's tiers).
 set -euo pipefail
@@ -42,7 +42,25 @@ while IFS= read -r line || [ -n "$line" ]; do
     continue
   fi
   [ "$keep" = 1 ] || continue
-  if [[ $line == "@watch "* ]]; then
+  if [[ $line == "@connect "* ]]; then
+    read -r _ path <<<"$line"
+    dir=$(dirname -- "$path")
+    if [ ! -d "$dir" ]; then
+      echo "## skipped: $path (no directory $dir on this host)"
+      continue
+    fi
+    real=$(readlink -f -- "$path")
+    if [ "$real" != "$path" ]; then
+      echo "## $path is $real"
+    fi
+    if [ -n "${seen[connect:$real]:-}" ]; then
+      echo "## $real already covered"
+      continue
+    fi
+    seen[connect:$real]=1
+    echo "-a always,exit -F arch=b64 -S connect -F path=$real -k adock_sock"
+    echo "-a always,exit -F arch=b32 -S connect -F path=$real -k adock_sock"
+  elif [[ $line == "@watch "* ]]; then
     read -r _ perms path <<<"$line"
     if [ ! -e "$path" ]; then
       echo "## skipped: $path (not present on this host)"

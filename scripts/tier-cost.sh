@@ -28,7 +28,7 @@ e2e_start_containerd "$d"
 export CONTAINERD_ADDRESS=$d/ctd.sock
 
 printf '%-40s %8s %9s %8s  %s\n' "tiers" "events" "events/s" "secs" "by key"
-for tiers in exec exec,cis exec,cis,container_fim exec,cis,container_fim,container_syscalls; do
+for tiers in exec exec,cis exec,cis,container_fim exec,cis,container_fim,container_syscalls exec,cis,container_fim,container_syscalls,runtime_sockets; do
   "$root/scripts/render-rules.sh" --tiers "$tiers" > "$d/rules"
   rm -f "$d/stream"
   e2e_start_auditd "$d" "$d/rules"

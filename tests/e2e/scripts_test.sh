@@ -74,7 +74,7 @@ if "$root/scripts/render-rules.sh" --tiers exec,nope > /dev/null 2> "$d/tier.err
 else
   grep -q "unknown tier 'nope'" "$d/tier.err" && ok "render: an unknown tier is an error" || bad "render: unclear error: $(cat "$d/tier.err")"
 fi
-for tier in exec cis container_fim container_syscalls; do
+for tier in exec cis container_fim container_syscalls runtime_sockets; do
   grep -qx "@tier $tier" "$root/rules.d/45-audisp-docker.rules.in" || bad "template lacks tier $tier"
 done
 

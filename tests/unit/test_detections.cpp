@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -498,6 +499,192 @@ TEST_CASE("catalogue errors point at file:line:col", "[detections][loader]") {
         "r.yaml:4:26: record_type: unknown audit record type 'NOPE'"));
 }
 
+// --- issue 15: container escape techniques -----------------------------------------------
+
+namespace {
+
+/// A memfd exec as the kernel records it: execveat(fd, "", AT_EMPTY_PATH), exe "/memfd:NAME (deleted)".
+void memfd_exec(Catalogue& c, int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
+    audit::Event e = c.base(pid, ppid, exe, "execveat");
+    e.has_execve = true;
+    e.argv = std::move(argv);
+    audit::PathItem p;
+    p.item = 0;
+    p.nametype = "NORMAL";
+    p.dev = "00:01";
+    p.inode = 99123;
+    e.paths.push_back(p);
+    c.engine->on_event(e);
+}
+
+/// An openat of `name` with `flags`, its result `exit` (0: success).
+audit::Event open_event(Catalogue& c, int pid, int ppid, const std::string& name, int flags, std::int64_t exit) {
+    audit::Event e = c.file(pid, ppid, "/bin/busybox", "openat", name);
+    e.args = {0xffffff9c, 0, static_cast<std::uint64_t>(flags), 0};
+    e.success = exit >= 0;
+    e.exit = exit >= 0 ? 3 : exit;
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("fileless_exec: a memfd or deleted program, critical in a container; runc's sealed copy is not", "[detections][escape]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    memfd_exec(c, 502, 501, "/memfd:adock-payload (deleted)", {"true"});
+    c.engine->flush();
+    REQUIRE(c.of("fileless_exec").size() == 1);
+    const Alert& a = *c.of("fileless_exec")[0];
+    CHECK(a.severity == Severity::Critical);
+    CHECK(has(a.tags, "container"));
+    REQUIRE(a.container);
+    CHECK(a.container->id == "c1");
+    CHECK(a.process.exe == "/memfd:adock-payload (deleted)");
+
+    // On the host: high. A deleted file too.
+    c.exec(600, 1, "/usr/bin/bash", {"bash"});
+    memfd_exec(c, 601, 600, "/memfd: (deleted)", {"x"});
+    c.exec(602, 600, "/tmp/.x (deleted)", {"x"});
+    c.engine->flush();
+    REQUIRE(c.of("fileless_exec").size() == 3);
+    CHECK(c.of("fileless_exec")[1]->severity == Severity::High);
+    CHECK(c.of("fileless_exec")[2]->process.exe == "/tmp/.x (deleted)");
+
+    // runc's re-exec of itself at every container start (exe "/", execveat) is the runtime.
+    c.runc_start(700, 1, "c2");
+    // An ordinary program, and one merely named like a memfd path elsewhere.
+    c.exec(710, 600, "/usr/bin/true", {"true"});
+    c.exec(711, 600, "/tmp/memfd:x", {"x"});
+    c.engine->flush();
+    CHECK(c.of("fileless_exec").size() == 3);
+}
+
+TEST_CASE("container_escape_write: the host's escape surfaces opened for writing from a container, refused or not", "[detections][escape]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    c.engine->on_event(open_event(c, 501, 500, "/proc/sys/kernel/core_pattern", O_WRONLY, -30));  // EROFS
+    c.engine->on_event(open_event(c, 501, 500, "cg/release_agent", O_WRONLY | O_TRUNC, 0));   // relative to /
+    c.engine->on_event(open_event(c, 501, 500, "/proc/sysrq-trigger", O_WRONLY, -30));
+    c.engine->flush();
+    const auto hits = c.of("container_escape_write");
+    REQUIRE(hits.size() == 3);
+    for (const Alert* a : hits) {
+        CHECK(a->severity == Severity::Critical);
+        REQUIRE(a->file);
+        CHECK(a->file->operation == "write");
+        REQUIRE(a->container);
+        CHECK(a->container->id == "c1");
+    }
+    CHECK(hits[0]->file->path == "/proc/sys/kernel/core_pattern");
+    CHECK(hits[0]->success == false);
+    CHECK(hits[1]->file->path == "/cg/release_agent");
+    CHECK(hits[2]->file->path == "/proc/sysrq-trigger");
+
+    // Reading them, a container's own file of such a name elsewhere, and the host writing them.
+    c.engine->on_event(open_event(c, 501, 500, "/proc/sys/kernel/core_pattern", O_RDONLY, 0));
+    c.engine->on_event(open_event(c, 501, 500, "/tmp/core_pattern", O_WRONLY | O_CREAT, 0));
+    c.engine->on_event(open_event(c, 501, 500, "/tmp/sys/kernel/uevent_helper", O_WRONLY | O_CREAT, 0));
+    c.exec(600, 1, "/usr/lib/systemd/systemd-sysctl", {"systemd-sysctl"});
+    c.engine->on_event(open_event(c, 600, 1, "/proc/sys/kernel/core_pattern", O_WRONLY, 0));
+    c.engine->flush();
+    CHECK(c.of("container_escape_write").size() == 3);
+}
+
+TEST_CASE("runtime_socket_from_container: connect(2) the socket rule saw, from a container only", "[detections][escape]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    auto connect = c.file(501, 500, "/bin/busybox", "connect", "/var/run/docker.sock");
+    connect.key = "adock_sock";
+    c.engine->on_event(connect);
+    c.engine->flush();
+    REQUIRE(c.of("runtime_socket_from_container").size() == 1);
+    const Alert& a = *c.of("runtime_socket_from_container")[0];
+    CHECK(a.severity == Severity::High);
+    REQUIRE(a.file);
+    CHECK(a.file->path == "/var/run/docker.sock");
+    CHECK(a.file->operation == "connect");
+    REQUIRE(a.container);
+    CHECK(a.container->id == "c1");
+
+    // The host's own client; a connect no socket rule named (another key).
+    c.exec(600, 1, "/usr/bin/docker", {"docker", "ps"});
+    auto host = c.file(600, 1, "/usr/bin/docker", "connect", "/run/docker.sock");
+    host.key = "adock_sock";
+    c.engine->on_event(host);
+    auto other = c.file(501, 500, "/bin/busybox", "connect", "/tmp/app.sock");
+    other.key = "something_else";
+    c.engine->on_event(other);
+    c.engine->flush();
+    CHECK(c.of("runtime_socket_from_container").size() == 1);
+}
+
+TEST_CASE("container_host_namespace_join: live, a container process in the host's mount namespace after setns", "[detections][escape]") {
+    // Live, the shim is known by its identity: the host's file.
+    struct stat shim_st {};
+    if (::stat("/usr/bin/containerd-shim-runc-v2", &shim_st) != 0) {
+        WARN("skipped: needs the host's containerd-shim-runc-v2");
+        return;
+    }
+    std::array<char, 32> dev{};
+    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(shim_st.st_dev), minor(shim_st.st_dev));
+    const auto shim = std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(shim_st.st_ino));
+    namespace fs = std::filesystem;
+    const fs::path proc = fs::temp_directory_path() / ("adock-nsjoin-" + std::to_string(::getpid()));
+    fs::remove_all(proc);
+    auto pid_dir = [&](int pid, const std::string& mnt, const std::string& cgroup) {
+        fs::create_directories(proc / std::to_string(pid) / "ns");
+        fs::create_symlink(mnt, proc / std::to_string(pid) / "ns" / "mnt");
+        fs::create_symlink("pid:[4026531836]", proc / std::to_string(pid) / "ns" / "pid");
+        std::ofstream(proc / std::to_string(pid) / "cgroup") << cgroup;
+    };
+    fs::create_directories(proc / "self" / "ns");
+    fs::create_symlink("mnt:[4026531841]", proc / "self" / "ns" / "mnt");
+    fs::create_symlink("pid:[4026531836]", proc / "self" / "ns" / "pid");
+    pid_dir(1502, "mnt:[4026531841]", "0::/default/c1\n");  // joined the host's
+    pid_dir(1503, "mnt:[4026532999]", "0::/default/c1\n");  // its own container's
+    pid_dir(1504, "mnt:[4026531841]", "0::/user.slice\n");  // a host process now has the pid
+    {
+        Catalogue c(proc.string());
+        c.exec(1500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, shim);
+        c.exec(1501, 1500, "/bin/busybox", {"sh"});
+        c.exec(1502, 1501, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "sh"});
+        c.exec(1503, 1501, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "sh"});
+        c.exec(1504, 1501, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "sh"});
+        for (int pid : {1502, 1503, 1504}) {
+            auto setns = c.base(pid, 1501, "/usr/bin/nsenter", "setns");
+            setns.args = {3, 0x20000, 0, 0};
+            c.engine->on_event(setns);
+        }
+        c.engine->flush();
+        REQUIRE(c.of("container_host_namespace_join").size() == 1);
+        const Alert& a = *c.of("container_host_namespace_join")[0];
+        CHECK(a.severity == Severity::Critical);
+        CHECK(a.process.pid == 1502);
+        CHECK(a.summary.find("(mnt)") != std::string::npos);
+        REQUIRE(a.container);
+        CHECK(a.container->id == "c1");
+        // The setns itself is a sensitive syscall of each.
+        CHECK(c.of("container_sensitive_syscall").size() >= 1);
+    }
+    {
+        // A replay cannot know: never raised.
+        Catalogue c;
+        c.container(1500, 1501, "c1");
+        c.exec(1502, 1501, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "sh"});
+        c.engine->on_event(c.base(1502, 1501, "/usr/bin/nsenter", "setns"));
+        c.engine->flush();
+        CHECK(c.of("container_host_namespace_join").empty());
+    }
+    fs::remove_all(proc);
+}
+
+TEST_CASE("rule conditions fileless and host_namespace are checked at load", "[detections][loader]") {
+    CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: syscall, host_namespace: [mount]}\n")
+              .find("host_namespace: unknown namespace 'mount'") != std::string::npos);
+    CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: exec, fileless: maybe}\n")
+              .find("fileless") != std::string::npos);
+}
+
 TEST_CASE("a replay keeps what its stream taught across the engine's periodic tick", "[detections][replay]") {
     // The tick re-resolves the lists from the host's files; a replay's are the stream's (CI saw
     // runc_suspicious_exec for a shim's runc once in five replays of the same capture).
@@ -510,4 +697,5 @@ TEST_CASE("a replay keeps what its stream taught across the engine's periodic ti
     c.runc_start(520, 500, "c1");
     c.engine->flush();
     CHECK(c.of("runc_suspicious_exec").empty());
+    CHECK(c.of("fileless_exec").empty());
 }

@@ -67,7 +67,7 @@ struct ContainerRef {
 
 struct FileRef {
     std::string path;       ///< absolute, as the acting process sees it (a container's view inside one)
-    std::string operation;  ///< chmod chown link rename write unlink utimes exec create
+    std::string operation;  ///< chmod chown link rename write unlink utimes exec create connect
     /// The file is the one known by this path (same dev/inode, or its directory's): a write
     /// through a symlinked directory or a hard link.
     std::optional<std::string> same_as{};

@@ -11,6 +11,8 @@
 
 #include "audit/argv_budget.hpp"
 #include "integrity/monitor.hpp"
+#include "proc/namespaces.hpp"
+#include "util/safe_read.hpp"
 #include "rules/fileop.hpp"
 
 namespace adock::rules {
@@ -331,6 +333,12 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
 }
 
 namespace {
+
+/// The kernel's exe for a program with no file behind it: a memfd ("/memfd:NAME (deleted)"), a
+/// file deleted since (" (deleted)"), a detached mount ("/", runc's sealed bind-mount copy).
+bool fileless_program(std::string_view exe) {
+    return exe.starts_with("/memfd:") || exe.ends_with(" (deleted)") || exe == "/";
+}
 
 /// runc's re-execution of itself: execveat of a sealed copy (empty path, a memfd, /proc/self/exe).
 bool self_clone_shape(const audit::Event& ev, const std::string& syscall) {
@@ -731,6 +739,9 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
 
 bool Engine::holds(const Conditions& c, Context& ctx) {
     const audit::Event& ev = ctx.ev;
+    if (c.fileless && (ev.has_syscall && fileless_program(ev.exe)) != *c.fileless) {
+        return false;
+    }
     if (c.record_types && !std::any_of(ev.record_types.begin(), ev.record_types.end(), [&](int t) {
             return c.record_types->contains(t);
         })) {
@@ -896,6 +907,37 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
             return false;
         }
     }
+    if (c.host_namespaces && !host_namespace_condition(*c.host_namespaces, ctx)) {
+        return false;
+    }
+    return true;
+}
+
+bool Engine::host_namespace_condition(const std::set<std::string>& kinds, Context& ctx) {
+    // Live only: a replay's processes are another time's. The process must still be the one the
+    // event is about: its cgroup names the container the event was attributed to (a pid reused
+    // by a host process is in the host's namespaces, and no escape).
+    if (!table_.use_proc() || ctx.ev.pid <= 0) {
+        return false;
+    }
+    const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
+    if (a == proc::Attribution::Container) {
+        const auto cg = util::read_beneath(table_.proc_root(), std::to_string(ctx.ev.pid) + "/cgroup", kCgroupReadBytes);
+        const auto now = cg ? proc::container_from_cgroup(*cg, [](std::string_view, std::string_view) { return true; })
+                            : std::nullopt;
+        if (!now || !ctx.container || now->id != ctx.container->id) {
+            return false;
+        }
+    }
+    const auto shared = proc::namespaces_shared_with_self(table_.proc_root(), ctx.ev.pid, kinds);
+    if (!shared || shared->empty()) {
+        return false;
+    }
+    std::string joined;
+    for (const auto& k : *shared) {
+        joined += (joined.empty() ? "" : ",") + k;
+    }
+    ctx.matched = std::move(joined);
     return true;
 }
 

@@ -137,6 +137,9 @@ private:
     bool enrich(Alert& a, bool* pending);
     void release_parked(bool all);
     bool path_condition(const Conditions& c, Context& ctx);
+    /// host_namespace: the process (still the event's, by its cgroup) shares one of `kinds`
+    /// with the host; sets ctx.matched to the ones it shares ("mnt,pid").
+    bool host_namespace_condition(const std::set<std::string>& kinds, Context& ctx);
     void evaluate(const Rule& rule, Context& ctx);
     Alert build_alert(const Rule& rule, Context& ctx);
     void finish_alert(const Rule& rule, Context& ctx, Alert& a);
@@ -189,6 +192,7 @@ private:
     };
     std::deque<CloneImage> clone_images_;
     static constexpr std::size_t kMaxCloneImages = 64;
+    static constexpr std::size_t kCgroupReadBytes = 8192;
     std::vector<std::string> path_patterns_;  ///< every rule's `path` patterns: what is learned
     bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
     std::chrono::steady_clock::time_point next_refresh_{};

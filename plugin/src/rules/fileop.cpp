@@ -14,7 +14,7 @@ struct OpName {
     FileOp op;
     const char* name;
 };
-constexpr std::array<OpName, 9> kOps{{{FileOp::Chmod, "chmod"},
+constexpr std::array<OpName, 10> kOps{{{FileOp::Chmod, "chmod"},
                                       {FileOp::Chown, "chown"},
                                       {FileOp::Link, "link"},
                                       {FileOp::Rename, "rename"},
@@ -22,7 +22,8 @@ constexpr std::array<OpName, 9> kOps{{{FileOp::Chmod, "chmod"},
                                       {FileOp::Unlink, "unlink"},
                                       {FileOp::Utimes, "utimes"},
                                       {FileOp::Exec, "exec"},
-                                      {FileOp::Create, "create"}}};
+                                      {FileOp::Create, "create"},
+                                      {FileOp::Connect, "connect"}}};
 
 /// Syscall names (x86_64 and i386 spellings) and the operation they always perform. Opens are
 /// classified from their flags instead.
@@ -30,7 +31,7 @@ struct SyscallOp {
     const char* name;
     FileOp op;
 };
-constexpr std::array<SyscallOp, 33> kSyscalls{{
+constexpr std::array<SyscallOp, 34> kSyscalls{{
     {"chmod", FileOp::Chmod},       {"fchmod", FileOp::Chmod},      {"fchmodat", FileOp::Chmod},
     {"fchmodat2", FileOp::Chmod},   {"chown", FileOp::Chown},       {"fchown", FileOp::Chown},
     {"fchownat", FileOp::Chown},    {"lchown", FileOp::Chown},      {"chown32", FileOp::Chown},
@@ -42,7 +43,7 @@ constexpr std::array<SyscallOp, 33> kSyscalls{{
     {"utimensat", FileOp::Utimes},  {"utimensat_time64", FileOp::Utimes},
     {"truncate", FileOp::Write},    {"truncate64", FileOp::Write},  {"ftruncate", FileOp::Write},
     {"ftruncate64", FileOp::Write}, {"execve", FileOp::Exec},       {"execveat", FileOp::Exec},
-    {"creat", FileOp::Write},
+    {"creat", FileOp::Write},       {"connect", FileOp::Connect},
 }};
 constexpr std::array<const char*, 4> kCreating{"mknod", "mknodat", "mkdir", "mkdirat"};
 constexpr std::array<const char*, 3> kOpens{"open", "openat", "openat2"};

@@ -25,6 +25,7 @@ enum class FileOp : std::uint16_t {
     Utimes = 1U << 6U,
     Exec = 1U << 7U,
     Create = 1U << 8U,
+    Connect = 1U << 9U,  ///< connect(2) to a unix socket file (the PATH record names it)
 };
 
 [[nodiscard]] std::optional<FileOp> parse_file_op(std::string_view name);

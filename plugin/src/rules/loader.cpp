@@ -15,6 +15,7 @@
 #include "audit/event.hpp"
 #include "config/yaml_util.hpp"
 #include "integrity/monitor.hpp"
+#include "proc/namespaces.hpp"
 #include "rules/fileop.hpp"
 #include "rules/fold.hpp"
 
@@ -170,6 +171,19 @@ private:
             {"record_type", [&](const YAML::Node& x) { c.record_types = record_types(r, x); }},
             {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
             {"monitored", [&](const YAML::Node& x) { c.monitored = r.boolean(x, "monitored"); }},
+            {"fileless", [&](const YAML::Node& x) { c.fileless = r.boolean(x, "fileless"); }},
+            {"host_namespace",
+             [&](const YAML::Node& x) {
+                 std::set<std::string> kinds;
+                 for (const auto& k : r.str_list(x, "host_namespace")) {
+                     if (!proc::namespace_kinds().contains(k)) {
+                         r.fail(x, "host_namespace: unknown namespace '" + k +
+                                       "' (cgroup, ipc, mnt, net, pid, time, user, uts)");
+                     }
+                     kinds.insert(k);
+                 }
+                 c.host_namespaces = std::move(kinds);
+             }},
             {"integrity_trusted", [&](const YAML::Node& x) { c.integrity_trusted = r.boolean(x, "integrity_trusted"); }},
             {"content",
              [&](const YAML::Node& x) {

@@ -118,6 +118,13 @@ struct Conditions {
     std::optional<bool> integrity_trusted;
     /// The event's file is one the integrity monitor watches (scan findings always are).
     std::optional<bool> monitored;
+    /// An exec whose program has no file: a memfd, a deleted file, a detached mount (the
+    /// kernel's exe: "/memfd:NAME (deleted)", "PATH (deleted)", "/"). From the record alone.
+    std::optional<bool> fileless;
+    /// The acting process shares one of these namespaces (mnt, pid, net, ...) with the host,
+    /// read live from /proc/PID/ns against the plugin's own; never holds in a replay or when the
+    /// process is gone. Checked last (after in_container): for the rare events that ask.
+    std::optional<std::set<std::string>> host_namespaces;
 };
 
 /// A different severity and extra tags when more conditions hold (the first that holds wins):
