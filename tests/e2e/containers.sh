@@ -111,7 +111,10 @@ e2e_rootfs "$d"
 printf '#!/bin/sh\necho tool\n' > "$d/rootfs/usr/bin/tool"
 chmod 755 "$d/rootfs/usr/bin/tool"
 mkdir -p "$d/rootfs/etc" "$d/rootfs/mnt" "$d/rootfs/sbin"
-for c in sleep mkdir ls sh; do ln -sf busybox "$d/rootfs/bin/$c"; done
+for c in sleep mkdir ls sh umount; do ln -sf busybox "$d/rootfs/bin/$c"; done
+# Issue 15's escape techniques, tried harmlessly (tests/e2e/escape_probe.c), in the image and on the host.
+gcc -static -O2 -o "$d/adock-probe" "$root/tests/e2e/escape_probe.c"
+cp "$d/adock-probe" "$d/rootfs/usr/bin/adock-probe"
 tar -C "$d/rootfs" -cf "$d/busybox.tar" .
 # The shape of docker:dind, kind and CI images: runtime binaries under /usr/local/bin.
 cp -a "$d/rootfs" "$d/rt-rootfs"
@@ -122,6 +125,9 @@ scenario_prepare "$d"
 # dockerd reads its own config file: the daemon.json edit of the detections is the host's file.
 echo '{}' > "$d/daemon.json"
 "$root/scripts/render-rules.sh" > "$d/rules"
+# The test's dockerd listens on its own socket: the runtime_sockets tier for it, as the fragment
+# has it for /run/docker.sock.
+printf -- '-a always,exit -F arch=b64 -S connect -F path=%s -k adock_sock\n' "$d/docker.sock" >> "$d/rules"
 
 e2e_start_containerd "$d" || bad "containerd did not start"
 # dockerd 20.10 writes its trust key to /etc/docker/key.json whatever its --config-file.
@@ -362,6 +368,61 @@ det_runc_shell() {
 det_daemon_json() {
   scenario_config "$d"
 }
+# Issue 15: a capable container (--cap-add ALL, as close to --privileged as this host allows)
+# with the daemon's socket bind-mounted tries the host's escape surfaces (Docker's read-only
+# /proc/sys and /sys refuse: attempts), a cgroup v1 release_agent, the socket, and a memfd exec.
+ESCAPE_OPS='adock-probe openw /proc/sys/kernel/core_pattern
+adock-probe openw /proc/sysrq-trigger
+adock-probe openw /sys/kernel/uevent_helper
+mkdir -p /tmp/cg
+if mount -t cgroup -o none,name=adock cgroup /tmp/cg; then adock-probe openw /tmp/cg/release_agent; umount /tmp/cg; else echo "release_agent: cgroup v1 mount refused"; fi
+adock-probe connect /var/run/docker.sock
+adock-probe memexec /bin/busybox true'
+det_docker_escape() {
+  dk create --name esc-d --network none --cap-add ALL --cap-drop SYS_RESOURCE \
+    -v "$d/docker.sock:/var/run/docker.sock" adock-bb:1 sh -c "$ESCAPE_OPS"
+  remember esc-d docker adock-bb:1
+  dk start -a esc-d
+}
+det_podman_escape() {
+  pm create --name esc-p "${PM_RUN[@]}" --cap-add ALL --cap-drop SYS_RESOURCE \
+    -v "$d/docker.sock:/var/run/docker.sock" adock-bb:1 sh -c "$ESCAPE_OPS"
+  remember esc-p podman localhost/adock-bb:1 adock-bb:1
+  pm start -a esc-p
+}
+# nsenter -t PID -m from a --pid=host container, into a host process's mount namespace (a sleep
+# of this script's: this host's pid 1 is not readable).
+det_docker_nsjoin() {
+  local host_pid
+  sleep 30 & host_pid=$!
+  dk create --name ns-d --network none --pid=host --cap-add ALL --cap-drop SYS_RESOURCE adock-bb:1 \
+    adock-probe nsjoin "$host_pid" mnt 2
+  remember ns-d docker adock-bb:1
+  dk start -a ns-d
+  kill "$host_pid"
+}
+det_podman_nsjoin() {
+  local host_pid
+  sleep 30 & host_pid=$!
+  pm create --name ns-p "${PM_RUN[@]}" --pid=host --cap-add ALL --cap-drop SYS_RESOURCE adock-bb:1 \
+    adock-probe nsjoin "$host_pid" mnt 2
+  remember ns-p podman localhost/adock-bb:1 adock-bb:1
+  pm start -a ns-p
+  kill "$host_pid"
+}
+det_host_fileless() {
+  "$d/adock-probe" memexec /bin/true true
+}
+# The benign controls of issue 15's detections: a container with the socket mounted that does
+# not connect, reading the escape surfaces, writing its own files of those names under /tmp
+# (not the kernel's), and the host's own client on the socket.
+soak_escape_controls() {
+  dk run --rm --network none -v "$d/docker.sock:/var/run/docker.sock" adock-bb:1 \
+    sh -c 'cat /proc/sys/kernel/core_pattern /proc/sys/kernel/modprobe >/dev/null; ls -l /var/run/docker.sock; echo x > /tmp/core_pattern; rm /tmp/core_pattern'
+  pm run --rm "${PM_RUN[@]}" adock-bb:1 sh -c 'cat /proc/sys/kernel/core_pattern >/dev/null; mkdir -p /tmp/sys/kernel; echo x > /tmp/sys/kernel/uevent_helper'
+  "$d/adock-probe" connect "$d/docker.sock"
+  dk version >/dev/null
+}
 
 phase soak.ctr soak_ctr
 phase soak.docker soak_docker
@@ -379,6 +440,7 @@ echo "containers: $buildkit"
 phase soak.podman soak_podman
 phase soak.podman_exec soak_podman_exec
 phase soak.import_runtime_image soak_import_runtime_image
+phase soak.escape_controls soak_escape_controls
 phase soak.apt_reinstall soak_apt_reinstall
 # The package's runc is the reference now (same version, a new inode).
 SCENARIO_RUNC_SUM=$(sha256sum "$SCENARIO_RUNC" | cut -d' ' -f1)
@@ -401,6 +463,11 @@ phase det.docker_seccomp det_docker_seccomp
 phase det.docker_sensitive det_docker_sensitive
 phase det.runc_shell det_runc_shell
 phase det.daemon_json det_daemon_json
+phase det.docker_escape det_docker_escape
+phase det.podman_escape det_podman_escape
+phase det.docker_nsjoin det_docker_nsjoin
+phase det.podman_nsjoin det_podman_nsjoin
+phase det.host_fileless det_host_fileless
 
 # Let the last alerts arrive (file growth stops), then stop auditd: the plugins get EOF.
 last=-1

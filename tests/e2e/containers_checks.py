@@ -120,7 +120,11 @@ class Checks:
             ("soak.podman", "podman run/stop/rm churn"),
             ("soak.podman_exec", "podman exec"),
             ("soak.import_runtime_image", "docker and podman import of an image carrying /usr/local/bin/{runc,docker,...}"),
+            ("soak.escape_controls", "issue 15's controls (escape surfaces read, files of their names under /tmp, "
+             "the socket mounted but unused, the host's own client)"),
         ]:
+            if name not in self.phases and self.mode == "replay" and name in LIVE_ONLY:
+                continue
             if name not in self.phases:
                 if name == "soak.buildkit":
                     print("SKIP: %s: %s" % (name, self.manifest.get("buildkit", "BuildKit not available")))
@@ -208,6 +212,10 @@ class Checks:
             got = [(a["file"]["operation"], a["file"]["path"], a["file"].get("same_as")) for a in hits]
             want = [("chmod", "/tmp/u/tool", "/usr/bin/tool"), ("create", "/tmp/u/dropped", "/usr/bin/dropped"),
                     ("link", "/usr/bin/tool", None), ("write", "/tmp/p", "/usr/bin/tool")]
+            if self.mode == "replay":
+                # The symlinked directory is known from the container's root, read live; a replay
+                # has only what the stream shows: the hard link's source and the write through it.
+                want = want[2:]
             problems = ["MISSED: %s" % (w,) for w in want if w not in got]
             for a in hits:
                 problems += self.container_problems(a, key)
@@ -295,6 +303,8 @@ class Checks:
             self.report(not problems, "runtime_config_changed: /etc/docker/daemon.json rewritten from a shell",
                         [str([(a["file"]["path"], a["file"]["operation"], a["rule"]["severity"]) for a in hits])] + problems)
 
+        self.escapes()
+
         # Nothing else loud during the detections: each alert >= medium must be one the phase expects.
         expected = {
             "det.docker_fim_exec": {"container_binary_modified"},
@@ -308,6 +318,14 @@ class Checks:
             "det.docker_sensitive": {"container_sensitive_syscall"},
             "det.runc_shell": {"runc_suspicious_exec"},
             "det.daemon_json": {"runtime_config_changed"},
+            # Issue 15. The capable containers' mount, unshare and setns are sensitive syscalls too.
+            "det.docker_escape": {"container_escape_write", "runtime_socket_from_container", "fileless_exec",
+                                  "container_sensitive_syscall"},
+            "det.podman_escape": {"container_escape_write", "runtime_socket_from_container", "fileless_exec",
+                                  "container_sensitive_syscall"},
+            "det.docker_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
+            "det.podman_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
+            "det.host_fileless": {"fileless_exec"},
         }
         extra = []
         for ph, rules in expected.items():
@@ -322,6 +340,88 @@ class Checks:
                     extra.append("%s: %s" % (ph, describe(a)))
         self.report(not extra, "detections: no other alert >= medium while they ran (%d)" % len(extra),
                     extra[:12] + (["... and %d more" % (len(extra) - 12)] if len(extra) > 12 else []))
+
+    def escapes(self):
+        """Issue 15: the escape techniques from docker and podman containers, and a fileless
+        exec on the host. Added after the replay's capture: live only when the capture lacks them."""
+        def present(ph):
+            if self.mode == "replay" and ph not in self.phases:
+                return False
+            return self.phase_ran(ph)
+
+        for ph, key in (("det.docker_escape", "esc-d"), ("det.podman_escape", "esc-p")):
+            if not present(ph):
+                continue
+            got = self.window(ph)
+            writes = [a for a in got if a["rule"]["id"] == "container_escape_write"]
+            paths = sorted({(a.get("file") or {}).get("path") for a in writes})
+            problems = []
+            for want in ("/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger", "/sys/kernel/uevent_helper"):
+                if want not in paths:
+                    problems.append("MISSED: container_escape_write on %s" % want)
+            out = open(self.manifest["workdir"] + "/phase-%s.out" % ph).read() if self.mode == "live" else ""
+            if self.mode == "live" and "openw /tmp/cg/release_agent" in out and "/tmp/cg/release_agent" not in paths:
+                problems.append("MISSED: container_escape_write on /tmp/cg/release_agent (the open ran: %s)"
+                                % [l for l in out.splitlines() if "release_agent" in l])
+            socks = [a for a in got if a["rule"]["id"] == "runtime_socket_from_container"]
+            if not any((a.get("file") or {}).get("path") == "/var/run/docker.sock" for a in socks):
+                problems.append("MISSED: runtime_socket_from_container naming /var/run/docker.sock (%s)"
+                                % [(a.get("file") or {}).get("path") for a in socks])
+            fl = [a for a in got if a["rule"]["id"] == "fileless_exec"]
+            if not any("memfd:adock-payload" in (a["process"].get("exe") or "") for a in fl):
+                problems.append("MISSED: fileless_exec of the memfd (%s)" % [a["process"].get("exe") for a in fl])
+            for a in writes + fl:
+                if a["rule"]["severity"] != "critical":
+                    problems.append("%s severity %s, want critical" % (a["rule"]["id"], a["rule"]["severity"]))
+            for a in socks:
+                if a["rule"]["severity"] != "high":
+                    problems.append("runtime_socket_from_container severity %s, want high" % a["rule"]["severity"])
+            for a in writes + socks + fl:
+                problems += ["%s: %s" % (a["rule"]["id"], p) for p in self.container_problems(a, key)]
+            c = self.containers[key]
+            self.report(not problems, "escape techniques from the %s container %s: container_escape_write (core_pattern, "
+                        "sysrq-trigger, uevent_helper, release_agent), runtime_socket_from_container, fileless_exec"
+                        % (c["runtime"], key),
+                        ["writes: %s" % [(p, ) for p in paths],
+                         "results: %s" % sorted({(a["file"]["path"], a["event"].get("success")) for a in writes}),
+                         "sockets: %s" % [(a["file"]["path"], a["rule"]["severity"]) for a in socks],
+                         "fileless: %s" % [(a["process"]["exe"], a["rule"]["severity"]) for a in fl]]
+                        + sorted(set(problems)))
+
+        for ph, key in (("det.docker_nsjoin", "ns-d"), ("det.podman_nsjoin", "ns-p")):
+            if not present(ph):
+                continue
+            hits = [a for a in self.window(ph) if a["rule"]["id"] == "container_host_namespace_join"]
+            problems = []
+            if self.mode == "live":
+                out = open(self.manifest["workdir"] + "/phase-%s.out" % ph).read()
+                if "joined" not in out:
+                    problems.append("the probe did not join: %s" % out.strip()[-200:])
+                if not hits:
+                    problems.append("MISSED: no container_host_namespace_join")
+            for a in hits:
+                if a["rule"]["severity"] != "critical":
+                    problems.append("severity %s, want critical" % a["rule"]["severity"])
+                if "mnt" not in a.get("summary", ""):
+                    problems.append("the summary does not name the mnt namespace: %s" % a.get("summary"))
+                problems += self.container_problems(a, key)
+            self.report(not problems, "container_host_namespace_join: setns into a host process's mount namespace from "
+                        "a --pid=host %s container" % self.containers[key]["runtime"],
+                        [str([(a["rule"]["severity"], a.get("summary")) for a in hits])] + sorted(set(problems)))
+
+        ph = "det.host_fileless"
+        if present(ph):
+            hits = [a for a in self.window(ph) if a["rule"]["id"] == "fileless_exec"]
+            problems = []
+            if not any("memfd:adock-payload" in (a["process"].get("exe") or "") for a in hits):
+                problems.append("MISSED: fileless_exec of the memfd on the host")
+            for a in hits:
+                if a["rule"]["severity"] != "high":
+                    problems.append("severity %s, want high (on the host)" % a["rule"]["severity"])
+                if (a.get("container") or {}).get("id"):
+                    problems.append("attributed to a container: %s" % a["container"])
+            self.report(not problems, "fileless_exec: a memfd exec on the host (high)",
+                        [str([(a["process"].get("exe"), a["rule"]["severity"]) for a in hits])] + problems)
 
     def naming(self):
         """Live: every Docker or podman container an alert names (any rule, any severity, soak
@@ -346,6 +446,10 @@ class Checks:
                  for i, (r, n, im, ids) in unnamed.items()]
         self.report(not unnamed, "every docker/podman container in an alert is named, with its image "
                     "(%d alerts name one, %d containers unnamed)" % (total, len(unnamed)), lines)
+
+
+# Phases added after the replay's capture (tests/data/containers.json): a replay without them skips them.
+LIVE_ONLY = {"soak.escape_controls"}
 
 
 def is_runc_init(a):
