@@ -46,6 +46,10 @@ bool parse_number(std::string_view s, T& out) {
 
 }  // namespace
 
+bool kept_record_type(int type) {
+    return kept_type(type);
+}
+
 int record_type_number(std::string_view name) {
     struct Known {
         std::string_view name;

@@ -32,6 +32,10 @@ inline constexpr std::int64_t kMaxAuditSec = 100'000'000'000;
 /// Record type number for a type name ("SYSCALL" → 1300, "UNKNOWN[1337]" → 1337), 0 if unknown.
 [[nodiscard]] int record_type_number(std::string_view name);
 
+/// Whether the framer keeps records of this type (SYSCALL, PATH, SOCKADDR, CWD, EXECVE,
+/// SECCOMP, PROCTITLE): the others are counted and dropped, so no rule can see them.
+[[nodiscard]] bool kept_record_type(int type);
+
 struct FramerStats {
     unsigned long long lines = 0;
     unsigned long long malformed = 0;       ///< lines without a parsable header

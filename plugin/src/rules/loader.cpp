@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "audit/event.hpp"
+#include "audit/framer.hpp"
 #include "config/yaml_util.hpp"
 #include "integrity/monitor.hpp"
 #include "proc/namespaces.hpp"
@@ -436,6 +437,12 @@ private:
             const int t = audit_name_to_msg_type(s.c_str());
             if (t <= 0) {
                 r.fail(v, "record_type: unknown audit record type '" + s + "'");
+            }
+            if (!audit::kept_record_type(t)) {
+                // A rule on it could never match: the framer drops these records.
+                r.fail(v, "record_type: " + s +
+                              " records are not read (rules can match SYSCALL, PATH, SOCKADDR, CWD, EXECVE, "
+                              "SECCOMP, PROCTITLE)");
             }
             out.insert(t);
         }
