@@ -13,8 +13,9 @@
 # --binary PATH installs that build of audisp-docker instead of building one.
 # --tiers LIST picks the kernel rule tiers (default all): exec (every exec: ancestry and
 #   runc_suspicious_exec), cis (CIS Docker watches, key docker: runtime binaries and config),
-#   container_fim (file syscalls for container_binary_modified), container_syscalls (mount,
-#   unshare, setns, modules, ptrace, bpf, keyctl). README "Kernel rules" gives each one's cost.
+#   container_fim (file syscalls for container_binary_modified and container_escape_write),
+#   container_syscalls (mount, unshare, setns, modules, ptrace, bpf, keyctl), runtime_sockets
+#   (connect to docker.sock). README "Kernel rules" gives each one's cost.
 # scripts/uninstall.sh takes it all back out.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
