@@ -413,6 +413,18 @@ det_podman_nsjoin() {
 det_host_fileless() {
   "$d/adock-probe" memexec /bin/true true
 }
+# binary_masquerade: a package's program copied under another name, on the host and in a
+# container (the test image's busybox is the host's busybox-static file, named here as its
+# sleep applet: busybox runs what argv[0] names). The container's copy runs for 2 s, as a
+# renamed tool does: one that exits before the plugin pins its /proc/PID/exe cannot be read (a
+# container's path names its own file system) and stays unverifiable.
+det_masquerade() {
+  cp /usr/bin/true "$d/crond"
+  "$d/crond"
+  dk create --name masq-d --network none adock-bb:1 sh -c 'cp /bin/busybox /tmp/sleep && /tmp/sleep 2'
+  remember masq-d docker adock-bb:1
+  dk start -a masq-d
+}
 # The benign controls of issue 15's detections: a container with the socket mounted that does
 # not connect, reading the escape surfaces, writing its own files of those names under /tmp
 # (not the kernel's), and the host's own client on the socket.
@@ -468,6 +480,7 @@ phase det.podman_escape det_podman_escape
 phase det.docker_nsjoin det_docker_nsjoin
 phase det.podman_nsjoin det_podman_nsjoin
 phase det.host_fileless det_host_fileless
+phase det.masquerade det_masquerade
 
 # Let the last alerts arrive (file growth stops), then stop auditd: the plugins get EOF.
 last=-1

@@ -326,6 +326,7 @@ class Checks:
             "det.docker_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.podman_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.host_fileless": {"fileless_exec"},
+            "det.masquerade": {"binary_masquerade"},
         }
         extra = []
         for ph, rules in expected.items():
@@ -423,6 +424,31 @@ class Checks:
             self.report(not problems, "fileless_exec: a memfd exec on the host (high)",
                         [str([(a["process"].get("exe"), a["rule"]["severity"]) for a in hits])] + problems)
 
+    def masquerade(self):
+        """Issue 15: binary_masquerade, live only (the content is read from the host)."""
+        ph = "det.masquerade"
+        if self.mode == "replay" or not self.phase_ran(ph):
+            return
+        hits = [a for a in self.window(ph) if a["rule"]["id"] == "binary_masquerade"]
+        got = [(a["process"].get("exe"), a["rule"]["severity"], (a.get("integrity") or {}).get("recognized_as"),
+                bool((a.get("container") or {}).get("id"))) for a in hits]
+        problems = []
+        host = [a for a in hits if a["process"].get("exe", "").endswith("/crond") and not (a.get("container") or {}).get("id")]
+        cont = [a for a in hits if a["process"].get("exe") == "/tmp/sleep" and (a.get("container") or {}).get("id")]
+        if not host:
+            problems.append("MISSED: the host's copy of /usr/bin/true")
+        for a in host:
+            if a["rule"]["severity"] != "medium" or (a.get("integrity") or {}).get("recognized_as") not in ("/usr/bin/true", "/bin/true"):
+                problems.append("host copy: %s" % describe(a))
+        if not cont:
+            problems.append("MISSED: the container's copy of busybox")
+        for a in cont:
+            if a["rule"]["severity"] != "high" or not (a.get("integrity") or {}).get("recognized_as", "").endswith("busybox"):
+                problems.append("container copy: %s" % describe(a))
+            problems += self.container_problems(a, "masq-d")
+        self.report(not problems, "binary_masquerade: /usr/bin/true copied to crond on the host (medium), busybox to "
+                    "/tmp/sleep in a docker container (high), recognised by dpkg's md5", [str(got)] + problems)
+
     def naming(self):
         """Live: every Docker or podman container an alert names (any rule, any severity, soak
         included) has its name and image, and the name is not the id. BuildKit's build
@@ -468,6 +494,7 @@ def main():
     print("checks (%s): %d alerts, %d phases" % (c.mode, len(c.alerts), len(c.phases)))
     c.soak()
     c.detections()
+    c.masquerade()
     c.naming()
     print("checks (%s): %d passed, %d failed" % (c.mode, c.passed, c.failed))
     sys.exit(1 if c.failed else 0)

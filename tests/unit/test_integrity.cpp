@@ -487,3 +487,109 @@ TEST_CASE("real time: a change to a monitored file no other rule covers is integ
     CHECK(drift[0]->summary.starts_with(tool + ": mode differs from the baseline (nothing vouches for it)"));
     CHECK(alerts.size() == 1);
 }
+
+TEST_CASE("package copies: a program dpkg installed, run from elsewhere, is known by its md5", "[integrity]") {
+    if (!fs::exists("/usr/bin/true") || fs::is_symlink("/usr/bin/true")) {
+        WARN("skipped: needs /usr/bin/true");
+        return;
+    }
+    TempDir t;
+    std::string error;
+    const auto real = examine_path("/usr/bin/true", 64 * 1024 * 1024, error);
+    REQUIRE(real);
+    // dpkg's record, as coreutils' md5sums lists it (relative to /), and one for a file this
+    // host does not have (left out of the index).
+    t.write("dpkg/coreutils.md5sums", real->md5 + "  usr/bin/true\n" + real->md5 + "  usr/share/doc/x\n");
+    t.write("dpkg/ghost.md5sums", "0123456789abcdef0123456789abcdef  usr/bin/not-on-this-host\n");
+    const std::string copy = (t.path / "tmp" / "crond").string();
+    fs::create_directories(t.path / "tmp");
+    fs::copy_file("/usr/bin/true", copy);
+    std::string other(real->size, 'x');  // the same size, other content
+    const std::string same_size = t.write("tmp/other", other);
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "dpkg").string();
+    const fs::path proc = t.path / "proc";
+    IntegrityMonitor m(cfg, proc.string());
+    proc_exe(proc, 20, copy);
+    proc_exe(proc, 21, "/usr/bin/true");
+    proc_exe(proc, 22, same_size);
+    CHECK_FALSE(m.package_copy_candidate(copy));  // before the index is read: nothing
+    m.start({}, {});
+    m.drain();
+    CHECK(m.package_copy_candidate(copy));
+    CHECK_FALSE(m.package_copy_candidate("/usr/bin/true"));
+    CHECK_FALSE(m.package_copy_candidate("/bin/true"));  // the other spelling on a /usr-merged host
+    const auto bit = static_cast<std::uint32_t>(ContentCheck::PackageCopy);
+    CHECK(m.submit({exec_of(copy, 20), "r", bit}));
+    CHECK(m.submit({exec_of("/usr/bin/true", 21), "r", bit}));
+    CHECK(m.submit({exec_of(same_size, 22), "r", bit}));
+    m.drain();
+    auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].event.exe == copy);
+    CHECK(v[0].integrity.recognized_as == "/usr/bin/true");
+    CHECK(v[0].integrity.trusted_by == "package:coreutils");
+    CHECK(v[0].note.find("of package coreutils") != std::string::npos);
+    m.stop();
+}
+
+TEST_CASE("package index: only executable programs of the binary directories, bounded", "[integrity]") {
+    TempDir t;
+    std::string error;
+    const auto real = examine_path("/usr/bin/true", 64 * 1024 * 1024, error);
+    if (!real) {
+        WARN("skipped: needs /usr/bin/true");
+        return;
+    }
+    t.write("dpkg/a.md5sums", real->md5 + "  usr/bin/true\n" + "ffffffffffffffffffffffffffffffff  etc/passwd\n" +
+                                  "short line\n" + "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee  usr/bin/../../etc/shadow\n");
+    PackageBinaries p;
+    CHECK(p.load((t.path / "dpkg").string(), {}) == 1);
+    CHECK(p.is_package_path("/usr/bin/true"));
+    CHECK_FALSE(p.is_package_path("/etc/passwd"));
+    CHECK(p.has_size(real->size));
+    REQUIRE(p.find(real->md5));
+    CHECK(p.find(real->md5)->package == "a");
+    PackageBinaries skipped;
+    CHECK(skipped.load((t.path / "dpkg").string(), {"/usr/bin/true"}) == 0);
+}
+
+TEST_CASE("content checks: a process that exec'd again since is not judged by its new program", "[integrity][hostile]") {
+    // `bash -c '/tmp/x/runc --version'`: bash becomes the copy under the same pid; bash's exec
+    // event, read after that, must not see the copy's content as bash's.
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string copy = t.write("tmp/x/runc", "#!runtime v1\n");     // named runc, elsewhere
+    const std::string shell = t.write("usr/bin/shell", "#!a shell\n....");
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    const fs::path proc = t.path / "proc";
+    IntegrityMonitor m(cfg, proc.string());
+    proc_exe(proc, 30, copy);  // pid 30 runs the copy now
+    m.start({runc}, {"runc"});
+    const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                               static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    auto with_item = [](audit::Event e, const std::string& file) {
+        audit::PathItem p;
+        p.item = 0;
+        p.nametype = "NORMAL";
+        const auto id = id_of(file);
+        p.dev = id.first;
+        p.inode = id.second;
+        e.paths.push_back(p);
+        return e;
+    };
+    CHECK(m.submit({with_item(exec_of(shell, 30), shell), "r", both}));  // the shell's exec
+    CHECK(m.submit({with_item(exec_of(copy, 30), copy), "r", both}));    // then the copy's
+    m.drain();
+    auto v = m.take_verdicts();
+    // Only the copy: a runtime binary's content at another path, even under the runtime's name.
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].event.exe == copy);
+    CHECK(v[0].integrity.recognized_as == runc);
+    m.stop();
+}

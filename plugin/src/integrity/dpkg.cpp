@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "integrity/dpkg.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string_view>
+
+#include "util/safe_file.hpp"
 
 namespace adock::integrity {
 
@@ -108,6 +113,71 @@ std::optional<PackageRecord> DpkgRecords::find(const std::string& path) const {
         }
     }
     return std::nullopt;
+}
+
+std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<std::string>& skip) {
+    namespace fs = std::filesystem;
+    by_md5_.clear();
+    paths_.clear();
+    sizes_.clear();
+    constexpr std::size_t kMaxMd5sumsBytes = 16 * 1024 * 1024;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
+        const auto name = entry.path().filename().string();
+        if (!name.ends_with(".md5sums")) {
+            continue;
+        }
+        std::string package = name.substr(0, name.size() - 8);
+        if (const auto colon = package.find(':'); colon != std::string::npos) {
+            package.resize(colon);
+        }
+        std::string error;
+        const auto text = util::read_file_nofollow(entry.path().string(), kMaxMd5sumsBytes, error);
+        if (!text) {
+            continue;
+        }
+        std::istringstream in(*text);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.size() < 35 || line[32] != ' ' || line[33] != ' ') {
+                continue;
+            }
+            const std::string_view rel = std::string_view(line).substr(34);
+            const bool bin_dir = rel.starts_with("usr/bin/") || rel.starts_with("usr/sbin/") ||
+                                 rel.starts_with("bin/") || rel.starts_with("sbin/");
+            if (!bin_dir || rel.find("/.") != std::string_view::npos) {
+                continue;
+            }
+            std::string path(1, '/');
+            path.append(rel);
+            if (skip.contains(path) || (!usrmerge_alias(path).empty() && skip.contains(usrmerge_alias(path)))) {
+                continue;
+            }
+            struct stat st {};
+            if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0 || st.st_size == 0) {
+                continue;
+            }
+            if (by_md5_.size() >= kMaxPrograms) {
+                return by_md5_.size();
+            }
+            paths_.insert(path);
+            if (auto alias = usrmerge_alias(path); !alias.empty()) {
+                paths_.insert(alias);
+            }
+            sizes_.insert(static_cast<std::uint64_t>(st.st_size));
+            by_md5_.emplace(line.substr(0, 32), Program{path, package});
+        }
+    }
+    return by_md5_.size();
+}
+
+bool PackageBinaries::is_package_path(const std::string& path) const {
+    return paths_.contains(path);
+}
+
+const PackageBinaries::Program* PackageBinaries::find(const std::string& md5) const {
+    auto it = by_md5_.find(md5);
+    return it == by_md5_.end() ? nullptr : &it->second;
 }
 
 }  // namespace adock::integrity

@@ -2,6 +2,7 @@
 // What the package manager recorded for a file: dpkg's md5sums (what `dpkg -V` checks).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,6 +30,39 @@ private:
     void load_conffiles(const std::string& status_path, const std::set<std::string>& keys);
 
     std::map<std::string, PackageRecord> records_;
+};
+
+/// The programs dpkg installed in the binary directories (/usr/bin, /usr/sbin, /bin, /sbin), by
+/// content: binary_masquerade finds a package's program run under another name or place
+/// (`cp /bin/sh /tmp/crond`) without hashing every exec. Built once, then read-only: any thread
+/// may read it.
+class PackageBinaries {
+public:
+    struct Program {
+        std::string path;     ///< as dpkg lists it (/usr/bin/dash)
+        std::string package;  ///< dash
+    };
+    /// Reads every `*.md5sums` in `info_dir` (at most kMaxPrograms programs, each md5sums file
+    /// at most 16 MiB) and stats the listed programs for their size (regular, executable files
+    /// only). `skip`: paths left out (the runtime binaries, which runtime_binary_unrecognized
+    /// reports). Returns the number of programs indexed.
+    std::size_t load(const std::string& info_dir, const std::set<std::string>& skip);
+
+    /// The path is one dpkg installed a program at (either spelling on a /usr-merged host): a
+    /// program run from its own place needs no look.
+    [[nodiscard]] bool is_package_path(const std::string& path) const;
+    /// Some indexed program has this size: only those are worth hashing.
+    [[nodiscard]] bool has_size(std::uint64_t size) const { return sizes_.contains(size); }
+    /// The indexed program with this content (dpkg's md5), if any.
+    [[nodiscard]] const Program* find(const std::string& md5) const;
+    [[nodiscard]] std::size_t size() const { return by_md5_.size(); }
+
+    static constexpr std::size_t kMaxPrograms = 65536;
+
+private:
+    std::map<std::string, Program> by_md5_;
+    std::set<std::string> paths_;
+    std::set<std::uint64_t> sizes_;
 };
 
 /// The other spelling of a path on a /usr-merged host (/bin/x <-> /usr/bin/x, /sbin, /lib), or "".

@@ -278,6 +278,18 @@ IntegrityStats IntegrityMonitor::stats() const {
 
 void IntegrityMonitor::run() noexcept {
     try {
+        // dpkg's programs by content, for package_copy (the runtime binaries have checks of
+        // their own). Once: a package installed later is not in it until the next start.
+        auto idx = std::make_unique<PackageBinaries>();
+        const std::set<std::string> runtime(paths_.begin(), paths_.end());
+        const std::size_t n = idx->load(cfg_.dpkg_info_dir, runtime);
+        packages_owned_ = std::move(idx);
+        packages_.store(packages_owned_.get(), std::memory_order_release);
+        log::info("integrity: " + std::to_string(n) + " programs of dpkg's binary directories indexed by content");
+    } catch (const std::exception& e) {
+        log::error(std::string("integrity: cannot index dpkg's programs: ") + e.what());
+    }
+    try {
         scan("start");
     } catch (const std::exception& e) {
         log::error(std::string("integrity: start-up scan failed: ") + e.what());
@@ -514,6 +526,32 @@ void IntegrityMonitor::follow_package(const std::string& path, const FileFacts& 
     log::info("integrity: " + path + " updated by " + *why + " (sha256 " + f.sha256 + "); baseline follows");
 }
 
+namespace {
+
+/// The open program is one of the files the exec event names (PATH items: the program, or a
+/// script's interpreter), by device and inode; true when the event names none (nothing to
+/// compare with).
+bool ran_this_exec(int fd, const audit::Event& ev) {
+    bool any = false;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return false;
+    }
+    const std::string dev = util::audit_dev(st.st_dev);
+    for (const auto& p : ev.paths) {
+        if (p.inode == 0 || p.nametype == "PARENT") {
+            continue;
+        }
+        any = true;
+        if (p.inode == static_cast<std::uint64_t>(st.st_ino) && p.dev == dev) {
+            return true;
+        }
+    }
+    return !any;
+}
+
+}  // namespace
+
 void IntegrityMonitor::handle(Request& r) {
     if (r.reexamine) {
         reexamine(r);
@@ -527,11 +565,16 @@ void IntegrityMonitor::handle(Request& r) {
     const std::string name = base_name(exe);
     const bool is_runtime_path = std::find(paths_.begin(), paths_.end(), exe) != paths_.end();
     const bool named_runtime = names_.contains(name);
+    // A copy elsewhere, whatever it is called (/tmp/.x/kworker, /tmp/x/runc).
     const bool want_copy = (r.checks & static_cast<std::uint32_t>(ContentCheck::RuntimeCopy)) != 0 &&
-                           !is_runtime_path && !named_runtime;
+                           !is_runtime_path;
     const bool want_untrusted =
         (r.checks & static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime)) != 0 && named_runtime;
-    if (!want_copy && !want_untrusted) {
+    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
+    const bool want_package = (r.checks & static_cast<std::uint32_t>(ContentCheck::PackageCopy)) != 0 &&
+                              !is_runtime_path && !named_runtime && packages != nullptr &&
+                              !packages->is_package_path(exe);
+    if (!want_copy && !want_untrusted && !want_package) {
         return;
     }
     // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
@@ -542,6 +585,11 @@ void IntegrityMonitor::handle(Request& r) {
     }
     if (!fd.valid()) {
         fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    }
+    if (fd.valid() && !ran_this_exec(fd.get(), r.event)) {
+        // The process has exec'd again since (`bash -c prog` becomes prog): its program now is
+        // not the one this exec ran, and says nothing about it.
+        fd = util::UniqueFd();
     }
     // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
     if (!fd.valid() && (is_runtime_path || (r.host_process && !named_runtime)) && r.image.second != 0 &&
@@ -586,7 +634,8 @@ void IntegrityMonitor::handle(Request& r) {
         has_verdicts_ = true;
         return;
     }
-    if (want_copy && !want_untrusted && !runtime_sizes_.contains(key->size)) {
+    if (!want_untrusted && !(want_copy && runtime_sizes_.contains(key->size)) &&
+        !(want_package && packages->has_size(key->size))) {
         return;  // a copy has the same size: most programs are ruled out without reading them
     }
     const FileFacts* facts = nullptr;
@@ -637,6 +686,13 @@ void IntegrityMonitor::handle(Request& r) {
         v.integrity.trusted = false;
         v.note = "; sha256 " + facts->sha256 +
                  " matches no runtime binary of the baseline, no package record and no allowlist entry";
+    } else if (const PackageBinaries::Program* p = want_package ? packages->find(facts->md5) : nullptr) {
+        v.integrity.sha256 = facts->sha256;
+        v.integrity.size = facts->size;
+        v.integrity.recognized_as = p->path;
+        v.integrity.trusted = true;
+        v.integrity.trusted_by = "package:" + p->package;
+        v.note = "; its content is " + p->path + " of package " + p->package + " (md5 " + facts->md5 + ")";
     } else {
         return;
     }

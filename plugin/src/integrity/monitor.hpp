@@ -34,6 +34,9 @@ enum class ContentCheck : std::uint32_t {
     /// The program is named like a runtime binary but its content is trusted by nothing: not the
     /// baseline, not the package manager's record, not the allowlist.
     UntrustedRuntime = 2,
+    /// The program's content is one dpkg installed in a binary directory, run from another
+    /// place or under another name (`cp /bin/sh /tmp/crond`): masquerading.
+    PackageCopy = 4,
 };
 
 /// The integrity settings of the configuration (config.hpp documents them).
@@ -135,6 +138,14 @@ public:
 
     [[nodiscard]] IntegrityStats stats() const;
 
+    /// Engine thread: a package_copy check is worth submitting for a program at `exe` (the index
+    /// of dpkg's programs is read, and `exe` is not one of their own paths). False until the
+    /// worker has read the index.
+    [[nodiscard]] bool package_copy_candidate(const std::string& exe) const {
+        const PackageBinaries* idx = packages_.load(std::memory_order_acquire);
+        return idx != nullptr && !idx->is_package_path(exe);
+    }
+
 private:
     void run() noexcept;
     /// Compares the monitored files with the baseline and updates it. `report`: differences
@@ -166,6 +177,10 @@ private:
     DpkgRecords dpkg_;
     std::map<std::string, std::string> runtime_hashes_;  ///< sha256 -> the runtime path it is
     std::set<std::uint64_t> runtime_sizes_;
+    /// dpkg's programs by content (binary_masquerade), read once by the worker at start, then
+    /// published read-only to the engine thread.
+    std::unique_ptr<PackageBinaries> packages_owned_;
+    std::atomic<const PackageBinaries*> packages_{nullptr};
     std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<StatKey, FileFacts>> cache_;
 
     mutable std::mutex stats_mu_;

@@ -969,6 +969,10 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         if (self != nullptr && self->runtime_clone) {
             return;  // the runtime's own sealed copy of itself: its content is the runtime's
         }
+        if (*rule.match.content == static_cast<std::uint32_t>(integrity::ContentCheck::PackageCopy) &&
+            !integrity_->package_copy_candidate(ctx.ev.exe)) {
+            return;  // a package's program at its own place (most execs): nothing to hand over
+        }
         integrity::IntegrityMonitor::Request req(ctx.ev, rule.id, *rule.match.content);
         if (self != nullptr) {
             req.image = self->image;

@@ -197,8 +197,10 @@ private:
                          bits |= static_cast<std::uint32_t>(integrity::ContentCheck::RuntimeCopy);
                      } else if (k == "untrusted_runtime") {
                          bits |= static_cast<std::uint32_t>(integrity::ContentCheck::UntrustedRuntime);
+                     } else if (k == "package_copy") {
+                         bits |= static_cast<std::uint32_t>(integrity::ContentCheck::PackageCopy);
                      } else {
-                         r.fail(x, "content: unknown '" + k + "' (runtime_copy, untrusted_runtime)");
+                         r.fail(x, "content: unknown '" + k + "' (runtime_copy, untrusted_runtime, package_copy)");
                      }
                  }
                  c.content = bits;
