@@ -3,14 +3,16 @@
 # rules (scripts/render-rules.sh: what install.sh loads), same workload.
 #   sudo scripts/bench-live.sh [--quick] [--execs N] [--churn N] [--rate EXECS_PER_S]
 #        [--rate-secs S] [--markers N] [--modes none,adock,laurel] [--bin PATH]
-#        [--baseline-bin PATH] [--perf] [--keep DIR]
+#        [--baseline-bin PATH] [--baseline-rules DIR] [--perf] [--keep DIR]
 # Per mode, a private auditd (its own conf and plugins.d; tests/e2e/lib.sh) runs:
 #   1. the workload: N execs of /bin/true, then N rounds of shell file churn (sh -c 'echo >f;
 #      chmod; mv; rm'), as fast as they go (the highest rate this machine reaches);
 #   2. a fixed-rate phase: execs of /bin/true paced at --rate for --rate-secs, with marker execs
 #      (a copy of /bin/true that one extra detection rule alerts on) spread over it.
 # --baseline-bin adds mode "base": another audisp-docker build (e.g. before a change), run the
-# same way in the same run, since timings on a shared machine drift between runs. --perf
+# same way in the same run, since timings on a shared machine drift between runs;
+# --baseline-rules gives it its own rules directory (that build's conf/rules: an older build
+# refuses conditions it does not know). --perf
 # records the plugin (perf record -g -p) during the burst: perf-MODE.txt (kept with --keep).
 # Reported per phase: CPU seconds (utime+stime from /proc/PID/stat, children excluded) of auditd
 # and of its plugin, the kernel's `lost` counter (auditctl -s) before and after, the plugin's own
@@ -20,7 +22,7 @@
 # CI (checks it runs and nothing is lost; no timing bars). Takes /run/adock-live.lock.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-execs=10000 churn=2000 rate=1000 rate_secs=10 markers=100 modes=none,adock,laurel keep="" base_bin="" perf=""
+execs=10000 churn=2000 rate=1000 rate_secs=10 markers=100 modes=none,adock,laurel keep="" base_bin="" base_rules="" perf=""
 bin=${AUDISP_DOCKER_BIN:-$root/build/plugin/audisp-docker}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -33,9 +35,10 @@ while [ $# -gt 0 ]; do
     --modes) modes=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     --baseline-bin) base_bin=$2; shift 2 ;;
+    --baseline-rules) base_rules=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --perf) perf=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-live: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +66,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 "$root/scripts/render-rules.sh" > "$d/rules" 2> "$d/render.err"
-cp /bin/true "$d/adock-marker"
+# A program of its own (one byte more than /bin/true): not a package's program under another
+# name, which binary_masquerade would report too.
+cp /bin/true "$d/adock-marker" && printf '\0' >> "$d/adock-marker"
 mkdir -p "$d/rules-plugin" "$d/work"
 cp "$root"/conf/rules/*.yaml "$d/rules-plugin/"
 cat > "$d/rules-plugin/99-bench-marker.yaml" <<YAML
@@ -87,6 +92,14 @@ outputs:
   - {name: local, type: file, path: $d/alerts.jsonl}
 YAML
 "$bin" --config "$d/adock.yaml" --check >/dev/null
+cp "$d/adock.yaml" "$d/base.yaml"
+if [ -n "$base_rules" ]; then
+  mkdir -p "$d/rules-base"
+  cp "$base_rules"/*.yaml "$d/rules-base/"
+  cp "$d/rules-plugin/99-bench-marker.yaml" "$d/rules-base/"
+  sed -i "s|^rules_dir: .*|rules_dir: $d/rules-base|" "$d/base.yaml"
+fi
+[ -z "$base_bin" ] || "$base_bin" --config "$d/base.yaml" --check >/dev/null
 mkdir -p "$d/laurel"
 cat > "$d/laurel.toml" <<TOML
 directory = "$d/laurel"
@@ -240,7 +253,7 @@ for mode in "${mode_list[@]}"; do
   case $mode in
     none) ;;
     adock) e2e_plugin "$d" audisp-docker "$bin" "--config $d/adock.yaml --log-stderr" ;;
-    base) e2e_plugin "$d" audisp-docker "$base_bin" "--config $d/adock.yaml --log-stderr" ;;
+    base) e2e_plugin "$d" audisp-docker "$base_bin" "--config $d/base.yaml --log-stderr" ;;
     laurel) e2e_plugin "$d" laurel "$(command -v laurel)" "--config $d/laurel.toml" ;;
     *) echo "bench-live: unknown mode $mode" >&2; exit 2 ;;
   esac
