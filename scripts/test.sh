@@ -9,6 +9,19 @@ cd "$root"
 scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev prometheus \
   debhelper lintian mandoc man-db groff-base
 jobs=$(nproc)
+# The suites start auditd (which enables auditing) and the package test runs the system's: put
+# the kernel's audit flag and backlog limit back as they were, whatever happens.
+audit_enabled=$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')
+audit_backlog=$(auditctl -s 2>/dev/null | awk '/^backlog_limit/{print $2}')
+restore_audit() {
+  local owner
+  owner=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
+  [ -z "$owner" ] || [ "$owner" = 0 ] || return 0
+  [ "$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')" = 2 ] && return 0
+  [ -z "$audit_backlog" ] || auditctl -b "$audit_backlog" >/dev/null 2>&1 || true
+  [ -z "$audit_enabled" ] || auditctl -e "$audit_enabled" >/dev/null 2>&1 || true
+}
+trap restore_audit EXIT
 
 echo "== unit tests (Release, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DAUDISP_DOCKER_WARNINGS_AS_ERRORS=ON >/dev/null

@@ -33,6 +33,25 @@ e2e_preflight() {
     echo "e2e: auditd pid $owner already owns the audit connection; refusing to run" >&2
     return 1
   fi
+  # What the kernel's audit settings were (auditd enables auditing, e2e_start_auditd raises the
+  # backlog): e2e_stop_auditd puts them back, so no suite leaves the machine auditing.
+  if [ -z "${E2E_SAVED_ENABLED:-}" ]; then
+    E2E_SAVED_ENABLED=$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')
+    E2E_SAVED_BACKLOG=$(auditctl -s 2>/dev/null | awk '/^backlog_limit/{print $2}')
+  fi
+}
+
+# e2e_restore_audit: the kernel's audit enabled flag and backlog limit as e2e_preflight found
+# them (not while an auditd owns the connection; a locked configuration, -e 2, stays).
+e2e_restore_audit() {
+  local owner enabled
+  owner=$(auditctl -s 2>/dev/null | awk '/^pid/{print $2}')
+  [ -z "$owner" ] || [ "$owner" = 0 ] || return 0
+  enabled=$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')
+  [ "$enabled" = 2 ] && return 0
+  [ -n "${E2E_SAVED_BACKLOG:-}" ] && auditctl -b "$E2E_SAVED_BACKLOG" >/dev/null 2>&1
+  [ -n "${E2E_SAVED_ENABLED:-}" ] && [ "$E2E_SAVED_ENABLED" != "$enabled" ] && auditctl -e "$E2E_SAVED_ENABLED" >/dev/null 2>&1
+  return 0
 }
 
 # e2e_auditd_conf DIR: auditd.conf for a private auditd with plugins in DIR/plugins.d.
@@ -136,6 +155,7 @@ e2e_stop_auditd() {
     wait "$E2E_AUDITD_PID" 2>/dev/null || true
     E2E_AUDITD_PID=""
   fi
+  e2e_restore_audit
 }
 
 # e2e_start_containerd DIR: a containerd with its root, state and socket under DIR.
