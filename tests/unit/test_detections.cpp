@@ -23,6 +23,7 @@
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
+#include "util/audit_dev.hpp"
 
 using namespace adock;
 using rules::FileOp;
@@ -147,15 +148,17 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-/// The host's runc as the kernel would name it (dev "fe:00" style) and its inode, if present.
-std::optional<std::pair<std::string, std::uint64_t>> host_runc() {
+/// A host file as the kernel's PATH records name it (dev "fe:00" style) and its inode, if present.
+std::optional<std::pair<std::string, std::uint64_t>> host_file(const char* path) {
     struct stat st {};
-    if (::stat("/usr/sbin/runc", &st) != 0) {
+    if (::stat(path, &st) != 0) {
         return std::nullopt;
     }
-    std::array<char, 32> dev{};
-    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
-    return std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(st.st_ino));
+    return std::make_pair(util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+}
+
+std::optional<std::pair<std::string, std::uint64_t>> host_runc() {
+    return host_file("/usr/sbin/runc");
 }
 
 }  // namespace
@@ -427,13 +430,11 @@ TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, onc
     // /proc/PID/exe is the container's busybox by then. The record still names the init's
     // executable ("/") and its parent, the host's runc.
     const auto runc = host_runc();
-    struct stat shim_st {};
-    if (!runc || ::stat("/usr/bin/containerd-shim-runc-v2", &shim_st) != 0) {
+    const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
+    if (!runc || !shim) {
         WARN("skipped: needs the host's runc and containerd-shim-runc-v2");
         return;
     }
-    std::array<char, 32> dev{};
-    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(shim_st.st_dev), minor(shim_st.st_dev));
     namespace fs = std::filesystem;
     const fs::path proc = fs::temp_directory_path() / ("adock-nsexec-" + std::to_string(::getpid()));
     fs::create_directories(proc / "1103");
@@ -443,7 +444,7 @@ TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, onc
     {
         Catalogue c(proc.string());
         c.exec(1000, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "s1"},
-               std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(shim_st.st_ino)));
+               shim);
         c.exec(1100, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s1"}, runc);
         c.exec(1101, 1100, "/usr/sbin/runc", {"runc", "init"}, runc);  // /proc/self/exe init
         c.runc_reexec(1101, 1100, "00:01", 7788);  // its re-exec from the sealed copy
@@ -623,14 +624,11 @@ TEST_CASE("runtime_socket_from_container: connect(2) the socket rule saw, from a
 
 TEST_CASE("container_host_namespace_join: live, a container process in the host's mount namespace after setns", "[detections][escape]") {
     // Live, the shim is known by its identity: the host's file.
-    struct stat shim_st {};
-    if (::stat("/usr/bin/containerd-shim-runc-v2", &shim_st) != 0) {
+    const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
+    if (!shim) {
         WARN("skipped: needs the host's containerd-shim-runc-v2");
         return;
     }
-    std::array<char, 32> dev{};
-    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(shim_st.st_dev), minor(shim_st.st_dev));
-    const auto shim = std::make_pair(std::string(dev.data()), static_cast<std::uint64_t>(shim_st.st_ino));
     namespace fs = std::filesystem;
     const fs::path proc = fs::temp_directory_path() / ("adock-nsjoin-" + std::to_string(::getpid()));
     fs::remove_all(proc);

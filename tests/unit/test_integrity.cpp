@@ -23,6 +23,7 @@
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
+#include "util/audit_dev.hpp"
 
 using namespace adock;
 using namespace adock::integrity;
@@ -62,9 +63,7 @@ void proc_exe(const fs::path& proc, int pid, const std::string& exe) {
 std::pair<std::string, std::uint64_t> id_of(const std::string& path) {
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
-    std::array<char, 32> dev{};
-    std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
-    return {dev.data(), static_cast<std::uint64_t>(st.st_ino)};
+    return {util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
 IntegrityMonitor::Request request(audit::Event e, std::uint32_t checks, std::pair<std::string, std::uint64_t> image = {}) {
