@@ -86,8 +86,10 @@ TEST_CASE("names and images come from the runtime's state files", "[containers]"
     fs::create_directories(dir / "podman" / "overlay-containers");
     std::ofstream(dir / "ctd" / "k8s.io" / kHex / "config.json")
         << R"({"ociVersion":"1.0.2","annotations":{"io.kubernetes.cri.container-name":"web","io.kubernetes.cri.image-name":"docker.io/library/nginx:1.25","io.kubernetes.cri.sandbox-name":"web-7d9f","io.kubernetes.cri.sandbox-namespace":"shop"}})";
-    std::ofstream(dir / "ctd" / "default" / "bl3" / "config.json") << R"({"ociVersion":"1.0.2"})";
-    std::ofstream(dir / "docker" / kHex / "config.v2.json") << R"({"Name":"/db","Config":{"Image":"postgres:16"}})";
+    std::ofstream(dir / "ctd" / "default" / "bl3" / "config.json")
+        << R"({"ociVersion":"1.0.2","process":{"cwd":"/proc/self/fd/7"},"mounts":[{"destination":"/proc","type":"proc","source":"proc"},{"destination":"/h","type":"none","source":"/","options":["rbind","ro"]},{"destination":"/etc/hosts","type":"bind","source":"/var/lib/x/hosts"}]})";
+    std::ofstream(dir / "docker" / kHex / "config.v2.json")
+        << R"({"Name":"/db","Config":{"Image":"postgres:16","WorkingDir":"/srv"},"MountPoints":{"/sock":{"Source":"/var/run/docker.sock","Destination":"/sock","Type":"bind"},"/data":{"Source":"/srv/data","Destination":"/data","Type":"bind"}}})";
     std::ofstream(dir / "podman" / "overlay-containers" / "containers.json")
         << R"([{"id":")" << kHex
         << R"(","names":["pm-web"],"image":"ab12","metadata":"{\"image-name\":\"localhost/bb:latest\",\"name\":\"pm-web\"}"}])";
@@ -112,6 +114,15 @@ TEST_CASE("names and images come from the runtime's state files", "[containers]"
         CHECK(dn.name == "db");
         CHECK(dn.image == "postgres:16");
         CHECK(dn.runtime == "docker");
+        // Its spec: the working directory, and only the binds that give it the host.
+        CHECK(dn.spec.cwd == "/srv");
+        REQUIRE(dn.spec.binds.size() == 1);
+        CHECK(dn.spec.binds[0].first == "/var/run/docker.sock");
+        CHECK(dn.spec.binds[0].second == "/sock");
+        const auto found = adock::proc::request_from_spec(dn.spec);
+        REQUIRE(found.size() == 1);
+        CHECK(found[0].kind == adock::proc::RequestKind::HostMount);
+        CHECK(found[0].what == "bind mount of /var/run/docker.sock at /sock");
     }
     SECTION("podman from its storage's containers.json") {
         ContainerRef p;
@@ -126,7 +137,13 @@ TEST_CASE("names and images come from the runtime's state files", "[containers]"
         c.id = "bl3";
         c.runtime = "containerd";
         c.ns = "default";
-        CHECK(r.read_names(c).name == "bl3");
+        const auto cn = r.read_names(c);
+        CHECK(cn.name == "bl3");
+        // An OCI bundle's process.cwd and its rbind of / (not the proc mount, not a file bind).
+        CHECK(cn.spec.cwd == "/proc/self/fd/7");
+        REQUIRE(cn.spec.binds.size() == 1);
+        CHECK(cn.spec.binds[0].first == "/");
+        CHECK(adock::proc::request_from_spec(cn.spec).size() == 2);
     }
     SECTION("hostile ids and namespaces read nothing outside the state directories") {
         fs::create_directories(dir / "trap" / "abc");
@@ -197,4 +214,92 @@ TEST_CASE("runc's argv names the container it starts", "[containers]") {
     // its executable's identity, never by argv[0] (the engine only asks for identified ones).
     CHECK(id_of({"runc", "run", "a/b"}) == "none");
     CHECK(id_of({"runc", "run", "."}) == "none");
+}
+
+TEST_CASE("container requests: what a client's or runtime's command line asks of the runtime", "[containers][escape]") {
+    using adock::proc::RequestKind;
+    using adock::proc::request_from_argv;
+    auto kinds = [](const std::vector<std::string>& argv) {
+        std::vector<std::pair<RequestKind, std::string>> out;
+        for (const auto& f : request_from_argv(argv)) {
+            out.emplace_back(f.kind, f.what);
+        }
+        return out;
+    };
+    // CVE-2024-21626's working directories, by every spelling of the option.
+    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+             {"docker", "run", "-w", "/proc/self/fd/7", "img"},
+             {"docker", "-H", "unix:///x.sock", "run", "--rm", "-it", "--workdir=/proc/self/fd/8", "img", "sh"},
+             {"docker", "container", "create", "-w/proc/thread-self/fd/7/../..", "img"},
+             {"docker", "exec", "-itw", "/proc/1/fd/5", "web", "sh"},
+             {"podman", "--root", "/r", "exec", "--workdir", "//proc/./self/fd/7", "web", "sh"},
+             {"ctr", "-n", "default", "run", "--cwd", "/proc/self/fd/9", "docker.io/x:1", "c1"},
+             {"ctr", "task", "exec", "--exec-id", "x1", "--cwd", "/proc/../proc/self/fd/6", "c1", "sh"},
+             {"runc", "--root", "/run/runc", "exec", "--cwd", "/proc/self/fd/7", "c1", "sh"}}) {
+        const auto k = kinds(argv);
+        INFO(argv[1] + " " + argv[2] + " " + argv[3]);
+        REQUIRE(k.size() == 1);
+        CHECK(k[0].first == RequestKind::LeakedFdCwd);
+        CHECK(k[0].second.starts_with("working directory "));
+    }
+    // Host mounts: / and runtime sockets (or their directories), -v, --volume=, --mount.
+    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+             {"docker", "run", "--name", "x", "-v", "/:/host", "img"},
+             {"docker", "run", "-d", "--volume=/var/run/docker.sock:/var/run/docker.sock:ro", "img"},
+             {"docker", "run", "--mount", "type=bind,source=/run/containerd,target=/c", "img"},
+             {"podman", "create", "-v", "/run/podman/podman.sock:/s:z", "img"},
+             {"nerdctl", "run", "-v", "/var/run:/r", "img"},
+             {"ctr", "run", "--mount", "type=bind,src=/,dst=/host,options=rbind:ro", "docker.io/x:1", "c1"}}) {
+        const auto k = kinds(argv);
+        INFO(argv[1] + " " + argv[2] + " " + argv[3]);
+        REQUIRE(k.size() == 1);
+        CHECK(k[0].first == RequestKind::HostMount);
+    }
+    CHECK(kinds({"docker", "run", "-v", "/:/host", "img"})[0].second == "bind mount of / at /host");
+    // Ordinary requests, and the container's own arguments after the image are its command's.
+    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+             {"docker", "run", "-w", "/srv", "-v", "/srv/data:/data", "-v", "vol:/x", "img"},
+             {"docker", "run", "img", "sh", "-c", "ls", "-w", "/proc/self/fd/7", "-v", "/:/h"},
+             {"docker", "exec", "web", "cat", "/proc/self/fd/0"},
+             {"docker", "ps", "-w", "/proc/self/fd/7"},
+             {"docker", "run", "-v", "/run/user/1000/containers/x:/x", "img"},
+             {"docker", "run", "-v", "/proc:/p", "--workdir", "/proc/self/fdx", "img"},
+             {"runc", "run", "--bundle", "/b", "c1"},
+             {"docker"},
+             {}}) {
+        CHECK(kinds(argv).empty());
+    }
+    // Both in one request.
+    CHECK(kinds({"docker", "run", "-v", "/:/h", "-w", "/proc/self/fd/7", "img"}).size() == 2);
+}
+
+TEST_CASE("container requests: paths are judged lexically, never opened", "[containers][escape]") {
+    using adock::proc::host_sensitive_source;
+    using adock::proc::leaked_fd_path;
+    CHECK(adock::proc::lexically_normal("//a/./b/../c/") == "/a/c");
+    CHECK(adock::proc::lexically_normal("/../..") == "/");
+    CHECK(leaked_fd_path("/proc/self/fd/7"));
+    CHECK(leaked_fd_path("/proc/self/fd"));
+    CHECK(leaked_fd_path("/proc/self/fd/7/../../../../bin"));
+    CHECK(leaked_fd_path("/proc/4242/fd/3"));
+    CHECK_FALSE(leaked_fd_path("/proc/self/cwd"));
+    CHECK_FALSE(leaked_fd_path("/proc/x1/fd/3"));
+    CHECK_FALSE(leaked_fd_path("/srv/proc/self/fd/3"));
+    CHECK_FALSE(leaked_fd_path(""));
+    CHECK(host_sensitive_source("/"));
+    CHECK(host_sensitive_source("//"));
+    CHECK(host_sensitive_source("/etc/.."));
+    CHECK(host_sensitive_source("/var/run/docker.sock"));
+    CHECK(host_sensitive_source("/run/user/1000/podman/podman.sock"));
+    CHECK_FALSE(host_sensitive_source("/run/containers/storage/x/userdata/.containerenv"));
+    CHECK_FALSE(host_sensitive_source("docker.sock"));
+    CHECK_FALSE(host_sensitive_source("/srv"));
+    // The bound: a spec with many binds keeps at most kMaxBinds and says so.
+    adock::proc::ContainerSpec spec;
+    for (std::size_t i = 0; i < adock::proc::ContainerSpec::kMaxBinds + 5; ++i) {
+        spec.add_bind("/", std::string(5000, 'x'));
+    }
+    CHECK(spec.binds.size() == adock::proc::ContainerSpec::kMaxBinds);
+    CHECK(spec.binds_cut);
+    CHECK(spec.binds[0].second.size() == adock::proc::ContainerSpec::kMaxPathBytes);
 }

@@ -700,3 +700,41 @@ TEST_CASE("a replay keeps what its stream taught across the engine's periodic ti
     CHECK(c.of("runc_suspicious_exec").empty());
     CHECK(c.of("fileless_exec").empty());
 }
+
+TEST_CASE("runc_leaked_fd_cwd and container_host_mount: the host's clients asking for them, by identity", "[detections][escape]") {
+    Catalogue c;
+    const std::pair<std::string, std::uint64_t> docker{"fe:00", 4242001};
+    c.exec(800, 1, "/usr/bin/docker", {"docker", "run", "-w", "/proc/self/fd/7", "adock-bb:1", "true"}, docker);
+    c.exec(801, 1, "/usr/bin/docker", {"docker", "exec", "-w", "/proc/self/fd/8", "web", "sh"}, docker);
+    c.exec(802, 1, "/usr/bin/docker", {"docker", "run", "--rm", "-v", "/:/host", "adock-bb:1", "true"}, docker);
+    c.exec(803, 1, "/usr/sbin/runc", {"runc", "--root", "/r", "exec", "--cwd", "/proc/self/fd/7", "c1", "sh"},
+           std::make_pair(std::string("fe:00"), std::uint64_t{1048601}));
+    c.engine->flush();
+    const auto cwd = c.of("runc_leaked_fd_cwd");
+    // The first docker request at once, runc's (another program), then the docker window's
+    // report of its repeat (folded per source and program).
+    REQUIRE(cwd.size() == 3);
+    CHECK(cwd[0]->severity == Severity::Critical);
+    CHECK(cwd[0]->summary.find("working directory /proc/self/fd/7 (-w)") != std::string::npos);
+    CHECK(cwd[0]->process.exe == "/usr/bin/docker");
+    CHECK(cwd[1]->process.exe == "/usr/sbin/runc");
+    CHECK(cwd[2]->process.exe == "/usr/bin/docker");
+    CHECK(cwd[2]->count == 1);
+    const auto mount = c.of("container_host_mount");
+    REQUIRE(mount.size() == 1);
+    CHECK(mount[0]->severity == Severity::High);
+    CHECK(mount[0]->summary.find("bind mount of / at /host") != std::string::npos);
+
+    // Ordinary requests; a program that is not the host's client (by its file); a container's
+    // own docker CLI; the request words as the container command's arguments.
+    Catalogue q;
+    q.exec(800, 1, "/usr/bin/docker", {"docker", "run", "-w", "/srv", "-v", "/srv:/srv", "adock-bb:1"}, docker);
+    q.exec(801, 1, "/tmp/x/docker", {"docker", "run", "-w", "/proc/self/fd/7", "img"},
+           std::make_pair(std::string("fe:00"), std::uint64_t{777}));
+    q.container(900, 901, "c9");
+    q.exec(902, 901, "/usr/bin/docker", {"docker", "run", "-v", "/:/h", "img"}, std::make_pair(std::string("00:33"), std::uint64_t{55}));
+    q.exec(803, 1, "/usr/bin/docker", {"docker", "run", "img", "sh", "-c", "x", "-w", "/proc/self/fd/7"}, docker);
+    q.engine->flush();
+    CHECK(q.of("runc_leaked_fd_cwd").empty());
+    CHECK(q.of("container_host_mount").empty());
+}

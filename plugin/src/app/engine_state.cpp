@@ -64,6 +64,9 @@ std::string EngineLoop::state_json() const {
     w.key("runtime_clones").value(static_cast<std::uint64_t>(e.runtime_clones));
     w.key("names_waited").value(static_cast<std::uint64_t>(e.names_waited));
     w.key("identity_matches").value(static_cast<std::uint64_t>(e.identity_matches));
+    w.key("spec_waits").value(static_cast<std::uint64_t>(e.spec_waits));
+    w.key("spec_wait_dropped").value(static_cast<std::uint64_t>(e.spec_wait_dropped));
+    w.key("spec_unanswered").value(static_cast<std::uint64_t>(e.spec_unanswered));
     const auto rp = engine_.probe_stats();
     w.key("roots_probed").value(static_cast<std::uint64_t>(rp.probed));
     w.key("root_probes_failed").value(static_cast<std::uint64_t>(rp.failed));
@@ -155,6 +158,9 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.runtime_clones = e.runtime_clones;
     m.names_waited = e.names_waited;
     m.identity_matches = e.identity_matches;
+    m.spec_waits = e.spec_waits;
+    m.spec_wait_dropped = e.spec_wait_dropped;
+    m.spec_unanswered = e.spec_unanswered;
     {
         const auto rp = engine_.probe_stats();
         m.roots_probed = rp.probed;

@@ -255,6 +255,12 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Path rules matched through another name of the file (dev/inode: a symlinked directory, a hard link).",
              m.identity_matches);
+    w.family("audisp_docker_spec_waits_total",
+             "counter",
+             "Runtime execs a container_request rule held while their container's spec was read, by outcome.");
+    w.sample("audisp_docker_spec_waits_total", "result=\"held\"", m.spec_waits);
+    w.sample("audisp_docker_spec_waits_total", "result=\"dropped\"", m.spec_wait_dropped);
+    w.sample("audisp_docker_spec_waits_total", "result=\"unanswered\"", m.spec_unanswered);
     w.family("audisp_docker_root_probes_total",
              "counter",
              "Reads of a container's monitored directories in its root, by result.");

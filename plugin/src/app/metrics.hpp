@@ -73,6 +73,9 @@ struct MetricsSnapshot {
     std::uint64_t runtime_clones = 0;
     std::uint64_t names_waited = 0;
     std::uint64_t identity_matches = 0;
+    std::uint64_t spec_waits = 0;
+    std::uint64_t spec_wait_dropped = 0;
+    std::uint64_t spec_unanswered = 0;
     std::uint64_t roots_probed = 0;
     std::uint64_t root_probes_failed = 0;
     std::uint64_t root_probes_dropped = 0;

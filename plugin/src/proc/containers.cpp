@@ -489,6 +489,43 @@ bool is_hex64(std::string_view s) {
     return s.size() == 64 && is_hex(s);
 }
 
+void add_if_sensitive(ContainerSpec& spec, const std::optional<std::string>& source, const std::optional<std::string>& destination) {
+    if (source && host_sensitive_source(*source)) {
+        spec.add_bind(*source, destination.value_or(""));
+    }
+}
+
+/// An OCI runtime spec's process.cwd and bind mounts (podman, CRI-O, containerd bundles).
+void oci_spec_facts(const YAML::Node& spec, ContainerSpec& out) {
+    if (!spec.IsMap()) {
+        return;
+    }
+    if (const YAML::Node proc = spec["process"]; proc && proc.IsMap()) {
+        if (auto cwd = yaml_string(proc["cwd"])) {
+            out.cwd = bounded(std::move(cwd));
+        }
+    }
+    const YAML::Node mounts = spec["mounts"];
+    if (!mounts || !mounts.IsSequence()) {
+        return;
+    }
+    for (const auto& m : mounts) {
+        if (!m.IsMap()) {
+            continue;
+        }
+        bool bind = yaml_string(m["type"]) == "bind";
+        if (const YAML::Node opts = m["options"]; !bind && opts && opts.IsSequence()) {
+            for (const auto& o : opts) {
+                const auto s = yaml_string(o);
+                bind = bind || s == "bind" || s == "rbind";
+            }
+        }
+        if (bind) {
+            add_if_sensitive(out, yaml_string(m["source"]), yaml_string(m["destination"]));
+        }
+    }
+}
+
 }  // namespace
 
 NameResolver::NameResolver(ContainerDirs dirs) : dirs_(std::move(dirs)), queue_(1024) {
@@ -627,6 +664,16 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
                 const YAML::Node log = (*doc)["LogPath"];
                 const bool no_log = log && log.IsScalar() && log.Scalar().empty();
                 n.image_build = no_health && no_log && n.image && n.image->starts_with("sha256:");
+                if (auto wd = yaml_string((*doc)["Config"]["WorkingDir"])) {
+                    n.spec.cwd = bounded(std::move(wd));
+                }
+                if (const YAML::Node mps = (*doc)["MountPoints"]; mps && mps.IsMap()) {
+                    for (const auto& kv : mps) {
+                        if (kv.second.IsMap()) {
+                            add_if_sensitive(n.spec, yaml_string(kv.second["Source"]), yaml_string(kv.second["Destination"]));
+                        }
+                    }
+                }
             }
         }
         n.runtime = "docker";
@@ -655,8 +702,9 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
                     }
                 }
             }
-            if (!n.name || !n.image) {
-                if (auto spec = parse_json(util::read_beneath(dirs_.podman_storage, "overlay-containers/" + ref.id + "/userdata/config.json", kStateFileMax))) {
+            if (auto spec = parse_json(util::read_beneath(dirs_.podman_storage, "overlay-containers/" + ref.id + "/userdata/config.json", kStateFileMax))) {
+                oci_spec_facts(*spec, n.spec);
+                if (!n.name || !n.image) {
                     Names a;
                     std::swap(a, n);
                     annotations((*spec)["annotations"]);
@@ -670,10 +718,12 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
     } else if (ref.runtime == "cri-o" || ref.runtime == "cri") {
         if (auto spec = parse_json(util::read_beneath(dirs_.crio_state, ref.id + "/userdata/config.json", kStateFileMax))) {
             annotations((*spec)["annotations"]);
+            oci_spec_facts(*spec, n.spec);
         }
     } else if (ref.ns) {
         if (auto spec = parse_json(util::read_beneath(dirs_.containerd_state, *ref.ns + "/" + ref.id + "/config.json", kStateFileMax))) {
             annotations((*spec)["annotations"]);
+            oci_spec_facts(*spec, n.spec);
             if (!n.name && *ref.ns != "k8s.io") {
                 n.name = ref.id;  // ctr: the id is the name the operator gave
             }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "proc/container_request.hpp"
 #include "proc/process_table.hpp"
 #include "util/bounded_queue.hpp"
 
@@ -72,6 +73,9 @@ public:
         std::optional<std::string> pod_namespace;
         std::optional<std::string> runtime;  ///< a better runtime name than the attribution's
         bool image_build = false;             ///< a container an image build runs (docker build)
+        /// Its spec's working directory and the bind mounts that give it the host (only those:
+        /// a spec with hundreds of harmless mounts cannot push one out of the bound).
+        ContainerSpec spec;
     };
     explicit NameResolver(ContainerDirs dirs);
     NameResolver(const NameResolver&) = delete;

@@ -163,6 +163,7 @@ struct Engine::Context {
     std::optional<ContainerRef> container;  ///< Container: the container; Unknown: one with no id
     bool file_on_host = false;              ///< path_in matched the host's file for certain
     bool names_pending = false;             ///< the container's names are being read
+    bool spec_pending = false;              ///< container_request: the spec is being read
     bool op_done = false;
     FileOp op = FileOp::None;
     bool paths_done = false;
@@ -242,6 +243,7 @@ void Engine::bind_lists() {
     };
     oci_runtimes_ = find("oci_runtimes");
     managers_ = find("container_managers");
+    clients_ = find("container_clients");
 }
 
 void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules) {
@@ -910,7 +912,88 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
     if (c.host_namespaces && !host_namespace_condition(*c.host_namespaces, ctx)) {
         return false;
     }
+    if (c.requests && !request_condition(*c.requests, ctx)) {
+        return false;
+    }
     return true;
+}
+
+bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
+    const proc::ProcessInfo* self = table_.peek(ctx.ev.pid);
+    if (self == nullptr) {
+        return false;
+    }
+    std::vector<proc::RequestFinding> found;
+    if (ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container) {
+        // The runtime starting the container (runc init): what the container was created with.
+        // Live only (the runtimes' state files); the event waits while they are read.
+        if (role_of(*self) != proc::RuntimeRole::OciRuntime || !names_ || !ctx.container ||
+            ctx.container->id.empty()) {
+            return false;
+        }
+        bool pending = false;
+        const auto n = names_->lookup(*ctx.container, &pending);
+        if (!n) {
+            ctx.spec_pending = pending;
+            return false;
+        }
+        found = proc::request_from_spec(n->spec);
+    } else {
+        // A host client or runtime, by its executable's identity: what its command line asks.
+        const bool requester = role_of(*self) == proc::RuntimeRole::OciRuntime ||
+                               (clients_ != nullptr && match_proc(*clients_, *self));
+        if (!requester) {
+            return false;
+        }
+        found = proc::request_from_argv(ctx.argv);
+    }
+    std::string what;
+    for (const auto& f : found) {
+        if ((static_cast<std::uint32_t>(f.kind) & kinds) != 0 && what.size() < 1024) {
+            what += (what.empty() ? "" : "; ") + f.what;
+        }
+    }
+    if (what.empty()) {
+        return false;
+    }
+    ctx.matched = std::move(what);
+    return true;
+}
+
+void Engine::release_spec_waits(bool all) {
+    if (spec_waits_.empty()) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<SpecWait> keep;
+    std::vector<SpecWait> ready;
+    for (auto& w : spec_waits_) {
+        Context probe(w.event, w.event.argv);
+        bool pending = false;
+        if (probe.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container && probe.container &&
+            names_ && !names_->lookup(*probe.container, &pending) && pending && !all && now < w.until) {
+            keep.push_back(std::move(w));
+            continue;
+        }
+        ready.push_back(std::move(w));
+    }
+    spec_waits_.swap(keep);
+    releasing_spec_waits_ = true;
+    for (auto& w : ready) {
+        const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
+            return r.id == w.rule_id && r.enabled;
+        });
+        if (it == rules_->rules.end()) {
+            continue;  // reloaded away meanwhile
+        }
+        Context ctx(w.event, w.event.argv);
+        ctx.syscall = &syscall_of(w.event);
+        evaluate(*it, ctx);
+        if (ctx.spec_pending) {
+            ++stats_.spec_unanswered;  // not read in time: nothing is known of its spec
+        }
+    }
+    releasing_spec_waits_ = false;
 }
 
 bool Engine::host_namespace_condition(const std::set<std::string>& kinds, Context& ctx) {
@@ -944,7 +1027,19 @@ bool Engine::host_namespace_condition(const std::set<std::string>& kinds, Contex
 void Engine::evaluate(const Rule& rule, Context& ctx) {
     ctx.file_path.reset();
     ctx.same_as.reset();
+    ctx.spec_pending = false;
     if (!holds(rule.match, ctx)) {
+        if (ctx.spec_pending && rule.match.requests && !releasing_spec_waits_) {
+            // The container's spec is being read (names resolver): the event waits for it.
+            if (spec_waits_.size() >= kMaxSpecWaits) {
+                ++stats_.spec_wait_dropped;
+                return;
+            }
+            ++stats_.spec_waits;
+            SpecWait w{rule.id, ctx.ev, std::chrono::steady_clock::now() + kNameWait};
+            audit::bound_event(w.event, alert_argv_);
+            spec_waits_.push_back(std::move(w));
+        }
         return;
     }
     const std::optional<std::string> file_path = ctx.file_path;
@@ -1491,6 +1586,7 @@ void Engine::release_parked(bool all) {
 }
 
 void Engine::tick(std::chrono::steady_clock::time_point now) {
+    release_spec_waits(false);
     release_parked(false);
     collect_verdicts();
     if (!windows_.empty()) {
@@ -1508,6 +1604,10 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
 }
 
 void Engine::flush() {
+    if (names_ && !spec_waits_.empty()) {
+        names_->drain(static_cast<unsigned>(kNameWait.count()));
+    }
+    release_spec_waits(true);
     if (names_ && !parked_.empty()) {
         names_->drain(static_cast<unsigned>(kNameWait.count()));
     }

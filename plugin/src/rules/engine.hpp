@@ -49,6 +49,9 @@ struct EngineStats {
     unsigned long long rate_summaries = 0;   ///< alerts that report what the rate limit held back
     unsigned long long syscall_names_uncached = 0;  ///< syscall numbers libaudit does not name
     unsigned long long identity_matches = 0;  ///< path rules matched through another name (dev/inode)
+    unsigned long long spec_waits = 0;         ///< runtime execs held for their container's spec
+    unsigned long long spec_wait_dropped = 0;  ///< ... not held: the bound was full
+    unsigned long long spec_unanswered = 0;    ///< ... whose spec was not read in time
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -96,6 +99,12 @@ private:
         Alert alert;
         std::chrono::steady_clock::time_point until;
     };
+    /// A runtime exec a container_request rule waits on: the container's spec is being read.
+    struct SpecWait {
+        std::string rule_id;
+        audit::Event event;  ///< bounded (audit::bound_event)
+        std::chrono::steady_clock::time_point until;
+    };
     struct Aggregation {
         Alert last;                        ///< the latest repeat (argv cut to kWindowArgvBytes)
         unsigned long long repeats = 0;    ///< matches after the first
@@ -140,6 +149,10 @@ private:
     /// host_namespace: the process (still the event's, by its cgroup) shares one of `kinds`
     /// with the host; sets ctx.matched to the ones it shares ("mnt,pid").
     bool host_namespace_condition(const std::set<std::string>& kinds, Context& ctx);
+    /// container_request: the client's or runtime's argv, or the started container's spec,
+    /// asks for one of `kinds`; sets ctx.matched to what (ctx.spec_pending while unread).
+    bool request_condition(std::uint32_t kinds, Context& ctx);
+    void release_spec_waits(bool all);
     void evaluate(const Rule& rule, Context& ctx);
     Alert build_alert(const Rule& rule, Context& ctx);
     void finish_alert(const Rule& rule, Context& ctx, Alert& a);
@@ -167,10 +180,14 @@ private:
     /// its root off the engine thread (M2: another name for /usr/bin).
     std::unique_ptr<proc::RootProbe> probe_;
     std::vector<Parked> parked_;
+    std::vector<SpecWait> spec_waits_;
+    bool releasing_spec_waits_ = false;  ///< a released wait is decided, never held again
+    static constexpr std::size_t kMaxSpecWaits = 256;
     /// The host's files define identities (live); a replay learns them from the stream.
     bool host_identities_ = true;
     const ProgramList* oci_runtimes_ = nullptr;
     const ProgramList* managers_ = nullptr;
+    const ProgramList* clients_ = nullptr;  ///< container_clients: docker, podman, ctr, ... CLIs
     proc::RoleOf role_fn_;
     EngineStats stats_;
     AlertRateLimiter limiter_;

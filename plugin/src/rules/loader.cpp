@@ -16,6 +16,7 @@
 #include "audit/framer.hpp"
 #include "config/yaml_util.hpp"
 #include "integrity/monitor.hpp"
+#include "proc/container_request.hpp"
 #include "proc/namespaces.hpp"
 #include "rules/fileop.hpp"
 #include "rules/fold.hpp"
@@ -184,6 +185,23 @@ private:
                      kinds.insert(k);
                  }
                  c.host_namespaces = std::move(kinds);
+             }},
+            {"container_request",
+             [&](const YAML::Node& x) {
+                 std::uint32_t bits = 0;
+                 for (const auto& k : r.str_list(x, "container_request")) {
+                     if (k == "leaked_fd_cwd") {
+                         bits |= static_cast<std::uint32_t>(proc::RequestKind::LeakedFdCwd);
+                     } else if (k == "host_mount") {
+                         bits |= static_cast<std::uint32_t>(proc::RequestKind::HostMount);
+                     } else {
+                         r.fail(x, "container_request: unknown request '" + k + "' (host_mount, leaked_fd_cwd)");
+                     }
+                 }
+                 if (bits == 0) {
+                     r.fail(x, "container_request: name at least one of host_mount, leaked_fd_cwd");
+                 }
+                 c.requests = bits;
              }},
             {"integrity_trusted", [&](const YAML::Node& x) { c.integrity_trusted = r.boolean(x, "integrity_trusted"); }},
             {"content",

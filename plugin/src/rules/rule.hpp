@@ -125,6 +125,11 @@ struct Conditions {
     /// read live from /proc/PID/ns against the plugin's own; never holds in a replay or when the
     /// process is gone. Checked last (after in_container): for the rare events that ask.
     std::optional<std::set<std::string>> host_namespaces;
+    /// What a request for a container asks for (proc::RequestKind bits): the command line of a
+    /// container client or OCI runtime (by identity: lists container_clients, oci_runtimes), or
+    /// for the runtime starting a container (runc init, in the container) that container's spec,
+    /// read live off the engine thread (the event waits for it, bounded). Checked last.
+    std::optional<std::uint32_t> requests;
 };
 
 /// A different severity and extra tags when more conditions hold (the first that holds wins):
