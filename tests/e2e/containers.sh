@@ -390,6 +390,30 @@ det_podman_escape() {
   remember esc-p podman localhost/adock-bb:1 adock-bb:1
   pm start -a esc-p
 }
+# Requests for the host: / bind-mounted, a working directory through a leaked descriptor
+# (CVE-2024-21626: this host's runc is patched and refuses to start the process, the attempt is
+# what is detected), and through Docker's API without a CLI (only the container's spec says it).
+det_docker_request() {
+  dk create --name mnt-d --network none -v /:/hostroot:ro adock-bb:1 true
+  remember mnt-d docker adock-bb:1
+  dk start -a mnt-d
+  dk create --name leak-d --network none -w /proc/self/fd/7 adock-bb:1 true
+  remember leak-d docker adock-bb:1
+  dk start -a leak-d || echo "leak-d: the runtime refused the working directory"
+  curl -sS --fail --unix-socket "$d/docker.sock" -H 'Content-Type: application/json' \
+    -d '{"Image":"adock-bb:1","Cmd":["true"],"HostConfig":{"Binds":["/run:/hostrun:ro"],"NetworkMode":"none"}}' \
+    'http://docker/containers/create?name=api-d' >/dev/null
+  remember api-d docker adock-bb:1
+  dk start -a api-d
+}
+det_podman_request() {
+  pm create --name mnt-p "${PM_RUN[@]}" -v /:/hostroot:ro adock-bb:1 true
+  remember mnt-p podman localhost/adock-bb:1 adock-bb:1
+  pm start -a mnt-p
+  pm create --name leak-p "${PM_RUN[@]}" -w /proc/self/fd/7 adock-bb:1 true
+  remember leak-p podman localhost/adock-bb:1 adock-bb:1
+  pm start -a leak-p || echo "leak-p: the runtime refused the working directory"
+}
 # nsenter -t PID -m from a --pid=host container, into a host process's mount namespace (a sleep
 # of this script's: this host's pid 1 is not readable).
 det_docker_nsjoin() {
@@ -477,6 +501,8 @@ phase det.runc_shell det_runc_shell
 phase det.daemon_json det_daemon_json
 phase det.docker_escape det_docker_escape
 phase det.podman_escape det_podman_escape
+phase det.docker_request det_docker_request
+phase det.podman_request det_podman_request
 phase det.docker_nsjoin det_docker_nsjoin
 phase det.podman_nsjoin det_podman_nsjoin
 phase det.host_fileless det_host_fileless

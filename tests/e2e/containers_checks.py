@@ -323,6 +323,8 @@ class Checks:
                                   "container_sensitive_syscall"},
             "det.podman_escape": {"container_escape_write", "runtime_socket_from_container", "fileless_exec",
                                   "container_sensitive_syscall"},
+            "det.docker_request": {"container_host_mount", "runc_leaked_fd_cwd"},
+            "det.podman_request": {"container_host_mount", "runc_leaked_fd_cwd"},
             "det.docker_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.podman_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.host_fileless": {"fileless_exec"},
@@ -424,6 +426,42 @@ class Checks:
             self.report(not problems, "fileless_exec: a memfd exec on the host (high)",
                         [str([(a["process"].get("exe"), a["rule"]["severity"]) for a in hits])] + problems)
 
+    def requests(self):
+        """Issue 15: container_host_mount and runc_leaked_fd_cwd, from the clients' command lines
+        (stream facts: live and replay) and, live, from the started containers' specs (which
+        also see Docker's API used without a CLI)."""
+        cli = {"det.docker_request": "/usr/bin/docker", "det.podman_request": "/usr/bin/podman"}
+        for ph, spec_keys in (("det.docker_request", [("mnt-d", "container_host_mount", "bind mount of / at /hostroot"),
+                                                       ("leak-d", "runc_leaked_fd_cwd", "working directory /proc/self/fd/7"),
+                                                       ("api-d", "container_host_mount", "bind mount of /run at /hostrun")]),
+                              ("det.podman_request", [("mnt-p", "container_host_mount", "bind mount of / at /hostroot"),
+                                                       ("leak-p", "runc_leaked_fd_cwd", "working directory /proc/self/fd/7")])):
+            if (self.mode == "replay" and ph not in self.phases) or not self.phase_ran(ph):
+                continue
+            got = [a for a in self.window(ph) if a["rule"]["id"] in ("container_host_mount", "runc_leaked_fd_cwd")]
+            want_sev = {"container_host_mount": "high", "runc_leaked_fd_cwd": "critical"}
+            problems = []
+            for rule, what in (("container_host_mount", "bind mount of / at /hostroot"),
+                               ("runc_leaked_fd_cwd", "working directory /proc/self/fd/7 (-w)")):
+                if not any(a["rule"]["id"] == rule and a["process"].get("exe") == cli[ph] and what in a.get("summary", "")
+                           for a in got):
+                    problems.append("MISSED: %s from %s's command line (%s)" % (rule, cli[ph], what))
+            if self.mode == "live":
+                for key, rule, what in spec_keys:
+                    mine = [a for a in got if a["rule"]["id"] == rule and (a.get("container") or {}).get("id") == self.containers[key]["id"]]
+                    if not any(what in a.get("summary", "") for a in mine):
+                        problems.append("MISSED: %s from the spec of %s (%s)" % (rule, key, what))
+                    for a in mine:
+                        problems += ["%s: %s" % (rule, p) for p in self.container_problems(a, key)]
+            for a in got:
+                if a["rule"]["severity"] != want_sev[a["rule"]["id"]]:
+                    problems.append("%s severity %s, want %s" % (a["rule"]["id"], a["rule"]["severity"], want_sev[a["rule"]["id"]]))
+            self.report(not problems, "%s: container_host_mount (-v /:/hostroot%s) and runc_leaked_fd_cwd (-w /proc/self/fd/7) "
+                        "from the client's command line%s" % (ph, ", and /run through the API" if ph == "det.docker_request" else "",
+                                                               " and the containers' specs" if self.mode == "live" else ""),
+                        [str([(a["rule"]["id"], a["process"].get("exe"), ((a.get("container") or {}).get("name")), a.get("summary", "")[:90])
+                              for a in got])] + sorted(set(problems)))
+
     def masquerade(self):
         """Issue 15: binary_masquerade, live only (the content is read from the host)."""
         ph = "det.masquerade"
@@ -495,6 +533,7 @@ def main():
     c.soak()
     c.detections()
     c.masquerade()
+    c.requests()
     c.naming()
     print("checks (%s): %d passed, %d failed" % (c.mode, c.passed, c.failed))
     sys.exit(1 if c.failed else 0)
