@@ -405,6 +405,14 @@ det_docker_request() {
     'http://docker/containers/create?name=api-d' >/dev/null
   remember api-d docker adock-bb:1
   dk start -a api-d
+  # The host's root disk by its numbers, mknod'ed and mounted from a capable container (the
+  # devices cgroup refuses to open it: the attempt is the detection).
+  local devno maj min
+  devno=$(stat -c %d /); maj=$((devno >> 8)); min=$((devno & 255))
+  dk create --name blk-d --network none --cap-add ALL --cap-drop SYS_RESOURCE adock-bb:1 \
+    sh -c "mknod /tmp/hostdisk b $maj $min && mkdir -p /tmp/m && if mount -o ro /tmp/hostdisk /tmp/m; then echo mounted; umount /tmp/m; else echo 'mount refused'; fi"
+  remember blk-d docker adock-bb:1
+  dk start -a blk-d
 }
 det_podman_request() {
   pm create --name mnt-p "${PM_RUN[@]}" -v /:/hostroot:ro adock-bb:1 true

@@ -323,7 +323,7 @@ class Checks:
                                   "container_sensitive_syscall"},
             "det.podman_escape": {"container_escape_write", "runtime_socket_from_container", "fileless_exec",
                                   "container_sensitive_syscall"},
-            "det.docker_request": {"container_host_mount", "runc_leaked_fd_cwd"},
+            "det.docker_request": {"container_host_mount", "runc_leaked_fd_cwd", "container_sensitive_syscall"},
             "det.podman_request": {"container_host_mount", "runc_leaked_fd_cwd"},
             "det.docker_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.podman_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
@@ -433,7 +433,8 @@ class Checks:
         cli = {"det.docker_request": "/usr/bin/docker", "det.podman_request": "/usr/bin/podman"}
         for ph, spec_keys in (("det.docker_request", [("mnt-d", "container_host_mount", "bind mount of / at /hostroot"),
                                                        ("leak-d", "runc_leaked_fd_cwd", "working directory /proc/self/fd/7"),
-                                                       ("api-d", "container_host_mount", "bind mount of /run at /hostrun")]),
+                                                       ("api-d", "container_host_mount", "bind mount of /run at /hostrun"),
+                                                       ("blk-d", "container_host_mount", "mount of the block device /tmp/hostdisk")]),
                               ("det.podman_request", [("mnt-p", "container_host_mount", "bind mount of / at /hostroot"),
                                                        ("leak-p", "runc_leaked_fd_cwd", "working directory /proc/self/fd/7")])):
             if (self.mode == "replay" and ph not in self.phases) or not self.phase_ran(ph):

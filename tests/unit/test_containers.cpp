@@ -269,6 +269,10 @@ TEST_CASE("container requests: what a client's or runtime's command line asks of
              {}}) {
         CHECK(kinds(argv).empty());
     }
+    // What a finding shows is bounded, whatever the argument's length.
+    const auto longest = kinds({"docker", "run", "-w", "/proc/self/fd/7/" + std::string(100000, 'a'), "img"});
+    REQUIRE(longest.size() == 1);
+    CHECK(longest[0].second.size() < 400);
     // Both in one request.
     CHECK(kinds({"docker", "run", "-v", "/:/h", "-w", "/proc/self/fd/7", "img"}).size() == 2);
 }

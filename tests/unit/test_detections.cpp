@@ -738,3 +738,28 @@ TEST_CASE("runc_leaked_fd_cwd and container_host_mount: the host's clients askin
     CHECK(q.of("runc_leaked_fd_cwd").empty());
     CHECK(q.of("container_host_mount").empty());
 }
+
+TEST_CASE("container_host_mount: mount(2) of a block device from a container, refused or not", "[detections][escape]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    audit::Event m = c.file(501, 500, "/bin/busybox", "mount", "/tmp/sda");
+    m.paths[1].mode = S_IFBLK | 0644;
+    m.success = false;
+    m.exit = -1;  // EPERM: the devices cgroup refuses to open it
+    c.engine->on_event(m);
+    // A tmpfs or bind mount (no device), and the host mounting its own disk: not this rule.
+    audit::Event t = c.file(501, 500, "/bin/busybox", "mount", "/mnt");
+    t.paths[1].mode = S_IFDIR | 0755;
+    c.engine->on_event(t);
+    c.exec(600, 1, "/usr/bin/mount", {"mount", "/dev/vdb", "/srv"});
+    audit::Event h = c.file(600, 1, "/usr/bin/mount", "mount", "/dev/vdb");
+    h.paths[1].mode = S_IFBLK | 0660;
+    c.engine->on_event(h);
+    c.engine->flush();
+    const auto hits = c.of("container_host_mount");
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0]->severity == Severity::High);
+    CHECK(hits[0]->summary.find("mount of the block device /tmp/sda") != std::string::npos);
+    REQUIRE(hits[0]->container);
+    CHECK(hits[0]->container->id == "c1");
+}

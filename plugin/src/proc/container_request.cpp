@@ -166,16 +166,22 @@ std::optional<std::string> csv_field(std::string_view csv, std::initializer_list
     return std::nullopt;
 }
 
+/// A path as a finding shows it: bounded (an argv element may be long).
+std::string shown(std::string_view path) {
+    constexpr std::size_t kShownBytes = 256;
+    return path.size() <= kShownBytes ? std::string(path) : std::string(path.substr(0, kShownBytes)) + "...";
+}
+
 void check_bind(std::vector<RequestFinding>& out, const std::string& source, const std::string& destination) {
     if (host_sensitive_source(source)) {
         out.push_back({RequestKind::HostMount,
-                       "bind mount of " + source + (destination.empty() ? std::string() : " at " + destination)});
+                       "bind mount of " + shown(source) + (destination.empty() ? std::string() : " at " + shown(destination))});
     }
 }
 
 void check_cwd(std::vector<RequestFinding>& out, const std::string& cwd, std::string_view how) {
     if (leaked_fd_path(cwd)) {
-        out.push_back({RequestKind::LeakedFdCwd, "working directory " + cwd + (how.empty() ? "" : " (" + std::string(how) + ")")});
+        out.push_back({RequestKind::LeakedFdCwd, "working directory " + shown(cwd) + (how.empty() ? "" : " (" + std::string(how) + ")")});
     }
 }
 

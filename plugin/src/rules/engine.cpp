@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rules/engine.hpp"
 
+#include <sys/stat.h>
+
 #include <unistd.h>
 
 #include <fnmatch.h>
@@ -924,7 +926,23 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
         return false;
     }
     std::vector<proc::RequestFinding> found;
-    if (ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container) {
+    const bool in_container = ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container;
+    if (ctx.syscall != nullptr && *ctx.syscall == "mount") {
+        // mount(2) of a block device from a container, refused or not: the kernel's PATH record
+        // of the source is the device node (a node a container made with mknod names the host's
+        // disk by its numbers). Its mode is the kernel's, its name the caller's.
+        if (!in_container || (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0) {
+            return false;
+        }
+        for (const auto& [path, item] : ctx.object_paths()) {
+            if ((item->mode & S_IFMT) == S_IFBLK) {
+                ctx.matched = "mount of the block device " + path.substr(0, 512);
+                return true;
+            }
+        }
+        return false;
+    }
+    if (in_container) {
         // The runtime starting the container (runc init): what the container was created with.
         // Live only (the runtimes' state files); the event waits while they are read.
         if (role_of(*self) != proc::RuntimeRole::OciRuntime || !names_ || !ctx.container ||
@@ -938,6 +956,10 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
             return false;
         }
         found = proc::request_from_spec(n->spec);
+        for (auto& f : found) {
+            f.what += " in the spec of container " + (n->name ? *n->name : ctx.container->id.substr(0, 12)) +
+                      (n->image ? " (image " + *n->image + ")" : std::string());
+        }
     } else {
         // A host client or runtime, by its executable's identity: what its command line asks.
         const bool requester = role_of(*self) == proc::RuntimeRole::OciRuntime ||
