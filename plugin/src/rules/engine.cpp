@@ -961,13 +961,17 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
                       (n->image ? " (image " + *n->image + ")" : std::string());
         }
     } else {
-        // A host client or runtime, by its executable's identity: what its command line asks.
+        // A host client or runtime, by its executable's identity: what its command line asks
+        // (read first: most command lines ask nothing, and the identity costs more).
+        found = proc::request_from_argv(ctx.argv);
+        if (found.empty()) {
+            return false;
+        }
         const bool requester = role_of(*self) == proc::RuntimeRole::OciRuntime ||
                                (clients_ != nullptr && match_proc(*clients_, *self));
         if (!requester) {
             return false;
         }
-        found = proc::request_from_argv(ctx.argv);
     }
     std::string what;
     for (const auto& f : found) {
