@@ -647,6 +647,11 @@ void Engine::on_event(const audit::Event& ev) {
         release_parked(false);
     }
     learn_identities(ev);
+    if (ev.seccomp && seccomp_observer_) {
+        std::optional<ContainerRef> ref;
+        const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
+        seccomp_observer_(ev, a, ref);
+    }
     send_rate_summaries(limiter_.due(event_ms(ev), std::chrono::steady_clock::time_point::min()));
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());

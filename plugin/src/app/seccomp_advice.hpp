@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+// --seccomp-profile: an OCI seccomp profile learned from the SECCOMP records (SCMP_ACT_LOG) of
+// the containers of one image, or of one container, in a saved stream.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alert/alert.hpp"
+
+namespace adock::app {
+
+/// libseccomp's name of an audit arch (AUDIT_ARCH_X86_64 -> "SCMP_ARCH_X86_64"); nullopt when
+/// this build does not know it.
+[[nodiscard]] std::optional<std::string> scmp_arch_name(std::uint32_t audit_arch);
+
+/// What the SECCOMP records of a stream say each container used, bounded: an attacker who
+/// controls the stream cannot make it grow past the caps, and what they cut is counted.
+class SeccompAdvisor {
+public:
+    static constexpr std::size_t kMaxContainers = 1024;
+    static constexpr std::size_t kMaxSyscalls = 1024;  ///< distinct (arch, syscall) per container
+    static constexpr std::size_t kMaxUnnamed = 64;     ///< distinct unnamed (arch, nr) per container
+    static constexpr std::size_t kMaxNameBytes = 256;  ///< container id, name and image
+
+    struct Usage {
+        std::string id;
+        std::string runtime;
+        std::optional<std::string> name;
+        std::optional<std::string> image;
+        /// arch -> syscall name -> records
+        std::map<std::uint32_t, std::map<std::string, unsigned long long>> syscalls;
+        /// "arch:nr" (hex arch) -> records, for a syscall or arch libaudit cannot name
+        std::map<std::string, unsigned long long> unnamed;
+        unsigned long long records = 0;
+    };
+
+    struct Stats {
+        unsigned long long records = 0;           ///< SECCOMP records seen
+        unsigned long long not_in_container = 0;  ///< attributed to the host
+        unsigned long long unattributed = 0;      ///< attribution unknown
+        unsigned long long unnamed = 0;           ///< syscall or arch without a name
+        unsigned long long dropped_containers = 0;  ///< records of containers past kMaxContainers
+        unsigned long long dropped_syscalls = 0;    ///< records past kMaxSyscalls / kMaxUnnamed
+    };
+
+    /// One SECCOMP record: its process's container (nullopt with `host` true: the host; with
+    /// `host` false: unknown), arch and syscall number.
+    void add(const std::optional<ContainerRef>& container, bool host, std::uint32_t arch, int syscall);
+    /// Sets a container's name and image once known (the runtime's state files).
+    void set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image);
+
+    /// The containers `target` designates: those of image `target` (exactly, or `target:latest`),
+    /// else the one whose name or id is `target` or whose id starts with it.
+    struct Selection {
+        std::vector<const Usage*> containers;
+        std::string by;     ///< "image", "name", "id" or "id prefix"
+        std::string error;  ///< not empty: nothing, or several containers by an id prefix
+    };
+    [[nodiscard]] Selection select(const std::string& target) const;
+
+    /// The OCI profile (JSON, newline-terminated) allowing exactly what the containers used.
+    [[nodiscard]] static std::string profile_json(const Selection& s);
+    /// The human summary: per syscall its records and containers, what could not be named, what
+    /// the bounds dropped.
+    [[nodiscard]] std::string report(const Selection& s) const;
+    /// "image (N containers), ..." and the containers without image: what the stream has.
+    [[nodiscard]] std::string seen() const;
+
+    [[nodiscard]] const Stats& stats() const { return stats_; }
+    [[nodiscard]] const std::map<std::string, Usage>& containers() const { return usage_; }
+
+private:
+    std::map<std::string, Usage> usage_;  ///< by container id
+    Stats stats_;
+};
+
+}  // namespace adock::app
+
+namespace adock::app {
+
+struct Generation;
+
+/// --seccomp-profile TARGET --input PATH: replays PATH through the engine (attribution only:
+/// no alert leaves), aggregates its SECCOMP records per container, names the containers from the
+/// runtimes' state files (not /proc) where they still exist, prints the profile for TARGET on
+/// stdout and the summary on stderr. Exit 0; 1 when the input cannot be read or has no SECCOMP
+/// record of a container; 2 when TARGET is no image, name or id the stream has.
+int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target);
+
+}  // namespace adock::app
