@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -68,46 +69,98 @@ std::optional<std::string> scmp_arch_name(std::uint32_t audit_arch) {
     return std::nullopt;
 }
 
-void SeccompAdvisor::add(const std::optional<ContainerRef>& container, bool host, std::uint32_t arch, int syscall) {
+void SeccompAdvisor::add(int pid, const std::optional<ContainerRef>& container, bool host, std::uint32_t arch,
+                         int syscall) {
     ++stats_.records;
-    if (!container || container->id.empty()) {
-        ++(host && !container ? stats_.not_in_container : stats_.unattributed);
+    if (container && !container->id.empty()) {
+        count(*container, arch, syscall, 1);
         return;
     }
-    const std::string id = container->id.substr(0, kMaxNameBytes);
+    if (host && !container) {
+        ++stats_.not_in_container;
+        return;
+    }
+    auto p = pending_.find(pid);
+    if (p == pending_.end()) {
+        if (pending_.size() >= kMaxPendingPids) {
+            ++stats_.unattributed;
+            return;
+        }
+        p = pending_.emplace(pid, std::map<Key, unsigned long long>{}).first;
+    }
+    auto k = p->second.find(Key{arch, syscall});
+    if (k != p->second.end()) {
+        ++k->second;
+    } else if (p->second.size() < kMaxPendingSyscalls) {
+        p->second.emplace(Key{arch, syscall}, 1);
+    } else {
+        ++stats_.unattributed;
+    }
+}
+
+void SeccompAdvisor::resolve(int pid, const std::optional<ContainerRef>& container, bool host) {
+    auto p = pending_.find(pid);
+    if (p == pending_.end()) {
+        return;
+    }
+    const bool in_container = container && !container->id.empty();
+    if (!in_container && !(host && !container)) {
+        return;  // still unknown
+    }
+    for (const auto& [k, n] : p->second) {
+        if (in_container) {
+            count(*container, k.first, k.second, n);
+        } else {
+            stats_.not_in_container += n;
+        }
+    }
+    pending_.erase(p);
+}
+
+void SeccompAdvisor::finish() {
+    for (const auto& [pid, per] : pending_) {
+        for (const auto& [k, n] : per) {
+            stats_.unattributed += n;
+        }
+    }
+    pending_.clear();
+}
+
+void SeccompAdvisor::count(const ContainerRef& container, std::uint32_t arch, int syscall, unsigned long long n) {
+    const std::string id = container.id.substr(0, kMaxNameBytes);
     auto it = usage_.find(id);
     if (it == usage_.end()) {
         if (usage_.size() >= kMaxContainers) {
-            ++stats_.dropped_containers;
+            stats_.dropped_containers += n;
             return;
         }
         Usage u;
         u.id = id;
-        u.runtime = container->runtime.substr(0, kMaxNameBytes);
-        u.name = bounded(container->name);
-        u.image = bounded(container->image);
+        u.runtime = container.runtime.substr(0, kMaxNameBytes);
+        u.name = bounded(container.name);
+        u.image = bounded(container.image);
         it = usage_.emplace(id, std::move(u)).first;
     }
     Usage& u = it->second;
-    ++u.records;
+    u.records += n;
     const std::string name = audit::syscall_name(arch, syscall);
     if (!scmp_arch_name(arch) || name.starts_with("unknown(")) {
-        ++stats_.unnamed;
+        stats_.unnamed += n;
         const std::string key = hex(arch) + ":" + std::to_string(syscall);
-        auto n = u.unnamed.find(key);
-        if (n != u.unnamed.end()) {
-            ++n->second;
+        auto x = u.unnamed.find(key);
+        if (x != u.unnamed.end()) {
+            x->second += n;
         } else if (u.unnamed.size() < kMaxUnnamed) {
-            u.unnamed.emplace(key, 1);
+            u.unnamed.emplace(key, n);
         } else {
-            ++stats_.dropped_syscalls;
+            stats_.dropped_syscalls += n;
         }
         return;
     }
     auto& per_arch = u.syscalls[arch];
     auto s = per_arch.find(name);
     if (s != per_arch.end()) {
-        ++s->second;
+        s->second += n;
         return;
     }
     std::size_t distinct = 0;
@@ -115,13 +168,13 @@ void SeccompAdvisor::add(const std::optional<ContainerRef>& container, bool host
         distinct += names.size();
     }
     if (distinct >= kMaxSyscalls) {
-        ++stats_.dropped_syscalls;
+        stats_.dropped_syscalls += n;
         if (per_arch.empty()) {
             u.syscalls.erase(arch);
         }
         return;
     }
-    per_arch.emplace(name, 1);
+    per_arch.emplace(name, n);
 }
 
 void SeccompAdvisor::set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image) {
@@ -312,8 +365,13 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
     SeccompAdvisor advisor;
     engine.set_seccomp_observer(
         [&advisor](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
-            advisor.add(a == proc::Attribution::Container ? ref : std::nullopt, a == proc::Attribution::Host,
-                        ev.seccomp->arch, ev.seccomp->syscall);
+            const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
+            const bool host = a == proc::Attribution::Host;
+            if (ev.seccomp) {
+                advisor.add(ev.pid, where, host, ev.seccomp->arch, ev.seccomp->syscall);
+            } else {
+                advisor.resolve(ev.pid, where, host);
+            }
         });
     audit::Pipeline pipeline(std::chrono::milliseconds(cfg.engine.eoe_timeout_ms),
                              cfg.engine.max_pending_events,
@@ -343,6 +401,7 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
     }
     pipeline.flush();
     engine.flush();
+    advisor.finish();
     out.stop(std::chrono::milliseconds(0));
 
     // Image and name: what the runtimes' state files say of the containers still on this host.

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <unordered_map>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,8 @@ public:
     static constexpr std::size_t kMaxSyscalls = 1024;  ///< distinct (arch, syscall) per container
     static constexpr std::size_t kMaxUnnamed = 64;     ///< distinct unnamed (arch, nr) per container
     static constexpr std::size_t kMaxNameBytes = 256;  ///< container id, name and image
+    static constexpr std::size_t kMaxPendingPids = 4096;   ///< pids with records not yet attributed
+    static constexpr std::size_t kMaxPendingSyscalls = 256;  ///< per such pid
 
     struct Usage {
         std::string id;
@@ -48,9 +52,17 @@ public:
         unsigned long long dropped_syscalls = 0;    ///< records past kMaxSyscalls / kMaxUnnamed
     };
 
-    /// One SECCOMP record: its process's container (nullopt with `host` true: the host; with
-    /// `host` false: unknown), arch and syscall number.
-    void add(const std::optional<ContainerRef>& container, bool host, std::uint32_t arch, int syscall);
+    /// One SECCOMP record of `pid`: its process's container (nullopt with `host` true: the host;
+    /// with `host` false: unknown), arch and syscall number. An unknown pid's records wait for
+    /// resolve() to name their process, until finish().
+    void add(int pid, const std::optional<ContainerRef>& container, bool host, std::uint32_t arch, int syscall);
+    /// A SYSCALL record of `pid` with its attribution, as in add(): the records of `pid` that
+    /// waited are counted now. A shell's forked applet execs nothing and none of the usual rules
+    /// audits it: its SECCOMP records name a pid the process table learns only from its
+    /// exit_group, audited in the learning run (README, Seccomp advice).
+    void resolve(int pid, const std::optional<ContainerRef>& container, bool host);
+    /// End of the stream: the records of pids nothing attributed are counted as unattributed.
+    void finish();
     /// Sets a container's name and image once known (the runtime's state files).
     void set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image);
 
@@ -75,7 +87,12 @@ public:
     [[nodiscard]] const std::map<std::string, Usage>& containers() const { return usage_; }
 
 private:
+    void count(const ContainerRef& container, std::uint32_t arch, int syscall, unsigned long long n);
+    using Key = std::pair<std::uint32_t, int>;  ///< arch, syscall number
     std::map<std::string, Usage> usage_;  ///< by container id
+    /// records of pids not attributed yet (bounded): a forked child's SECCOMP records precede the
+    /// first SYSCALL record that tells the process table its parent
+    std::unordered_map<int, std::map<Key, unsigned long long>> pending_;
     Stats stats_;
 };
 

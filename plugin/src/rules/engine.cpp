@@ -83,6 +83,7 @@ constexpr std::size_t kSummaryFieldBytes = 1024;
 
 /// kill_process, kill_thread, trap, errno(N), user_notif, trace, log, allow: the action bits of a
 /// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
+
 std::string seccomp_action(std::uint32_t code) {
     switch (code & 0xffff0000U) {
         case 0x80000000U:
@@ -647,7 +648,7 @@ void Engine::on_event(const audit::Event& ev) {
         release_parked(false);
     }
     learn_identities(ev);
-    if (ev.seccomp && seccomp_observer_) {
+    if (seccomp_observer_ && (ev.seccomp || (ev.has_syscall && ev.pid > 0))) {
         std::optional<ContainerRef> ref;
         const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
         seccomp_observer_(ev, a, ref);

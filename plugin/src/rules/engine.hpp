@@ -69,7 +69,8 @@ public:
     /// Closes every aggregation window (end of input, shutdown).
     void flush();
 
-    /// Called for every SECCOMP record with its process's attribution (--seccomp-profile).
+    /// Called for every SECCOMP record and every SYSCALL record with the acting process's
+    /// attribution (--seccomp-profile; unset in the plugin).
     using SeccompObserver =
         std::function<void(const audit::Event&, proc::Attribution, const std::optional<ContainerRef>&)>;
     void set_seccomp_observer(SeccompObserver f) { seccomp_observer_ = std::move(f); }
