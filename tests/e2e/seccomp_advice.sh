@@ -128,6 +128,10 @@ for s in ("chroot", "reboot", "mount", "unshare"):
 assert "image: 3 container(s)" in err and "sc-learn-1" in err, err
 assert any(l.split()[:1] == ["mkdir"] and l.split()[-1] == "3" for l in err.splitlines()), err
 PY
+# auditd's own log (no EOE records) says the same.
+"$bin" --config "$d/plugin.yaml" --input "$d/log/audit.log" --seccomp-profile adock-sc:1 > "$d/profile-log.json" 2> "$d/profile-log.err" \
+  && cmp -s "$d/profile.json" "$d/profile-log.json" && ok "the same profile from auditd's audit.log" \
+  || bad "audit.log: $(diff "$d/profile.json" "$d/profile-log.json" | head -5) $(head -3 "$d/profile-log.err")"
 "$bin" --config "$d/plugin.yaml" --input "$d/learn.log" --seccomp-profile sc-learn-2 > /dev/null 2> "$d/by-name.err" \
   && grep -q "name: 1 container(s)" "$d/by-name.err" && ok "by container name: one container" || bad "by name: $(cat "$d/by-name.err")"
 rc=0; "$bin" --config "$d/plugin.yaml" --input "$d/learn.log" --seccomp-profile nosuch:1 > "$d/none.out" 2> "$d/none.err" || rc=$?

@@ -301,10 +301,10 @@ std::string SeccompAdvisor::report(const Selection& s) const {
                printable(u->image.value_or("-")) + ": " + std::to_string(u->records) + " records\n";
     }
     std::array<char, 160> line{};
-    (void)std::snprintf(line.data(), line.size(), "  %-24s %12s %10s\n", "syscall", "records", "containers");
+    (void)std::snprintf(line.data(), line.size(), "  %-32s %12s %10s\n", "syscall", "records", "containers");
     out += line.data();
     for (const auto& [n, x] : by_name) {
-        (void)std::snprintf(line.data(), line.size(), "  %-24s %12llu %10zu\n", n.c_str(), x.records, x.containers);
+        (void)std::snprintf(line.data(), line.size(), "  %-32s %12llu %10zu\n", n.c_str(), x.records, x.containers);
         out += line.data();
     }
     for (const auto& [k, x] : unnamed) {
@@ -351,18 +351,17 @@ std::string SeccompAdvisor::seen() const {
 
 namespace adock::app {
 
-int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target) {
-    const config::Config& cfg = loaded.cfg;
+bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleSet> rules, const std::string& input,
+                   SeccompAdvisor& advisor, std::string& error) {
     std::FILE* in = std::fopen(input.c_str(), "rbe");
     if (in == nullptr) {
-        std::fprintf(stderr, "seccomp-profile: cannot open input %s: %s\n", input.c_str(), std::strerror(errno));
-        return 1;
+        error = "cannot open input " + input + ": " + std::strerror(errno);
+        return false;
     }
     const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
     outputs::Dispatcher out;  // no outputs: the rules run, their alerts are only counted
     out.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host, cfg.degraded_spool_percent);
-    rules::Engine engine(cfg, loaded.rules, out);
-    SeccompAdvisor advisor;
+    rules::Engine engine(cfg, std::move(rules), out);
     engine.set_seccomp_observer(
         [&advisor](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
             const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
@@ -393,8 +392,8 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
         carry.erase(0, nl + 1);
     }
     if (std::ferror(in) != 0) {
-        std::fprintf(stderr, "seccomp-profile: reading %s failed\n", input.c_str());
-        return 1;
+        error = "reading " + input + " failed";
+        return false;
     }
     if (!carry.empty()) {
         pipeline.feed(carry);
@@ -403,32 +402,44 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
     engine.flush();
     advisor.finish();
     out.stop(std::chrono::milliseconds(0));
+    return true;
+}
 
-    // Image and name: what the runtimes' state files say of the containers still on this host.
-    {
-        proc::NameResolver names(
-            proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
-        for (const auto& [id, u] : advisor.containers()) {
-            ContainerRef ref;
-            ref.id = u.id;
-            ref.runtime = u.runtime;
-            (void)names.lookup(ref);
-        }
-        constexpr unsigned kNamesWaitMs = 5000;
-        names.drain(kNamesWaitMs);
-        std::vector<std::pair<std::string, proc::NameResolver::Names>> found;
-        for (const auto& [id, u] : advisor.containers()) {
-            ContainerRef ref;
-            ref.id = u.id;
-            ref.runtime = u.runtime;
-            if (auto n = names.lookup(ref)) {
-                found.emplace_back(id, std::move(*n));
-            }
-        }
-        for (auto& [id, n] : found) {
-            advisor.set_names(id, std::move(n.name), std::move(n.image));
+void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, unsigned wait_ms) {
+    proc::NameResolver names(dirs);
+    auto ref_of = [](const SeccompAdvisor::Usage& u) {
+        ContainerRef ref;
+        ref.id = u.id;
+        ref.runtime = u.runtime;
+        return ref;
+    };
+    for (const auto& [id, u] : advisor.containers()) {
+        (void)names.lookup(ref_of(u));
+    }
+    names.drain(wait_ms);
+    std::vector<std::pair<std::string, proc::NameResolver::Names>> found;
+    for (const auto& [id, u] : advisor.containers()) {
+        if (auto n = names.lookup(ref_of(u))) {
+            found.emplace_back(id, std::move(*n));
         }
     }
+    for (auto& [id, n] : found) {
+        advisor.set_names(id, std::move(n.name), std::move(n.image));
+    }
+}
+
+int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target) {
+    const config::Config& cfg = loaded.cfg;
+    SeccompAdvisor advisor;
+    if (std::string error; !learn_seccomp(cfg, loaded.rules, input, advisor, error)) {
+        std::fprintf(stderr, "seccomp-profile: %s\n", error.c_str());
+        return 1;
+    }
+    // Image and name: what the runtimes' state files say of the containers still on this host.
+    constexpr unsigned kNamesWaitMs = 5000;
+    name_containers(advisor,
+                    proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir},
+                    kNamesWaitMs);
     const auto& st = advisor.stats();
     if (advisor.containers().empty()) {
         std::fprintf(stderr,

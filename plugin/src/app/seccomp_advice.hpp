@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <unordered_map>
 #include <utility>
 #include <optional>
@@ -13,6 +14,9 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "config/config.hpp"
+#include "proc/containers.hpp"
+#include "rules/rule.hpp"
 
 namespace adock::app {
 
@@ -101,6 +105,14 @@ private:
 namespace adock::app {
 
 struct Generation;
+
+/// Replays `input` through an engine (attribution only: no alert leaves) into `advisor`, then
+/// finish()es it. False with `error` set when the input cannot be read.
+[[nodiscard]] bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleSet> rules,
+                                 const std::string& input, SeccompAdvisor& advisor, std::string& error);
+/// Names and images of the advisor's containers from the runtimes' state files in `dirs` (the
+/// containers still on this host; never /proc), waiting at most `wait_ms` for the reads.
+void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, unsigned wait_ms);
 
 /// --seccomp-profile TARGET --input PATH: replays PATH through the engine (attribution only:
 /// no alert leaves), aggregates its SECCOMP records per container, names the containers from the
