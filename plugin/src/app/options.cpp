@@ -7,7 +7,8 @@ namespace adock::app {
 
 std::string usage() {
     return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
-           "                    [--scan] [--test-output NAME] [--seccomp-profile IMAGE|CONTAINER] [--log-stderr]\n"
+           "                    [--scan] [--test-output NAME] [--log-stderr]\n"
+           "       audisp-docker --config FILE --input PATH --seccomp-profile IMAGE|CONTAINER\n"
            "  --config FILE    configuration (YAML)\n"
            "  --input PATH     replay a saved audit log instead of reading the stream on stdin;\n"
            "                   a replay describes the past: it reads no /proc and hashes no\n"
