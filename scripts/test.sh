@@ -54,6 +54,9 @@ AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/detections.sh
 echo "== issue 10 on real daemons (docker, podman, ctr: benign soak, detections with names)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/containers.sh
 
+echo "== seccomp advice on docker (learn under SCMP_ACT_LOG, --seccomp-profile, apply: ~15 s)"
+AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/seccomp_advice.sh
+
 echo "== replay of the captured container-host stream (tests/data/containers.log.zst)"
 AUDISP_DOCKER_BIN="$root/build/plugin/audisp-docker" tests/e2e/containers_replay.sh
 

@@ -138,6 +138,22 @@ TEST_CASE("options: flags, values and errors", "[app][options]") {
     CHECK(app::usage().find("--config FILE") != std::string::npos);
 }
 
+TEST_CASE("options: --seccomp-profile needs --input, a target, and no other one-shot mode", "[app][options]") {
+    CHECK(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", "nginx:1"}).seccomp_profile == "nginx:1");
+    std::string message;
+    try {
+        (void)app::parse_options({"-c", "c.yaml", "--seccomp-profile", "nginx:1"});
+    } catch (const std::invalid_argument& e) {
+        message = e.what();
+    }
+    CHECK(message.find("needs --input PATH") != std::string::npos);
+    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile"}), std::invalid_argument);
+    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", ""}), std::invalid_argument);
+    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", "a", "--scan"}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(app::parse_options({"-i", "x.log", "--seccomp-profile", "a"}), std::invalid_argument);  // --config
+}
+
 TEST_CASE("bounded queue: capacity, drops, close drains", "[util][queue]") {
     util::BoundedQueue<int> q(2);
     CHECK(q.try_push(1));

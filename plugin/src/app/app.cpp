@@ -27,6 +27,7 @@
 #include "app/one_shot.hpp"
 #include "app/privileges.hpp"
 #include "app/reader.hpp"
+#include "app/seccomp_advice.hpp"
 #include "app/signals.hpp"
 #include "outputs/curl_easy.hpp"
 #include "outputs/dispatcher.hpp"
@@ -222,11 +223,15 @@ int run(const Options& opts) {
     }
     ::umask(077);
     const bool interactive =
-        opts.check || opts.scan || opts.test_output || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
+        opts.check || opts.scan || opts.test_output || opts.seccomp_profile || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
     log::set_target(interactive ? log::Target::Stderr : log::Target::Syslog);
 
     if (opts.check && opts.check_json) {
         return run_check_json(opts);
+    }
+    if (opts.seccomp_profile) {
+        const auto g = first_generation(opts, Purpose::Load, interactive);
+        return g ? run_seccomp_profile(*g, *opts.input_path, *opts.seccomp_profile) : 1;
     }
     if (opts.check || opts.test_output) {
         const auto g = first_generation(opts, opts.check ? Purpose::Check : Purpose::Load, interactive);

@@ -15,6 +15,8 @@ struct Options {
     bool check_json = false;  ///< --format json: --check prints one JSON object on stdout
     bool scan = false;  ///< --scan: one integrity scan against the baseline, then exit
     std::optional<std::string> test_output;  ///< --test-output NAME: one sample alert, then exit
+    /// --seccomp-profile IMAGE|CONTAINER: a seccomp profile learned from --input, then exit
+    std::optional<std::string> seccomp_profile;
     bool log_stderr = false;
     bool help = false;
     bool version = false;

@@ -85,6 +85,7 @@ constexpr std::size_t kSummaryFieldBytes = 1024;
 
 /// kill_process, kill_thread, trap, errno(N), user_notif, trace, log, allow: the action bits of a
 /// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
+
 std::string seccomp_action(std::uint32_t code) {
     switch (code & 0xffff0000U) {
         case 0x80000000U:
@@ -651,6 +652,11 @@ void Engine::on_event(const audit::Event& ev) {
         release_parked(false);
     }
     learn_identities(ev);
+    if (seccomp_observer_ && (ev.seccomp || (ev.has_syscall && ev.pid > 0))) {
+        std::optional<ContainerRef> ref;
+        const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
+        seccomp_observer_(ev, a, ref);
+    }
     send_rate_summaries(limiter_.due(event_ms(ev), std::chrono::steady_clock::time_point::min()));
     if (ev.sec >= next_expiry_sec_) {
         close_expired(ev.sec, std::chrono::steady_clock::time_point::min());

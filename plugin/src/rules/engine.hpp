@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <memory>
 #include <string>
@@ -70,6 +71,12 @@ public:
 
     /// Closes every aggregation window (end of input, shutdown).
     void flush();
+
+    /// Called for every SECCOMP record and every SYSCALL record with the acting process's
+    /// attribution (--seccomp-profile; unset in the plugin).
+    using SeccompObserver =
+        std::function<void(const audit::Event&, proc::Attribution, const std::optional<ContainerRef>&)>;
+    void set_seccomp_observer(SeccompObserver f) { seccomp_observer_ = std::move(f); }
 
     /// The integrity monitor deciding `content` conditions (null: they never hold).
     void set_integrity(integrity::IntegrityMonitor* monitor) { integrity_ = monitor; }
@@ -190,6 +197,7 @@ private:
     const ProgramList* clients_ = nullptr;  ///< container_clients: docker, podman, ctr, ... CLIs
     proc::RoleOf role_fn_;
     EngineStats stats_;
+    SeccompObserver seccomp_observer_;  ///< empty: no one learns from SECCOMP records
     AlertRateLimiter limiter_;
     /// (arch << 32 | nr) -> name, for the names libaudit knows only (bounded by its tables and
     /// kMaxSyscallNames).

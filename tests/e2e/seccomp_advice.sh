@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Issue 15, seccomp advice, live: a private auditd captures the stream while three docker
+# containers of one image run a fixed command under a learning profile (defaultAction
+# SCMP_ACT_LOG: the kernel writes a SECCOMP record for every syscall); `audisp-docker
+# --seccomp-profile IMAGE --input STREAM` makes a profile of it; the same command then runs under
+# that profile without a refusal (exit 0, its output complete, no SECCOMP record), and a syscall
+# the learning run never made (chroot) is refused with EPERM. docker 20.10 drops a profile's
+# "flags" (SECCOMP_FILTER_FLAG_LOG), so the kernel logs no errno refusal: the exit status and
+# output show them. docker only (podman: not done).
+#   tests/e2e/seccomp_advice.sh      KEEP=1 keeps the work directory.
+# Everything started here (dockerd, its containerd, auditd, the containers, the rules) is stopped
+# or removed on exit, also on failure; the kernel's audit state and actions_logged are restored.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${AUDISP_DOCKER_BIN:-$root/build/plugin/audisp-docker}
+[ -x "$bin" ] || { echo "seccomp_advice: $bin not built"; exit 1; }
+# shellcheck source=tests/e2e/lib.sh
+. "$root/tests/e2e/lib.sh"
+e2e_preflight
+command -v dockerd >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+DOCKER_CLI=/usr/bin/docker
+[ -x "$DOCKER_CLI" ] || DOCKER_CLI=$(command -v docker)
+started=$(date +%s)
+d=$(mktemp -d /tmp/adock-seccomp.XXXXXX)
+passed=0; failed=0
+DOCKERD_PID=""
+MADE_DOCKER_KEY=0
+LOGGED=/proc/sys/kernel/seccomp/actions_logged
+SAVED_LOGGED=$(cat "$LOGGED")
+ok()  { echo "PASS: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+dk() { "$DOCKER_CLI" -H "unix://$d/docker.sock" "$@"; }
+
+cleanup() {
+  set +e
+  e2e_stop_auditd
+  if [ -S "$d/docker.sock" ]; then
+    dk ps -aq 2>/dev/null | xargs -r "$DOCKER_CLI" -H "unix://$d/docker.sock" rm -f >/dev/null 2>&1
+    dk images -q 2>/dev/null | sort -u | xargs -r "$DOCKER_CLI" -H "unix://$d/docker.sock" rmi -f >/dev/null 2>&1
+  fi
+  if [ -n "$DOCKERD_PID" ]; then
+    kill "$DOCKERD_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$DOCKERD_PID" 2>/dev/null
+    wait "$DOCKERD_PID" 2>/dev/null
+  fi
+  e2e_teardown "$d"
+  # dockerd's own containerd and shims, if dockerd had to be killed: ours by the private directory.
+  for p in $(pgrep -f -- "$d/"); do
+    [ "$p" != $$ ] && kill "$p" 2>/dev/null
+  done
+  sleep 0.3
+  for p in $(pgrep -f -- "$d/"); do
+    [ "$p" != $$ ] && kill -9 "$p" 2>/dev/null
+  done
+  [ "$MADE_DOCKER_KEY" = 1 ] && rm -f /etc/docker/key.json
+  [ "$(cat "$LOGGED")" = "$SAVED_LOGGED" ] || echo "$SAVED_LOGGED" > "$LOGGED"
+  grep -F " $d/" /proc/self/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  echo "seccomp_advice: $passed passed, $failed failed in $(( $(date +%s) - started )) s"
+  if [ "$failed" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
+    echo "seccomp_advice: artefacts kept in $d"
+  else
+    rm -rf "$d"
+  fi
+}
+trap cleanup EXIT
+
+# --- set-up (before auditd starts) ---------------------------------------------------------
+# The kernel logs SCMP_ACT_LOG only if actions_logged names it (restored on exit).
+grep -qw log "$LOGGED" || echo "$SAVED_LOGGED log" > "$LOGGED"
+e2e_rootfs "$d"
+ln -sf busybox "$d/rootfs/bin/chroot"
+tar -C "$d/rootfs" -cf "$d/busybox.tar" .
+"$root/scripts/render-rules.sh" > "$d/rules"
+# The learning run's own rule (README, Seccomp advice): a shell's forked applets exec nothing; their
+# exit_group tells the process table their parent.
+printf -- '-a always,exit -F arch=b64 -S exit_group -k adock_seccomp_learn\n' >> "$d/rules"
+printf '{"defaultAction": "SCMP_ACT_LOG"}\n' > "$d/learn.json"
+# The fixed command: a shell writing, reading and listing files.
+CMD='echo learned > /tmp/f && cat /tmp/f && mkdir /tmp/d && ls / /tmp > /dev/null && rm -r /tmp/d /tmp/f'
+[ -e /etc/docker/key.json ] || MADE_DOCKER_KEY=1
+mkdir -p "$d/etc"; echo '{}' > "$d/etc/daemon.json"
+dockerd --iptables=false --bridge=none --data-root "$d/docker" --exec-root "$d/exec" \
+  -H "unix://$d/docker.sock" --pidfile "$d/docker.pid" --config-file "$d/etc/daemon.json" > "$d/dockerd.out" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 150); do dk version >/dev/null 2>&1 && break; sleep 0.2; done
+dk version >/dev/null 2>&1 && ok "dockerd up" || { bad "dockerd did not start: $(tail -3 "$d/dockerd.out")"; exit 1; }
+dk import "$d/busybox.tar" adock-sc:1 >/dev/null && ok "busybox image imported" || { bad "docker import failed"; exit 1; }
+printf 'docker_containers_dir: %s/docker/containers\noutputs: []\n' "$d" > "$d/plugin.yaml"
+e2e_auditd_conf "$d"
+printf '#!/bin/sh\ncat > %s\n' "$d/stream" > "$d/capture"
+chmod 755 "$d/capture"
+e2e_plugin "$d" capture "$d/capture"
+e2e_start_auditd "$d" "$d/rules" 2>"$d/load.err" && ok "rules loaded, capture plugin" || { bad "rules: $(cat "$d/load.err")"; exit 1; }
+for _ in $(seq 50); do pgrep -f "$d/capture" >/dev/null && break; sleep 0.1; done
+
+# --- learn: three containers of the image under SCMP_ACT_LOG -----------------------------------
+for i in 1 2 3; do
+  if dk run --name "sc-learn-$i" --network none --security-opt "seccomp=$d/learn.json" adock-sc:1 sh -c "$CMD" > "$d/learn-$i.out" 2>&1; then
+    ok "learning run $i: exit 0 ($(cat "$d/learn-$i.out"))"
+  else
+    bad "learning run $i failed: $(cat "$d/learn-$i.out")"
+  fi
+done
+sleep 2  # auditd's end_of_event_timeout
+cp "$d/stream" "$d/learn.log"
+n=$(grep -c '^type=SECCOMP' "$d/learn.log" || true)
+[ "$n" -gt 50 ] && ok "$n SECCOMP records in the learning stream" || bad "only $n SECCOMP records in the learning stream"
+
+# --- generate -------------------------------------------------------------------------------
+if "$bin" --config "$d/plugin.yaml" --input "$d/learn.log" --seccomp-profile adock-sc:1 > "$d/profile.json" 2> "$d/profile.err"; then
+  ok "--seccomp-profile adock-sc:1 exit 0: $(head -1 "$d/profile.err")"
+else
+  bad "--seccomp-profile adock-sc:1: $(cat "$d/profile.err")"
+fi
+python3 - "$d/profile.json" "$d/profile.err" <<'PY' && ok "the profile: default EPERM, x86_64, the command's syscalls, 3 containers reported" || bad "profile content: $(cat "$d/profile.json" "$d/profile.err")"
+import json, sys
+p = json.load(open(sys.argv[1])); err = open(sys.argv[2]).read()
+names = p["syscalls"][0]["names"]
+assert p["defaultAction"] == "SCMP_ACT_ERRNO" and p["defaultErrnoRet"] == 1, p
+assert p["architectures"] == ["SCMP_ARCH_X86_64"], p["architectures"]
+assert p["syscalls"][0]["action"] == "SCMP_ACT_ALLOW" and names == sorted(names), p
+for s in ("execve", "mkdir", "unlink", "getdents64", "write"):
+    assert s in names, (s, names)
+for s in ("chroot", "reboot", "mount", "unshare"):
+    assert s not in names, (s, names)
+assert "image: 3 container(s)" in err and "sc-learn-1" in err, err
+assert any(l.split()[:1] == ["mkdir"] and l.split()[-1] == "3" for l in err.splitlines()), err
+PY
+# auditd's own log (no EOE records) says the same.
+"$bin" --config "$d/plugin.yaml" --input "$d/log/audit.log" --seccomp-profile adock-sc:1 > "$d/profile-log.json" 2> "$d/profile-log.err" \
+  && cmp -s "$d/profile.json" "$d/profile-log.json" && ok "the same profile from auditd's audit.log" \
+  || bad "audit.log: $(diff "$d/profile.json" "$d/profile-log.json" | head -5) $(head -3 "$d/profile-log.err")"
+"$bin" --config "$d/plugin.yaml" --input "$d/learn.log" --seccomp-profile sc-learn-2 > /dev/null 2> "$d/by-name.err" \
+  && grep -q "name: 1 container(s)" "$d/by-name.err" && ok "by container name: one container" || bad "by name: $(cat "$d/by-name.err")"
+rc=0; "$bin" --config "$d/plugin.yaml" --input "$d/learn.log" --seccomp-profile nosuch:1 > "$d/none.out" 2> "$d/none.err" || rc=$?
+[ "$rc" = 2 ] && [ ! -s "$d/none.out" ] && grep -q "images seen: adock-sc:1 (3 containers)" "$d/none.err" \
+  && ok "an unknown image: exit 2 naming the images seen" || bad "unknown image: rc $rc $(cat "$d/none.err")"
+
+# --- apply: the same command passes, a syscall it never made is refused ------------------------
+cp "$d/profile.json" "$d/enforce.json"
+before=$(stat -c %s "$d/stream")
+if dk run --rm --name sc-apply --network none --security-opt "seccomp=$d/enforce.json" adock-sc:1 sh -c "$CMD" > "$d/apply.out" 2>&1 \
+  && [ "$(cat "$d/apply.out")" = learned ]; then
+  ok "the command under the learned profile: exit 0, output complete ($(cat "$d/apply.out"))"
+else
+  bad "the command under the learned profile failed: $(cat "$d/apply.out")"
+fi
+sleep 1.5
+tail -c +"$((before + 1))" "$d/stream" > "$d/apply.log"
+n=$(grep -c '^type=SECCOMP' "$d/apply.log" || true)
+[ "$n" = 0 ] && ok "no SECCOMP record for it (no kill, no log action; an errno refusal shows in the exit status)" || bad "$n SECCOMP records under the learned profile: $(grep '^type=SECCOMP' "$d/apply.log" | head -3)"
+before=$(stat -c %s "$d/stream")
+rc=0; dk run --rm --name sc-refuse --network none --security-opt "seccomp=$d/enforce.json" adock-sc:1 chroot / /bin/true > "$d/refuse.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "Operation not permitted" "$d/refuse.out" && ok "chroot (never learned) refused: exit $rc, $(head -1 "$d/refuse.out")" \
+  || bad "chroot under the learned profile: exit $rc $(cat "$d/refuse.out")"
+sleep 1.5
+tail -c +"$((before + 1))" "$d/stream" > "$d/refuse.log"
+n=$(grep -c '^type=SECCOMP' "$d/refuse.log" || true)
+[ "$n" = 0 ] && ok "the refusal is the profile's errno, not a kill or a log (no SECCOMP record)" || bad "$n SECCOMP records for the refused chroot: $(grep '^type=SECCOMP' "$d/refuse.log" | head -3)"
+# The control: the same chroot under the learning profile works (the refusal is the profile's).
+dk run --rm --network none --security-opt "seccomp=$d/learn.json" adock-sc:1 chroot / /bin/true > "$d/control.out" 2>&1 \
+  && ok "chroot under the learning profile: exit 0" || bad "chroot control: $(cat "$d/control.out")"
+[ "$failed" = 0 ]
