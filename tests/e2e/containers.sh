@@ -422,6 +422,20 @@ det_podman_request() {
   remember leak-p podman localhost/adock-bb:1 adock-bb:1
   pm start -a leak-p || echo "leak-p: the runtime refused the working directory"
 }
+# Drift: a program the container writes and runs (busybox copied, chmod'ed, renamed to one of
+# its applets, run: binary_masquerade too), and the same container running its image's programs
+# (quiet).
+DRIFT_OPS='cp /bin/busybox /tmp/x && chmod 755 /tmp/x && mv /tmp/x /tmp/true && /tmp/true && ls / >/dev/null && echo ran'
+det_docker_drift() {
+  dk create --name drift-d --network none adock-bb:1 sh -c "$DRIFT_OPS"
+  remember drift-d docker adock-bb:1
+  dk start -a drift-d
+}
+det_podman_drift() {
+  pm create --name drift-p "${PM_RUN[@]}" adock-bb:1 sh -c "$DRIFT_OPS"
+  remember drift-p podman localhost/adock-bb:1 adock-bb:1
+  pm start -a drift-p
+}
 # nsenter -t PID -m from a --pid=host container, into a host process's mount namespace (a sleep
 # of this script's: this host's pid 1 is not readable).
 det_docker_nsjoin() {
@@ -511,6 +525,8 @@ phase det.docker_escape det_docker_escape
 phase det.podman_escape det_podman_escape
 phase det.docker_request det_docker_request
 phase det.podman_request det_podman_request
+phase det.docker_drift det_docker_drift
+phase det.podman_drift det_podman_drift
 phase det.docker_nsjoin det_docker_nsjoin
 phase det.podman_nsjoin det_podman_nsjoin
 phase det.host_fileless det_host_fileless

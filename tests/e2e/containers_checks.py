@@ -325,10 +325,14 @@ class Checks:
                                   "container_sensitive_syscall"},
             "det.docker_request": {"container_host_mount", "runc_leaked_fd_cwd", "container_sensitive_syscall"},
             "det.podman_request": {"container_host_mount", "runc_leaked_fd_cwd"},
+            # busybox copied and run is a package program's copy too.
+            "det.docker_drift": {"container_drift_exec", "binary_masquerade"},
+            "det.podman_drift": {"container_drift_exec", "binary_masquerade"},
             "det.docker_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.podman_nsjoin": {"container_host_namespace_join", "container_sensitive_syscall"},
             "det.host_fileless": {"fileless_exec"},
-            "det.masquerade": {"binary_masquerade"},
+            # The container's copy of busybox run as /tmp/sleep is drift too.
+            "det.masquerade": {"binary_masquerade", "container_drift_exec"},
         }
         extra = []
         for ph, rules in expected.items():
@@ -463,6 +467,27 @@ class Checks:
                         [str([(a["rule"]["id"], a["process"].get("exe"), ((a.get("container") or {}).get("name")), a.get("summary", "")[:90])
                               for a in got])] + sorted(set(problems)))
 
+    def drift(self):
+        """Issue 15: container_drift_exec, from the stream (live and replay)."""
+        for ph, key in (("det.docker_drift", "drift-d"), ("det.podman_drift", "drift-p")):
+            if (self.mode == "replay" and ph not in self.phases) or not self.phase_ran(ph):
+                continue
+            hits = [a for a in self.window(ph) if a["rule"]["id"] == "container_drift_exec"]
+            problems = []
+            mine = [a for a in hits if a["process"].get("exe") == "/tmp/true"]
+            if not any("written in the container as /tmp/x" in a.get("summary", "") for a in mine):
+                problems.append("MISSED: container_drift_exec of /tmp/true (written as /tmp/x)")
+            for a in hits:
+                if a["process"].get("exe") != "/tmp/true":
+                    problems.append("an image program taken for drift: %s" % describe(a))
+                if a["rule"]["severity"] != "high":
+                    problems.append("severity %s, want high" % a["rule"]["severity"])
+                problems += self.container_problems(a, key)
+            self.report(not problems, "container_drift_exec: busybox copied, chmod'ed, renamed and run in the %s container "
+                        "%s (the image's sh, cp, chmod, mv, ls quiet)" % (self.containers[key]["runtime"], key),
+                        [str([(a["process"].get("exe"), a["rule"]["severity"], a.get("summary", "")[:100]) for a in hits])]
+                        + sorted(set(problems)))
+
     def masquerade(self):
         """Issue 15: binary_masquerade, live only (the content is read from the host)."""
         ph = "det.masquerade"
@@ -535,6 +560,7 @@ def main():
     c.detections()
     c.masquerade()
     c.requests()
+    c.drift()
     c.naming()
     print("checks (%s): %d passed, %d failed" % (c.mode, c.passed, c.failed))
     sys.exit(1 if c.failed else 0)

@@ -763,3 +763,31 @@ TEST_CASE("container_host_mount: mount(2) of a block device from a container, re
     REQUIRE(hits[0]->container);
     CHECK(hits[0]->container->id == "c1");
 }
+
+TEST_CASE("container_drift_exec: a program the container wrote itself, by dev/inode, whatever its name", "[detections][escape]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    auto inode_of = [&](const std::string& name) {
+        return c.file(1, 0, "/x", "openat", name).paths[1].inode;
+    };
+    // cp /bin/busybox /tmp/x (a write-open creating it), chmod 755 /tmp/x, mv /tmp/x /tmp/y, /tmp/y.
+    audit::Event cp = open_event(c, 501, 500, "/tmp/x", O_WRONLY | O_CREAT | O_TRUNC, 0);
+    cp.paths[1].nametype = "CREATE";
+    c.engine->on_event(cp);
+    c.exec(502, 501, "/tmp/y", {"y", "true"}, std::make_pair(std::string("fe:00"), inode_of("/tmp/x")));
+    // The image's own programs; a file of the same inode in another container; the host's write.
+    c.exec(503, 501, "/bin/ls", {"ls"}, std::make_pair(std::string("fe:00"), std::uint64_t{4711}));
+    c.container(600, 601, "c2");
+    c.exec(602, 601, "/tmp/x", {"x"}, std::make_pair(std::string("fe:00"), inode_of("/tmp/x")));
+    c.exec(700, 1, "/usr/bin/bash", {"bash"});
+    c.engine->on_event(open_event(c, 700, 1, "/srv/tool", O_WRONLY | O_CREAT, 0));
+    c.exec(503, 501, "/srv/tool", {"tool"}, std::make_pair(std::string("fe:00"), inode_of("/srv/tool")));
+    c.engine->flush();
+    const auto hits = c.of("container_drift_exec");
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0]->severity == Severity::High);
+    REQUIRE(hits[0]->container);
+    CHECK(hits[0]->container->id == "c1");
+    CHECK(hits[0]->process.exe == "/tmp/y");
+    CHECK(hits[0]->summary.find("written in the container as /tmp/x") != std::string::npos);
+}

@@ -544,9 +544,12 @@ TEST_CASE("package index: only executable programs of the binary directories, bo
     }
     t.write("dpkg/a.md5sums", real->md5 + "  usr/bin/true\n" + "ffffffffffffffffffffffffffffffff  etc/passwd\n" +
                                   "short line\n" + "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee  usr/bin/../../etc/shadow\n");
+    // Another package installing the same content elsewhere (git's /usr/lib/git-core/git).
+    t.write("dpkg/b.md5sums", real->md5 + "  usr/lib/b/true-again\n");
     PackageBinaries p;
     CHECK(p.load((t.path / "dpkg").string(), {}) == 1);
     CHECK(p.is_package_path("/usr/bin/true"));
+    CHECK(p.is_package_path("/usr/lib/b/true-again"));
     CHECK_FALSE(p.is_package_path("/etc/passwd"));
     CHECK(p.has_size(real->size));
     REQUIRE(p.find(real->md5));

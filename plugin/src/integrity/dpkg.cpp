@@ -122,6 +122,33 @@ std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<st
     sizes_.clear();
     constexpr std::size_t kMaxMd5sumsBytes = 16 * 1024 * 1024;
     std::error_code ec;
+    // Second pass below: the same content dpkg installs elsewhere too (/usr/lib/git-core/git is
+    // /usr/bin/git) is that package's program at its own place, not a copy.
+    auto also_installed = [&]() {
+        std::error_code ec2;
+        for (const auto& entry : fs::directory_iterator(info_dir, ec2)) {
+            if (!entry.path().filename().string().ends_with(".md5sums")) {
+                continue;
+            }
+            std::string error;
+            const auto text = util::read_file_nofollow(entry.path().string(), kMaxMd5sumsBytes, error);
+            if (!text) {
+                continue;
+            }
+            std::istringstream in(*text);
+            std::string line;
+            while (std::getline(in, line)) {
+                if (line.size() < 35 || line[32] != ' ' || line[33] != ' ' || paths_.size() >= 4 * kMaxPrograms) {
+                    continue;
+                }
+                if (by_md5_.contains(line.substr(0, 32))) {
+                    std::string path(1, '/');
+                    path.append(line, 34);
+                    paths_.insert(path);
+                }
+            }
+        }
+    };
     for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
         const auto name = entry.path().filename().string();
         if (!name.ends_with(".md5sums")) {
@@ -158,6 +185,7 @@ std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<st
                 continue;
             }
             if (by_md5_.size() >= kMaxPrograms) {
+                also_installed();
                 return by_md5_.size();
             }
             paths_.insert(path);
@@ -168,6 +196,7 @@ std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<st
             by_md5_.emplace(line.substr(0, 32), Program{path, package});
         }
     }
+    also_installed();
     return by_md5_.size();
 }
 

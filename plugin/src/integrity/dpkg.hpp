@@ -48,8 +48,9 @@ public:
     /// reports). Returns the number of programs indexed.
     std::size_t load(const std::string& info_dir, const std::set<std::string>& skip);
 
-    /// The path is one dpkg installed a program at (either spelling on a /usr-merged host): a
-    /// program run from its own place needs no look.
+    /// The path is one dpkg installed a program at (either spelling on a /usr-merged host), or
+    /// where it installed the same content elsewhere (/usr/lib/git-core/git, /usr/bin/git's):
+    /// a program run from its own place needs no look.
     [[nodiscard]] bool is_package_path(const std::string& path) const;
     /// Some indexed program has this size: only those are worth hashing.
     [[nodiscard]] bool has_size(std::uint64_t size) const { return sizes_.contains(size); }

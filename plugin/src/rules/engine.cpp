@@ -134,6 +134,9 @@ void fill_integrity(Alert& a) {
 constexpr std::chrono::seconds kRefreshInterval{60};
 /// How long a container's file event waits, once, for the probe of its root.
 constexpr unsigned kProbeWaitMs = 25;
+/// Files containers wrote that an exec is looked up in (container_drift_exec): a container that
+/// writes more files than this between dropping a program and running it evicts it.
+constexpr std::size_t kMaxWrittenFiles = 16384;
 /// How long an alert waits for its container's names to be read.
 constexpr std::chrono::milliseconds kNameWait{300};
 
@@ -233,6 +236,7 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
         probe_ = std::make_unique<proc::RootProbe>(cfg.proc_root, path_patterns_);
     }
     role_fn_ = [this](const proc::ProcessInfo& p) { return role_of(p); };
+    written_.max_entries = kMaxWrittenFiles;
     bind_lists();
 }
 
@@ -487,6 +491,32 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
     }
 }
 
+void Engine::note_container_write(const audit::Event& ev) {
+    if (!ev.has_syscall || ev.is_exec() || ev.paths.empty() || ev.pid <= 0 || !ev.success.value_or(false)) {
+        return;
+    }
+    const std::string& name = syscall_of(ev);
+    constexpr auto kWrites = static_cast<std::uint32_t>(FileOp::Write) | static_cast<std::uint32_t>(FileOp::Create) |
+                             static_cast<std::uint32_t>(FileOp::Chmod);
+    if ((static_cast<std::uint32_t>(classify(name, ev)) & kWrites) == 0) {
+        return;
+    }
+    const proc::ProcessInfo* self = table_.peek(ev.pid);
+    if (self == nullptr || role_of(*self) != proc::RuntimeRole::None) {
+        return;  // the runtime's own container setup is the image being made ready
+    }
+    std::optional<ContainerRef> ref;
+    if (containers_.attribute(table_, ev.pid, role_fn_, &ref) != proc::Attribution::Container || !ref ||
+        ref->id.empty()) {
+        return;
+    }
+    for (const auto& p : ev.paths) {
+        if (p.nametype != "PARENT" && p.inode != 0 && !p.name.empty()) {
+            written_.learn(ref->id, p.dev, p.inode, absolute_path(p.name, ev.cwd));
+        }
+    }
+}
+
 void Engine::FileIdentities::learn(const std::string& scope,
                                    const std::string& dev,
                                    std::uint64_t inode,
@@ -500,7 +530,7 @@ void Engine::FileIdentities::learn(const std::string& scope,
         it->second = std::move(path);
         return;
     }
-    while (by_id.size() >= kMax && !order.empty()) {
+    while (by_id.size() >= max_entries && !order.empty()) {
         by_id.erase(order.front());
         order.pop_front();
     }
@@ -652,6 +682,7 @@ void Engine::on_event(const audit::Event& ev) {
         release_parked(false);
     }
     learn_identities(ev);
+    note_container_write(ev);
     if (seccomp_observer_ && (ev.seccomp || (ev.has_syscall && ev.pid > 0))) {
         std::optional<ContainerRef> ref;
         const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
@@ -898,6 +929,25 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
         const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
         // Unknown is neither: it never passes for the host, nor fires an in-container rule.
         if (a == proc::Attribution::Unknown || (a == proc::Attribution::Container) != *c.in_container) {
+            return false;
+        }
+    }
+    if (c.drift) {
+        bool written = false;
+        if (ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container && ctx.container &&
+            !ctx.container->id.empty()) {
+            // The program the exec ran (item 0: a script itself, not its interpreter).
+            for (const auto& p : ev.paths) {
+                if (p.item == 0 && p.inode != 0) {
+                    if (const std::string* at = written_.find(ctx.container->id, p.dev, p.inode)) {
+                        written = true;
+                        ctx.matched = "written in the container as " + *at;
+                    }
+                    break;
+                }
+            }
+        }
+        if (written != *c.drift) {
             return false;
         }
     }

@@ -133,9 +133,13 @@ private:
         std::unordered_map<std::string, std::string> by_id;  ///< "scope\x1fdev/inode" -> path
         std::deque<std::string> order;                         ///< oldest first, for eviction
         static constexpr std::size_t kMax = 4096;
+        std::size_t max_entries = kMax;
         static constexpr std::size_t kMaxPathBytes = 1024;
     };
     void learn_identities(const audit::Event& ev);
+    /// Files a container's own processes wrote, created or chmod'ed (not the runtime's setup),
+    /// by the container and dev/inode: an exec of one is drift (container_drift_exec).
+    void note_container_write(const audit::Event& ev);
     /// The path a file of the event is known as by dev/inode (itself, or its PARENT directory
     /// and its base name) when that path matches one of `patterns`.
     std::optional<std::string> identity_match(const std::vector<std::string>& patterns,
@@ -208,6 +212,7 @@ private:
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
     FileIdentities identities_;
+    FileIdentities written_;  ///< note_container_write: scope = container id
     /// The sealed copies (memfd dev/inode) recognised runtime inits were exec'd from, newest
     /// last: runc's nsexec clones of an init run the same file without an exec of their own.
     struct CloneImage {

@@ -174,6 +174,7 @@ private:
             {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
             {"monitored", [&](const YAML::Node& x) { c.monitored = r.boolean(x, "monitored"); }},
             {"fileless", [&](const YAML::Node& x) { c.fileless = r.boolean(x, "fileless"); }},
+            {"drift", [&](const YAML::Node& x) { c.drift = r.boolean(x, "drift"); }},
             {"host_namespace",
              [&](const YAML::Node& x) {
                  std::set<std::string> kinds;

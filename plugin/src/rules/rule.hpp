@@ -130,6 +130,10 @@ struct Conditions {
     /// for the runtime starting a container (runc init, in the container) that container's spec,
     /// read live off the engine thread (the event waits for it, bounded). Checked last.
     std::optional<std::uint32_t> requests;
+    /// exec rules: the program is a file the container's own processes wrote, created or
+    /// chmod'ed since the plugin watched it (container_fim's records, by dev/inode): not the
+    /// image's. From the stream alone; `{matched}` names the path it was written as.
+    std::optional<bool> drift;
 };
 
 /// A different severity and extra tags when more conditions hold (the first that holds wins):
