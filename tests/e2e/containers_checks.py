@@ -14,6 +14,7 @@ files are not there), but when present they must be right. Ids, runtimes and rul
 in both. Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
 import json
+import os
 import sys
 from datetime import datetime, timezone
 
@@ -196,11 +197,43 @@ class Checks:
         self.report(ok, "container_binary_modified: the 7 operations on /usr/bin/tool %s (%s %s, id %s...)"
                     % (how, c["runtime"], key, c["id"][:12]), lines)
 
+    def initiator(self, phase, key, cli):
+        """Issue 15: an exec's alerts name the client command that asked for it (live: the
+        container's name is known; a replay knows no docker name, and a name it cannot check is
+        no proof: then none, never a wrong one); a container's own command carries none."""
+        if not self.phase_ran(phase):
+            return
+        ours = [a for a in self.window(phase) if a["rule"]["id"] == "container_binary_modified"
+                and (a.get("container") or {}).get("id") == self.containers[key]["id"]]
+        got = [a.get("initiator") for a in ours]
+        problems = []
+        for i in got:
+            if cli is None:
+                if i is not None:
+                    problems.append("an initiator on the container's own command: %s" % i)
+                continue
+            if i is None:
+                if self.mode == "live":
+                    problems.append("no initiator")
+                continue
+            if i.get("ambiguous") or os.path.basename(i.get("exe") or "") != cli \
+                    or "exec" not in (i.get("argv") or []) or key not in (i.get("argv") or []):
+                problems.append("not the %s exec: %s" % (cli, i))
+            elif i.get("auid") is None or not isinstance(i.get("pid"), int):
+                problems.append("no auid or pid: %s" % i)
+        self.report(bool(ours) and not problems, "initiator of %s's alerts: %s" % (key, cli and ("`%s exec`" % cli) or "none"),
+                    ["%d alerts, initiators %s" % (len(ours), sorted(set(str((i or {}).get("pid")) for i in got)))]
+                    + sorted(set(problems)))
+
     def detections(self):
         self.fim("det.docker_fim_exec", "fim-d", "by `docker exec`")
         self.fim("det.docker_fim_cmd", "fim-d2", "by the docker container's own command")
         self.fim("det.podman_fim_exec", "fim-p", "by `podman exec`")
         self.fim("det.podman_fim_cmd", "fim-p2", "by the podman container's own command")
+        self.initiator("det.docker_fim_exec", "fim-d", "docker")
+        self.initiator("det.podman_fim_exec", "fim-p", "podman")
+        self.initiator("det.docker_fim_cmd", "fim-d2", None)
+        self.initiator("det.podman_fim_cmd", "fim-p2", None)
 
         for ph, key in (("det.docker_evade", "evade-d"), ("det.podman_evade", "evade-p")):
             # Added after the replay's capture: live only.

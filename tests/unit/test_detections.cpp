@@ -791,3 +791,72 @@ TEST_CASE("container_drift_exec: a program the container wrote itself, by dev/in
     CHECK(hits[0]->process.exe == "/tmp/y");
     CHECK(hits[0]->summary.find("written in the container as /tmp/x") != std::string::npos);
 }
+
+TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on the exec's grandchild", "[detections][initiator]") {
+    Catalogue c;  // a replay: the stream alone
+    const std::pair<std::string, std::uint64_t> runc_file{"fe:00", 1048601};
+    c.container(500, 501, "c1");
+    auto client = [&](int pid, std::uint32_t auid, const std::string& target) {
+        audit::Event e = c.base(pid, 40, "/usr/bin/ctr", "execve");
+        e.has_execve = true;
+        e.argv = {"ctr", "task", "exec", "--exec-id", "x1", target, "sh"};
+        e.auid = auid;
+        e.uid = 0;
+        audit::PathItem p;
+        p.item = 0;
+        p.name = "/usr/bin/ctr";
+        p.nametype = "NORMAL";
+        p.dev = "fe:00";
+        p.inode = 5001;
+        e.paths.push_back(p);
+        c.engine->on_event(e);
+    };
+    auto runc_exec = [&](int runc, const std::string& id) {
+        c.exec(runc, 500, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "exec", "--process", "/tmp/p", "--detach", id}, runc_file);
+        c.exec(runc + 1, runc, "/usr/sbin/runc", {"runc", "init"}, runc_file);
+        c.runc_reexec(runc + 1, runc, "00:01", 7788);
+        c.exec(runc + 1, 500, "/bin/busybox", {"sh"});  // the exec'd command, reparented to the shim
+    };
+    auto chmod = [&](int pid, int ppid) {
+        auto e = c.file(pid, ppid, "/bin/busybox", "fchmodat", "/usr/bin/tool");
+        c.engine->on_event(e);
+    };
+    client(50, 1000, "other");  // another container's request
+    client(51, 1001, "c1");
+    runc_exec(600, "c1");
+    c.exec(602, 601, "/bin/busybox", {"sh", "-c", "chmod"});  // the shell's child
+    c.exec(603, 602, "/bin/busybox", {"chmod", "700", "/usr/bin/tool"});
+    chmod(603, 602);   // a grandchild of the exec'd command
+    chmod(501, 500);   // the container's own command: nobody asked for it
+    chmod(604, 603);   // a fork of the grandchild the stream never saw exec
+    const auto hits = c.of("container_binary_modified");
+    REQUIRE(hits.size() == 3);
+    REQUIRE(hits[2]->initiator);
+    CHECK(hits[2]->initiator->pid == 51);
+    REQUIRE(hits[0]->initiator);
+    CHECK_FALSE(hits[0]->initiator->ambiguous);
+    CHECK(hits[0]->initiator->pid == 51);
+    CHECK(hits[0]->initiator->auid == 1001U);
+    CHECK(hits[0]->initiator->exe == "/usr/bin/ctr");
+    CHECK(to_json(*hits[0]).find(R"("initiator":{"pid":51,"exe":"/usr/bin/ctr")") != std::string::npos);
+    CHECK_FALSE(hits[1]->initiator);
+    CHECK(to_json(*hits[1]).find("initiator") == std::string::npos);
+    SECTION("two requests for the same container: ambiguous") {
+        client(52, 1002, "c1");
+        client(53, 1003, "c1");
+        runc_exec(700, "c1");
+        chmod(701, 500);
+        const auto more = c.of("container_binary_modified");
+        REQUIRE(more.size() == 4);
+        REQUIRE(more[3]->initiator);
+        CHECK(more[3]->initiator->ambiguous);
+        CHECK(more[3]->initiator->candidates.size() == 2);
+    }
+    SECTION("no request: unknown") {
+        runc_exec(800, "c1");
+        chmod(801, 500);
+        const auto more = c.of("container_binary_modified");
+        REQUIRE(more.size() == 4);
+        CHECK_FALSE(more[3]->initiator);
+    }
+}

@@ -75,6 +75,43 @@ void write_optional(util::JsonWriter& w, const std::optional<std::string>& v) {
     }
 }
 
+void write_id(util::JsonWriter& w, const std::optional<std::uint32_t>& v) {
+    if (v) {
+        w.value(static_cast<std::uint64_t>(*v));
+    } else {
+        w.null();
+    }
+}
+
+/// `{pid, exe, argv, auid, uid, user}`, or `{ambiguous: true, candidates: [...]}`.
+void write_initiator(util::JsonWriter& w, const InitiatorRef& i) {
+    w.begin_object();
+    if (i.ambiguous) {
+        w.key("ambiguous").value(true);
+        w.key("candidates").begin_array();
+        for (const auto& c : i.candidates) {
+            write_initiator(w, c);
+        }
+        w.end_array();
+        w.end_object();
+        return;
+    }
+    w.key("pid").value(i.pid);
+    w.key("exe").value(i.exe);
+    w.key("argv");
+    write_argv(w, i.argv);
+    if (i.truncated) {
+        w.key("truncated").value(true);
+    }
+    w.key("auid");
+    write_id(w, i.auid);
+    w.key("uid");
+    write_id(w, i.uid);
+    w.key("user");
+    write_optional(w, i.user);
+    w.end_object();
+}
+
 }  // namespace
 
 std::string to_json(const Alert& a) {
@@ -189,6 +226,10 @@ std::string to_json(const Alert& a) {
         w.key("syscall").value(a.seccomp->syscall);
         w.key("action").value(a.seccomp->action);
         w.end_object();
+    }
+    if (a.initiator) {
+        w.key("initiator");
+        write_initiator(w, *a.initiator);
     }
     if (a.integrity) {
         w.key("integrity").begin_object();

@@ -78,6 +78,22 @@ struct SeccompRef {
     std::string action;   ///< kill_process, kill_thread, trap, errno(N), trace, log, user_notif
 };
 
+/// The client command that asked a daemon for the process (docker exec, podman exec, ctr task
+/// exec, crictl exec), correlated across the daemon hop (rules/initiator.hpp).
+struct InitiatorRef {
+    int pid = -1;
+    std::string exe;
+    std::vector<std::string> argv;  ///< cut to a byte budget (truncated then)
+    bool truncated = false;
+    std::optional<std::uint32_t> auid;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::string> user;  ///< the auid's name, when the stream gives it
+    /// Two or more requests fit and could not be told apart: `candidates` holds them all and
+    /// the fields above stay empty (never a guess).
+    bool ambiguous = false;
+    std::vector<InitiatorRef> candidates;
+};
+
 /// An aggregation window's distinct values of one field (fold summaries).
 struct DistinctValues {
     std::string field;                ///< process.cmdline, file.path, seccomp.syscall, ...
@@ -109,6 +125,7 @@ struct Alert {
     std::optional<FileRef> file;
     std::optional<SeccompRef> seccomp;
     std::optional<IntegrityRef> integrity;
+    std::optional<InitiatorRef> initiator;  ///< who asked a daemon for the process (optional)
     /// audit_coverage_degraded: the figures behind it (kernel lost, backlog, auditd's queue,
     /// the plugin's own drops), serialized as the `coverage` object in this order.
     std::vector<std::pair<std::string, std::uint64_t>> coverage;

@@ -126,14 +126,15 @@ public:
     Attribution attribute(ProcessTable& table, int pid, const RoleOf& role_of,
                           std::optional<ContainerRef>* container = nullptr);
 
-private:
-    void decide(ProcessTable& table, ProcessInfo& child, const ProcessInfo* parent, const RoleOf& role_of);
-    void from_cgroup(ProcessTable& table, ProcessInfo& p, const ProcessInfo* fallback_parent, const RoleOf& role_of);
-    [[nodiscard]] bool is_containerd_task(std::string_view ns, std::string_view id) const;
     /// The container a runtime process starts: its argv, with the namespace and runtime of the
     /// shim or conmon above it.
     std::optional<ContainerRef> runtime_container(ProcessTable& table, const ProcessInfo& runtime,
                                                   const RoleOf& role_of);
+
+private:
+    void decide(ProcessTable& table, ProcessInfo& child, const ProcessInfo* parent, const RoleOf& role_of);
+    void from_cgroup(ProcessTable& table, ProcessInfo& p, const ProcessInfo* fallback_parent, const RoleOf& role_of);
+    [[nodiscard]] bool is_containerd_task(std::string_view ns, std::string_view id) const;
 
     ContainerDirs dirs_;
 };

@@ -129,6 +129,12 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
                 p.image = {path.dev, path.inode};
             }
         }
+        // Who asked for it: the same process's before its exec, else its parent's.
+        if (auto it = by_pid_.find(ev.pid); it != by_pid_.end() && it->second.info.ppid == ev.ppid) {
+            p.initiator = it->second.info.initiator;
+        } else if (auto pit = by_pid_.find(ev.ppid); pit != by_pid_.end()) {
+            p.initiator = pit->second.info.initiator;
+        }
         if (previous != nullptr) {
             previous->reset();
             if (auto it = by_pid_.find(ev.pid); it != by_pid_.end()) {
@@ -169,6 +175,7 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
     }
     if (auto pit = by_pid_.find(ev.ppid); pit != by_pid_.end()) {
         const ProcessInfo& parent = pit->second.info;
+        p.initiator = parent.initiator;
         if (p.image.second == 0) {
             p.image = parent.image;
             p.image_inherited = p.image.second != 0;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -57,6 +58,9 @@ struct ProcessInfo {
     Attribution attribution = Attribution::Pending;
     /// When attribution is Container; members unknown stay empty.
     std::optional<ContainerRef> container;
+    /// The client command that asked a daemon for this process (docker exec, ...): set on the
+    /// runtime's `exec` by the engine, inherited by what it starts (forks and execs), shared.
+    std::shared_ptr<const InitiatorRef> initiator;
 };
 
 /// Cuts an entry's argv to `budget` (the byte budget per table entry), keeping the whole

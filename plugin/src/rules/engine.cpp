@@ -394,6 +394,40 @@ bool any_pattern(const std::vector<std::string>& patterns, const std::string& pa
 
 }  // namespace
 
+void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
+    // Issue 15: who asked for it. A container client's command (by the executable's identity)
+    // is a request; the host runtime's `exec` of a container (by identity, not a clone) takes
+    // the one request that names that container, and what it starts inherits the answer.
+    if (clients_ != nullptr && match_proc(*clients_, self)) {
+        if (auto req = parse_client_argv(self.argv)) {
+            InitiatorRef who;
+            who.pid = self.pid;
+            who.exe = self.exe;
+            who.argv = self.argv;
+            who.truncated = self.argv_truncated;
+            who.auid = self.auid;
+            who.uid = self.uid;
+            initiators_.note_client(*req, std::move(who), event_ms(ev));
+        }
+        return;
+    }
+    if (self.runtime_clone || oci_runtimes_ == nullptr || !match_proc(*oci_runtimes_, self) ||
+        !runtime_exec(self.argv)) {
+        return;
+    }
+    auto ref = containers_.runtime_container(table_, self, role_fn_);
+    if (!ref || ref->id.empty()) {
+        return;
+    }
+    std::optional<std::string> name = ref->name;  // conmon's -n
+    if (!name && names_) {
+        if (auto n = names_->lookup(*ref)) {
+            name = n->name;
+        }
+    }
+    self.initiator = initiators_.on_runtime_exec(ref->id, name, event_ms(ev));
+}
+
 void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
     // runc's init clones itself in nsexec (runc:[1:CHILD], runc:[2:INIT]) with CLONE_PARENT:
     // the clone has never exec'd, its parent (by the kernel) is the host's runtime, and it
@@ -443,6 +477,9 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
         if (prev->ppid == ev.ppid || ev.ppid <= 1 || pr == proc::RuntimeRole::Shim || pr == proc::RuntimeRole::Conmon) {
             self.attribution = proc::Attribution::Container;
             self.container = prev->container;
+            if (prev->initiator) {
+                self.initiator = prev->initiator;
+            }
         }
     }
     if (!host_identities_ && self.attribution != proc::Attribution::Container && rules_ != nullptr) {
@@ -467,6 +504,7 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
             }
         }
     }
+    note_initiator(ev, self);
     proc::ProcessInfo* me = table_.peek(ev.pid);
     if (me == nullptr) {
         return;
@@ -1422,6 +1460,9 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     if (ev.seccomp) {
         a.seccomp = SeccompRef{audit::syscall_name(ev.seccomp->arch, ev.seccomp->syscall),
                                seccomp_action(ev.seccomp->code)};
+    }
+    if (const proc::ProcessInfo* self = table_.peek(ev.pid); self != nullptr && self->initiator) {
+        a.initiator = *self->initiator;
     }
     a.remediation = rule.remediation;
     return a;

@@ -18,6 +18,7 @@
 #include "proc/process_table.hpp"
 #include "proc/root_probe.hpp"
 #include "rules/fold.hpp"
+#include "rules/initiator.hpp"
 #include "rules/rate_limit.hpp"
 #include "rules/rule.hpp"
 
@@ -87,6 +88,7 @@ public:
     void reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules);
 
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
+    [[nodiscard]] const InitiatorStats& initiator_stats() const { return initiators_.stats(); }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
     /// The root probe's figures (all zero when it does not run: replays, use_proc off).
     [[nodiscard]] proc::RootProbe::Stats probe_stats() const { return probe_ ? probe_->stats() : proc::RootProbe::Stats{}; }
@@ -150,6 +152,7 @@ private:
     bool holds(const Conditions& c, Context& ctx);
     void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
     void note_fork(const audit::Event& ev, proc::ProcessInfo& self);
+    void note_initiator(const audit::Event& ev, proc::ProcessInfo& self);
     [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p) const;
     void bind_lists();
     /// Sends an alert, or holds it (briefly, bounded) until its container's names are read.
@@ -199,6 +202,7 @@ private:
     const ProgramList* oci_runtimes_ = nullptr;
     const ProgramList* managers_ = nullptr;
     const ProgramList* clients_ = nullptr;  ///< container_clients: docker, podman, ctr, ... CLIs
+    InitiatorCorrelator initiators_;        ///< client requests awaiting the runtime's exec
     proc::RoleOf role_fn_;
     EngineStats stats_;
     SeccompObserver seccomp_observer_;  ///< empty: no one learns from SECCOMP records

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alert/alert.hpp"
+
+namespace adock::rules {
+
+/// What a container client's argv asks a daemon for (issue 15, "who asked for it"): a process
+/// in a running container (docker/podman/nerdctl exec, ctr task exec, crictl exec).
+struct ClientRequest {
+    /// The container as the client names it: a name, a full id or (docker, podman, nerdctl,
+    /// crictl) an id prefix.
+    std::string ref;
+    /// ctr: the reference is a full id, never a name or a prefix.
+    bool id_only = false;
+};
+
+/// The request a client's argv makes, when it is one this correlation knows. `argv[0]`'s base
+/// name picks the CLI's grammar only; whether the process IS that client is the caller's
+/// decision (by the executable's identity).
+[[nodiscard]] std::optional<ClientRequest> parse_client_argv(const std::vector<std::string>& argv);
+
+/// An OCI runtime's argv is `exec [options] ID ...` (runc, crun share the CLI).
+[[nodiscard]] bool runtime_exec(const std::vector<std::string>& argv);
+
+struct InitiatorStats {
+    unsigned long long requests = 0;    ///< client requests noted
+    unsigned long long matched = 0;     ///< runtime starts given an initiator
+    unsigned long long ambiguous = 0;   ///< runtime starts two or more requests fit
+    unsigned long long unmatched = 0;   ///< runtime starts no request fits
+    unsigned long long expired = 0;     ///< requests no runtime start took in the window
+    unsigned long long dropped = 0;     ///< requests dropped for the bounds (count, bytes)
+};
+
+/// Correlates a container client's exec event (the CLI command a user ran) with the runtime's
+/// exec of the same container a moment later, across the daemon hop (dockerd, containerd,
+/// conmon), on the stream alone: the audit trail's auid survives the CLI, not the daemon.
+///
+/// A request names the container of a `runc exec` for certain when it is its full id, an id
+/// prefix (where the CLI takes one) or its name when the name is known (the name resolver
+/// live; conmon's argv). A request by a name while the container's name is not known (a
+/// replay of docker's containers) may name it: it cannot be ruled out, and it is no proof.
+/// One certain request and no other possible one: the initiator; the request is used. A
+/// certain one and any other possible one: ambiguous (all candidates are reported, none
+/// chosen), they are used up. No certain one: unknown. The client's argv is its own choice,
+/// so nothing is taken on its word alone: a request only counts when a runtime exec of that
+/// very container follows within the window. Bounded in count and bytes; requests expire.
+class InitiatorCorrelator {
+public:
+    struct Options {
+        std::int64_t window_ms = 5000;
+        std::size_t max_requests = 256;
+        std::size_t max_bytes = 256 * 1024;
+        std::size_t argv_bytes = 1024;       ///< each initiator's argv, cut to this
+    };
+    InitiatorCorrelator() : InitiatorCorrelator(Options{}) {}
+    explicit InitiatorCorrelator(Options o) : opt_(o) {}
+
+    /// A container client's exec (`who`: its pid, exe, argv, auid, uid) at stream time `ms`.
+    void note_client(const ClientRequest& req, InitiatorRef who, std::int64_t ms);
+
+    /// An OCI runtime exec'ing a process in container `id` at stream time `ms`; `name`: the
+    /// container's name when known. The initiator (possibly ambiguous), or null (unknown).
+    std::shared_ptr<const InitiatorRef> on_runtime_exec(const std::string& id,
+                                                        const std::optional<std::string>& name,
+                                                        std::int64_t ms);
+
+    [[nodiscard]] const InitiatorStats& stats() const { return stats_; }
+    [[nodiscard]] std::size_t pending() const { return pending_.size(); }
+    [[nodiscard]] std::size_t pending_bytes() const { return bytes_; }
+
+private:
+    struct Pending {
+        ClientRequest req;
+        std::shared_ptr<const InitiatorRef> who;
+        std::int64_t ms = 0;
+        std::size_t bytes = 0;
+    };
+    void expire(std::int64_t ms);
+    void drop_front();
+
+    Options opt_;
+    std::deque<Pending> pending_;  ///< oldest first
+    std::size_t bytes_ = 0;
+    InitiatorStats stats_;
+};
+
+}  // namespace adock::rules
