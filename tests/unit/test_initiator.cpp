@@ -6,7 +6,14 @@
 
 using adock::InitiatorRef;
 using adock::rules::InitiatorCorrelator;
-using adock::rules::parse_client_argv;
+using adock::rules::ClientRequest;
+
+namespace {
+/// The client's request as the engine asks for it, the program taken to be what argv[0] names.
+std::optional<ClientRequest> parse_client_argv(const std::vector<std::string>& argv) {
+    return adock::rules::parse_client_argv(argv.empty() ? std::string() : argv[0], argv);
+}
+}  // namespace
 using adock::rules::runtime_exec;
 
 namespace {
@@ -44,6 +51,12 @@ TEST_CASE("client argv: the container each CLI's exec names", "[initiator]") {
     CHECK_FALSE(parse_client_argv({"docker", "ps"}));
     CHECK_FALSE(parse_client_argv({"ctr", "run", "img", "id"}));
     CHECK_FALSE(parse_client_argv({"bash", "exec", "x"}));
+    // The grammar is the host file's (by identity), never argv[0]'s: docker's binary run as
+    // `exec -a ctr` still asks docker's exec of c1.
+    auto renamed = adock::rules::parse_client_argv("/usr/bin/docker", {"ctr", "exec", "-it", "c1", "sh"});
+    REQUIRE(renamed);
+    CHECK(renamed->ref == "c1");
+    CHECK_FALSE(renamed->id_only);
     CHECK(runtime_exec({"runc", "--root", "/r", "--log", "l", "--log-format", "json", "exec", "--process", "/tmp/p", "--detach", kId}));
     CHECK_FALSE(runtime_exec({"runc", "--root", "/r", "create", "--bundle", "/b", kId}));
 }

@@ -79,11 +79,11 @@ std::optional<ClientRequest> positional_ref(const std::vector<std::string>& argv
 
 }  // namespace
 
-std::optional<ClientRequest> parse_client_argv(const std::vector<std::string>& argv) {
+std::optional<ClientRequest> parse_client_argv(std::string_view program, const std::vector<std::string>& argv) {
     if (argv.empty()) {
         return std::nullopt;
     }
-    const std::string_view cli = base_name(argv[0]);
+    const std::string_view cli = base_name(program);
     if (cli == "docker" || cli == "podman" || cli == "nerdctl") {
         std::size_t i = cli == "podman" ? skip_options(argv, 1, kPodmanGlobal) : skip_options(argv, 1, kDockerGlobal);
         if (i < argv.size() && argv[i] == "container") {

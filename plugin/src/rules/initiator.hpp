@@ -23,10 +23,12 @@ struct ClientRequest {
     bool id_only = false;
 };
 
-/// The request a client's argv makes, when it is one this correlation knows. `argv[0]`'s base
-/// name picks the CLI's grammar only; whether the process IS that client is the caller's
-/// decision (by the executable's identity).
-[[nodiscard]] std::optional<ClientRequest> parse_client_argv(const std::vector<std::string>& argv);
+/// The request a client's argv makes, when it is one this correlation knows. `program` is the
+/// host file the process is, by identity (the caller's match of the container_clients list:
+/// "/usr/bin/docker", or the list's pattern): its base name picks the CLI's grammar. argv[0]
+/// decides nothing (`exec -a ctr docker exec ...` is still docker's grammar).
+[[nodiscard]] std::optional<ClientRequest> parse_client_argv(std::string_view program,
+                                                             const std::vector<std::string>& argv);
 
 /// An OCI runtime's argv is `exec [options] ID ...` (runc, crun share the CLI).
 [[nodiscard]] bool runtime_exec(const std::vector<std::string>& argv);
