@@ -115,40 +115,15 @@ std::optional<PackageRecord> DpkgRecords::find(const std::string& path) const {
     return std::nullopt;
 }
 
-std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<std::string>& skip) {
+namespace {
+
+/// Every well-formed line (`MD5  relative/path`) of the `*.md5sums` files in `info_dir` (each
+/// read at most 16 MiB, not following a symlink), with its package; `fn` returns false to stop.
+template <typename Fn>
+void for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
     namespace fs = std::filesystem;
-    by_md5_.clear();
-    paths_.clear();
-    sizes_.clear();
     constexpr std::size_t kMaxMd5sumsBytes = 16 * 1024 * 1024;
     std::error_code ec;
-    // Second pass below: the same content dpkg installs elsewhere too (/usr/lib/git-core/git is
-    // /usr/bin/git) is that package's program at its own place, not a copy.
-    auto also_installed = [&]() {
-        std::error_code ec2;
-        for (const auto& entry : fs::directory_iterator(info_dir, ec2)) {
-            if (!entry.path().filename().string().ends_with(".md5sums")) {
-                continue;
-            }
-            std::string error;
-            const auto text = util::read_file_nofollow(entry.path().string(), kMaxMd5sumsBytes, error);
-            if (!text) {
-                continue;
-            }
-            std::istringstream in(*text);
-            std::string line;
-            while (std::getline(in, line)) {
-                if (line.size() < 35 || line[32] != ' ' || line[33] != ' ' || paths_.size() >= 4 * kMaxPrograms) {
-                    continue;
-                }
-                if (by_md5_.contains(line.substr(0, 32))) {
-                    std::string path(1, '/');
-                    path.append(line, 34);
-                    paths_.insert(path);
-                }
-            }
-        }
-    };
     for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
         const auto name = entry.path().filename().string();
         if (!name.ends_with(".md5sums")) {
@@ -169,34 +144,59 @@ std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<st
             if (line.size() < 35 || line[32] != ' ' || line[33] != ' ') {
                 continue;
             }
-            const std::string_view rel = std::string_view(line).substr(34);
-            const bool bin_dir = rel.starts_with("usr/bin/") || rel.starts_with("usr/sbin/") ||
-                                 rel.starts_with("bin/") || rel.starts_with("sbin/");
-            if (!bin_dir || rel.find("/.") != std::string_view::npos) {
-                continue;
+            const std::string_view view(line);
+            if (!fn(package, view.substr(0, 32), view.substr(34))) {
+                return;
             }
-            std::string path(1, '/');
-            path.append(rel);
-            if (skip.contains(path) || (!usrmerge_alias(path).empty() && skip.contains(usrmerge_alias(path)))) {
-                continue;
-            }
-            struct stat st {};
-            if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0 || st.st_size == 0) {
-                continue;
-            }
-            if (by_md5_.size() >= kMaxPrograms) {
-                also_installed();
-                return by_md5_.size();
-            }
-            paths_.insert(path);
-            if (auto alias = usrmerge_alias(path); !alias.empty()) {
-                paths_.insert(alias);
-            }
-            sizes_.insert(static_cast<std::uint64_t>(st.st_size));
-            by_md5_.emplace(line.substr(0, 32), Program{path, package});
         }
     }
-    also_installed();
+}
+
+}  // namespace
+
+std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<std::string>& skip) {
+    by_md5_.clear();
+    paths_.clear();
+    sizes_.clear();
+    for_each_md5sums_line(info_dir, [&](const std::string& package, std::string_view md5, std::string_view rel) {
+        const bool bin_dir = rel.starts_with("usr/bin/") || rel.starts_with("usr/sbin/") ||
+                             rel.starts_with("bin/") || rel.starts_with("sbin/");
+        if (!bin_dir || rel.find("/.") != std::string_view::npos) {
+            return true;
+        }
+        std::string path(1, '/');
+        path.append(rel);
+        if (skip.contains(path) || (!usrmerge_alias(path).empty() && skip.contains(usrmerge_alias(path)))) {
+            return true;
+        }
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0 || st.st_size == 0) {
+            return true;
+        }
+        if (by_md5_.size() >= kMaxPrograms) {
+            return false;
+        }
+        paths_.insert(path);
+        if (auto alias = usrmerge_alias(path); !alias.empty()) {
+            paths_.insert(alias);
+        }
+        sizes_.insert(static_cast<std::uint64_t>(st.st_size));
+        by_md5_.emplace(std::string(md5), Program{path, package});
+        return true;
+    });
+    // The same content dpkg installs elsewhere too (/usr/lib/git-core/git is /usr/bin/git's) is
+    // that package's program at its own place, not a copy.
+    for_each_md5sums_line(info_dir, [&](const std::string&, std::string_view md5, std::string_view rel) {
+        if (paths_.size() >= 4 * kMaxPrograms) {
+            return false;
+        }
+        if (by_md5_.contains(std::string(md5))) {
+            std::string path(1, '/');
+            path.append(rel);
+            paths_.insert(std::move(path));
+        }
+        return true;
+    });
     return by_md5_.size();
 }
 
