@@ -2,7 +2,6 @@
 #include "rules/engine.hpp"
 
 #include <sys/stat.h>
-
 #include <unistd.h>
 
 #include <fnmatch.h>
@@ -85,7 +84,6 @@ constexpr std::size_t kSummaryFieldBytes = 1024;
 
 /// kill_process, kill_thread, trap, errno(N), user_notif, trace, log, allow: the action bits of a
 /// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
-
 std::string seccomp_action(std::uint32_t code) {
     switch (code & 0xffff0000U) {
         case 0x80000000U:
@@ -170,6 +168,8 @@ struct Engine::Context {
     bool file_on_host = false;              ///< path_in matched the host's file for certain
     bool names_pending = false;             ///< the container's names are being read
     bool spec_pending = false;              ///< container_request: the spec is being read
+    /// container_request: what the command line asks (computed once, for every rule asking).
+    std::optional<std::vector<proc::RequestFinding>> argv_requests;
     bool op_done = false;
     FileOp op = FileOp::None;
     bool paths_done = false;
@@ -398,8 +398,8 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
     // Issue 15: who asked for it. A container client's command (by the executable's identity)
     // is a request; the host runtime's `exec` of a container (by identity, not a clone) takes
     // the one request that names that container, and what it starts inherits the answer.
-    if (clients_ != nullptr && match_proc(*clients_, self)) {
-        if (auto req = parse_client_argv(self.argv)) {
+    if (const auto client = clients_ != nullptr ? match_proc(*clients_, self) : std::nullopt) {
+        if (auto req = parse_client_argv(*client, self.argv)) {
             InitiatorRef who;
             who.pid = self.pid;
             who.exe = self.exe;
@@ -1056,11 +1056,15 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
         }
     } else {
         // A host client or runtime, by its executable's identity: what its command line asks
-        // (read first: most command lines ask nothing, and the identity costs more).
-        found = proc::request_from_argv(ctx.argv);
-        if (found.empty()) {
+        // (read first, once per event for every rule that asks: most command lines ask
+        // nothing, and the identity costs more).
+        if (!ctx.argv_requests) {
+            ctx.argv_requests = proc::request_from_argv(ctx.argv);
+        }
+        if (ctx.argv_requests->empty()) {
             return false;
         }
+        found = *ctx.argv_requests;
         const bool requester = role_of(*self) == proc::RuntimeRole::OciRuntime ||
                                (clients_ != nullptr && match_proc(*clients_, *self));
         if (!requester) {
@@ -1088,10 +1092,8 @@ void Engine::release_spec_waits(bool all) {
     std::vector<SpecWait> keep;
     std::vector<SpecWait> ready;
     for (auto& w : spec_waits_) {
-        Context probe(w.event, w.event.argv);
         bool pending = false;
-        if (probe.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container && probe.container &&
-            names_ && !names_->lookup(*probe.container, &pending) && pending && !all && now < w.until) {
+        if (names_ && !names_->lookup(w.container, &pending) && pending && !all && now < w.until) {
             keep.push_back(std::move(w));
             continue;
         }
@@ -1156,7 +1158,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
                 return;
             }
             ++stats_.spec_waits;
-            SpecWait w{rule.id, ctx.ev, std::chrono::steady_clock::now() + kNameWait};
+            SpecWait w{rule.id, *ctx.container, ctx.ev, std::chrono::steady_clock::now() + kNameWait};
             audit::bound_event(w.event, alert_argv_);
             spec_waits_.push_back(std::move(w));
         }

@@ -111,7 +111,8 @@ private:
     /// A runtime exec a container_request rule waits on: the container's spec is being read.
     struct SpecWait {
         std::string rule_id;
-        audit::Event event;  ///< bounded (audit::bound_event)
+        ContainerRef container;  ///< whose spec
+        audit::Event event;      ///< bounded (audit::bound_event)
         std::chrono::steady_clock::time_point until;
     };
     struct Aggregation {
