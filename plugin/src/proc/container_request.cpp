@@ -189,13 +189,11 @@ void check_cwd(std::vector<RequestFinding>& out, const std::string& cwd, std::st
 
 void ContainerSpec::add_bind(std::string source, std::string destination) {
     if (binds.size() >= kMaxBinds) {
-        binds_cut = true;
         return;
     }
     for (auto* s : {&source, &destination}) {
         if (s->size() > kMaxPathBytes) {
             s->resize(kMaxPathBytes);
-            binds_cut = true;
         }
     }
     binds.emplace_back(std::move(source), std::move(destination));

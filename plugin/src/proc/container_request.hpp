@@ -28,8 +28,8 @@ struct ContainerSpec {
     static constexpr std::size_t kMaxPathBytes = 4096;
     std::optional<std::string> cwd;
     std::vector<std::pair<std::string, std::string>> binds;  ///< source, destination
-    bool binds_cut = false;                                  ///< more than kMaxBinds (or paths cut)
-    /// Adds a bind mount within the bounds (a path over kMaxPathBytes is cut and flagged).
+    /// Adds a bind mount within the bounds (beyond kMaxBinds dropped, a path over kMaxPathBytes
+    /// cut). Only the binds that give the host are added, so a dropped one is never the only.
     void add_bind(std::string source, std::string destination);
 };
 
