@@ -65,16 +65,7 @@ PM_RUN=(--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 cleanup() {
   set +e
   e2e_stop_auditd
-  if [ -S "$d/docker.sock" ]; then
-    dk ps -aq 2>/dev/null | xargs -r "$DOCKER_CLI" -H "unix://$d/docker.sock" rm -f >/dev/null 2>&1
-    dk images -q 2>/dev/null | sort -u | xargs -r "$DOCKER_CLI" -H "unix://$d/docker.sock" rmi -f >/dev/null 2>&1
-  fi
-  if [ -n "$DOCKERD_PID" ]; then
-    kill "$DOCKERD_PID" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$DOCKERD_PID" 2>/dev/null
-    wait "$DOCKERD_PID" 2>/dev/null
-  fi
+  e2e_stop_dockerd "$d" "$DOCKERD_PID"
   if [ -d "$d/pod-root" ]; then
     pm rm -af -t 0 >/dev/null 2>&1
     pm system reset -f >/dev/null 2>&1

@@ -169,6 +169,23 @@ e2e_start_containerd() {
 }
 
 # e2e_teardown DIR: stops what e2e_* started and deletes the rules; safe to call twice.
+# e2e_stop_dockerd DIR PID: removes the containers and images of the private dockerd listening
+# on DIR/docker.sock (client $DOCKER_CLI), then stops it (PID; SIGKILL after 10 s).
+e2e_stop_dockerd() {
+  local dir=$1 pid=$2 cli=${DOCKER_CLI:-docker}
+  if [ -S "$dir/docker.sock" ]; then
+    "$cli" -H "unix://$dir/docker.sock" ps -aq 2>/dev/null | xargs -r "$cli" -H "unix://$dir/docker.sock" rm -f >/dev/null 2>&1
+    "$cli" -H "unix://$dir/docker.sock" images -q 2>/dev/null | sort -u | xargs -r "$cli" -H "unix://$dir/docker.sock" rmi -f >/dev/null 2>&1
+  fi
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  fi
+  return 0
+}
+
 e2e_teardown() {
   local d=$1
   e2e_stop_auditd

@@ -35,16 +35,7 @@ dk() { "$DOCKER_CLI" -H "unix://$d/docker.sock" "$@"; }
 cleanup() {
   set +e
   e2e_stop_auditd
-  if [ -S "$d/docker.sock" ]; then
-    dk ps -aq 2>/dev/null | xargs -r "$DOCKER_CLI" -H "unix://$d/docker.sock" rm -f >/dev/null 2>&1
-    dk images -q 2>/dev/null | sort -u | xargs -r "$DOCKER_CLI" -H "unix://$d/docker.sock" rmi -f >/dev/null 2>&1
-  fi
-  if [ -n "$DOCKERD_PID" ]; then
-    kill "$DOCKERD_PID" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$DOCKERD_PID" 2>/dev/null
-    wait "$DOCKERD_PID" 2>/dev/null
-  fi
+  e2e_stop_dockerd "$d" "$DOCKERD_PID"
   e2e_teardown "$d"
   # dockerd's own containerd and shims, if dockerd had to be killed: ours by the private directory.
   for p in $(pgrep -f -- "$d/"); do
