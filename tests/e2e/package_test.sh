@@ -186,7 +186,7 @@ for _ in $(seq 50); do new=$(plugin_pid || true); [ -n "$new" ] && [ "$new" != "
 if [ -n "$new" ] && [ "$new" != "$old" ] && ! readlink "/proc/$new/exe" | grep -q deleted; then
   ok "the upgrade restarted the plugin on the new binary (pid $old -> $new)"
 else
-  bad "the plugin was not restarted on upgrade (pid $old -> ${new:-none}, exe $(readlink "/proc/${new:-0}/exe" 2>/dev/null))"
+  bad "the plugin was not restarted on upgrade (pid $old -> ${new:-none}, exe $(readlink "/proc/${new:-0}/exe" 2>/dev/null)): $(grep audisp-docker: "$d/reinstall.out" | tr '\n' ' ')"
 fi
 grep -q "# edited by the operator" /etc/audisp-docker/audisp-docker.yaml && ok "the operator's config kept across the upgrade" || bad "config overwritten"
 

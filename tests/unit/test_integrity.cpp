@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -594,4 +595,38 @@ TEST_CASE("content checks: a process that exec'd again since is not judged by it
     CHECK(v[0].event.exe == copy);
     CHECK(v[0].integrity.recognized_as == runc);
     m.stop();
+}
+
+TEST_CASE("stop: a first baseline being hashed at the scan rate is cut short, and not saved", "[integrity]") {
+    TempDir t;
+    // 6 MiB at 1 MiB/s: the start-up scan alone would take about 6 s.
+    const std::string runc = t.write("usr/sbin/runc", std::string(6 * 1024 * 1024, 'r'));
+    const std::string dockerd = t.write("usr/sbin/dockerd", std::string(6 * 1024 * 1024, 'd'));
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    cfg.scan_rate_mb_s = 1;
+    IntegrityMonitor m(cfg, (t.path / "proc").string());
+    m.start({runc, dockerd}, {"runc", "dockerd"});
+    const auto t0 = std::chrono::steady_clock::now();
+    m.stop();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    // Hashing the first file and the start of the rate wait may pass; the second file is not
+    // reached. (Bound far from both: the whole scan is about 12 s.)
+    CHECK(took < std::chrono::seconds(4));
+    CHECK_FALSE(fs::exists(cfg.state_file));  // a cut first baseline would report "new" files next time
+
+    // Positive control: the same scan left to finish saves both files.
+    IntegrityConfig fast = cfg;
+    fast.scan_rate_mb_s = 1000;
+    IntegrityMonitor m2(fast, (t.path / "proc").string());
+    m2.start({runc, dockerd}, {"runc", "dockerd"});
+    m2.drain();
+    m2.stop();
+    Baseline b;
+    std::string error;
+    REQUIRE(b.load(fast.state_file, error));
+    CHECK(b.find(runc) != nullptr);
+    CHECK(b.find(dockerd) != nullptr);
 }

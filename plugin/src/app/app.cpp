@@ -100,6 +100,7 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
         }
     });
 
+    bool signalled = false;
     for (;;) {
         std::array<pollfd, 2> fds{{{signals.fd(), POLLIN, 0}, {reader.finished_fd(), POLLIN, 0}}};
         if (::poll(fds.data(), fds.size(), -1) < 0) {
@@ -124,11 +125,13 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
             // auditd's convention: only the parent may stop a plugin with SIGTERM.
             if (opts.input_path || si->sender == ::getppid()) {
                 log::info("SIGTERM: stopping");
+                signalled = true;
                 reader.stop();
             } else {
                 log::warning("ignored SIGTERM from pid " + std::to_string(si->sender));
             }
         } else if (si->signo == SIGINT) {
+            signalled = true;
             reader.stop();
         } else if (si->signo == SIGHUP) {
             reload(opts, queue);
@@ -139,7 +142,7 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
         }
     }
     reader_thread.join();
-    (void)queue.push_control(Stop{});
+    (void)queue.push_control(Stop{signalled});
     queue.close();
     engine_thread.join();
     dispatcher.stop(std::chrono::milliseconds(engine.config().shutdown_timeout_ms));

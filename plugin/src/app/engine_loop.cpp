@@ -105,6 +105,7 @@ bool EngineLoop::handle(Message& m, std::chrono::steady_clock::time_point now) {
                 scan();
             } else {
                 static_assert(std::is_same_v<T, Stop>);
+                signalled_ = msg.signalled;
                 return true;
             }
             return false;
@@ -163,6 +164,11 @@ void EngineLoop::run() {
 void EngineLoop::finish() {
     pipeline_.flush();
     if (integrity_) {
+        if (signalled_) {
+            // Stopped by a signal (auditd restarting the plugin, an upgrade): the start-up
+            // scan is not waited for; the checks queued are still decided.
+            integrity_->cut_scans();
+        }
         integrity_->drain();  // a replay's content checks finish before the end
         engine_.collect_verdicts();
     }

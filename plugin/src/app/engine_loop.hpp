@@ -74,6 +74,7 @@ private:
     std::chrono::steady_clock::time_point last_metrics_{};  ///< long ago: the first tick writes the file
     HealthMonitor* health_ = nullptr;  ///< null: no metrics file
     unsigned long long errors_ = 0;
+    bool signalled_ = false;  ///< the Stop came from a signal, not the end of input
 };
 
 }  // namespace adock::app

@@ -33,7 +33,11 @@ struct DumpState {};
 /// SIGUSR2: one integrity scan.
 struct Scan {};
 /// End of input: finish the events in progress and return.
-struct Stop {};
+struct Stop {
+    /// A signal stopped the plugin (not the end of its input): long start-up work (the first
+    /// integrity baseline) is cut short rather than waited for.
+    bool signalled = false;
+};
 
 using Message = std::variant<InputBatch, Reload, DumpState, Scan, Stop>;
 

@@ -26,7 +26,8 @@ std::string usrmerge_alias(const std::string& path) {
     return "";
 }
 
-std::size_t DpkgRecords::load(const std::string& info_dir, const std::set<std::string>& wanted) {
+std::size_t DpkgRecords::load(const std::string& info_dir, const std::set<std::string>& wanted,
+                              const std::atomic<bool>* cancel) {
     namespace fs = std::filesystem;
     records_.clear();
     std::set<std::string> keys;
@@ -39,6 +40,9 @@ std::size_t DpkgRecords::load(const std::string& info_dir, const std::set<std::s
     std::error_code ec;
     std::size_t files = 0;
     for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
+        if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+            break;
+        }
         const auto name = entry.path().filename().string();
         if (!name.ends_with(".md5sums")) {
             continue;
@@ -154,11 +158,16 @@ void for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
 
 }  // namespace
 
-std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<std::string>& skip) {
+std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<std::string>& skip,
+                                  const std::atomic<bool>* cancel) {
     by_md5_.clear();
     paths_.clear();
     sizes_.clear();
+    const auto cancelled = [cancel] { return cancel != nullptr && cancel->load(std::memory_order_relaxed); };
     for_each_md5sums_line(info_dir, [&](const std::string& package, std::string_view md5, std::string_view rel) {
+        if (cancelled()) {
+            return false;
+        }
         const bool bin_dir = rel.starts_with("usr/bin/") || rel.starts_with("usr/sbin/") ||
                              rel.starts_with("bin/") || rel.starts_with("sbin/");
         if (!bin_dir || rel.find("/.") != std::string_view::npos) {
@@ -187,7 +196,7 @@ std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<st
     // The same content dpkg installs elsewhere too (/usr/lib/git-core/git is /usr/bin/git's) is
     // that package's program at its own place, not a copy.
     for_each_md5sums_line(info_dir, [&](const std::string&, std::string_view md5, std::string_view rel) {
-        if (paths_.size() >= 4 * kMaxPrograms) {
+        if (paths_.size() >= 4 * kMaxPrograms || cancelled()) {
             return false;
         }
         if (by_md5_.contains(std::string(md5))) {

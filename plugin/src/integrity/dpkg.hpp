@@ -2,6 +2,7 @@
 // What the package manager recorded for a file: dpkg's md5sums (what `dpkg -V` checks).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,8 +22,10 @@ class DpkgRecords {
 public:
     /// Reads every `*.md5sums` in `info_dir` (/var/lib/dpkg/info), and the conffiles of dpkg's
     /// `status` beside it, keeping the paths wanted.
-    /// Returns the number of md5sums files read (0 on a host without dpkg).
-    std::size_t load(const std::string& info_dir, const std::set<std::string>& wanted);
+    /// Returns the number of md5sums files read (0 on a host without dpkg). `cancel` set: stops
+    /// early (shutting down), keeping what was read.
+    std::size_t load(const std::string& info_dir, const std::set<std::string>& wanted,
+                     const std::atomic<bool>* cancel = nullptr);
 
     [[nodiscard]] std::optional<PackageRecord> find(const std::string& path) const;
 
@@ -45,8 +48,10 @@ public:
     /// Reads every `*.md5sums` in `info_dir` (at most kMaxPrograms programs, each md5sums file
     /// at most 16 MiB) and stats the listed programs for their size (regular, executable files
     /// only). `skip`: paths left out (the runtime binaries, which runtime_binary_unrecognized
-    /// reports). Returns the number of programs indexed.
-    std::size_t load(const std::string& info_dir, const std::set<std::string>& skip);
+    /// reports). Returns the number of programs indexed. `cancel` set: stops early (shutting
+    /// down), keeping what was read.
+    std::size_t load(const std::string& info_dir, const std::set<std::string>& skip,
+                     const std::atomic<bool>* cancel = nullptr);
 
     /// The path is one dpkg installed a program at (either spelling on a /usr-merged host), or
     /// where it installed the same content elsewhere (/usr/lib/git-core/git, /usr/bin/git's):

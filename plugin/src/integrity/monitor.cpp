@@ -47,6 +47,10 @@ void IntegrityMonitor::start(std::vector<std::string> paths, std::set<std::strin
 }
 
 void IntegrityMonitor::stop() {
+    // The start-up work (dpkg's index, a first baseline hashed at scan_rate_mb_s) can take
+    // seconds on a cold cache: a stop must not wait for it (auditd restarts the plugin, an
+    // upgrade replaces it). What was hashed is kept; the next scan goes on from there.
+    stopping_ = true;
     queue_.close();
     if (worker_.joinable()) {
         worker_.join();
@@ -288,10 +292,12 @@ void IntegrityMonitor::run() noexcept {
         // their own). Once: a package installed later is not in it until the next start.
         auto idx = std::make_unique<PackageBinaries>();
         const std::set<std::string> runtime(paths_.begin(), paths_.end());
-        const std::size_t n = idx->load(cfg_.dpkg_info_dir, runtime);
-        packages_owned_ = std::move(idx);
-        packages_.store(packages_owned_.get(), std::memory_order_release);
-        log::info("integrity: " + std::to_string(n) + " programs of dpkg's binary directories indexed by content");
+        const std::size_t n = idx->load(cfg_.dpkg_info_dir, runtime, &stopping_);
+        if (!stopping_) {  // a cut index would take programs it did not reach for copies
+            packages_owned_ = std::move(idx);
+            packages_.store(packages_owned_.get(), std::memory_order_release);
+            log::info("integrity: " + std::to_string(n) + " programs of dpkg's binary directories indexed by content");
+        }
     } catch (const std::exception& e) {
         log::error(std::string("integrity: cannot index dpkg's programs: ") + e.what());
     }
@@ -400,7 +406,7 @@ void IntegrityMonitor::scan(const std::string& why) {
         watched_inodes_.swap(inodes);
         watched_dirs_.swap(dirs);
     }
-    const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted);
+    const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted, &stopping_);
     log::info("integrity: " + why + " scan of " + std::to_string(files.size()) + " files started");
 
     const double budget = static_cast<double>(cfg_.scan_rate_mb_s) * 1024 * 1024;  // bytes per second
@@ -409,7 +415,15 @@ void IntegrityMonitor::scan(const std::string& why) {
     std::size_t done = 0;
     std::size_t unchanged = 0;
     auto last_progress = started;
+    bool stopped = false;
     for (const auto& p : files) {
+        if (stopping_) {
+            log::info("integrity: " + why + " scan stopped after " + std::to_string(done) + "/" +
+                      std::to_string(files.size()) + " files (shutting down)");
+            stopped = true;
+            baseline_cut_ = !report;
+            break;
+        }
         ++done;
         const BaselineEntry* old = baseline_.find(p);
         std::optional<FileFacts> f;
@@ -476,9 +490,12 @@ void IntegrityMonitor::scan(const std::string& why) {
         baseline_.set(p, BaselineEntry{*f, trust});
         // Rate limit: never read faster than the budget, so a scan cannot starve the host.
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const double ahead = static_cast<double>(bytes) / budget - elapsed;
-        if (ahead > 0) {
-            std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+        const auto resume = std::chrono::steady_clock::now() +
+                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(bytes) / budget - elapsed));
+        while (!stopping_ && std::chrono::steady_clock::now() < resume) {
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                resume - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
         }
         if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(10)) {
             last_progress = std::chrono::steady_clock::now();
@@ -486,7 +503,9 @@ void IntegrityMonitor::scan(const std::string& why) {
                       " files");
         }
     }
-    if (!baseline_.save(cfg_.state_file, error)) {
+    // A first baseline cut short is not saved: the next start would report the files it did
+    // not reach as new. A later scan cut short keeps what it compared.
+    if ((!stopped || report) && !baseline_.save(cfg_.state_file, error)) {
         log::warning("integrity: cannot save the baseline: " + error);
     }
     publish_watch_list();
@@ -561,6 +580,16 @@ bool ran_this_exec(int fd, const audit::Event& ev) {
 void IntegrityMonitor::handle(Request& r) {
     if (r.reexamine) {
         reexamine(r);
+        return;
+    }
+    if (baseline_cut_ || (stopping_ && packages_.load(std::memory_order_acquire) == nullptr)) {
+        // Only at a stop within the start-up work: a few checks, each said.
+        {
+            const std::scoped_lock lock(stats_mu_);
+            ++stats_.unverifiable;
+        }
+        log::warning("integrity: " + r.rule_id + " on " + r.event.exe +
+                     " not decided: the start-up baseline was cut short by the stop");
         return;
     }
     {

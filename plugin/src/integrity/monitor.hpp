@@ -104,6 +104,10 @@ public:
     void start(std::vector<std::string> paths, std::set<std::string> names);
     /// Stops after the queued checks.
     void stop();
+    /// Ends the worker's long work early (dpkg's index, a scan), keeping the queue: a signal
+    /// stopped the plugin. Content checks after a first baseline that was cut are not decided
+    /// (counted unverifiable): half a baseline would take a runtime binary for an untrusted one.
+    void cut_scans() { stopping_ = true; }
     /// Engine thread; never blocks. Held until flush_submissions() (the engine loop calls it
     /// after each input batch): one hand-off and one worker wake-up per batch, not per exec.
     /// False when the request could not be kept (counted as dropped).
@@ -197,6 +201,8 @@ private:
     /// The host's directories of the monitored files: path -> (dev, inode). Guarded by watch_mu_.
     std::map<std::string, std::pair<std::string, std::uint64_t>> watched_dirs_;
     std::atomic<bool> scan_requested_{false};
+    std::atomic<bool> stopping_{false};  ///< stop(), cut_scans(): the worker's long work ends early
+    bool baseline_cut_ = false;          ///< worker: the first baseline was cut short
 };
 
 }  // namespace adock::integrity
