@@ -416,7 +416,8 @@ det_podman_request() {
 # Drift: a program the container writes and runs (busybox copied, chmod'ed, renamed to one of
 # its applets, run: binary_masquerade too), and the same container running its image's programs
 # (quiet).
-DRIFT_OPS='cp /bin/busybox /tmp/x && chmod 755 /tmp/x && mv /tmp/x /tmp/true && /tmp/true && ls / >/dev/null && echo ran'
+# (the sleep: the container's overlay stays mounted while image_diff reads it)
+DRIFT_OPS='cp /bin/busybox /tmp/x && chmod 755 /tmp/x && mv /tmp/x /tmp/true && /tmp/true && ls / >/dev/null && echo ran && sleep 2'
 det_docker_drift() {
   dk create --name drift-d --network none adock-bb:1 sh -c "$DRIFT_OPS"
   remember drift-d docker adock-bb:1

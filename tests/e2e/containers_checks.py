@@ -13,8 +13,10 @@ Live, a container must be named (name and image); in a replay they may be absent
 files are not there), but when present they must be right. Ids, runtimes and rule ids must match
 in both. Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
+import hashlib
 import json
 import os
+import shutil
 import sys
 from datetime import datetime, timezone
 
@@ -521,6 +523,58 @@ class Checks:
                         [str([(a["process"].get("exe"), a["rule"]["severity"], a.get("summary", "")[:100]) for a in hits])]
                         + sorted(set(problems)))
 
+    def image_diffs(self):
+        """Issue 15: container_binary_modified and container_drift_exec carry the file as the
+        container's image has it and as it is now (live only: read from the host's overlay)."""
+        if self.mode == "replay":
+            return
+        tool_image = hashlib.sha256(b"#!/bin/sh\necho tool\n").hexdigest()
+        for ph, key in (("det.docker_fim_exec", "fim-d"), ("det.podman_fim_exec", "fim-p")):
+            if not self.phase_ran(ph):
+                continue
+            ours = [a for a in self.window(ph) if a["rule"]["id"] == "container_binary_modified"
+                    and (a.get("container") or {}).get("id") == self.containers[key]["id"]]
+            problems = []
+            got = []
+            for a in ours:
+                d = a.get("image_diff")
+                op, path = a["file"]["operation"], a["file"]["path"]
+                got.append((op, path, (d or {}).get("verdict")))
+                if not d:
+                    problems.append("%s %s: no image_diff" % (op, path))
+                    continue
+                v = d.get("verdict")
+                if path == "/usr/bin/tool" and op == "write":
+                    # The append is the last change of the tool's content: read after it.
+                    if v != "modified" or (d.get("image") or {}).get("sha256") != tool_image \
+                            or not (d.get("now") or {}).get("sha256") or d["now"]["sha256"] == tool_image:
+                        problems.append("the append to /usr/bin/tool: want modified against the image's %s..., got %s"
+                                        % (tool_image[:12], d))
+                elif path == "/usr/bin/tool":
+                    if v not in ("attributes", "modified") or (d.get("image") or {}).get("sha256") != tool_image:
+                        problems.append("%s of /usr/bin/tool: want attributes or modified against the image's, got %s" % (op, d))
+                elif v not in ("added", "absent"):
+                    problems.append("%s of %s (not in the image): want added or absent, got %s" % (op, path, d))
+            self.report(bool(ours) and not problems, "image_diff on container_binary_modified in %s (%s): the image's "
+                        "/usr/bin/tool against now" % (key, self.containers[key]["runtime"]), [str(got)] + problems)
+        busybox = hashlib.sha256(open(shutil.which("busybox"), "rb").read()).hexdigest()
+        for ph, key in (("det.docker_drift", "drift-d"), ("det.podman_drift", "drift-p")):
+            if not self.phase_ran(ph):
+                continue
+            mine = [a for a in self.window(ph) if a["rule"]["id"] == "container_drift_exec"
+                    and a["process"].get("exe") == "/tmp/true"]
+            problems = []
+            for a in mine:
+                d = a.get("image_diff") or {}
+                if d.get("verdict") != "added" or d.get("image") is not None \
+                        or (d.get("now") or {}).get("sha256") != busybox or d.get("path") != "/tmp/true":
+                    problems.append("want /tmp/true added (not in the image, busybox's content now), got %s" % d)
+                if "against its image: added" not in a.get("summary", ""):
+                    problems.append("the summary does not say it: %s" % a.get("summary"))
+            self.report(bool(mine) and not problems, "image_diff on container_drift_exec in %s (%s): /tmp/true is not "
+                        "the image's, and is busybox" % (key, self.containers.get(key, {}).get("runtime")),
+                        problems or [str([a.get("image_diff") for a in mine])])
+
     def masquerade(self):
         """Issue 15: binary_masquerade, live only (the content is read from the host)."""
         ph = "det.masquerade"
@@ -594,6 +648,7 @@ def main():
     c.masquerade()
     c.requests()
     c.drift()
+    c.image_diffs()
     c.naming()
     print("checks (%s): %d passed, %d failed" % (c.mode, c.passed, c.failed))
     sys.exit(1 if c.failed else 0)

@@ -84,6 +84,25 @@ void write_id(util::JsonWriter& w, const std::optional<std::uint32_t>& v) {
 }
 
 /// `{pid, exe, argv, auid, uid, user}`, or `{ambiguous: true, candidates: [...]}`.
+/// {sha256, size, mode, uid, gid}; sha256 null when the file was not hashed (not regular, over
+/// the budget).
+void write_file_state(util::JsonWriter& w, const FileState& f) {
+    w.begin_object();
+    w.key("sha256");
+    if (f.sha256.empty()) {
+        w.null();
+    } else {
+        w.value(f.sha256);
+    }
+    w.key("size").value(f.size);
+    std::array<char, 8> mode{};
+    std::snprintf(mode.data(), mode.size(), "%04o", f.mode);
+    w.key("mode").value(mode.data());
+    w.key("uid").value(static_cast<std::uint64_t>(f.uid));
+    w.key("gid").value(static_cast<std::uint64_t>(f.gid));
+    w.end_object();
+}
+
 void write_initiator(util::JsonWriter& w, const InitiatorRef& i) {
     w.begin_object();
     if (i.ambiguous) {
@@ -231,6 +250,24 @@ std::string to_json(const Alert& a) {
         w.key("initiator");
         write_initiator(w, *a.initiator);
     }
+    if (a.image_diff) {
+        const ImageDiffRef& d = *a.image_diff;
+        w.key("image_diff").begin_object();
+        w.key("path").value(d.path);
+        for (const auto& [name, st] : {std::pair{"image", &d.image}, std::pair{"now", &d.now}}) {
+            w.key(name);
+            if (st->has_value()) {
+                write_file_state(w, **st);
+            } else {
+                w.null();
+            }
+        }
+        w.key("verdict").value(d.verdict);
+        if (d.reason) {
+            w.key("reason").value(*d.reason);
+        }
+        w.end_object();
+    }
     if (a.integrity) {
         w.key("integrity").begin_object();
         w.key("sha256").value(a.integrity->sha256);
@@ -246,16 +283,8 @@ std::string to_json(const Alert& a) {
         }
         for (const auto& [name, st] : {std::pair{"before", &a.integrity->before}, std::pair{"after", &a.integrity->after}}) {
             if (st->has_value()) {
-                const FileState& f = **st;
-                w.key(name).begin_object();
-                w.key("sha256").value(f.sha256);
-                w.key("size").value(f.size);
-                std::array<char, 8> mode{};
-                std::snprintf(mode.data(), mode.size(), "%04o", f.mode);
-                w.key("mode").value(mode.data());
-                w.key("uid").value(static_cast<std::uint64_t>(f.uid));
-                w.key("gid").value(static_cast<std::uint64_t>(f.gid));
-                w.end_object();
+                w.key(name);
+                write_file_state(w, **st);
             }
         }
         w.end_object();

@@ -36,6 +36,16 @@ struct IntegrityRef {
     std::optional<FileState> after;            ///< scans: the disk's state
 };
 
+/// A container's file compared with its image (integrity/image_diff.hpp): the file as the
+/// overlay's lower layers have it and as the container's root has it now.
+struct ImageDiffRef {
+    std::string path;                ///< as the container sees it, symlinks resolved in its root
+    std::optional<FileState> image;  ///< the image's (lower layers); null: not in the image
+    std::optional<FileState> now;    ///< the merged view now; null: not there
+    std::string verdict;             ///< modified attributes unchanged added removed absent unknown
+    std::optional<std::string> reason;  ///< unknown: why
+};
+
 /// One process as the alert reports it (the actor or one of its ancestors).
 struct ProcessRef {
     int pid = -1;
@@ -126,6 +136,7 @@ struct Alert {
     std::optional<SeccompRef> seccomp;
     std::optional<IntegrityRef> integrity;
     std::optional<InitiatorRef> initiator;  ///< who asked a daemon for the process (optional)
+    std::optional<ImageDiffRef> image_diff;  ///< the file against the container's image (live)
     /// audit_coverage_degraded: the figures behind it (kernel lost, backlog, auditd's queue,
     /// the plugin's own drops), serialized as the `coverage` object in this order.
     std::vector<std::pair<std::string, std::uint64_t>> coverage;

@@ -1211,8 +1211,9 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
     ++stats_.matches;
     Alert a = build_alert(rule, ctx);
     finish_alert(rule, ctx, a);
+    const std::optional<ImageProbe> probe = image_probe(rule, ctx, a);
     if (rule.aggregate) {
-        aggregate(rule, std::move(a), ctx.ev.sec, event_ms(ctx.ev));
+        aggregate(rule, std::move(a), ctx.ev.sec, event_ms(ctx.ev), probe ? &*probe : nullptr);
         return;
     }
     if (integrity_ != nullptr && a.file && a.file->operation != "exec") {
@@ -1233,15 +1234,55 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
     }
     fill_integrity(a);
-    emit(std::move(a), event_ms(ctx.ev));
+    emit(std::move(a), event_ms(ctx.ev), probe ? &*probe : nullptr);
 }
 
-void Engine::emit(Alert&& a, std::int64_t ms) {
-    if (limiter_.admit(a, ms, std::chrono::steady_clock::now())) {
-        send(std::move(a));
+std::optional<Engine::ImageProbe> Engine::image_probe(const Rule& rule, Context& ctx, const Alert& a) {
+    // Live only (names_: the host's state describes the stream), in a container, with a file.
+    if (!rule.image_diff || integrity_ == nullptr || !names_ || !a.container || a.container->id.empty() || !a.file) {
+        return std::nullopt;
+    }
+    // Candidates for the container's overlay, best first: the file's own device (a name being
+    // deleted from the upper layer has the upper filesystem's instead), its directory's (the
+    // PARENT item), the acting program's (run from the container's root).
+    ImageProbe probe;
+    probe.path = a.file->path;
+    const auto add = [&probe](const std::string& dev) {
+        if (!dev.empty() && std::find(probe.devs.begin(), probe.devs.end(), dev) == probe.devs.end()) {
+            probe.devs.push_back(dev);
+        }
+    };
+    if (a.file->operation != "exec") {
+        for (const auto& [path, item] : ctx.object_paths()) {
+            if (path == a.file->path) {
+                add(item->dev);
+            }
+        }
+        for (const auto& p : ctx.ev.paths) {
+            if (p.nametype == "PARENT") {
+                add(p.dev);
+            }
+        }
+    }
+    if (const proc::ProcessInfo* self = table_.peek(ctx.ev.pid); self != nullptr) {
+        add(self->image.first);
+    }
+    if (probe.devs.empty()) {
+        return std::nullopt;
+    }
+    return probe;
+}
+
+void Engine::emit(Alert&& a, std::int64_t ms, const ImageProbe* probe) {
+    if (!limiter_.admit(a, ms, std::chrono::steady_clock::now())) {
+        ++stats_.rate_limited;
         return;
     }
-    ++stats_.rate_limited;
+    if (probe != nullptr && integrity_->compare_with_image(a, probe->devs, probe->path)) {
+        ++stats_.image_diffs;
+        return;  // back through collect_verdicts(), with image_diff
+    }
+    send(std::move(a));
 }
 
 void Engine::send_rate_summaries(std::vector<Alert>&& summaries) {
@@ -1546,7 +1587,7 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
     }
 }
 
-void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms) {
+void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms, const ImageProbe* probe) {
     std::string key = rule.id;
     for (const auto& f : rule.aggregate->by) {
         key += '\x1f';
@@ -1598,7 +1639,7 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
     alert.count = 1;
     next_expiry_sec_ = std::min(next_expiry_sec_, agg.end_sec);
     windows_.emplace(std::move(key), std::move(agg));
-    emit(std::move(alert), ms);
+    emit(std::move(alert), ms, probe);
 }
 
 void Engine::close_window(Aggregation& agg) {

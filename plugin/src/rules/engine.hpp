@@ -54,6 +54,7 @@ struct EngineStats {
     unsigned long long spec_waits = 0;         ///< runtime execs held for their container's spec
     unsigned long long spec_wait_dropped = 0;  ///< ... not held: the bound was full
     unsigned long long spec_unanswered = 0;    ///< ... whose spec was not read in time
+    unsigned long long image_diffs = 0;        ///< alerts sent to be compared with their image
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
@@ -174,11 +175,20 @@ private:
     void collect_findings();
     void render_summary(const Rule& rule, Context& ctx, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
-    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms);
+    /// What an image_diff rule's alert is compared with its image by: the devices that may be
+    /// the container's overlay (the file's, its directory's, the acting program's) and the
+    /// file as the container sees it.
+    struct ImageProbe {
+        std::vector<std::string> devs;
+        std::string path;
+    };
+    [[nodiscard]] std::optional<ImageProbe> image_probe(const Rule& rule, Context& ctx, const Alert& a);
+    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms, const ImageProbe* probe = nullptr);
     void close_window(Aggregation& agg);
     void close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now);
     /// Sends an alert the engine created, through the per-source rate limit.
-    void emit(Alert&& a, std::int64_t ms);
+    /// `probe`: compared with the container's image first (off this thread).
+    void emit(Alert&& a, std::int64_t ms, const ImageProbe* probe = nullptr);
     void send_rate_summaries(std::vector<Alert>&& summaries);
 
     std::string host_;

@@ -285,6 +285,7 @@ private:
               }},
              {"match", [&](const YAML::Node& v) { rule.match = conditions(r, v, "match", &rule.event); }},
              {"remediation", [&](const YAML::Node& v) { rule.remediation = r.str(v, "remediation"); }},
+             {"image_diff", [&](const YAML::Node& v) { rule.image_diff = r.boolean(v, "image_diff"); }},
              {"variants", [&](const YAML::Node& v) { rule.variants = variants(r, v); }},
              {"aggregate", [&](const YAML::Node& v) { rule.aggregate = aggregate(r, v); }},
              {"exceptions", [&](const YAML::Node& v) {

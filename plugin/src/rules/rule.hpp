@@ -170,6 +170,9 @@ struct Rule {
     std::vector<Variant> variants;
     std::optional<Aggregate> aggregate;
     std::string remediation;  ///< what to do, carried in the alert
+    /// Live, in a container: the alert's file is compared with the container's image (the
+    /// integrity worker; integrity/image_diff.hpp) before the alert goes out.
+    bool image_diff = false;
     std::string source;       ///< file:line where it was defined
 };
 
