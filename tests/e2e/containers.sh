@@ -385,7 +385,7 @@ det_podman_escape() {
 # (CVE-2024-21626: this host's runc is patched and refuses to start the process, the attempt is
 # what is detected), and through Docker's API without a CLI (only the container's spec says it).
 det_docker_request() {
-  dk create --name mnt-d --network none -v /:/hostroot:ro adock-bb:1 true
+  dk create --name mnt-d --network none -v /:/hostroot:ro adock-bb:1 busybox chroot /hostroot /bin/true
   remember mnt-d docker adock-bb:1
   dk start -a mnt-d
   dk create --name leak-d --network none -w /proc/self/fd/7 adock-bb:1 true
@@ -406,7 +406,7 @@ det_docker_request() {
   dk start -a blk-d
 }
 det_podman_request() {
-  pm create --name mnt-p "${PM_RUN[@]}" -v /:/hostroot:ro adock-bb:1 true
+  pm create --name mnt-p "${PM_RUN[@]}" -v /:/hostroot:ro adock-bb:1 busybox chroot /hostroot /bin/true
   remember mnt-p podman localhost/adock-bb:1 adock-bb:1
   pm start -a mnt-p
   pm create --name leak-p "${PM_RUN[@]}" -w /proc/self/fd/7 adock-bb:1 true

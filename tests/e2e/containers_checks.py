@@ -471,10 +471,12 @@ class Checks:
         also see Docker's API used without a CLI)."""
         cli = {"det.docker_request": "/usr/bin/docker", "det.podman_request": "/usr/bin/podman"}
         for ph, spec_keys in (("det.docker_request", [("mnt-d", "container_host_mount", "bind mount of / at /hostroot"),
+                                                       ("mnt-d", "container_host_mount", "chroot into the host's root directory, mounted at /hostroot"),
                                                        ("leak-d", "runc_leaked_fd_cwd", "working directory /proc/self/fd/7"),
                                                        ("api-d", "container_host_mount", "bind mount of /run at /hostrun"),
                                                        ("blk-d", "container_host_mount", "mount of the block device /tmp/hostdisk")]),
                               ("det.podman_request", [("mnt-p", "container_host_mount", "bind mount of / at /hostroot"),
+                                                       ("mnt-p", "container_host_mount", "chroot into the host's root directory, mounted at /hostroot"),
                                                        ("leak-p", "runc_leaked_fd_cwd", "working directory /proc/self/fd/7")])):
             if (self.mode == "replay" and ph not in self.phases) or not self.phase_ran(ph):
                 continue
@@ -491,12 +493,16 @@ class Checks:
                     mine = [a for a in got if a["rule"]["id"] == rule and (a.get("container") or {}).get("id") == self.containers[key]["id"]]
                     if not any(what in a.get("summary", "") for a in mine):
                         problems.append("MISSED: %s from the spec of %s (%s)" % (rule, key, what))
+                    firsts = [a for a in mine if what in a.get("summary", "") and not a.get("count")]
+                    if len(firsts) > 1:
+                        problems.append("%s of %s (%s) paged %d times: runc init's exec and re-exec are one act"
+                                        % (rule, key, what, len(firsts)))
                     for a in mine:
                         problems += ["%s: %s" % (rule, p) for p in self.container_problems(a, key)]
             for a in got:
                 if a["rule"]["severity"] != want_sev[a["rule"]["id"]]:
                     problems.append("%s severity %s, want %s" % (a["rule"]["id"], a["rule"]["severity"], want_sev[a["rule"]["id"]]))
-            self.report(not problems, "%s: container_host_mount (-v /:/hostroot%s) and runc_leaked_fd_cwd (-w /proc/self/fd/7) "
+            self.report(not problems, "%s: container_host_mount (-v /:/hostroot, chroot into it%s) and runc_leaked_fd_cwd (-w /proc/self/fd/7) "
                         "from the client's command line%s" % (ph, ", and /run through the API" if ph == "det.docker_request" else "",
                                                                " and the containers' specs" if self.mode == "live" else ""),
                         [str([(a["rule"]["id"], a["process"].get("exe"), ((a.get("container") or {}).get("name")), a.get("summary", "")[:90])

@@ -764,6 +764,93 @@ TEST_CASE("container_host_mount: mount(2) of a block device from a container, re
     CHECK(hits[0]->container->id == "c1");
 }
 
+TEST_CASE("container_host_mount: chroot from a container onto a block device it mounted", "[detections][escape]") {
+    Catalogue c;
+    c.container(500, 501, "c1");
+    c.container(700, 701, "c2");
+    auto mount = c.file(501, 500, "/bin/busybox", "mount", "/tmp/sda");
+    mount.paths[1].mode = S_IFBLK | 0644;
+    mount.paths[1].rdev = "08:01";
+    c.engine->on_event(mount);  // the mount: one alert (the technique), and remembered
+    auto chroot_to = [&](int pid, int ppid, const std::string& dir, const std::string& dev) {
+        auto e = c.file(pid, ppid, "/bin/busybox", "chroot", dir);
+        e.paths[1].mode = S_IFDIR | 0755;
+        e.paths[1].dev = dev;
+        c.engine->on_event(e);
+    };
+    chroot_to(501, 500, "/mnt", "08:01");  // onto the disk it mounted
+    chroot_to(501, 500, "/srv", "00:31");  // a directory of its own overlay: quiet
+    chroot_to(701, 700, "/mnt", "08:01");  // another container that mounted nothing: quiet
+    c.engine->flush();
+    const auto hits = c.of("container_host_mount");
+    REQUIRE(hits.size() == 2);
+    CHECK(hits[0]->summary.find("mount of the block device /tmp/sda") != std::string::npos);
+    CHECK(hits[1]->summary.find("chroot into /mnt, the block device 08:01 the container mounted") != std::string::npos);
+    CHECK(hits[1]->syscall == "chroot");
+    REQUIRE(hits[1]->container);
+    CHECK(hits[1]->container->id == "c1");
+}
+
+TEST_CASE("container_host_mount folds per container and technique: a mount, a chroot", "[detections][aggregate]") {
+    // By [source, event.syscall] (execve and execveat counting as one: live, runc init's exec
+    // and its re-exec of itself read the same spec; containers.sh checks it is one alert).
+    Catalogue c;
+    c.container(500, 501, "c1");
+    auto mount = c.file(501, 500, "/bin/busybox", "mount", "/tmp/sda");
+    mount.paths[1].mode = S_IFBLK | 0644;
+    mount.paths[1].rdev = "08:01";
+    c.engine->on_event(mount);
+    auto again = c.file(501, 500, "/bin/busybox", "mount", "/tmp/sdb");
+    again.paths[1].mode = S_IFBLK | 0644;
+    c.engine->on_event(again);
+    auto chroot = c.file(501, 500, "/bin/busybox", "chroot", "/mnt");
+    chroot.paths[1].mode = S_IFDIR | 0755;
+    chroot.paths[1].dev = "08:01";
+    c.engine->on_event(chroot);
+    c.engine->flush();
+    const auto hits = c.of("container_host_mount");
+    REQUIRE(hits.size() == 3);  // the first mount, the chroot, then the fold of the second mount
+    CHECK(hits[0]->syscall == "mount");
+    CHECK(hits[1]->syscall == "chroot");
+    REQUIRE(hits[2]->count);
+    CHECK(*hits[2]->count == 1);
+}
+
+TEST_CASE("container_host_mount: live, chroot from a container onto the host's root by its dev/inode", "[detections][escape]") {
+    const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
+    const auto root = host_file("/");
+    if (!shim || !root) {
+        WARN("skipped: needs the host's containerd-shim-runc-v2");
+        return;
+    }
+    namespace fs = std::filesystem;
+    const fs::path proc = fs::temp_directory_path() / ("adock-chroot-" + std::to_string(::getpid()));
+    fs::remove_all(proc);
+    fs::create_directories(proc);
+    {
+        Catalogue c(proc.string());
+        c.exec(1500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, shim);
+        c.exec(1501, 1500, "/bin/busybox", {"sh"});
+        auto chroot_to = [&](int pid, const std::string& dir, const std::pair<std::string, std::uint64_t>& id) {
+            auto e = c.file(pid, 1500, "/bin/busybox", "chroot", dir);
+            e.paths[1].mode = S_IFDIR | 0755;
+            e.paths[1].dev = id.first;
+            e.paths[1].inode = id.second;
+            c.engine->on_event(e);
+        };
+        chroot_to(1501, "/hostroot", *root);                      // -v /:/hostroot, then chroot
+        chroot_to(1501, "/srv", {root->first, root->second + 1});  // another directory of that disk: quiet
+        c.exec(1600, 1, "/usr/sbin/chroot", {"chroot", "/"});      // the host chrooting: not a container
+        chroot_to(1600, "/", *root);
+        c.engine->flush();
+        const auto hits = c.of("container_host_mount");
+        REQUIRE(hits.size() == 1);
+        CHECK(hits[0]->summary.find("chroot into the host's root directory, mounted at /hostroot") != std::string::npos);
+        CHECK(hits[0]->severity == Severity::High);
+    }
+    fs::remove_all(proc);
+}
+
 TEST_CASE("container_drift_exec: a program the container wrote itself, by dev/inode, whatever its name", "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");

@@ -186,6 +186,10 @@ void read_path(auparse_state_t* au, Event& ev) {
             p.inode = number<std::uint64_t>(val).value_or(0);
         } else if (name == "dev") {
             p.dev = std::string(val);
+        } else if (name == "rdev") {
+            if (val != "00:00") {
+                p.rdev = std::string(val);
+            }
         } else if (name == "mode") {
             p.mode = number<std::uint32_t>(val, 8).value_or(0);
         } else if (name == "ouid") {

@@ -13,6 +13,7 @@
 #include "audit/argv_budget.hpp"
 #include "integrity/monitor.hpp"
 #include "proc/namespaces.hpp"
+#include "util/audit_dev.hpp"
 #include "util/safe_read.hpp"
 #include "rules/fileop.hpp"
 
@@ -237,6 +238,12 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
     }
     role_fn_ = [this](const proc::ProcessInfo& p) { return role_of(p); };
     written_.max_entries = kMaxWrittenFiles;
+    if (cfg.processes.use_proc) {
+        struct stat st {};
+        if (::stat("/", &st) == 0) {
+            host_root_.emplace(util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+        }
+    }
     bind_lists();
 }
 
@@ -536,7 +543,8 @@ void Engine::note_container_write(const audit::Event& ev) {
     const std::string& name = syscall_of(ev);
     constexpr auto kWrites = static_cast<std::uint32_t>(FileOp::Write) | static_cast<std::uint32_t>(FileOp::Create) |
                              static_cast<std::uint32_t>(FileOp::Chmod);
-    if ((static_cast<std::uint32_t>(classify(name, ev)) & kWrites) == 0) {
+    const bool mount = name == "mount";
+    if (!mount && (static_cast<std::uint32_t>(classify(name, ev)) & kWrites) == 0) {
         return;
     }
     const proc::ProcessInfo* self = table_.peek(ev.pid);
@@ -548,10 +556,32 @@ void Engine::note_container_write(const audit::Event& ev) {
         ref->id.empty()) {
         return;
     }
+    if (mount) {
+        note_container_mount(ev, ref->id);
+        return;
+    }
     for (const auto& p : ev.paths) {
         if (p.nametype != "PARENT" && p.inode != 0 && !p.name.empty()) {
             written_.learn(ref->id, p.dev, p.inode, absolute_path(p.name, ev.cwd));
         }
+    }
+}
+
+void Engine::note_container_mount(const audit::Event& ev, const std::string& container) {
+    for (const auto& p : ev.paths) {
+        if ((p.mode & S_IFMT) != S_IFBLK || p.rdev.empty()) {
+            continue;
+        }
+        std::string key = container + '\x1f' + p.rdev;
+        if (mounted_blk_.contains(key)) {
+            continue;
+        }
+        while (mounted_blk_.size() >= kMaxMountedBlk && !mounted_blk_order_.empty()) {
+            mounted_blk_.erase(mounted_blk_order_.front());
+            mounted_blk_order_.pop_front();
+        }
+        mounted_blk_order_.push_back(key);
+        mounted_blk_.insert(std::move(key));
     }
 }
 
@@ -1031,6 +1061,30 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
         for (const auto& [path, item] : ctx.object_paths()) {
             if ((item->mode & S_IFMT) == S_IFBLK) {
                 ctx.matched = "mount of the block device " + path.substr(0, 512);
+                return true;
+            }
+        }
+        return false;
+    }
+    if (ctx.syscall != nullptr && *ctx.syscall == "chroot") {
+        // chroot(2) from a container onto the host's root (a bind mount of /) or onto a block
+        // device the container mounted: by the directory's dev/inode in the kernel's PATH
+        // record, whatever the container calls it.
+        if (!in_container || (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0 ||
+            !ctx.container || ctx.container->id.empty()) {
+            return false;
+        }
+        for (const auto& [path, item] : ctx.object_paths()) {
+            if ((item->mode & S_IFMT) != S_IFDIR) {
+                continue;
+            }
+            if (host_root_ && item->dev == host_root_->first && item->inode == host_root_->second) {
+                ctx.matched = "chroot into the host's root directory, mounted at " + path.substr(0, 512);
+                return true;
+            }
+            if (mounted_blk_.contains(ctx.container->id + '\x1f' + item->dev)) {
+                ctx.matched = "chroot into " + path.substr(0, 512) + ", the block device " + item->dev +
+                              " the container mounted";
                 return true;
             }
         }
@@ -1596,7 +1650,9 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
         } else if (f == "seccomp.syscall") {
             key += alert.seccomp ? alert.seccomp->syscall : std::string();
         } else if (f == "event.syscall") {
-            key += alert.syscall.value_or("");
+            // execve and execveat are one act (runc init re-executes itself with execveat).
+            const std::string s = alert.syscall.value_or("");
+            key += s == "execveat" ? std::string("execve") : s;
         } else if (f == "process.exe") {
             key += alert.process.exe;
         } else if (f == "file.path") {

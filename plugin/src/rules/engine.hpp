@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "audit/argv_budget.hpp"
 #include "audit/event.hpp"
@@ -144,6 +145,8 @@ private:
     /// Files a container's own processes wrote, created or chmod'ed (not the runtime's setup),
     /// by the container and dev/inode: an exec of one is drift (container_drift_exec).
     void note_container_write(const audit::Event& ev);
+    /// A container's successful mount(2) of a block device: remembered for chroot.
+    void note_container_mount(const audit::Event& ev, const std::string& container);
     /// The path a file of the event is known as by dev/inode (itself, or its PARENT directory
     /// and its base name) when that path matches one of `patterns`.
     std::optional<std::string> identity_match(const std::vector<std::string>& patterns,
@@ -228,6 +231,14 @@ private:
     integrity::IntegrityMonitor* integrity_ = nullptr;
     FileIdentities identities_;
     FileIdentities written_;  ///< note_container_write: scope = container id
+    /// Block devices a container's own processes mounted (mount(2) succeeded: the source's
+    /// rdev), "container id \x1f rdev": a chroot onto one is a chroot into that disk. FIFO.
+    std::unordered_set<std::string> mounted_blk_;
+    std::deque<std::string> mounted_blk_order_;
+    static constexpr std::size_t kMaxMountedBlk = 1024;
+    /// Live: the host's root directory (the plugin's own "/", dev and inode), which a container
+    /// reaches through a bind mount (-v /:/host) and may chroot into.
+    std::optional<std::pair<std::string, std::uint64_t>> host_root_;
     /// The sealed copies (memfd dev/inode) recognised runtime inits were exec'd from, newest
     /// last: runc's nsexec clones of an init run the same file without an exec of their own.
     struct CloneImage {
