@@ -85,6 +85,7 @@ YAML
 cat > "$d/adock.yaml" <<YAML
 rules_dir: $d/rules-plugin
 state_file: $d/state.json
+seccomp_learn_file: $d/seccomp.json
 status_interval_s: 0
 spool_dir: $d/spool
 integrity: {state_file: $d/baseline.json}

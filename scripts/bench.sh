@@ -62,6 +62,7 @@ cat "$d/quarter.log" "$d/quarter.log" "$d/quarter.log" "$d/quarter.log" > "$d/q1
 cat > "$d/adock.yaml" <<YAML
 rules_dir: $root/conf/rules
 state_file: $d/state.json
+seccomp_learn_file: $d/seccomp.json
 status_interval_s: 0
 processes: {use_proc: false}
 outputs:

@@ -139,7 +139,7 @@ fi
 # Plugins: audisp-docker with a file output, and the capture. The daemons' private state
 # directories are given to the plugin (a host running them in /var/lib/docker needs nothing).
 {
-  printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nstatus_interval_s: 0\nspool_dir: %s/spool\n' "$root" "$d" "$d"
+  printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nseccomp_learn_file: %s/seccomp.json\nstatus_interval_s: 0\nspool_dir: %s/spool\n' "$root" "$d" "$d" "$d"
   printf 'docker_containers_dir: %s/docker/containers\n' "$d"
   printf 'podman_storage_dir: %s/pod-root\n' "$d"
   printf 'containerd_state_dir: %s/ctd-state/io.containerd.runtime.v2.task\n' "$d"

@@ -98,6 +98,7 @@ else
   cat > "$d/plugin.yaml" <<YAML
 rules_dir: $root/conf/rules
 state_file: $d/state.json
+seccomp_learn_file: $d/seccomp.json
 spool_dir: $d/spool
 status_interval_s: 0
 integrity: {enabled: false}

@@ -100,7 +100,7 @@ e2e_plugin() {
 e2e_plugin_setup() {
   local d=$1 bin=$2 extra=${3:-}
   {
-    printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nstatus_interval_s: 0\nspool_dir: %s/spool\n' "$e2e_root" "$d" "$d"
+    printf 'rules_dir: %s/conf/rules\nstate_file: %s/state.json\nseccomp_learn_file: %s/seccomp.json\nstatus_interval_s: 0\nspool_dir: %s/spool\n' "$e2e_root" "$d" "$d" "$d"
     # The integrity monitor: the runtime binaries, daemon.json, and a file no audit rule watches.
     printf 'integrity: {state_file: %s/baseline.json, files: [/etc/docker/daemon.json, %s/unwatched.conf]}\noutputs:\n' "$d" "$d"
     echo "setting = 1" > "$d/unwatched.conf"

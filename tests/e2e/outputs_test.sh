@@ -121,6 +121,7 @@ rules_dir: $root/conf/rules
 processes: {use_proc: false}
 integrity: {enabled: false}
 state_file: $d/state.json
+seccomp_learn_file: $d/seccomp.json
 spool_dir: $d/spool
 shutdown_timeout_ms: 1000
 outputs:

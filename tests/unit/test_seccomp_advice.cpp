@@ -300,3 +300,49 @@ TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containe
         CHECK(error.find("cannot open input /nonexistent/x.log") != std::string::npos);
     }
 }
+
+TEST_CASE("seccomp advice: the live plugin's learned state, written and read back, gives the same profile", "[seccomp_advice]") {
+    SeccompAdvisor a;
+    CHECK_FALSE(a.changed());  // nothing learned: the plugin writes no file
+    a.add(10, ref("aaaa1", "web:1", "w1"), false, kX86_64, nr(kX86_64, "write"));
+    a.add(10, ref("aaaa1", "web:1", "w1"), false, kX86_64, nr(kX86_64, "openat"));
+    a.add(20, ref("aaaa2", "web:1"), false, kI386, nr(kI386, "socketcall"));
+    a.add(20, ref("aaaa2", "web:1"), false, 0x12345678, 7);  // an arch without a name
+    a.add(40, std::nullopt, true, kX86_64, nr(kX86_64, "reboot"));
+    CHECK(a.changed());
+    const std::string text = a.state_json("2026-12-03T07:00:00Z");
+    a.mark_saved();
+    CHECK_FALSE(a.changed());
+
+    SeccompAdvisor b;
+    std::string written;
+    std::string error;
+    REQUIRE(b.load_state(text, written, error));
+    CHECK(written == "2026-12-03T07:00:00Z");
+    CHECK(b.containers().size() == 2);
+    CHECK(b.stats().records == a.stats().records);
+    CHECK(b.stats().not_in_container == 1);
+    CHECK(SeccompAdvisor::profile_json(b.select("web:1")) == SeccompAdvisor::profile_json(a.select("web:1")));
+    CHECK(b.report(b.select("w1")) == a.report(a.select("w1")));
+    CHECK(b.state_json("2026-12-03T07:00:00Z") == text);  // nothing lost or added on the way
+
+    // Not a learned state, or over the bounds: refused with a reason, nothing half-read.
+    for (const std::string bad : {std::string("{}"), std::string("[1,2]"), std::string("{\"version\": 2, \"containers\": []}"),
+                                  std::string("{\"version\": 1, \"containers\": [{\"id\": \"x\", \"runtime\": \"docker\", "
+                                              "\"records\": 1, \"syscalls\": {\"zz\": {\"read\": 1}}}]}"),
+                                  std::string("not json {")}) {
+        SeccompAdvisor c;
+        std::string e;
+        CHECK_FALSE(c.load_state(bad, written, e));
+        CHECK_FALSE(e.empty());
+    }
+    std::string many = "{\"version\": 1, \"containers\": [{\"id\": \"x\", \"runtime\": \"docker\", \"records\": 1, "
+                       "\"syscalls\": {\"c000003e\": {";
+    for (std::size_t i = 0; i <= SeccompAdvisor::kMaxSyscalls; ++i) {
+        many += (i ? ", " : "") + std::string("\"s") + std::to_string(i) + "\": 1";
+    }
+    many += "}}}]}";
+    SeccompAdvisor d;
+    CHECK_FALSE(d.load_state(many, written, error));
+    CHECK(error.find("bound") != std::string::npos);
+}

@@ -83,6 +83,9 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
     Reader reader(in_fd, queue);
     HealthMonitor health(health_settings(first.cfg, opts.input_path.has_value()), reader.stats(), dispatcher);
     EngineLoop engine(std::move(first), queue, reader.stats(), dispatcher);
+    if (!opts.input_path) {
+        engine.learn_seccomp(engine.config().seccomp_learn_file);  // live only: a replay is not this host's
+    }
     engine.set_health(&health);
     std::thread engine_thread([&engine] {
         try {
@@ -234,7 +237,11 @@ int run(const Options& opts) {
     }
     if (opts.seccomp_profile) {
         const auto g = first_generation(opts, Purpose::Load, interactive);
-        return g ? run_seccomp_profile(*g, *opts.input_path, *opts.seccomp_profile) : 1;
+        if (!g) {
+            return 1;
+        }
+        return opts.input_path ? run_seccomp_profile(*g, *opts.input_path, *opts.seccomp_profile)
+                               : run_seccomp_profile_live(*g, *opts.seccomp_profile);
     }
     if (opts.check || opts.test_output) {
         const auto g = first_generation(opts, opts.check ? Purpose::Check : Purpose::Load, interactive);

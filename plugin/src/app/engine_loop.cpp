@@ -98,6 +98,29 @@ void EngineLoop::scan() {
 void EngineLoop::dump_state() {
     out_.reopen();
     write_state_file(cfg_.state_file, state_json() + "\n");
+    save_seccomp();
+}
+
+void EngineLoop::learn_seccomp(std::string path) {
+    if (path.empty()) {
+        return;
+    }
+    seccomp_file_ = std::move(path);
+    seccomp_ = std::make_unique<SeccompAdvisor>();
+    engine_.set_seccomp_observer(seccomp_->observer());
+}
+
+void EngineLoop::save_seccomp() {
+    // Only when a container's SECCOMP records were counted since the last write: a host that
+    // learns nothing never writes the file. On SIGUSR1 and at the end (an operator's request,
+    // not the per-event path).
+    if (!seccomp_ || !seccomp_->changed()) {
+        return;
+    }
+    const auto now = std::chrono::system_clock::now();
+    const auto sec = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    write_state_file(seccomp_file_, seccomp_->state_json(audit::rfc3339(sec, 0)));
+    seccomp_->mark_saved();
 }
 
 bool EngineLoop::handle(Message& m, std::chrono::steady_clock::time_point now) {
@@ -187,6 +210,10 @@ void EngineLoop::finish() {
         engine_.collect_verdicts();
     }
     engine_.flush();
+    if (seccomp_) {
+        seccomp_->finish();
+        save_seccomp();
+    }
     log::info("input ended; " + state_json());
 }
 

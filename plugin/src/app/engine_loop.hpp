@@ -11,6 +11,7 @@
 #include "app/health.hpp"
 #include "app/metrics.hpp"
 #include "app/messages.hpp"
+#include "app/seccomp_advice.hpp"
 #include "app/reader.hpp"
 #include "audit/pipeline.hpp"
 #include "config/config.hpp"
@@ -49,6 +50,9 @@ public:
     [[nodiscard]] MetricsSnapshot metrics_snapshot() const;
     /// Waits for the outputs replaced by reloads to finish draining.
     void join_retired();
+    /// Live: learns each container's syscalls from SECCOMP records (--seccomp-profile without
+    /// --input) and writes them to `path` on SIGUSR1 and at the end, when they changed.
+    void learn_seccomp(std::string path);
 
 private:
     /// Handles one message; true for Stop.
@@ -59,6 +63,7 @@ private:
     void adopt(Generation& g);
     void scan();
     void dump_state();
+    void save_seccomp();
     void finish();
 
     MessageQueue& queue_;
@@ -75,6 +80,8 @@ private:
     HealthMonitor* health_ = nullptr;  ///< null: no metrics file
     unsigned long long errors_ = 0;
     bool signalled_ = false;  ///< the Stop came from a signal, not the end of input
+    std::unique_ptr<SeccompAdvisor> seccomp_;  ///< null: not learning
+    std::string seccomp_file_;
 };
 
 }  // namespace adock::app

@@ -8,7 +8,7 @@ namespace adock::app {
 std::string usage() {
     return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
            "                    [--scan] [--test-output NAME] [--log-stderr]\n"
-           "       audisp-docker --config FILE --input PATH --seccomp-profile IMAGE|CONTAINER\n"
+           "       audisp-docker --config FILE [--input PATH] --seccomp-profile IMAGE|CONTAINER\n"
            "  --config FILE    configuration (YAML)\n"
            "  --input PATH     replay a saved audit log instead of reading the stream on stdin;\n"
            "                   a replay describes the past: it reads no /proc and hashes no\n"
@@ -24,12 +24,14 @@ std::string usage() {
            "                   endpoint answered (exit 0 delivered, 1 not)\n"
            "  --scan           compare the integrity baseline with the disk once (integrity_drift\n"
            "                   alerts to the outputs), update it, exit 0 (no difference) or 2\n"
-           "  --seccomp-profile IMAGE|CONTAINER  with --input: print on stdout a seccomp profile\n"
-           "                   (OCI JSON, default SCMP_ACT_ERRNO) allowing the syscalls the SECCOMP\n"
-           "                   records of the stream show the image's containers (or one container,\n"
-           "                   by name, id or id prefix) made, and on stderr what was seen how often;\n"
-           "                   exit 0, 1 (no SECCOMP record of a container, unreadable input) or 2\n"
-           "                   (no such image or container in the stream)\n"
+           "  --seccomp-profile IMAGE|CONTAINER  print on stdout a seccomp profile (OCI JSON,\n"
+           "                   default SCMP_ACT_ERRNO) allowing the syscalls the SECCOMP records\n"
+           "                   show the image's containers (or one container, by name, id or id\n"
+           "                   prefix) made, and on stderr what was seen how often; learned from\n"
+           "                   the stream of --input, or without it from the live plugin's\n"
+           "                   seccomp_learn_file (written on SIGUSR1 and at stop); exit 0, 1 (no\n"
+           "                   SECCOMP record of a container, unreadable input) or 2 (no such\n"
+           "                   image or container)\n"
            "  signals: HUP reload, USR1 state file and reopen outputs, USR2 integrity scan\n"
            "  --log-stderr     log to stderr (default: syslog when run by auditd)\n"
            "  -c FILE, -i PATH short for --config FILE, --input PATH\n"
@@ -83,9 +85,6 @@ Options parse_options(const std::vector<std::string>& args) {
     }
     if (format_given && !o.check) {
         throw std::invalid_argument("--format is an option of --check");
-    }
-    if (o.seccomp_profile && !o.input_path) {
-        throw std::invalid_argument("--seccomp-profile learns from a saved stream: it needs --input PATH");
     }
     if (o.seccomp_profile && (o.check || o.scan || o.test_output)) {
         throw std::invalid_argument("--seccomp-profile cannot be combined with --check, --scan or --test-output");

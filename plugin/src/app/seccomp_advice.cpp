@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,9 @@
 #include "proc/containers.hpp"
 #include "rules/engine.hpp"
 #include "util/json.hpp"
+#include "util/safe_read.hpp"
+
+#include <yaml-cpp/yaml.h>
 
 namespace adock::app {
 namespace {
@@ -143,6 +147,7 @@ void SeccompAdvisor::count(const ContainerRef& container, std::uint32_t arch, in
     }
     Usage& u = it->second;
     u.records += n;
+    changed_ = true;
     const std::string name = audit::syscall_name(arch, syscall);
     if (!scmp_arch_name(arch) || name.starts_with("unknown(")) {
         stats_.unnamed += n;
@@ -362,16 +367,7 @@ bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleS
     outputs::Dispatcher out;  // no outputs: the rules run, their alerts are only counted
     out.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host, cfg.degraded_spool_percent);
     rules::Engine engine(cfg, std::move(rules), out);
-    engine.set_seccomp_observer(
-        [&advisor](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
-            const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
-            const bool host = a == proc::Attribution::Host;
-            if (ev.seccomp) {
-                advisor.add(ev.pid, where, host, ev.seccomp->arch, ev.seccomp->syscall);
-            } else {
-                advisor.resolve(ev.pid, where, host);
-            }
-        });
+    engine.set_seccomp_observer(advisor.observer());
     audit::Pipeline pipeline(std::chrono::milliseconds(cfg.engine.eoe_timeout_ms),
                              cfg.engine.max_pending_events,
                              [&engine](audit::Event&& ev) { engine.on_event(ev); });
@@ -405,6 +401,142 @@ bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleS
     return true;
 }
 
+rules::Engine::SeccompObserver SeccompAdvisor::observer() {
+    return [this](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
+        const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
+        const bool host = a == proc::Attribution::Host;
+        if (ev.seccomp) {
+            add(ev.pid, where, host, ev.seccomp->arch, ev.seccomp->syscall);
+        } else {
+            resolve(ev.pid, where, host);
+        }
+    };
+}
+
+std::string SeccompAdvisor::state_json(const std::string& written) const {
+    std::string out;
+    util::JsonWriter w(out);
+    w.begin_object();
+    w.key("version").value(1);
+    w.key("written").value(written);
+    w.key("containers").begin_array();
+    const auto opt = [&w](const std::optional<std::string>& v) {
+        if (v) {
+            w.value(*v);
+        } else {
+            w.null();
+        }
+    };
+    for (const auto& [id, u] : usage_) {
+        w.begin_object();
+        w.key("id").value(u.id);
+        w.key("runtime").value(u.runtime);
+        w.key("name");
+        opt(u.name);
+        w.key("image");
+        opt(u.image);
+        w.key("records").value(static_cast<std::uint64_t>(u.records));
+        w.key("syscalls").begin_object();
+        for (const auto& [arch, names] : u.syscalls) {
+            w.key(hex(arch)).begin_object();
+            for (const auto& [name, count] : names) {
+                w.key(name).value(static_cast<std::uint64_t>(count));
+            }
+            w.end_object();
+        }
+        w.end_object();
+        w.key("unnamed").begin_object();
+        for (const auto& [key, count] : u.unnamed) {
+            w.key(key).value(static_cast<std::uint64_t>(count));
+        }
+        w.end_object();
+        w.end_object();
+    }
+    w.end_array();
+    w.key("stats").begin_object();
+    w.key("records").value(static_cast<std::uint64_t>(stats_.records));
+    w.key("not_in_container").value(static_cast<std::uint64_t>(stats_.not_in_container));
+    w.key("unattributed").value(static_cast<std::uint64_t>(stats_.unattributed));
+    w.key("unnamed").value(static_cast<std::uint64_t>(stats_.unnamed));
+    w.key("dropped_containers").value(static_cast<std::uint64_t>(stats_.dropped_containers));
+    w.key("dropped_syscalls").value(static_cast<std::uint64_t>(stats_.dropped_syscalls));
+    w.end_object();
+    w.end_object();
+    out.push_back('\n');
+    return out;
+}
+
+bool SeccompAdvisor::load_state(const std::string& text, std::string& written, std::string& error) {
+    try {
+        const YAML::Node root = YAML::Load(text);
+        if (!root.IsMap() || !root["version"] || root["version"].as<int>() != 1 || !root["containers"] ||
+            !root["containers"].IsSequence()) {
+            error = "not a learned state of this version";
+            return false;
+        }
+        written = root["written"] ? root["written"].as<std::string>() : std::string();
+        const auto opt = [](const YAML::Node& n) -> std::optional<std::string> {
+            if (!n || n.IsNull()) {
+                return std::nullopt;
+            }
+            return bounded(n.as<std::string>());
+        };
+        for (const auto& c : root["containers"]) {
+            if (usage_.size() >= kMaxContainers) {
+                error = "more containers than the bound";
+                return false;
+            }
+            Usage u;
+            u.id = printable(c["id"].as<std::string>());
+            u.runtime = printable(c["runtime"].as<std::string>());
+            u.name = opt(c["name"]);
+            u.image = opt(c["image"]);
+            u.records = c["records"].as<unsigned long long>();
+            std::size_t distinct = 0;
+            for (const auto& arch : c["syscalls"]) {
+                const std::string a = arch.first.as<std::string>();
+                std::uint32_t value = 0;
+                const auto r = std::from_chars(a.data(), a.data() + a.size(), value, 16);
+                if (r.ec != std::errc{} || r.ptr != a.data() + a.size()) {
+                    error = "an arch that is not hex: " + printable(a);
+                    return false;
+                }
+                for (const auto& s : arch.second) {
+                    if (++distinct > kMaxSyscalls) {
+                        error = "more syscalls than the bound in container " + u.id;
+                        return false;
+                    }
+                    u.syscalls[value][printable(s.first.as<std::string>())] = s.second.as<unsigned long long>();
+                }
+            }
+            for (const auto& x : c["unnamed"]) {
+                if (u.unnamed.size() >= kMaxUnnamed) {
+                    break;
+                }
+                u.unnamed[printable(x.first.as<std::string>())] = x.second.as<unsigned long long>();
+            }
+            if (u.id.empty() || usage_.contains(u.id)) {
+                error = "a container without id, or twice";
+                return false;
+            }
+            usage_.emplace(u.id, std::move(u));
+        }
+        if (const YAML::Node s = root["stats"]; s && s.IsMap()) {
+            const auto num = [&s](const char* k) { return s[k] ? s[k].as<unsigned long long>() : 0ULL; };
+            stats_.records = num("records");
+            stats_.not_in_container = num("not_in_container");
+            stats_.unattributed = num("unattributed");
+            stats_.unnamed = num("unnamed");
+            stats_.dropped_containers = num("dropped_containers");
+            stats_.dropped_syscalls = num("dropped_syscalls");
+        }
+    } catch (const YAML::Exception& e) {
+        error = std::string("not JSON of a learned state: ") + e.what();
+        return false;
+    }
+    return true;
+}
+
 void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, unsigned wait_ms) {
     proc::NameResolver names(dirs);
     auto ref_of = [](const SeccompAdvisor::Usage& u) {
@@ -428,13 +560,12 @@ void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, u
     }
 }
 
-int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target) {
-    const config::Config& cfg = loaded.cfg;
-    SeccompAdvisor advisor;
-    if (std::string error; !learn_seccomp(cfg, loaded.rules, input, advisor, error)) {
-        std::fprintf(stderr, "seccomp-profile: %s\n", error.c_str());
-        return 1;
-    }
+namespace {
+
+/// Names the advisor's containers, selects `target` and prints its profile (stdout) and summary
+/// (stderr). `source`: what the usage was learned from, for the messages.
+int print_profile(SeccompAdvisor& advisor, const config::Config& cfg, const std::string& source,
+                  const std::string& target) {
     // Image and name: what the runtimes' state files say of the containers still on this host.
     constexpr unsigned kNamesWaitMs = 5000;
     name_containers(advisor,
@@ -446,7 +577,7 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
                      "seccomp-profile: no SECCOMP record of a container in %s (%llu SECCOMP records: %llu on the "
                      "host, %llu unattributed, %llu past the container bound); learn under a profile whose "
                      "defaultAction is SCMP_ACT_LOG with kernel.seccomp.actions_logged including log\n",
-                     input.c_str(), st.records, st.not_in_container, st.unattributed, st.dropped_containers);
+                     source.c_str(), st.records, st.not_in_container, st.unattributed, st.dropped_containers);
         return 1;
     }
     const SeccompAdvisor::Selection sel = advisor.select(target);
@@ -461,6 +592,48 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target) {
+    SeccompAdvisor advisor;
+    if (std::string error; !learn_seccomp(loaded.cfg, loaded.rules, input, advisor, error)) {
+        std::fprintf(stderr, "seccomp-profile: %s\n", error.c_str());
+        return 1;
+    }
+    return print_profile(advisor, loaded.cfg, input, target);
+}
+
+int run_seccomp_profile_live(const Generation& loaded, const std::string& target) {
+    const std::string& path = loaded.cfg.seccomp_learn_file;
+    if (path.empty()) {
+        std::fprintf(stderr, "seccomp-profile: seccomp_learn_file is off in the configuration: learn from a saved stream "
+                             "with --input PATH\n");
+        return 1;
+    }
+    const auto slash = path.rfind('/');
+    std::string why;
+    constexpr std::size_t kMaxStateBytes = 64 * 1024 * 1024;
+    const auto text = slash == std::string::npos || slash == 0
+                          ? std::nullopt
+                          : util::read_beneath(path.substr(0, slash), path.substr(slash + 1), kMaxStateBytes, &why);
+    if (!text) {
+        std::fprintf(stderr,
+                     "seccomp-profile: cannot read the live plugin's learned state %s (%s): the plugin writes it on "
+                     "SIGUSR1 and when it stops, once a container's SECCOMP records were seen\n",
+                     path.c_str(), why.empty() ? "not an absolute path in a directory" : why.c_str());
+        return 1;
+    }
+    SeccompAdvisor advisor;
+    std::string written;
+    if (std::string error; !advisor.load_state(*text, written, error)) {
+        std::fprintf(stderr, "seccomp-profile: %s: %s\n", path.c_str(), error.c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "seccomp-profile: learned by the live plugin, as of %s (%s)\n",
+                 written.empty() ? "?" : printable(written).c_str(), path.c_str());
+    return print_profile(advisor, loaded.cfg, path, target);
 }
 
 }  // namespace adock::app

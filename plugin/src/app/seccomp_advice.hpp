@@ -16,6 +16,7 @@
 #include "alert/alert.hpp"
 #include "config/config.hpp"
 #include "proc/containers.hpp"
+#include "rules/engine.hpp"
 #include "rules/rule.hpp"
 
 namespace adock::app {
@@ -67,6 +68,9 @@ public:
     void resolve(int pid, const std::optional<ContainerRef>& container, bool host);
     /// End of the stream: the records of pids nothing attributed are counted as unattributed.
     void finish();
+    /// What an engine calls with every SECCOMP and SYSCALL record (Engine::set_seccomp_observer):
+    /// add() and resolve(). The advisor must outlive the engine's use of it.
+    [[nodiscard]] rules::Engine::SeccompObserver observer();
     /// Sets a container's name and image once known (the runtime's state files).
     void set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image);
 
@@ -90,6 +94,16 @@ public:
     [[nodiscard]] const Stats& stats() const { return stats_; }
     [[nodiscard]] const std::map<std::string, Usage>& containers() const { return usage_; }
 
+    /// The live plugin's learned state (seccomp_learn_file): every container's usage and the
+    /// stats, as JSON, stamped with `written` (RFC 3339).
+    [[nodiscard]] std::string state_json(const std::string& written) const;
+    /// Reads what state_json() wrote, within the same bounds; false with `error` set when it is
+    /// not that. `written`: its stamp.
+    bool load_state(const std::string& text, std::string& written, std::string& error);
+    /// Whether anything was counted since the last mark_saved() (the plugin writes only then).
+    [[nodiscard]] bool changed() const { return changed_; }
+    void mark_saved() { changed_ = false; }
+
 private:
     void count(const ContainerRef& container, std::uint32_t arch, int syscall, unsigned long long n);
     using Key = std::pair<std::uint32_t, int>;  ///< arch, syscall number
@@ -98,6 +112,7 @@ private:
     /// first SYSCALL record that tells the process table its parent
     std::unordered_map<int, std::map<Key, unsigned long long>> pending_;
     Stats stats_;
+    bool changed_ = false;
 };
 
 }  // namespace adock::app
@@ -120,5 +135,9 @@ void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, u
 /// stdout and the summary on stderr. Exit 0; 1 when the input cannot be read or has no SECCOMP
 /// record of a container; 2 when TARGET is no image, name or id the stream has.
 int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target);
+
+/// --seccomp-profile TARGET without --input: the same from what the live plugin learned and wrote
+/// to `seccomp_learn_file` (on SIGUSR1 and when it stops). Exit codes as above.
+int run_seccomp_profile_live(const Generation& loaded, const std::string& target);
 
 }  // namespace adock::app

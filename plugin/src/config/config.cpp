@@ -466,6 +466,13 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                  c.rules_dir_explicit = true;
              }},
             {"state_file", [&](const YAML::Node& v) { c.state_file = r.str(v, "state_file"); }},
+            {"seccomp_learn_file",
+             [&](const YAML::Node& v) {
+                 c.seccomp_learn_file = r.str(v, "seccomp_learn_file");
+                 if (!c.seccomp_learn_file.empty() && c.seccomp_learn_file.front() != '/') {
+                     r.fail(v, "seccomp_learn_file: expected an absolute path or \"\"");
+                 }
+             }},
             {"log_level",
              [&](const YAML::Node& v) {
                  c.log_level = r.str(v, "log_level");

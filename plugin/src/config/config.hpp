@@ -198,6 +198,10 @@ struct Config {
     std::string host;         ///< host name reported in alerts; empty = gethostname()
     std::string rules_dir = "/etc/audisp-docker/rules";
     std::string state_file = "/run/audisp-docker/state.json";
+    /// The live plugin's seccomp learning (--seccomp-profile without --input): the SECCOMP
+    /// records of containers, per container, written here (0600, atomic) on SIGUSR1 and at
+    /// stop; "": not learned.
+    std::string seccomp_learn_file = "/var/lib/audisp-docker/seccomp.json";
     std::string log_level = "info";
     unsigned status_interval_s = 3600;
     /// Prometheus text for node_exporter's textfile collector, replaced atomically (0644);
