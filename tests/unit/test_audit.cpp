@@ -184,6 +184,31 @@ TEST_CASE("framer: libauparse is not handed ENRICHED translations, nor an exec's
                                        std::string_view("\x1d" "ARCH=x86_64 SYSCALL=chmod UID=\"root\"").size());
 }
 
+TEST_CASE("framer: the login user's name from auditd's translation (AUID=), and nothing a record could forge", "[audit][framer][hostile]") {
+    Collected p;
+    const auto syscall = [](int serial, const std::string& comm, const std::string& tail) {
+        return "type=SYSCALL msg=audit(10.000:" + std::to_string(serial) +
+               "): arch=c000003e syscall=59 success=yes exit=0 pid=11 ppid=1 auid=1000 uid=0 comm=" + comm +
+               " exe=\"/a\" key=(null)" + tail + "\ntype=EOE msg=audit(10.000:" + std::to_string(serial) + "): \n";
+    };
+    p.feed(syscall(1, "\"a\"", "\x1d" "ARCH=x86_64 SYSCALL=execve AUID=\"alice\" UID=\"root\""));
+    p.feed(syscall(2, "\"a\"", "\x1d" "ARCH=x86_64 SYSCALL=execve AUID=\"unset\" UID=\"root\""));
+    p.feed(syscall(3, "\"a\"", ""));                                      // not enriched
+    p.feed(syscall(4, "\"a\"", "\x1d" "AUID=\"bad name\" UID=\"root\""));  // not a plain user name
+    // A comm trying to be the field: the kernel hex-encodes a value with a space.
+    p.feed(syscall(5, "61646F636B5F757365723D726F6F74", "\x1d" "AUID=\"bob\""));
+    p.feed(syscall(6, "\"a\"", "\x1d" "AUID=\"" + std::string(33, 'x') + "\""));  // over 32 bytes
+    REQUIRE(p.events.size() == 6);
+    CHECK(p.events[0].auid_name == "alice");
+    CHECK(p.events[0].auid == 1000U);
+    CHECK(p.events[1].auid_name.empty());
+    CHECK(p.events[2].auid_name.empty());
+    CHECK(p.events[3].auid_name.empty());
+    CHECK(p.events[4].auid_name == "bob");
+    CHECK(p.events[4].comm == "adock_user=root");
+    CHECK(p.events[5].auid_name.empty());
+}
+
 TEST_CASE("framer: a CWD record with two cwd fields is malformed (libauparse leaks on it)", "[audit][framer][hostile]") {
     Collected p;
     p.feed(

@@ -48,6 +48,8 @@ struct Event {
     std::optional<std::uint32_t> uid;
     std::optional<std::uint32_t> euid;
     std::optional<std::uint32_t> auid;
+    /// The auid's user name as auditd translated it (ENRICHED logs); empty: none, or unset.
+    std::string auid_name;
     std::string comm;
     std::string exe;
     std::optional<std::string> key;

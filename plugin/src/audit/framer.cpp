@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "audit/framer.hpp"
 
+#include <cctype>
+
 #include <libaudit.h>
 
 #include <algorithm>
@@ -250,11 +252,47 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
     }
 }
 
+namespace {
+
+/// auditd's translation of a SYSCALL record's auid (AUID="alice" after \x1d): the login
+/// user's name as the host's passwd had it when auditd wrote the record. Only a plain user
+/// name is kept (1 to 32 of [A-Za-z0-9._-], not "unset"); anything else is no name.
+std::string_view auid_name(std::string_view tail) {
+    constexpr std::string_view kField = " AUID=\"";
+    auto at = tail.find(kField);
+    if (at == std::string_view::npos) {
+        if (!tail.starts_with("\x1d" "AUID=\"")) {
+            return {};
+        }
+        at = 0;
+    }
+    const auto start = at + kField.size();
+    const auto end = tail.find('"', start);
+    if (end == std::string_view::npos || end == start || end - start > 32) {
+        return {};
+    }
+    const std::string_view name = tail.substr(start, end - start);
+    for (const char c : name) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-')) {
+            return {};
+        }
+    }
+    return name == "unset" ? std::string_view{} : name;
+}
+
+}  // namespace
+
 void Framer::append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now) {
     // ENRICHED logs append auditd's translations after \x1d (the kernel hex-encodes any
-    // control byte in a value, so this is only ever auditd's separator). No detection reads
-    // them: libauparse is spared tokenizing them.
+    // control byte in a value, so this is only ever auditd's separator). Detections read none
+    // but the login user's name (an initiator's `user`): libauparse is spared tokenizing them,
+    // and gets that one as a field of our own after the kernel's (which cannot name it: the
+    // kernel quotes or hex-encodes any value holding a space).
+    std::string_view user;
     if (const auto gs = line.find('\x1d'); gs != std::string_view::npos) {
+        if (h.type == kTypeSyscall) {
+            user = auid_name(line.substr(gs));
+        }
         stats_.enriched_bytes_cut += line.size() - gs;
         line = line.substr(0, gs);
     }
@@ -282,17 +320,22 @@ void Framer::append_record(std::string_view line, const RecordHeader& h, const K
     // so a long argv cannot push out the PATH records that name the program and its files.
     const bool execve = h.type == kTypeExecve;
     const std::size_t used = execve ? p.execve_bytes : p.text.size() - p.execve_bytes;
-    if (used + line.size() + 1 > kMaxEventBytes) {
+    constexpr std::string_view kUserField = " adock_user=";
+    const std::size_t size = line.size() + (user.empty() ? 0 : kUserField.size() + user.size()) + 1;
+    if (used + size > kMaxEventBytes) {
         ++stats_.oversize_records;
         stats_.pending = pending_.size();
         return;
     }
     p.text.append(line);
+    if (!user.empty()) {
+        p.text.append(kUserField).append(user);
+    }
     p.text += '\n';
     if (execve) {
-        p.execve_bytes += line.size() + 1;
+        p.execve_bytes += size;
     }
-    stats_.pending_bytes += line.size() + 1;
+    stats_.pending_bytes += size;
     stats_.pending = pending_.size();
 }
 

@@ -67,6 +67,8 @@ void read_syscall(auparse_state_t* au, Event& ev, ParserStats& stats) {
                     }
                 } else if (name == "auid") {
                     ev.auid = id_value(val);
+                } else if (name == "adock_user") {
+                    ev.auid_name = std::string(val.substr(0, 32));  // the framer's, from auditd's AUID
                 } else if (name.size() == 2 && name[1] >= '0' && name[1] <= '3') {
                     if (auto v = number<std::uint64_t>(val, 16)) {
                         ev.args.push_back(*v);
