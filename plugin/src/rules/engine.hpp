@@ -89,6 +89,9 @@ public:
 
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
     [[nodiscard]] const InitiatorStats& initiator_stats() const { return initiators_.stats(); }
+    /// Client requests waiting for a runtime start, and their bytes.
+    [[nodiscard]] std::size_t initiator_pending() const { return initiators_.pending(); }
+    [[nodiscard]] std::size_t initiator_pending_bytes() const { return initiators_.pending_bytes(); }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
     /// The root probe's figures (all zero when it does not run: replays, use_proc off).
     [[nodiscard]] proc::RootProbe::Stats probe_stats() const { return probe_ ? probe_->stats() : proc::RootProbe::Stats{}; }
