@@ -10,7 +10,8 @@
 #     authorized_update; and runtime_binary_unrecognized never for `runc init`.
 #   - the detections, each alert naming its container (64-hex id, runtime, name, image): seed
 #     004's 7 file operations under /usr/bin by `docker exec`, by a docker container's own
-#     command, and the same with podman; a docker container appending to the host's runc through
+#     command, and the same with podman (their alerts naming the `exec`, `start` or `run` client
+#     command as their initiator); a docker container appending to the host's runc through
 #     a bind mount (critical, container_escape); a seccomp kill; unshare/mount from a capable
 #     container; runc run by hand against docker's containers; a daemon.json edit.
 # The checks are tests/e2e/containers_checks.py, shared with the replay of the capture
@@ -300,6 +301,18 @@ det_podman_fim_cmd() {
   remember fim-p2 podman localhost/adock-bb:1 adock-bb:1
   pm start -a fim-p2
 }
+# Issue 15: a container `run --name` started; its own command's alerts name that CLI process.
+det_docker_run_initiator() {
+  dk run --name run-d --network none adock-bb:1 sh -c 'chmod 700 /usr/bin/tool'
+  remember run-d docker adock-bb:1
+  # Without --name: by the image docker keeps as the client named it. Recorded as run-d-image.
+  dk run --network none adock-bb:1 sh -c 'chmod 700 /usr/bin/tool'
+  printf 'run-d-image\tdocker\t%s\tadock-bb:1\n' "$(dk ps -lq --no-trunc)" >> "$d/containers.tsv"
+}
+det_podman_run_initiator() {
+  pm run --name run-p "${PM_RUN[@]}" adock-bb:1 sh -c 'chmod 700 /usr/bin/tool'
+  remember run-p podman localhost/adock-bb:1 adock-bb:1
+}
 # put the host's runc back byte for byte (retried: ETXTBSY while a runc runs).
 restore_runc() {
   for _ in $(seq 50); do
@@ -500,6 +513,8 @@ phase det.docker_fim_exec det_docker_fim_exec
 phase det.docker_fim_cmd det_docker_fim_cmd
 phase det.podman_fim_exec det_podman_fim_exec
 phase det.podman_fim_cmd det_podman_fim_cmd
+phase det.docker_run_initiator det_docker_run_initiator
+phase det.podman_run_initiator det_podman_run_initiator
 phase det.docker_tamper det_docker_tamper
 [ "$(sha256sum "$SCENARIO_RUNC" | cut -d' ' -f1)" = "$SCENARIO_RUNC_SUM" ] && ok "runc restored byte for byte" || bad "runc differs after the tamper scenario"
 if grep -q "^failed:" "$d/phase-det.docker_tamper.out"; then

@@ -199,10 +199,12 @@ class Checks:
         self.report(ok, "container_binary_modified: the 7 operations on /usr/bin/tool %s (%s %s, id %s...)"
                     % (how, c["runtime"], key, c["id"][:12]), lines)
 
-    def initiator(self, phase, key, cli):
-        """Issue 15: an exec's alerts name the client command that asked for it (live: the
-        container's name is known; a replay knows no docker name, and a name it cannot check is
-        no proof: then none, never a wrong one); a container's own command carries none."""
+    def initiator(self, phase, key, cli, verb, token=None):
+        """Issue 15: the alerts of a process a client asked a daemon for name that client command
+        (`CLI VERB ... KEY`: the exec'd process, or a started container's own command and what
+        it runs; TOKEN instead of KEY: a run without --name, by its image). Live the container's
+        name is known; a replay knows no docker name, and a name it cannot check is no proof:
+        then none, never a wrong one (another CLI, another verb)."""
         if not self.phase_ran(phase):
             return
         ours = [a for a in self.window(phase) if a["rule"]["id"] == "container_binary_modified"
@@ -210,20 +212,18 @@ class Checks:
         got = [a.get("initiator") for a in ours]
         problems = []
         for i in got:
-            if cli is None:
-                if i is not None:
-                    problems.append("an initiator on the container's own command: %s" % i)
-                continue
             if i is None:
                 if self.mode == "live":
                     problems.append("no initiator")
                 continue
-            if i.get("ambiguous") or os.path.basename(i.get("exe") or "") != cli \
-                    or "exec" not in (i.get("argv") or []) or key not in (i.get("argv") or []):
-                problems.append("not the %s exec: %s" % (cli, i))
+            argv = i.get("argv") or []
+            if i.get("ambiguous") or os.path.basename(i.get("exe") or "") != cli or verb not in argv \
+                    or (token or key) not in argv or (token and "--name" in argv):
+                problems.append("not the %s %s: %s" % (cli, verb, i))
             elif i.get("auid") is None or not isinstance(i.get("pid"), int):
                 problems.append("no auid or pid: %s" % i)
-        self.report(bool(ours) and not problems, "initiator of %s's alerts: %s" % (key, cli and ("`%s exec`" % cli) or "none"),
+        self.report(bool(ours) and not problems, "initiator of %s's alerts: `%s %s%s`%s"
+                    % (key, cli, verb, " " + token if token else "", ", no --name" if token else ""),
                     ["%d alerts, initiators %s" % (len(ours), sorted(set(str((i or {}).get("pid")) for i in got)))]
                     + sorted(set(problems)))
 
@@ -232,10 +232,18 @@ class Checks:
         self.fim("det.docker_fim_cmd", "fim-d2", "by the docker container's own command")
         self.fim("det.podman_fim_exec", "fim-p", "by `podman exec`")
         self.fim("det.podman_fim_cmd", "fim-p2", "by the podman container's own command")
-        self.initiator("det.docker_fim_exec", "fim-d", "docker")
-        self.initiator("det.podman_fim_exec", "fim-p", "podman")
-        self.initiator("det.docker_fim_cmd", "fim-d2", None)
-        self.initiator("det.podman_fim_cmd", "fim-p2", None)
+        # The exec'd process carries the exec's initiator, not the run that started the container.
+        self.initiator("det.docker_fim_exec", "fim-d", "docker", "exec")
+        self.initiator("det.podman_fim_exec", "fim-p", "podman", "exec")
+        # A container's own command: the `start -a` that started it.
+        self.initiator("det.docker_fim_cmd", "fim-d2", "docker", "start")
+        self.initiator("det.podman_fim_cmd", "fim-p2", "podman", "start")
+        for ph, key, cli in (("det.docker_run_initiator", "run-d", "docker"), ("det.podman_run_initiator", "run-p", "podman")):
+            if self.mode == "replay" and ph not in self.phases:
+                continue  # added after the replay's capture: live only
+            self.initiator(ph, key, cli, "run")
+        if self.mode == "live" or "run-d-image" in self.containers:
+            self.initiator("det.docker_run_initiator", "run-d-image", "docker", "run", token="adock-bb:1")
 
         for ph, key in (("det.docker_evade", "evade-d"), ("det.podman_evade", "evade-p")):
             # Added after the replay's capture: live only.
@@ -346,6 +354,8 @@ class Checks:
             "det.docker_fim_cmd": {"container_binary_modified"},
             "det.podman_fim_exec": {"container_binary_modified"},
             "det.podman_fim_cmd": {"container_binary_modified"},
+            "det.docker_run_initiator": {"container_binary_modified"},
+            "det.podman_run_initiator": {"container_binary_modified"},
             "det.docker_evade": {"container_binary_modified"},
             "det.podman_evade": {"container_binary_modified"},
             "det.docker_tamper": {"runtime_binary_tampered"},

@@ -15,6 +15,7 @@
 #include "app/engine_loop.hpp"
 #include "app/generation.hpp"
 #include "app/messages.hpp"
+#include "app/metrics.hpp"
 #include "app/options.hpp"
 #include "app/reader.hpp"
 #include "outputs/dispatcher.hpp"
@@ -447,4 +448,69 @@ TEST_CASE("reader: stop() ends a reader waiting on a quiet pipe", "[app][reader]
     ::close(p[0]);
     ::close(p[1]);
     CHECK(reader.stats().bytes == 0);
+}
+
+namespace {
+
+/// One exec event as auditd writes it: SYSCALL, EXECVE, the executable's PATH (its dev/inode:
+/// a replay learns the runtime's and the clients' files from it), EOE.
+std::string exec_record(int serial, int pid, int ppid, std::uint32_t auid, const std::string& exe,
+                        std::uint64_t inode, const std::vector<std::string>& argv) {
+    const std::string stamp = "msg=audit(1700000000." + std::to_string(100 + serial) + ":" +
+                              std::to_string(serial) + "):";
+    std::string text = "type=SYSCALL " + stamp +
+                       " arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=" +
+                       std::to_string(ppid) + " pid=" + std::to_string(pid) + " auid=" + std::to_string(auid) +
+                       " uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"x\" exe=\"" +
+                       exe + "\" key=\"exec\"\n";
+    text += "type=EXECVE " + stamp + " argc=" + std::to_string(argv.size());
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        text += " a" + std::to_string(i) + "=\"" + argv[i] + "\"";
+    }
+    text += "\ntype=PATH " + stamp + " item=0 name=\"" + exe + "\" inode=" + std::to_string(inode) +
+            " dev=fe:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0"
+            " cap_fver=0 cap_frootid=0\n";
+    text += "type=EOE " + stamp + "\n";
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("engine loop: the metrics snapshot carries the initiator correlation's figures", "[app][metrics][initiator]") {
+    outputs::Dispatcher out;
+    auto kept = std::make_shared<Kept>();
+    app::MessageQueue q(1 << 20);
+    const app::ReaderStats rs;
+    app::Generation g = test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep")));
+    g.rules = rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules");
+    app::EngineLoop loop(std::move(g), q, rs, out);
+    const std::string id(64, 'a');
+    // docker exec of a container by its id, the runtime's exec of it: matched. Another docker
+    // exec that no runtime exec follows: still waiting.
+    std::string text = exec_record(1, 2000, 1999, 1000, "/usr/bin/docker", 5001, {"docker", "exec", id, "sh"});
+    text += exec_record(2, 2100, 1, 4294967295U, "/usr/sbin/runc", 6001,
+                        {"runc", "--root", "/run/docker/runtime-runc/moby", "exec", "--process", "/tmp/p", "--detach", id});
+    text += exec_record(3, 2002, 1999, 1001, "/usr/bin/docker", 5001, {"docker", "exec", "web", "sh"});
+    REQUIRE(q.try_push_input(app::InputBatch{text}));
+    REQUIRE(q.push_control(app::Stop{}));
+    loop.run();
+    out.stop(1s);
+    const auto m = loop.metrics_snapshot();
+    CHECK(m.initiator_requests == 2);
+    CHECK(m.initiator_matched == 1);
+    CHECK(m.initiator_ambiguous == 0);
+    CHECK(m.initiator_unmatched == 0);
+    CHECK(m.initiator_expired == 0);
+    CHECK(m.initiator_dropped == 0);
+    CHECK(m.initiator_pending == 1);
+    CHECK(m.initiator_pending_bytes > 0);
+    const std::string prom = app::format_prometheus(m);
+    CHECK(prom.find("\naudisp_docker_initiator_total{outcome=\"matched\"} 1\n") != std::string::npos);
+    CHECK(prom.find("\naudisp_docker_initiator_total{outcome=\"unmatched\"} 0\n") != std::string::npos);
+    CHECK(prom.find("\naudisp_docker_initiator_requests_total 2\n") != std::string::npos);
+    CHECK(prom.find("\naudisp_docker_initiator_pending_requests 1\n") != std::string::npos);
+    CHECK(prom.find("\naudisp_docker_initiator_requests_lost_total{reason=\"expired\"} 0\n") != std::string::npos);
+    const std::string state = loop.state_json();
+    CHECK(state.find(R"("initiator":{"requests":2,"matched":1,"ambiguous":0,"unmatched":0,"expired":0,"dropped":0,"pending":1,)") !=
+          std::string::npos);
 }

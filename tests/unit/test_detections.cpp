@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -946,4 +947,171 @@ TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on 
         REQUIRE(more.size() == 4);
         CHECK_FALSE(more[3]->initiator);
     }
+}
+
+namespace {
+
+const std::string kStartId = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899";
+const std::string kOtherId = "aa11bb22cc33dd44ee55ff6600112233445566778899aabbccddeeff00112233";
+
+/// A container client's exec (by its host file: a replay learns it from this PATH item).
+void client_exec(Catalogue& c, int pid, std::uint32_t auid, std::vector<std::string> argv,
+                 std::optional<std::pair<std::string, std::uint64_t>> file = std::nullopt) {
+    audit::Event e = c.base(pid, 40, "/usr/bin/docker", "execve");
+    e.has_execve = true;
+    e.argv = std::move(argv);
+    e.auid = auid;
+    audit::PathItem p;
+    p.item = 0;
+    p.name = "/usr/bin/docker";
+    p.nametype = "NORMAL";
+    p.dev = file ? file->first : "fe:00";
+    p.inode = file ? file->second : 5002;
+    e.paths.push_back(p);
+    c.engine->on_event(e);
+}
+
+/// A container's start as docker's containerd does it: its shim (`shim`), the shim's
+/// `runc create` (`shim` + 10) and runc init (+ 11) re-executing itself, then the init exec'ing
+/// the container's command (reparented to the shim).
+void docker_start(Catalogue& c, int shim, const std::string& id,
+                  std::optional<std::pair<std::string, std::uint64_t>> shim_file = std::nullopt,
+                  std::optional<std::pair<std::string, std::uint64_t>> runc_file = std::nullopt) {
+    c.exec(shim, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "moby", "-id", id}, shim_file);
+    const auto runc = runc_file.value_or(std::make_pair(std::string("fe:00"), std::uint64_t{1048601}));
+    c.exec(shim + 10, shim, "/usr/sbin/runc",
+           {"runc", "--root", "/var/run/docker/runtime-runc/moby", "--log", "/l", "--log-format", "json", "create", "--bundle", "/b", "--pid-file", "/p", id},
+           runc);
+    c.exec(shim + 11, shim + 10, "/usr/sbin/runc", {"runc", "init"}, runc);
+    c.runc_reexec(shim + 11, shim + 10, "00:01", 7788);
+    c.exec(shim + 11, shim, "/bin/busybox", {"sh"});
+}
+
+void chmod_in(Catalogue& c, int pid, int ppid) {
+    c.engine->on_event(c.file(pid, ppid, "/bin/busybox", "fchmodat", "/usr/bin/tool"));
+}
+
+}  // namespace
+
+TEST_CASE("initiator: docker start's human, through runc create, on the container's init and its children", "[detections][initiator]") {
+    Catalogue c;  // a replay: the stream alone, no names
+    client_exec(c, 50, 1000, {"docker", "start", kStartId.substr(0, 12)});
+    docker_start(c, 500, kStartId);
+    c.exec(512, 511, "/bin/busybox", {"chmod", "700", "/usr/bin/tool"});
+    chmod_in(c, 512, 511);  // a child of the container's command
+    chmod_in(c, 511, 500);  // the container's command itself
+    // Benign control: a container nobody asked for (a restart policy, an API client).
+    docker_start(c, 600, kOtherId);
+    chmod_in(c, 611, 600);
+    c.engine->flush();
+    const auto hits = c.of("container_binary_modified");
+    REQUIRE(hits.size() == 3);
+    for (std::size_t k : {0U, 1U}) {
+        REQUIRE(hits[k]->initiator);
+        CHECK_FALSE(hits[k]->initiator->ambiguous);
+        CHECK(hits[k]->initiator->pid == 50);
+        CHECK(hits[k]->initiator->auid == 1000U);
+        CHECK(hits[k]->initiator->argv == std::vector<std::string>{"docker", "start", kStartId.substr(0, 12)});
+    }
+    REQUIRE(hits[2]->container);
+    CHECK(hits[2]->container->id == kOtherId);
+    CHECK_FALSE(hits[2]->initiator);
+    CHECK(c.engine->initiator_stats().matched == 1);
+    CHECK(c.engine->initiator_stats().unmatched == 1);
+}
+
+TEST_CASE("initiator: docker start and run in a replay: ambiguous, or unknown, never a guess", "[detections][initiator]") {
+    Catalogue c;
+    SECTION("two clients start the same container: ambiguous") {
+        client_exec(c, 50, 1000, {"docker", "start", kStartId.substr(0, 12)});
+        client_exec(c, 51, 1001, {"docker", "container", "start", "-a", kStartId.substr(0, 6)});
+        docker_start(c, 500, kStartId);
+        chmod_in(c, 511, 500);
+        c.engine->flush();
+        const auto hits = c.of("container_binary_modified");
+        REQUIRE(hits.size() == 1);
+        REQUIRE(hits[0]->initiator);
+        CHECK(hits[0]->initiator->ambiguous);
+        CHECK(hits[0]->initiator->candidates.size() == 2);
+        CHECK(to_json(*hits[0]).find(R"("initiator":{"ambiguous":true)") != std::string::npos);
+    }
+    SECTION("docker run --name: a replay knows no docker names, so no initiator") {
+        client_exec(c, 52, 1000, {"docker", "run", "--name", "web", "adock-bb:1", "sh"});
+        docker_start(c, 500, kStartId);
+        chmod_in(c, 511, 500);
+        c.engine->flush();
+        const auto hits = c.of("container_binary_modified");
+        REQUIRE(hits.size() == 1);
+        CHECK_FALSE(hits[0]->initiator);
+        CHECK(c.engine->initiator_pending() == 1);  // it may still be another container's
+    }
+    SECTION("a docker exec is no start, a docker start no exec") {
+        client_exec(c, 53, 1000, {"docker", "exec", kStartId.substr(0, 12), "sh"});
+        docker_start(c, 500, kStartId);
+        chmod_in(c, 511, 500);
+        c.engine->flush();
+        const auto hits = c.of("container_binary_modified");
+        REQUIRE(hits.size() == 1);
+        CHECK_FALSE(hits[0]->initiator);
+    }
+}
+
+TEST_CASE("initiator: docker run, live: by the name the container was given, or by its image", "[detections][initiator]") {
+    const auto runc = host_runc();
+    const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
+    const auto docker = host_file("/usr/bin/docker");
+    if (!runc || !shim || !docker) {
+        WARN("skipped: needs the host's runc, containerd-shim-runc-v2 and docker");
+        return;
+    }
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("adock-run-" + std::to_string(::getpid()));
+    const std::string kThirdId(64, 'c');
+    auto container = [&](const std::string& id, const std::string& name, const std::string& image) {
+        fs::create_directories(dir / "docker" / id);
+        std::ofstream(dir / "docker" / id / "config.v2.json")
+            << R"({"Name":"/)" << name << R"(","Config":{"Image":")" << image << R"("}})";
+    };
+    container(kStartId, "web", "adock-bb:1");
+    container(kOtherId, "quirky_einstein", "other:2");
+    container(kThirdId, "nobody_asked", "adock-bb:1");
+    fs::create_directories(dir / "proc");
+    {
+        Catalogue c((dir / "proc").string());
+        c.cfg.docker_containers_dir = (dir / "docker").string();
+        c.engine = std::make_unique<rules::Engine>(c.cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), c.out);
+        client_exec(c, 50, 1000, {"docker", "run", "-it", "--rm", "--name", "web", "adock-bb:1", "sh"}, docker);
+        client_exec(c, 51, 1001, {"docker", "run", "-d", "other:2"}, docker);
+        docker_start(c, 500, kStartId, shim, runc);
+        chmod_in(c, 511, 500);
+        docker_start(c, 600, kOtherId, shim, runc);
+        chmod_in(c, 611, 600);
+        // Benign control: the same image as the first, and nobody's request left for it.
+        docker_start(c, 700, kThirdId, shim, runc);
+        chmod_in(c, 711, 700);
+        c.engine->flush();
+        const auto hits = c.of("container_binary_modified");
+        REQUIRE(hits.size() == 3);
+        std::map<std::string, const Alert*> by_id;
+        for (const auto* a : hits) {
+            REQUIRE(a->container);
+            by_id[a->container->id] = a;
+        }
+        REQUIRE(by_id.size() == 3);
+        const Alert* web = by_id.at(kStartId);
+        CHECK(web->container->name == "web");
+        REQUIRE(web->initiator);
+        CHECK_FALSE(web->initiator->ambiguous);
+        CHECK(web->initiator->pid == 50);
+        CHECK(web->initiator->auid == 1000U);
+        const Alert* other = by_id.at(kOtherId);
+        REQUIRE(other->initiator);
+        CHECK_FALSE(other->initiator->ambiguous);
+        CHECK(other->initiator->pid == 51);
+        CHECK_FALSE(by_id.at(kThirdId)->initiator);
+        CHECK(c.engine->initiator_stats().matched == 2);
+        CHECK(c.engine->initiator_stats().unmatched == 1);
+        CHECK(c.engine->initiator_pending() == 0);
+    }
+    fs::remove_all(dir);
 }

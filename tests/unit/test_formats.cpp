@@ -711,3 +711,131 @@ TEST_CASE("all formats: an empty alert still gives valid JSON", "[formats]") {
     CHECK(YAML::Load(falco_payload(a))["output_fields"].size() > 0);
     CHECK_FALSE(YAML::Load(discord_payload(a))["embeds"][0]["timestamp"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The initiator (issue 15): one fact in every chat and pager payload, present only when known
+
+namespace {
+
+InitiatorRef docker_exec_initiator() {
+    InitiatorRef i;
+    i.pid = 123;
+    i.exe = "/usr/bin/docker";
+    i.argv = {"docker", "exec", "-it", "c1", "sh"};
+    i.auid = 1000;
+    i.uid = 0;
+    return i;
+}
+
+/// The value of Teams' fact `title`, or "<missing>".
+std::string teams_fact(const Alert& a, const std::string& title) {
+    const YAML::Node p = YAML::Load(teams_payload(a));
+    for (const auto& f : p["attachments"][0]["content"]["body"][2]["facts"]) {
+        if (f["title"].as<std::string>() == title) {
+            return f["value"].as<std::string>();
+        }
+    }
+    return "<missing>";
+}
+
+std::string discord_field(const Alert& a, const std::string& name) {
+    const YAML::Node p = YAML::Load(discord_payload(a));
+    for (const auto& f : p["embeds"][0]["fields"]) {
+        if (f["name"].as<std::string>() == name) {
+            return f["value"].as<std::string>();
+        }
+    }
+    return "<missing>";
+}
+
+}  // namespace
+
+TEST_CASE("all formats: the initiator is a fact when the alert has one, and only then", "[formats][initiator]") {
+    Alert a = sample_alert();
+    a.initiator = docker_exec_initiator();
+    CHECK(adock::outputs::initiator_text(a) == "docker exec -it c1 sh (pid 123, auid 1000)");
+    CHECK(teams_fact(a, "Initiator") == "docker exec \\-it c1 sh \\(pid 123, auid 1000\\)");
+    CHECK(discord_field(a, "Initiator") == "docker exec \\-it c1 sh \\(pid 123, auid 1000\\)");
+    const YAML::Node pd = YAML::Load(pagerduty_payload(a))["payload"]["custom_details"]["initiator"];
+    REQUIRE(pd.IsMap());
+    CHECK(pd["pid"].as<int>() == 123);
+    CHECK(pd["exe"].as<std::string>() == "/usr/bin/docker");
+    CHECK(pd["argv"].as<std::vector<std::string>>() == a.initiator->argv);
+    CHECK(pd["auid"].as<unsigned>() == 1000U);
+    CHECK(pd["text"].as<std::string>() == "docker exec -it c1 sh (pid 123, auid 1000)");
+    const YAML::Node og = YAML::Load(opsgenie_payload(a));
+    CHECK(og["description"].as<std::string>().find("Initiator: docker exec -it c1 sh (pid 123, auid 1000)\n") !=
+          std::string::npos);
+    CHECK(og["details"]["initiator"].as<std::string>() == "docker exec -it c1 sh (pid 123, auid 1000)");
+    CHECK(YAML::Load(falco_payload(a))["output_fields"]["audit.initiator"].as<std::string>() ==
+          "docker exec -it c1 sh (pid 123, auid 1000)");
+
+    SECTION("ambiguous: the candidates' pids, never one of them as the initiator") {
+        InitiatorRef amb;
+        amb.ambiguous = true;
+        amb.candidates = {docker_exec_initiator(), docker_exec_initiator()};
+        amb.candidates[1].pid = 124;
+        a.initiator = amb;
+        CHECK(adock::outputs::initiator_text(a) == "ambiguous (2 candidates: pid 123, pid 124)");
+        CHECK(teams_fact(a, "Initiator") == "ambiguous \\(2 candidates: pid 123, pid 124\\)");
+        const YAML::Node d = YAML::Load(pagerduty_payload(a))["payload"]["custom_details"]["initiator"];
+        CHECK(d["ambiguous"].as<bool>());
+        CHECK(d["candidates"].size() == 2);
+        CHECK_FALSE(d["pid"]);
+        amb.candidates.assign(20, docker_exec_initiator());
+        a.initiator = amb;
+        CHECK(adock::outputs::initiator_text(a).starts_with("ambiguous (20 candidates: pid 123, "));
+        CHECK(adock::outputs::initiator_text(a).ends_with(", \xE2\x80\xA6)"));
+    }
+    SECTION("an unset auid and a cut argv say so") {
+        a.initiator->auid = 4294967295U;
+        a.initiator->truncated = true;
+        CHECK(adock::outputs::initiator_text(a) == "docker exec -it c1 sh \xE2\x80\xA6 (pid 123, auid unset)");
+    }
+    SECTION("no initiator: no fact, no field, no detail") {
+        a.initiator.reset();
+        CHECK(adock::outputs::initiator_text(a).empty());
+        CHECK(teams_fact(a, "Initiator") == "<missing>");
+        CHECK(discord_field(a, "Initiator") == "<missing>");
+        CHECK_FALSE(YAML::Load(pagerduty_payload(a))["payload"]["custom_details"]["initiator"]);
+        const YAML::Node o = YAML::Load(opsgenie_payload(a));
+        CHECK(o["description"].as<std::string>().find("Initiator") == std::string::npos);
+        CHECK_FALSE(o["details"]["initiator"]);
+        CHECK_FALSE(YAML::Load(falco_payload(a))["output_fields"]["audit.initiator"]);
+    }
+}
+
+TEST_CASE("all formats: a hostile or 100 KB initiator is escaped and cut like every fact", "[formats][initiator]") {
+    Alert a = hostile_alert();
+    InitiatorRef i = docker_exec_initiator();
+    i.exe = "/tmp/@everyone";
+    i.argv = {"docker", "exec", kHostileArgv, "**c1**", "\xe2\x80\xae" "hs"};
+    i.user = "<!channel> @here";
+    a.initiator = i;
+    const std::string teams = teams_fact(a, "Initiator");
+    CHECK(markdown_escaped(teams, "*_~`[]()#<>|!"));
+    CHECK(teams.find("\xe2\x80\xae") == std::string::npos);
+    CHECK(teams.find('\n') == std::string::npos);
+    const std::string discord = discord_field(a, "Initiator");
+    CHECK_FALSE(has_raw_mention(discord));
+    CHECK(markdown_escaped(discord, "*_~`|>#-[]()<"));
+    const std::string og = YAML::Load(opsgenie_payload(a))["description"].as<std::string>();
+    const auto line = og.substr(og.find("Initiator: "), og.find('\n', og.find("Initiator: ")) - og.find("Initiator: "));
+    CHECK(line.find('\r') == std::string::npos);
+    CHECK(line.find("\xe2\x80\xae") == std::string::npos);
+    CHECK(line.find("\xE2\x90\x8A") != std::string::npos);  // the argv's newline, as its picture
+
+    Alert h = huge_alert();
+    i.argv.assign(100, std::string(100000, '*'));
+    i.exe = std::string(100000, 'e');
+    h.initiator = i;
+    CHECK(adock::outputs::initiator_text(h).size() < 16 * 1024);  // joined up to a bound, not whole
+    CHECK(adock::test::code_points(teams_fact(h, "Initiator")) <= 500);
+    const std::string big_discord = discord_field(h, "Initiator");
+    if (big_discord != "<missing>") {  // the 6000 may be spent before it
+        CHECK(adock::test::code_points(big_discord) <= 1024);
+    }
+    CHECK(teams_payload(h).size() < std::size_t{24} * 1024);
+    CHECK(pagerduty_payload(h).size() < std::size_t{400} * 1024);
+    CHECK(YAML::Load(opsgenie_payload(h))["description"].as<std::string>().size() < 15000 * 4);
+}

@@ -316,4 +316,14 @@ TEST_CASE("captured: a podman container's own command changes /usr/bin seven way
     for (const Alert& a : r.alerts) {
         CHECK((a.rule_id == "container_binary_modified" || a.severity < Severity::Medium));
     }
+    // Issue 15: the container's own command was started by `podman ... start -a fim-p2`; conmon's
+    // -n names the container in the stream, so the runtime's create of it takes that request.
+    for (const Alert* a : hits) {
+        REQUIRE(a->initiator);
+        CHECK_FALSE(a->initiator->ambiguous);
+        CHECK(a->initiator->exe == "/usr/bin/podman");
+        const auto& argv = a->initiator->argv;
+        CHECK(std::find(argv.begin(), argv.end(), "start") != argv.end());
+        CHECK(argv.back() == "fim-p2");
+    }
 }

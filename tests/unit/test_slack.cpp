@@ -92,3 +92,39 @@ TEST_CASE("slack: text helpers", "[outputs][slack]") {
     CHECK(slack_text("<<<<", 7) == "&lt;\xE2\x80\xA6");      // never half an entity
     CHECK(slack_text("ok", 2) == "ok");
 }
+
+TEST_CASE("slack: the initiator is a field when the alert has one, escaped and cut", "[outputs][slack][initiator]") {
+    auto field_texts = [](const Alert& a) {
+        std::vector<std::string> out;
+        for (const auto& f : YAML::Load(slack_payload(a))["blocks"][2]["fields"]) {
+            out.push_back(f["text"].as<std::string>());
+        }
+        return out;
+    };
+    auto initiator_field = [&](const Alert& a) -> std::string {
+        for (const auto& t : field_texts(a)) {
+            if (t.starts_with("*Initiator*\n")) {
+                return t;
+            }
+        }
+        return "<missing>";
+    };
+    Alert a = hostile_alert();
+    CHECK(initiator_field(a) == "<missing>");
+    InitiatorRef i;
+    i.pid = 123;
+    i.exe = "/usr/bin/docker";
+    i.argv = {"docker", "exec", "-it", "c1", "sh"};
+    i.auid = 1000;
+    a.initiator = i;
+    CHECK(initiator_field(a) == "*Initiator*\ndocker exec -it c1 sh (pid 123, auid 1000)");
+    CHECK(field_texts(a).size() <= 10);
+    a.initiator->argv = {"docker", "exec", "<!channel>", "<http://evil|x>", std::string(100000, '&')};
+    const std::string t = initiator_field(a);
+    CHECK(t.find("<!") == std::string::npos);
+    CHECK(t.find("<http") == std::string::npos);
+    CHECK(t.find("&lt;!channel&gt;") != std::string::npos);
+    // Slack's 2000 a field (an entity counts its bytes), the cut marked.
+    CHECK(t.size() <= 2000 + 3);
+    CHECK(t.ends_with("\xE2\x80\xA6"));
+}

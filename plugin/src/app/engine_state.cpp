@@ -73,6 +73,19 @@ std::string EngineLoop::state_json() const {
     w.key("root_probes_dropped").value(static_cast<std::uint64_t>(rp.dropped));
     w.key("root_probe_waits_timed_out").value(static_cast<std::uint64_t>(rp.timeouts));
     w.key("root_identities").value(static_cast<std::uint64_t>(rp.identities));
+    {
+        const auto& is = engine_.initiator_stats();
+        w.key("initiator").begin_object();
+        w.key("requests").value(static_cast<std::uint64_t>(is.requests));
+        w.key("matched").value(static_cast<std::uint64_t>(is.matched));
+        w.key("ambiguous").value(static_cast<std::uint64_t>(is.ambiguous));
+        w.key("unmatched").value(static_cast<std::uint64_t>(is.unmatched));
+        w.key("expired").value(static_cast<std::uint64_t>(is.expired));
+        w.key("dropped").value(static_cast<std::uint64_t>(is.dropped));
+        w.key("pending").value(static_cast<std::uint64_t>(engine_.initiator_pending()));
+        w.key("pending_bytes").value(static_cast<std::uint64_t>(engine_.initiator_pending_bytes()));
+        w.end_object();
+    }
     w.end_object();
     if (integrity_) {
         const auto is = integrity_->stats();
@@ -177,6 +190,17 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
     m.attributed_host = e.attributed_host;
     m.attributed_unknown = e.attributed_unknown;
     m.engine_errors = errors_;
+    {
+        const auto& is = engine_.initiator_stats();
+        m.initiator_requests = is.requests;
+        m.initiator_matched = is.matched;
+        m.initiator_ambiguous = is.ambiguous;
+        m.initiator_unmatched = is.unmatched;
+        m.initiator_expired = is.expired;
+        m.initiator_dropped = is.dropped;
+        m.initiator_pending = engine_.initiator_pending();
+        m.initiator_pending_bytes = engine_.initiator_pending_bytes();
+    }
     m.processes = t.size;
     m.processes_capacity = cfg_.processes.max_entries;
     m.processes_from_stream = t.from_stream;

@@ -297,6 +297,29 @@ std::string format_prometheus(const MetricsSnapshot& m) {
     w.sample("audisp_docker_container_attributions_total", "result=\"container\"", m.attributed_container);
     w.sample("audisp_docker_container_attributions_total", "result=\"host\"", m.attributed_host);
     w.sample("audisp_docker_container_attributions_total", "result=\"unknown\"", m.attributed_unknown);
+    w.family("audisp_docker_initiator_total",
+             "counter",
+             "Runtime starts of a process in a container, by the client request found for it (initiator).");
+    w.sample("audisp_docker_initiator_total", "outcome=\"matched\"", m.initiator_matched);
+    w.sample("audisp_docker_initiator_total", "outcome=\"ambiguous\"", m.initiator_ambiguous);
+    w.sample("audisp_docker_initiator_total", "outcome=\"unmatched\"", m.initiator_unmatched);
+    w.single("audisp_docker_initiator_requests_total",
+             "counter",
+             "Container client requests (docker exec, ...) noted to find a runtime start's initiator.",
+             m.initiator_requests);
+    w.family("audisp_docker_initiator_requests_lost_total",
+             "counter",
+             "Client requests no runtime start took: expired (the window passed), dropped (the bounds).");
+    w.sample("audisp_docker_initiator_requests_lost_total", "reason=\"expired\"", m.initiator_expired);
+    w.sample("audisp_docker_initiator_requests_lost_total", "reason=\"dropped\"", m.initiator_dropped);
+    w.single("audisp_docker_initiator_pending_requests",
+             "gauge",
+             "Client requests waiting for a runtime start.",
+             m.initiator_pending);
+    w.single("audisp_docker_initiator_pending_bytes",
+             "gauge",
+             "Bytes of the client requests waiting (bounded at 256 KiB).",
+             m.initiator_pending_bytes);
     w.single("audisp_docker_engine_errors_total",
              "counter",
              "Engine messages or ticks that failed (logged, skipped).",

@@ -89,6 +89,15 @@ struct MetricsSnapshot {
     std::uint64_t attributed_host = 0;
     std::uint64_t attributed_unknown = 0;
     std::uint64_t engine_errors = 0;
+    // Initiator correlation (issue 15: rules/initiator.hpp).
+    std::uint64_t initiator_requests = 0;       ///< client requests noted
+    std::uint64_t initiator_matched = 0;        ///< runtime starts given an initiator
+    std::uint64_t initiator_ambiguous = 0;      ///< ... two or more requests fit
+    std::uint64_t initiator_unmatched = 0;      ///< ... no request fits
+    std::uint64_t initiator_expired = 0;        ///< requests no runtime start took in the window
+    std::uint64_t initiator_dropped = 0;        ///< requests dropped for the bounds
+    std::uint64_t initiator_pending = 0;        ///< requests waiting now
+    std::uint64_t initiator_pending_bytes = 0;  ///< their bytes (the bound's measure)
     // Process table.
     std::uint64_t processes = 0;
     std::uint64_t processes_capacity = 0;

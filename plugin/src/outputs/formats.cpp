@@ -419,6 +419,17 @@ std::string seccomp_text(const Alert& a) {
     return a.seccomp ? a.seccomp->action + " " + a.seccomp->syscall : std::string();
 }
 
+// The initiator fact's raw text: the argv joined up to what the widest fact shows (Slack's 2000).
+constexpr std::size_t kInitiatorUnits = 2000;
+constexpr std::size_t kInitiatorCandidatesShown = 8;
+
+std::string auid_text(const std::optional<std::uint32_t>& auid) {
+    if (!auid) {
+        return "auid unknown";
+    }
+    return *auid == 4294967295U ? std::string("auid unset") : "auid " + std::to_string(*auid);
+}
+
 std::string join_all(const std::vector<std::string>& v, std::size_t max_units) {
     return join_capped(v, ", ", kUnlimited, raw_cap_for(max_units));
 }
@@ -628,6 +639,36 @@ std::string image_repository(const std::string& image) {
 
 // ---------------------------------------------------------------------------------------------
 
+std::string initiator_text(const Alert& a) {
+    if (!a.initiator) {
+        return {};
+    }
+    const InitiatorRef& i = *a.initiator;
+    if (i.ambiguous) {
+        std::string s = "ambiguous (" + std::to_string(i.candidates.size()) + " candidates";
+        for (std::size_t k = 0; k < i.candidates.size() && k < kInitiatorCandidatesShown; ++k) {
+            s += k == 0 ? ": pid " : ", pid ";
+            s += std::to_string(i.candidates[k].pid);
+        }
+        if (i.candidates.size() > kInitiatorCandidatesShown) {
+            s += ", ";
+            s += kEllipsis;
+        }
+        return s + ")";
+    }
+    std::string s = i.argv.empty() ? i.exe
+                                   : join_capped(i.argv, " ", kUnlimited, raw_cap_for(kInitiatorUnits));
+    if (i.truncated) {
+        s += " ";
+        s += kEllipsis;
+    }
+    s += " (pid " + std::to_string(i.pid) + ", " + auid_text(i.auid);
+    if (i.user) {
+        s += ", user " + *i.user;
+    }
+    return s + ")";
+}
+
 std::string incident_key(const Alert& a) {
     const std::string identity = incident_identity(a);  // the gate's dedup key, hashed
     const auto hash = sha256_hex(identity);
@@ -654,6 +695,7 @@ std::string teams_payload(const Alert& a) {
         fact("Parent", process_text(a.ancestry.front()));
     }
     fact("Container", container_text(a));
+    fact("Initiator", initiator_text(a));
     fact("File", file_text(a));
     fact("Seccomp", seccomp_text(a));
     fact("MITRE", join_all(a.mitre, kTeamsFactUnits));
@@ -756,6 +798,7 @@ std::string discord_payload(const Alert& a) {
         field("Parent", process_text(a.ancestry.front()), false);
     }
     field("Container", container_text(a), false);
+    field("Initiator", initiator_text(a), false);
     field("File", file_text(a), false);
     field("Seccomp", seccomp_text(a), false);
     field("MITRE ATT&CK", join_all(a.mitre, kDiscordFieldValueMax), true);
@@ -892,6 +935,34 @@ std::string pagerduty_payload(const Alert& a) {
     } else {
         w.null();
     }
+    if (a.initiator) {
+        const InitiatorRef& i = *a.initiator;
+        w.key("initiator").begin_object();
+        w.key("text").value(str(initiator_text(a)));
+        if (i.ambiguous) {
+            w.key("ambiguous").value(true);
+            w.key("candidates").begin_array();
+            for (std::size_t k = 0; k < i.candidates.size() && k < kPagerDutyListMax; ++k) {
+                w.begin_object();
+                w.key("pid").value(i.candidates[k].pid);
+                w.key("exe").value(str(i.candidates[k].exe));
+                w.end_object();
+            }
+            w.end_array();
+        } else {
+            w.key("pid").value(i.pid);
+            w.key("exe").value(str(i.exe));
+            w.key("argv");
+            list(w, i.argv, kPagerDutyArgvMax);
+            if (i.auid) {
+                w.key("auid").value(static_cast<std::uint64_t>(*i.auid));
+            }
+            if (i.uid) {
+                w.key("uid").value(static_cast<std::uint64_t>(*i.uid));
+            }
+        }
+        w.end_object();
+    }
     if (a.file) {
         w.key("file").begin_object();
         w.key("path").value(str(a.file->path));
@@ -966,6 +1037,7 @@ std::string opsgenie_description(const Alert& a) {
         line("Parent: ", process_text(a.ancestry.front()));
     }
     line("Container: ", container_text(a));
+    line("Initiator: ", initiator_text(a));
     line("File: ", file_text(a));
     line("Seccomp: ", seccomp_text(a));
     if (a.integrity) {
@@ -1035,6 +1107,7 @@ std::vector<std::pair<std::string, std::string>> opsgenie_details(const Alert& a
     } else {
         detail("container_id", "host");
     }
+    detail("initiator", initiator_text(a));
     if (a.file) {
         detail("file", a.file->path);
         detail("file_operation", a.file->operation);
@@ -1151,6 +1224,7 @@ std::vector<std::pair<const char*, std::string>> falco_fields(const Alert& a) {
         field("container.type", a.container->runtime);
         field("audit.container.namespace", a.container->ns.value_or(""));
     }
+    field("audit.initiator", initiator_text(a));
     if (a.file) {
         field("fd.name", a.file->path);
         field("audit.file.operation", a.file->operation);

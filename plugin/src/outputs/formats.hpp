@@ -28,6 +28,12 @@ namespace adock::outputs {
 /// it does not parse or lies outside 1970..2262 (what a signed 64-bit nanosecond count holds).
 [[nodiscard]] std::optional<std::int64_t> unix_nanos(const std::string& rfc3339);
 
+/// The alert's initiator (the client command that asked a daemon for the process) as one fact
+/// of display text: "docker exec -it c1 sh (pid 123, auid 1000)", "ambiguous (2 candidates: pid
+/// 200, pid 201)"; empty when the alert has none. Raw text (attacker-controlled): each format
+/// escapes and cuts it as it does every other fact; the argv is joined only up to a bound.
+[[nodiscard]] std::string initiator_text(const Alert& a);
+
 /// Microsoft Teams Workflows webhook body: a message with one Adaptive Card (1.4): a bold title,
 /// the summary and a FactSet. Well under Teams' 28 KB limit whatever the alert holds.
 [[nodiscard]] std::string teams_payload(const Alert& a);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "outputs/display.hpp"
+#include "outputs/formats.hpp"
 #include "util/json.hpp"
 
 namespace adock::outputs {
@@ -171,6 +172,9 @@ std::string slack_payload(const Alert& a) {
     }
     fields.push_back(field("Container", a.container ? a.container->id + (a.container->name ? " (" + *a.container->name + ")" : "")
                                                     : std::string("host")));
+    if (a.initiator) {
+        fields.push_back(field("Initiator", initiator_text(a)));
+    }
     if (a.file) {
         fields.push_back(field("File", a.file->operation + " " + a.file->path));
     }

@@ -79,16 +79,19 @@ constexpr std::array kBoolLong = {
 // Short options that take no value: -d -i -t -P -q -D -h.
 constexpr std::string_view kBoolShort = "ditPqDh";
 
-/// One option's name and value (long `--x=v`, `--x v`, short clusters `-itw DIR`, `-wDIR`).
-struct Option {
-    std::string name;  ///< "--workdir", "-w"
-    std::optional<std::string> value;
+/// A verb's own options that take no value where the same letter or word takes one elsewhere:
+/// `start -a` / `--attach` (docker, podman, nerdctl) against `run -a stdout`.
+struct VerbFlags {
+    std::string_view short_flags;
+    std::string_view long_flag;
 };
+constexpr VerbFlags kNoVerbFlags{};
+constexpr VerbFlags kStartFlags{"a", "--attach"};
 
 /// Reads the options at argv[i...] up to the first positional argument (or "--"); `i` is left
 /// on it. Every option is reported to `take`.
 template <typename Take>
-void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& take) {
+void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& take, const VerbFlags& verb = kNoVerbFlags) {
     while (i < argv.size()) {
         const std::string& a = argv[i];
         if (a == "--") {
@@ -108,19 +111,20 @@ void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& t
         if (a.starts_with("--")) {
             const auto eq = a.find('=');
             if (eq != std::string::npos) {
-                take(Option{a.substr(0, eq), a.substr(eq + 1)});
+                take(CliOption{a.substr(0, eq), a.substr(eq + 1)});
                 continue;
             }
-            const bool is_bool = std::find(kBoolLong.begin(), kBoolLong.end(), a) != kBoolLong.end();
-            take(Option{a, is_bool ? std::nullopt : next_value()});
+            const bool is_bool = std::find(kBoolLong.begin(), kBoolLong.end(), a) != kBoolLong.end() ||
+                                 (!verb.long_flag.empty() && a == verb.long_flag);
+            take(CliOption{a, is_bool ? std::nullopt : next_value()});
             continue;
         }
         // A short cluster: flags until one that takes a value, which takes the rest or the next.
         for (std::size_t k = 1; k < a.size(); ++k) {
             const char c = a[k];
             const std::string name{'-', c};
-            if (kBoolShort.find(c) != std::string_view::npos) {
-                take(Option{name, std::nullopt});
+            if (kBoolShort.find(c) != std::string_view::npos || verb.short_flags.find(c) != std::string_view::npos) {
+                take(CliOption{name, std::nullopt});
                 continue;
             }
             if (k + 1 < a.size()) {
@@ -128,17 +132,18 @@ void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& t
                 if (rest.front() == '=') {
                     rest.erase(0, 1);
                 }
-                take(Option{name, std::move(rest)});
+                take(CliOption{name, std::move(rest)});
             } else {
-                take(Option{name, next_value()});
+                take(CliOption{name, next_value()});
             }
             break;
         }
     }
 }
 
-std::optional<std::string> next_positional(const std::vector<std::string>& argv, std::size_t& i) {
-    read_options(argv, i, [](const Option&) {});
+std::optional<std::string> next_positional(const std::vector<std::string>& argv, std::size_t& i,
+                                           const VerbFlags& verb = kNoVerbFlags) {
+    read_options(argv, i, [](const CliOption&) {}, verb);
     if (i < argv.size()) {
         return argv[i++];
     }
@@ -242,25 +247,41 @@ bool host_sensitive_source(std::string_view source) {
     });
 }
 
-std::vector<RequestFinding> request_from_argv(const std::vector<std::string>& argv) {
-    std::vector<RequestFinding> out;
+std::optional<ClientCommand> client_command(const std::vector<std::string>& argv, std::size_t max_operands) {
     std::size_t i = 1;
     auto verb = next_positional(argv, i);
     if (!verb) {
-        return out;
+        return std::nullopt;
     }
     if (*verb == "container" || *verb == "task" || *verb == "c" || *verb == "t") {
         verb = next_positional(argv, i);
         if (!verb) {
-            return out;
+            return std::nullopt;
         }
     }
-    if (*verb != "run" && *verb != "create" && *verb != "exec") {
+    ClientCommand cmd;
+    cmd.verb = std::move(*verb);
+    const VerbFlags& flags = cmd.verb == "start" ? kStartFlags : kNoVerbFlags;
+    read_options(argv, i, [&](const CliOption& o) { cmd.options.push_back(o); }, flags);
+    while (cmd.operands.size() < max_operands) {
+        auto operand = next_positional(argv, i, flags);
+        if (!operand) {
+            break;
+        }
+        cmd.operands.push_back(std::move(*operand));
+    }
+    return cmd;
+}
+
+std::vector<RequestFinding> request_from_argv(const std::vector<std::string>& argv) {
+    std::vector<RequestFinding> out;
+    const auto cmd = client_command(argv, 0);
+    if (!cmd || (cmd->verb != "run" && cmd->verb != "create" && cmd->verb != "exec")) {
         return out;
     }
-    read_options(argv, i, [&](const Option& o) {
+    for (const CliOption& o : cmd->options) {
         if (!o.value) {
-            return;
+            continue;
         }
         if (o.name == "-w" || o.name == "--workdir" || o.name == "--cwd") {
             check_cwd(out, *o.value, o.name);
@@ -273,7 +294,7 @@ std::vector<RequestFinding> request_from_argv(const std::vector<std::string>& ar
                 check_bind(out, *src, csv_field(*o.value, {"target", "destination", "dst", "dest"}).value_or(""));
             }
         }
-    });
+    }
     return out;
 }
 

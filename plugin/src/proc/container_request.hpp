@@ -46,6 +46,29 @@ struct ContainerSpec {
 /// one of them (/run, /var/run, /run/containerd, ...). /var/run is taken as /run.
 [[nodiscard]] bool host_sensitive_source(std::string_view source);
 
+/// One option of a command line as the container clients' options reader sees it (long
+/// `--x=v`, `--x v`, short clusters `-itw DIR`, `-wDIR`; a value in the next argument never
+/// starts with '-').
+struct CliOption {
+    std::string name;  ///< "--workdir", "-w"
+    std::optional<std::string> value;
+};
+
+/// A container client's (or an OCI runtime's) command: `[global options] VERB [options]
+/// OPERAND...`, with `container VERB` / `task VERB` (and ctr's `c`, `t`) taken as VERB.
+struct ClientCommand {
+    std::string verb;                   ///< run, create, start, exec, ...
+    std::vector<CliOption> options;     ///< the verb's options, up to its first operand
+    std::vector<std::string> operands;  ///< its first operands (options between them skipped)
+};
+
+/// `argv` read as a ClientCommand, with at most `max_operands` operands (run: the image first;
+/// start: the containers). nullopt: no verb. The one options reader of the clients' requests
+/// (request_from_argv, the initiator's run/start): options it does not know take a value
+/// unless the next argument starts with '-', so an unknown flag costs at most one operand.
+[[nodiscard]] std::optional<ClientCommand> client_command(const std::vector<std::string>& argv,
+                                                          std::size_t max_operands);
+
 /// The findings of a container client's or an OCI runtime's command line: docker, podman and
 /// nerdctl `run|create|exec` (also as `container run` ...), ctr `run`, `container create` and
 /// `task exec`, runc/crun `exec --cwd`. Options are read until the first positional argument

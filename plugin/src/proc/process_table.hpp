@@ -24,6 +24,14 @@ using FileId = std::pair<std::string, std::uint64_t>;
 /// first event), from its parent's entry or the kernel's cgroup; never from argv or names.
 enum class Attribution : std::uint8_t { Pending, Unknown, Host, Container };
 
+/// Who asked a daemon for a process (issue 15), shared by the processes that inherit it: decided
+/// at the runtime's exec at once; at a container's start (runc create) once its name and image
+/// are read (live), until then `decided` is false.
+struct InitiatorSlot {
+    std::shared_ptr<const InitiatorRef> ref;  ///< null: unknown (nobody, or no request fits)
+    bool decided = true;
+};
+
 /// What we know of one process.
 struct ProcessInfo {
     int pid = -1;
@@ -58,9 +66,10 @@ struct ProcessInfo {
     Attribution attribution = Attribution::Pending;
     /// When attribution is Container; members unknown stay empty.
     std::optional<ContainerRef> container;
-    /// The client command that asked a daemon for this process (docker exec, ...): set on the
-    /// runtime's `exec` by the engine, inherited by what it starts (forks and execs), shared.
-    std::shared_ptr<const InitiatorRef> initiator;
+    /// The client command that asked a daemon for this process (docker exec, docker run, ...):
+    /// set on the runtime's `exec` or `create` by the engine, inherited by what it starts (forks
+    /// and execs), shared.
+    std::shared_ptr<InitiatorSlot> initiator;
 };
 
 /// Cuts an entry's argv to `budget` (the byte budget per table entry), keeping the whole

@@ -406,7 +406,13 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
     // is a request; the host runtime's `exec` of a container (by identity, not a clone) takes
     // the one request that names that container, and what it starts inherits the answer.
     if (const auto client = clients_ != nullptr ? match_proc(*clients_, self) : std::nullopt) {
+        std::vector<ClientRequest> reqs;
         if (auto req = parse_client_argv(*client, self.argv)) {
+            reqs.push_back(std::move(*req));
+        } else {
+            reqs = parse_client_start(*client, self.argv);
+        }
+        if (!reqs.empty()) {
             InitiatorRef who;
             who.pid = self.pid;
             who.exe = self.exe;
@@ -414,16 +420,50 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
             who.truncated = self.argv_truncated;
             who.auid = self.auid;
             who.uid = self.uid;
-            initiators_.note_client(*req, std::move(who), event_ms(ev));
+            initiators_.note_client(reqs, std::move(who), event_ms(ev));
         }
         return;
     }
-    if (self.runtime_clone || oci_runtimes_ == nullptr || !match_proc(*oci_runtimes_, self) ||
-        !runtime_exec(self.argv)) {
+    if (self.runtime_clone || oci_runtimes_ == nullptr || !match_proc(*oci_runtimes_, self)) {
+        return;
+    }
+    const bool exec = runtime_exec(self.argv);
+    if (!exec && !runtime_create(self.argv)) {
         return;
     }
     auto ref = containers_.runtime_container(table_, self, role_fn_);
     if (!ref || ref->id.empty()) {
+        return;
+    }
+    if (!exec) {
+        // A container's start: its init and what that starts carry the answer, decided now or
+        // once its name and image are read (the lookup starts here).
+        StartWait w{initiators_.on_runtime_create(ref->id, event_ms(ev)), *ref, std::make_shared<proc::InitiatorSlot>(),
+                    std::chrono::steady_clock::now() + kNameWait};
+        w.slot->decided = false;
+        self.initiator = w.slot;
+        if (w.start.candidates.empty()) {
+            (void)decide_start(w, true);  // no request waits: nobody asked (unmatched)
+            return;
+        }
+        // The bounds: kMaxStartWaits starts holding at most kMaxStartCandidates requests (a
+        // request used, expired or dropped meanwhile lives on in the starts that hold it). Beyond
+        // them the oldest is decided with what is known.
+        auto held = [this] {
+            std::size_t n = 0;
+            for (const auto& h : start_waits_) {
+                n += h.start.candidates.size();
+            }
+            return n;
+        };
+        while (!start_waits_.empty() && (start_waits_.size() >= kMaxStartWaits ||
+                                         held() + w.start.candidates.size() > kMaxStartCandidates)) {
+            (void)decide_start(start_waits_.front(), true);
+            start_waits_.erase(start_waits_.begin());
+        }
+        // In the stream's order: an earlier start takes a request before a later one may.
+        start_waits_.push_back(std::move(w));
+        release_start_waits(false);
         return;
     }
     std::optional<std::string> name = ref->name;  // conmon's -n
@@ -432,7 +472,34 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
             name = n->name;
         }
     }
-    self.initiator = initiators_.on_runtime_exec(ref->id, name, event_ms(ev));
+    auto who = initiators_.on_runtime_exec(ref->id, name, event_ms(ev));
+    self.initiator = who ? std::make_shared<proc::InitiatorSlot>(proc::InitiatorSlot{std::move(who), true}) : nullptr;
+}
+
+bool Engine::decide_start(StartWait& w, bool force) {
+    std::optional<std::string> name = w.container.name;  // conmon's -n
+    std::optional<std::string> image;
+    if (names_) {
+        bool pending = false;
+        if (auto n = names_->lookup(w.container, &pending)) {
+            name = name ? name : n->name;
+            image = n->image;
+        } else if (pending && !force && std::chrono::steady_clock::now() < w.until) {
+            return false;
+        }
+    }
+    w.slot->ref = initiators_.decide(w.start, name, image);
+    w.slot->decided = true;
+    return true;
+}
+
+void Engine::release_start_waits(bool all) {
+    // Oldest first, and none before an older one: an earlier start takes a request first.
+    std::size_t done = 0;
+    while (done < start_waits_.size() && decide_start(start_waits_[done], all)) {
+        ++done;
+    }
+    start_waits_.erase(start_waits_.begin(), start_waits_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
@@ -1559,7 +1626,12 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
                                seccomp_action(ev.seccomp->code)};
     }
     if (const proc::ProcessInfo* self = table_.peek(ev.pid); self != nullptr && self->initiator) {
-        a.initiator = *self->initiator;
+        if (!self->initiator->decided) {
+            release_start_waits(false);  // its container's names may be known by now
+        }
+        if (self->initiator->ref) {
+            a.initiator = *self->initiator->ref;
+        }
     }
     a.remediation = rule.remediation;
     return a;
@@ -1749,13 +1821,21 @@ void fill_names(Alert& a) {
 }  // namespace
 
 void Engine::send(Alert&& a) {
-    if (a.container && !a.container->id.empty() && names_) {
+    // The acting process's initiator when its container's start is not decided yet.
+    std::shared_ptr<const proc::InitiatorSlot> undecided;
+    if (const proc::ProcessInfo* p = a.initiator ? nullptr : table_.peek(a.process.pid);
+        p != nullptr && p->exe == a.process.exe && p->initiator && !p->initiator->decided) {
+        undecided = p->initiator;
+    }
+    const bool named_container = a.container && !a.container->id.empty() && names_;
+    if (named_container || undecided) {
         bool pending = false;
-        if (!enrich(a, &pending) && pending && parked_.size() < 1024) {
-            // Its names are being read: held (bounded, at most kNameWait), then sent with
-            // what is known.
+        const bool named = named_container && enrich(a, &pending);
+        if (((!named && pending) || undecided) && parked_.size() < 1024) {
+            // Its names (or its container's start) are being read: held (bounded, at most
+            // kNameWait), then sent with what is known.
             ++stats_.names_waited;
-            parked_.push_back({std::move(a), std::chrono::steady_clock::now() + kNameWait});
+            parked_.push_back({std::move(a), std::chrono::steady_clock::now() + kNameWait, std::move(undecided)});
             return;
         }
     }
@@ -1790,6 +1870,7 @@ bool Engine::enrich(Alert& a, bool* pending) {
 
 
 void Engine::release_parked(bool all) {
+    release_start_waits(all);
     if (parked_.empty()) {
         return;
     }
@@ -1797,7 +1878,12 @@ void Engine::release_parked(bool all) {
     std::vector<Parked> keep;
     for (auto& p : parked_) {
         bool pending = false;
-        if (enrich(p.alert, &pending) || !pending || all || now >= p.until) {
+        const bool named = p.alert.container && !p.alert.container->id.empty() && names_ && enrich(p.alert, &pending);
+        const bool undecided = p.initiator && !p.initiator->decided;
+        if (((named || !pending) && !undecided) || all || now >= p.until) {
+            if (p.initiator && p.initiator->ref && !p.alert.initiator) {
+                p.alert.initiator = *p.initiator->ref;
+            }
             fill_names(p.alert);
             out_.dispatch(std::move(p.alert));
         } else {
@@ -1830,7 +1916,7 @@ void Engine::flush() {
         names_->drain(static_cast<unsigned>(kNameWait.count()));
     }
     release_spec_waits(true);
-    if (names_ && !parked_.empty()) {
+    if (names_ && (!parked_.empty() || !start_waits_.empty())) {
         names_->drain(static_cast<unsigned>(kNameWait.count()));
     }
     release_parked(true);

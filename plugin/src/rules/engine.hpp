@@ -91,6 +91,9 @@ public:
 
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
     [[nodiscard]] const InitiatorStats& initiator_stats() const { return initiators_.stats(); }
+    /// Client requests waiting for a runtime start, and their bytes.
+    [[nodiscard]] std::size_t initiator_pending() const { return initiators_.pending(); }
+    [[nodiscard]] std::size_t initiator_pending_bytes() const { return initiators_.pending_bytes(); }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
     /// The root probe's figures (all zero when it does not run: replays, use_proc off).
     [[nodiscard]] proc::RootProbe::Stats probe_stats() const { return probe_ ? probe_->stats() : proc::RootProbe::Stats{}; }
@@ -108,6 +111,17 @@ private:
     struct Context;
     struct Parked {
         Alert alert;
+        std::chrono::steady_clock::time_point until;
+        /// The acting process's initiator while its container's start is undecided: filled in
+        /// when the alert is released.
+        std::shared_ptr<const proc::InitiatorSlot> initiator;
+    };
+    /// A runtime's create of a container whose start and run requests wait (live) for the
+    /// container's name and image (at most kNameWait, kMaxStartWaits).
+    struct StartWait {
+        InitiatorCorrelator::Start start;
+        ContainerRef container;
+        std::shared_ptr<proc::InitiatorSlot> slot;
         std::chrono::steady_clock::time_point until;
     };
     /// A runtime exec a container_request rule waits on: the container's spec is being read.
@@ -158,6 +172,11 @@ private:
     void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
     void note_fork(const audit::Event& ev, proc::ProcessInfo& self);
     void note_initiator(const audit::Event& ev, proc::ProcessInfo& self);
+    /// Decides `w` when its container's names are known, or not being read, or `force`
+    /// (its time is up, the end of input). True: decided.
+    bool decide_start(StartWait& w, bool force);
+    /// Decides the start waits that can be (all of them with `all`).
+    void release_start_waits(bool all);
     [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p) const;
     void bind_lists();
     /// Sends an alert, or holds it (briefly, bounded) until its container's names are read.
@@ -216,7 +235,10 @@ private:
     const ProgramList* oci_runtimes_ = nullptr;
     const ProgramList* managers_ = nullptr;
     const ProgramList* clients_ = nullptr;  ///< container_clients: docker, podman, ctr, ... CLIs
-    InitiatorCorrelator initiators_;        ///< client requests awaiting the runtime's exec
+    InitiatorCorrelator initiators_;        ///< client requests awaiting the runtime's exec or create
+    std::vector<StartWait> start_waits_;    ///< container starts waiting for their names
+    static constexpr std::size_t kMaxStartWaits = 64;
+    static constexpr std::size_t kMaxStartCandidates = 256;  ///< requests the start waits hold
     proc::RoleOf role_fn_;
     EngineStats stats_;
     SeccompObserver seccomp_observer_;  ///< empty: no one learns from SECCOMP records

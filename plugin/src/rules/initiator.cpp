@@ -5,6 +5,8 @@
 #include <array>
 #include <string_view>
 
+#include "proc/container_request.hpp"
+
 namespace adock::rules {
 
 namespace {
@@ -74,7 +76,9 @@ std::optional<ClientRequest> positional_ref(const std::vector<std::string>& argv
     if (i >= argv.size() || argv[i].empty()) {
         return std::nullopt;
     }
-    return ClientRequest{argv[i], false};
+    ClientRequest r;
+    r.ref = argv[i];
+    return r;
 }
 
 }  // namespace
@@ -121,26 +125,82 @@ std::optional<ClientRequest> parse_client_argv(std::string_view program, const s
     return std::nullopt;
 }
 
+std::vector<ClientRequest> parse_client_start(std::string_view program, const std::vector<std::string>& argv) {
+    std::vector<ClientRequest> out;
+    const std::string_view cli = base_name(program);
+    if (cli != "docker" && cli != "podman" && cli != "nerdctl") {
+        return out;
+    }
+    const auto cmd = proc::client_command(argv, kMaxStartRefs);
+    if (!cmd) {
+        return out;
+    }
+    if (cmd->verb == "start") {
+        for (const auto& ref : cmd->operands) {
+            if (!ref.empty()) {
+                ClientRequest r;
+                r.ref = ref;
+                r.kind = ClientRequest::Kind::Start;
+                out.push_back(std::move(r));
+            }
+        }
+    } else if (cmd->verb == "run") {
+        ClientRequest r;
+        r.kind = ClientRequest::Kind::Run;
+        for (const auto& o : cmd->options) {
+            if (o.name == "--name" && o.value) {
+                r.ref = *o.value;  // the last one counts, as in the CLIs
+            }
+        }
+        if (!cmd->operands.empty()) {
+            r.image = cmd->operands.front();
+        }
+        if (!r.ref.empty() || !r.image.empty()) {
+            out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
 bool runtime_exec(const std::vector<std::string>& argv) {
     const std::size_t i = skip_options(argv, 1, kRuncGlobal);
     return i < argv.size() && argv[i] == "exec";
 }
 
+bool runtime_create(const std::vector<std::string>& argv) {
+    const std::size_t i = skip_options(argv, 1, kRuncGlobal);
+    return i < argv.size() && (argv[i] == "create" || argv[i] == "run");
+}
+
 void InitiatorCorrelator::drop_front() {
-    bytes_ -= pending_.front().bytes;
+    bytes_ -= pending_.front()->bytes;
     pending_.pop_front();
 }
 
+void InitiatorCorrelator::erase(const Pending* p) {
+    const auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& q) { return q.get() == p; });
+    if (it != pending_.end()) {
+        bytes_ -= (*it)->bytes;
+        pending_.erase(it);
+    }
+}
+
 void InitiatorCorrelator::expire(std::int64_t ms) {
-    while (!pending_.empty() && pending_.front().ms + opt_.window_ms < ms) {
+    while (!pending_.empty() && pending_.front()->ms + opt_.window_ms < ms) {
         drop_front();
         ++stats_.expired;
     }
 }
 
 void InitiatorCorrelator::note_client(const ClientRequest& req, InitiatorRef who, std::int64_t ms) {
+    note_client(std::vector<ClientRequest>{req}, std::move(who), ms);
+}
+
+void InitiatorCorrelator::note_client(const std::vector<ClientRequest>& reqs, InitiatorRef who, std::int64_t ms) {
+    if (reqs.empty()) {
+        return;
+    }
     expire(ms);
-    ++stats_.requests;
     // Its argv within the budget: the table entries that inherit it share this one copy.
     std::size_t argv_bytes = 0;
     for (std::size_t k = 0; k < who.argv.size(); ++k) {
@@ -151,69 +211,132 @@ void InitiatorCorrelator::note_client(const ClientRequest& req, InitiatorRef who
         }
         argv_bytes += who.argv[k].size();
     }
-    Pending p;
-    p.bytes = sizeof(Pending) + req.ref.size() + who.exe.size() + argv_bytes + 32 * who.argv.size();
-    if (req.ref.size() > 256 || p.bytes > opt_.max_bytes) {
-        ++stats_.dropped;  // no container is called that
-        return;
+    const std::size_t who_bytes = who.exe.size() + argv_bytes + 32 * who.argv.size();
+    const auto shared = std::make_shared<const InitiatorRef>(std::move(who));
+    for (const ClientRequest& req : reqs) {
+        ++stats_.requests;
+        auto p = std::make_shared<Pending>();
+        p->bytes = sizeof(Pending) + req.ref.size() + req.image.size() + who_bytes;
+        if (req.ref.size() > 256 || req.image.size() > 512 || p->bytes > opt_.max_bytes) {
+            ++stats_.dropped;  // no container or image is called that
+            continue;
+        }
+        while (!pending_.empty() && (pending_.size() >= opt_.max_requests || bytes_ + p->bytes > opt_.max_bytes)) {
+            drop_front();
+            ++stats_.dropped;
+        }
+        p->req = req;
+        p->who = shared;
+        p->ms = ms;
+        bytes_ += p->bytes;
+        pending_.push_back(std::move(p));
     }
-    while (!pending_.empty() && (pending_.size() >= opt_.max_requests || bytes_ + p.bytes > opt_.max_bytes)) {
-        drop_front();
-        ++stats_.dropped;
+}
+
+std::shared_ptr<const InitiatorRef> InitiatorCorrelator::conclude(const std::vector<std::shared_ptr<Pending>>& certain,
+                                                                 const std::vector<std::shared_ptr<Pending>>& possible) {
+    if (certain.empty()) {
+        ++stats_.unmatched;
+        return nullptr;
     }
-    p.req = req;
-    p.who = std::make_shared<const InitiatorRef>(std::move(who));
-    p.ms = ms;
-    bytes_ += p.bytes;
-    pending_.push_back(std::move(p));
+    // Who they are: the requests of one command (`docker start web web`) are one candidate.
+    std::vector<std::shared_ptr<const InitiatorRef>> whos;
+    for (const auto* set : {&certain, &possible}) {
+        for (const auto& p : *set) {
+            if (std::none_of(whos.begin(), whos.end(), [&](const auto& w) { return w == p->who; })) {
+                whos.push_back(p->who);
+            }
+        }
+    }
+    std::shared_ptr<const InitiatorRef> out;
+    if (whos.size() == 1) {
+        out = whos.front();
+        ++stats_.matched;
+    } else {
+        auto amb = std::make_shared<InitiatorRef>();
+        amb->ambiguous = true;
+        for (const auto& w : whos) {
+            amb->candidates.push_back(*w);
+        }
+        out = std::move(amb);
+        ++stats_.ambiguous;
+    }
+    // The certain ones are used up (each asked for one start); the possible ones may still be
+    // another container's.
+    for (const auto& p : certain) {
+        p->used = true;
+        erase(p.get());
+    }
+    return out;
 }
 
 std::shared_ptr<const InitiatorRef> InitiatorCorrelator::on_runtime_exec(const std::string& id,
                                                                         const std::optional<std::string>& name,
                                                                         std::int64_t ms) {
     expire(ms);
-    std::vector<std::size_t> certain;
-    std::vector<std::size_t> possible;
-    for (std::size_t k = 0; k < pending_.size(); ++k) {
-        const Pending& p = pending_[k];
-        if (p.ms > ms) {
-            continue;  // asked after the runtime started: not its request
+    std::vector<std::shared_ptr<Pending>> certain;
+    std::vector<std::shared_ptr<Pending>> possible;
+    for (const auto& p : pending_) {
+        if (p->req.kind != ClientRequest::Kind::Exec || p->ms > ms) {
+            continue;  // another kind of request, or asked after the runtime started: not its
         }
-        const std::string& ref = p.req.ref;
-        const bool by_id = ref == id || (!p.req.id_only && id.size() > ref.size() && id.starts_with(ref));
-        const bool by_name = !p.req.id_only && name && *name == ref;
+        const std::string& ref = p->req.ref;
+        const bool by_id = ref == id || (!p->req.id_only && id.size() > ref.size() && id.starts_with(ref));
+        const bool by_name = !p->req.id_only && name && *name == ref;
         if (by_id || by_name) {
-            certain.push_back(k);
-        } else if (!p.req.id_only && !name) {
-            possible.push_back(k);  // a name this container may have
+            certain.push_back(p);
+        } else if (!p->req.id_only && !name) {
+            possible.push_back(p);  // a name this container may have
         }
     }
-    if (certain.empty()) {
-        ++stats_.unmatched;
-        return nullptr;
-    }
-    std::shared_ptr<const InitiatorRef> out;
-    if (certain.size() == 1 && possible.empty()) {
-        out = pending_[certain.front()].who;
-        ++stats_.matched;
-    } else {
-        auto amb = std::make_shared<InitiatorRef>();
-        amb->ambiguous = true;
-        for (const auto* set : {&certain, &possible}) {
-            for (std::size_t k : *set) {
-                amb->candidates.push_back(*pending_[k].who);
-            }
+    return conclude(certain, possible);
+}
+
+InitiatorCorrelator::Start InitiatorCorrelator::on_runtime_create(const std::string& id, std::int64_t ms) {
+    expire(ms);
+    Start s;
+    s.id = id;
+    s.ms = ms;
+    for (const auto& p : pending_) {
+        if (p->req.kind != ClientRequest::Kind::Exec && p->ms <= ms) {
+            s.candidates.push_back(p);
         }
-        out = std::move(amb);
-        ++stats_.ambiguous;
     }
-    // The certain ones are used up (each asked for one exec); the possible ones may still be
-    // another container's.
-    for (auto it = certain.rbegin(); it != certain.rend(); ++it) {
-        bytes_ -= pending_[*it].bytes;
-        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(*it));
+    return s;
+}
+
+std::shared_ptr<const InitiatorRef> InitiatorCorrelator::decide(Start& start,
+                                                               const std::optional<std::string>& name,
+                                                               const std::optional<std::string>& image) {
+    std::vector<std::shared_ptr<Pending>> certain;
+    std::vector<std::shared_ptr<Pending>> possible;
+    const std::string& id = start.id;
+    for (const auto& p : start.candidates) {
+        if (p->used) {
+            continue;  // another container's start took it since
+        }
+        const ClientRequest& r = p->req;
+        bool fits = false;
+        bool may = false;
+        if (r.kind == ClientRequest::Kind::Start) {
+            fits = r.ref == id || (id.size() > r.ref.size() && id.starts_with(r.ref)) || (name && *name == r.ref);
+            may = !name;  // a name this container may have
+        } else if (!r.ref.empty()) {
+            // run --name N: by the name only (a new id is no one's choice; an image is shared).
+            fits = name && *name == r.ref;
+            may = !name;
+        } else {
+            fits = image && *image == r.image;
+            may = !image;
+        }
+        if (fits) {
+            certain.push_back(p);
+        } else if (may) {
+            possible.push_back(p);
+        }
     }
-    return out;
+    start.candidates.clear();
+    return conclude(certain, possible);
 }
 
 }  // namespace adock::rules
