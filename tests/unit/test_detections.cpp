@@ -1082,12 +1082,17 @@ TEST_CASE("initiator: docker run, live: by the name the container was given, or 
         c.engine = std::make_unique<rules::Engine>(c.cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), c.out);
         client_exec(c, 50, 1000, {"docker", "run", "-it", "--rm", "--name", "web", "adock-bb:1", "sh"}, docker);
         client_exec(c, 51, 1001, {"docker", "run", "-d", "other:2"}, docker);
+        // Each start's names read before the next event (under a sanitizer and load, the
+        // resolver can take longer than the decision's 300 ms wall-clock wait).
         docker_start(c, 500, kStartId, shim, runc);
+        c.engine->drain_names(5000);
         chmod_in(c, 511, 500);
         docker_start(c, 600, kOtherId, shim, runc);
+        c.engine->drain_names(5000);
         chmod_in(c, 611, 600);
         // Benign control: the same image as the first, and nobody's request left for it.
         docker_start(c, 700, kThirdId, shim, runc);
+        c.engine->drain_names(5000);
         chmod_in(c, 711, 700);
         c.engine->flush();
         const auto hits = c.of("container_binary_modified");

@@ -14,6 +14,7 @@
 
 #include "integrity/digest.hpp"
 #include "integrity/image_diff.hpp"
+#include "integrity/image_diff_worker.hpp"
 #include "test_catch.hpp"
 #include "util/audit_dev.hpp"
 
@@ -263,4 +264,43 @@ TEST_CASE("image diff: the alert's image_diff object", "[integrity][image_diff][
     a.image_diff->reason = "too large";
     CHECK(to_json(a).find(R"("now":{"sha256":null,"size":1234)") != std::string::npos);
     CHECK(to_json(a).find(R"("verdict":"unknown","reason":"too large"})") != std::string::npos);
+}
+
+TEST_CASE("image diff worker: alerts compared on its own thread and handed back, none lost at a stop",
+          "[integrity][image_diff]") {
+    Tree t;
+    t.write("L2/usr/bin/tool", "v1\n");
+    t.write("merged/usr/bin/tool", "v2\n");
+    const std::string table = t.table();
+    const std::string dev = t.dev();
+    {
+        ImageDiffWorker w({t.root.string()}, ImageDiffLimits{}, table);
+        Alert a;
+        a.rule_id = "container_binary_modified";
+        a.summary = "chmod of /usr/bin/tool";
+        REQUIRE(w.submit(a, {"00:01", dev}, "/usr/bin/tool"));
+        w.drain(5000);
+        REQUIRE(w.has_ready());
+        auto got = w.take();
+        REQUIRE(got.size() == 1);
+        REQUIRE(got[0].image_diff);
+        CHECK(got[0].image_diff->verdict == "modified");
+        CHECK(got[0].summary.starts_with("chmod of /usr/bin/tool; against its image: modified (sha256 "));
+        CHECK_FALSE(w.has_ready());
+        CHECK(w.stats().compared == 1);
+        // No device or no storage root: not queued (the caller sends the alert as it is).
+        CHECK_FALSE(w.submit(a, {}, "/usr/bin/tool"));
+        // A stop: what is queued comes back uncompared, every one.
+        w.cut();
+        for (int i = 0; i < 20; ++i) {
+            REQUIRE(w.submit(a, {dev}, "/usr/bin/tool"));
+        }
+        w.drain(5000);
+        auto rest = w.take();
+        REQUIRE(rest.size() == 20);
+        CHECK(rest.back().image_diff->verdict == "unknown");
+        CHECK(rest.back().image_diff->reason == std::optional<std::string>("not compared: the plugin was stopping"));
+    }
+    ImageDiffWorker none({}, ImageDiffLimits{}, table);
+    CHECK_FALSE(none.submit(Alert{}, {dev}, "/usr/bin/tool"));  // no storage roots on this host
 }

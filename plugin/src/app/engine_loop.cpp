@@ -2,7 +2,6 @@
 #include "app/engine_loop.hpp"
 
 #include <exception>
-#include <filesystem>
 #include <type_traits>
 
 #include "app/state_file.hpp"
@@ -16,19 +15,6 @@ std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config
         return nullptr;  // a replay without /proc cannot look at the programs it names
     }
     auto m = std::make_unique<integrity::IntegrityMonitor>(cfg.integrity, cfg.proc_root);
-    // Where containers' overlays and their image layers live: Docker's data root (beside its
-    // containers directory), podman's storage, containerd's task state (rootfs mounts) and its
-    // snapshotter's root. As the host resolves them (a data root behind a symlink).
-    std::vector<std::string> roots;
-    for (const std::string& dir : {std::filesystem::path(cfg.docker_containers_dir).parent_path().string(),
-                                   cfg.podman_storage_dir, cfg.containerd_state_dir, std::string("/var/lib/containerd")}) {
-        std::error_code ec;
-        const auto real = std::filesystem::canonical(dir, ec);
-        if (!ec && real.string().size() > 1) {
-            roots.push_back(real.string());
-        }
-    }
-    m->set_image_roots(std::move(roots));
     auto [paths, names] = runtime_binaries(set);
     m->start(std::move(paths), std::move(names));
     return m;

@@ -67,6 +67,10 @@ std::string EngineLoop::state_json() const {
     w.key("spec_waits").value(static_cast<std::uint64_t>(e.spec_waits));
     w.key("spec_wait_dropped").value(static_cast<std::uint64_t>(e.spec_wait_dropped));
     w.key("spec_unanswered").value(static_cast<std::uint64_t>(e.spec_unanswered));
+    const auto id = engine_.image_diff_stats();
+    w.key("image_diffs").value(static_cast<std::uint64_t>(id.compared));
+    w.key("image_diffs_unknown").value(static_cast<std::uint64_t>(id.unknown));
+    w.key("image_diffs_dropped").value(static_cast<std::uint64_t>(id.dropped));
     const auto rp = engine_.probe_stats();
     w.key("roots_probed").value(static_cast<std::uint64_t>(rp.probed));
     w.key("root_probes_failed").value(static_cast<std::uint64_t>(rp.failed));

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <filesystem>
 
-#include "integrity/image_diff.hpp"
 #include "util/log.hpp"
 #include "util/audit_dev.hpp"
 #include "util/unique_fd.hpp"
@@ -176,57 +175,6 @@ bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
         return false;
     }
     return true;
-}
-
-bool IntegrityMonitor::compare_with_image(const Alert& alert, std::vector<std::string> devs, std::string path) {
-    if (image_roots_.empty() || devs.empty()) {
-        return false;
-    }
-    Request r;
-    r.reexamine = alert;
-    r.image_devs = std::move(devs);
-    r.image_path = std::move(path);
-    flush_submissions();  // in order with the execs before it
-    ++inflight_;
-    if (!queue_.try_push(std::move(r))) {
-        --inflight_;
-        const std::scoped_lock lock(stats_mu_);
-        ++stats_.dropped;
-        return false;
-    }
-    return true;
-}
-
-void IntegrityMonitor::compare_image(Request& r) {
-    Alert& a = *r.reexamine;
-    ImageDiffLimits limits;
-    limits.max_hash_bytes = static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024;
-    a.image_diff = diff_against_image("/proc/self/mountinfo", r.image_devs, r.image_path, image_roots_, limits);
-    const ImageDiffRef& d = *a.image_diff;
-    std::string note = "; against its image: " + d.verdict;
-    const auto short_hash = [](const std::optional<FileState>& f) {
-        return f && !f->sha256.empty() ? f->sha256.substr(0, 12) : std::string("?");
-    };
-    if (d.verdict == "modified") {
-        note += " (sha256 " + short_hash(d.image) + "... in the image, " + short_hash(d.now) + "... now)";
-    } else if (d.verdict == "attributes") {
-        std::array<char, 64> modes{};
-        std::snprintf(modes.data(), modes.size(), " (mode %04o uid %u in the image, %04o uid %u now)", d.image->mode,
-                      d.image->uid, d.now->mode, d.now->uid);
-        note += modes.data();
-    } else if (d.verdict == "added") {
-        note += " (not in the image)";
-    } else if (d.verdict == "unknown" && d.reason) {
-        note += " (" + *d.reason + ")";
-    }
-    a.summary += note;
-    {
-        const std::scoped_lock lock(stats_mu_);
-        ++stats_.image_diffs;
-    }
-    const std::scoped_lock lock(verdicts_mu_);
-    ready_.push_back(std::move(a));
-    has_verdicts_ = true;
 }
 
 std::vector<Alert> IntegrityMonitor::take_ready() {
@@ -631,11 +579,7 @@ bool ran_this_exec(int fd, const audit::Event& ev) {
 
 void IntegrityMonitor::handle(Request& r) {
     if (r.reexamine) {
-        if (r.image_devs.empty()) {
-            reexamine(r);
-        } else {
-            compare_image(r);
-        }
+        reexamine(r);
         return;
     }
     if (baseline_cut_ || (stopping_ && packages_.load(std::memory_order_acquire) == nullptr)) {

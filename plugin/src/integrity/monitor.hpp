@@ -59,7 +59,6 @@ struct IntegrityStats {
     unsigned long long dropped = 0;       ///< queue full
     unsigned long long scans = 0;
     unsigned long long drift = 0;         ///< findings of all scans
-    unsigned long long image_diffs = 0;   ///< container files compared with their image
     std::size_t baseline_files = 0;
     std::size_t trusted_hashes = 0;
 };
@@ -91,10 +90,6 @@ public:
         std::shared_ptr<util::UniqueFd> exe;
         /// The process is the host's (its paths are the host's paths), not a container's.
         bool host_process = false;
-        /// With reexamine: compare the alert's container file (`image_path` as the container
-        /// sees it, on the overlay with one of the devices `image_devs`) with its image instead.
-        std::vector<std::string> image_devs;
-        std::string image_path;
     };
     /// A request whose content condition held: the engine builds and sends the alert.
     struct Verdict {
@@ -135,14 +130,6 @@ public:
     bool examine(Alert&& alert, std::uint64_t inode);
     /// Engine thread: alerts whose file was re-examined.
     std::vector<Alert> take_ready();
-    /// The runtimes' storage directories an overlay and its layers must lie beneath to be
-    /// compared (image_diff.hpp); none: no comparison. Before start().
-    void set_image_roots(std::vector<std::string> roots) { image_roots_ = std::move(roots); }
-    /// Engine thread: compare the alert's file, `path` as its container sees it on the overlay
-    /// with one of the devices `devs` (image_diff.hpp), with the container's image; the alert comes back through
-    /// take_ready() with image_diff set. False when there are no roots or the queue is full
-    /// (the caller sends the alert as it is).
-    bool compare_with_image(const Alert& alert, std::vector<std::string> devs, std::string path);
 
     /// Runs one scan on the calling thread (start-up work included) and stops: `--scan`.
     void scan_once(std::vector<std::string> paths, std::set<std::string> names);
@@ -171,7 +158,6 @@ private:
     [[nodiscard]] std::vector<std::string> monitored() const;
     void handle(Request& r);
     void reexamine(Request& r);
-    void compare_image(Request& r);
     void publish_watch_list();
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>
@@ -181,7 +167,6 @@ private:
 
     IntegrityConfig cfg_;
     std::string proc_root_;
-    std::vector<std::string> image_roots_;  ///< set before start, then read-only
     /// Requests' pinned programs open now (declared before the queues that hold them).
     std::atomic<int> pinned_{0};
     static constexpr int kMaxPinned = 256;

@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "audit/argv_budget.hpp"
+#include "integrity/image_diff_worker.hpp"
 #include "integrity/monitor.hpp"
 #include "proc/namespaces.hpp"
 #include "util/audit_dev.hpp"
@@ -138,6 +139,8 @@ constexpr unsigned kProbeWaitMs = 25;
 constexpr std::size_t kMaxWrittenFiles = 16384;
 /// How long an alert waits for its container's names to be read.
 constexpr std::chrono::milliseconds kNameWait{300};
+/// At the end (shutdown): the queued image comparisons finish within this, or go uncompared.
+constexpr std::chrono::milliseconds kImageDiffWait{2000};
 
 /// Every enabled rule's `path` patterns: the paths whose dev/inode the engine learns.
 std::vector<std::string> collect_path_patterns(const RuleSet& rules);
@@ -242,6 +245,11 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
         struct stat st {};
         if (::stat("/", &st) == 0) {
             host_root_.emplace(util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+        }
+        if (auto roots = integrity::image_storage_roots(cfg); !roots.empty()) {
+            integrity::ImageDiffLimits limits;
+            limits.max_hash_bytes = static_cast<std::uint64_t>(cfg.integrity.max_file_mb) * 1024 * 1024;
+            image_diff_ = std::make_unique<integrity::ImageDiffWorker>(std::move(roots), limits);
         }
     }
     bind_lists();
@@ -788,6 +796,9 @@ void Engine::on_event(const audit::Event& ev) {
     ++stats_.events;
     if (integrity_ != nullptr && integrity_->has_verdicts()) {
         collect_verdicts();
+    }
+    if (image_diff_ && image_diff_->has_ready()) {
+        collect_image_diffs();
     }
     {
         std::optional<proc::ProcessInfo> prev;
@@ -1360,7 +1371,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
 
 std::optional<Engine::ImageProbe> Engine::image_probe(const Rule& rule, Context& ctx, const Alert& a) {
     // Live only (names_: the host's state describes the stream), in a container, with a file.
-    if (!rule.image_diff || integrity_ == nullptr || !names_ || !a.container || a.container->id.empty() || !a.file) {
+    if (!rule.image_diff || !image_diff_ || !a.container || a.container->id.empty() || !a.file) {
         return std::nullopt;
     }
     // Candidates for the container's overlay, best first: the file's own device (a name being
@@ -1399,9 +1410,9 @@ void Engine::emit(Alert&& a, std::int64_t ms, const ImageProbe* probe) {
         ++stats_.rate_limited;
         return;
     }
-    if (probe != nullptr && integrity_->compare_with_image(a, probe->devs, probe->path)) {
+    if (probe != nullptr && image_diff_ && image_diff_->submit(a, probe->devs, probe->path)) {
         ++stats_.image_diffs;
-        return;  // back through collect_verdicts(), with image_diff
+        return;  // back through collect_image_diffs(), with image_diff
     }
     send(std::move(a));
 }
@@ -1518,6 +1529,26 @@ void Engine::collect_findings() {
             finish_alert(*rule, ctx, a);
             send(std::move(a));
         }
+    }
+}
+
+Engine::~Engine() = default;
+
+ImageDiffStats Engine::image_diff_stats() const {
+    if (!image_diff_) {
+        return {};
+    }
+    const auto s = image_diff_->stats();
+    return ImageDiffStats{s.compared, s.unknown, s.dropped};
+}
+
+void Engine::collect_image_diffs() {
+    if (!image_diff_ || !image_diff_->has_ready()) {
+        return;
+    }
+    for (auto& a : image_diff_->take()) {
+        fill_integrity(a);
+        send(std::move(a));
     }
 }
 
@@ -1897,6 +1928,7 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
     release_spec_waits(false);
     release_parked(false);
     collect_verdicts();
+    collect_image_diffs();
     if (!windows_.empty()) {
         close_expired(INT64_MIN, now);
     }
@@ -1912,6 +1944,14 @@ void Engine::tick(std::chrono::steady_clock::time_point now) {
 }
 
 void Engine::flush() {
+    if (image_diff_) {
+        // The queued comparisons (at most 256): done within kImageDiffWait, the rest handed
+        // back uncompared; every alert goes out.
+        image_diff_->drain(static_cast<unsigned>(kImageDiffWait.count()));
+        image_diff_->cut();
+        image_diff_->drain(static_cast<unsigned>(kImageDiffWait.count()));
+        collect_image_diffs();
+    }
     if (names_ && !spec_waits_.empty()) {
         names_->drain(static_cast<unsigned>(kNameWait.count()));
     }

@@ -25,6 +25,7 @@
 
 namespace adock::integrity {
 class IntegrityMonitor;
+class ImageDiffWorker;
 }
 
 namespace adock::rules {
@@ -32,6 +33,13 @@ namespace adock::rules {
 /// gethostname(), "unknown" when it fails: the host alerts name when the config does not.
 [[nodiscard]] std::string local_host_name();
 
+
+/// image_diff: alerts compared with their container's image (integrity/image_diff_worker.hpp).
+struct ImageDiffStats {
+    unsigned long long compared = 0;
+    unsigned long long unknown = 0;  ///< ... with verdict unknown
+    unsigned long long dropped = 0;  ///< the worker's queue was full: sent without image_diff
+};
 
 struct EngineStats {
     unsigned long long events = 0;
@@ -63,6 +71,11 @@ struct EngineStats {
 class Engine {
 public:
     Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, outputs::Dispatcher& out);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+    Engine(Engine&&) = delete;
+    Engine& operator=(Engine&&) = delete;
 
     void on_event(const audit::Event& ev);
 
@@ -85,6 +98,8 @@ public:
     void set_integrity(integrity::IntegrityMonitor* monitor) { integrity_ = monitor; }
     /// Sends the alerts whose content condition the monitor found to hold.
     void collect_verdicts();
+    /// Sends the alerts compared with their container's image (image_diff rules, live).
+    void collect_image_diffs();
 
     /// Swaps rules and settings (SIGHUP); the process table is kept.
     void reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules);
@@ -95,8 +110,17 @@ public:
     [[nodiscard]] std::size_t initiator_pending() const { return initiators_.pending(); }
     [[nodiscard]] std::size_t initiator_pending_bytes() const { return initiators_.pending_bytes(); }
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
+    /// The image comparisons' figures (all zero when they do not run: replays, use_proc off).
+    [[nodiscard]] ImageDiffStats image_diff_stats() const;
     /// The root probe's figures (all zero when it does not run: replays, use_proc off).
     [[nodiscard]] proc::RootProbe::Stats probe_stats() const { return probe_ ? probe_->stats() : proc::RootProbe::Stats{}; }
+    /// Waits for the queued name reads (tests), at most `ms`: what waits on them (a start's
+    /// initiator, parked alerts) is then decided by them, not by the wall clock's 300 ms.
+    void drain_names(unsigned ms) {
+        if (names_) {
+            names_->drain(ms);
+        }
+    }
     /// Waits for the queued root probes (tests), at most `ms`.
     void drain_probes(unsigned ms) {
         if (probe_) {
@@ -251,6 +275,9 @@ private:
     std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
     std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
+    /// Live: compares image_diff rules' files with their container's image, on its own thread
+    /// (never behind the integrity monitor's scans). Null in a replay.
+    std::unique_ptr<integrity::ImageDiffWorker> image_diff_;
     FileIdentities identities_;
     FileIdentities written_;  ///< note_container_write: scope = container id
     /// Block devices a container's own processes mounted (mount(2) succeeded: the source's
