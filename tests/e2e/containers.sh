@@ -284,8 +284,11 @@ soak_apt_reinstall() {
 det_docker_fim_exec() {
   dk run -d --name fim-d --network none adock-bb:1 sleep 300
   remember fim-d docker adock-bb:1
-  dk exec fim-d sh -c "$FIM_OPS"
+  # From a "login" (auid 0, as a user's session has one): the initiator names its user. Only
+  # the CLI has it: the exec'd process is the daemon's child, whose write-opens stay audited.
+  LOGIN_UID=0 dk_login exec fim-d sh -c "$FIM_OPS"
 }
+dk_login() { bash -c 'echo "$LOGIN_UID" > /proc/self/loginuid && exec "$@"' dk "$DOCKER_CLI" -H "unix://$d/docker.sock" "$@"; }
 det_docker_fim_cmd() {
   dk create --name fim-d2 --network none adock-bb:1 sh -c "$FIM_OPS"
   remember fim-d2 docker adock-bb:1

@@ -16,6 +16,7 @@ in both. Prints one PASS/FAIL line per check and exits 1 if any failed.
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -199,7 +200,7 @@ class Checks:
         self.report(ok, "container_binary_modified: the 7 operations on /usr/bin/tool %s (%s %s, id %s...)"
                     % (how, c["runtime"], key, c["id"][:12]), lines)
 
-    def initiator(self, phase, key, cli, verb, token=None):
+    def initiator(self, phase, key, cli, verb, token=None, login=False):
         """Issue 15: the alerts of a process a client asked a daemon for name that client command
         (`CLI VERB ... KEY`: the exec'd process, or a started container's own command and what
         it runs; TOKEN instead of KEY: a run without --name, by its image). Live the container's
@@ -222,6 +223,13 @@ class Checks:
                 problems.append("not the %s %s: %s" % (cli, verb, i))
             elif i.get("auid") is None or not isinstance(i.get("pid"), int):
                 problems.append("no auid or pid: %s" % i)
+            elif login and self.mode == "live" and (i["auid"] != 0 or i.get("user") != "root"):
+                problems.append("the CLI ran with login uid 0: want auid 0, user root: %s" % i)
+            elif i["auid"] == 4294967295 and i.get("user") is not None:
+                problems.append("a user for an unset auid: %s" % i)
+            elif self.mode == "live" and i["auid"] != 4294967295 and i.get("user") != pwd.getpwuid(i["auid"]).pw_name:
+                problems.append("user %r, want %r (auditd's translation of auid %d)"
+                                % (i.get("user"), pwd.getpwuid(i["auid"]).pw_name, i["auid"]))
         self.report(bool(ours) and not problems, "initiator of %s's alerts: `%s %s%s`%s"
                     % (key, cli, verb, " " + token if token else "", ", no --name" if token else ""),
                     ["%d alerts, initiators %s" % (len(ours), sorted(set(str((i or {}).get("pid")) for i in got)))]
@@ -233,7 +241,7 @@ class Checks:
         self.fim("det.podman_fim_exec", "fim-p", "by `podman exec`")
         self.fim("det.podman_fim_cmd", "fim-p2", "by the podman container's own command")
         # The exec'd process carries the exec's initiator, not the run that started the container.
-        self.initiator("det.docker_fim_exec", "fim-d", "docker", "exec")
+        self.initiator("det.docker_fim_exec", "fim-d", "docker", "exec", login=True)
         self.initiator("det.podman_fim_exec", "fim-p", "podman", "exec")
         # A container's own command: the `start -a` that started it.
         self.initiator("det.docker_fim_cmd", "fim-d2", "docker", "start")

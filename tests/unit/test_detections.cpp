@@ -889,6 +889,7 @@ TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on 
         e.has_execve = true;
         e.argv = {"ctr", "task", "exec", "--exec-id", "x1", target, "sh"};
         e.auid = auid;
+        e.auid_name = auid == 1001 ? "alice" : "";  // auditd's AUID= translation (ENRICHED)
         e.uid = 0;
         audit::PathItem p;
         p.item = 0;
@@ -925,6 +926,7 @@ TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on 
     CHECK_FALSE(hits[0]->initiator->ambiguous);
     CHECK(hits[0]->initiator->pid == 51);
     CHECK(hits[0]->initiator->auid == 1001U);
+    CHECK(hits[0]->initiator->user == std::optional<std::string>("alice"));
     CHECK(hits[0]->initiator->exe == "/usr/bin/ctr");
     CHECK(to_json(*hits[0]).find(R"("initiator":{"pid":51,"exe":"/usr/bin/ctr")") != std::string::npos);
     CHECK_FALSE(hits[1]->initiator);

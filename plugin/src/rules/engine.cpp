@@ -428,6 +428,9 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
             who.truncated = self.argv_truncated;
             who.auid = self.auid;
             who.uid = self.uid;
+            if (!ev.auid_name.empty() && ev.auid == self.auid) {
+                who.user = ev.auid_name;  // auditd's translation of this very record's auid
+            }
             initiators_.note_client(reqs, std::move(who), event_ms(ev));
         }
         return;
