@@ -93,7 +93,7 @@ void EngineLoop::learn_seccomp(std::string path) {
     }
     seccomp_file_ = std::move(path);
     seccomp_ = std::make_unique<SeccompAdvisor>();
-    engine_.set_seccomp_observer(seccomp_->observer());
+    seccomp_->attach(engine_);
 }
 
 void EngineLoop::save_seccomp() {

@@ -367,7 +367,7 @@ bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleS
     outputs::Dispatcher out;  // no outputs: the rules run, their alerts are only counted
     out.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host, cfg.degraded_spool_percent);
     rules::Engine engine(cfg, std::move(rules), out);
-    engine.set_seccomp_observer(advisor.observer());
+    advisor.attach(engine);
     audit::Pipeline pipeline(std::chrono::milliseconds(cfg.engine.eoe_timeout_ms),
                              cfg.engine.max_pending_events,
                              [&engine](audit::Event&& ev) { engine.on_event(ev); });
@@ -401,16 +401,18 @@ bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleS
     return true;
 }
 
-rules::Engine::SeccompObserver SeccompAdvisor::observer() {
-    return [this](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
-        const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
-        const bool host = a == proc::Attribution::Host;
-        if (ev.seccomp) {
-            add(ev.pid, where, host, ev.seccomp->arch, ev.seccomp->syscall);
-        } else {
-            resolve(ev.pid, where, host);
-        }
-    };
+void SeccompAdvisor::attach(rules::Engine& engine) {
+    engine.set_seccomp_observer(
+        [this](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
+            const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
+            const bool host = a == proc::Attribution::Host;
+            if (ev.seccomp) {
+                add(ev.pid, where, host, ev.seccomp->arch, ev.seccomp->syscall);
+            } else {
+                resolve(ev.pid, where, host);
+            }
+        },
+        [this](int pid) { return pending_.contains(pid); });
 }
 
 std::string SeccompAdvisor::state_json(const std::string& written) const {

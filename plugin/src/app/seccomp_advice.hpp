@@ -68,9 +68,10 @@ public:
     void resolve(int pid, const std::optional<ContainerRef>& container, bool host);
     /// End of the stream: the records of pids nothing attributed are counted as unattributed.
     void finish();
-    /// What an engine calls with every SECCOMP and SYSCALL record (Engine::set_seccomp_observer):
-    /// add() and resolve(). The advisor must outlive the engine's use of it.
-    [[nodiscard]] rules::Engine::SeccompObserver observer();
+    /// Makes `engine` hand this advisor its SECCOMP records (add()) and the SYSCALL records of
+    /// the pids whose records wait for their attribution (resolve()): no attribution is
+    /// computed for the other events. The advisor must outlive the engine's use of it.
+    void attach(rules::Engine& engine);
     /// Sets a container's name and image once known (the runtime's state files).
     void set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image);
 

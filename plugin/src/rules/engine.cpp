@@ -832,7 +832,8 @@ void Engine::on_event(const audit::Event& ev) {
     }
     learn_identities(ev);
     note_container_write(ev);
-    if (seccomp_observer_ && (ev.seccomp || (ev.has_syscall && ev.pid > 0))) {
+    if (seccomp_observer_ &&
+        (ev.seccomp || (ev.has_syscall && ev.pid > 0 && (!seccomp_waits_ || seccomp_waits_(ev.pid))))) {
         std::optional<ContainerRef> ref;
         const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
         seccomp_observer_(ev, a, ref);

@@ -88,11 +88,17 @@ public:
     /// Closes every aggregation window (end of input, shutdown).
     void flush();
 
-    /// Called for every SECCOMP record and every SYSCALL record with the acting process's
-    /// attribution (--seccomp-profile; unset in the plugin).
+    /// Called for every SECCOMP record, and for a SYSCALL record when `waits(pid)` says the
+    /// observer waits for that process's attribution (every one without `waits`), with the
+    /// acting process's attribution (--seccomp-profile, and the live plugin's learning): the
+    /// attribution is computed only then, not for every event.
     using SeccompObserver =
         std::function<void(const audit::Event&, proc::Attribution, const std::optional<ContainerRef>&)>;
-    void set_seccomp_observer(SeccompObserver f) { seccomp_observer_ = std::move(f); }
+    using SeccompWaits = std::function<bool(int pid)>;
+    void set_seccomp_observer(SeccompObserver f, SeccompWaits waits = {}) {
+        seccomp_observer_ = std::move(f);
+        seccomp_waits_ = std::move(waits);
+    }
 
     /// The integrity monitor deciding `content` conditions (null: they never hold).
     void set_integrity(integrity::IntegrityMonitor* monitor) { integrity_ = monitor; }
@@ -266,6 +272,7 @@ private:
     proc::RoleOf role_fn_;
     EngineStats stats_;
     SeccompObserver seccomp_observer_;  ///< empty: no one learns from SECCOMP records
+    SeccompWaits seccomp_waits_;        ///< empty: every SYSCALL record goes to the observer
     AlertRateLimiter limiter_;
     /// (arch << 32 | nr) -> name, for the names libaudit knows only (bounded by its tables and
     /// kMaxSyscallNames).
