@@ -407,6 +407,12 @@ det_docker_request() {
   dk create --name leak-d --network none -w /proc/self/fd/7 adock-bb:1 true
   remember leak-d docker adock-bb:1
   dk start -a leak-d || echo "leak-d: the runtime refused the working directory"
+  # docker exec -w into a running container (the exec's process spec never reaches a file the
+  # plugin reads: the client's command line is the evidence).
+  dk run -d --name leakx-d --network none adock-bb:1 sleep 30 >/dev/null
+  remember leakx-d docker adock-bb:1
+  dk exec -w /proc/self/fd/7 leakx-d true || echo "leakx-d: the runtime refused the exec's working directory"
+  dk rm -f leakx-d >/dev/null
   curl -sS --fail --unix-socket "$d/docker.sock" -H 'Content-Type: application/json' \
     -d '{"Image":"adock-bb:1","Cmd":["true"],"HostConfig":{"Binds":["/run:/hostrun:ro"],"NetworkMode":"none"}}' \
     'http://docker/containers/create?name=api-d' >/dev/null
