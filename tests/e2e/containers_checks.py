@@ -506,11 +506,12 @@ class Checks:
                 if not any(a["rule"]["id"] == rule and a["process"].get("exe") == cli[ph] and what in a.get("summary", "")
                            for a in got):
                     problems.append("MISSED: %s from %s's command line (%s)" % (rule, cli[ph], what))
-            if ph == "det.docker_request" and "leakx-d" in self.containers and not any(
-                    a["rule"]["id"] == "runc_leaked_fd_cwd" and a["process"].get("exe") == cli[ph]
-                    and "exec" in (a["process"].get("argv") or []) and "leakx-d" in (a["process"].get("argv") or [])
-                    for a in got):
-                problems.append("MISSED: runc_leaked_fd_cwd from `docker exec -w /proc/self/fd/7 leakx-d`")
+            # Added after the replay's capture: live only.
+            if ph == "det.docker_request" and self.mode == "live":
+                execs = [a for a in got if a["rule"]["id"] == "runc_leaked_fd_cwd" and a["process"].get("exe") == cli[ph]
+                         and "exec" in (a["process"].get("argv") or []) and "leakx-d" in (a["process"].get("argv") or [])]
+                if "leakx-d" not in self.containers or not execs:
+                    problems.append("MISSED: runc_leaked_fd_cwd from `docker exec -w /proc/self/fd/7 leakx-d`")
             if self.mode == "live":
                 for key, rule, what in spec_keys:
                     mine = [a for a in got if a["rule"]["id"] == rule and (a.get("container") or {}).get("id") == self.containers[key]["id"]]
