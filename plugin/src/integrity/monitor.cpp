@@ -46,11 +46,19 @@ void IntegrityMonitor::start(std::vector<std::string> paths, std::set<std::strin
     worker_ = std::thread([this] { run(); });
 }
 
+void IntegrityMonitor::cut_scans() {
+    {
+        const std::scoped_lock lock(stop_mu_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+}
+
 void IntegrityMonitor::stop() {
     // The start-up work (dpkg's index, a first baseline hashed at scan_rate_mb_s) can take
     // seconds on a cold cache: a stop must not wait for it (auditd restarts the plugin, an
     // upgrade replaces it). What was hashed is kept; the next scan goes on from there.
-    stopping_ = true;
+    cut_scans();
     queue_.close();
     if (worker_.joinable()) {
         worker_.join();
@@ -493,10 +501,8 @@ void IntegrityMonitor::scan(const std::string& why) {
         const auto resume = std::chrono::steady_clock::now() +
                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                 std::chrono::duration<double>(static_cast<double>(bytes) / budget - elapsed));
-        while (!stopping_ && std::chrono::steady_clock::now() < resume) {
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-                resume - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
-        }
+        std::unique_lock lock(stop_mu_);
+        stop_cv_.wait_until(lock, resume, [this] { return stopping_.load(); });
         if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(10)) {
             last_progress = std::chrono::steady_clock::now();
             log::info("integrity: scan progress " + std::to_string(done) + "/" + std::to_string(files.size()) +

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -107,7 +108,7 @@ public:
     /// Ends the worker's long work early (dpkg's index, a scan), keeping the queue: a signal
     /// stopped the plugin. Content checks after a first baseline that was cut are not decided
     /// (counted unverifiable): half a baseline would take a runtime binary for an untrusted one.
-    void cut_scans() { stopping_ = true; }
+    void cut_scans();
     /// Engine thread; never blocks. Held until flush_submissions() (the engine loop calls it
     /// after each input batch): one hand-off and one worker wake-up per batch, not per exec.
     /// False when the request could not be kept (counted as dropped).
@@ -202,6 +203,8 @@ private:
     std::map<std::string, std::pair<std::string, std::uint64_t>> watched_dirs_;
     std::atomic<bool> scan_requested_{false};
     std::atomic<bool> stopping_{false};  ///< stop(), cut_scans(): the worker's long work ends early
+    std::mutex stop_mu_;                 ///< with stop_cv_: a scan's rate wait ends at once on a stop
+    std::condition_variable stop_cv_;
     bool baseline_cut_ = false;          ///< worker: the first baseline was cut short
 };
 
