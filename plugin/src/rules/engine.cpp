@@ -1758,8 +1758,8 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
             key += alert.seccomp ? alert.seccomp->syscall : std::string();
         } else if (f == "event.syscall") {
             // execve and execveat are one act (runc init re-executes itself with execveat).
-            const std::string s = alert.syscall.value_or("");
-            key += s == "execveat" ? std::string("execve") : s;
+            const std::string_view s = alert.syscall ? std::string_view(*alert.syscall) : std::string_view();
+            key += s == "execveat" ? std::string_view("execve") : s;
         } else if (f == "process.exe") {
             key += alert.process.exe;
         } else if (f == "file.path") {
