@@ -16,23 +16,12 @@
 #include "integrity/digest.hpp"
 #include "util/audit_dev.hpp"
 #include "util/safe_read.hpp"
+#include "util/split.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::integrity {
 
 namespace {
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-    std::vector<std::string_view> out;
-    for (;;) {
-        const auto at = s.find(sep);
-        out.push_back(s.substr(0, at));
-        if (at == std::string_view::npos) {
-            return out;
-        }
-        s.remove_prefix(at + 1);
-    }
-}
 
 /// Splits overlay's lowerdir value on ':' not escaped by a backslash.
 std::vector<std::string> split_layers(const std::string& v) {
@@ -64,7 +53,7 @@ bool normal_absolute(const std::string& p) {
     if (p.size() < 2 || p.front() != '/' || p.back() == '/') {
         return false;
     }
-    for (const auto c : split(std::string_view(p).substr(1), '/')) {
+    for (const auto c : util::split(std::string_view(p).substr(1), '/')) {
         if (c.empty() || c == "." || c == "..") {
             return false;
         }
@@ -75,13 +64,6 @@ bool normal_absolute(const std::string& p) {
 std::string dirname_of(const std::string& p) {
     const auto at = p.rfind('/');
     return at == 0 || at == std::string::npos ? std::string("/") : p.substr(0, at);
-}
-
-util::UniqueFd openat2_fd(int dir, const char* path, std::uint64_t flags, std::uint64_t resolve) {
-    open_how how{};
-    how.flags = flags | O_CLOEXEC;
-    how.resolve = resolve;
-    return util::UniqueFd(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof how)));
 }
 
 /// The path the kernel gives an open file (in this process's mount namespace).
@@ -223,9 +205,9 @@ std::optional<OverlayMount> find_overlay(std::string_view mountinfo, std::string
         !parse_hex(dev.substr(colon + 1), want_minor)) {
         return std::nullopt;
     }
-    for (const auto line : split(mountinfo, '\n')) {
+    for (const auto line : util::split(mountinfo, '\n')) {
         // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
-        const auto fields = split(line, ' ');
+        const auto fields = util::split(line, ' ');
         if (fields.size() < 10) {
             continue;
         }
@@ -247,7 +229,7 @@ std::optional<OverlayMount> find_overlay(std::string_view mountinfo, std::string
         OverlayMount m;
         m.mount_point = unescape_mountinfo(fields[4]);
         // The options are comma-separated; a comma inside a path is escaped by the kernel.
-        for (const auto opt : split(fields[sep + 3], ',')) {
+        for (const auto opt : util::split(fields[sep + 3], ',')) {
             if (opt.starts_with("lowerdir=") || opt.starts_with("lowerdir+=")) {
                 const auto v = unescape_mountinfo(opt.substr(opt.find('=') + 1));
                 for (auto& l : split_layers(v)) {
@@ -330,7 +312,7 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
         }
     }
     // The merged view, as the host mounts it: the very overlay the record's device names.
-    const util::UniqueFd merged = openat2_fd(AT_FDCWD, overlay->mount_point.c_str(), O_PATH | O_DIRECTORY,
+    const util::UniqueFd merged = util::openat2(AT_FDCWD, overlay->mount_point.c_str(), O_PATH | O_DIRECTORY,
                                              RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     struct stat mst {};
     if (!merged.valid() || ::fstat(merged.get(), &mst) != 0 || util::audit_dev(mst.st_dev) != dev) {
@@ -342,11 +324,11 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
     const std::string base = path.substr(path.rfind('/') + 1);
     constexpr std::uint64_t kInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
     const std::string parent_rel = parent == "/" ? std::string(".") : parent.substr(1);
-    const util::UniqueFd pdir = openat2_fd(merged.get(), parent_rel.c_str(), O_PATH | O_DIRECTORY, kInRoot);
+    const util::UniqueFd pdir = util::openat2(merged.get(), parent_rel.c_str(), O_PATH | O_DIRECTORY, kInRoot);
     std::optional<std::string> canon;
     util::UniqueFd file;
     if (pdir.valid() && !base.empty()) {
-        file = openat2_fd(merged.get(), path.c_str() + 1, O_PATH, kInRoot);
+        file = util::openat2(merged.get(), path.c_str() + 1, O_PATH, kInRoot);
         canon = path_of(file.valid() ? file.get() : pdir.get());
         if (canon && !file.valid()) {
             canon->append(canon->back() == '/' ? "" : "/").append(base);
@@ -361,9 +343,9 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
     if (file.valid()) {
         r.now = facts_of(file.get(), limits.max_hash_bytes);
     }
-    const auto parts = split(std::string_view(r.path).substr(1), '/');
+    const auto parts = util::split(std::string_view(r.path).substr(1), '/');
     for (const auto& l : overlay->lower) {
-        const util::UniqueFd layer = openat2_fd(AT_FDCWD, l.c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
+        const util::UniqueFd layer = util::openat2(AT_FDCWD, l.c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
         const auto real = layer.valid() ? path_of(layer.get()) : std::nullopt;
         if (!real || !beneath_one_of(*real, roots)) {
             return unknown(r.path, "an image layer is missing or leads outside the runtime's storage");

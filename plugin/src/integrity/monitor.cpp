@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "util/log.hpp"
+#include "util/safe_read.hpp"
 #include "util/audit_dev.hpp"
 #include "util/unique_fd.hpp"
 #include <thread>
@@ -641,10 +642,9 @@ void IntegrityMonitor::handle(Request& r) {
         // with O_PATH (a FIFO or a device is never opened) and read through that descriptor.
         // The kernel names a host process's executable by its real path: a symlink on the way
         // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
-        open_how how{};
-        how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
-        how.resolve = is_runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-        const util::UniqueFd path(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, exe.c_str(), &how, sizeof how)));
+        const util::UniqueFd path = util::openat2(
+            AT_FDCWD, exe.c_str(), O_PATH | O_NOFOLLOW,
+            is_runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
         struct stat st {};
         if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
             static_cast<std::uint64_t>(st.st_ino) == r.image.second && util::audit_dev(st.st_dev) == r.image.first) {

@@ -11,6 +11,7 @@
 
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
+#include "util/split.hpp"
 
 namespace adock::proc {
 namespace {
@@ -23,21 +24,6 @@ bool is_hex(std::string_view s) {
 /// and always one safe path component (never ".", "..", or anything with a '/').
 bool plausible_id(std::string_view s) {
     return util::safe_component(s);
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-    std::vector<std::string_view> out;
-    std::size_t start = 0;
-    while (start <= s.size()) {
-        const auto p = s.find(sep, start);
-        if (p == std::string_view::npos) {
-            out.push_back(s.substr(start));
-            break;
-        }
-        out.push_back(s.substr(start, p - start));
-        start = p + 1;
-    }
-    return out;
 }
 
 bool strip(std::string_view& s, std::string_view prefix, std::string_view suffix) {
@@ -60,7 +46,7 @@ std::optional<ContainerRef> from_path(
     std::string_view path,
     const std::function<bool(std::string_view, std::string_view)>& is_containerd_task) {
     std::vector<std::string_view> parts;
-    for (auto p : split(path, '/')) {
+    for (auto p : util::split(path, '/')) {
         if (!p.empty()) {
             parts.push_back(p);
         }
@@ -128,7 +114,7 @@ std::optional<std::string> yaml_string(const YAML::Node& n) {
 std::optional<ContainerRef> container_from_cgroup(
     std::string_view cgroup_file,
     const std::function<bool(std::string_view, std::string_view)>& is_containerd_task) {
-    for (auto line : split(cgroup_file, '\n')) {
+    for (auto line : util::split(cgroup_file, '\n')) {
         // v2: "0::/path"; v1: "N:controllers:/path". The path is after the second colon.
         const auto c1 = line.find(':');
         if (c1 == std::string_view::npos) {

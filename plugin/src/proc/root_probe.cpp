@@ -22,6 +22,7 @@
 #include "util/audit_dev.hpp"
 #include "util/bounded_queue.hpp"
 #include "util/log.hpp"
+#include "util/safe_read.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::proc {
@@ -40,11 +41,9 @@ std::string key_of(const std::string& container, const std::string& dev, std::ui
 /// `path` (absolute, as a rule names it) opened inside the root `root_fd`: symlinks are
 /// followed as the container would, but never out of its root and never through /proc magic.
 util::UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
-    open_how how{};
-    how.flags = static_cast<std::uint64_t>(static_cast<unsigned>(flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     const std::string rel = path.find_first_not_of('/') == std::string::npos ? "." : path.substr(path.find_first_not_of('/'));
-    return util::UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how)));
+    return util::openat2(root_fd, rel.c_str(), static_cast<std::uint64_t>(static_cast<unsigned>(flags | O_NOCTTY | O_NONBLOCK)),
+                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 }  // namespace

@@ -22,6 +22,13 @@ bool safe_component(std::string_view s) {
            std::string_view::npos;
 }
 
+UniqueFd openat2(int dir, const char* path, std::uint64_t flags, std::uint64_t resolve) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = resolve;
+    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof how)));
+}
+
 std::optional<std::string> read_beneath(const std::string& dir,
                                         const std::string& relative,
                                         std::size_t max_bytes,
@@ -39,10 +46,8 @@ std::optional<std::string> read_beneath(const std::string& dir,
     if (!base.valid()) {
         return fail("no such directory");
     }
-    open_how how{};
-    how.flags = O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    const UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, base.get(), relative.c_str(), &how, sizeof how)));
+    const UniqueFd fd = openat2(base.get(), relative.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY,
+                                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!fd.valid()) {
         return fail(errno == ENOENT ? "no such file" : "refused (outside the directory, a symlink or not readable)");
     }
@@ -80,10 +85,8 @@ bool regular_beneath(const std::string& dir, const std::string& relative) {
     if (!base.valid()) {
         return false;
     }
-    open_how how{};
-    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    const UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, base.get(), relative.c_str(), &how, sizeof how)));
+    const UniqueFd fd = openat2(base.get(), relative.c_str(), O_PATH | O_NOFOLLOW,
+                                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     struct stat st {};
     return fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
 }
