@@ -345,12 +345,14 @@ TEST_CASE("reload: settings read only at start keep their running values", "[app
     next.engine.eoe_timeout_ms = 5000;
     next.proc_root = "/elsewhere";
     next.integrity.enabled = !running.integrity.enabled;
+    next.seccomp_learn_file = "";
     next.state_file = "/tmp/other-state.json";  // reloadable
     const auto changed = app::start_only_changes(running, next);
-    CHECK(changed == std::vector<std::string>{"engine.eoe_timeout_ms", "proc_root", "integrity"});
+    CHECK(changed == std::vector<std::string>{"engine.eoe_timeout_ms", "proc_root", "seccomp_learn_file", "integrity"});
     app::keep_start_only(next, running);
     CHECK(app::start_only_changes(running, next).empty());
     CHECK(next.engine.eoe_timeout_ms == running.engine.eoe_timeout_ms);
+    CHECK(next.seccomp_learn_file == running.seccomp_learn_file);
     CHECK(next.state_file == "/tmp/other-state.json");
 }
 

@@ -67,6 +67,8 @@ std::vector<std::string> start_only_changes(const config::Config& running, const
     note(a.proc_root != b.proc_root, "proc_root");
     note(a.containerd_state_dir != b.containerd_state_dir, "containerd_state_dir");
     note(a.docker_containers_dir != b.docker_containers_dir, "docker_containers_dir");
+    note(a.podman_storage_dir != b.podman_storage_dir, "podman_storage_dir");
+    note(a.seccomp_learn_file != b.seccomp_learn_file, "seccomp_learn_file");
     note(a.metrics_file != b.metrics_file, "metrics_file");
     note(a.coverage.interval_s != b.coverage.interval_s || a.coverage.kernel_status != b.coverage.kernel_status ||
              a.coverage.auditd_state_file != b.coverage.auditd_state_file,
@@ -86,6 +88,8 @@ void keep_start_only(config::Config& next, const config::Config& running) {
     next.proc_root = running.proc_root;
     next.containerd_state_dir = running.containerd_state_dir;
     next.docker_containers_dir = running.docker_containers_dir;
+    next.podman_storage_dir = running.podman_storage_dir;  // the name resolver's, image_diff's roots
+    next.seccomp_learn_file = running.seccomp_learn_file;  // the learning's, set at start
     next.metrics_file = running.metrics_file;  // the health thread's, set at start
     next.coverage = running.coverage;          // and the capabilities kept for it
     next.integrity = running.integrity;
