@@ -13,7 +13,8 @@
 # same way in the same run, since timings on a shared machine drift between runs;
 # --baseline-rules gives it its own rules directory (that build's conf/rules: an older build
 # refuses conditions it does not know). --perf
-# records the plugin (perf record -g -p) during the burst: perf-MODE.txt (kept with --keep).
+# records the plugin (perf record -g -p) during the burst: perf-MODE.txt, by symbol and by thread
+# (kept with --keep, with perf-MODE.data).
 # Reported per phase: CPU seconds (utime+stime from /proc/PID/stat, children excluded) of auditd
 # and of its plugin, the kernel's `lost` counter (auditctl -s) before and after, the plugin's own
 # input drops (its last state line), voluntary context switches of the plugin (its threads),
@@ -210,6 +211,13 @@ vcsw_of() {  # voluntary context switches of all threads of PID
   done
   echo "$s"
 }
+threads_of() {  # "tid comm ticks" of each thread of PID (utime+stime)
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk -v t="${t##*/}" '{ s = $0; sub(/^[0-9]+ \(/, "", s); c = s; sub(/\) .*/, "", c); sub(/^.*\) /, "", s)
+      split(s, f, " "); print t, c, f[12] + f[13] }' "$t/stat" 2>/dev/null || true
+  done
+}
 lost() { auditctl -s | awk '/^lost/{print $2}'; }
 hz=$(getconf CLK_TCK)
 
@@ -244,6 +252,7 @@ phase() {
   local a0 p0 l0 v0 a1 p1 l1 v1 t0 t1
   a0=$(cpu_of "$E2E_AUDITD_PID"); p0=$([ -n "$PLUGIN" ] && cpu_of "$PLUGIN" || echo 0)
   v0=$([ -n "$PLUGIN" ] && vcsw_of "$PLUGIN" || echo 0); l0=$(lost)
+  [ -z "$PLUGIN" ] || threads_of "$PLUGIN" > "$d/threads.0"
   t0=$(date +%s.%N)
   "$@" > "$d/phase.out"
   t1=$(date +%s.%N)
@@ -251,13 +260,18 @@ phase() {
   settle "$E2E_AUDITD_PID"; [ -z "$PLUGIN" ] || settle "$PLUGIN"
   a1=$(cpu_of "$E2E_AUDITD_PID"); p1=$([ -n "$PLUGIN" ] && cpu_of "$PLUGIN" || echo 0)
   v1=$([ -n "$PLUGIN" ] && vcsw_of "$PLUGIN" || echo 0); l1=$(lost)
+  if [ -n "$PLUGIN" ]; then  # CPU per thread name over the phase, into $d/threads
+    threads_of "$PLUGIN" | awk -v m="$mode" -v n="$name" -v hz="$hz" 'NR == FNR { b[$1] = $3; next }
+      { c[$2] += $3 - ($1 in b ? b[$1] : 0) } END { for (k in c) if (c[k] > 0) printf "%s %s thread %s %.2f\n", m, n, k, c[k] / hz }' \
+      "$d/threads.0" - | sort -k5 -nr >> "$d/threads"
+  fi
   awk -v m="$mode" -v n="$name" -v t0="$t0" -v t1="$t1" -v a="$((a1 - a0))" -v p="$((p1 - p0))" \
       -v l="$((l1 - l0))" -v v="$((v1 - v0))" -v hz="$hz" \
       'BEGIN { printf "%s %s %.2f %.2f %.2f %d %d\n", m, n, t1 - t0, a / hz, p / hz, l, v }'
 }
 
 results=$d/results
-: > "$results"
+: > "$results"; : > "$d/threads"
 IFS=, read -r -a mode_list <<<"$modes"
 for mode in "${mode_list[@]}"; do
   rm -f "$d/plugins.d"/*.conf "$d/alerts.jsonl" "$d/latency"
@@ -289,7 +303,10 @@ for mode in "${mode_list[@]}"; do
   if [ -n "$PERF_PID" ]; then
     kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
     perf report -i "$d/perf-$mode.data" --no-children -g none --percent-limit 0.5 --sort dso,sym --stdio 2>/dev/null | grep -v '^$' | head -60 > "$d/perf-$mode.txt" || true
-    rm -f "$d/perf-$mode.data"
+    # The same samples by thread, then by thread and symbol: which thread pays for what.
+    perf report -i "$d/perf-$mode.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' >> "$d/perf-$mode.txt" || true
+    perf report -i "$d/perf-$mode.data" --no-children -g none --percent-limit 0.4 --sort comm,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -80 >> "$d/perf-$mode.txt" || true
+    [ -n "$keep" ] || rm -f "$d/perf-$mode.data"
   fi
   log "$mode: fixed rate ($rate execs/s for $rate_secs s)"
   phase "$mode" rate "$d/pace" "$rate" "$rate_secs" "$markers" "$d/adock-marker" >> "$results"
@@ -326,6 +343,7 @@ while read -r m n w a p l v; do
 done < "$results"
 echo
 cat "$d/rates" 2>/dev/null || true
+cat "$d/threads" 2>/dev/null || true
 # Ratios on the burst phase: the plugin's CPU against auditd alone and against Laurel's.
 awk '$2 == "burst" { a[$1] = $4; p[$1] = $5 } $2 == "rate" { ra[$1] = $4; r[$1] = $5; w[$1] = $3 }
   END {

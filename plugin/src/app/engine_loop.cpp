@@ -6,6 +6,7 @@
 
 #include "app/state_file.hpp"
 #include "util/log.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::app {
 namespace {
@@ -155,6 +156,7 @@ void EngineLoop::tick(std::chrono::steady_clock::time_point now) {
 }
 
 void EngineLoop::run() {
+    util::name_this_thread("adock-engine");
     for (;;) {
         auto m = queue_.pop_for(kTick);
         const auto now = std::chrono::steady_clock::now();

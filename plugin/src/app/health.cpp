@@ -11,6 +11,7 @@
 #include "rules/engine.hpp"
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::app {
 namespace {
@@ -82,6 +83,7 @@ unsigned long long HealthMonitor::coverage_alerts() const {
 }
 
 void HealthMonitor::run(const std::stop_token& stop) {
+    util::name_this_thread("adock-health");
     auto next_poll = std::chrono::steady_clock::now();
     const auto interval = std::chrono::seconds(settings_.coverage_interval_s);
     for (;;) {

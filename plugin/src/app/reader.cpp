@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "util/log.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::app {
 namespace {
@@ -157,6 +158,7 @@ bool Reader::wait_gather() {
 }
 
 void Reader::run() {
+    util::name_this_thread("adock-reader");
     for (;;) {
         std::array<pollfd, 2> fds{{{fd_, POLLIN, 0}, {wake_.get(), POLLIN, 0}}};
         const int pr = ::poll(fds.data(), fds.size(), -1);

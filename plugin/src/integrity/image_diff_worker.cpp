@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "util/log.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::integrity {
 
@@ -87,6 +88,7 @@ ImageDiffWorker::Stats ImageDiffWorker::stats() const {
 }
 
 void ImageDiffWorker::run() noexcept {
+    util::name_this_thread("adock-imagediff");
     for (;;) {
         auto job = queue_.pop_for(std::chrono::milliseconds(500));
         if (!job) {

@@ -18,6 +18,7 @@
 #include "util/safe_read.hpp"
 #include "util/audit_dev.hpp"
 #include "util/unique_fd.hpp"
+#include "util/thread_name.hpp"
 #include <thread>
 
 namespace adock::integrity {
@@ -296,6 +297,7 @@ IntegrityStats IntegrityMonitor::stats() const {
 }
 
 void IntegrityMonitor::run() noexcept {
+    util::name_this_thread("adock-integrity");
     try {
         // dpkg's programs by content, for package_copy (the runtime binaries have checks of
         // their own). Once: a package installed later is not in it until the next start.

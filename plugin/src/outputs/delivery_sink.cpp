@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "util/log.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -140,6 +141,7 @@ void DeliverySink::note_spool() {
 }
 
 void DeliverySink::run() noexcept {
+    util::name_this_thread("adock-deliver");
     try {
         if (spool_) {
             run_spooled();
@@ -230,6 +232,7 @@ void DeliverySink::run_in_memory() {
 }
 
 void DeliverySink::run_syncer(const std::stop_token& stop) noexcept {
+    util::name_this_thread("adock-sync");
     std::unique_lock lock(syncer_mu_);
     while (!stop.stop_requested()) {
         (void)syncer_cv_.wait_for(lock, stop, kSyncInterval, [] { return false; });

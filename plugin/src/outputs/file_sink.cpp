@@ -14,6 +14,7 @@
 
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -142,6 +143,7 @@ void JsonLinesSink::take_batch(std::optional<AlertMessage> first,
 }
 
 void JsonLinesSink::run() noexcept {
+    util::name_this_thread("adock-file");
     std::vector<AlertMessage> batch;
     std::size_t shutdown_drops = 0;
     while (true) {

@@ -12,6 +12,7 @@
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
 #include "util/split.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::proc {
 namespace {
@@ -576,6 +577,7 @@ void NameResolver::drain(unsigned ms) {
 }
 
 void NameResolver::run() {
+    util::name_this_thread("adock-names");
     for (;;) {
         auto ref = queue_.pop_for(std::chrono::milliseconds(1000));
         if (!ref) {

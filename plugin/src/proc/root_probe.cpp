@@ -24,6 +24,7 @@
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
 #include "util/unique_fd.hpp"
+#include "util/thread_name.hpp"
 
 namespace adock::proc {
 
@@ -89,6 +90,7 @@ struct RootProbe::Shared {
     }
 
     void run() {
+        util::name_this_thread("adock-rootprobe");
         for (;;) {
             auto job = queue.pop_for(std::chrono::seconds(60));
             if (!job) {
