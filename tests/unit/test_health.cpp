@@ -144,7 +144,7 @@ MetricsSnapshot example() {
     m.outputs = {file, hook};
     m.runtime_clones = 2;
     m.content_skipped = 64;
-    m.integrity = MetricsSnapshot::Integrity{12, 40, 100, 30, 1, 0, 0, 2};
+    m.integrity = MetricsSnapshot::Integrity{12, 40, 100, 90, 30, 1, 0, 0, 2};
     m.kernel = KernelAuditStatus{1, 1, 321, 0, 8192, 17, 3};
     m.auditd = AuditdQueueState{0, 250, 250, true, false};
     return m;
@@ -191,6 +191,9 @@ TEST_CASE("the metrics file is valid Prometheus text with conventional names and
     CHECK(value_of(samples, "audisp_docker_content_checks_total", {{"result", "skipped"}}) == "64");
     CHECK(value_of(samples, "audisp_docker_integrity_baseline_files") == "12");
     CHECK(value_of(samples, "audisp_docker_integrity_scans_total") == "2");
+    CHECK(value_of(samples, "audisp_docker_integrity_checks_total") == "100");
+    CHECK(value_of(samples, "audisp_docker_integrity_prechecked_total") == "90");
+    CHECK(value_of(samples, "audisp_docker_integrity_hashed_total") == "30");
 }
 
 TEST_CASE("the delivery latency histogram has cumulative buckets ending in +Inf = count", "[health][metrics]") {

@@ -630,3 +630,119 @@ TEST_CASE("stop: a first baseline being hashed at the scan rate is cut short, an
     CHECK(b.find(runc) != nullptr);
     CHECK(b.find(dockerd) != nullptr);
 }
+
+namespace {
+
+audit::Event exec_with_item(const std::string& exe, int pid, const std::string& file) {
+    audit::Event e = exec_of(exe, pid);
+    e.serial = static_cast<std::uint64_t>(pid);
+    audit::PathItem p;
+    p.item = 0;
+    p.nametype = "NORMAL";
+    const auto id = id_of(file);
+    p.dev = id.first;
+    p.inode = id.second;
+    e.paths.push_back(p);
+    return e;
+}
+
+/// What the engine does with one exec: precheck, then a request for what it did not decide.
+bool engine_check(IntegrityMonitor& m, const audit::Event& e, std::uint32_t checks,
+                  const std::pair<std::string, std::uint64_t>& image, bool host_process) {
+    auto pre = m.precheck(e, e.exe, checks, image, host_process);
+    if (pre.decided) {
+        return true;
+    }
+    auto r = request(e, checks, image);
+    r.host_process = host_process;
+    r.exe = std::move(pre.exe);
+    CHECK(m.submit(std::move(r)));
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("precheck: execs ruled out by size on the engine thread, the same verdicts as the worker's",
+          "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");       // runc's content elsewhere
+    const std::string impostor = t.write("home/u/bin/runc", "#!imposter, longer\n");  // named runc, other size
+    const std::string same_size = t.write("usr/bin/tool", "#!something\n\n");   // runc's size, other content
+    const std::string other = t.write("usr/bin/true", "#!true, a program of its own size\n");
+    const std::string gone_copy = t.write("tmp/.y/kworker", "#!runtime v1\n");  // exits at once, host's
+    const std::string theirs = t.write("ctr/tmp/kworker", "#!runtime v1\n");    // a container's, gone
+    const std::string shell = t.write("usr/bin/shell", "#!a shell\n....");     // became the copy since
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    const fs::path proc = t.path / "proc";
+    proc_exe(proc, 10, copy);
+    proc_exe(proc, 11, impostor);
+    proc_exe(proc, 12, runc);
+    proc_exe(proc, 13, same_size);
+    proc_exe(proc, 14, other);
+    proc_exe(proc, 17, copy);  // pid 17 exec'd the shell, then the copy
+    const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                               static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    struct Exec {
+        audit::Event ev;
+        std::pair<std::string, std::uint64_t> image;
+        bool host;
+    };
+    const std::vector<Exec> execs = {
+        {exec_with_item(copy, 10, copy), id_of(copy), true},
+        {exec_with_item(impostor, 11, impostor), id_of(impostor), true},
+        {exec_with_item(runc, 12, runc), id_of(runc), true},
+        {exec_with_item(same_size, 13, same_size), id_of(same_size), true},
+        {exec_with_item(other, 14, other), id_of(other), true},
+        {exec_with_item(gone_copy, 15, gone_copy), id_of(gone_copy), true},
+        {exec_with_item(theirs, 16, theirs), id_of(theirs), false},
+        {exec_with_item(shell, 17, shell), id_of(shell), true},
+    };
+    auto run = [&](bool with_precheck, IntegrityStats& stats) {
+        IntegrityConfig c = cfg;
+        c.state_file = (t.path / (with_precheck ? "pre.json" : "worker.json")).string();
+        IntegrityMonitor m(c, proc.string());
+        // Before the first baseline, nothing is decided on the engine thread.
+        CHECK_FALSE(m.precheck(execs[4].ev, other, both, execs[4].image, true).decided);
+        m.start({runc}, {"runc"});
+        m.drain();
+        std::size_t decided = 0;
+        for (const auto& x : execs) {
+            if (with_precheck) {
+                decided += engine_check(m, x.ev, both, x.image, x.host) ? 1 : 0;
+            } else {
+                auto r = request(x.ev, both, x.image);
+                r.host_process = x.host;
+                CHECK(m.submit(std::move(r)));
+            }
+        }
+        m.drain();
+        std::vector<std::string> out;
+        for (const auto& v : m.take_verdicts()) {
+            out.push_back(v.event.exe + " " + v.integrity.recognized_as.value_or("-") + " " +
+                          (v.integrity.trusted ? "trusted" : "untrusted"));
+        }
+        stats = m.stats();
+        m.stop();
+        return std::make_pair(out, decided);
+    };
+    IntegrityStats worker_stats;
+    IntegrityStats pre_stats;
+    const auto [worker, none] = run(false, worker_stats);
+    const auto [pre, decided] = run(true, pre_stats);
+    CHECK(none == 0);
+    // The copy, the gone host copy (read at its path: it is the file it ran) and the impostor.
+    CHECK(worker == std::vector<std::string>{copy + " " + runc + " trusted", impostor + " - untrusted",
+                                             gone_copy + " " + runc + " trusted"});
+    CHECK(pre == worker);
+    // Ruled out here: `other` (its size); the container's gone program (unverifiable: its path
+    // is not the host's); the shell (its pid runs the copy now, so the shell is read at its
+    // path, the very file it ran, and its size is not runc's).
+    CHECK(decided == 3);
+    CHECK(pre_stats.prechecked == 3);
+    CHECK(pre_stats.checked == worker_stats.checked);
+    CHECK(pre_stats.unverifiable == worker_stats.unverifiable);
+    CHECK(pre_stats.hashed <= worker_stats.hashed);
+}

@@ -26,6 +26,7 @@ std::string EngineLoop::state_json() const {
     w.key("queue_capacity_bytes").value(static_cast<std::uint64_t>(q.capacity));
     w.key("reads").value(static_cast<std::uint64_t>(reader_.reads.load()));
     w.key("batches").value(static_cast<std::uint64_t>(reader_.batches.load()));
+    w.key("waits").value(static_cast<std::uint64_t>(reader_.waits.load()));
     w.key("pipe_bytes").value(static_cast<std::uint64_t>(reader_.pipe_bytes.load()));
     w.key("dropped_chunks").value(static_cast<std::uint64_t>(reader_.dropped_chunks.load()));
     w.key("dropped_lines").value(static_cast<std::uint64_t>(reader_.dropped_lines.load()));
@@ -97,6 +98,7 @@ std::string EngineLoop::state_json() const {
         w.key("baseline_files").value(static_cast<std::uint64_t>(is.baseline_files));
         w.key("trusted_hashes").value(static_cast<std::uint64_t>(is.trusted_hashes));
         w.key("checked").value(static_cast<std::uint64_t>(is.checked));
+        w.key("prechecked").value(static_cast<std::uint64_t>(is.prechecked));
         w.key("hashed").value(static_cast<std::uint64_t>(is.hashed));
         w.key("alerts").value(static_cast<std::uint64_t>(is.alerts));
         w.key("unverifiable").value(static_cast<std::uint64_t>(is.unverifiable));
@@ -217,6 +219,7 @@ MetricsSnapshot EngineLoop::metrics_snapshot() const {
         m.integrity = MetricsSnapshot::Integrity{is.baseline_files,
                                                  is.trusted_hashes,
                                                  is.checked,
+                                                 is.prechecked,
                                                  is.hashed,
                                                  is.alerts,
                                                  is.unverifiable,

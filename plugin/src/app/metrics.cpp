@@ -360,6 +360,10 @@ std::string format_prometheus(const MetricsSnapshot& m) {
                  "Hashes trusted (package records, allowlist, baseline).",
                  i.trusted_hashes);
         w.single("audisp_docker_integrity_checks_total", "counter", "Programs and files examined.", i.checked);
+        w.single("audisp_docker_integrity_prechecked_total",
+                 "counter",
+                 "Program checks decided on the engine thread by size, without the integrity thread.",
+                 i.prechecked);
         w.single("audisp_docker_integrity_hashed_total", "counter", "Files read and hashed (cache misses).", i.hashed);
         w.single("audisp_docker_integrity_alerts_total", "counter", "Content conditions that held.", i.alerts);
         w.single("audisp_docker_integrity_unverifiable_total",

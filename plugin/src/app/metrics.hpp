@@ -111,6 +111,7 @@ struct MetricsSnapshot {
         std::uint64_t baseline_files = 0;
         std::uint64_t trusted_hashes = 0;
         std::uint64_t checked = 0;
+        std::uint64_t prechecked = 0;
         std::uint64_t hashed = 0;
         std::uint64_t alerts = 0;
         std::uint64_t unverifiable = 0;

@@ -260,6 +260,7 @@ void IntegrityMonitor::reexamine(Request& r) {
         if (is_runtime && !content_trust.empty()) {
             runtime_hashes_[f->sha256] = path;
             runtime_sizes_.insert(f->size);
+            publish_sizes();
         }
         if (!baseline_.save(cfg_.state_file, error)) {
             log::warning("integrity: cannot save the baseline: " + error);
@@ -292,8 +293,16 @@ void IntegrityMonitor::drain() {
 }
 
 IntegrityStats IntegrityMonitor::stats() const {
-    const std::scoped_lock lock(stats_mu_);
-    return stats_;
+    IntegrityStats out;
+    {
+        const std::scoped_lock lock(stats_mu_);
+        out = stats_;
+    }
+    const auto prechecked = prechecked_.load(std::memory_order_relaxed);
+    out.checked += prechecked;
+    out.prechecked = prechecked;
+    out.unverifiable += precheck_unverifiable_.load(std::memory_order_relaxed);
+    return out;
 }
 
 void IntegrityMonitor::run() noexcept {
@@ -314,6 +323,10 @@ void IntegrityMonitor::run() noexcept {
     }
     try {
         scan("start");
+        if (!baseline_cut_ && !stopping_) {
+            sizes_ready_ = true;  // precheck() may now rule programs out by size on the engine thread
+            publish_sizes();
+        }
     } catch (const std::exception& e) {
         log::error(std::string("integrity: start-up scan failed: ") + e.what());
     }
@@ -497,6 +510,7 @@ void IntegrityMonitor::scan(const std::string& why) {
         if (std::find(paths_.begin(), paths_.end(), p) != paths_.end() && !trust.empty()) {
             runtime_hashes_[f->sha256] = p;
             runtime_sizes_.insert(f->size);
+            publish_sizes();
         }
         baseline_.set(p, BaselineEntry{*f, trust});
         // Rate limit: never read faster than the budget, so a scan cannot starve the host.
@@ -553,6 +567,7 @@ void IntegrityMonitor::follow_package(const std::string& path, const FileFacts& 
     baseline_.set(path, e);
     runtime_hashes_[f.sha256] = path;
     runtime_sizes_.insert(f.size);
+    publish_sizes();
     std::string error;
     if (!baseline_.save(cfg_.state_file, error)) {
         log::warning("integrity: cannot save the baseline: " + error);
@@ -565,12 +580,8 @@ namespace {
 /// The open program is one of the files the exec event names (PATH items: the program, or a
 /// script's interpreter), by device and inode; true when the event names none (nothing to
 /// compare with).
-bool ran_this_exec(int fd, const audit::Event& ev) {
+bool ran_this_exec(const struct stat& st, const audit::Event& ev) {
     bool any = false;
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        return false;
-    }
     const std::string dev = util::audit_dev(st.st_dev);
     for (const auto& p : ev.paths) {
         if (p.inode == 0 || p.nametype == "PARENT") {
@@ -585,6 +596,130 @@ bool ran_this_exec(int fd, const audit::Event& ev) {
 }
 
 }  // namespace
+
+IntegrityMonitor::Wanted IntegrityMonitor::wanted(const std::string& exe, std::uint32_t checks) const {
+    Wanted w;
+    w.runtime_path = std::find(paths_.begin(), paths_.end(), exe) != paths_.end();
+    w.named_runtime = names_.contains(base_name(exe));
+    // A copy elsewhere, whatever it is called (/tmp/.x/kworker, /tmp/x/runc).
+    w.copy = (checks & static_cast<std::uint32_t>(ContentCheck::RuntimeCopy)) != 0 && !w.runtime_path;
+    w.untrusted = (checks & static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime)) != 0 && w.named_runtime;
+    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
+    w.package = (checks & static_cast<std::uint32_t>(ContentCheck::PackageCopy)) != 0 && !w.runtime_path &&
+                !w.named_runtime && packages != nullptr && !packages->is_package_path(exe);
+    return w;
+}
+
+util::UniqueFd IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
+                                            const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
+                                            bool host_process, struct stat& st) const {
+    // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
+    // process's own view (a container's file system, a symlink swapped since), not the host's.
+    util::UniqueFd fd;
+    if (pinned >= 0) {
+        fd = util::UniqueFd(::fcntl(pinned, F_DUPFD_CLOEXEC, 0));
+    } else if (try_proc) {
+        fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+    }
+    if (fd.valid() && (::fstat(fd.get(), &st) != 0 || !ran_this_exec(st, ev))) {
+        // The process has exec'd again since (`bash -c prog` becomes prog): its program now is
+        // not the one this exec ran, and says nothing about it.
+        fd = util::UniqueFd();
+    }
+    // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
+    if (!fd.valid() && (w.runtime_path || (host_process && !w.named_runtime)) && image.second != 0 &&
+        exe.starts_with('/')) {
+        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
+        // at that path, only if it is the very file the exec ran (same device and inode) and
+        // only for a process of the host (a container's path names its own file system). Found
+        // with O_PATH (a FIFO or a device is never opened).
+        // The kernel names a host process's executable by its real path: a symlink on the way
+        // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
+        util::UniqueFd path = util::openat2(
+            AT_FDCWD, exe.c_str(), O_PATH | O_NOFOLLOW,
+            w.runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+            static_cast<std::uint64_t>(st.st_ino) == image.second && util::audit_dev(st.st_dev) == image.first) {
+            fd = std::move(path);
+        }
+    }
+    return fd;
+}
+
+IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, const std::string& exe,
+                                                      std::uint32_t checks,
+                                                      const std::pair<std::string, std::uint64_t>& image,
+                                                      bool host_process) {
+    Precheck out;
+    const bool same_exec = last_pin_ && last_pin_serial_ == ev.serial && last_pin_pid_ == ev.pid;
+    if (same_exec) {
+        out.exe = last_pin_;  // another rule's check of the same exec: pinned once
+    } else {
+        last_pin_.reset();
+        if (ev.pid > 0 && pinned_.load(std::memory_order_relaxed) < kMaxPinned) {
+            // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
+            util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+            if (fd.valid()) {
+                pinned_.fetch_add(1, std::memory_order_relaxed);
+                out.exe = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
+                    delete p;
+                    pinned_.fetch_sub(1, std::memory_order_relaxed);
+                });
+                last_pin_ = out.exe;
+                last_pin_serial_ = ev.serial;
+                last_pin_pid_ = ev.pid;
+            }
+        }
+    }
+    const std::uint64_t version = sizes_version_.load(std::memory_order_acquire);
+    if (version == 0) {
+        return out;  // no first baseline yet: the worker decides, after it
+    }
+    if (version != engine_sizes_version_) {
+        const std::scoped_lock lock(sizes_mu_);
+        engine_sizes_ = published_sizes_;
+        engine_sizes_version_ = sizes_version_.load(std::memory_order_relaxed);
+    }
+    const Wanted w = wanted(exe, checks);
+    if (w.untrusted) {
+        return out;  // named like a runtime: the worker hashes it (or says it is unverifiable)
+    }
+    if (!w.copy && !w.package) {
+        ++prechecked_;
+        out.decided = true;
+        return out;
+    }
+    struct stat st {};
+    const util::UniqueFd program = program_of(ev, exe, out.exe && out.exe->valid() ? out.exe->get() : -1,
+                                              /*try_proc=*/false, w, image, host_process, st);
+    if (!program.valid()) {
+        // As the worker: gone before it could be seen, and nothing named like a runtime.
+        ++prechecked_;
+        ++precheck_unverifiable_;
+        out.decided = true;
+        return out;
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
+    const bool copy_size = w.copy && std::binary_search(engine_sizes_.begin(), engine_sizes_.end(), size);
+    const bool package_size = w.package && packages != nullptr && packages->has_size(size);
+    if (!copy_size && !package_size) {
+        ++prechecked_;  // a copy has the same size: most programs are ruled out without reading them
+        out.decided = true;
+    }
+    return out;
+}
+
+void IntegrityMonitor::publish_sizes() {
+    if (!sizes_ready_) {
+        return;
+    }
+    {
+        const std::scoped_lock lock(sizes_mu_);
+        published_sizes_.assign(runtime_sizes_.begin(), runtime_sizes_.end());  // a std::set: sorted
+    }
+    sizes_version_.fetch_add(1, std::memory_order_release);
+}
 
 void IntegrityMonitor::handle(Request& r) {
     if (r.reexamine) {
@@ -606,51 +741,23 @@ void IntegrityMonitor::handle(Request& r) {
         ++stats_.checked;
     }
     const std::string& exe = r.event.exe;
-    const std::string name = base_name(exe);
-    const bool is_runtime_path = std::find(paths_.begin(), paths_.end(), exe) != paths_.end();
-    const bool named_runtime = names_.contains(name);
-    // A copy elsewhere, whatever it is called (/tmp/.x/kworker, /tmp/x/runc).
-    const bool want_copy = (r.checks & static_cast<std::uint32_t>(ContentCheck::RuntimeCopy)) != 0 &&
-                           !is_runtime_path;
-    const bool want_untrusted =
-        (r.checks & static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime)) != 0 && named_runtime;
+    const Wanted w = wanted(exe, r.checks);
+    const bool is_runtime_path = w.runtime_path;
+    const bool want_copy = w.copy;
+    const bool want_untrusted = w.untrusted;
+    const bool want_package = w.package;
     const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
-    const bool want_package = (r.checks & static_cast<std::uint32_t>(ContentCheck::PackageCopy)) != 0 &&
-                              !is_runtime_path && !named_runtime && packages != nullptr &&
-                              !packages->is_package_path(exe);
     if (!want_copy && !want_untrusted && !want_package) {
         return;
     }
-    // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
-    // process's own view (a container's file system, a symlink swapped since), not the host's.
+    // The program as it runs, read through its descriptor (the O_PATH one reopened for reading).
     util::UniqueFd fd;
-    if (r.exe && r.exe->valid()) {
-        fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(r.exe->get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    }
-    if (!fd.valid()) {
-        fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    }
-    if (fd.valid() && !ran_this_exec(fd.get(), r.event)) {
-        // The process has exec'd again since (`bash -c prog` becomes prog): its program now is
-        // not the one this exec ran, and says nothing about it.
-        fd = util::UniqueFd();
-    }
-    // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
-    if (!fd.valid() && (is_runtime_path || (r.host_process && !named_runtime)) && r.image.second != 0 &&
-        exe.starts_with('/')) {
-        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
-        // at that path, only if it is the very file the exec ran (same device and inode) and
-        // only for a process of the host (a container's path names its own file system). Found
-        // with O_PATH (a FIFO or a device is never opened) and read through that descriptor.
-        // The kernel names a host process's executable by its real path: a symlink on the way
-        // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
-        const util::UniqueFd path = util::openat2(
-            AT_FDCWD, exe.c_str(), O_PATH | O_NOFOLLOW,
-            is_runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    {
         struct stat st {};
-        if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_ino) == r.image.second && util::audit_dev(st.st_dev) == r.image.first) {
-            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(path.get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+        const util::UniqueFd program = program_of(r.event, exe, r.exe && r.exe->valid() ? r.exe->get() : -1,
+                                                  /*try_proc=*/true, w, r.image, r.host_process, st);
+        if (program.valid()) {
+            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(program.get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
         }
     }
     const auto key = fd.valid() ? stat_key(fd.get()) : std::nullopt;

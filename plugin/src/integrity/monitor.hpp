@@ -5,6 +5,8 @@
 // size, mtime and ctime), decides, and dispatches the alerts whose condition holds.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -54,6 +56,7 @@ struct Finding {
 
 struct IntegrityStats {
     unsigned long long checked = 0;       ///< candidates examined
+    unsigned long long prechecked = 0;    ///< of which decided on the engine thread (precheck)
     unsigned long long hashed = 0;        ///< files read (cache misses)
     unsigned long long alerts = 0;        ///< conditions that held
     unsigned long long unverifiable = 0;  ///< program gone before it could be read
@@ -109,6 +112,23 @@ public:
     /// stopped the plugin. Content checks after a first baseline that was cut are not decided
     /// (counted unverifiable): half a baseline would take a runtime binary for an untrusted one.
     void cut_scans();
+    /// What precheck() found for an exec's content check.
+    struct Precheck {
+        /// The check is decided (nothing to report): the program's size is no runtime binary's
+        /// (nor, for package_copy, a package program's), or it was gone before it could be seen.
+        bool decided = false;
+        /// Otherwise the program pinned for the worker (may be null): pass it in Request::exe.
+        std::shared_ptr<util::UniqueFd> exe;
+    };
+    /// Engine thread, before a Request is built: the check of one exec decided here when it can
+    /// be without reading the program. It pins /proc/PID/exe (O_PATH), or for a process gone
+    /// already the host's file at `exe` if it is the very file the exec ran (`image`, as the
+    /// worker does), and rules the program out by its size (fstat) against the runtime binaries'
+    /// sizes the worker published after its first baseline. Most execs end here: no copy of the
+    /// event, no hand-off, no wake-up of the worker. Anything else (a program named like a
+    /// runtime, a size that matches, no baseline yet) goes to the worker as before.
+    [[nodiscard]] Precheck precheck(const audit::Event& ev, const std::string& exe, std::uint32_t checks,
+                                    const std::pair<std::string, std::uint64_t>& image, bool host_process);
     /// Engine thread; never blocks. Held until flush_submissions() (the engine loop calls it
     /// after each input batch): one hand-off and one worker wake-up per batch, not per exec.
     /// False when the request could not be kept (counted as dropped).
@@ -160,6 +180,23 @@ private:
     void handle(Request& r);
     void reexamine(Request& r);
     void publish_watch_list();
+    /// Worker: hands the runtime binaries' sizes to precheck() (after the first baseline).
+    void publish_sizes();
+    /// The checks a program at `exe` needs, as handle() decides them.
+    struct Wanted {
+        bool copy = false;
+        bool untrusted = false;
+        bool package = false;
+        bool runtime_path = false;
+        bool named_runtime = false;
+    };
+    [[nodiscard]] Wanted wanted(const std::string& exe, std::uint32_t checks) const;
+    /// The program an exec ran, O_PATH: the pinned /proc/PID/exe if it still is that program,
+    /// else the host's file at the exe path if it is the very file (same device and inode).
+    /// `try_proc`: open /proc/PID/exe when nothing is pinned. `st` receives the file's stat.
+    [[nodiscard]] util::UniqueFd program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
+                                            const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
+                                            bool host_process, struct stat& st) const;
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>
     std::vector<T> take(std::vector<T>& from);
@@ -206,6 +243,22 @@ private:
     std::mutex stop_mu_;                 ///< with stop_cv_: a scan's rate wait ends at once on a stop
     std::condition_variable stop_cv_;
     bool baseline_cut_ = false;          ///< worker: the first baseline was cut short
+    bool sizes_ready_ = false;           ///< worker: the first baseline is done, sizes published
+
+    // The runtime binaries' sizes, for precheck(): published by the worker, copied by the engine
+    // thread when the version moves (0: not published yet, precheck() decides nothing).
+    std::mutex sizes_mu_;
+    std::vector<std::uint64_t> published_sizes_;  ///< guarded by sizes_mu_
+    std::atomic<std::uint64_t> sizes_version_{0};
+    std::vector<std::uint64_t> engine_sizes_;     ///< engine thread
+    std::uint64_t engine_sizes_version_ = 0;      ///< engine thread
+    /// The last pin precheck() made (the same exec's second rule pins nothing new). Engine thread.
+    std::uint64_t last_pin_serial_ = 0;
+    int last_pin_pid_ = -1;
+    std::shared_ptr<util::UniqueFd> last_pin_;
+    /// Checks precheck() decided: counted with the worker's in stats().
+    std::atomic<unsigned long long> prechecked_{0};
+    std::atomic<unsigned long long> precheck_unverifiable_{0};
 };
 
 }  // namespace adock::integrity

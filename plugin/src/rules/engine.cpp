@@ -1326,20 +1326,33 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
             !integrity_->package_copy_candidate(ctx.ev.exe)) {
             return;  // a package's program at its own place (most execs): nothing to hand over
         }
-        integrity::IntegrityMonitor::Request req(ctx.ev, rule.id, *rule.match.content);
+        std::pair<std::string, std::uint64_t> image;
+        bool host_process = false;
+        std::optional<std::string> runtime_path;
         if (self != nullptr) {
-            req.image = self->image;
-            req.host_process = self->attribution == proc::Attribution::Host;
+            image = self->image;
+            host_process = self->attribution == proc::Attribution::Host;
             // The host's runtime binary by identity (runc init exec'd as /proc/self/exe, a
             // hardlink): checked as that file, not as a copy under another name.
             auto rt = rules_->lists.find("runtime_binaries");
             if (rt != rules_->lists.end()) {
-                if (auto path = rt->second->match_identity(self->image)) {
-                    req.event.exe = *path;
-                }
+                runtime_path = rt->second->match_identity(self->image);
             }
         }
         ++stats_.content_checks;
+        // Most execs are decided here by the program's size, without a copy of the event.
+        auto pre = integrity_->precheck(ctx.ev, runtime_path ? *runtime_path : ctx.ev.exe, *rule.match.content,
+                                        image, host_process);
+        if (pre.decided) {
+            return;
+        }
+        integrity::IntegrityMonitor::Request req(ctx.ev, rule.id, *rule.match.content);
+        req.image = std::move(image);
+        req.host_process = host_process;
+        req.exe = std::move(pre.exe);
+        if (runtime_path) {
+            req.event.exe = std::move(*runtime_path);
+        }
         audit::bound_event(req.event, alert_argv_);  // waits for the monitor: within the per-event budget
         (void)integrity_->submit(std::move(req));
         return;
