@@ -412,6 +412,31 @@ TEST_CASE("reader: what a pipe holds is handed on as one batch of whole lines", 
     CHECK(batches == 2);             // 500 records in one batch, then the last line
     CHECK(reader.stats().batches == 1);
     CHECK(reader.stats().pipe_bytes >= 64 * 1024);
+    // A flowing stream (the batch held more than kFlowingBytes): the reader gathered again
+    // without waiting in poll first, and found the end there.
+    CHECK(text.size() > app::Reader::kFlowingBytes);
+    CHECK(reader.stats().waits == 1);
+}
+
+TEST_CASE("reader: a trickle waits in poll before each gather", "[app][reader]") {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe(p.data()) == 0);
+    const std::string text = "type=EOE msg=audit(1.000:1): \ntype=EOE msg=audit(1.000:2): \n";
+    REQUIRE(::write(p[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(p[1]);
+    app::MessageQueue q(1 << 20);
+    app::Reader reader(p[0], q);
+    reader.run();
+    ::close(p[0]);
+    CHECK(reader.stats().batches == 1);
+    CHECK(reader.stats().bytes == text.size());
+    // Below kFlowingBytes: after the batch it waits for input again (and sees the end there).
+    CHECK(reader.stats().waits == 2);
+    std::string got;
+    while (auto m = q.pop_for(0ms)) {
+        got += std::get<app::InputBatch>(*m).bytes;
+    }
+    CHECK(got == text);
 }
 
 TEST_CASE("reader: a full queue drops and counts, the writer is never stalled", "[app][reader]") {
