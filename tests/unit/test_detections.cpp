@@ -3,6 +3,7 @@
 // with PATH and CWD records, SECCOMP records, mount-family syscalls. Captured streams of the
 // same scenarios are replayed in test_replay.cpp.
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -205,6 +206,63 @@ TEST_CASE("paths are made absolute with the cwd and folded lexically", "[fileop]
     CHECK_FALSE(rules::path_matches("/usr/bin/", "/usr/binx/tool"));
     CHECK(rules::path_matches("/etc/systemd/system/docker.*", "/etc/systemd/system/docker.service"));
     CHECK(rules::path_matches("/usr/*bin/runc", "/usr/local/sbin/runc"));
+}
+
+TEST_CASE("path pattern sets answer what path_matches over each pattern answers", "[fileop]") {
+    const std::vector<std::string> patterns = {"/usr/bin/",     "/etc/docker/",      "/usr/sbin/runc",
+                                               "/etc/default/docker", "/usr/*bin/ctr", "/etc/systemd/system/docker.*",
+                                               "/proc/sys/kernel/core_pattern", "/a/[bc]", "/esc/\\*"};
+    const rules::PathPatterns set(patterns);
+    CHECK(set.patterns() == patterns);
+    const std::vector<std::string> paths = {
+        "/usr/bin/tool", "/usr/bin", "/usr/binx/tool", "/usr/bin/", "/etc/docker", "/etc/docker/daemon.json",
+        "/etc/dockerx", "/usr/sbin/runc", "/usr/sbin/runcx", "/usr/sbin/run", "/etc/default/docker",
+        "/usr/local/sbin/ctr", "/usr/ctr", "/usr/bin/ctr", "/etc/systemd/system/docker.service",
+        "/etc/systemd/system/docker", "/proc/sys/kernel/core_pattern", "/a/b", "/a/d", "/esc/*", "/esc/x",
+        "", "/", "relative/usr/bin/x"};
+    std::size_t hits = 0;
+    for (const auto& path : paths) {
+        const bool want = std::any_of(patterns.begin(), patterns.end(),
+                                      [&](const std::string& p) { return rules::path_matches(p, path); });
+        INFO(path);
+        CHECK(set.any(path) == want);
+        hits += want ? 1 : 0;
+    }
+    CHECK(hits == 13);  // both answers are exercised
+    CHECK_FALSE(rules::PathPatterns().any("/usr/bin/x"));
+}
+
+TEST_CASE("program lists compare plain patterns and glob the others, as fnmatch of each would", "[fileop]") {
+    rules::ProgramList list;
+    list.patterns = {"runc", "containerd-shim*", "/usr/sbin/runc", "/usr/*bin/ctr", "/opt/[ab]in/x"};
+    list.dirs = {"/usr/bin", "/usr/sbin"};
+    // What match() did before it classified patterns: fnmatch of every pattern.
+    auto reference = [&](const std::string& p) -> std::optional<std::string> {
+        const auto slash = p.rfind('/');
+        const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+        const std::string dir = slash == std::string::npos ? std::string() : p.substr(0, slash == 0 ? 1 : slash);
+        const bool dir_ok = std::find(list.dirs.begin(), list.dirs.end(), dir) != list.dirs.end();
+        for (const auto& pat : list.patterns) {
+            const bool full = pat.find('/') != std::string::npos;
+            if ((full || dir_ok) && ::fnmatch(pat.c_str(), full ? p.c_str() : base.c_str(), 0) == 0) {
+                return pat;
+            }
+        }
+        return std::nullopt;
+    };
+    const std::vector<std::string> paths = {"/usr/sbin/runc", "/usr/bin/runc", "/tmp/runc", "/usr/bin/runcx",
+                                            "/usr/bin/containerd-shim-runc-v2", "/tmp/containerd-shim",
+                                            "/usr/local/sbin/ctr", "/usr/bin/ctr", "/opt/ain/x", "/opt/cin/x",
+                                            "runc", "/", "/runc"};
+    std::size_t hits = 0;
+    for (const auto& p : paths) {
+        INFO(p);
+        CHECK(list.match(p) == reference(p));
+        hits += reference(p) ? 1 : 0;
+    }
+    CHECK(hits == 6);
+    list.patterns = {"/tmp/runc"};  // patterns set again: classified again
+    CHECK(list.match("/tmp/runc") == std::optional<std::string>("/tmp/runc"));
 }
 
 TEST_CASE("runtime_binary_tampered: host, container escape, package manager, attempts", "[detections][tamper]") {

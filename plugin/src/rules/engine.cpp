@@ -237,7 +237,7 @@ Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, 
     if (cfg.processes.use_proc) {
         names_ = std::make_unique<proc::NameResolver>(
             proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
-        probe_ = std::make_unique<proc::RootProbe>(cfg.proc_root, path_patterns_);
+        probe_ = std::make_unique<proc::RootProbe>(cfg.proc_root, path_patterns_.patterns());
     }
     role_fn_ = [this](const proc::ProcessInfo& p) { return role_of(p); };
     written_.max_entries = kMaxWrittenFiles;
@@ -278,7 +278,7 @@ void Engine::reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSe
     rules_ = std::move(rules);
     path_patterns_ = collect_path_patterns(*rules_);
     if (probe_) {
-        probe_->set_paths(path_patterns_);
+        probe_->set_paths(path_patterns_.patterns());
     }
     bind_lists();
 }
@@ -381,7 +381,7 @@ std::vector<std::string> collect_path_patterns(const RuleSet& rules) {
     std::vector<std::string> out;
     auto add = [&](const Conditions& c) {
         if (c.paths) {
-            for (const auto& p : *c.paths) {
+            for (const auto& p : c.paths->patterns()) {
                 if (std::find(out.begin(), out.end(), p) == out.end()) {
                     out.push_back(p);
                 }
@@ -401,10 +401,6 @@ std::vector<std::string> collect_path_patterns(const RuleSet& rules) {
 
 std::string identity_key(const std::string& scope, const std::string& dev, std::uint64_t inode) {
     return scope + '\x1f' + dev + '/' + std::to_string(inode);
-}
-
-bool any_pattern(const std::vector<std::string>& patterns, const std::string& path) {
-    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) { return path_matches(p, path); });
 }
 
 }  // namespace
@@ -709,7 +705,7 @@ void Engine::learn_identities(const audit::Event& ev) {
         if (parent && !path.ends_with('/')) {
             path += '/';
         }
-        if (path == "/" || !any_pattern(path_patterns_, parent ? path + "x" : path)) {
+        if (path == "/" || !path_patterns_.any(parent ? path + "x" : path)) {
             continue;
         }
         if (!taught_by_setup) {
@@ -732,18 +728,18 @@ void Engine::learn_identities(const audit::Event& ev) {
     }
 }
 
-std::optional<std::string> Engine::identity_match(const std::vector<std::string>& patterns,
+std::optional<std::string> Engine::identity_match(const PathPatterns& patterns,
                                                   const std::string& path,
                                                   const audit::PathItem& item,
                                                   const audit::Event& ev,
                                                   const std::string& scope) const {
     if (const std::string* known = identities_.find(scope, item.dev, item.inode); known != nullptr && *known != path) {
-        if (any_pattern(patterns, *known)) {
+        if (patterns.any(*known)) {
             return *known;
         }
     }
     if (probe_ && !scope.empty()) {
-        if (auto known = probe_->find(scope, item.dev, item.inode); known && *known != path && any_pattern(patterns, *known)) {
+        if (auto known = probe_->find(scope, item.dev, item.inode); known && *known != path && patterns.any(*known)) {
             return known;
         }
     }
@@ -762,7 +758,7 @@ std::optional<std::string> Engine::identity_match(const std::vector<std::string>
         }
         if (dir && dir->ends_with('/')) {
             const std::string real = *dir + base;
-            if (real != path && any_pattern(patterns, real)) {
+            if (real != path && patterns.any(real)) {
                 return real;
             }
         }
@@ -882,10 +878,7 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
         bool ok = true;
         std::optional<std::string> same_as;
         if (c.paths) {
-            // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
-            ok = std::any_of(c.paths->begin(), c.paths->end(), [&p = path](const std::string& pat) {
-                return path_matches(pat, p);
-            });
+            ok = c.paths->any(path);
             if (!ok) {
                 ctx.attribution_of(containers_, table_, role_fn_);
                 if (probe_ && ctx.container) {

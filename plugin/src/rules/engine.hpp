@@ -193,7 +193,7 @@ private:
     void note_container_mount(const audit::Event& ev, const std::string& container);
     /// The path a file of the event is known as by dev/inode (itself, or its PARENT directory
     /// and its base name) when that path matches one of `patterns`.
-    std::optional<std::string> identity_match(const std::vector<std::string>& patterns,
+    std::optional<std::string> identity_match(const PathPatterns& patterns,
                                               const std::string& path,
                                               const audit::PathItem& item,
                                               const audit::Event& ev,
@@ -305,7 +305,7 @@ private:
     std::deque<CloneImage> clone_images_;
     static constexpr std::size_t kMaxCloneImages = 64;
     static constexpr std::size_t kCgroupReadBytes = 8192;
-    std::vector<std::string> path_patterns_;  ///< every rule's `path` patterns: what is learned
+    PathPatterns path_patterns_;  ///< every rule's `path` patterns: what is learned
     bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
     std::chrono::steady_clock::time_point next_refresh_{};
 };

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -187,6 +188,36 @@ bool path_matches(std::string_view pattern, std::string_view path) {
         return pattern == path;  // a plain path (most patterns): no fnmatch, no copies
     }
     return ::fnmatch(std::string(pattern).c_str(), std::string(path).c_str(), 0) == 0;
+}
+
+PathPatterns::PathPatterns(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {
+    for (const auto& p : patterns_) {
+        if (!p.empty() && p.back() == '/') {
+            prefixes_.push_back(p);
+            exact_.insert(p.substr(0, p.size() - 1));  // the directory itself
+        } else if (p.find_first_of("*?[\\") == std::string::npos) {
+            exact_.insert(p);
+        } else {
+            globs_.push_back(p);
+        }
+    }
+}
+
+bool PathPatterns::any(std::string_view path) const {
+    if (exact_.contains(path)) {
+        return true;
+    }
+    for (const auto& p : prefixes_) {
+        if (path.starts_with(p)) {
+            return true;
+        }
+    }
+    if (globs_.empty()) {
+        return false;
+    }
+    const std::string subject(path);
+    return std::any_of(globs_.begin(), globs_.end(),
+                       [&](const std::string& g) { return ::fnmatch(g.c_str(), subject.c_str(), 0) == 0; });
 }
 
 }  // namespace adock::rules

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "audit/event.hpp"
@@ -51,5 +52,30 @@ enum class FileOp : std::uint16_t {
 /// A path pattern: ending in `/` it is a directory prefix (`/usr/bin/` holds everything below);
 /// otherwise a shell glob in which `*` also crosses `/`.
 [[nodiscard]] bool path_matches(std::string_view pattern, std::string_view path);
+
+/// A rule's `path` patterns, sorted by kind once at load: plain paths (and each directory
+/// pattern's own name) in a hash set, directory prefixes, and globs. any() answers what
+/// path_matches() over every pattern answers, with one hash lookup for the plain paths
+/// instead of a scan of each pattern per path.
+class PathPatterns {
+public:
+    PathPatterns() = default;
+    PathPatterns(std::vector<std::string> patterns);  // NOLINT(google-explicit-constructor): a list is its patterns
+
+    /// Whether some pattern matches `path` (path_matches()).
+    [[nodiscard]] bool any(std::string_view path) const;
+    [[nodiscard]] const std::vector<std::string>& patterns() const { return patterns_; }
+    [[nodiscard]] bool empty() const { return patterns_.empty(); }
+
+private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::vector<std::string> patterns_;
+    std::unordered_set<std::string, Hash, std::equal_to<>> exact_;
+    std::vector<std::string> prefixes_;  ///< directory patterns, with their trailing '/'
+    std::vector<std::string> globs_;
+};
 
 }  // namespace adock::rules

@@ -20,21 +20,46 @@
 
 namespace adock::rules {
 
+const std::vector<std::uint8_t>& ProgramList::pattern_kinds() const {
+    if (kinds_.size() != patterns.size() || kinds_of_ != patterns.data()) {
+        kinds_.clear();
+        for (const auto& pat : patterns) {
+            std::uint8_t k = 0;
+            if (pat.find('/') != std::string::npos) {
+                k |= kFullPath;
+            }
+            if (pat.find_first_of("*?[\\") != std::string::npos) {
+                k |= kGlob;
+            }
+            kinds_.push_back(k);
+        }
+        kinds_of_ = patterns.data();
+    }
+    return kinds_;
+}
+
 std::optional<std::string> ProgramList::match(std::string_view path) const {
     if (path.empty()) {
         return std::nullopt;
     }
+    const std::vector<std::uint8_t>& kinds = pattern_kinds();
     const std::string p(path);
     const auto slash = p.rfind('/');
-    const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-    const std::string dir = slash == std::string::npos ? std::string() : p.substr(0, slash == 0 ? 1 : slash);
+    const std::size_t base_at = slash == std::string::npos ? 0 : slash + 1;
+    const std::string_view base = std::string_view(p).substr(base_at);
+    const std::string_view dir =
+        slash == std::string::npos ? std::string_view() : std::string_view(p).substr(0, slash == 0 ? 1 : slash);
     const bool dir_ok = dirs.empty() || std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
-    for (const auto& pat : patterns) {
-        const bool full = pat.find('/') != std::string::npos;
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+        const std::string& pat = patterns[i];
+        const bool full = (kinds[i] & kFullPath) != 0;
         if (!full && !dir_ok) {
             continue;
         }
-        if (::fnmatch(pat.c_str(), full ? p.c_str() : base.c_str(), 0) == 0) {
+        // A plain pattern (most: runc, /usr/sbin/runc) is compared; a glob goes to fnmatch.
+        const bool hit = (kinds[i] & kGlob) != 0 ? ::fnmatch(pat.c_str(), p.c_str() + (full ? 0 : base_at), 0) == 0
+                                                  : pat == (full ? std::string_view(p) : base);
+        if (hit) {
             return pat;
         }
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "rules/fileop.hpp"
 
 namespace adock::rules {
 
@@ -46,6 +47,15 @@ struct ProgramList {
     mutable std::map<FileId, std::string> dir_identities;
     mutable std::set<std::string> resolved_dirs;
     std::vector<std::string> search_dirs;  ///< where plain names are looked for
+
+    /// Per pattern: kFullPath (it has a '/'), kGlob (fnmatch characters). Classified on first
+    /// use after `patterns` is set, so match() compares plain patterns instead of globbing them.
+    static constexpr std::uint8_t kFullPath = 1;
+    static constexpr std::uint8_t kGlob = 2;
+    [[nodiscard]] const std::vector<std::uint8_t>& pattern_kinds() const;
+
+    mutable std::vector<std::uint8_t> kinds_;  ///< pattern_kinds(), for `kinds_of_`
+    mutable const std::string* kinds_of_ = nullptr;
 
     /// (Re)resolves the patterns to the host's files (plain names in the dirs, full paths and
     /// globs of them).
@@ -103,7 +113,7 @@ struct Conditions {
     std::optional<std::set<std::string>> syscalls;                    ///< by name, decoded with arch
     std::optional<std::set<std::int64_t>> exits;                      ///< exit codes (-26 = ETXTBSY)
     std::optional<std::uint32_t> operations;                          ///< FileOp bits
-    std::optional<std::vector<std::string>> paths;                    ///< path_matches() patterns
+    std::optional<PathPatterns> paths;                                ///< path_matches() patterns
     std::optional<std::shared_ptr<const ProgramList>> path_in;         ///< files by path or inode
     std::optional<std::set<std::uint32_t>> uids;
     std::optional<std::set<std::uint32_t>> euids;
