@@ -184,6 +184,56 @@ TEST_CASE("framer: libauparse is not handed ENRICHED translations, nor an exec's
                                        std::string_view("\x1d" "ARCH=x86_64 SYSCALL=chmod UID=\"root\"").size());
 }
 
+TEST_CASE("framer: SYSCALL and PATH records reach libauparse with only the fields detections read", "[audit][framer]") {
+    const std::string syscall =
+        "type=SYSCALL msg=audit(10.000:7): arch=c000003e syscall=59 success=yes exit=0 a0=55e1 a1=55e2 a2=55e3 a3=8 "
+        "items=2 ppid=12 pid=13 auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 "
+        "comm=\"true\" exe=\"/usr/bin/true\" subj=unconfined key=\"adock_exec\"";
+    const std::string path =
+        "type=PATH msg=audit(10.000:7): item=0 name=\"/bin/true\" inode=1234 dev=fe:01 mode=0100755 ouid=0 ogid=0 "
+        "rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0";
+    std::vector<std::string> handed;
+    Framer framer(1000ms, 64, [&](std::string_view text) { handed.emplace_back(text); });
+    const auto now = Framer::Clock::now();
+    framer.feed_line(syscall, now);
+    framer.feed_line(path, now);
+    framer.feed_line("type=EOE msg=audit(10.000:7): ", now);
+    REQUIRE(handed.size() == 1);
+    const std::string kept_syscall =
+        "type=SYSCALL msg=audit(10.000:7): arch=c000003e syscall=59 success=yes exit=0 a0=55e1 a1=55e2 a2=55e3 a3=8 "
+        "ppid=12 pid=13 auid=1000 uid=0 euid=0 comm=\"true\" exe=\"/usr/bin/true\" key=\"adock_exec\"";
+    const std::string kept_path =
+        "type=PATH msg=audit(10.000:7): item=0 name=\"/bin/true\" inode=1234 dev=fe:01 mode=0100755 ouid=0 "
+        "rdev=00:00 nametype=NORMAL";
+    CHECK(handed[0] == kept_syscall + "\n" + kept_path + "\ntype=EOE msg=audit(10.000:7): \n");
+    CHECK(framer.stats().unused_field_bytes_cut == syscall.size() - kept_syscall.size() + path.size() - kept_path.size());
+    CHECK(framer.stats().pending_bytes == 0);
+    // What the parser makes of it: every field a detection reads is there.
+    Collected p;
+    p.feed(syscall + "\n" + path + "\ntype=EOE msg=audit(10.000:7): \n");
+    REQUIRE(p.events.size() == 1);
+    const Event& e = p.events[0];
+    CHECK(e.syscall == 59);
+    CHECK(e.success == std::optional<bool>(true));
+    CHECK(e.args == std::vector<std::uint64_t>{0x55e1, 0x55e2, 0x55e3, 8});
+    CHECK(e.pid == 13);
+    CHECK(e.ppid == 12);
+    CHECK(e.auid == 1000U);
+    CHECK(e.uid == 0U);
+    CHECK(e.euid == 0U);
+    CHECK(e.comm == "true");
+    CHECK(e.exe == "/usr/bin/true");
+    CHECK(e.key == std::optional<std::string>("adock_exec"));
+    REQUIRE(e.paths.size() == 1);
+    CHECK(e.paths[0].name == "/bin/true");
+    CHECK(e.paths[0].inode == 1234);
+    CHECK(e.paths[0].dev == "fe:01");
+    CHECK(e.paths[0].mode == 0100755);
+    CHECK(e.paths[0].ouid == 0U);
+    CHECK(e.paths[0].nametype == "NORMAL");
+    CHECK(e.paths[0].rdev.empty());
+}
+
 TEST_CASE("framer: the login user's name from auditd's translation (AUID=), and nothing a record could forge", "[audit][framer][hostile]") {
     Collected p;
     const auto syscall = [](int serial, const std::string& comm, const std::string& tail) {

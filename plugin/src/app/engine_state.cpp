@@ -38,6 +38,7 @@ std::string EngineLoop::state_json() const {
     w.key("skipped_records").value(static_cast<std::uint64_t>(f.skipped_records));
     w.key("proctitles_skipped").value(static_cast<std::uint64_t>(f.proctitles_skipped));
     w.key("enriched_bytes_cut").value(static_cast<std::uint64_t>(f.enriched_bytes_cut));
+    w.key("unused_field_bytes_cut").value(static_cast<std::uint64_t>(f.unused_field_bytes_cut));
     w.key("events").value(static_cast<std::uint64_t>(p.events));
     w.key("completed_by_eoe").value(static_cast<std::uint64_t>(f.completed_by_eoe));
     w.key("completed_by_age").value(static_cast<std::uint64_t>(f.completed_by_age));

@@ -280,6 +280,30 @@ std::string_view auid_name(std::string_view tail) {
     return name == "unset" ? std::string_view{} : name;
 }
 
+/// Whether the parser (parser.cpp) reads this field of a SYSCALL record: the others (items,
+/// gid, suid, fsuid, egid, sgid, fsgid, tty, ses, subj, ...) are not handed to libauparse.
+bool syscall_field_used(std::string_view name) {
+    switch (name.size()) {
+        case 2:
+            return name[0] == 'a' && name[1] >= '0' && name[1] <= '3';
+        case 3:
+            return name == "pid" || name == "uid" || name == "exe" || name == "key";
+        case 4:
+            return name == "arch" || name == "exit" || name == "ppid" || name == "auid" || name == "euid" ||
+                   name == "comm";
+        case 7:
+            return name == "syscall" || name == "success";
+        default:
+            return false;
+    }
+}
+
+/// The same for a PATH record: not ogid and the capability fields.
+bool path_field_used(std::string_view name) {
+    return name == "item" || name == "name" || name == "inode" || name == "dev" || name == "mode" ||
+           name == "ouid" || name == "rdev" || name == "nametype";
+}
+
 }  // namespace
 
 void Framer::append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now) {
@@ -327,15 +351,45 @@ void Framer::append_record(std::string_view line, const RecordHeader& h, const K
         stats_.pending = pending_.size();
         return;
     }
-    p.text.append(line);
+    const std::size_t start = p.text.size();
+    if (h.type == kTypeSyscall || h.type == kTypePath) {
+        // Only the fields a detection reads: libauparse tokenizes (and allocates) per field.
+        // Fields are split at spaces as libauparse splits them (the kernel hex-encodes a value
+        // holding a space).
+        const auto body = line.find("): ");
+        if (body == std::string_view::npos) {
+            p.text.append(line);
+        } else {
+            const std::size_t before = p.text.size();
+            p.text.append(line.substr(0, body + 2));
+            std::string_view rest = line.substr(body + 3);
+            while (!rest.empty()) {
+                const auto sp = rest.find(' ');
+                const std::string_view field = rest.substr(0, sp);
+                const std::string_view name = field.substr(0, field.find('='));
+                if (h.type == kTypeSyscall ? syscall_field_used(name) : path_field_used(name)) {
+                    p.text += ' ';
+                    p.text.append(field);
+                }
+                if (sp == std::string_view::npos) {
+                    break;
+                }
+                rest.remove_prefix(sp + 1);
+            }
+            stats_.unused_field_bytes_cut += line.size() - (p.text.size() - before);
+        }
+    } else {
+        p.text.append(line);
+    }
     if (!user.empty()) {
         p.text.append(kUserField).append(user);
     }
     p.text += '\n';
+    const std::size_t appended = p.text.size() - start;
     if (execve) {
-        p.execve_bytes += size;
+        p.execve_bytes += appended;
     }
-    stats_.pending_bytes += size;
+    stats_.pending_bytes += appended;
     stats_.pending = pending_.size();
 }
 

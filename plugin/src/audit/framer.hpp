@@ -48,6 +48,7 @@ struct FramerStats {
     unsigned long long oversize_records = 0;      ///< records beyond an event's byte budget: not kept
     unsigned long long proctitles_skipped = 0;    ///< PROCTITLE of an exec whose EXECVE records are kept
     unsigned long long enriched_bytes_cut = 0;    ///< auditd's ENRICHED translations not handed to libauparse
+    unsigned long long unused_field_bytes_cut = 0;  ///< SYSCALL and PATH fields no detection reads, not handed on
     std::size_t pending = 0;
     std::size_t max_pending = 0;
     std::size_t pending_bytes = 0;  ///< text of the events in progress
