@@ -746,3 +746,44 @@ TEST_CASE("precheck: execs ruled out by size on the engine thread, the same verd
     CHECK(pre_stats.unverifiable == worker_stats.unverifiable);
     CHECK(pre_stats.hashed <= worker_stats.hashed);
 }
+
+TEST_CASE("precheck: a program exec'd again in the same batch is not statted again; the next batch looks anew",
+          "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string tool = t.write("usr/bin/tool", "#!a tool of its own size\n");
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    const fs::path proc = t.path / "proc";
+    proc_exe(proc, 20, tool);
+    proc_exe(proc, 21, tool);
+    IntegrityMonitor m(cfg, proc.string());
+    m.start({runc}, {"runc"});
+    m.drain();
+    const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                               static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    const auto id = id_of(tool);
+    CHECK(engine_check(m, exec_with_item(tool, 20, tool), both, id, true));
+    CHECK(engine_check(m, exec_with_item(tool, 21, tool), both, id, true));
+    CHECK(m.stats().prechecked == 2);
+    CHECK(m.stats().precheck_batch_hits == 1);
+    // Another name for the same file is not the same question (the checks depend on the name).
+    CHECK(engine_check(m, exec_with_item(t.path.string() + "/other-name", 21, tool), both, id, true));
+    CHECK(m.stats().precheck_batch_hits == 1);
+    // The batch ends; the file now has runc's content (same inode, rewritten in place): the
+    // next batch's exec is statted again and goes to the worker, which finds the copy.
+    m.flush_submissions();
+    {
+        std::ofstream(tool, std::ios::binary | std::ios::trunc) << "#!runtime v1\n";
+    }
+    REQUIRE(id_of(tool) == id);
+    CHECK_FALSE(engine_check(m, exec_with_item(tool, 20, tool), both, id, true));
+    m.drain();
+    const auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].integrity.recognized_as == runc);
+    CHECK(m.stats().precheck_batch_hits == 1);
+    m.stop();
+}

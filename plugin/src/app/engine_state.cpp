@@ -100,6 +100,7 @@ std::string EngineLoop::state_json() const {
         w.key("trusted_hashes").value(static_cast<std::uint64_t>(is.trusted_hashes));
         w.key("checked").value(static_cast<std::uint64_t>(is.checked));
         w.key("prechecked").value(static_cast<std::uint64_t>(is.prechecked));
+        w.key("precheck_batch_hits").value(static_cast<std::uint64_t>(is.precheck_batch_hits));
         w.key("hashed").value(static_cast<std::uint64_t>(is.hashed));
         w.key("alerts").value(static_cast<std::uint64_t>(is.alerts));
         w.key("unverifiable").value(static_cast<std::uint64_t>(is.unverifiable));

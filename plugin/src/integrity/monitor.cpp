@@ -99,6 +99,7 @@ bool IntegrityMonitor::submit(Request&& r) {
 }
 
 void IntegrityMonitor::flush_submissions() {
+    ruled_out_.clear();  // the next batch stats again
     if (outbox_.empty()) {
         return;
     }
@@ -301,6 +302,7 @@ IntegrityStats IntegrityMonitor::stats() const {
     const auto prechecked = prechecked_.load(std::memory_order_relaxed);
     out.checked += prechecked;
     out.prechecked = prechecked;
+    out.precheck_batch_hits = precheck_batch_hits_.load(std::memory_order_relaxed);
     out.unverifiable += precheck_unverifiable_.load(std::memory_order_relaxed);
     return out;
 }
@@ -646,42 +648,48 @@ util::UniqueFd IntegrityMonitor::program_of(const audit::Event& ev, const std::s
     return fd;
 }
 
+std::shared_ptr<util::UniqueFd> IntegrityMonitor::pin(const audit::Event& ev) {
+    if (last_pin_ && last_pin_serial_ == ev.serial && last_pin_pid_ == ev.pid) {
+        return last_pin_;  // another rule's check of the same exec: pinned once
+    }
+    last_pin_.reset();
+    if (ev.pid <= 0 || pinned_.load(std::memory_order_relaxed) >= kMaxPinned) {
+        return nullptr;
+    }
+    // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
+    util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+    if (!fd.valid()) {
+        return nullptr;
+    }
+    pinned_.fetch_add(1, std::memory_order_relaxed);
+    last_pin_ = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
+        delete p;
+        pinned_.fetch_sub(1, std::memory_order_relaxed);
+    });
+    last_pin_serial_ = ev.serial;
+    last_pin_pid_ = ev.pid;
+    return last_pin_;
+}
+
 IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, const std::string& exe,
                                                       std::uint32_t checks,
                                                       const std::pair<std::string, std::uint64_t>& image,
                                                       bool host_process) {
     Precheck out;
-    const bool same_exec = last_pin_ && last_pin_serial_ == ev.serial && last_pin_pid_ == ev.pid;
-    if (same_exec) {
-        out.exe = last_pin_;  // another rule's check of the same exec: pinned once
-    } else {
-        last_pin_.reset();
-        if (ev.pid > 0 && pinned_.load(std::memory_order_relaxed) < kMaxPinned) {
-            // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
-            util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
-            if (fd.valid()) {
-                pinned_.fetch_add(1, std::memory_order_relaxed);
-                out.exe = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
-                    delete p;
-                    pinned_.fetch_sub(1, std::memory_order_relaxed);
-                });
-                last_pin_ = out.exe;
-                last_pin_serial_ = ev.serial;
-                last_pin_pid_ = ev.pid;
-            }
-        }
-    }
     const std::uint64_t version = sizes_version_.load(std::memory_order_acquire);
     if (version == 0) {
+        out.exe = pin(ev);
         return out;  // no first baseline yet: the worker decides, after it
     }
     if (version != engine_sizes_version_) {
         const std::scoped_lock lock(sizes_mu_);
         engine_sizes_ = published_sizes_;
         engine_sizes_version_ = sizes_version_.load(std::memory_order_relaxed);
+        ruled_out_.clear();
     }
     const Wanted w = wanted(exe, checks);
     if (w.untrusted) {
+        out.exe = pin(ev);
         return out;  // named like a runtime: the worker hashes it (or says it is unverifiable)
     }
     if (!w.copy && !w.package) {
@@ -689,6 +697,18 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, co
         out.decided = true;
         return out;
     }
+    // The same file, the same name and checks, ruled out by its size earlier in this batch:
+    // every event of a batch is already past, so a stat now says what it said then.
+    const auto cached = std::find_if(ruled_out_.begin(), ruled_out_.end(), [&](const RuledOut& r) {
+        return r.inode == image.second && r.checks == checks && r.dev == image.first && r.exe == exe;
+    });
+    if (image.second != 0 && cached != ruled_out_.end()) {
+        ++prechecked_;
+        ++precheck_batch_hits_;
+        out.decided = true;
+        return out;
+    }
+    out.exe = pin(ev);
     struct stat st {};
     const util::UniqueFd program = program_of(ev, exe, out.exe && out.exe->valid() ? out.exe->get() : -1,
                                               /*try_proc=*/false, w, image, host_process, st);
@@ -706,6 +726,12 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, co
     if (!copy_size && !package_size) {
         ++prechecked_;  // a copy has the same size: most programs are ruled out without reading them
         out.decided = true;
+        // Remembered for the batch when the file statted is the exec's own (not a script's
+        // interpreter).
+        if (image.second != 0 && static_cast<std::uint64_t>(st.st_ino) == image.second &&
+            util::audit_dev(st.st_dev) == image.first && ruled_out_.size() < kMaxRuledOut) {
+            ruled_out_.push_back(RuledOut{image.first, image.second, checks, exe});
+        }
     }
     return out;
 }

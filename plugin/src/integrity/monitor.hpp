@@ -57,6 +57,7 @@ struct Finding {
 struct IntegrityStats {
     unsigned long long checked = 0;       ///< candidates examined
     unsigned long long prechecked = 0;    ///< of which decided on the engine thread (precheck)
+    unsigned long long precheck_batch_hits = 0;  ///< of those, answered by the batch's earlier stat
     unsigned long long hashed = 0;        ///< files read (cache misses)
     unsigned long long alerts = 0;        ///< conditions that held
     unsigned long long unverifiable = 0;  ///< program gone before it could be read
@@ -180,6 +181,8 @@ private:
     void handle(Request& r);
     void reexamine(Request& r);
     void publish_watch_list();
+    /// Engine thread: the exec's program pinned (O_PATH /proc/PID/exe), once per exec.
+    std::shared_ptr<util::UniqueFd> pin(const audit::Event& ev);
     /// Worker: hands the runtime binaries' sizes to precheck() (after the first baseline).
     void publish_sizes();
     /// The checks a program at `exe` needs, as handle() decides them.
@@ -256,6 +259,17 @@ private:
     std::uint64_t last_pin_serial_ = 0;
     int last_pin_pid_ = -1;
     std::shared_ptr<util::UniqueFd> last_pin_;
+    /// Files precheck() ruled out by size in the current batch (cleared by flush_submissions()
+    /// and when the sizes change): the same program exec'd again is not statted again.
+    struct RuledOut {
+        std::string dev;
+        std::uint64_t inode = 0;
+        std::uint32_t checks = 0;
+        std::string exe;
+    };
+    static constexpr std::size_t kMaxRuledOut = 64;
+    std::vector<RuledOut> ruled_out_;
+    std::atomic<unsigned long long> precheck_batch_hits_{0};
     /// Checks precheck() decided: counted with the worker's in stats().
     std::atomic<unsigned long long> prechecked_{0};
     std::atomic<unsigned long long> precheck_unverifiable_{0};
