@@ -13,7 +13,7 @@
 # same way in the same run, since timings on a shared machine drift between runs;
 # --baseline-rules gives it its own rules directory (that build's conf/rules: an older build
 # refuses conditions it does not know). --perf
-# records the plugin (perf record -g -p) during the burst: perf-MODE.txt, by symbol and by thread
+# records the plugin (perf record --call-graph dwarf -p, 400 Hz) during the burst: perf-MODE.txt, by symbol and by thread
 # (kept with --keep, with perf-MODE.data).
 # Reported per phase: CPU seconds (utime+stime from /proc/PID/stat, children excluded) of auditd
 # and of its plugin, the kernel's `lost` counter (auditctl -s) before and after, the plugin's own
@@ -296,7 +296,7 @@ for mode in "${mode_list[@]}"; do
   log "$mode: workload ($execs execs, $churn churn rounds)"
   PERF_PID=""
   if [ -n "$perf" ] && [ -n "$PLUGIN" ] && command -v perf >/dev/null; then
-    perf record -q -g -p "$PLUGIN" -o "$d/perf-$mode.data" > /dev/null 2>&1 &
+    perf record -q -F 400 --call-graph dwarf,16384 -p "$PLUGIN" -o "$d/perf-$mode.data" > /dev/null 2>&1 &
     PERF_PID=$!
   fi
   phase "$mode" burst workload >> "$results"
@@ -306,6 +306,8 @@ for mode in "${mode_list[@]}"; do
     # The same samples by thread, then by thread and symbol: which thread pays for what.
     perf report -i "$d/perf-$mode.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' >> "$d/perf-$mode.txt" || true
     perf report -i "$d/perf-$mode.data" --no-children -g none --percent-limit 0.4 --sort comm,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -80 >> "$d/perf-$mode.txt" || true
+    # Inclusive cost on the engine thread (call graphs from DWARF): where its time goes.
+    perf report -i "$d/perf-$mode.data" --children --comm adock-engine -g none --percent-limit 1.5 --sort sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 >> "$d/perf-$mode.txt" || true
     [ -n "$keep" ] || rm -f "$d/perf-$mode.data"
   fi
   log "$mode: fixed rate ($rate execs/s for $rate_secs s)"
