@@ -23,6 +23,7 @@
 #include "outputs/gate.hpp"
 #include "outputs/spool.hpp"
 #include "outputs/syslog.hpp"
+#include "strict_json.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -638,7 +639,7 @@ TEST_CASE("every HTTP output type POSTs its documented shape; secrets stay off t
     auto body_of = [&](const std::string& path) {
         for (const auto& r : reqs) {
             if (r.request_line.find("POST " + path + " ") == 0) {
-                return YAML::Load(r.body);
+                return adock::test::load_json(r.body);
             }
         }
         FAIL("no request to " << path);

@@ -15,6 +15,7 @@
 #include "outputs/display.hpp"
 #include "outputs/formats.hpp"
 #include "outputs/slack.hpp"
+#include "strict_json.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 #include "util/log.hpp"
@@ -96,7 +97,7 @@ TEST_CASE("every chat and pager payload: no control or bidi character in any str
     for (const auto& body : {adock::outputs::slack_payload(a), adock::outputs::teams_payload(a),
                              adock::outputs::discord_payload(a), adock::outputs::pagerduty_payload(a),
                              adock::outputs::opsgenie_payload(a)}) {
-        const YAML::Node p = YAML::Load(body);
+        const YAML::Node p = adock::test::load_json(body);
         std::vector<std::string> all;
         adock::test::yaml_texts(p, all);
         REQUIRE_FALSE(all.empty());

@@ -17,6 +17,7 @@
 #include "outputs/delivery_sink.hpp"
 #include "outputs/kafka.hpp"
 #include "outputs/sink.hpp"
+#include "strict_json.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -131,7 +132,7 @@ AlertMessage alert(int n, bool in_container = true) {
 }
 
 std::string summary_of(const Consumed& c) {
-    return YAML::Load(c.value)["summary"].as<std::string>();
+    return adock::test::load_json(c.value)["summary"].as<std::string>();
 }
 
 template <class Pred>
@@ -245,7 +246,7 @@ TEST_CASE("kafka: alerts delivered, keyed by container id or host, acknowledged"
     CHECK(got[1].key == "c1");
     CHECK(got[2].key == "node-1");
     CHECK(summary_of(got[0]) == "alert 0");
-    CHECK(YAML::Load(got[2].value)["rule"]["id"].as<std::string>() == "runc_suspicious_exec");
+    CHECK(adock::test::load_json(got[2].value)["rule"]["id"].as<std::string>() == "runc_suspicious_exec");
     const auto s = sink->stats();
     CHECK(s.failed == 0);
     CHECK(s.dropped == 0);

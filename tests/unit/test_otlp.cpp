@@ -12,6 +12,7 @@
 #include "http_test_server.hpp"
 #include "outputs/otlp.hpp"
 #include "outputs/sink.hpp"
+#include "strict_json.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -87,7 +88,7 @@ std::string base_url(const TestServer& server) {
 TEST_CASE("otlp: one log record per alert, the alert's fields as typed attributes", "[outputs][otlp]") {
     const adock::Alert a = rich_alert();
     const std::string body = payload_of(a);
-    const YAML::Node doc = YAML::Load(body);
+    const YAML::Node doc = adock::test::load_json(body);
     REQUIRE(doc["resourceLogs"].size() == 1);
     const YAML::Node rl = doc["resourceLogs"][0];
     std::map<std::string, std::string> resource;
@@ -165,7 +166,7 @@ TEST_CASE("otlp: severity numbers, an unknown time, a host alert", "[outputs][ot
     CHECK(body.find("\"severityText\":\"" + std::string(adock::severity_name(sev)) + "\"") != std::string::npos);
     CHECK(body.find("\"observedTimeUnixNano\":\"5\"") != std::string::npos);  // only the observed time
     CHECK(body.find("\"timeUnixNano\"") == std::string::npos);
-    const YAML::Node rec = YAML::Load(body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    const YAML::Node rec = adock::test::load_json(body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
     CHECK(attribute(rec, "container.id").IsNull());  // on the host: no container attributes
 }
 
@@ -238,7 +239,7 @@ TEST_CASE("otlp receiver: 200 delivers to /v1/logs as application/json", "[outpu
     REQUIRE(reqs.size() == 1);
     CHECK(reqs[0].request_line == "POST /v1/logs HTTP/1.1");
     CHECK(reqs[0].headers.find("\r\nContent-Type: application/json\r\n") != std::string::npos);
-    const YAML::Node doc = YAML::Load(reqs[0].body);
+    const YAML::Node doc = adock::test::load_json(reqs[0].body);
     CHECK(doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"].size() == 1);
     CHECK(sink->stats().dropped == 0);
 }
@@ -329,7 +330,7 @@ TEST_CASE("otlp: a receiver down keeps alerts in the spool; the next start deliv
     const auto reqs = server.requests();
     REQUIRE(reqs.size() == 3);
     for (int i = 0; i < 3; ++i) {
-        const YAML::Node rec = YAML::Load(reqs[static_cast<std::size_t>(i)].body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+        const YAML::Node rec = adock::test::load_json(reqs[static_cast<std::size_t>(i)].body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
         CHECK(rec["body"]["stringValue"].as<std::string>() == "alert " + std::to_string(i));
     }
 }

@@ -6,6 +6,7 @@
 
 #include "alert/alert.hpp"
 #include "outputs/slack.hpp"
+#include "strict_json.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -37,7 +38,7 @@ Alert hostile_alert() {
 }  // namespace
 
 TEST_CASE("slack: Block Kit shape with the alert's facts", "[outputs][slack]") {
-    const YAML::Node p = YAML::Load(slack_payload(hostile_alert()));
+    const YAML::Node p = adock::test::load_json(slack_payload(hostile_alert()));
     REQUIRE(p["blocks"].IsSequence());
     CHECK(p["blocks"][0]["type"].as<std::string>() == "header");
     CHECK(p["blocks"][0]["text"]["type"].as<std::string>() == "plain_text");
@@ -50,7 +51,7 @@ TEST_CASE("slack: Block Kit shape with the alert's facts", "[outputs][slack]") {
 
 TEST_CASE("slack: no argv can mention, link or break the JSON", "[outputs][slack]") {
     const std::string body = slack_payload(hostile_alert());
-    const YAML::Node p = YAML::Load(body);  // valid JSON (JSON is YAML)
+    const YAML::Node p = adock::test::load_json(body);  // valid JSON (JSON is YAML)
     std::vector<std::string> all;
     adock::test::yaml_texts(p, all);
     for (const auto& t : all) {
@@ -71,7 +72,7 @@ TEST_CASE("slack: 100 KB strings are cut to Slack's limits without breaking an e
     a.process.exe = std::string(100000, 'x');
     a.host = std::string(500, 'h');
     const std::string body = slack_payload(a);
-    const YAML::Node p = YAML::Load(body);
+    const YAML::Node p = adock::test::load_json(body);
     CHECK(adock::test::code_points(p["blocks"][0]["text"]["text"].as<std::string>()) <= 150);
     const std::string summary = p["blocks"][1]["text"]["text"].as<std::string>();
     CHECK(adock::test::code_points(summary) <= 3000);
@@ -96,7 +97,7 @@ TEST_CASE("slack: text helpers", "[outputs][slack]") {
 TEST_CASE("slack: the initiator is a field when the alert has one, escaped and cut", "[outputs][slack][initiator]") {
     auto field_texts = [](const Alert& a) {
         std::vector<std::string> out;
-        for (const auto& f : YAML::Load(slack_payload(a))["blocks"][2]["fields"]) {
+        for (const auto& f : adock::test::load_json(slack_payload(a))["blocks"][2]["fields"]) {
             out.push_back(f["text"].as<std::string>());
         }
         return out;
