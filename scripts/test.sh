@@ -27,6 +27,16 @@ echo "== unit tests (Release, -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DAUDISP_DOCKER_WARNINGS_AS_ERRORS=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure)
+# The unit tests need no root (scripts/unit.sh runs them as any user): proved here as nobody.
+echo "== unit tests as an unprivileged user (nobody)"
+as_nobody() { (cd /tmp && setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env "$@"); }
+if as_nobody test -r "$root/conf/rules/10-runtime.yaml" -a -x "$root/build/tests/unit_tests"; then
+  as_nobody "$root/build/tests/unit_tests" >/tmp/adock-unit-nobody.log 2>&1 \
+    || { tail -40 /tmp/adock-unit-nobody.log; echo "unit tests failed as nobody"; exit 1; }
+  grep -E "^(All tests passed|test cases:)" /tmp/adock-unit-nobody.log; rm -f /tmp/adock-unit-nobody.log
+else
+  echo "SKIP: nobody cannot read this checkout ($root); scripts/unit.sh runs the unit tests as any user"
+fi
 
 echo "== unit tests (Debug, ASan+UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAUDISP_DOCKER_ENABLE_ASAN=ON \

@@ -226,8 +226,10 @@ TEST_CASE("otlp: config types, the logs path, the spool", "[outputs][otlp][confi
 TEST_CASE("otlp receiver: 200 delivers to /v1/logs as application/json", "[outputs][otlp]") {
     ensure_curl_global();
     TestServer server({Reply{200, 0ms, "Content-Type: application/json\r\n", "{}"}});
-    auto cfg = adock::config::load_config_string(
-                   "outputs:\n  - {name: otel, type: otlp, url: \"" + base_url(server) + "\"}\n")
+    const adock::test::TempDir tmp;  // not the default /var/lib/audisp-docker/spool of the host
+    auto cfg = adock::config::load_config_string("spool_dir: " + (tmp / "spool") +
+                                                 "\noutputs:\n  - {name: otel, type: otlp, url: \"" +
+                                                 base_url(server) + "\"}\n")
                    .outputs.at(0);
     auto sink = adock::outputs::make_sink(cfg);
     sink->start();
