@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "util/rfc3339.hpp"
+
 namespace adock::audit {
 namespace {
 
@@ -102,25 +104,7 @@ std::optional<int> syscall_number(std::uint32_t arch, std::string_view name) {
 }
 
 std::string rfc3339(std::int64_t sec, std::uint32_t milli) {
-    // Seconds come from the stream (a replayed log, a remote node): clamped to years 1970..9999,
-    // so gmtime's year and the +1900 below cannot overflow and the text stays RFC 3339.
-    constexpr std::int64_t kMaxSec = 253402300799;  // 9999-12-31T23:59:59Z
-    sec = std::clamp<std::int64_t>(sec, 0, kMaxSec);
-    std::tm tm{};
-    const auto t = static_cast<std::time_t>(sec);
-    gmtime_r(&t, &tm);
-    std::array<char, 40> buf{};
-    const int n = std::snprintf(buf.data(),
-                                buf.size(),
-                                "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-                                tm.tm_year + 1900,
-                                tm.tm_mon + 1,
-                                tm.tm_mday,
-                                tm.tm_hour,
-                                tm.tm_min,
-                                tm.tm_sec,
-                                milli % 1000);
-    return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+    return util::rfc3339(sec, milli);
 }
 
 }  // namespace adock::audit

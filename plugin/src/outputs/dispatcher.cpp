@@ -10,18 +10,11 @@
 #include <thread>
 
 #include "util/log.hpp"
+#include "util/rfc3339.hpp"
 
 namespace adock::outputs {
 std::string now_rfc3339() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    std::tm tm{};
-    ::gmtime_r(&ts.tv_sec, &tm);
-    std::array<char, 40> buf{};
-    const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-    std::array<char, 24> ms{};
-    std::snprintf(ms.data(), ms.size(), ".%03ldZ", ts.tv_nsec / 1000000);
-    return std::string(buf.data(), n) + ms.data();
+    return util::now_rfc3339();
 }
 
 std::int64_t wall_ms() {
