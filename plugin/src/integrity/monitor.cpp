@@ -76,22 +76,8 @@ bool IntegrityMonitor::submit(Request&& r) {
             return false;
         }
     }
-    if (!r.reexamine && r.exe == nullptr && !outbox_.empty() && outbox_.back().exe &&
-        outbox_.back().event.serial == r.event.serial && outbox_.back().event.pid == r.event.pid) {
-        // Another rule's check of the same exec (runtime_binary_unrecognized, then
-        // binary_masquerade): the same program, pinned once.
-        r.exe = outbox_.back().exe;
-    }
-    if (!r.reexamine && r.exe == nullptr && r.event.pid > 0 && pinned_.load(std::memory_order_relaxed) < kMaxPinned) {
-        // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
-        util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(r.event.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
-        if (fd.valid()) {
-            pinned_.fetch_add(1, std::memory_order_relaxed);
-            r.exe = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
-                delete p;
-                pinned_.fetch_sub(1, std::memory_order_relaxed);
-            });
-        }
+    if (!r.reexamine && r.exe == nullptr) {
+        r.exe = pin(r.event);  // the same exec's second rule shares the first one's pin
     }
     ++inflight_;
     outbox_.push_back(std::move(r));
