@@ -598,22 +598,24 @@ IntegrityMonitor::Wanted IntegrityMonitor::wanted(const std::string& exe, std::u
     return w;
 }
 
-util::UniqueFd IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
-                                            const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
-                                            bool host_process, struct stat& st) const {
+int IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
+                                 const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
+                                 bool host_process, util::UniqueFd& fd, struct stat& st) const {
     // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
     // process's own view (a container's file system, a symlink swapped since), not the host's.
-    util::UniqueFd fd;
+    fd = util::UniqueFd();
     if (pinned >= 0) {
-        fd = util::UniqueFd(::fcntl(pinned, F_DUPFD_CLOEXEC, 0));
+        if (::fstat(pinned, &st) == 0 && ran_this_exec(st, ev)) {
+            return pinned;  // the pin itself: no descriptor of our own
+        }
     } else if (try_proc) {
         fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+        if (fd.valid() && (::fstat(fd.get(), &st) != 0 || !ran_this_exec(st, ev))) {
+            fd = util::UniqueFd();
+        }
     }
-    if (fd.valid() && (::fstat(fd.get(), &st) != 0 || !ran_this_exec(st, ev))) {
-        // The process has exec'd again since (`bash -c prog` becomes prog): its program now is
-        // not the one this exec ran, and says nothing about it.
-        fd = util::UniqueFd();
-    }
+    // Not valid now: gone, or it has exec'd again since (`bash -c prog` becomes prog), and its
+    // program now says nothing about this exec.
     // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
     if (!fd.valid() && (w.runtime_path || (host_process && !w.named_runtime)) && image.second != 0 &&
         exe.starts_with('/')) {
@@ -631,7 +633,7 @@ util::UniqueFd IntegrityMonitor::program_of(const audit::Event& ev, const std::s
             fd = std::move(path);
         }
     }
-    return fd;
+    return fd.get();
 }
 
 std::shared_ptr<util::UniqueFd> IntegrityMonitor::pin(const audit::Event& ev) {
@@ -696,9 +698,9 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, co
     }
     out.exe = pin(ev);
     struct stat st {};
-    const util::UniqueFd program = program_of(ev, exe, out.exe && out.exe->valid() ? out.exe->get() : -1,
-                                              /*try_proc=*/false, w, image, host_process, st);
-    if (!program.valid()) {
+    util::UniqueFd owned;
+    if (program_of(ev, exe, out.exe && out.exe->valid() ? out.exe->get() : -1, /*try_proc=*/false, w, image,
+                   host_process, owned, st) < 0) {
         // As the worker: gone before it could be seen, and nothing named like a runtime.
         ++prechecked_;
         ++precheck_unverifiable_;
@@ -766,10 +768,11 @@ void IntegrityMonitor::handle(Request& r) {
     util::UniqueFd fd;
     {
         struct stat st {};
-        const util::UniqueFd program = program_of(r.event, exe, r.exe && r.exe->valid() ? r.exe->get() : -1,
-                                                  /*try_proc=*/true, w, r.image, r.host_process, st);
-        if (program.valid()) {
-            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(program.get())).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+        util::UniqueFd owned;
+        const int program = program_of(r.event, exe, r.exe && r.exe->valid() ? r.exe->get() : -1,
+                                       /*try_proc=*/true, w, r.image, r.host_process, owned, st);
+        if (program >= 0) {
+            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(program)).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
         }
     }
     const auto key = fd.valid() ? stat_key(fd.get()) : std::nullopt;

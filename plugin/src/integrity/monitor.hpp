@@ -196,10 +196,11 @@ private:
     [[nodiscard]] Wanted wanted(const std::string& exe, std::uint32_t checks) const;
     /// The program an exec ran, O_PATH: the pinned /proc/PID/exe if it still is that program,
     /// else the host's file at the exe path if it is the very file (same device and inode).
-    /// `try_proc`: open /proc/PID/exe when nothing is pinned. `st` receives the file's stat.
-    [[nodiscard]] util::UniqueFd program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
-                                            const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
-                                            bool host_process, struct stat& st) const;
+    /// `try_proc`: open /proc/PID/exe when nothing is pinned. Returns the descriptor to use (the
+    /// pin itself, or one held in `fd`), -1 for none; `st` receives the file's stat.
+    [[nodiscard]] int program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
+                                 const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
+                                 bool host_process, util::UniqueFd& fd, struct stat& st) const;
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>
     std::vector<T> take(std::vector<T>& from);
