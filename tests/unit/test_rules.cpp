@@ -85,6 +85,23 @@ TEST_CASE("runc from a shell is suspicious, with the shell as parent", "[rules][
     CHECK(a.time == "2026-11-22T09:14:15.000Z");
 }
 
+TEST_CASE("detection hands its alerts to any AlertSink, no outputs involved", "[rules][runc]") {
+    struct Keep final : AlertSink {
+        std::vector<Alert> got;
+        void dispatch(Alert&& a) override { got.push_back(std::move(a)); }
+    } sink;
+    config::Config cfg;
+    cfg.processes.use_proc = false;
+    cfg.host = "testhost";
+    rules::Engine engine(cfg, rules::load_rules_texts({{kBuiltin, slurp(kBuiltin)}}), sink);
+    engine.on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
+    CHECK(sink.got.empty());  // control: a shell alone is no detection
+    engine.on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "run", "x"}));
+    REQUIRE(sink.got.size() == 1);
+    CHECK(sink.got[0].rule_id == "runc_suspicious_exec");
+    CHECK(sink.got[0].process.pid == 101);
+}
+
 TEST_CASE("runc under the containerd shim and its own re-exec are quiet", "[rules][runc]") {
     Harness h;
     h.engine->on_event(exec_event(200, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}));

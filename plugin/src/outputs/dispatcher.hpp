@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "alert/alert_sink.hpp"
 #include "outputs/gate.hpp"
 #include "outputs/sink.hpp"
 
@@ -23,7 +24,7 @@ struct NamedStats {
 /// Fans each alert out to every sink: serialized once, passed through each output's gate
 /// (severity, routing, dedup, rate limit), offered to its own queue. Never blocks: a full sink
 /// drops (and counts) without delaying the others.
-class Dispatcher {
+class Dispatcher final : public AlertSink {
 public:
     Dispatcher() = default;
 
@@ -35,7 +36,7 @@ public:
     /// those of an output that is gone are handed to its old sink before it is returned.
     std::vector<std::unique_ptr<Sink>> replace(std::vector<std::unique_ptr<Sink>> sinks);
 
-    void dispatch(Alert&& alert);
+    void dispatch(Alert&& alert) override;
     /// Periodic (the engine's tick): sends fold summaries whose window ended and raises
     /// plugin_degraded through the healthy outputs when one drops alerts or its spool fills.
     void tick(std::chrono::steady_clock::time_point now);

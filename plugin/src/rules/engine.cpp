@@ -222,7 +222,7 @@ struct Engine::Context {
     }
 };
 
-Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, outputs::Dispatcher& out)
+Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, AlertSink& out)
     : host_(cfg.host.empty() ? local_host_name() : cfg.host),
       ancestry_depth_(cfg.processes.ancestry_depth),
       alert_argv_{cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes},

@@ -11,10 +11,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "alert/alert_sink.hpp"
 #include "audit/argv_budget.hpp"
 #include "audit/event.hpp"
 #include "config/config.hpp"
-#include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "proc/process_table.hpp"
 #include "proc/root_probe.hpp"
@@ -67,10 +67,10 @@ struct EngineStats {
 };
 
 /// Correlates events with the process table and containers, runs the rules, and hands
-/// alerts to the dispatcher. Runs on the engine thread only.
+/// alerts to an AlertSink (the outputs' dispatcher, live). Runs on the engine thread only.
 class Engine {
 public:
-    Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, outputs::Dispatcher& out);
+    Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, AlertSink& out);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -248,7 +248,7 @@ private:
     audit::ArgvBudget alert_argv_;     ///< the acting process's argv in an alert
     audit::ArgvBudget ancestor_argv_;  ///< each ancestor's argv in an alert
     std::shared_ptr<const RuleSet> rules_;
-    outputs::Dispatcher& out_;
+    AlertSink& out_;
     proc::ProcessTable table_;
     proc::ContainerResolver containers_;
     /// Names are read only where the host's state describes the stream (not in a replay).
