@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the engine's files share and nothing else sees: the per-event facts (Engine::Context) and
+// the few helpers more than one of them uses. Included only by rules/engine*.cpp.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "audit/argv_budget.hpp"
+#include "rules/engine.hpp"
+#include "rules/fileop.hpp"
+
+namespace adock::rules {
+namespace detail {
+
+/// How long an alert waits for its container's names to be read.
+constexpr std::chrono::milliseconds kNameWait{300};
+
+/// The event's time in milliseconds (stream clock), saturating on absurd seconds.
+inline std::int64_t event_ms(const audit::Event& ev) {
+    constexpr std::int64_t kMaxSec = INT64_MAX / 1000 - 1;
+    const std::int64_t sec = std::clamp<std::int64_t>(ev.sec, -kMaxSec, kMaxSec);
+    return sec * 1000 + static_cast<std::int64_t>(ev.milli % 1000);
+}
+
+/// argv within `budget` into an alert's process object, with the cut marked.
+void set_argv(ProcessRef& r,
+              const std::vector<std::string>& argv,
+              audit::ArgvBudget budget,
+              bool already_cut,
+              const std::string& whole_sha256,
+              std::size_t whole_argc);
+
+/// kill_process, kill_thread, trap, errno(N), user_notif, trace, log, allow: the action bits of a
+/// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
+std::string seccomp_action(std::uint32_t code);
+
+/// Replaces the {integrity.*} placeholders a summary kept until the file was examined.
+void fill_integrity(Alert& a);
+
+}  // namespace detail
+
+/// Facts about one event, computed on first use: most events never need the parent,
+/// the ancestry, the container or the file paths.
+struct Engine::Context {
+    Context(const audit::Event& e, const std::vector<std::string>& a) : ev(e), argv(a) {}
+
+    const audit::Event& ev;
+    const std::vector<std::string>& argv;
+    const std::string* syscall = nullptr;  ///< name; null for SECCOMP-only events
+    bool parent_done = false;
+    const proc::ProcessInfo* parent = nullptr;
+    bool ancestry_done = false;
+    std::vector<const proc::ProcessInfo*> ancestry;
+    bool container_done = false;
+    proc::Attribution attribution = proc::Attribution::Unknown;
+    std::optional<ContainerRef> container;  ///< Container: the container; Unknown: one with no id
+    bool file_on_host = false;              ///< path_in matched the host's file for certain
+    bool names_pending = false;             ///< the container's names are being read
+    bool spec_pending = false;              ///< container_request: the spec is being read
+    /// container_request: what the command line asks (computed once, for every rule asking).
+    std::optional<std::vector<proc::RequestFinding>> argv_requests;
+    bool op_done = false;
+    FileOp op = FileOp::None;
+    bool paths_done = false;
+    /// Absolute paths of the event's PATH items that name the object (not PARENT directories),
+    /// with the item they came from.
+    std::vector<std::pair<std::string, const audit::PathItem*>> paths;
+    std::optional<std::string> file_path;  ///< the path a path condition matched
+    std::optional<std::string> same_as;    ///< ... by dev/inode: the path it is known as
+    std::string matched;                   ///< what actor_in / path_in matched (e.g. "runc")
+    std::optional<bool> trusted;           ///< integrity findings: something vouches for the file
+
+    const std::vector<const proc::ProcessInfo*>& lineage(proc::ProcessTable& t, unsigned depth) {
+        if (!ancestry_done) {
+            ancestry = t.ancestry(ev.ppid, depth);
+            ancestry_done = true;
+        }
+        return ancestry;
+    }
+    proc::Attribution attribution_of(proc::ContainerResolver& c, proc::ProcessTable& t, const proc::RoleOf& role) {
+        if (!container_done) {
+            attribution = c.attribute(t, ev.pid, role, &container);
+            if (attribution == proc::Attribution::Unknown) {
+                container = ContainerRef{};  // reported as unknown, not as the host
+            }
+            container_done = true;
+        }
+        return attribution;
+    }
+    FileOp operation() {
+        if (!op_done) {
+            op = syscall != nullptr ? classify(*syscall, ev) : FileOp::None;
+            op_done = true;
+        }
+        return op;
+    }
+    const std::vector<std::pair<std::string, const audit::PathItem*>>& object_paths() {
+        if (!paths_done) {
+            for (const auto& p : ev.paths) {
+                if (p.nametype != "PARENT" && !p.name.empty()) {
+                    paths.emplace_back(absolute_path(p.name, ev.cwd), &p);
+                }
+            }
+            paths_done = true;
+        }
+        return paths;
+    }
+};
+
+}  // namespace adock::rules
