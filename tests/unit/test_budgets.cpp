@@ -93,6 +93,13 @@ TEST_CASE("bound_argv cuts each argument and the whole list, hashing the whole a
     CHECK(audit::bounded_text("abc", 3) == "abc");
 }
 
+TEST_CASE("join_argv joins words with single spaces, empty words kept", "[budget]") {
+    CHECK(audit::join_argv({}).empty());
+    CHECK(audit::join_argv({"runc"}) == "runc");
+    CHECK(audit::join_argv({"runc", "run", "x"}) == "runc run x");
+    CHECK(audit::join_argv({"sh", "", "-c"}) == "sh  -c");
+}
+
 TEST_CASE("a process-table entry keeps a bounded argv and the whole argv's hash", "[budget][proc]") {
     config::ProcessTableConfig cfg;
     cfg.use_proc = false;

@@ -53,6 +53,18 @@ std::string argv_sha256(const std::vector<std::string>& argv) {
     return out;
 }
 
+std::string join_argv(const std::vector<std::string>& argv) {
+    std::string out;
+    out.reserve(argv_bytes(argv));
+    for (const auto& a : argv) {
+        if (!out.empty()) {
+            out += ' ';
+        }
+        out += a;
+    }
+    return out;
+}
+
 std::size_t argv_bytes(const std::vector<std::string>& argv) {
     std::size_t n = 0;
     for (const auto& a : argv) {

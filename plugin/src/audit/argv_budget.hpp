@@ -47,6 +47,10 @@ struct BoundedArgv {
 /// Bytes `argv` takes as the budget counts them (arguments plus one separator each).
 [[nodiscard]] std::size_t argv_bytes(const std::vector<std::string>& argv);
 
+/// The words of an argv joined by single spaces: display text for a summary, not a command line
+/// a shell would split the same way.
+[[nodiscard]] std::string join_argv(const std::vector<std::string>& argv);
+
 /// `s` cut to at most `max_bytes` bytes at a UTF-8 boundary, with "…" appended when cut (the
 /// result then holds at most max_bytes + 3 bytes). For summary text and folded values.
 [[nodiscard]] std::string bounded_text(std::string_view s, std::size_t max_bytes);

@@ -27,21 +27,6 @@ std::string integrity_text(const IntegrityRef& ir, const std::string& name) {
     return ir.trusted_by.value_or("nothing vouches for it");
 }
 
-}  // namespace
-
-namespace {
-
-std::string join(const std::vector<std::string>& argv) {
-    std::string out;
-    for (const auto& a : argv) {
-        if (!out.empty()) {
-            out += ' ';
-        }
-        out += a;
-    }
-    return out;
-}
-
 ProcessRef to_ref(const proc::ProcessInfo& p, audit::ArgvBudget budget) {
     ProcessRef r;
     r.pid = p.pid;
@@ -418,13 +403,13 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "process.comm") {
             s += ev.comm;
         } else if (name == "process.cmdline") {
-            s += join(a.process.argv);
+            s += audit::join_argv(a.process.argv);
         } else if (name == "parent.exe") {
             s += parent != nullptr ? parent->exe : std::string("(unknown, pid ") + std::to_string(a.process.ppid) + ")";
         } else if (name == "parent.pid") {
             s += std::to_string(a.process.ppid);
         } else if (name == "parent.cmdline") {
-            s += parent_ref != nullptr ? join(parent_ref->argv) : std::string("?");
+            s += parent_ref != nullptr ? audit::join_argv(parent_ref->argv) : std::string("?");
         } else if (name == "matched") {
             s += ctx.matched;
         } else if (name == "container.id") {

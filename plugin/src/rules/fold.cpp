@@ -10,17 +10,6 @@
 namespace adock::rules {
 namespace {
 
-std::string join(const std::vector<std::string>& argv) {
-    std::string out;
-    for (const auto& a : argv) {
-        if (!out.empty()) {
-            out += ' ';
-        }
-        out += a;
-    }
-    return out;
-}
-
 const char* label(const std::string& field, bool plural) {
     if (field == "process.cmdline") {
         return plural ? "command lines" : "command line";
@@ -58,7 +47,7 @@ std::optional<FoldValue> fold_value(const Alert& a, const std::string& field) {
         if (a.process.argv.empty()) {
             return std::nullopt;
         }
-        v = join(a.process.argv);
+        v = audit::join_argv(a.process.argv);
         // A cut argv is told apart by the whole argv's hash, not by the part that was kept.
         std::string whole = a.process.truncated && !a.process.argv_sha256.empty() ? a.process.argv_sha256 + v : v;
         return FoldValue{std::move(whole), audit::bounded_text(v, DistinctTracker::kValueBytes)};
