@@ -334,6 +334,32 @@ TEST_CASE("runtime_binary_tampered: host, container escape, package manager, att
     CHECK(c.of("runtime_binary_tampered").back()->severity == Severity::High);
 }
 
+TEST_CASE("runtime_binary_tampered: the unpackers' exception is about the rule's own file", "[detections][tamper]") {
+    // The exception {actor_in: image_unpackers, file_on_host: false} names no file: its
+    // file_on_host is what the rule's path_in found. dockerd unpacking an image's own
+    // /usr/sbin/runc (a layer's file, by name only) is excepted; dockerd writing the host's
+    // runc (known by dev/inode) is not.
+    auto ids = host_runc();
+    if (!ids) {
+        WARN("no /usr/sbin/runc on this host: not tested");
+        return;
+    }
+    Catalogue c;
+    c.exec(150, 1, "/usr/sbin/runc", {"runc", "--version"}, ids);  // a replay learns runc's identity
+    c.exec(50, 1, "/usr/bin/dockerd", {"dockerd"});
+    auto layer = c.file(50, 1, "/usr/bin/dockerd", "openat", "/usr/sbin/runc");
+    layer.args = {0xffffff9c, 0, O_WRONLY | O_CREAT | O_TRUNC, 0};
+    c.engine->on_event(layer);
+    CHECK(c.of("runtime_binary_tampered").empty());
+    auto host = c.file(50, 1, "/usr/bin/dockerd", "openat", "/usr/sbin/runc");
+    host.paths[1].dev = ids->first;
+    host.paths[1].inode = ids->second;
+    host.args = {0xffffff9c, 0, O_WRONLY | O_TRUNC, 0};
+    c.engine->on_event(host);
+    REQUIRE(c.of("runtime_binary_tampered").size() == 1);
+    CHECK(c.of("runtime_binary_tampered")[0]->summary.find("inode ") != std::string::npos);  // by identity
+}
+
 TEST_CASE("runtime_config_changed: daemon.json by a shell, not the daemon's own files", "[detections][config]") {
     Catalogue c;
     c.exec(100, 1, "/usr/bin/bash", {"bash"});

@@ -102,6 +102,27 @@ TEST_CASE("detection hands its alerts to any AlertSink, no outputs involved", "[
     CHECK(sink.got[0].process.pid == 101);
 }
 
+TEST_CASE("what one rule matched is never seen by the next rule of the event", "[rules]") {
+    // "first" matches its actor (runc), then fails on argv; "second" has no condition that
+    // matches anything, so its {matched} is empty, not the runc the first one found.
+    Harness h(std::vector<std::pair<std::string, std::string>>{{"leak.yaml",
+                "rules:\n"
+                "  - id: first\n    summary: first {matched}\n    severity: low\n"
+                "    match:\n      event: exec\n      actor_in: oci_runtimes\n      argv_contains: [never]\n"
+                "  - id: second\n    summary: \"second [{matched}]\"\n    severity: low\n"
+                "    match:\n      event: exec\n      comm: [runc]\n"
+                "  - id: third\n    summary: \"third [{matched}]\"\n    severity: low\n"
+                "    match:\n      event: exec\n      comm: [runc]\n      actor_in: oci_runtimes\n"}});
+    h.engine->on_event(exec_event(100, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
+    h.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "create", "c1"}));
+    std::vector<std::string> summaries;
+    for (const auto& a : h.alerts) {
+        summaries.push_back(a.rule_id + ": " + a.summary);
+    }
+    // Positive control: a rule that does match its actor shows it.
+    CHECK(summaries == std::vector<std::string>{"second: second []", "third: third [runc]"});
+}
+
 TEST_CASE("runc under the containerd shim and its own re-exec are quiet", "[rules][runc]") {
     Harness h;
     h.engine->on_event(exec_event(200, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}));

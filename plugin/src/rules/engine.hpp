@@ -139,6 +139,7 @@ public:
 
 private:
     struct Context;
+    struct Match;
     struct Parked {
         Alert alert;
         std::chrono::steady_clock::time_point until;
@@ -198,7 +199,11 @@ private:
                                               const audit::PathItem& item,
                                               const audit::Event& ev,
                                               const std::string& scope) const;
-    bool holds(const Conditions& c, Context& ctx);
+    /// Whether `c` holds for the event, and what it matched. Starts from `m`: an exception or a
+    /// variant is tested on the rule's match (its `file_on_host` is about the rule's file).
+    /// Writes only the event's lazily computed facts into `ctx`, never what a rule matched.
+    [[nodiscard]] std::optional<Match> holds(const Conditions& c, Context& ctx, Match m);
+    [[nodiscard]] std::optional<Match> holds(const Conditions& c, Context& ctx);
     void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
     void note_fork(const audit::Event& ev, proc::ProcessInfo& self);
     void note_initiator(const audit::Event& ev, proc::ProcessInfo& self);
@@ -213,19 +218,21 @@ private:
     void send(Alert&& a);
     bool enrich(Alert& a, bool* pending);
     void release_parked(bool all);
-    bool path_condition(const Conditions& c, Context& ctx);
+    /// paths / path_in: one of the event's object paths matches; records it (and what path_in
+    /// matched) in `m`.
+    bool path_condition(const Conditions& c, Context& ctx, Match& m);
     /// host_namespace: the process (still the event's, by its cgroup) shares one of `kinds`
-    /// with the host; sets ctx.matched to the ones it shares ("mnt,pid").
-    bool host_namespace_condition(const std::set<std::string>& kinds, Context& ctx);
+    /// with the host; the ones it shares ("mnt,pid"), nullopt when none.
+    std::optional<std::string> host_namespace_condition(const std::set<std::string>& kinds, Context& ctx);
     /// container_request: the client's or runtime's argv, or the started container's spec,
-    /// asks for one of `kinds`; sets ctx.matched to what (ctx.spec_pending while unread).
-    bool request_condition(std::uint32_t kinds, Context& ctx);
+    /// asks for one of `kinds`: what it asks, nullopt when nothing (ctx.spec_pending while unread).
+    std::optional<std::string> request_condition(std::uint32_t kinds, Context& ctx);
     void release_spec_waits(bool all);
     void evaluate(const Rule& rule, Context& ctx);
-    Alert build_alert(const Rule& rule, Context& ctx);
-    void finish_alert(const Rule& rule, Context& ctx, Alert& a);
+    Alert build_alert(const Rule& rule, Context& ctx, const Match& m);
+    void finish_alert(const Rule& rule, Context& ctx, const Match& m, Alert& a);
     void collect_findings();
-    void render_summary(const Rule& rule, Context& ctx, Alert& a);
+    void render_summary(const Rule& rule, Context& ctx, const Match& m, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
     /// What an image_diff rule's alert is compared with its image by: the devices that may be
     /// the container's overlay (the file's, its directory's, the acting program's) and the

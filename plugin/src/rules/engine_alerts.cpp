@@ -101,10 +101,9 @@ void fill_integrity(Alert& a) {
 }  // namespace detail
 
 void Engine::evaluate(const Rule& rule, Context& ctx) {
-    ctx.file_path.reset();
-    ctx.same_as.reset();
     ctx.spec_pending = false;
-    if (!holds(rule.match, ctx)) {
+    const std::optional<Match> m = holds(rule.match, ctx);
+    if (!m) {
         if (ctx.spec_pending && rule.match.requests && !releasing_spec_waits_) {
             // The container's spec is being read (names resolver): the event waits for it.
             if (spec_waits_.size() >= kMaxSpecWaits) {
@@ -118,18 +117,12 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
         return;
     }
-    const std::optional<std::string> file_path = ctx.file_path;
-    const std::optional<std::string> same_as = ctx.same_as;
-    const std::string matched = ctx.matched;
     for (const auto& ex : rule.exceptions) {
-        if (holds(ex, ctx)) {
+        if (holds(ex, ctx, *m)) {
             ++stats_.suppressed;
             return;
         }
     }
-    ctx.file_path = file_path;
-    ctx.same_as = same_as;
-    ctx.matched = matched;
     if (rule.match.content) {
         // Decided by the integrity monitor, off this thread; the alert is built on its verdict.
         if (integrity_ == nullptr) {
@@ -176,8 +169,8 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         return;
     }
     ++stats_.matches;
-    Alert a = build_alert(rule, ctx);
-    finish_alert(rule, ctx, a);
+    Alert a = build_alert(rule, ctx, *m);
+    finish_alert(rule, ctx, *m, a);
     const std::optional<ImageProbe> probe = image_probe(rule, ctx, a);
     if (rule.aggregate) {
         aggregate(rule, std::move(a), ctx.ev.sec, event_ms(ctx.ev), probe ? &*probe : nullptr);
@@ -259,11 +252,9 @@ void Engine::send_rate_summaries(std::vector<Alert>&& summaries) {
     }
 }
 
-void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
-    const std::optional<std::string> file_path = ctx.file_path;
-    const std::string matched = ctx.matched;
+void Engine::finish_alert(const Rule& rule, Context& ctx, const Match& m, Alert& a) {
     for (const auto& v : rule.variants) {
-        if (holds(v.when, ctx)) {
+        if (holds(v.when, ctx, m)) {
             if (v.severity) {
                 a.severity = *v.severity;
             }
@@ -272,17 +263,15 @@ void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
                     a.tags.push_back(t);
                 }
             }
-            for (const auto& m : v.add_mitre) {
-                if (std::find(a.mitre.begin(), a.mitre.end(), m) == a.mitre.end()) {
-                    a.mitre.push_back(m);
+            for (const auto& technique : v.add_mitre) {
+                if (std::find(a.mitre.begin(), a.mitre.end(), technique) == a.mitre.end()) {
+                    a.mitre.push_back(technique);
                 }
             }
             break;
         }
     }
-    ctx.file_path = file_path;
-    ctx.matched = matched;
-    render_summary(rule, ctx, a);
+    render_summary(rule, ctx, m, a);
     if (rule.match.path_in) {
         const FileOp op = ctx.operation();
         refresh_pending_ = refresh_pending_ || op == FileOp::Rename || op == FileOp::Create ||
@@ -290,7 +279,7 @@ void Engine::finish_alert(const Rule& rule, Context& ctx, Alert& a) {
     }
 }
 
-Alert Engine::build_alert(const Rule& rule, Context& ctx) {
+Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
     const audit::Event& ev = ctx.ev;
     Alert a;
     a.time = audit::rfc3339(ev.sec, ev.milli);
@@ -353,13 +342,13 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     if (ev.has_syscall && (ev.has_execve || ctx.operation() == FileOp::Exec)) {
         a.file = FileRef{ev.exe, "exec"};
     } else if (ctx.operation() != FileOp::None) {
-        std::string path = ctx.file_path.value_or("");
+        std::string path = m.file_path.value_or("");
         if (path.empty() && !ctx.object_paths().empty()) {
             path = ctx.object_paths().front().first;
         }
         a.file = FileRef{path, file_op_name(ctx.operation())};
-        if (ctx.same_as && ctx.file_path && *ctx.file_path == path) {
-            a.file->same_as = ctx.same_as;
+        if (m.same_as && m.file_path && *m.file_path == path) {
+            a.file->same_as = m.same_as;
         }
     }
     if (ev.seccomp) {
@@ -378,7 +367,7 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx) {
     return a;
 }
 
-void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
+void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Alert& a) {
     const audit::Event& ev = ctx.ev;
     const proc::ProcessInfo* parent = ctx.ancestry.empty() ? nullptr : ctx.ancestry.front();
     const ProcessRef* parent_ref = a.ancestry.empty() ? nullptr : &a.ancestry.front();
@@ -411,7 +400,7 @@ void Engine::render_summary(const Rule& rule, Context& ctx, Alert& a) {
         } else if (name == "parent.cmdline") {
             s += parent_ref != nullptr ? audit::join_argv(parent_ref->argv) : std::string("?");
         } else if (name == "matched") {
-            s += ctx.matched;
+            s += m.matched;
         } else if (name == "container.id") {
             s += a.container ? (a.container->id.empty() ? std::string("unknown") : a.container->id) : std::string("host");
         } else if (name == "container.name") {

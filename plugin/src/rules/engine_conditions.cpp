@@ -28,7 +28,7 @@ bool fileless_program(std::string_view exe) {
 
 }  // namespace
 
-bool Engine::path_condition(const Conditions& c, Context& ctx) {
+bool Engine::path_condition(const Conditions& c, Context& ctx, Match& m) {
     const auto& paths = ctx.object_paths();
     for (const auto& [path, item] : paths) {
         bool ok = true;
@@ -61,34 +61,38 @@ bool Engine::path_condition(const Conditions& c, Context& ctx) {
                 }
             }
             bool on_host = false;
-            auto m = (*c.path_in)->match_file(path, FileId{item->dev, item->inode}, parent, &on_host);
-            ok = m.has_value();
+            auto what = (*c.path_in)->match_file(path, FileId{item->dev, item->inode}, parent, &on_host);
+            ok = what.has_value();
             if (ok) {
-                ctx.matched = *m;
-                ctx.file_on_host = on_host;
+                m.matched = std::move(*what);
+                m.file_on_host = on_host;
             }
         }
         if (ok) {
-            ctx.file_path = path;
-            ctx.same_as = same_as;
+            m.file_path = path;
+            m.same_as = std::move(same_as);
             return true;
         }
     }
     return false;
 }
 
-bool Engine::holds(const Conditions& c, Context& ctx) {
+std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx) {
+    return holds(c, ctx, Match{});
+}
+
+std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Match m) {
     const audit::Event& ev = ctx.ev;
     if (c.fileless && (ev.has_syscall && fileless_program(ev.exe)) != *c.fileless) {
-        return false;
+        return std::nullopt;
     }
     if (c.record_types && !std::any_of(ev.record_types.begin(), ev.record_types.end(), [&](int t) {
             return c.record_types->contains(t);
         })) {
-        return false;
+        return std::nullopt;
     }
     if (c.integrity_trusted && ctx.trusted != c.integrity_trusted) {
-        return false;
+        return std::nullopt;
     }
     if (c.monitored) {
         bool watched = ctx.trusted.has_value();  // a scan finding is about a monitored file
@@ -110,56 +114,56 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
             }
         }
         if (watched != *c.monitored) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.seccomp_actions) {
         if (!ev.seccomp) {
-            return false;
+            return std::nullopt;
         }
         std::string action = seccomp_action(ev.seccomp->code);
         if (action.starts_with("errno(")) {
             action = "errno";
         }
         if (!c.seccomp_actions->contains(action)) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.syscalls && (ctx.syscall == nullptr || !c.syscalls->contains(*ctx.syscall))) {
-        return false;
+        return std::nullopt;
     }
     if (c.keys && (!ev.key || !c.keys->contains(*ev.key))) {
-        return false;
+        return std::nullopt;
     }
     if (c.success && ev.success != c.success) {
-        return false;
+        return std::nullopt;
     }
     if (c.exits && (!ev.has_syscall || !c.exits->contains(ev.exit))) {
-        return false;
+        return std::nullopt;
     }
     auto id_in = [](const std::optional<std::set<std::uint32_t>>& set, const std::optional<std::uint32_t>& id) {
         return !set || (id && set->contains(*id));
     };
     if (!id_in(c.uids, ev.uid) || !id_in(c.euids, ev.euid) || !id_in(c.auids, ev.auid)) {
-        return false;
+        return std::nullopt;
     }
     if (c.comm && !std::any_of(c.comm->begin(), c.comm->end(), [&](const std::string& pat) {
             return ::fnmatch(pat.c_str(), ev.comm.c_str(), 0) == 0;
         })) {
-        return false;
+        return std::nullopt;
     }
     if (c.operations && (static_cast<std::uint32_t>(ctx.operation()) & *c.operations) == 0) {
-        return false;
+        return std::nullopt;
     }
-    if ((c.paths || c.path_in) && !path_condition(c, ctx)) {
-        return false;
+    if ((c.paths || c.path_in) && !path_condition(c, ctx, m)) {
+        return std::nullopt;
     }
     if (c.argv_contains) {
         const bool any = std::any_of(c.argv_contains->begin(), c.argv_contains->end(), [&](const std::string& a) {
             return std::find(ctx.argv.begin(), ctx.argv.end(), a) != ctx.argv.end();
         });
         if (!any) {
-            return false;
+            return std::nullopt;
         }
     }
     // Programs are known by what their executable is (the host's file, by device and inode),
@@ -175,14 +179,14 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
         return match_proc(list, *self);
     };
     if (c.actor_in) {
-        auto m = actor_matches(**c.actor_in);
-        if (!m) {
-            return false;
+        auto what = actor_matches(**c.actor_in);
+        if (!what) {
+            return std::nullopt;
         }
-        ctx.matched = *m;
+        m.matched = std::move(*what);
     }
     if (c.actor_not_in && actor_matches(**c.actor_not_in)) {
-        return false;
+        return std::nullopt;
     }
     if (c.parent_in || c.parent_not_in) {
         if (!ctx.parent_done) {
@@ -190,11 +194,11 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
             ctx.parent_done = true;
         }
         if (c.parent_in && (ctx.parent == nullptr || !match_proc(**c.parent_in, *ctx.parent))) {
-            return false;
+            return std::nullopt;
         }
         // An unknown parent is not a known manager: report rather than trust.
         if (c.parent_not_in && ctx.parent != nullptr && match_proc(**c.parent_not_in, *ctx.parent)) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.ancestor_in) {
@@ -202,7 +206,7 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
         if (!std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
                 return match_proc(**c.ancestor_in, *p).has_value();
             })) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.lineage_in) {
@@ -211,7 +215,7 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
         if (!self_in && !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
                 return match_proc(**c.lineage_in, *p).has_value();
             })) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.lineage_named_in) {
@@ -221,14 +225,14 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
         if (!(*c.lineage_named_in)->match(ev.exe) && !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
                 return (*c.lineage_named_in)->match(p->exe).has_value();
             })) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.in_container) {
         const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
         // Unknown is neither: it never passes for the host, nor fires an in-container rule.
         if (a == proc::Attribution::Unknown || (a == proc::Attribution::Container) != *c.in_container) {
-            return false;
+            return std::nullopt;
         }
     }
     if (c.drift) {
@@ -240,18 +244,18 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
                 if (p.item == 0 && p.inode != 0) {
                     if (const std::string* at = written_.find(ctx.container->id, p.dev, p.inode)) {
                         written = true;
-                        ctx.matched = "written in the container as " + *at;
+                        m.matched = "written in the container as " + *at;
                     }
                     break;
                 }
             }
         }
         if (written != *c.drift) {
-            return false;
+            return std::nullopt;
         }
     }
-    if (c.file_on_host && ctx.file_on_host != *c.file_on_host) {
-        return false;
+    if (c.file_on_host && m.file_on_host != *c.file_on_host) {
+        return std::nullopt;
     }
     if (c.image_build) {
         const bool build = ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container &&
@@ -263,22 +267,30 @@ bool Engine::holds(const Conditions& c, Context& ctx) {
             }
         }
         if ((build || names_build) != *c.image_build) {
-            return false;
+            return std::nullopt;
         }
     }
-    if (c.host_namespaces && !host_namespace_condition(*c.host_namespaces, ctx)) {
-        return false;
+    if (c.host_namespaces) {
+        auto shared = host_namespace_condition(*c.host_namespaces, ctx);
+        if (!shared) {
+            return std::nullopt;
+        }
+        m.matched = std::move(*shared);
     }
-    if (c.requests && !request_condition(*c.requests, ctx)) {
-        return false;
+    if (c.requests) {
+        auto asked = request_condition(*c.requests, ctx);
+        if (!asked) {
+            return std::nullopt;
+        }
+        m.matched = std::move(*asked);
     }
-    return true;
+    return m;
 }
 
-bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
+std::optional<std::string> Engine::request_condition(std::uint32_t kinds, Context& ctx) {
     const proc::ProcessInfo* self = table_.peek(ctx.ev.pid);
     if (self == nullptr) {
-        return false;
+        return std::nullopt;
     }
     std::vector<proc::RequestFinding> found;
     const bool in_container = ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container;
@@ -287,15 +299,14 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
         // of the source is the device node (a node a container made with mknod names the host's
         // disk by its numbers). Its mode is the kernel's, its name the caller's.
         if (!in_container || (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0) {
-            return false;
+            return std::nullopt;
         }
         for (const auto& [path, item] : ctx.object_paths()) {
             if ((item->mode & S_IFMT) == S_IFBLK) {
-                ctx.matched = "mount of the block device " + path.substr(0, 512);
-                return true;
+                return "mount of the block device " + path.substr(0, 512);
             }
         }
-        return false;
+        return std::nullopt;
     }
     if (ctx.syscall != nullptr && *ctx.syscall == "chroot") {
         // chroot(2) from a container onto the host's root (a bind mount of /) or onto a block
@@ -303,36 +314,34 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
         // record, whatever the container calls it.
         if (!in_container || (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0 ||
             !ctx.container || ctx.container->id.empty()) {
-            return false;
+            return std::nullopt;
         }
         for (const auto& [path, item] : ctx.object_paths()) {
             if ((item->mode & S_IFMT) != S_IFDIR) {
                 continue;
             }
             if (host_root_ && item->dev == host_root_->first && item->inode == host_root_->second) {
-                ctx.matched = "chroot into the host's root directory, mounted at " + path.substr(0, 512);
-                return true;
+                return "chroot into the host's root directory, mounted at " + path.substr(0, 512);
             }
             if (mounted_blk_.contains(ctx.container->id + '\x1f' + item->dev)) {
-                ctx.matched = "chroot into " + path.substr(0, 512) + ", the block device " + item->dev +
+                return "chroot into " + path.substr(0, 512) + ", the block device " + item->dev +
                               " the container mounted";
-                return true;
             }
         }
-        return false;
+        return std::nullopt;
     }
     if (in_container) {
         // The runtime starting the container (runc init): what the container was created with.
         // Live only (the runtimes' state files); the event waits while they are read.
         if (role_of(*self) != proc::RuntimeRole::OciRuntime || !names_ || !ctx.container ||
             ctx.container->id.empty()) {
-            return false;
+            return std::nullopt;
         }
         bool pending = false;
         const auto n = names_->lookup(*ctx.container, &pending);
         if (!n) {
             ctx.spec_pending = pending;
-            return false;
+            return std::nullopt;
         }
         found = proc::request_from_spec(n->spec);
         for (auto& f : found) {
@@ -347,13 +356,13 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
             ctx.argv_requests = proc::request_from_argv(ctx.argv);
         }
         if (ctx.argv_requests->empty()) {
-            return false;
+            return std::nullopt;
         }
         found = *ctx.argv_requests;
         const bool requester = role_of(*self) == proc::RuntimeRole::OciRuntime ||
                                (clients_ != nullptr && match_proc(*clients_, *self));
         if (!requester) {
-            return false;
+            return std::nullopt;
         }
     }
     std::string what;
@@ -363,10 +372,9 @@ bool Engine::request_condition(std::uint32_t kinds, Context& ctx) {
         }
     }
     if (what.empty()) {
-        return false;
+        return std::nullopt;
     }
-    ctx.matched = std::move(what);
-    return true;
+    return what;
 }
 
 void Engine::release_spec_waits(bool all) {
@@ -403,12 +411,12 @@ void Engine::release_spec_waits(bool all) {
     releasing_spec_waits_ = false;
 }
 
-bool Engine::host_namespace_condition(const std::set<std::string>& kinds, Context& ctx) {
+std::optional<std::string> Engine::host_namespace_condition(const std::set<std::string>& kinds, Context& ctx) {
     // Live only: a replay's processes are another time's. The process must still be the one the
     // event is about: its cgroup names the container the event was attributed to (a pid reused
     // by a host process is in the host's namespaces, and no escape).
     if (!table_.use_proc() || ctx.ev.pid <= 0) {
-        return false;
+        return std::nullopt;
     }
     const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
     if (a == proc::Attribution::Container) {
@@ -416,19 +424,18 @@ bool Engine::host_namespace_condition(const std::set<std::string>& kinds, Contex
         const auto now = cg ? proc::container_from_cgroup(*cg, [](std::string_view, std::string_view) { return true; })
                             : std::nullopt;
         if (!now || !ctx.container || now->id != ctx.container->id) {
-            return false;
+            return std::nullopt;
         }
     }
     const auto shared = proc::namespaces_shared_with_self(table_.proc_root(), ctx.ev.pid, kinds);
     if (!shared || shared->empty()) {
-        return false;
+        return std::nullopt;
     }
     std::string joined;
     for (const auto& k : *shared) {
         joined += (joined.empty() ? "" : ",") + k;
     }
-    ctx.matched = std::move(joined);
-    return true;
+    return joined;
 }
 
 }  // namespace adock::rules

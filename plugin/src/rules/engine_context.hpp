@@ -45,6 +45,15 @@ void fill_integrity(Alert& a);
 
 }  // namespace detail
 
+/// What a rule's conditions found when they held (holds()): what they matched and on which
+/// file. One per rule: nothing a rule matched is seen by the next rule of the event.
+struct Engine::Match {
+    std::string matched;                   ///< what actor_in / path_in / drift / ... matched (e.g. "runc")
+    std::optional<std::string> file_path;  ///< the path a path condition matched
+    std::optional<std::string> same_as;    ///< ... by dev/inode: the path it is known as
+    bool file_on_host = false;             ///< path_in matched the host's file for certain
+};
+
 /// Facts about one event, computed on first use: most events never need the parent,
 /// the ancestry, the container or the file paths.
 struct Engine::Context {
@@ -60,7 +69,6 @@ struct Engine::Context {
     bool container_done = false;
     proc::Attribution attribution = proc::Attribution::Unknown;
     std::optional<ContainerRef> container;  ///< Container: the container; Unknown: one with no id
-    bool file_on_host = false;              ///< path_in matched the host's file for certain
     bool names_pending = false;             ///< the container's names are being read
     bool spec_pending = false;              ///< container_request: the spec is being read
     /// container_request: what the command line asks (computed once, for every rule asking).
@@ -71,9 +79,6 @@ struct Engine::Context {
     /// Absolute paths of the event's PATH items that name the object (not PARENT directories),
     /// with the item they came from.
     std::vector<std::pair<std::string, const audit::PathItem*>> paths;
-    std::optional<std::string> file_path;  ///< the path a path condition matched
-    std::optional<std::string> same_as;    ///< ... by dev/inode: the path it is known as
-    std::string matched;                   ///< what actor_in / path_in matched (e.g. "runc")
     std::optional<bool> trusted;           ///< integrity findings: something vouches for the file
 
     const std::vector<const proc::ProcessInfo*>& lineage(proc::ProcessTable& t, unsigned depth) {

@@ -55,17 +55,18 @@ void Engine::collect_findings() {
             ctx.ancestry_done = true;
             ctx.container_done = true;
             ++stats_.rule_tests;
-            if (!holds(rule->match, ctx)) {
+            const std::optional<Match> m = holds(rule->match, ctx);
+            if (!m) {
                 continue;
             }
             if (std::any_of(rule->exceptions.begin(), rule->exceptions.end(), [&](const Conditions& ex) {
-                    return holds(ex, ctx);
+                    return holds(ex, ctx, *m).has_value();
                 })) {
                 ++stats_.suppressed;
                 continue;
             }
             ++stats_.matches;
-            Alert a = build_alert(*rule, ctx);
+            Alert a = build_alert(*rule, ctx, *m);
             a.file = FileRef{f.path, file_op_name(ctx.op)};
             IntegrityRef ir;
             if (f.after) {
@@ -82,7 +83,7 @@ void Engine::collect_findings() {
             }
             ir.change = f.change;
             a.integrity = std::move(ir);
-            finish_alert(*rule, ctx, a);
+            finish_alert(*rule, ctx, *m, a);
             send(std::move(a));
         }
     }
@@ -124,10 +125,11 @@ void Engine::collect_verdicts() {
         }
         Context ctx(v.event, v.event.has_execve ? v.event.argv : v.event.proctitle);
         ctx.syscall = &syscall_of(v.event);
-        (void)holds(it->match, ctx);  // recomputes what the summary shows (matched, parent)
+        // What the summary shows (matched, parent), recomputed on the kept copy of the event.
+        const Match m = holds(it->match, ctx).value_or(Match{});
         ++stats_.matches;
-        Alert a = build_alert(*it, ctx);
-        finish_alert(*it, ctx, a);
+        Alert a = build_alert(*it, ctx, m);
+        finish_alert(*it, ctx, m, a);
         a.integrity = v.integrity;
         a.summary += v.note;
         emit(std::move(a), event_ms(v.event));
