@@ -513,6 +513,8 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     std::vector<std::unique_ptr<adock::outputs::Sink>> sinks;
     sinks.push_back(adock::outputs::make_sink(dead));
     sinks.push_back(std::make_unique<adock::test::CollectSink>(collected));
+    std::vector<adock::Alert> critical_only;  // plugin_degraded is high: not for this one
+    sinks.push_back(std::make_unique<adock::test::CollectSink>(critical_only, adock::Severity::Critical));
     for (auto& s : sinks) {
         s->start();
     }
@@ -528,6 +530,7 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     CHECK(degraded[0]->host == "host-a");
     CHECK(degraded[0]->summary.find("output 'pager' is degraded: 1 alert(s) dropped") != std::string::npos);
     CHECK(out.stats()[0].stats.generated == 1);  // not offered to the broken output itself
+    CHECK(critical_only.empty());                 // nor to one whose min_severity is above it
     out.tick(Clock::now());  // reported once, not on every tick
     CHECK(out.degraded_alerts() == 1);
     out.stop(500ms);

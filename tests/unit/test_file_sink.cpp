@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "outputs/dispatcher.hpp"
 #include "outputs/file_sink.hpp"
 #include "outputs/sink.hpp"
 #include "outputs/stdout_sink.hpp"
@@ -198,21 +199,40 @@ TEST_CASE("file sink reopen() starts a new file after an external rename", "[out
     }
 }
 
-TEST_CASE("file sink applies min_severity in submit()", "[outputs][file]") {
+TEST_CASE("file output: min_severity is applied once, by the dispatcher's gate", "[outputs][file]") {
     const TempDir dir;
     const std::string path = dir / "alerts.jsonl";
     auto cfg = file_config(path);
     cfg.min_severity = Severity::High;
-    auto sink = adock::outputs::make_sink(cfg);
+    std::vector<std::unique_ptr<adock::outputs::Sink>> sinks;
+    sinks.push_back(adock::outputs::make_sink(cfg));
+    sinks.back()->start();
+    adock::outputs::Dispatcher out;
+    (void)out.replace(std::move(sinks));
+    for (const auto s : {Severity::Info, Severity::Medium, Severity::High, Severity::Critical}) {
+        adock::Alert a;
+        a.rule_id = std::string("r_") + adock::severity_name(s);
+        a.severity = s;
+        out.dispatch(std::move(a));
+    }
+    out.stop(2s);
+    const auto lines = read_lines(path);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("\"id\":\"r_high\"") != std::string::npos);
+    CHECK(lines[1].find("\"id\":\"r_critical\"") != std::string::npos);
+    CHECK(out.stats()[0].stats.generated == 2);
+
+    // The sink itself writes what it is given (--test-output's info sample, whatever the
+    // output's min_severity): "could not be written" with nothing above was the old filter.
+    const std::string direct = dir / "direct.jsonl";
+    auto dcfg = file_config(direct);
+    dcfg.min_severity = Severity::Critical;
+    auto sink = adock::outputs::make_sink(dcfg);
     sink->start();
     CHECK(sink->submit(message("{\"s\":\"info\"}", Severity::Info)));
-    CHECK(sink->submit(message("{\"s\":\"medium\"}", Severity::Medium)));
-    CHECK(sink->submit(message("{\"s\":\"high\"}", Severity::High)));
-    CHECK(sink->submit(message("{\"s\":\"critical\"}", Severity::Critical)));
     sink->stop(2s);
-    CHECK(read_lines(path) == std::vector<std::string>{"{\"s\":\"high\"}", "{\"s\":\"critical\"}"});
-    CHECK(sink->stats().generated == 2);
-    CHECK(sink->stats().delivered == 2);
+    CHECK(read_lines(direct) == std::vector<std::string>{"{\"s\":\"info\"}"});
+    CHECK(sink->stats().delivered == 1);
 }
 
 TEST_CASE("file sink drops and counts when its queue is full", "[outputs][file]") {

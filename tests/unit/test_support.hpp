@@ -59,7 +59,9 @@ inline std::string slurp(const std::string& path) {
 /// Collects alerts in memory.
 class CollectSink : public outputs::Sink {
 public:
-    explicit CollectSink(std::vector<Alert>& out) : out_(out) {}
+    explicit CollectSink(std::vector<Alert>& out, Severity min_severity = Severity::Info) : out_(out) {
+        cfg_.min_severity = min_severity;
+    }
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
     [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
     bool submit(const outputs::AlertMessage& m) override {

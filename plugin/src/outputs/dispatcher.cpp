@@ -131,7 +131,7 @@ void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s) {
     ++alerts_;
     // Through the outputs that still work: not the degraded one, nor one with a backlog.
     for (auto& e : entries_) {
-        if (&e == &bad || e.degraded) {
+        if (&e == &bad || e.degraded || !e.gate->admits(msg.alert->severity)) {
             continue;
         }
         const SinkStats other = e.sink->stats();

@@ -46,7 +46,7 @@ Gate::Gate(const config::OutputConfig& cfg, std::size_t max_incidents)
       rate_window_(cfg.rate_window_s) {}
 
 bool Gate::routed(const Alert& a) const {
-    if (a.severity < min_severity_) {
+    if (!admits(a.severity)) {
         return false;
     }
     if (!include_rules_.empty() && !any_glob(include_rules_, a.rule_id)) {

@@ -41,8 +41,9 @@ private:
     unsigned long long held_ = 0;
 };
 
-/// submit() for a sink with its own queue: below min_severity is filtered (not a loss); a full
-/// queue drops the alert for this output, counted and logged (rate-limited). Never blocks.
+/// submit() for a sink with its own queue: a full queue drops the alert for this output,
+/// counted and logged (rate-limited). Never blocks. Severity is not looked at here: the
+/// Dispatcher's Gate decided what reaches the sink.
 inline bool offer_to_queue(util::BoundedQueue<AlertMessage>& queue,
                            const AlertMessage& message,
                            const config::OutputConfig& cfg,
@@ -51,9 +52,6 @@ inline bool offer_to_queue(util::BoundedQueue<AlertMessage>& queue,
                            LogLimiter& full_log) {
     if (!message.json) {
         return false;
-    }
-    if (message.alert && message.alert->severity < cfg.min_severity) {
-        return true;
     }
     generated.fetch_add(1, std::memory_order_relaxed);
     AlertMessage copy = message;
