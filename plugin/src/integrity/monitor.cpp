@@ -1,23 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
+// The monitor's life and its worker thread: start, stop, the submissions the engine hands it and
+// the queue to the worker, run() (dpkg's index, the start-up scan, then checks and scans) and
+// handle() (one executed program checked: hash, cache, verdict), and what the engine takes back
+// (verdicts, findings, re-examined alerts, stats). The scans and the baseline are in
+// monitor_scan.cpp; what an exec wants checked and precheck() on the engine thread in
+// monitor_exec.cpp.
 #include "integrity/monitor.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <array>
-#include <cstdio>
 #include <chrono>
-#include <filesystem>
 
 #include "util/log.hpp"
-#include "util/safe_read.hpp"
-#include "util/audit_dev.hpp"
-#include "util/unique_fd.hpp"
 #include "util/thread_name.hpp"
 #include <thread>
 
@@ -26,13 +20,8 @@ namespace {
 
 constexpr std::size_t kMaxCache = 4096;
 
-
-std::string base_name(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 }  // namespace
+
 
 IntegrityMonitor::IntegrityMonitor(IntegrityConfig cfg, std::string proc_root)
     : cfg_(std::move(cfg)), proc_root_(std::move(proc_root)), queue_(cfg_.queue_size) {}
@@ -136,29 +125,6 @@ bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode,
     return true;
 }
 
-namespace {
-
-std::map<std::string, std::pair<std::string, std::uint64_t>> dirs_of(const std::set<std::string>& paths) {
-    std::map<std::string, std::pair<std::string, std::uint64_t>> out;
-    for (const auto& p : paths) {
-        const auto slash = p.rfind('/');
-        if (slash == std::string::npos || slash == 0) {
-            continue;
-        }
-        const std::string dir = p.substr(0, slash);
-        if (out.contains(dir)) {
-            continue;
-        }
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-            out[dir] = {util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
     Request r;
     r.reexamine = std::move(alert);
@@ -176,96 +142,6 @@ bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
 
 std::vector<Alert> IntegrityMonitor::take_ready() {
     return take(ready_);
-}
-
-void IntegrityMonitor::publish_watch_list() {
-    std::set<std::string> paths;
-    std::map<std::uint64_t, std::string> inodes;
-    for (const auto& [p, e] : baseline_.entries()) {
-        paths.insert(p);
-        inodes[e.facts.inode] = p;
-    }
-    auto dirs = dirs_of(paths);
-    const std::scoped_lock lock(watch_mu_);
-    watched_paths_.swap(paths);
-    watched_inodes_.swap(inodes);
-    watched_dirs_.swap(dirs);
-}
-
-void IntegrityMonitor::reexamine(Request& r) {
-    Alert& a = *r.reexamine;
-    std::string path = a.file ? a.file->path : std::string();
-    const BaselineEntry* old = baseline_.find(path);
-    if (old == nullptr && r.inode != 0) {
-        for (const auto& [p, e] : baseline_.entries()) {  // the host's name for a bind mount's
-            if (e.facts.inode == r.inode) {
-                path = p;
-                old = &e;
-                break;
-            }
-        }
-    }
-    IntegrityRef ir;
-    if (old != nullptr) {
-        ir.before = FileState{old->facts.sha256, old->facts.size, old->facts.mode, old->facts.uid, old->facts.gid};
-    }
-    std::string error;
-    auto f = examine_path(path, static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024, error);
-    if (f) {
-        ir.sha256 = f->sha256;
-        ir.size = f->size;
-        ir.after = FileState{f->sha256, f->size, f->mode, f->uid, f->gid};
-        const std::string vouch = trusted_by(*f, path).value_or("");
-        const bool same_content = old != nullptr && old->facts.sha256 == f->sha256;
-        // Trust is about content: a package's record, the allowlist, or content that did not
-        // change. A mode or owner change is never vouched for (see the scan).
-        const std::string content_trust = !vouch.empty() ? vouch : (same_content ? old->trusted_by : std::string());
-        std::string change;
-        if (old == nullptr) {
-            change = "new";
-        } else {
-            if (!same_content) {
-                change = "content";
-            }
-            if (old->facts.mode != f->mode) {
-                change += change.empty() ? "mode" : ",mode";
-            }
-            if (old->facts.uid != f->uid || old->facts.gid != f->gid) {
-                change += change.empty() ? "owner" : ",owner";
-            }
-        }
-        ir.change = change.empty() ? "none" : change;
-        const bool attributes_changed = change.find("mode") != std::string::npos || change.find("owner") != std::string::npos;
-        ir.trusted = !content_trust.empty() && !attributes_changed;
-        if (ir.trusted) {
-            ir.trusted_by = content_trust;
-        }
-        // The baseline takes the new state (reported now, not again by the next scan); trust
-        // only what a package or the allowlist vouches for, or content that did not change.
-        const bool is_runtime = std::find(paths_.begin(), paths_.end(), path) != paths_.end();
-        baseline_.set(path, BaselineEntry{*f, content_trust});
-        if (is_runtime && !content_trust.empty()) {
-            runtime_hashes_[f->sha256] = path;
-            runtime_sizes_.insert(f->size);
-            publish_sizes();
-        }
-        if (!baseline_.save(cfg_.state_file, error)) {
-            log::warning("integrity: cannot save the baseline: " + error);
-        }
-        publish_watch_list();
-    } else if (old != nullptr && !std::filesystem::exists(path)) {
-        ir.change = "missing";
-        baseline_.erase(path);
-        publish_watch_list();
-    }
-    if (ir.change) {
-        a.summary += "; now " + (ir.after ? "sha256 " + ir.after->sha256.substr(0, 16) + "..." : std::string("gone")) +
-                     (ir.trusted ? " (" + ir.trusted_by.value_or("") + ")" : std::string(" (nothing vouches for it)"));
-    }
-    a.integrity = std::move(ir);
-    const std::scoped_lock lock(verdicts_mu_);
-    ready_.push_back(std::move(a));
-    has_verdicts_ = true;
 }
 
 std::vector<IntegrityMonitor::Verdict> IntegrityMonitor::take_verdicts() {
@@ -343,396 +219,6 @@ void IntegrityMonitor::run() noexcept {
             next_scan = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.scan_interval_s);
         }
     }
-}
-
-void IntegrityMonitor::scan_once(std::vector<std::string> paths, std::set<std::string> names) {
-    paths_ = std::move(paths);
-    names_ = std::move(names);
-    scan("on demand (--scan)");
-}
-
-std::vector<Finding> IntegrityMonitor::take_findings() {
-    return take(findings_);
-}
-
-std::vector<std::string> IntegrityMonitor::monitored() const {
-    std::set<std::string> all(paths_.begin(), paths_.end());
-    std::error_code ec;
-    for (const auto& f : cfg_.files) {
-        if (std::filesystem::exists(f, ec)) {
-            all.insert(f);
-        }
-    }
-    for (const auto& d : cfg_.dirs) {
-        for (const auto& e : std::filesystem::directory_iterator(d, ec)) {
-            if (e.is_regular_file(ec) && !e.is_symlink(ec)) {
-                all.insert(e.path().string());
-            }
-        }
-    }
-    return {all.begin(), all.end()};
-}
-
-std::optional<std::string> IntegrityMonitor::trusted_by(const FileFacts& f, const std::string& path) {
-    if (auto rec = dpkg_.find(path); rec && rec->md5 == f.md5) {
-        return "package:" + rec->package;
-    }
-    if (std::find(cfg_.allowlist.begin(), cfg_.allowlist.end(), f.sha256) != cfg_.allowlist.end()) {
-        return std::string("allowlist");
-    }
-    return std::nullopt;
-}
-
-void IntegrityMonitor::scan(const std::string& why) {
-    const auto started = std::chrono::steady_clock::now();
-    const std::uint64_t max_bytes = static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024;
-    std::string error;
-    const bool first = baseline_.entries().empty() && stats().scans == 0;
-    if (first && !baseline_.load(cfg_.state_file, error)) {
-        log::error("integrity: " + error + "; building a new baseline");
-    }
-    const bool report = !baseline_.entries().empty();  // nothing to compare with on a first baseline
-    std::vector<std::string> files = monitored();
-    for (const auto& [p, e] : baseline_.entries()) {
-        if (!std::binary_search(files.begin(), files.end(), p)) {
-            files.push_back(p);  // baselined before, gone or no longer listed: still checked
-        }
-    }
-    std::sort(files.begin(), files.end());
-    files.erase(std::unique(files.begin(), files.end()), files.end());
-    const std::set<std::string> wanted(files.begin(), files.end());
-    {
-        // Known before anything is read: alerts on these files wait for this scan and then
-        // carry before and after, instead of going out without them.
-        std::set<std::string> paths(files.begin(), files.end());
-        std::map<std::uint64_t, std::string> inodes;
-        for (const auto& p : files) {
-            struct stat st {};
-            if (::stat(p.c_str(), &st) == 0) {
-                inodes[static_cast<std::uint64_t>(st.st_ino)] = p;
-            }
-        }
-        auto dirs = dirs_of(paths);
-        const std::scoped_lock lock(watch_mu_);
-        watched_paths_.swap(paths);
-        watched_inodes_.swap(inodes);
-        watched_dirs_.swap(dirs);
-    }
-    const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted, &stopping_);
-    log::info("integrity: " + why + " scan of " + std::to_string(files.size()) + " files started");
-
-    const double budget = static_cast<double>(cfg_.scan_rate_mb_s) * 1024 * 1024;  // bytes per second
-    std::uint64_t bytes = 0;
-    std::vector<Finding> found;
-    std::size_t done = 0;
-    std::size_t unchanged = 0;
-    auto last_progress = started;
-    bool stopped = false;
-    for (const auto& p : files) {
-        if (stopping_) {
-            log::info("integrity: " + why + " scan stopped after " + std::to_string(done) + "/" +
-                      std::to_string(files.size()) + " files (shutting down)");
-            stopped = true;
-            baseline_cut_ = !report;
-            break;
-        }
-        ++done;
-        const BaselineEntry* old = baseline_.find(p);
-        std::optional<FileFacts> f;
-        struct stat st {};
-        if (old != nullptr && old->facts.ctime_ns != 0 && ::stat(p.c_str(), &st) == 0 &&
-            static_cast<std::uint64_t>(st.st_ino) == old->facts.inode &&
-            static_cast<std::uint64_t>(st.st_size) == old->facts.size &&
-            st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec == old->facts.ctime_ns) {
-            f = old->facts;  // unchanged since it was hashed: ctime moves with any change
-            ++unchanged;
-        } else {
-            f = examine_path(p, max_bytes, error);
-            if (f) {
-                bytes += f->size;
-            }
-        }
-        if (!f) {
-            if (old != nullptr && !std::filesystem::exists(p)) {
-                found.push_back({p, "missing", old->facts, std::nullopt, ""});
-                baseline_.erase(p);
-            } else if (std::filesystem::exists(p)) {
-                log::warning("integrity: cannot read " + p + ": " + error);
-            }
-            continue;
-        }
-        // Only the package manager's record or the allowlist can vouch for a change found by a
-        // scan; a mode or owner change is never vouched for (dpkg records content only).
-        const std::string vouch = trusted_by(*f, p).value_or("");
-        std::string trust = vouch;
-        if (trust.empty() && old != nullptr && old->facts.sha256 == f->sha256) {
-            trust = old->trusted_by;  // unchanged content keeps the trust it had
-        }
-        if (trust.empty() && !report) {
-            trust = "baseline";  // the first baseline trusts what it finds (trust on first use)
-            if (auto rec = dpkg_.find(p)) {
-                trust.clear();  // ... unless its package says otherwise
-                log::warning("integrity: " + p + " differs from package " + rec->package + "'s record: not trusted");
-            }
-        }
-        if (report) {
-            if (old == nullptr) {
-                found.push_back({p, "new", std::nullopt, *f, vouch});
-            } else {
-                std::string change;
-                auto add = [&change](const char* what) { change += change.empty() ? what : std::string(",") + what; };
-                if (old->facts.sha256 != f->sha256) {
-                    add("content");
-                }
-                if (old->facts.mode != f->mode) {
-                    add("mode");
-                }
-                if (old->facts.uid != f->uid || old->facts.gid != f->gid) {
-                    add("owner");
-                }
-                if (!change.empty()) {
-                    found.push_back({p, change, old->facts, *f, change == "content" ? vouch : std::string()});
-                }
-            }
-        }
-        if (std::find(paths_.begin(), paths_.end(), p) != paths_.end() && !trust.empty()) {
-            runtime_hashes_[f->sha256] = p;
-            runtime_sizes_.insert(f->size);
-            publish_sizes();
-        }
-        baseline_.set(p, BaselineEntry{*f, trust});
-        // Rate limit: never read faster than the budget, so a scan cannot starve the host.
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const auto resume = std::chrono::steady_clock::now() +
-                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(static_cast<double>(bytes) / budget - elapsed));
-        std::unique_lock lock(stop_mu_);
-        stop_cv_.wait_until(lock, resume, [this] { return stopping_.load(); });
-        if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(10)) {
-            last_progress = std::chrono::steady_clock::now();
-            log::info("integrity: scan progress " + std::to_string(done) + "/" + std::to_string(files.size()) +
-                      " files");
-        }
-    }
-    // A first baseline cut short is not saved: the next start would report the files it did
-    // not reach as new. A later scan cut short keeps what it compared.
-    if ((!stopped || report) && !baseline_.save(cfg_.state_file, error)) {
-        log::warning("integrity: cannot save the baseline: " + error);
-    }
-    publish_watch_list();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    {
-        const std::scoped_lock lock(stats_mu_);
-        ++stats_.scans;
-        stats_.drift += found.size();
-        stats_.baseline_files = baseline_.entries().size();
-        stats_.trusted_hashes = runtime_hashes_.size();
-    }
-    log::info("integrity: " + why + " scan done: " + std::to_string(files.size()) + " files (" +
-              std::to_string(unchanged) + " unchanged since hashed), " + std::to_string(bytes / (1024 * 1024)) +
-              " MiB read in " + std::to_string(static_cast<int>(secs * 1000)) +
-              " ms, " + std::to_string(found.size()) + " differences from the baseline" +
-              (report ? "" : " (first baseline)") + "; " + std::to_string(md5sums) + " dpkg md5sums read");
-    if (!found.empty()) {
-        const std::scoped_lock lock(verdicts_mu_);
-        for (auto& f : found) {
-            findings_.push_back(std::move(f));
-        }
-        has_verdicts_ = true;
-    }
-}
-
-void IntegrityMonitor::follow_package(const std::string& path, const FileFacts& f) {
-    // A runtime binary no longer as baselined: a package update is verified against the
-    // package's record, and the baseline follows it.
-    const std::set<std::string> wanted(paths_.begin(), paths_.end());
-    dpkg_.load(cfg_.dpkg_info_dir, wanted);
-    auto why = trusted_by(f, path);
-    if (!why) {
-        return;
-    }
-    BaselineEntry e{f, *why};
-    baseline_.set(path, e);
-    runtime_hashes_[f.sha256] = path;
-    runtime_sizes_.insert(f.size);
-    publish_sizes();
-    std::string error;
-    if (!baseline_.save(cfg_.state_file, error)) {
-        log::warning("integrity: cannot save the baseline: " + error);
-    }
-    log::info("integrity: " + path + " updated by " + *why + " (sha256 " + f.sha256 + "); baseline follows");
-}
-
-namespace {
-
-/// The open program is one of the files the exec event names (PATH items: the program, or a
-/// script's interpreter), by device and inode; true when the event names none (nothing to
-/// compare with).
-bool ran_this_exec(const struct stat& st, const audit::Event& ev) {
-    bool any = false;
-    const std::string dev = util::audit_dev(st.st_dev);
-    for (const auto& p : ev.paths) {
-        if (p.inode == 0 || p.nametype == "PARENT") {
-            continue;
-        }
-        any = true;
-        if (p.inode == static_cast<std::uint64_t>(st.st_ino) && p.dev == dev) {
-            return true;
-        }
-    }
-    return !any;
-}
-
-}  // namespace
-
-IntegrityMonitor::Wanted IntegrityMonitor::wanted(const std::string& exe, std::uint32_t checks) const {
-    Wanted w;
-    w.runtime_path = std::find(paths_.begin(), paths_.end(), exe) != paths_.end();
-    w.named_runtime = names_.contains(base_name(exe));
-    // A copy elsewhere, whatever it is called (/tmp/.x/kworker, /tmp/x/runc).
-    w.copy = (checks & static_cast<std::uint32_t>(ContentCheck::RuntimeCopy)) != 0 && !w.runtime_path;
-    w.untrusted = (checks & static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime)) != 0 && w.named_runtime;
-    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
-    w.package = (checks & static_cast<std::uint32_t>(ContentCheck::PackageCopy)) != 0 && !w.runtime_path &&
-                !w.named_runtime && packages != nullptr && !packages->is_package_path(exe);
-    return w;
-}
-
-int IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
-                                 const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
-                                 bool host_process, util::UniqueFd& fd, struct stat& st) const {
-    // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
-    // process's own view (a container's file system, a symlink swapped since), not the host's.
-    fd = util::UniqueFd();
-    if (pinned >= 0) {
-        if (::fstat(pinned, &st) == 0 && ran_this_exec(st, ev)) {
-            return pinned;  // the pin itself: no descriptor of our own
-        }
-    } else if (try_proc) {
-        fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
-        if (fd.valid() && (::fstat(fd.get(), &st) != 0 || !ran_this_exec(st, ev))) {
-            fd = util::UniqueFd();
-        }
-    }
-    // Not valid now: gone, or it has exec'd again since (`bash -c prog` becomes prog), and its
-    // program now says nothing about this exec.
-    // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
-    if (!fd.valid() && (w.runtime_path || (host_process && !w.named_runtime)) && image.second != 0 &&
-        exe.starts_with('/')) {
-        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
-        // at that path, only if it is the very file the exec ran (same device and inode) and
-        // only for a process of the host (a container's path names its own file system). Found
-        // with O_PATH (a FIFO or a device is never opened).
-        // The kernel names a host process's executable by its real path: a symlink on the way
-        // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
-        util::UniqueFd path = util::openat2(
-            AT_FDCWD, exe.c_str(), O_PATH | O_NOFOLLOW,
-            w.runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-        if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_ino) == image.second && util::audit_dev(st.st_dev) == image.first) {
-            fd = std::move(path);
-        }
-    }
-    return fd.get();
-}
-
-std::shared_ptr<util::UniqueFd> IntegrityMonitor::pin(const audit::Event& ev) {
-    if (last_pin_ && last_pin_serial_ == ev.serial && last_pin_pid_ == ev.pid) {
-        return last_pin_;  // another rule's check of the same exec: pinned once
-    }
-    last_pin_.reset();
-    if (ev.pid <= 0 || pinned_.load(std::memory_order_relaxed) >= kMaxPinned) {
-        return nullptr;
-    }
-    // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
-    util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
-    if (!fd.valid()) {
-        return nullptr;
-    }
-    pinned_.fetch_add(1, std::memory_order_relaxed);
-    last_pin_ = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
-        delete p;
-        pinned_.fetch_sub(1, std::memory_order_relaxed);
-    });
-    last_pin_serial_ = ev.serial;
-    last_pin_pid_ = ev.pid;
-    return last_pin_;
-}
-
-IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, const std::string& exe,
-                                                      std::uint32_t checks,
-                                                      const std::pair<std::string, std::uint64_t>& image,
-                                                      bool host_process) {
-    Precheck out;
-    const std::uint64_t version = sizes_version_.load(std::memory_order_acquire);
-    if (version == 0) {
-        out.exe = pin(ev);
-        return out;  // no first baseline yet: the worker decides, after it
-    }
-    if (version != engine_sizes_version_) {
-        const std::scoped_lock lock(sizes_mu_);
-        engine_sizes_ = published_sizes_;
-        engine_sizes_version_ = sizes_version_.load(std::memory_order_relaxed);
-        ruled_out_.clear();
-    }
-    const Wanted w = wanted(exe, checks);
-    if (w.untrusted) {
-        out.exe = pin(ev);
-        return out;  // named like a runtime: the worker hashes it (or says it is unverifiable)
-    }
-    if (!w.copy && !w.package) {
-        ++prechecked_;
-        out.decided = true;
-        return out;
-    }
-    // The same file, the same name and checks, ruled out by its size earlier in this batch:
-    // every event of a batch is already past, so a stat now says what it said then.
-    const auto cached = std::find_if(ruled_out_.begin(), ruled_out_.end(), [&](const RuledOut& r) {
-        return r.inode == image.second && r.checks == checks && r.dev == image.first && r.exe == exe;
-    });
-    if (image.second != 0 && cached != ruled_out_.end()) {
-        ++prechecked_;
-        ++precheck_batch_hits_;
-        out.decided = true;
-        return out;
-    }
-    out.exe = pin(ev);
-    struct stat st {};
-    util::UniqueFd owned;
-    if (program_of(ev, exe, out.exe && out.exe->valid() ? out.exe->get() : -1, /*try_proc=*/false, w, image,
-                   host_process, owned, st) < 0) {
-        // As the worker: gone before it could be seen, and nothing named like a runtime.
-        ++prechecked_;
-        ++precheck_unverifiable_;
-        out.decided = true;
-        return out;
-    }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
-    const bool copy_size = w.copy && std::binary_search(engine_sizes_.begin(), engine_sizes_.end(), size);
-    const bool package_size = w.package && packages != nullptr && packages->has_size(size);
-    if (!copy_size && !package_size) {
-        ++prechecked_;  // a copy has the same size: most programs are ruled out without reading them
-        out.decided = true;
-        // Remembered for the batch when the file statted is the exec's own (not a script's
-        // interpreter).
-        if (image.second != 0 && static_cast<std::uint64_t>(st.st_ino) == image.second &&
-            util::audit_dev(st.st_dev) == image.first && ruled_out_.size() < kMaxRuledOut) {
-            ruled_out_.push_back(RuledOut{image.first, image.second, checks, exe});
-        }
-    }
-    return out;
-}
-
-void IntegrityMonitor::publish_sizes() {
-    if (!sizes_ready_) {
-        return;
-    }
-    {
-        const std::scoped_lock lock(sizes_mu_);
-        published_sizes_.assign(runtime_sizes_.begin(), runtime_sizes_.end());  // a std::set: sorted
-    }
-    sizes_version_.fetch_add(1, std::memory_order_release);
 }
 
 void IntegrityMonitor::handle(Request& r) {
@@ -870,6 +356,16 @@ void IntegrityMonitor::handle(Request& r) {
     const std::scoped_lock lock(verdicts_mu_);
     verdicts_.push_back(std::move(v));
     has_verdicts_ = true;
+}
+
+void IntegrityMonitor::scan_once(std::vector<std::string> paths, std::set<std::string> names) {
+    paths_ = std::move(paths);
+    names_ = std::move(names);
+    scan("on demand (--scan)");
+}
+
+std::vector<Finding> IntegrityMonitor::take_findings() {
+    return take(findings_);
 }
 
 }  // namespace adock::integrity
