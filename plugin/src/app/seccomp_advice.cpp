@@ -1,54 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
+// What the SECCOMP records teach: each container's syscalls by arch, bounded (add, resolve,
+// count), the engine's hand-off (attach), and the learned state saved and loaded (state_json,
+// load_state). The profile and report are rendered in seccomp_advice_profile.cpp, the
+// --seccomp-profile command is in seccomp_advice_command.cpp.
 #include "app/seccomp_advice.hpp"
 
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cstdint>
-#include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-#include <set>
 #include <string_view>
 #include <utility>
 
-#include "app/generation.hpp"
+#include "app/seccomp_advice_detail.hpp"
 #include "audit/event.hpp"
-#include "audit/pipeline.hpp"
-#include "outputs/dispatcher.hpp"
-#include "proc/containers.hpp"
 #include "rules/engine.hpp"
 #include "util/json.hpp"
-#include "util/safe_read.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 namespace adock::app {
-namespace {
 
-/// Text from a record or a state file, fit for a terminal: control bytes become '?', at most
-/// kMaxNameBytes.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (const char c : s.substr(0, SeccompAdvisor::kMaxNameBytes)) {
-        const auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? '?' : c;
-    }
-    return out;
-}
+using detail::hex;
+using detail::printable;
+
+namespace {
 
 std::optional<std::string> bounded(std::optional<std::string> s) {
     if (s && s->size() > SeccompAdvisor::kMaxNameBytes) {
         s->resize(SeccompAdvisor::kMaxNameBytes);
     }
     return s;
-}
-
-std::string hex(std::uint32_t v) {
-    std::array<char, 16> b{};
-    (void)std::snprintf(b.data(), b.size(), "%x", v);
-    return b.data();
 }
 
 }  // namespace
@@ -195,212 +176,6 @@ void SeccompAdvisor::set_names(const std::string& id, std::optional<std::string>
     }
 }
 
-SeccompAdvisor::Selection SeccompAdvisor::select(const std::string& target) const {
-    Selection s;
-    if (target.empty()) {
-        s.error = "an empty image or container";
-        return s;
-    }
-    for (const auto& [id, u] : usage_) {
-        if (u.image && (*u.image == target || *u.image == target + ":latest")) {
-            s.containers.push_back(&u);
-        }
-    }
-    if (!s.containers.empty()) {
-        s.by = "image";
-        return s;
-    }
-    for (const auto& [id, u] : usage_) {
-        if (id == target || (u.name && (*u.name == target || *u.name == "/" + target))) {
-            s.containers.push_back(&u);
-            s.by = id == target ? "id" : "name";
-            return s;
-        }
-    }
-    for (const auto& [id, u] : usage_) {
-        if (id.starts_with(target)) {
-            s.containers.push_back(&u);
-        }
-    }
-    if (s.containers.size() == 1) {
-        s.by = "id prefix";
-        return s;
-    }
-    s.error = s.containers.empty() ? "no image, container name or id '" + printable(target) + "' in the stream"
-                                   : "the id prefix '" + printable(target) + "' names " +
-                                         std::to_string(s.containers.size()) + " containers";
-    s.containers.clear();
-    return s;
-}
-
-std::string SeccompAdvisor::profile_json(const Selection& s) {
-    std::set<std::string> arches;
-    std::set<std::string> names;
-    for (const Usage* u : s.containers) {
-        for (const auto& [arch, per] : u->syscalls) {
-            if (auto a = scmp_arch_name(arch)) {
-                arches.insert(*a);
-            }
-            for (const auto& [n, count] : per) {
-                names.insert(n);
-            }
-        }
-    }
-    auto quoted = [](const std::string& v) {
-        std::string q = "\"";
-        util::json_escape_into(q, v);
-        return q + "\"";
-    };
-    std::string out = "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"defaultErrnoRet\": 1,\n  \"architectures\": [";
-    bool first = true;
-    for (const auto& a : arches) {
-        out += (first ? "" : ", ") + quoted(a);
-        first = false;
-    }
-    out += "],\n  \"syscalls\": [\n    {\n      \"names\": [";
-    first = true;
-    for (const auto& n : names) {
-        out += (first ? "\n        " : ",\n        ") + quoted(n);
-        first = false;
-    }
-    out += "\n      ],\n      \"action\": \"SCMP_ACT_ALLOW\"\n    }\n  ]\n}\n";
-    return out;
-}
-
-std::string SeccompAdvisor::report(const Selection& s) const {
-    struct Seen {
-        unsigned long long records = 0;
-        std::size_t containers = 0;
-    };
-    std::map<std::string, Seen> by_name;  // "syscall (arch)" when several arches
-    std::set<std::string> arches;
-    std::map<std::string, Seen> unnamed;
-    unsigned long long records = 0;
-    for (const Usage* u : s.containers) {
-        records += u->records;
-        for (const auto& [arch, per] : u->syscalls) {
-            arches.insert(scmp_arch_name(arch).value_or(hex(arch)));
-        }
-    }
-    for (const Usage* u : s.containers) {
-        for (const auto& [arch, per] : u->syscalls) {
-            for (const auto& [n, count] : per) {
-                Seen& x = by_name[arches.size() > 1 ? n + " (" + scmp_arch_name(arch).value_or(hex(arch)) + ")" : n];
-                x.records += count;
-                ++x.containers;
-            }
-        }
-        for (const auto& [k, count] : u->unnamed) {
-            unnamed[k].records += count;
-            ++unnamed[k].containers;
-        }
-    }
-    std::string out = "seccomp-profile: " + s.by + ": " + std::to_string(s.containers.size()) + " container(s), " +
-                      std::to_string(records) + " SECCOMP records, " + std::to_string(by_name.size()) + " syscalls";
-    for (const auto& a : arches) {
-        out += " " + a;
-    }
-    out += "\n";
-    for (const Usage* u : s.containers) {
-        out += "  container " + printable(u->id) + " name " + printable(u->name.value_or("-")) + " image " +
-               printable(u->image.value_or("-")) + ": " + std::to_string(u->records) + " records\n";
-    }
-    std::array<char, 160> line{};
-    (void)std::snprintf(line.data(), line.size(), "  %-32s %12s %10s\n", "syscall", "records", "containers");
-    out += line.data();
-    for (const auto& [n, x] : by_name) {
-        (void)std::snprintf(line.data(), line.size(), "  %-32s %12llu %10zu\n", n.c_str(), x.records, x.containers);
-        out += line.data();
-    }
-    for (const auto& [k, x] : unnamed) {
-        out += "  NOT IN THE PROFILE: arch:syscall " + k + " has no name (" + std::to_string(x.records) +
-               " records, " + std::to_string(x.containers) + " containers)\n";
-    }
-    const Stats& st = stats_;
-    out += "stream: " + std::to_string(st.records) + " SECCOMP records; " + std::to_string(st.not_in_container) +
-           " on the host, " + std::to_string(st.unattributed) + " unattributed, " + std::to_string(st.unnamed) +
-           " without a syscall or arch name; dropped by the bounds: " + std::to_string(st.dropped_containers) +
-           " (containers past " + std::to_string(kMaxContainers) + "), " + std::to_string(st.dropped_syscalls) +
-           " (syscalls past " + std::to_string(kMaxSyscalls) + " per container)\n";
-    return out;
-}
-
-std::string SeccompAdvisor::seen() const {
-    std::map<std::string, std::size_t> images;
-    std::string without;
-    std::size_t without_n = 0;
-    for (const auto& [id, u] : usage_) {
-        if (u.image) {
-            ++images[printable(*u.image)];
-        } else if (++without_n <= 8) {
-            without += (without.empty() ? "" : ", ") + printable(id.substr(0, 12)) +
-                       (u.name ? " (" + printable(*u.name) + ")" : std::string());
-        }
-    }
-    std::string out;
-    for (const auto& [img, n] : images) {
-        out += (out.empty() ? "" : ", ") + img + " (" + std::to_string(n) + (n == 1 ? " container)" : " containers)");
-    }
-    if (out.empty()) {
-        out = "none";
-    }
-    out = "images seen: " + out;
-    if (without_n > 0) {
-        out += "; containers without a known image: " + without + (without_n > 8 ? ", ..." : "") + " (" +
-               std::to_string(without_n) + ")";
-    }
-    return out;
-}
-
-}  // namespace adock::app
-
-namespace adock::app {
-
-bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleSet> rules, const std::string& input,
-                   SeccompAdvisor& advisor, std::string& error) {
-    std::FILE* in = std::fopen(input.c_str(), "rbe");
-    if (in == nullptr) {
-        error = "cannot open input " + input + ": " + std::strerror(errno);
-        return false;
-    }
-    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
-    outputs::Dispatcher out;  // no outputs: the rules run, their alerts are only counted
-    out.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host, cfg.degraded_spool_percent);
-    rules::Engine engine(cfg, std::move(rules), out);
-    advisor.attach(engine);
-    audit::Pipeline pipeline(std::chrono::milliseconds(cfg.engine.eoe_timeout_ms),
-                             cfg.engine.max_pending_events,
-                             [&engine](audit::Event&& ev) { engine.on_event(ev); });
-    constexpr std::size_t kChunk = std::size_t{1} << 20;
-    std::vector<char> buf(kChunk);
-    std::string carry;
-    for (;;) {
-        const std::size_t n = std::fread(buf.data(), 1, buf.size(), in);
-        if (n == 0) {
-            break;
-        }
-        carry.append(buf.data(), n);
-        const auto nl = carry.rfind('\n');
-        if (nl == std::string::npos) {
-            continue;
-        }
-        pipeline.feed(std::string_view(carry).substr(0, nl + 1));
-        carry.erase(0, nl + 1);
-    }
-    if (std::ferror(in) != 0) {
-        error = "reading " + input + " failed";
-        return false;
-    }
-    if (!carry.empty()) {
-        pipeline.feed(carry);
-    }
-    pipeline.flush();
-    engine.flush();
-    advisor.finish();
-    out.stop(std::chrono::milliseconds(0));
-    return true;
-}
-
 void SeccompAdvisor::attach(rules::Engine& engine) {
     engine.set_seccomp_observer(
         [this](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
@@ -537,105 +312,6 @@ bool SeccompAdvisor::load_state(const std::string& text, std::string& written, s
         return false;
     }
     return true;
-}
-
-void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, unsigned wait_ms) {
-    proc::NameResolver names(dirs);
-    auto ref_of = [](const SeccompAdvisor::Usage& u) {
-        ContainerRef ref;
-        ref.id = u.id;
-        ref.runtime = u.runtime;
-        return ref;
-    };
-    for (const auto& [id, u] : advisor.containers()) {
-        (void)names.lookup(ref_of(u));
-    }
-    names.drain(wait_ms);
-    std::vector<std::pair<std::string, proc::NameResolver::Names>> found;
-    for (const auto& [id, u] : advisor.containers()) {
-        if (auto n = names.lookup(ref_of(u))) {
-            found.emplace_back(id, std::move(*n));
-        }
-    }
-    for (auto& [id, n] : found) {
-        advisor.set_names(id, std::move(n.name), std::move(n.image));
-    }
-}
-
-namespace {
-
-/// Names the advisor's containers, selects `target` and prints its profile (stdout) and summary
-/// (stderr). `source`: what the usage was learned from, for the messages.
-int print_profile(SeccompAdvisor& advisor, const config::Config& cfg, const std::string& source,
-                  const std::string& target) {
-    // Image and name: what the runtimes' state files say of the containers still on this host.
-    constexpr unsigned kNamesWaitMs = 5000;
-    name_containers(advisor,
-                    proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir},
-                    kNamesWaitMs);
-    const auto& st = advisor.stats();
-    if (advisor.containers().empty()) {
-        std::fprintf(stderr,
-                     "seccomp-profile: no SECCOMP record of a container in %s (%llu SECCOMP records: %llu on the "
-                     "host, %llu unattributed, %llu past the container bound); learn under a profile whose "
-                     "defaultAction is SCMP_ACT_LOG with kernel.seccomp.actions_logged including log\n",
-                     source.c_str(), st.records, st.not_in_container, st.unattributed, st.dropped_containers);
-        return 1;
-    }
-    const SeccompAdvisor::Selection sel = advisor.select(target);
-    if (!sel.error.empty()) {
-        std::fprintf(stderr, "seccomp-profile: %s; %s\n", sel.error.c_str(), advisor.seen().c_str());
-        return 2;
-    }
-    const std::string profile = SeccompAdvisor::profile_json(sel);
-    std::fputs(advisor.report(sel).c_str(), stderr);
-    if (std::fputs(profile.c_str(), stdout) < 0 || std::fflush(stdout) != 0) {
-        std::fprintf(stderr, "seccomp-profile: writing the profile failed\n");
-        return 1;
-    }
-    return 0;
-}
-
-}  // namespace
-
-int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target) {
-    SeccompAdvisor advisor;
-    if (std::string error; !learn_seccomp(loaded.cfg, loaded.rules, input, advisor, error)) {
-        std::fprintf(stderr, "seccomp-profile: %s\n", error.c_str());
-        return 1;
-    }
-    return print_profile(advisor, loaded.cfg, input, target);
-}
-
-int run_seccomp_profile_live(const Generation& loaded, const std::string& target) {
-    const std::string& path = loaded.cfg.seccomp_learn_file;
-    if (path.empty()) {
-        std::fprintf(stderr, "seccomp-profile: seccomp_learn_file is off in the configuration: learn from a saved stream "
-                             "with --input PATH\n");
-        return 1;
-    }
-    const auto slash = path.rfind('/');
-    std::string why;
-    constexpr std::size_t kMaxStateBytes = 64 * 1024 * 1024;
-    const auto text = slash == std::string::npos || slash == 0
-                          ? std::nullopt
-                          : util::read_beneath(path.substr(0, slash), path.substr(slash + 1), kMaxStateBytes, &why);
-    if (!text) {
-        std::fprintf(stderr,
-                     "seccomp-profile: cannot read the live plugin's learned state %s (%s): the plugin writes it on "
-                     "SIGUSR1 and when it stops, once a container's SECCOMP records were seen\n",
-                     path.c_str(), why.empty() ? "not an absolute path in a directory" : why.c_str());
-        return 1;
-    }
-    SeccompAdvisor advisor;
-    std::string written;
-    if (std::string error; !advisor.load_state(*text, written, error)) {
-        std::fprintf(stderr, "seccomp-profile: %s: %s\n", path.c_str(), error.c_str());
-        return 1;
-    }
-    std::fprintf(stderr, "seccomp-profile: learned by the live plugin, as of %s (%s)\n",
-                 written.empty() ? "?" : printable(written).c_str(), path.c_str());
-    return print_profile(advisor, loaded.cfg, path, target);
 }
 
 }  // namespace adock::app
