@@ -105,6 +105,9 @@ public:
         return requests_.size();
     }
 
+    /// Replies sent so far (a request whose scripted delay has not passed is not answered).
+    [[nodiscard]] std::size_t answered() const { return answered_.load(); }
+
 private:
     void loop() {
         while (!stop_) {
@@ -201,6 +204,7 @@ private:
                 static_cast<ssize_t>(response.size())) {
                 return;
             }
+            ++answered_;
         }
     }
 
@@ -208,6 +212,7 @@ private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
+    std::atomic<std::size_t> answered_{0};
     mutable std::mutex mu_;
     std::vector<Request> requests_;
     std::size_t next_ = 0;
