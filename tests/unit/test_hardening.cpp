@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -140,6 +142,31 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         CHECK_FALSE(error.empty());
         CHECK_FALSE(adock::util::read_file_nofollow(tmp / "d/none", 10, error).has_value());
         CHECK(error.empty());
+    }
+}
+
+TEST_CASE("write_all: through a full pipe and a full device, what was written is told", "[util]") {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe2(p.data(), O_NONBLOCK | O_CLOEXEC) == 0);
+    const int cap = ::fcntl(p[1], F_GETPIPE_SZ);
+    REQUIRE(cap > 0);
+    const std::string big(static_cast<std::size_t>(cap) + 100, 'x');
+    int err = 0;
+    CHECK(adock::util::write_all(p[1], big, err) == static_cast<std::size_t>(cap));  // as much as fits
+    CHECK(err == EAGAIN);
+    std::string got(static_cast<std::size_t>(cap), '\0');
+    CHECK(::read(p[0], got.data(), got.size()) == cap);
+    CHECK(adock::util::write_all(p[1], "tail", err) == 4);  // control: room again, all of it
+    CHECK(err == 0);
+    CHECK(adock::util::write_all(p[1], std::string_view{}));
+    ::close(p[0]);
+    ::close(p[1]);
+    const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+    if (full >= 0) {
+        CHECK_FALSE(adock::util::write_all(full, "x"));
+        CHECK(adock::util::write_all(full, "x", err) == 0);
+        CHECK(err == ENOSPC);
+        ::close(full);
     }
 }
 

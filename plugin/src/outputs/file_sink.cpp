@@ -316,20 +316,8 @@ void JsonLinesSink::write_batch(std::vector<AlertMessage>& batch) {
 
 bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
     const int fd = owns_path_ ? fd_.get() : borrowed_fd_;
-    std::size_t off = 0;
     int err = 0;
-    while (off < buf.size()) {
-        const ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
-        if (n > 0) {
-            off += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        err = n < 0 ? errno : EIO;
-        break;
-    }
+    const std::size_t off = util::write_all(fd, buf, err);
     size_ += off;
     if (err == 0) {
         need_newline_ = false;

@@ -29,20 +29,6 @@ constexpr std::size_t kMaxHeader = 21;  // 20 digits + '\n'
     throw std::runtime_error("spool: " + what + " " + path + ": " + std::strerror(errno));
 }
 
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
 bool pread_all(int fd, char* buf, std::size_t len, std::uint64_t offset) {
     while (len > 0) {
         const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
@@ -334,7 +320,7 @@ Spool::Append Spool::write_records(const std::string& records, std::uint64_t cou
         return Append::Error;
     }
     Segment& tail = segments_.back();
-    if (!write_all(write_fd_.get(), records)) {
+    if (!util::write_all(write_fd_.get(), records)) {
         const int err = errno;
         if (::ftruncate(write_fd_.get(), static_cast<off_t>(tail.size)) != 0) {
             write_fd_.reset();  // a partial record stays; the next open truncates it

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "util/safe_file.hpp"
+
 namespace adock::log {
 namespace {
 
@@ -92,14 +94,8 @@ void write(Level lvl, std::string_view message) {
     line += text;
     line += '\n';
     const std::scoped_lock lock(g_mu);
-    std::size_t off = 0;
-    while (off < line.size()) {
-        const ssize_t n = ::write(STDERR_FILENO, line.data() + off, line.size() - off);
-        if (n <= 0) {
-            break;
-        }
-        off += static_cast<std::size_t>(n);
-    }
+    int err = 0;
+    (void)util::write_all(STDERR_FILENO, line, err);  // nowhere to report a failure to
 }
 
 }  // namespace adock::log

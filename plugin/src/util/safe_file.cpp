@@ -50,21 +50,31 @@ UniqueFd open_component(int dir, const std::string& name, bool create, int& err)
     return fd;
 }
 
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
+}  // namespace
+
+std::size_t write_all(int fd, std::string_view data, int& err) {
+    std::size_t off = 0;
+    err = 0;
+    while (off < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n > 0) {
+            off += static_cast<std::size_t>(n);
+            continue;
         }
-        data.remove_prefix(static_cast<std::size_t>(n));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        err = n < 0 ? errno : EIO;
+        break;
     }
-    return true;
+    return off;
 }
 
-}  // namespace
+bool write_all(int fd, std::string_view data) {
+    int err = 0;
+    (void)write_all(fd, data, err);
+    return err == 0;
+}
 
 UniqueFd open_dir_nofollow(const std::string& path, bool create, std::string& error) {
     const bool absolute = !path.empty() && path.front() == '/';

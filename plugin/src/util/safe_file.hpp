@@ -33,6 +33,13 @@ struct DirEntry {
 /// `path` has no last component (empty, ends with '/', "." or "..").
 [[nodiscard]] std::optional<DirEntry> open_parent_nofollow(const std::string& path, bool create, std::string& error);
 
+/// Writes all of `data` to `fd`, through short writes and EINTR. The bytes written; `err` is 0
+/// when that is all of it, else the errno of the write that failed (EIO for one that wrote 0).
+std::size_t write_all(int fd, std::string_view data, int& err);
+
+/// write_all() of everything: true when all of `data` was written.
+[[nodiscard]] bool write_all(int fd, std::string_view data);
+
 /// Checks an open file is one we may append to: a regular file, one link (a hard link would let
 /// someone else's file receive our writes), owned by the effective uid. "" or the problem.
 [[nodiscard]] std::string check_private_regular(int fd);
