@@ -14,6 +14,7 @@
 #include "outputs/dispatcher.hpp"
 #include "rules/engine.hpp"
 #include "rules/loader.hpp"
+#include "rules/placeholders.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 
@@ -121,6 +122,36 @@ TEST_CASE("what one rule matched is never seen by the next rule of the event", "
     }
     // Positive control: a rule that does match its actor shows it.
     CHECK(summaries == std::vector<std::string>{"second: second []", "third: third [runc]"});
+}
+
+TEST_CASE("every summary placeholder the loader accepts is rendered", "[rules][loader]") {
+    // One table serves both: a name the loader accepts and the renderer does not know would
+    // leave its text empty; here each renders between its own markers.
+    std::string summary;
+    for (const auto& p : rules::placeholders()) {
+        summary += "<" + std::string(p.name) + ">{" + std::string(p.name) + "}</>";
+    }
+    CHECK(rules::summary_placeholders().size() == rules::placeholders().size());
+    Harness h(std::vector<std::pair<std::string, std::string>>{{"all.yaml",
+                "rules:\n  - id: all\n    severity: low\n    summary: \"" + summary + "\"\n"
+                "    match:\n      event: exec\n      actor_in: oci_runtimes\n"}});
+    h.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
+    h.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "list"}));
+    h.engine->flush();
+    const auto all = test::alerts_of(h.alerts, "all");
+    REQUIRE(all.size() == 1);
+    const std::string& got = all[0]->summary;
+    CHECK(got.find('{') == std::string::npos);  // nothing left unrendered
+    for (const auto& p : rules::placeholders()) {
+        const std::string open = "<" + std::string(p.name) + ">";
+        const auto at = got.find(open);
+        REQUIRE(at != std::string::npos);
+        CHECK(got.compare(at + open.size(), 3, "</>") != 0);  // some text, if only "-"
+    }
+    CHECK(got.find("<process.exe>/usr/sbin/runc</>") != std::string::npos);
+    CHECK(got.find("<matched>") != std::string::npos);
+    CHECK(got.find("<parent.exe>/usr/bin/bash</>") != std::string::npos);
+    CHECK(got.find("<rule.id>all</>") != std::string::npos);
 }
 
 TEST_CASE("runc under the containerd shim and its own re-exec are quiet", "[rules][runc]") {

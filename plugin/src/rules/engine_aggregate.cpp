@@ -3,6 +3,8 @@
 // and keeps their distinct values; the window closes on stream time or, live, the wall clock.
 #include "rules/engine_context.hpp"
 
+#include "rules/placeholders.hpp"
+
 namespace adock::rules {
 
 using detail::set_argv;
@@ -27,22 +29,8 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
     std::string key = rule.id;
     for (const auto& f : rule.aggregate->by) {
         key += '\x1f';
-        if (f == "container.id") {
-            key += alert.container ? alert.container->id : std::string("host");
-        } else if (f == "seccomp.syscall") {
-            key += alert.seccomp ? alert.seccomp->syscall : std::string();
-        } else if (f == "event.syscall") {
-            // execve and execveat are one act (runc init re-executes itself with execveat).
-            const std::string_view s = alert.syscall ? std::string_view(*alert.syscall) : std::string_view();
-            key += s == "execveat" ? std::string_view("execve") : s;
-        } else if (f == "process.exe") {
-            key += alert.process.exe;
-        } else if (f == "file.path") {
-            key += alert.file ? alert.file->path : std::string();
-        } else if (f == "process.uid") {
-            key += alert.process.uid ? std::to_string(*alert.process.uid) : std::string("?");
-        } else if (f == "source") {
-            key += fold_source(alert);
+        if (const ByField* field = find_by_field(f)) {  // the loader let only these through
+            field->append(alert, key);
         }
     }
     auto it = windows_.find(key);

@@ -9,6 +9,7 @@
 
 #include "integrity/image_diff_worker.hpp"
 #include "integrity/monitor.hpp"
+#include "rules/placeholders.hpp"
 
 namespace adock::rules {
 
@@ -19,13 +20,6 @@ using detail::event_ms;
 using detail::kNameWait;
 
 namespace {
-
-std::string integrity_text(const IntegrityRef& ir, const std::string& name) {
-    if (name == "integrity.change") {
-        return ir.change.value_or("-");
-    }
-    return ir.trusted_by.value_or("nothing vouches for it");
-}
 
 ProcessRef to_ref(const proc::ProcessInfo& p, audit::ArgvBudget budget) {
     ProcessRef r;
@@ -368,9 +362,8 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
 }
 
 void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Alert& a) {
-    const audit::Event& ev = ctx.ev;
-    const proc::ProcessInfo* parent = ctx.ancestry.empty() ? nullptr : ctx.ancestry.front();
-    const ProcessRef* parent_ref = a.ancestry.empty() ? nullptr : &a.ancestry.front();
+    const SummaryFacts facts{rule, ctx.ev, a, m.matched, ctx.ancestry.empty() ? nullptr : ctx.ancestry.front(),
+                             ctx.names_pending};
     std::string& out = a.summary;
     std::string s;  // one placeholder's text, bounded before it joins the summary
     const std::string& t = rule.summary;
@@ -383,60 +376,9 @@ void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Aler
         }
         out.append(t, pos, open - pos);
         const auto close = t.find('}', open);
-        const std::string name = t.substr(open + 1, close - open - 1);
         s.clear();
-        if (name == "process.exe") {
-            s += ev.exe;
-        } else if (name == "process.pid") {
-            s += std::to_string(ev.pid);
-        } else if (name == "process.comm") {
-            s += ev.comm;
-        } else if (name == "process.cmdline") {
-            s += audit::join_argv(a.process.argv);
-        } else if (name == "parent.exe") {
-            s += parent != nullptr ? parent->exe : std::string("(unknown, pid ") + std::to_string(a.process.ppid) + ")";
-        } else if (name == "parent.pid") {
-            s += std::to_string(a.process.ppid);
-        } else if (name == "parent.cmdline") {
-            s += parent_ref != nullptr ? audit::join_argv(parent_ref->argv) : std::string("?");
-        } else if (name == "matched") {
-            s += m.matched;
-        } else if (name == "container.id") {
-            s += a.container ? (a.container->id.empty() ? std::string("unknown") : a.container->id) : std::string("host");
-        } else if (name == "container.name") {
-            s += a.container && a.container->name ? *a.container->name
-                                                  : std::string(ctx.names_pending ? "{container.name}" : "-");
-        } else if (name == "container.image") {
-            s += a.container && a.container->image ? *a.container->image
-                                                   : std::string(ctx.names_pending ? "{container.image}" : "-");
-        } else if (name == "event.key") {
-            s += ev.key.value_or("-");
-        } else if (name == "event.result") {
-            if (!ev.has_syscall || !ev.success) {
-                s += "-";
-            } else if (*ev.success) {
-                s += "succeeded";
-            } else {
-                s += "failed (exit " + std::to_string(ev.exit) + ")";
-            }
-        } else if (name == "syscall") {
-            s += a.syscall.value_or("-");
-        } else if (name == "file.path") {
-            s += a.file ? a.file->path : std::string("-");
-        } else if (name == "file.operation") {
-            s += a.file ? a.file->operation : std::string("-");
-        } else if (name == "seccomp.syscall") {
-            s += a.seccomp ? a.seccomp->syscall : std::string("-");
-        } else if (name == "seccomp.action") {
-            s += a.seccomp ? a.seccomp->action : std::string("-");
-        } else if (name == "integrity.change" || name == "integrity.trust") {
-            if (a.integrity) {
-                s += integrity_text(*a.integrity, name);
-            } else {
-                s += "{" + name + "}";  // filled in when the integrity monitor has looked
-            }
-        } else if (name == "rule.id") {
-            s += rule.id;
+        if (const Placeholder* p = find_placeholder(std::string_view(t).substr(open + 1, close - open - 1))) {
+            p->render(facts, s);
         }
         out += audit::bounded_text(s, kSummaryFieldBytes);
         pos = close + 1;

@@ -17,6 +17,7 @@
 #include "config/yaml_util.hpp"
 #include "integrity/monitor.hpp"
 #include "proc/container_request.hpp"
+#include "rules/placeholders.hpp"
 #include "proc/namespaces.hpp"
 #include "rules/fileop.hpp"
 #include "rules/fold.hpp"
@@ -344,15 +345,14 @@ private:
                   "aggregate",
                   {{"by",
                     [&](const YAML::Node& x) {
-                        static const std::set<std::string> kFields{"container.id", "seccomp.syscall",
-                                                                   "event.syscall", "process.exe", "file.path",
-                                                                   "process.uid", "source"};
                         a.by = r.str_list(x, "by");
                         for (const auto& f : a.by) {
-                            if (!kFields.contains(f)) {
-                                r.fail(x, "aggregate.by: unknown field '" + f +
-                                              "' (container.id, seccomp.syscall, event.syscall, process.exe, file.path, "
-                                              "process.uid, source)");
+                            if (find_by_field(f) == nullptr) {
+                                std::string known;
+                                for (const auto& b : by_fields()) {
+                                    known += (known.empty() ? "" : ", ") + std::string(b.name);
+                                }
+                                r.fail(x, "aggregate.by: unknown field '" + f + "' (" + known + ")");
                             }
                         }
                     }},

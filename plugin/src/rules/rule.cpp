@@ -347,29 +347,4 @@ void RuleSet::build_index() {
     }
 }
 
-const std::set<std::string>& summary_placeholders() {
-    static const std::set<std::string> kNames{"process.exe",
-                                              "process.pid",
-                                              "process.comm",
-                                              "process.cmdline",
-                                              "parent.exe",
-                                              "parent.pid",
-                                              "parent.cmdline",
-                                              "matched",
-                                              "container.id",
-                                              "container.name",
-                                              "container.image",
-                                              "event.key",
-                                              "event.result",
-                                              "syscall",
-                                              "file.path",
-                                              "file.operation",
-                                              "seccomp.syscall",
-                                              "seccomp.action",
-                                              "integrity.change",
-                                              "integrity.trust",
-                                              "rule.id"};
-    return kNames;
-}
-
 }  // namespace adock::rules

@@ -214,7 +214,4 @@ struct RuleSet {
     void clear_identities() const;
 };
 
-/// Placeholders a summary template may use.
-[[nodiscard]] const std::set<std::string>& summary_placeholders();
-
 }  // namespace adock::rules

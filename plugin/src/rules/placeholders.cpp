@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rules/placeholders.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "audit/argv_budget.hpp"
+#include "rules/fold.hpp"
+#include "rules/rule.hpp"
+
+namespace adock::rules {
+namespace {
+
+/// `value`, or what a summary shows while it is being read ("{name}") or when there is none ("-").
+void optional_name(const std::optional<std::string>* value, bool pending, std::string_view placeholder,
+                   std::string& out) {
+    if (value != nullptr && value->has_value()) {
+        out += **value;
+    } else if (pending) {
+        out += '{';
+        out += placeholder;
+        out += '}';
+    } else {
+        out += '-';
+    }
+}
+
+void integrity_placeholder(const SummaryFacts& f, std::string_view name, std::string& out) {
+    if (f.alert.integrity) {
+        out += integrity_text(*f.alert.integrity, name);
+    } else {  // filled in when the integrity monitor has looked
+        out += '{';
+        out += name;
+        out += '}';
+    }
+}
+
+const std::array<Placeholder, 21> kPlaceholders{{
+    {"process.exe", [](const SummaryFacts& f, std::string& out) { out += f.ev.exe; }},
+    {"process.pid", [](const SummaryFacts& f, std::string& out) { out += std::to_string(f.ev.pid); }},
+    {"process.comm", [](const SummaryFacts& f, std::string& out) { out += f.ev.comm; }},
+    {"process.cmdline", [](const SummaryFacts& f, std::string& out) { out += audit::join_argv(f.alert.process.argv); }},
+    {"parent.exe",
+     [](const SummaryFacts& f, std::string& out) {
+         out += f.parent != nullptr ? f.parent->exe
+                                    : std::string("(unknown, pid ") + std::to_string(f.alert.process.ppid) + ")";
+     }},
+    {"parent.pid", [](const SummaryFacts& f, std::string& out) { out += std::to_string(f.alert.process.ppid); }},
+    {"parent.cmdline",
+     [](const SummaryFacts& f, std::string& out) {
+         out += f.alert.ancestry.empty() ? std::string("?") : audit::join_argv(f.alert.ancestry.front().argv);
+     }},
+    {"matched", [](const SummaryFacts& f, std::string& out) { out += f.matched; }},
+    {"container.id",
+     [](const SummaryFacts& f, std::string& out) {
+         const auto& c = f.alert.container;
+         out += c ? (c->id.empty() ? std::string("unknown") : c->id) : std::string("host");
+     }},
+    {"container.name",
+     [](const SummaryFacts& f, std::string& out) {
+         optional_name(f.alert.container ? &f.alert.container->name : nullptr, f.names_pending, "container.name", out);
+     }},
+    {"container.image",
+     [](const SummaryFacts& f, std::string& out) {
+         optional_name(f.alert.container ? &f.alert.container->image : nullptr, f.names_pending, "container.image", out);
+     }},
+    {"event.key", [](const SummaryFacts& f, std::string& out) { out += f.ev.key.value_or("-"); }},
+    {"event.result",
+     [](const SummaryFacts& f, std::string& out) {
+         if (!f.ev.has_syscall || !f.ev.success) {
+             out += "-";
+         } else if (*f.ev.success) {
+             out += "succeeded";
+         } else {
+             out += "failed (exit " + std::to_string(f.ev.exit) + ")";
+         }
+     }},
+    {"syscall", [](const SummaryFacts& f, std::string& out) { out += f.alert.syscall.value_or("-"); }},
+    {"file.path",
+     [](const SummaryFacts& f, std::string& out) { out += f.alert.file ? f.alert.file->path : std::string("-"); }},
+    {"file.operation",
+     [](const SummaryFacts& f, std::string& out) { out += f.alert.file ? f.alert.file->operation : std::string("-"); }},
+    {"seccomp.syscall",
+     [](const SummaryFacts& f, std::string& out) { out += f.alert.seccomp ? f.alert.seccomp->syscall : std::string("-"); }},
+    {"seccomp.action",
+     [](const SummaryFacts& f, std::string& out) { out += f.alert.seccomp ? f.alert.seccomp->action : std::string("-"); }},
+    {"integrity.change", [](const SummaryFacts& f, std::string& out) { integrity_placeholder(f, "integrity.change", out); }},
+    {"integrity.trust", [](const SummaryFacts& f, std::string& out) { integrity_placeholder(f, "integrity.trust", out); }},
+    {"rule.id", [](const SummaryFacts& f, std::string& out) { out += f.rule.id; }},
+}};
+
+const std::array<ByField, 7> kByFields{{
+    {"container.id",
+     [](const Alert& a, std::string& key) { key += a.container ? a.container->id : std::string("host"); }},
+    {"seccomp.syscall", [](const Alert& a, std::string& key) { key += a.seccomp ? a.seccomp->syscall : std::string(); }},
+    {"event.syscall",
+     [](const Alert& a, std::string& key) {
+         // execve and execveat are one act (runc init re-executes itself with execveat).
+         const std::string_view s = a.syscall ? std::string_view(*a.syscall) : std::string_view();
+         key += s == "execveat" ? std::string_view("execve") : s;
+     }},
+    {"process.exe", [](const Alert& a, std::string& key) { key += a.process.exe; }},
+    {"file.path", [](const Alert& a, std::string& key) { key += a.file ? a.file->path : std::string(); }},
+    {"process.uid",
+     [](const Alert& a, std::string& key) {
+         key += a.process.uid ? std::to_string(*a.process.uid) : std::string("?");
+     }},
+    {"source", [](const Alert& a, std::string& key) { key += fold_source(a); }},
+}};
+
+}  // namespace
+
+std::span<const Placeholder> placeholders() {
+    return kPlaceholders;
+}
+
+const Placeholder* find_placeholder(std::string_view name) {
+    const auto it = std::find_if(kPlaceholders.begin(), kPlaceholders.end(),
+                                 [&](const Placeholder& p) { return p.name == name; });
+    return it == kPlaceholders.end() ? nullptr : &*it;
+}
+
+const std::set<std::string>& summary_placeholders() {
+    static const std::set<std::string> kNames = [] {
+        std::set<std::string> names;
+        for (const auto& p : kPlaceholders) {
+            names.emplace(p.name);
+        }
+        return names;
+    }();
+    return kNames;
+}
+
+std::string integrity_text(const IntegrityRef& ir, std::string_view name) {
+    if (name == "integrity.change") {
+        return ir.change.value_or("-");
+    }
+    return ir.trusted_by.value_or("nothing vouches for it");
+}
+
+std::span<const ByField> by_fields() {
+    return kByFields;
+}
+
+const ByField* find_by_field(std::string_view name) {
+    const auto it = std::find_if(kByFields.begin(), kByFields.end(), [&](const ByField& b) { return b.name == name; });
+    return it == kByFields.end() ? nullptr : &*it;
+}
+
+}  // namespace adock::rules
