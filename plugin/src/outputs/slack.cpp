@@ -6,9 +6,16 @@
 
 #include "outputs/display.hpp"
 #include "outputs/formats.hpp"
+#include "outputs/formats/alert_view.hpp"
 #include "util/json.hpp"
 
 namespace adock::outputs {
+
+using detail::file_text;
+using detail::process_text;
+using detail::seccomp_text;
+using detail::title_of;
+
 namespace {
 
 // Slack's documented limits: header text 150, section text 3000, field text 2000, 10 fields,
@@ -17,13 +24,6 @@ constexpr std::size_t kHeaderMax = 150;
 constexpr std::size_t kSectionMax = 3000;
 constexpr std::size_t kFieldMax = 2000;
 constexpr std::size_t kFallbackMax = 1000;
-
-std::string upper(std::string s) {
-    for (auto& c : s) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    return s;
-}
 
 /// "*Label*\nvalue" with the value escaped and cut to fit a field.
 std::string field(const std::string& label, std::string_view value) {
@@ -162,13 +162,12 @@ std::string slack_text(std::string_view s, std::size_t max_chars) {
 }
 
 std::string slack_payload(const Alert& a) {
-    const std::string sev = upper(severity_name(a.severity));
-    const std::string title = truncate_utf8(slack_plain("[" + sev + "] " + a.rule_id + " on " + a.host), kHeaderMax);
+    const std::string title = truncate_utf8(slack_plain(title_of(a)), kHeaderMax);
     std::vector<std::string> fields;
     fields.push_back(field("Host", a.host));
-    fields.push_back(field("Process", a.process.exe + " (pid " + std::to_string(a.process.pid) + ")"));
+    fields.push_back(field("Process", process_text(a.process)));
     if (!a.ancestry.empty()) {
-        fields.push_back(field("Parent", a.ancestry.front().exe + " (pid " + std::to_string(a.ancestry.front().pid) + ")"));
+        fields.push_back(field("Parent", process_text(a.ancestry.front())));
     }
     fields.push_back(field("Container", a.container ? a.container->id + (a.container->name ? " (" + *a.container->name + ")" : "")
                                                     : std::string("host")));
@@ -176,10 +175,10 @@ std::string slack_payload(const Alert& a) {
         fields.push_back(field("Initiator", initiator_text(a)));
     }
     if (a.file) {
-        fields.push_back(field("File", a.file->operation + " " + a.file->path));
+        fields.push_back(field("File", file_text(a)));
     }
     if (a.seccomp) {
-        fields.push_back(field("Seccomp", a.seccomp->action + " " + a.seccomp->syscall));
+        fields.push_back(field("Seccomp", seccomp_text(a)));
     }
     if (!a.mitre.empty()) {
         fields.push_back(field("MITRE ATT&CK", join(a.mitre, ", ")));
