@@ -137,6 +137,21 @@ std::string audit_text(const Alert& a) {
     return s;
 }
 
+std::vector<Fact> activity_facts(const Alert& a, std::size_t max_units) {
+    std::vector<Fact> facts;
+    facts.push_back({"Process", process_text(a.process)});
+    facts.push_back(
+        {"Command", join_capped(a.process.argv, " ", kUnlimited, raw_cap_for(max_units))});
+    if (!a.ancestry.empty()) {
+        facts.push_back({"Parent", process_text(a.ancestry.front())});
+    }
+    facts.push_back({"Container", container_text(a)});
+    facts.push_back({"Initiator", initiator_text(a)});
+    facts.push_back({"File", file_text(a)});
+    facts.push_back({"Seccomp", seccomp_text(a)});
+    return facts;
+}
+
 std::string image_repository(const std::string& image) {
     std::string repo = image.substr(0, image.find('@'));
     const auto colon = repo.rfind(':');

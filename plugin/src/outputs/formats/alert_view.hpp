@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "alert/alert.hpp"
 
@@ -36,6 +37,17 @@ inline constexpr const char* kClient = "audisp-docker";
 
 /// "serial <n>, key <key>, <count> events" with the parts known.
 [[nodiscard]] std::string audit_text(const Alert& a);
+
+/// One labelled fact: its label ("Process") and its raw text (empty: the alert has none).
+struct Fact {
+    const char* label;  ///< a literal: the payload adds its own punctuation
+    std::string text;   ///< raw, as the other facts here
+};
+
+/// The facts every chat and pager message shows about what ran, where and for whom, in this
+/// order: Process, Command (the argv read up to raw_cap_for(max_units) bytes), Parent (only with
+/// an ancestry), Container, Initiator, File, Seccomp. `max_units`: the payload's cut of a fact.
+[[nodiscard]] std::vector<Fact> activity_facts(const Alert& a, std::size_t max_units);
 
 /// repository of an image reference: "reg:5000/app:1.2@sha256:…" → "reg:5000/app".
 [[nodiscard]] std::string image_repository(const std::string& image);

@@ -18,20 +18,15 @@
 
 namespace adock::outputs {
 
+using detail::activity_facts;
 using detail::audit_text;
 using detail::Budget;
-using detail::container_text;
 using detail::Escape;
-using detail::file_text;
 using detail::fit;
 using detail::join_all;
-using detail::join_capped;
 using detail::kClient;
 using detail::kUnlimited;
 using detail::normalized_time;
-using detail::process_text;
-using detail::raw_cap_for;
-using detail::seccomp_text;
 using detail::title_of;
 using detail::units_of;
 
@@ -101,19 +96,12 @@ std::string discord_payload(const Alert& a) {
                   budget.take(raw, kDiscordFieldValueMax, kUnlimited, Escape::DiscordMarkdown),
                   inline_});
     };
-    const std::size_t raw_cap = raw_cap_for(kDiscordFieldValueMax);
     field("Severity", severity_name(a.severity), true);
     field("Rule", a.rule_id, true);
     field("Host", a.host, true);
-    field("Process", process_text(a.process), false);
-    field("Command", join_capped(a.process.argv, " ", kUnlimited, raw_cap), false);
-    if (!a.ancestry.empty()) {
-        field("Parent", process_text(a.ancestry.front()), false);
+    for (const auto& f : activity_facts(a, kDiscordFieldValueMax)) {
+        field(f.label, f.text, false);
     }
-    field("Container", container_text(a), false);
-    field("Initiator", initiator_text(a), false);
-    field("File", file_text(a), false);
-    field("Seccomp", seccomp_text(a), false);
     field("MITRE ATT&CK", join_all(a.mitre, kDiscordFieldValueMax), true);
     field("Tags", join_all(a.tags, kDiscordFieldValueMax), true);
     field("Remediation", a.remediation, false);

@@ -20,18 +20,12 @@
 
 namespace adock::outputs {
 
+using detail::activity_facts;
 using detail::audit_text;
-using detail::container_text;
 using detail::Escape;
-using detail::file_text;
 using detail::fit;
 using detail::join_all;
-using detail::join_capped;
 using detail::kClient;
-using detail::kUnlimited;
-using detail::process_text;
-using detail::raw_cap_for;
-using detail::seccomp_text;
 using detail::title_of;
 
 namespace {
@@ -77,15 +71,9 @@ std::string opsgenie_description(const Alert& a) {
     line("Rule: ", a.rule_id + " (" + severity_name(a.severity) + ")");
     line("Host: ", a.host);
     line("Time: ", a.time);
-    line("Process: ", process_text(a.process));
-    line("Command: ", join_capped(a.process.argv, " ", kUnlimited, raw_cap_for(kOpsgenieLineMax)));
-    if (!a.ancestry.empty()) {
-        line("Parent: ", process_text(a.ancestry.front()));
+    for (const auto& f : activity_facts(a, kOpsgenieLineMax)) {
+        line(std::string(f.label) + ": ", f.text);
     }
-    line("Container: ", container_text(a));
-    line("Initiator: ", initiator_text(a));
-    line("File: ", file_text(a));
-    line("Seccomp: ", seccomp_text(a));
     if (a.integrity) {
         std::string s = "sha256 " + a.integrity->sha256;
         if (a.integrity->recognized_as) {

@@ -17,16 +17,10 @@
 
 namespace adock::outputs {
 
-using detail::container_text;
+using detail::activity_facts;
 using detail::Escape;
-using detail::file_text;
 using detail::fit;
 using detail::join_all;
-using detail::join_capped;
-using detail::kUnlimited;
-using detail::process_text;
-using detail::raw_cap_for;
-using detail::seccomp_text;
 using detail::title_of;
 
 namespace {
@@ -68,15 +62,9 @@ std::string teams_payload(const Alert& a) {
         }
     };
     fact("Host", a.host);
-    fact("Process", process_text(a.process));
-    fact("Command", join_capped(a.process.argv, " ", kUnlimited, raw_cap_for(kTeamsFactUnits)));
-    if (!a.ancestry.empty()) {
-        fact("Parent", process_text(a.ancestry.front()));
+    for (const auto& f : activity_facts(a, kTeamsFactUnits)) {
+        fact(f.label, f.text);
     }
-    fact("Container", container_text(a));
-    fact("Initiator", initiator_text(a));
-    fact("File", file_text(a));
-    fact("Seccomp", seccomp_text(a));
     fact("MITRE", join_all(a.mitre, kTeamsFactUnits));
     fact("Time", a.time);
     fact("Remediation", a.remediation);
