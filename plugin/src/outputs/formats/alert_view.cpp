@@ -1,21 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "outputs/formats/alert_view.hpp"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <cstdint>
 #include <string_view>
 
 #include "outputs/formats.hpp"
 #include "outputs/formats/text.hpp"
-#include "outputs/gate.hpp"
 #include "util/rfc3339.hpp"
 
 namespace adock::outputs {
 
-using detail::Escape;
-using detail::fit;
 using detail::join_capped;
 using detail::kEllipsis;
 using detail::kUnlimited;
@@ -33,46 +27,6 @@ std::string auid_text(const std::optional<std::uint32_t>& auid) {
     }
     return *auid == 4294967295U ? std::string("auid unset") : "auid " + std::to_string(*auid);
 }
-
-// Incident key: its hash and its parts
-
-constexpr std::array<char, 16> kHexDigits{
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-
-std::optional<std::string> sha256_hex(std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned len = 0;
-    if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
-        return std::nullopt;
-    }
-    std::string out;
-    out.reserve(static_cast<std::size_t>(len) * 2);
-    for (unsigned i = 0; i < len; ++i) {
-        out += kHexDigits.at(md.at(i) >> 4U);
-        out += kHexDigits.at(md.at(i) & 0xFU);
-    }
-    return out;
-}
-
-/// FNV-1a, only for the case libcrypto cannot digest (out of memory): a stable key still beats
-/// none, which would open a new incident for every alert.
-std::string fnv1a_hex(std::string_view data) {
-    std::uint64_t h = 14695981039346656037ULL;
-    for (const char c : data) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ULL;
-    }
-    std::string out;
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        out += kHexDigits.at((h >> static_cast<unsigned>(shift)) & 0xFU);
-    }
-    return out;
-}
-
-// PagerDuty's dedup_key limit; the rule id gets what the prefix and hash leave.
-constexpr std::size_t kIncidentKeyMax = 255;
-constexpr std::size_t kIncidentHashChars = 32;
-constexpr std::string_view kIncidentPrefix = "audisp-docker/";
 
 }  // namespace
 
@@ -201,15 +155,6 @@ std::string initiator_text(const Alert& a) {
         s += ", user " + *i.user;
     }
     return s + ")";
-}
-
-std::string incident_key(const Alert& a) {
-    const std::string identity = incident_identity(a);  // the gate's dedup key, hashed
-    const auto hash = sha256_hex(identity);
-    const std::string digest = hash ? hash->substr(0, kIncidentHashChars) : fnv1a_hex(identity);
-    const std::size_t room = kIncidentKeyMax - kIncidentPrefix.size() - 1 - kIncidentHashChars;
-    // A rule id from a rule file, but the key is shown as is: controls become spaces there too.
-    return std::string(kIncidentPrefix) + fit(a.rule_id, room, Escape::Line) + "/" + digest;
 }
 
 }  // namespace adock::outputs

@@ -2,7 +2,7 @@
 // The alert view: the labelled facts of an alert that the chat and pager payloads show
 // (outputs/formats/*.cpp), as raw display text. Raw means attacker-controlled and not yet
 // escaped or cut: each payload passes every fact through detail::fit for its own sink.
-// incident_key, initiator_text and unix_nanos, declared in outputs/formats.hpp, live here too.
+// initiator_text and unix_nanos, declared in outputs/formats.hpp, live here too.
 #pragma once
 
 #include <cstddef>
