@@ -8,6 +8,9 @@
 // for Teams and Discord, a zero-width space after every '@' for Discord) and cut to the API's
 // documented limits without splitting an escape. Lengths are counted in UTF-16 code units, which
 // is never less than code points, so a limit holds whichever of the two an API counts.
+//
+// Built in outputs/formats/: one file per payload with its API's limits beside it, on the text
+// toolkit (text.hpp: escaping, cutting, budgets) and the alert view (alert_view.hpp: the facts).
 #pragma once
 
 #include <cstdint>
