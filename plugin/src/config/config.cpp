@@ -37,21 +37,8 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file) {
 }
 
 const char* output_type_name(OutputType t) {
-    switch (t) {
-        case OutputType::File: return "file";
-        case OutputType::Webhook: return "webhook";
-        case OutputType::Stdout: return "stdout";
-        case OutputType::Slack: return "slack";
-        case OutputType::Teams: return "teams";
-        case OutputType::Discord: return "discord";
-        case OutputType::PagerDuty: return "pagerduty";
-        case OutputType::Opsgenie: return "opsgenie";
-        case OutputType::Falco: return "falco";
-        case OutputType::Syslog: return "syslog";
-        case OutputType::Otlp: return "otlp";
-        case OutputType::Kafka: return "kafka";
-    }
-    return "unknown";
+    const auto i = static_cast<std::size_t>(t);
+    return i < kOutputKinds.size() ? kOutputKinds[i].name.data() : "unknown";
 }
 
 namespace detail {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "config/output_kind.hpp"
 
 namespace adock::config {
 
@@ -37,22 +38,6 @@ private:
     std::string code_;
     std::vector<std::string> known_keys_;
 };
-
-enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog, Otlp, Kafka };
-
-[[nodiscard]] const char* output_type_name(OutputType t);
-
-/// Types delivered by HTTP POST (url, timeouts, TLS, proxy).
-[[nodiscard]] constexpr bool is_http(OutputType t) {
-    return t == OutputType::Webhook || t == OutputType::Slack || t == OutputType::Teams ||
-           t == OutputType::Discord || t == OutputType::PagerDuty || t == OutputType::Opsgenie ||
-           t == OutputType::Falco || t == OutputType::Otlp;
-}
-
-/// Types with a delivery worker: retries, backoff and a disk spool.
-[[nodiscard]] constexpr bool is_delivery(OutputType t) {
-    return is_http(t) || t == OutputType::Syslog || t == OutputType::Kafka;
-}
 
 /// One entry of `outputs:`. Fields that do not apply to a type keep their defaults.
 struct OutputConfig {
