@@ -4,14 +4,13 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "outputs/alert_payload.hpp"
 #include "outputs/delivery_sink.hpp"
 #include "outputs/file_sink.hpp"
-#include "outputs/formats.hpp"
 #include "outputs/http_transport.hpp"
 #include "outputs/kafka.hpp"
 #include "outputs/otlp.hpp"
 #include "outputs/sink.hpp"
-#include "outputs/slack.hpp"
 #include "outputs/stdout_sink.hpp"
 #include "outputs/syslog.hpp"
 #include "util/json.hpp"
@@ -23,28 +22,12 @@ namespace {
     throw config::ConfigError("", 0, 0, "output '" + cfg.name + "': " + msg);
 }
 
-/// A formatter from a payload function of the alert alone.
-DeliverySink::Formatter by_alert(std::string (*fn)(const Alert&)) {
-    return [fn](const AlertMessage& m) { return fn(*m.alert); };
-}
-
-DeliverySink::Formatter formatter_for(const config::OutputConfig& cfg) {
-    switch (cfg.type) {
-        case config::OutputType::Slack:
-            return by_alert(&slack_payload);
-        case config::OutputType::Teams:
-            return by_alert(&teams_payload);
-        case config::OutputType::Discord:
-            return by_alert(&discord_payload);
-        case config::OutputType::PagerDuty:
-            return by_alert(&pagerduty_payload);
-        case config::OutputType::Opsgenie:
-            return by_alert(&opsgenie_payload);
-        case config::OutputType::Falco:
-            return by_alert(&falco_payload);
-        default:
-            return [](const AlertMessage& m) { return *m.json; };  // the alert contract as it is
+/// The payload of an HTTP output: its type's payload of the alert, else the alert contract as it is.
+DeliverySink::Formatter http_formatter(config::OutputType t) {
+    if (const AlertPayload fn = alert_payload_of(t)) {
+        return [fn](const AlertMessage& m) { return fn(*m.alert); };
     }
+    return [](const AlertMessage& m) { return *m.json; };
 }
 
 }  // namespace
@@ -125,7 +108,7 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
                 http.headers["Authorization"] = "GenieKey " + cfg.secret;
             }
             auto transport = std::make_unique<HttpTransport>(http, std::move(splice));
-            return std::make_unique<DeliverySink>(cfg, std::move(transport), formatter_for(cfg));
+            return std::make_unique<DeliverySink>(cfg, std::move(transport), http_formatter(cfg.type));
         }
     }
     fail(cfg, "unknown output type");
