@@ -349,7 +349,8 @@ void validate(const YamlReader& r, const YAML::Node& n, const OutputKind& k, Out
     if (k.http) {
         o.url = p.url.resolve(r, n, o.name, "url", std::string(k.default_url));
         if (o.url.empty()) {
-            r.fail(n, "output '" + o.name + "': a " + std::string(k.name) + " output needs 'url', 'url_file' or 'url_env'");
+            r.fail(n, "output '" + o.name + "': a " + std::string(k.name) +
+                          " output needs 'url', 'url_file' or 'url_env'");
         }
         if (!o.url.starts_with("http://") && !o.url.starts_with("https://")) {
             r.fail(n, "output '" + o.name + "': url must start with http:// or https://");
