@@ -101,3 +101,30 @@ TEST_CASE("an unknown output type lists every descriptor's name", "[config][outp
         CHECK(std::string(e.what()) == "unknown output type 'nope' (" + expected + ")");
     }
 }
+
+TEST_CASE("every type that takes TLS keys refuses client_key without client_cert", "[config][outputs]") {
+    const std::string file_path =
+        (std::filesystem::temp_directory_path() / "adock-output-kind-test.log").string();
+    int tls_kinds = 0;
+    for (const OutputKind& k : adock::config::kOutputKinds) {
+        if (!k.tls) {
+            continue;
+        }
+        ++tls_kinds;
+        INFO("output type " << k.name);
+        const std::string entry = minimal_entry(k, file_path);
+        // Control: the key with its certificate is accepted.
+        CHECK_NOTHROW(adock::config::load_config_string(entry + "    client_key: /k.pem\n    client_cert: /c.pem\n"));
+        std::string error;
+        try {
+            (void)adock::config::load_config_string(entry + "    client_key: /k.pem\n");
+        } catch (const adock::config::ConfigError& e) {
+            error = e.what();
+        }
+        CHECK(error.find("': client_key needs client_cert") != std::string::npos);
+    }
+    CHECK(tls_kinds > 0);
+    // Both families that used to check it apart are walked: HTTP and kafka.
+    CHECK(adock::config::kind_of(OutputType::Webhook).tls);
+    CHECK(adock::config::kind_of(OutputType::Kafka).tls);
+}

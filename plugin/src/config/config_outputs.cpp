@@ -364,9 +364,9 @@ void validate(const YamlReader& r, const YAML::Node& n, const OutputKind& k, Out
         for (const auto& [key, path] : p.headers_file) {
             o.headers[key] = secret_from_file(r, n, o.name, "headers_file", path);
         }
-        if (!o.client_key.empty() && o.client_cert.empty()) {
-            r.fail(n, "output '" + o.name + "': client_key needs client_cert");
-        }
+    }
+    if (k.tls && !o.client_key.empty() && o.client_cert.empty()) {
+        r.fail(n, "output '" + o.name + "': client_key needs client_cert");
     }
     if (!k.secret_key.empty()) {
         const std::string key(k.secret_key);
@@ -392,9 +392,6 @@ void validate(const YamlReader& r, const YAML::Node& n, const OutputKind& k, Out
         }
         if (!sasl && (!o.sasl_mechanism.empty() || !o.sasl_username.empty() || p.sasl_password_file)) {
             r.fail(n, "output '" + o.name + "': SASL settings need security_protocol sasl_plaintext or sasl_ssl");
-        }
-        if (!o.client_key.empty() && o.client_cert.empty()) {
-            r.fail(n, "output '" + o.name + "': client_key needs client_cert");
         }
     }
     if (k.type == OutputType::Syslog) {
