@@ -21,6 +21,7 @@
 #include "outputs/spool.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
+#include "util/errno_text.hpp"
 #include "util/safe_file.hpp"
 
 namespace {
@@ -167,6 +168,34 @@ TEST_CASE("write_all: through a full pipe and a full device, what was written is
         CHECK(adock::util::write_all(full, "x", err) == 0);
         CHECK(err == ENOSPC);
         ::close(full);
+    }
+}
+
+TEST_CASE("errno_text: the C library's text, its own copy on every thread", "[util]") {
+    CHECK(adock::util::errno_text(ENOENT) == "No such file or directory");
+    CHECK(adock::util::errno_text(EACCES) == "Permission denied");
+    CHECK(adock::util::errno_text(0) == "Success");
+    CHECK(adock::util::errno_text(99999) == "Unknown error 99999");
+    // POSIX lets std::strerror fill one buffer for every thread (glibc's is per thread; that is
+    // not promised): each thread here, asking at the same time, keeps its own value's text.
+    std::array<bool, 4> same{};
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < same.size(); ++t) {
+        threads.emplace_back([t, &same] {
+            const int value = 100000 + static_cast<int>(t);
+            const std::string want = "Unknown error " + std::to_string(value);
+            bool ok = true;
+            for (int i = 0; i < 20000; ++i) {
+                ok = ok && adock::util::errno_text(value) == want;
+            }
+            same[t] = ok;
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    for (const bool ok : same) {
+        CHECK(ok);
     }
 }
 

@@ -31,6 +31,7 @@
 #include "app/signals.hpp"
 #include "outputs/curl_easy.hpp"
 #include "outputs/dispatcher.hpp"
+#include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
 
@@ -110,7 +111,7 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
             if (errno == EINTR) {
                 continue;
             }
-            log::error(std::string("poll: ") + std::strerror(errno));
+            log::error(std::string("poll: ") + util::errno_text(errno));
             reader.stop();
             break;
         }
@@ -282,7 +283,7 @@ int run(const Options& opts) {
     if (opts.input_path) {
         input.reset(::open(opts.input_path->c_str(), O_RDONLY | O_CLOEXEC));
         if (!input) {
-            log::error("cannot open input " + *opts.input_path + ": " + std::strerror(errno));
+            log::error("cannot open input " + *opts.input_path + ": " + util::errno_text(errno));
             for (auto& s : g->sinks) {
                 s->stop(std::chrono::milliseconds(g->cfg.shutdown_timeout_ms));
             }

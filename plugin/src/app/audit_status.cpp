@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/errno_text.hpp"
+
 namespace adock::app {
 
 std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::milliseconds timeout, std::string& error) {
@@ -15,7 +17,7 @@ std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::mil
     if (!fd_) {
         fd_.reset(::audit_open());
         if (!fd_) {
-            error = std::string("audit netlink socket: ") + std::strerror(errno);
+            error = std::string("audit netlink socket: ") + util::errno_text(errno);
             return std::nullopt;
         }
     }
@@ -24,7 +26,7 @@ std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::mil
     while (::audit_get_reply(fd_.get(), &stale, GET_REPLY_NONBLOCKING, 0) > 0) {
     }
     if (::audit_request_status(fd_.get()) <= 0) {
-        error = std::string("AUDIT_GET: ") + std::strerror(errno);
+        error = std::string("AUDIT_GET: ") + util::errno_text(errno);
         if (errno == EPERM) {
             error += " (needs CAP_AUDIT_CONTROL in the initial user namespace)";
         }
@@ -52,7 +54,7 @@ std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::mil
             continue;
         }
         if (rep.type == NLMSG_ERROR && rep.error != nullptr && rep.error->error != 0) {
-            error = std::string("AUDIT_GET: ") + std::strerror(-rep.error->error);
+            error = std::string("AUDIT_GET: ") + util::errno_text(-rep.error->error);
             return std::nullopt;
         }
         if (rep.type == AUDIT_GET && rep.status != nullptr) {

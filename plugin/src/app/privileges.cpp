@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/errno_text.hpp"
+
 namespace adock::app {
 
 bool drop_privileges(std::string& report, bool keep_audit_control) {
@@ -50,7 +52,7 @@ bool drop_privileges(std::string& report, bool keep_audit_control) {
         return false;
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-        report = std::string("PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno);
+        report = std::string("PR_SET_NO_NEW_PRIVS: ") + util::errno_text(errno);
         return false;
     }
     report = "capabilities: " + (report.empty() ? std::string("none") : report) +

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/thread_name.hpp"
 
@@ -28,7 +29,7 @@ constexpr std::size_t kMaxLineBytes = 1024 * 1024;
 util::UniqueFd make_eventfd() {
     util::UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!fd) {
-        throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("eventfd: ") + util::errno_text(errno));
     }
     return fd;
 }
@@ -65,7 +66,7 @@ Reader::Reader(int fd, MessageQueue& queue, std::chrono::milliseconds gather)
     if (known && S_ISFIFO(st.st_mode)) {
         const int got = ::fcntl(fd_, F_SETPIPE_SZ, kPipeBytes);
         if (got < 0) {
-            log::warning(std::string("input pipe: F_SETPIPE_SZ: ") + std::strerror(errno) +
+            log::warning(std::string("input pipe: F_SETPIPE_SZ: ") + util::errno_text(errno) +
                          " (keeping the default buffer)");
         }
         const int size = ::fcntl(fd_, F_GETPIPE_SZ);
@@ -75,7 +76,7 @@ Reader::Reader(int fd, MessageQueue& queue, std::chrono::milliseconds gather)
         // Drained until EAGAIN; the read end is ours alone (auditd holds the write end).
         const int flags = ::fcntl(fd_, F_GETFL);
         if (flags < 0 || ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK) < 0) {
-            log::warning(std::string("input: O_NONBLOCK: ") + std::strerror(errno));
+            log::warning(std::string("input: O_NONBLOCK: ") + util::errno_text(errno));
         }
     }
     buf_.resize(kReadBytes);
@@ -130,7 +131,7 @@ bool Reader::drain() {
             if (errno == EAGAIN) {
                 return true;
             }
-            log::error(std::string("read: ") + std::strerror(errno));
+            log::error(std::string("read: ") + util::errno_text(errno));
             return false;
         }
         if (n == 0) {
@@ -174,7 +175,7 @@ void Reader::run() {
                 if (errno == EINTR) {
                     continue;
                 }
-                log::error(std::string("poll: ") + std::strerror(errno));
+                log::error(std::string("poll: ") + util::errno_text(errno));
                 break;
             }
             if ((fds[1].revents & POLLIN) != 0) {

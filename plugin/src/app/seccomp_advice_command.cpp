@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string_view>
 
@@ -18,6 +17,7 @@
 #include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "rules/engine.hpp"
+#include "util/errno_text.hpp"
 #include "util/safe_read.hpp"
 
 namespace adock::app {
@@ -28,7 +28,7 @@ bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleS
                    SeccompAdvisor& advisor, std::string& error) {
     std::FILE* in = std::fopen(input.c_str(), "rbe");
     if (in == nullptr) {
-        error = "cannot open input " + input + ": " + std::strerror(errno);
+        error = "cannot open input " + input + ": " + util::errno_text(errno);
         return false;
     }
     const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);

@@ -7,9 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include "util/errno_text.hpp"
 
 namespace adock::app {
 
@@ -24,7 +25,7 @@ Signals::Signals() {
     }
     fd_.reset(signalfd(-1, &mask, SFD_CLOEXEC));
     if (!fd_) {
-        throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("signalfd: ") + util::errno_text(errno));
     }
 }
 

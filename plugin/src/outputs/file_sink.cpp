@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <exception>
 #include <limits>
-#include <system_error>
 #include <utility>
 
+#include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
 #include "util/thread_name.hpp"
@@ -28,10 +28,6 @@ constexpr std::chrono::milliseconds kIdleWait{1000};
 /// After a failed rotation, keep appending and try again this much later.
 constexpr std::chrono::seconds kRotateRetry{60};
 constexpr mode_t kFileMode = 0600;
-
-std::string errno_text(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
 
 /// renameat() that treats a missing source as success; returns errno or 0.
 int rename_if_exists(int dir, const std::string& from, const std::string& to) {
@@ -192,7 +188,7 @@ void JsonLinesSink::finish(std::size_t shutdown_drops) noexcept {
                      std::to_string(shutdown_drops) + " alerts dropped");
     }
     if (owns_path_ && fd_.valid() && ::fsync(fd_.get()) != 0) {
-        log::warning("output '" + cfg_.name + "': fsync failed: " + errno_text(errno));
+        log::warning("output '" + cfg_.name + "': fsync failed: " + util::errno_text(errno));
     }
     close_file();
 }
@@ -229,7 +225,7 @@ void JsonLinesSink::close_file() {
         return;
     }
     if (const int err = fd_.close(); err != 0) {
-        log::warning("output '" + cfg_.name + "': close failed: " + errno_text(err));
+        log::warning("output '" + cfg_.name + "': close failed: " + util::errno_text(err));
     }
 }
 
@@ -266,7 +262,7 @@ void JsonLinesSink::rotate() {
         unsigned long long held = 0;
         if (error_log_.allow(held)) {
             log::error("output '" + cfg_.name + "': rotating " + path + " failed: " +
-                       (problem.empty() ? errno_text(err) : problem) + "; appending to the current file");
+                       (problem.empty() ? util::errno_text(err) : problem) + "; appending to the current file");
         }
     }
 }
@@ -353,7 +349,7 @@ bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
     }
     unsigned long long held = 0;
     if (error_log_.allow(held)) {
-        log::error("output '" + cfg_.name + "': write failed: " + errno_text(err) + "; " +
+        log::error("output '" + cfg_.name + "': write failed: " + util::errno_text(err) + "; " +
                    std::to_string(lines - written) + " alerts lost (" + std::to_string(dropped_.load()) +
                    " so far)" + (off > whole && owns_path_ ? "; the partial line was cut off" : ""));
     }

@@ -11,11 +11,11 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <vector>
 
+#include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
 
@@ -26,7 +26,7 @@ constexpr std::size_t kCursorLen = 34;  // "%016llu %016llu\n"
 constexpr std::size_t kMaxHeader = 21;  // 20 digits + '\n'
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
-    throw std::runtime_error("spool: " + what + " " + path + ": " + std::strerror(errno));
+    throw std::runtime_error("spool: " + what + " " + path + ": " + util::errno_text(errno));
 }
 
 bool pread_all(int fd, char* buf, std::size_t len, std::uint64_t offset) {
@@ -228,7 +228,7 @@ void Spool::write_cursor() {
     std::snprintf(buf.data(), buf.size(), "%016llu %016llu\n", static_cast<unsigned long long>(id),
                   static_cast<unsigned long long>(off));
     if (::pwrite(cursor_fd_.get(), buf.data(), kCursorLen, 0) != static_cast<ssize_t>(kCursorLen)) {
-        log::warning("spool " + dir_ + ": cannot write the cursor: " + std::strerror(errno));
+        log::warning("spool " + dir_ + ": cannot write the cursor: " + util::errno_text(errno));
     }
 }
 
@@ -313,7 +313,7 @@ std::size_t Spool::append_many(const std::vector<std::string>& payloads) {
 
 Spool::Append Spool::write_records(const std::string& records, std::uint64_t count) {
     if (!open_tail_for_append()) {
-        log::warning("spool " + dir_ + ": cannot open a segment: " + std::strerror(errno));
+        log::warning("spool " + dir_ + ": cannot open a segment: " + util::errno_text(errno));
         if (segments_.back().size == 0 && segments_.back().records == 0) {
             segments_.pop_back();
         }
@@ -325,7 +325,7 @@ Spool::Append Spool::write_records(const std::string& records, std::uint64_t cou
         if (::ftruncate(write_fd_.get(), static_cast<off_t>(tail.size)) != 0) {
             write_fd_.reset();  // a partial record stays; the next open truncates it
         }
-        log::warning("spool " + dir_ + ": write failed: " + std::strerror(err));
+        log::warning("spool " + dir_ + ": write failed: " + util::errno_text(err));
         return Append::Error;
     }
     tail.size += records.size();

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 
+#include "util/errno_text.hpp"
 #include "util/json.hpp"
 
 namespace adock::outputs {
@@ -60,7 +61,7 @@ bool send_all(int fd, const char* data, std::size_t len, int timeout_ms, const s
             (void)::poll(&p, 1, kPollSliceMs);
             continue;
         }
-        why = std::string("send: ") + std::strerror(errno);
+        why = std::string("send: ") + util::errno_text(errno);
         return false;
     }
     return true;
@@ -174,14 +175,14 @@ bool SyslogTransport::connect_socket(const std::atomic<bool>& abort, std::string
         for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {  // /dev/log is a datagram socket almost everywhere
             util::UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
             if (!fd) {
-                why = std::string("socket: ") + std::strerror(errno);
+                why = std::string("socket: ") + util::errno_text(errno);
                 return false;
             }
             if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) == 0) {
                 fd_ = std::move(fd);
                 return true;
             }
-            why = std::string("connect: ") + std::strerror(errno);
+            why = std::string("connect: ") + util::errno_text(errno);
             if (errno != EPROTOTYPE) {
                 return false;
             }
@@ -200,12 +201,12 @@ bool SyslogTransport::connect_socket(const std::atomic<bool>& abort, std::string
     for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
         util::UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
         if (!fd) {
-            why = std::string("socket: ") + std::strerror(errno);
+            why = std::string("socket: ") + util::errno_text(errno);
             continue;
         }
         if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
             if (errno != EINPROGRESS) {
-                why = std::string("connect: ") + std::strerror(errno);
+                why = std::string("connect: ") + util::errno_text(errno);
                 continue;
             }
             const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(connect_timeout_ms_);
@@ -217,7 +218,7 @@ bool SyslogTransport::connect_socket(const std::atomic<bool>& abort, std::string
                     socklen_t len = sizeof(err);
                     (void)::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
                     if (err != 0) {
-                        why = std::string("connect: ") + std::strerror(err);
+                        why = std::string("connect: ") + util::errno_text(err);
                     }
                     connected = err == 0;
                     break;

@@ -8,17 +8,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <system_error>
 #include <vector>
+
+#include "util/errno_text.hpp"
 
 namespace adock::util {
 namespace {
 
 constexpr mode_t kDirMode = 0700;
-
-std::string errno_text(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
 
 /// The components of `path`, empty ones and "." dropped.
 std::vector<std::string> components(const std::string& path) {
