@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "rules/engine.hpp"
+#include "util/bytes.hpp"
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
 #include "util/thread_name.hpp"
@@ -17,7 +18,7 @@ namespace adock::app {
 namespace {
 
 constexpr std::chrono::milliseconds kKernelTimeout{1000};
-constexpr std::size_t kMaxStateReport = 64 * 1024;
+constexpr std::size_t kMaxStateReport = 64 * util::kKiB;
 
 /// Whether our parent is auditd (the plugin's normal life), by its comm: only then is it asked
 /// for a state report.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/messages.hpp"
+#include "util/bytes.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::app {
@@ -35,7 +36,7 @@ class Reader {
 public:
     static constexpr auto kGather = std::chrono::milliseconds(5);
     /// Bytes handed on at least this often, even while more is readable.
-    static constexpr std::size_t kMaxBatchBytes = 1024 * 1024;
+    static constexpr std::size_t kMaxBatchBytes = util::kMiB;
     /// A drain of this much (about 20 records in one gather, 4,000 a second) means the stream
     /// flows: the next gather starts without a poll. Below it the reader waits for data.
     static constexpr unsigned long long kFlowingBytes = 4096;

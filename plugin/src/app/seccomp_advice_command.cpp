@@ -17,6 +17,7 @@
 #include "outputs/dispatcher.hpp"
 #include "proc/containers.hpp"
 #include "rules/engine.hpp"
+#include "util/bytes.hpp"
 #include "util/errno_text.hpp"
 #include "util/safe_read.hpp"
 
@@ -146,7 +147,7 @@ int run_seccomp_profile_live(const Generation& loaded, const std::string& target
     }
     const auto slash = path.rfind('/');
     std::string why;
-    constexpr std::size_t kMaxStateBytes = 64 * 1024 * 1024;
+    constexpr std::size_t kMaxStateBytes = 64 * util::kMiB;
     const auto text = slash == std::string::npos || slash == 0
                           ? std::nullopt
                           : util::read_beneath(path.substr(0, slash), path.substr(slash + 1), kMaxStateBytes, &why);

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "util/bytes.hpp"
+
 namespace adock::audit {
 
 /// Parsed `[node=N ]type=T msg=audit(SEC.MS:SERIAL):` header of one record line.
@@ -72,9 +74,9 @@ public:
 
     /// Bytes kept per event: EXECVE records (argv; the parser keeps far less) and the others
     /// each have this budget; records beyond it are counted and dropped.
-    static constexpr std::size_t kMaxEventBytes = 1024 * 1024;
+    static constexpr std::size_t kMaxEventBytes = util::kMiB;
     /// Bytes of all events in progress; beyond it the oldest is completed early.
-    static constexpr std::size_t kMaxPendingBytes = 32 * 1024 * 1024;
+    static constexpr std::size_t kMaxPendingBytes = 32 * util::kMiB;
     /// Nodes whose stream clocks are followed; events of further nodes age by wall clock only.
     static constexpr std::size_t kMaxNodes = 1024;
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "audit/event.hpp"
+#include "util/bytes.hpp"
 
 namespace adock::audit {
 
@@ -37,7 +38,7 @@ public:
 
     /// Limits on what one event may carry into an alert (argv comes from attackers).
     static constexpr std::size_t kMaxArgs = 1024;
-    static constexpr std::size_t kMaxArgBytes = 16 * 1024;
+    static constexpr std::size_t kMaxArgBytes = 16 * util::kKiB;
 
 private:
     static void trampoline(auparse_state_t* au, auparse_cb_event_t type, void* self) noexcept;

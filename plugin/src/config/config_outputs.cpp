@@ -18,6 +18,7 @@
 #include "config/config_detail.hpp"
 #include "config/output_kind.hpp"
 #include "config/yaml_util.hpp"
+#include "util/bytes.hpp"
 
 namespace adock::config {
 
@@ -95,6 +96,7 @@ std::string secret_from_file(const YamlReader& r, const YAML::Node& n, const std
 /// An environment variable's value, trimmed; a ConfigError when it is unset or empty.
 std::string secret_from_env(const YamlReader& r, const YAML::Node& n, const std::string& output,
                             const std::string& what, const std::string& var) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing in the plugin sets the environment.
     const char* e = std::getenv(var.c_str());
     if (e == nullptr || *e == '\0') {
         r.fail(n, "output '" + output + "': " + what + ": environment variable " + var +
@@ -190,7 +192,7 @@ Handlers common_keys(const YamlReader& r, OutputConfig& o) {
 void add_file_keys(Handlers& h, const YamlReader& r, OutputConfig& o) {
     h["path"] = [&](const YAML::Node& v) { o.path = r.str(v, "path"); };
     h["max_size_mb"] = [&](const YAML::Node& v) {
-        o.max_size_bytes = r.integer<std::uint64_t>(v, "max_size_mb", 1, 1024 * 1024) * 1024 * 1024;
+        o.max_size_bytes = r.integer<std::uint64_t>(v, "max_size_mb", 1, std::uint64_t{1024} * 1024) * util::kMiB;
     };
     h["generations"] = [&](const YAML::Node& v) { o.generations = r.integer<unsigned>(v, "generations", 0, 100); };
 }
@@ -210,7 +212,7 @@ void add_delivery_keys(Handlers& h, const YamlReader& r, OutputConfig& o) {
     };
     h["spool"] = [&](const YAML::Node& v) { o.spool = r.boolean(v, "spool"); };
     h["spool_max_mb"] = [&](const YAML::Node& v) {
-        o.spool_max_bytes = r.integer<std::uint64_t>(v, "spool_max_mb", 1, 1024 * 1024) * 1024 * 1024;
+        o.spool_max_bytes = r.integer<std::uint64_t>(v, "spool_max_mb", 1, std::uint64_t{1024} * 1024) * util::kMiB;
     };
 }
 

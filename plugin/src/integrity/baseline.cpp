@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include "util/bytes.hpp"
 #include "util/json.hpp"
 #include "util/safe_file.hpp"
 
@@ -12,7 +13,7 @@ namespace adock::integrity {
 namespace {
 
 /// A baseline of every file on a large host is a few MB; anything far beyond is not ours.
-constexpr std::size_t kMaxBaselineBytes = 256U * 1024 * 1024;
+constexpr std::size_t kMaxBaselineBytes = 256 * util::kMiB;
 
 bool is_hex(const std::string& s, std::size_t len) {
     return s.size() == len && s.find_first_not_of("0123456789abcdef") == std::string::npos;

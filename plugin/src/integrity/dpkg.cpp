@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "util/bytes.hpp"
 #include "util/safe_file.hpp"
 
 namespace adock::integrity {
@@ -126,7 +127,7 @@ namespace {
 template <typename Fn>
 void for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
     namespace fs = std::filesystem;
-    constexpr std::size_t kMaxMd5sumsBytes = 16 * 1024 * 1024;
+    constexpr std::size_t kMaxMd5sumsBytes = 16 * util::kMiB;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
         const auto name = entry.path().filename().string();

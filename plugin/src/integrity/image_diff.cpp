@@ -15,6 +15,7 @@
 
 #include "integrity/digest.hpp"
 #include "util/audit_dev.hpp"
+#include "util/bytes.hpp"
 #include "util/safe_read.hpp"
 #include "util/split.hpp"
 #include "util/unique_fd.hpp"
@@ -360,7 +361,7 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
         if (big) {
             r.verdict = "unknown";
             r.reason = "not a regular file within the hashing budget (" +
-                       std::to_string(limits.max_hash_bytes / (1024 * 1024)) + " MiB)";
+                       std::to_string(limits.max_hash_bytes / util::kMiB) + " MiB)";
         } else if (r.image->sha256 != r.now->sha256) {
             r.verdict = "modified";
         } else if (r.image->mode != r.now->mode || r.image->uid != r.now->uid || r.image->gid != r.now->gid) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "util/bytes.hpp"
 
 namespace adock::integrity {
 
@@ -44,7 +45,7 @@ struct OverlayMount {
 struct ImageDiffLimits {
     std::uint64_t max_hash_bytes = 64ULL * 1024 * 1024;  ///< files above: size and mode, no sha256
     std::size_t max_layers = 128;
-    std::size_t max_mountinfo_bytes = 4 * 1024 * 1024;
+    std::size_t max_mountinfo_bytes = 4 * util::kMiB;
     std::size_t max_path_bytes = 4096;
 };
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "util/bytes.hpp"
 #include "util/log.hpp"
 #include "util/audit_dev.hpp"
 
@@ -301,7 +302,7 @@ void IntegrityMonitor::scan(const std::string& why) {
         stats_.trusted_hashes = runtime_hashes_.size();
     }
     log::info("integrity: " + why + " scan done: " + std::to_string(files.size()) + " files (" +
-              std::to_string(unchanged) + " unchanged since hashed), " + std::to_string(bytes / (1024 * 1024)) +
+              std::to_string(unchanged) + " unchanged since hashed), " + std::to_string(bytes / util::kMiB) +
               " MiB read in " + std::to_string(static_cast<int>(secs * 1000)) +
               " ms, " + std::to_string(found.size()) + " differences from the baseline" +
               (report ? "" : " (first baseline)") + "; " + std::to_string(md5sums) + " dpkg md5sums read");

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/bytes.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::outputs {
@@ -30,7 +31,7 @@ class Spool {
 public:
     /// Opens (creating) the spool in `dir`. Throws std::runtime_error when the directory cannot
     /// be created or read, or is not owned by us with mode 0700 or stricter.
-    Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes = 1024 * 1024);
+    Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes = util::kMiB);
 
     /// The process's instance for `dir` (made on first use). Throws like the constructor, also
     /// when another process holds the spool.

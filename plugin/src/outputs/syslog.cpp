@@ -13,14 +13,15 @@
 #include <cstring>
 #include <memory>
 
+#include "util/bytes.hpp"
 #include "util/errno_text.hpp"
 #include "util/json.hpp"
 
 namespace adock::outputs {
 namespace {
 
-constexpr std::size_t kStreamMax = 64 * 1024;  // unix and tcp
-constexpr std::size_t kUdpMax = 8 * 1024;       // fits every sane receiver buffer
+constexpr std::size_t kStreamMax = 64 * util::kKiB;  // unix and tcp
+constexpr std::size_t kUdpMax = 8 * util::kKiB;     // fits every sane receiver buffer
 constexpr int kPollSliceMs = 200;                // abort is rechecked this often
 
 /// PRINTUSASCII without spaces, at most `max` characters; "-" (NILVALUE) when empty.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "alert/alert.hpp"
+#include "util/bytes.hpp"
 
 namespace adock::rules {
 
@@ -81,7 +82,7 @@ public:
     struct Options {
         std::int64_t window_ms = 5000;
         std::size_t max_requests = 256;
-        std::size_t max_bytes = 256 * 1024;
+        std::size_t max_bytes = 256 * util::kKiB;
         std::size_t argv_bytes = 1024;       ///< each initiator's argv, cut to this
     };
     /// One client request waiting for its runtime start.
