@@ -190,7 +190,9 @@ TEST_CASE("message queue: input is bounded, control messages keep their own rese
     CHECK(q.stats().input_drops == 1);
     CHECK(q.push_control(app::Stop{}));  // a stop still gets in
     CHECK(q.stats().bytes == 4);
-    CHECK_FALSE(q.push_input_wait(app::InputBatch{"d\n"}, 1ms));
+    app::InputBatch refused{"d\n"};
+    CHECK_FALSE(q.push_input_wait(refused, 1ms));
+    CHECK(refused.bytes == "d\n");  // not moved from: the caller may try again
     auto m = q.pop_for(0ms);
     REQUIRE(m);
     CHECK(std::get<app::InputBatch>(*m).bytes == "a\n");

@@ -34,7 +34,7 @@ bool MessageQueue::try_push_input(InputBatch&& batch) {
     return true;
 }
 
-bool MessageQueue::push_input_wait(InputBatch&& batch, std::chrono::milliseconds timeout) {
+bool MessageQueue::push_input_wait(InputBatch& batch, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     const std::size_t n = batch.bytes.size();
     if (!space_cv_.wait_for(lock, timeout, [&] { return closed_ || input_room(n); }) || closed_) {

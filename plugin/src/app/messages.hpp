@@ -53,8 +53,9 @@ public:
 
     /// The reader's push: never blocks. False (and counted) when the input budget is used up.
     [[nodiscard]] bool try_push_input(InputBatch&& batch);
-    /// For a regular file (nobody to stall): waits up to `timeout` for room.
-    [[nodiscard]] bool push_input_wait(InputBatch&& batch, std::chrono::milliseconds timeout);
+    /// For a regular file (nobody to stall): waits up to `timeout` for room. `batch` is moved
+    /// from only when this returns true, so a caller may try again with it.
+    [[nodiscard]] bool push_input_wait(InputBatch& batch, std::chrono::milliseconds timeout);
     /// Control messages: never blocks; false (and counted) beyond the reserve or once closed.
     [[nodiscard]] bool push_control(Message&& m);
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "util/bytes.hpp"
 #include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/thread_name.hpp"
@@ -22,9 +23,9 @@ namespace adock::app {
 namespace {
 
 /// One read(2): a replayed file is handed on in batches of this size.
-constexpr std::size_t kReadBytes = 256 * 1024;
+constexpr std::size_t kReadBytes = 256 * util::kKiB;
 /// A "line" of a megabyte is not an audit record; do not grow without bound.
-constexpr std::size_t kMaxLineBytes = 1024 * 1024;
+constexpr std::size_t kMaxLineBytes = util::kMiB;
 
 util::UniqueFd make_eventfd() {
     util::UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -88,7 +89,7 @@ void Reader::hand_on(std::string&& chunk) {
     stats_.batches += 1;
     if (lossless_) {
         InputBatch b{std::move(chunk)};
-        while (!queue_.push_input_wait(std::move(b), std::chrono::milliseconds(1000))) {
+        while (!queue_.push_input_wait(b, std::chrono::milliseconds(1000))) {
             if (queue_.closed()) {
                 break;
             }
@@ -200,7 +201,8 @@ void Reader::run() {
     }
     if (!carry_.empty()) {
         carry_ += '\n';
-        (void)queue_.push_input_wait(InputBatch{std::move(carry_)}, std::chrono::milliseconds(1000));
+        InputBatch tail{std::move(carry_)};
+        (void)queue_.push_input_wait(tail, std::chrono::milliseconds(1000));
     }
     signal_eventfd(finished_.get());
 }

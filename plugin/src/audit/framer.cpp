@@ -216,13 +216,10 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
         } else {
             append_record(line, h, key, now);
         }
-        if (h.type == kTypeProctitle) {
-            // The kernel writes PROCTITLE last (only EOE follows); saved logs lack EOE.
-            ++stats_.completed_by_eoe;
-            complete(key);
-        } else if (h.type == kTypeSeccomp && first) {
-            // A seccomp kill arrives alone: the syscall never returns, so no SYSCALL record
-            // and no EOE follow. Waiting for them would delay the alert by the EOE timeout.
+        // The kernel writes PROCTITLE last (only EOE follows); saved logs lack EOE. A seccomp
+        // kill arrives alone: the syscall never returns, so no SYSCALL record and no EOE follow.
+        // Waiting for either would delay the alert by the EOE timeout.
+        if (h.type == kTypeProctitle || (h.type == kTypeSeccomp && first)) {
             ++stats_.completed_by_eoe;
             complete(key);
         }

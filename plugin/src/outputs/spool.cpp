@@ -109,6 +109,7 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
             }
             fail("cannot read", dir_);
         }
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread reads.
         while (const dirent* e = ::readdir(d)) {
             const std::string_view name(e->d_name);
             if (name.size() == 20 && name.ends_with(".seg") &&

@@ -254,9 +254,10 @@ std::optional<ProcessInfo> ProcessTable::read_proc(int pid) const {
             p.uid = uid;
         }
     }
-    if (auto loginuid = read_small(base + "/loginuid")) {
+    if (const auto loginuid = read_small(base + "/loginuid")) {
+        const std::string_view text = *loginuid;
         std::uint32_t auid = 0;
-        std::from_chars(loginuid->data(), loginuid->data() + loginuid->size(), auid);
+        std::from_chars(text.data(), text.data() + text.size(), auid);
         p.auid = auid;
     }
     return p;

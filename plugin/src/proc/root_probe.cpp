@@ -162,6 +162,7 @@ struct RootProbe::Shared {
                     continue;
                 }
                 std::size_t n = 0;
+                // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread reads.
                 while (const dirent* e = ::readdir(d)) {
                     const std::string_view name(e->d_name);
                     if (name == "." || name == "..") {

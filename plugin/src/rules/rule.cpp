@@ -209,6 +209,7 @@ void ProgramList::resolve() const {
                 continue;
             }
             glob_t g{};
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or locale.
             if (::glob(pat.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
                     candidates.emplace_back(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
@@ -224,6 +225,7 @@ void ProgramList::resolve() const {
             }
             const std::string full = d + "/" + pat;
             glob_t g{};
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or locale.
             if (::glob(full.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
                     candidates.emplace_back(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
@@ -251,6 +253,7 @@ void ProgramList::resolve() const {
         const std::string dir = path.substr(0, slash);
         if (has_glob(dir)) {
             glob_t g{};
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or locale.
             if (::glob(dir.c_str(), GLOB_NOSORT | GLOB_ONLYDIR, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
                     dirs_seen.emplace(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
