@@ -385,6 +385,36 @@ void write_all_and_close(int fd, const std::string& text) {
 
 }  // namespace
 
+TEST_CASE("reader: a last line with no room at EOF is counted as dropped, not lost unseen", "[app][reader]") {
+    for (const bool full : {false, true}) {
+        std::array<int, 2> p{};
+        REQUIRE(::pipe(p.data()) == 0);
+        const std::string text = "type=EOE msg=audit(1.000:1): \nno newline at the end";
+        REQUIRE(::write(p[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+        ::close(p[1]);
+        app::MessageQueue q(64);  // bytes: room for the first line and the last, not more
+        if (full) {
+            REQUIRE(q.try_push_input(app::InputBatch{std::string(60, 'x')}));
+        }
+        app::Reader reader(p[0], q);
+        reader.run();
+        ::close(p[0]);
+        std::string got;
+        while (auto m = q.pop_for(0ms)) {
+            got += std::get<app::InputBatch>(*m).bytes;
+        }
+        if (full) {  // neither line found room: both counted
+            CHECK(got == std::string(60, 'x'));
+            CHECK(reader.stats().dropped_lines == 2);
+            CHECK(reader.stats().dropped_chunks == 2);
+        } else {  // control: with room, both lines arrive and nothing is counted
+            CHECK(got == text + "\n");
+            CHECK(reader.stats().dropped_lines == 0);
+            CHECK(reader.stats().dropped_chunks == 0);
+        }
+    }
+}
+
 TEST_CASE("reader: what a pipe holds is handed on as one batch of whole lines", "[app][reader]") {
     std::array<int, 2> p{};
     REQUIRE(::pipe(p.data()) == 0);

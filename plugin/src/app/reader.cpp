@@ -201,8 +201,15 @@ void Reader::run() {
     }
     if (!carry_.empty()) {
         carry_ += '\n';
+        // The writer is gone: waiting stalls nobody. What still finds no room is counted.
         InputBatch tail{std::move(carry_)};
-        (void)queue_.push_input_wait(tail, std::chrono::milliseconds(1000));
+        while (!queue_.push_input_wait(tail, std::chrono::milliseconds(1000))) {
+            if (!lossless_ || queue_.closed()) {
+                stats_.dropped_chunks += 1;
+                stats_.dropped_lines += 1;
+                break;
+            }
+        }
     }
     signal_eventfd(finished_.get());
 }
