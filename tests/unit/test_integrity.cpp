@@ -23,6 +23,7 @@
 #include "rules/engine.hpp"
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
+#include "util/digest.hpp"
 #include "test_support.hpp"
 #include "util/audit_dev.hpp"
 
@@ -786,4 +787,24 @@ TEST_CASE("precheck: a program exec'd again in the same batch is not statted aga
     CHECK(v[0].integrity.recognized_as == runc);
     CHECK(m.stats().precheck_batch_hits == 1);
     m.stop();
+}
+
+TEST_CASE("util::Digest: sha256 and md5 in hex, in one piece or streamed", "[util][integrity]") {
+    using adock::util::Digest;
+    CHECK(adock::util::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(adock::util::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    Digest sha(Digest::Kind::Sha256);
+    Digest md5(Digest::Kind::Md5);
+    REQUIRE(sha.ok());
+    REQUIRE(md5.ok());
+    for (const std::string_view part : {"a", "", "bc"}) {
+        CHECK(sha.update(part));
+        CHECK(md5.update(part));
+    }
+    CHECK(sha.finish_hex() == adock::util::sha256_hex("abc"));
+    CHECK(md5.finish_hex() == "900150983cd24fb0d6963f7d28e17f72");
+    // A NUL is a byte like any other (argv_sha256 separates arguments with one).
+    CHECK(adock::util::sha256_hex(std::string_view("a\0b", 3)) != adock::util::sha256_hex("ab"));
+    const unsigned char bytes[] = {0x00, 0x0f, 0xa5, 0xff};
+    CHECK(adock::util::hex(bytes, sizeof bytes) == "000fa5ff");
 }

@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "audit/argv_budget.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 
-#include "util/c_handle.hpp"
+#include "util/digest.hpp"
 
 namespace adock::audit {
 namespace {
-
-using MdCtx = util::CHandle<EVP_MD_CTX, &EVP_MD_CTX_free>;
 
 /// The longest prefix of `s` of at most `n` bytes that does not end inside a UTF-8 sequence
 /// (bytes that are not UTF-8 are cut where they are: at most 3 bytes are given back).
@@ -29,28 +25,15 @@ std::size_t utf8_cut(std::string_view s, std::size_t n) {
 }  // namespace
 
 std::string argv_sha256(const std::vector<std::string>& argv) {
-    const MdCtx ctx(EVP_MD_CTX_new());
-    bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
-    for (std::size_t i = 0; ok && i < argv.size(); ++i) {
+    util::Digest d(util::Digest::Kind::Sha256);
+    for (std::size_t i = 0; i < argv.size(); ++i) {
         if (i > 0) {
-            ok = EVP_DigestUpdate(ctx.get(), "", 1) == 1;  // the NUL separator
+            d.update(std::string_view("", 1));  // the NUL separator
         }
-        ok = ok && EVP_DigestUpdate(ctx.get(), argv[i].data(), argv[i].size()) == 1;
+        d.update(argv[i]);
     }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned len = 0;
-    if (!ok || EVP_DigestFinal_ex(ctx.get(), md.data(), &len) != 1) {
-        return "unavailable";  // libcrypto failing is environmental (ENOMEM); the cut still holds
-    }
-    static constexpr std::array<char, 16> kDigits{'0', '1', '2', '3', '4', '5', '6', '7',
-                                                  '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-    std::string out;
-    out.reserve(static_cast<std::size_t>(len) * 2);
-    for (unsigned i = 0; i < len; ++i) {
-        out += kDigits[md[i] >> 4U];
-        out += kDigits[md[i] & 0xfU];
-    }
-    return out;
+    // libcrypto failing is environmental (ENOMEM); the cut still holds.
+    return d.finish_hex().value_or("unavailable");
 }
 
 std::string join_argv(const std::vector<std::string>& argv) {

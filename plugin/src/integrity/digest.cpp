@@ -2,35 +2,17 @@
 #include "integrity/digest.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
-#include <system_error>
 
-#include "util/c_handle.hpp"
+#include "util/digest.hpp"
+#include "util/errno_text.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::integrity {
-namespace {
-
-using MdCtx = util::CHandle<EVP_MD_CTX, &EVP_MD_CTX_free>;
-
-std::string hex(const unsigned char* p, unsigned n) {
-    static constexpr std::array<char, 16> kDigits{'0', '1', '2', '3', '4', '5', '6', '7',
-                                                  '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-    std::string out;
-    out.reserve(static_cast<std::size_t>(n) * 2);
-    for (unsigned i = 0; i < n; ++i) {
-        out += kDigits[p[i] >> 4U];
-        out += kDigits[p[i] & 0xfU];
-    }
-    return out;
-}
-
-}  // namespace
 
 std::optional<StatKey> stat_key(int fd) {
     struct stat st {};
@@ -49,7 +31,7 @@ std::optional<StatKey> stat_key(int fd) {
 std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string& error) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
-        error = std::error_code(errno, std::generic_category()).message();
+        error = util::errno_text(errno);
         return std::nullopt;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -60,14 +42,13 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
         error = "larger than the hashing limit (" + std::to_string(st.st_size) + " bytes)";
         return std::nullopt;
     }
-    MdCtx sha(EVP_MD_CTX_new());
-    MdCtx md5(EVP_MD_CTX_new());
-    if (!sha || !md5 || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1 ||
-        EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
+    util::Digest sha(util::Digest::Kind::Sha256);
+    util::Digest md5(util::Digest::Kind::Md5);
+    if (!sha.ok() || !md5.ok()) {
         error = "cannot initialise digests";
         return std::nullopt;
     }
-    std::array<unsigned char, 1U << 16U> buf{};
+    std::array<char, 1U << 16U> buf{};
     off_t offset = 0;
     for (;;) {
         const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
@@ -75,7 +56,7 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
             if (errno == EINTR) {
                 continue;
             }
-            error = std::error_code(errno, std::generic_category()).message();
+            error = util::errno_text(errno);
             return std::nullopt;
         }
         if (n == 0) {
@@ -86,25 +67,21 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
             error = "grew beyond the hashing limit while read";
             return std::nullopt;
         }
-        const auto len = static_cast<std::size_t>(n);
-        if (EVP_DigestUpdate(sha.get(), buf.data(), len) != 1 || EVP_DigestUpdate(md5.get(), buf.data(), len) != 1) {
+        const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+        if (!sha.update(chunk) || !md5.update(chunk)) {
             error = "digest update failed";
             return std::nullopt;
         }
     }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-    unsigned len = 0;
+    auto sha_hex = sha.finish_hex();
+    auto md5_hex = md5.finish_hex();
+    if (!sha_hex || !md5_hex) {
+        error = "digest failed";
+        return std::nullopt;
+    }
     FileFacts f;
-    if (EVP_DigestFinal_ex(sha.get(), out.data(), &len) != 1) {
-        error = "digest failed";
-        return std::nullopt;
-    }
-    f.sha256 = hex(out.data(), len);
-    if (EVP_DigestFinal_ex(md5.get(), out.data(), &len) != 1) {
-        error = "digest failed";
-        return std::nullopt;
-    }
-    f.md5 = hex(out.data(), len);
+    f.sha256 = std::move(*sha_hex);
+    f.md5 = std::move(*md5_hex);
     f.size = static_cast<std::uint64_t>(offset);
     f.mode = st.st_mode & 07777U;
     f.uid = st.st_uid;
@@ -120,7 +97,7 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
 std::optional<FileFacts> examine_path(const std::string& path, std::uint64_t max_bytes, std::string& error) {
     util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) {
-        error = std::error_code(errno, std::generic_category()).message();
+        error = util::errno_text(errno);
         return std::nullopt;
     }
     return examine_fd(fd.get(), max_bytes, error);

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The incident key (outputs/formats.hpp): PagerDuty's dedup_key and Opsgenie's alias, the same
 // for every alert of one incident (the gate's incident_identity), hashed.
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -12,6 +10,7 @@
 #include "outputs/formats.hpp"
 #include "outputs/formats/text.hpp"
 #include "outputs/gate.hpp"
+#include "util/digest.hpp"
 
 namespace adock::outputs {
 
@@ -22,21 +21,6 @@ namespace {
 
 constexpr std::array<char, 16> kHexDigits{
     '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-
-std::optional<std::string> sha256_hex(std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned len = 0;
-    if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
-        return std::nullopt;
-    }
-    std::string out;
-    out.reserve(static_cast<std::size_t>(len) * 2);
-    for (unsigned i = 0; i < len; ++i) {
-        out += kHexDigits.at(md.at(i) >> 4U);
-        out += kHexDigits.at(md.at(i) & 0xFU);
-    }
-    return out;
-}
 
 /// FNV-1a, only for the case libcrypto cannot digest (out of memory): a stable key still beats
 /// none, which would open a new incident for every alert.
@@ -62,7 +46,7 @@ constexpr std::string_view kIncidentPrefix = "audisp-docker/";
 
 std::string incident_key(const Alert& a) {
     const std::string identity = incident_identity(a);  // the gate's dedup key, hashed
-    const auto hash = sha256_hex(identity);
+    const auto hash = util::sha256_hex(identity);
     const std::string digest = hash ? hash->substr(0, kIncidentHashChars) : fnv1a_hex(identity);
     const std::size_t room = kIncidentKeyMax - kIncidentPrefix.size() - 1 - kIncidentHashChars;
     // A rule id from a rule file, but the key is shown as is: controls become spaces there too.
