@@ -21,6 +21,7 @@
 #include "outputs/spool.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
+#include "util/dir_stream.hpp"
 #include "util/errno_text.hpp"
 #include "util/safe_file.hpp"
 
@@ -169,6 +170,45 @@ TEST_CASE("write_all: through a full pipe and a full device, what was written is
         CHECK(err == ENOSPC);
         ::close(full);
     }
+}
+
+TEST_CASE("open_dir_stream: lists through a duplicate, the caller's descriptor stays its own", "[util]") {
+    const auto open_fds = [] {
+        std::size_t n = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+            ++n;
+        }
+        return n;
+    };
+    TempDir tmp;
+    const std::string dir = tmp / "d";
+    REQUIRE(std::filesystem::create_directory(dir));
+    { std::ofstream(dir + "/entry") << "x"; }
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    const std::size_t before = open_fds();
+    {
+        const adock::util::DirStream d = adock::util::open_dir_stream(fd);
+        REQUIRE(d);
+        bool seen = false;
+        while (const dirent* e = ::readdir(d.get())) {
+            seen = seen || std::string(e->d_name) == "entry";
+        }
+        CHECK(seen);
+        CHECK(open_fds() == before + 1);  // the stream's own duplicate
+    }
+    CHECK(open_fds() == before);             // closed with the stream
+    CHECK(::fcntl(fd, F_GETFD) != -1);       // the caller's is still open
+    // A descriptor that is not a directory: no stream, errno says why, nothing left open.
+    const int file = ::open((dir + "/entry").c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(file >= 0);
+    const std::size_t with_file = open_fds();
+    errno = 0;
+    CHECK_FALSE(adock::util::open_dir_stream(file));
+    CHECK(errno == ENOTDIR);
+    CHECK(open_fds() == with_file);
+    ::close(file);
+    ::close(fd);
 }
 
 TEST_CASE("errno_text: the C library's text, its own copy on every thread", "[util]") {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "util/dir_stream.hpp"
 #include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
@@ -101,23 +102,18 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
 
     std::vector<std::uint64_t> ids;
     {
-        const int dup_fd = ::fcntl(dir_fd_.get(), F_DUPFD_CLOEXEC, 0);
-        DIR* d = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
-        if (d == nullptr) {
-            if (dup_fd >= 0) {
-                ::close(dup_fd);
-            }
+        const util::DirStream d = util::open_dir_stream(dir_fd_.get());
+        if (!d) {
             fail("cannot read", dir_);
         }
         // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread reads.
-        while (const dirent* e = ::readdir(d)) {
+        while (const dirent* e = ::readdir(d.get())) {
             const std::string_view name(e->d_name);
             if (name.size() == 20 && name.ends_with(".seg") &&
                 std::all_of(name.begin(), name.begin() + 16, [](char c) { return c >= '0' && c <= '9'; })) {
                 ids.push_back(std::stoull(std::string(name.substr(0, 16))));
             }
         }
-        ::closedir(d);
     }
     std::sort(ids.begin(), ids.end());
 

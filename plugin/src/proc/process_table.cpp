@@ -2,6 +2,7 @@
 #include "proc/process_table.hpp"
 
 #include "util/audit_dev.hpp"
+#include "util/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,20 +20,19 @@ namespace {
 
 /// Reads a small /proc file (at most 64 KiB). nullopt when it does not exist.
 std::optional<std::string> read_small(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
         return std::nullopt;
     }
     std::string out;
     std::array<char, 4096> buf{};
     while (out.size() < 65536) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
         if (n <= 0) {
             break;
         }
         out.append(buf.data(), static_cast<std::size_t>(n));
     }
-    ::close(fd);
     return out;
 }
 

@@ -21,6 +21,7 @@
 
 #include "util/audit_dev.hpp"
 #include "util/bounded_queue.hpp"
+#include "util/dir_stream.hpp"
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
 #include "util/unique_fd.hpp"
@@ -153,17 +154,13 @@ struct RootProbe::Shared {
                     continue;
                 }
                 // The entries, not followed: a symlink's own inode is not the file it names.
-                const int dup = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
-                DIR* d = dup >= 0 ? ::fdopendir(dup) : nullptr;
-                if (d == nullptr) {
-                    if (dup >= 0) {
-                        ::close(dup);
-                    }
+                const util::DirStream d = util::open_dir_stream(fd.get());
+                if (!d) {
                     continue;
                 }
                 std::size_t n = 0;
                 // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread reads.
-                while (const dirent* e = ::readdir(d)) {
+                while (const dirent* e = ::readdir(d.get())) {
                     const std::string_view name(e->d_name);
                     if (name == "." || name == "..") {
                         continue;
@@ -172,7 +169,7 @@ struct RootProbe::Shared {
                         break;
                     }
                     struct stat es {};
-                    if (::fstatat(::dirfd(d), e->d_name, &es, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(es.st_mode)) {
+                    if (::fstatat(::dirfd(d.get()), e->d_name, &es, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(es.st_mode)) {
                         continue;
                     }
                     std::string path = pat;
@@ -182,7 +179,6 @@ struct RootProbe::Shared {
                     }
                     found.emplace_back(key_of(job.container, util::audit_dev(es.st_dev), es.st_ino), std::move(path));
                 }
-                ::closedir(d);
             }
         }
         const std::scoped_lock lock(mu);
