@@ -3,7 +3,7 @@
 # test.sh). Pass extra package names to add them.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libauparse-dev libaudit-dev libyaml-cpp-dev
-      libcurl4-openssl-dev libssl-dev libcap-ng-dev librdkafka-dev python3 auditd "$@")
+      libcurl4-openssl-dev libssl-dev libcap-ng-dev librdkafka-dev libexpected-dev python3 auditd "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
