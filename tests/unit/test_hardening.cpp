@@ -24,6 +24,7 @@
 #include "util/dir_stream.hpp"
 #include "util/errno_text.hpp"
 #include "util/safe_file.hpp"
+#include "util/safe_read.hpp"
 
 namespace {
 
@@ -145,6 +146,39 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         CHECK_FALSE(adock::util::read_file_nofollow(tmp / "d/none", 10, error).has_value());
         CHECK(error.empty());
     }
+}
+
+TEST_CASE("read_beneath: a regular file beneath the directory within its budget; each refusal says why",
+          "[util][hostile]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "d/sub");
+    write_file(tmp / "d/a", "hello");
+    write_file(tmp / "outside", "secret");
+    REQUIRE(::symlink((tmp / "d/a").c_str(), (tmp / "d/ln").c_str()) == 0);
+    REQUIRE(::mkfifo((tmp / "d/fifo").c_str(), 0600) == 0);
+    const std::string dir = tmp / "d";
+    auto refused = [](const adock::util::Result<std::string>& r, int errnum, const std::string& message) {
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().errnum == errnum);
+        CHECK(r.error().message == message);
+    };
+
+    const auto ok = adock::util::read_beneath(dir, "a", 5);  // control: exactly its budget
+    REQUIRE(ok.has_value());
+    CHECK(*ok == "hello");
+    CHECK(adock::util::read_beneath(dir, "sub/../a", 5).value_or("") == "hello");
+    refused(adock::util::read_beneath(dir, "a", 4), 0, "larger than its budget");
+    refused(adock::util::read_beneath(dir, "/etc/passwd", 5), 0, "not a relative path");
+    refused(adock::util::read_beneath(dir, "", 5), 0, "not a relative path");
+    refused(adock::util::read_beneath(tmp / "none", "a", 5), ENOENT, "no such directory");
+    refused(adock::util::read_beneath(dir, "none", 5), ENOENT, "no such file");
+    const std::string refusal = "refused (outside the directory, a symlink or not readable)";
+    refused(adock::util::read_beneath(dir, "ln", 5), ELOOP, refusal);
+    refused(adock::util::read_beneath(dir, "../outside", 100), EXDEV, refusal);
+    refused(adock::util::read_beneath(dir, "sub", 100), 0, "not a regular file");
+    refused(adock::util::read_beneath(dir, "fifo", 100), 0, "not a regular file");  // and did not hang
+    const std::string top = fs::path(dir).parent_path().string();
+    CHECK(adock::util::read_beneath(top, "outside", 100).value_or("") == "secret");  // control: from above
 }
 
 TEST_CASE("write_all: through a full pipe and a full device, what was written is told", "[util]") {

@@ -146,16 +146,16 @@ int run_seccomp_profile_live(const Generation& loaded, const std::string& target
         return 1;
     }
     const auto slash = path.rfind('/');
-    std::string why;
     constexpr std::size_t kMaxStateBytes = 64 * util::kMiB;
-    const auto text = slash == std::string::npos || slash == 0
-                          ? std::nullopt
-                          : util::read_beneath(path.substr(0, slash), path.substr(slash + 1), kMaxStateBytes, &why);
+    const util::Result<std::string> text =
+        slash == std::string::npos || slash == 0
+            ? util::fail(0, "not an absolute path in a directory")
+            : util::read_beneath(path.substr(0, slash), path.substr(slash + 1), kMaxStateBytes);
     if (!text) {
         std::fprintf(stderr,
                      "seccomp-profile: cannot read the live plugin's learned state %s (%s): the plugin writes it on "
                      "SIGUSR1 and when it stops, once a container's SECCOMP records were seen\n",
-                     path.c_str(), why.empty() ? "not an absolute path in a directory" : why.c_str());
+                     path.c_str(), text.error().message.c_str());
         return 1;
     }
     SeccompAdvisor advisor;

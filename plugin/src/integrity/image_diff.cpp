@@ -277,12 +277,12 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
         path.find('\0') != std::string::npos) {
         return unknown(path.substr(0, std::min(path.size(), limits.max_path_bytes)), "not an absolute path within the budget");
     }
-    std::string why;
     const auto slash = mountinfo_path.rfind('/');
     const auto table = util::read_beneath(mountinfo_path.substr(0, slash), mountinfo_path.substr(slash + 1),
-                                          limits.max_mountinfo_bytes + 1, &why);
+                                          limits.max_mountinfo_bytes + 1);
     if (!table || table->size() > limits.max_mountinfo_bytes) {
-        return unknown(path, table ? "the host's mount table is over its budget" : "cannot read the host's mount table: " + why);
+        return unknown(path, table ? "the host's mount table is over its budget"
+                                   : "cannot read the host's mount table: " + table.error().message);
     }
     std::optional<OverlayMount> overlay;
     std::string dev;

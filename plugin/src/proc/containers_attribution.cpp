@@ -14,7 +14,7 @@ namespace adock::proc {
 namespace {
 
 /// A /proc file of a process (pid formatted by us, proc_root the operator's): small, regular.
-std::optional<std::string> read_proc_file(const std::string& proc_root, int pid, const char* name) {
+util::Result<std::string> read_proc_file(const std::string& proc_root, int pid, const char* name) {
     return util::read_beneath(proc_root, std::to_string(pid) + "/" + name, 65536);
 }
 

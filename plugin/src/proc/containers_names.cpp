@@ -37,7 +37,10 @@ std::optional<std::string> bounded(std::optional<std::string> s) {
     return s;
 }
 
-std::optional<YAML::Node> parse_json(const std::optional<std::string>& text) {
+/// The document in `text` (a std::optional or a util::Result of the text read); nothing when
+/// there is no text or it does not parse.
+template <class MaybeText>
+std::optional<YAML::Node> parse_json(const MaybeText& text) {
     if (!text) {
         return std::nullopt;
     }

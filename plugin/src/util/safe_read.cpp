@@ -29,34 +29,29 @@ UniqueFd openat2(int dir, const char* path, std::uint64_t flags, std::uint64_t r
     return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof how)));
 }
 
-std::optional<std::string> read_beneath(const std::string& dir,
-                                        const std::string& relative,
-                                        std::size_t max_bytes,
-                                        std::string* why) {
-    auto fail = [why](const char* reason) -> std::optional<std::string> {
-        if (why != nullptr) {
-            *why = reason;
-        }
-        return std::nullopt;
-    };
+Result<std::string> read_beneath(const std::string& dir, const std::string& relative, std::size_t max_bytes) {
     if (relative.empty() || relative.front() == '/') {
-        return fail("not a relative path");
+        return fail(0, "not a relative path");
     }
     const UniqueFd base(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!base.valid()) {
-        return fail("no such directory");
+        return fail(errno, "no such directory");
     }
     const UniqueFd fd = openat2(base.get(), relative.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY,
                                 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!fd.valid()) {
-        return fail(errno == ENOENT ? "no such file" : "refused (outside the directory, a symlink or not readable)");
+        const int err = errno;
+        return fail(err, err == ENOENT ? "no such file" : "refused (outside the directory, a symlink or not readable)");
     }
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return fail("not a regular file");
+    if (::fstat(fd.get(), &st) != 0) {
+        return fail(errno, "not a regular file");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return fail(0, "not a regular file");
     }
     if (static_cast<std::size_t>(st.st_size) > max_bytes) {
-        return fail("larger than its budget");
+        return fail(0, "larger than its budget");
     }
     std::string out;
     out.reserve(static_cast<std::size_t>(st.st_size));

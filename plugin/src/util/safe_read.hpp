@@ -6,10 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::util {
@@ -24,11 +24,12 @@ namespace adock::util {
 
 /// Reads `relative` beneath directory `dir` (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 /// RESOLVE_NO_MAGICLINKS, O_NONBLOCK | O_NOFOLLOW), only if it is a regular file of at most
-/// `max_bytes`. nullopt (with `why` set, if given) otherwise.
-[[nodiscard]] std::optional<std::string> read_beneath(const std::string& dir,
-                                                      const std::string& relative,
-                                                      std::size_t max_bytes,
-                                                      std::string* why = nullptr);
+/// `max_bytes`. Otherwise the reason: "not a relative path", "no such directory", "no such file"
+/// (errnum ENOENT), "refused (outside the directory, a symlink or not readable)", "not a regular
+/// file", "larger than its budget"; errnum is the errno of the call that failed, 0 for a refusal.
+[[nodiscard]] Result<std::string> read_beneath(const std::string& dir,
+                                               const std::string& relative,
+                                               std::size_t max_bytes);
 
 /// Whether `relative` beneath `dir` is a regular file (resolved as read_beneath does, not opened
 /// for reading).
