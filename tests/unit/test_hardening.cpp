@@ -98,53 +98,162 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
     TempDir tmp;
     fs::create_directories(tmp / "d");
     REQUIRE(::symlink((tmp / "d").c_str(), (tmp / "ln").c_str()) == 0);
-    std::string error;
+    // What open_dir_nofollow says of the symlinked component, to every helper that walks through it
+    // (openat's errno: O_DIRECTORY refuses the symlink that O_NOFOLLOW keeps it from following).
+    const adock::util::Error via_link{ENOTDIR, tmp / "ln" + ": a symbolic link, not followed"};
 
     SECTION("a symlinked directory component") {
-        CHECK_FALSE(adock::util::open_append_nofollow(tmp / "ln/a.jsonl", 0600, true, error).valid());
-        CHECK(error.find("a symbolic link") != std::string::npos);
+        const auto appended = adock::util::open_append_nofollow(tmp / "ln/a.jsonl", 0600, true);
+        REQUIRE_FALSE(appended);
+        CHECK(appended.error() == via_link);
         CHECK_FALSE(fs::exists(tmp / "d/a.jsonl"));
-        CHECK_FALSE(adock::util::write_file_atomic(tmp / "ln/state.json", "{}", 0600, true, false, error));
+        const auto replaced = adock::util::write_file_atomic(tmp / "ln/state.json", "{}", 0600, true, false);
+        REQUIRE_FALSE(replaced);
+        CHECK(replaced.error() == via_link);
         CHECK_FALSE(fs::exists(tmp / "d/state.json"));
+        // Control: the same names through the real directory.
+        CHECK(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true));
+        CHECK(adock::util::write_file_atomic(tmp / "d/state.json", "{}", 0600, true, false));
+        CHECK(adock::test::slurp(tmp / "d/state.json") == "{}");
+    }
+    SECTION("open_dir_nofollow: the component at fault and why") {
+        write_file(tmp / "file", "");
+        CHECK(adock::util::open_dir_nofollow(tmp / "d", false));  // control
+        const auto linked = adock::util::open_dir_nofollow(tmp / "ln/x", true);
+        REQUIRE_FALSE(linked);
+        CHECK(linked.error() == via_link);
+        const auto missing = adock::util::open_dir_nofollow(tmp / "none/x", false);
+        REQUIRE_FALSE(missing);
+        CHECK(missing.error() == adock::util::Error{ENOENT, tmp / "none" + ": No such file or directory"});
+        const auto file = adock::util::open_dir_nofollow(tmp / "file/x", true);
+        REQUIRE_FALSE(file);
+        CHECK(file.error() == adock::util::Error{ENOTDIR, tmp / "file" + ": not a directory"});
+        const auto made = adock::util::open_dir_nofollow(tmp / "none/x", true);  // control: made
+        REQUIRE(made);
+        CHECK(made->valid());
+        CHECK(fs::is_directory(tmp / "none/x"));
+    }
+    SECTION("open_parent_nofollow: the directory and the last component, or why not") {
+        const auto where = adock::util::open_parent_nofollow(tmp / "d/a.jsonl", false);
+        REQUIRE(where);
+        CHECK(where->dir.valid());
+        CHECK(where->name == "a.jsonl");
+        for (const std::string& bad : {tmp / "d/", tmp / "d/.", tmp / "d/.."}) {
+            const auto none = adock::util::open_parent_nofollow(bad, false);
+            REQUIRE_FALSE(none);
+            CHECK(none.error() == adock::util::Error{0, bad + ": not a file name"});
+        }
+        const auto linked = adock::util::open_parent_nofollow(tmp / "ln/a.jsonl", false);
+        REQUIRE_FALSE(linked);
+        CHECK(linked.error() == via_link);
     }
     SECTION("missing directories are made, 0700") {
-        auto fd = adock::util::open_append_nofollow(tmp / "x/y/a.jsonl", 0600, true, error);
-        REQUIRE(fd.valid());
+        std::uint64_t size = 1;
+        auto fd = adock::util::open_append_nofollow(tmp / "x/y/a.jsonl", 0600, true, &size);
+        REQUIRE(fd);
+        CHECK(fd->valid());
+        CHECK(size == 0);
         CHECK((fs::status(tmp / "x/y").permissions() & fs::perms::all) == fs::perms::owner_all);
+        const auto absent = adock::util::open_append_nofollow(tmp / "z/a.jsonl", 0600, false);  // not made
+        REQUIRE_FALSE(absent);
+        CHECK(absent.error() == adock::util::Error{ENOENT, tmp / "z" + ": No such file or directory"});
     }
     SECTION("a hard link is refused") {
         write_file(tmp / "victim", "");
+        write_file(tmp / "d/mine.jsonl", "");
+        const adock::util::UniqueFd mine(::open((tmp / "d/mine.jsonl").c_str(), O_RDONLY | O_CLOEXEC));
+        CHECK(adock::util::check_private_regular(mine.get()));  // control: one link, ours
         REQUIRE(::link((tmp / "victim").c_str(), (tmp / "d/a.jsonl").c_str()) == 0);
-        CHECK_FALSE(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true, error).valid());
-        CHECK(error.find("hard links") != std::string::npos);
+        const auto linked = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
+        REQUIRE_FALSE(linked);
+        CHECK(linked.error() ==
+              adock::util::Error{0, tmp / "d/a.jsonl" + ": has 2 hard links, refusing to write to it"});
+        const adock::util::UniqueFd dir(::open((tmp / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        const auto not_file = adock::util::check_private_regular(dir.get());
+        REQUIRE_FALSE(not_file);
+        CHECK(not_file.error() == adock::util::Error{0, "not a regular file"});
+        const auto closed = adock::util::check_private_regular(-1);
+        REQUIRE_FALSE(closed);
+        CHECK(closed.error() == adock::util::Error{EBADF, adock::util::errno_text(EBADF)});
     }
     SECTION("a file owned by someone else is refused") {
         write_file(tmp / "d/a.jsonl", "");
         if (::geteuid() == 0) {
             REQUIRE(::chown((tmp / "d/a.jsonl").c_str(), 4242, 4242) == 0);
-            CHECK_FALSE(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true, error).valid());
-            CHECK(error.find("owned by uid 4242") != std::string::npos);
+            const auto theirs = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
+            REQUIRE_FALSE(theirs);
+            const std::string why = ": owned by uid 4242, not by us (0), refusing to write to it";
+            CHECK(theirs.error() == adock::util::Error{0, tmp / "d/a.jsonl" + why});
         }
     }
     SECTION("a FIFO does not hang the open") {
         REQUIRE(::mkfifo((tmp / "d/a.jsonl").c_str(), 0600) == 0);
-        CHECK_FALSE(adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true, error).valid());
+        const auto fifo = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
+        REQUIRE_FALSE(fifo);
+        CHECK(fifo.error() == adock::util::Error{ENXIO, tmp / "d/a.jsonl" + ": " + adock::util::errno_text(ENXIO)});
+    }
+    SECTION("a symlink as the file itself is refused, not followed") {
+        write_file(tmp / "victim", "keep");
+        REQUIRE(::symlink((tmp / "victim").c_str(), (tmp / "d/a.jsonl").c_str()) == 0);
+        const auto appended = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
+        REQUIRE_FALSE(appended);
+        CHECK(appended.error() == adock::util::Error{ELOOP, tmp / "d/a.jsonl" + ": a symbolic link, not followed"});
+        const auto read = adock::util::read_file_nofollow(tmp / "d/a.jsonl", 10);
+        REQUIRE_FALSE(read);
+        CHECK(read.error() == adock::util::Error{ELOOP, tmp / "d/a.jsonl" + ": a symbolic link, not followed"});
+        CHECK(adock::test::slurp(tmp / "victim") == "keep");
     }
     SECTION("a planted .tmp (a symlink to a victim) is removed, not followed") {
         write_file(tmp / "victim", "keep");
         REQUIRE(::symlink((tmp / "victim").c_str(), (tmp / "d/state.json.tmp").c_str()) == 0);
-        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "{\"ok\":1}", 0600, false, true, error));
+        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "{\"ok\":1}", 0600, false, true));
         CHECK(adock::test::slurp(tmp / "victim") == "keep");
         CHECK(adock::test::slurp(tmp / "d/state.json") == "{\"ok\":1}");
         CHECK_FALSE(fs::exists(fs::symlink_status(tmp / "d/state.json.tmp")));
     }
-    SECTION("reading: a symlink is not followed, a missing file is not an error") {
+    SECTION("write_file_atomic: a failure names the path, the old file stays, no .tmp is left") {
+        write_file(tmp / "d/state.json", "old");
+        fs::create_directories(tmp / "d/state.json.tmp/full");  // a .tmp that unlinkat cannot remove
+        const auto stuck = adock::util::write_file_atomic(tmp / "d/state.json", "new", 0600, false, false);
+        REQUIRE_FALSE(stuck);
+        CHECK(stuck.error() == adock::util::Error{EISDIR, tmp / "d/state.json.tmp: cannot remove a stale one: " +
+                                                              adock::util::errno_text(EISDIR)});
+        CHECK(adock::test::slurp(tmp / "d/state.json") == "old");
+        fs::remove_all(tmp / "d/state.json.tmp");
+        fs::create_directories(tmp / "d/dir.json/sub");  // rename(2) cannot replace a non-empty directory
+        const auto over_dir = adock::util::write_file_atomic(tmp / "d/dir.json", "new", 0600, false, false);
+        REQUIRE_FALSE(over_dir);
+        CHECK(over_dir.error() == adock::util::Error{EISDIR, tmp / "d/dir.json: " + adock::util::errno_text(EISDIR)});
+        CHECK_FALSE(fs::exists(fs::symlink_status(tmp / "d/dir.json.tmp")));
+        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "new", 0600, false, false));  // control
+        CHECK(adock::test::slurp(tmp / "d/state.json") == "new");
+    }
+    SECTION("reading: a symlink is not followed, a missing file is ENOENT, each refusal says why") {
         write_file(tmp / "d/b.json", "x");
-        CHECK(adock::util::read_file_nofollow(tmp / "d/b.json", 10, error) == std::optional<std::string>("x"));
-        CHECK_FALSE(adock::util::read_file_nofollow(tmp / "ln/b.json", 10, error).has_value());
-        CHECK_FALSE(error.empty());
-        CHECK_FALSE(adock::util::read_file_nofollow(tmp / "d/none", 10, error).has_value());
-        CHECK(error.empty());
+        const auto ok = adock::util::read_file_nofollow(tmp / "d/b.json", 10);
+        REQUIRE(ok);
+        CHECK(*ok == "x");
+        const auto linked = adock::util::read_file_nofollow(tmp / "ln/b.json", 10);
+        REQUIRE_FALSE(linked);
+        CHECK(linked.error() == via_link);
+        const auto missing = adock::util::read_file_nofollow(tmp / "d/none", 10);
+        REQUIRE_FALSE(missing);
+        CHECK(missing.error() == adock::util::Error{ENOENT, tmp / "d/none" + ": No such file or directory"});
+        const auto no_dir = adock::util::read_file_nofollow(tmp / "nodir/b.json", 10);
+        REQUIRE_FALSE(no_dir);
+        CHECK(no_dir.error().errnum == ENOENT);  // the file is missing too
+        const auto large = adock::util::read_file_nofollow(tmp / "d/b.json", 0);
+        REQUIRE_FALSE(large);
+        CHECK(large.error() == adock::util::Error{0, tmp / "d/b.json" + ": larger than 0 bytes"});
+        const auto link_itself = adock::util::read_file_nofollow(tmp / "ln", 10);
+        REQUIRE_FALSE(link_itself);
+        CHECK(link_itself.error() == adock::util::Error{ELOOP, tmp / "ln" + ": a symbolic link, not followed"});
+        const auto not_regular = adock::util::read_file_nofollow(tmp / "d", 10);
+        REQUIRE_FALSE(not_regular);
+        CHECK(not_regular.error() == adock::util::Error{0, tmp / "d" + ": not a regular file"});
+        const auto no_name = adock::util::read_file_nofollow(tmp / "d/", 10);  // not taken for missing
+        REQUIRE_FALSE(no_name);
+        CHECK(no_name.error() == adock::util::Error{0, tmp / "d/" + ": not a file name"});
     }
 }
 
@@ -187,21 +296,26 @@ TEST_CASE("write_all: through a full pipe and a full device, what was written is
     const int cap = ::fcntl(p[1], F_GETPIPE_SZ);
     REQUIRE(cap > 0);
     const std::string big(static_cast<std::size_t>(cap) + 100, 'x');
-    int err = 0;
-    CHECK(adock::util::write_all(p[1], big, err) == static_cast<std::size_t>(cap));  // as much as fits
-    CHECK(err == EAGAIN);
+    std::size_t written = 0;
+    const auto full_pipe = adock::util::write_all(p[1], big, &written);
+    REQUIRE_FALSE(full_pipe);
+    CHECK(full_pipe.error() == adock::util::Error{EAGAIN, adock::util::errno_text(EAGAIN)});
+    CHECK(written == static_cast<std::size_t>(cap));  // as much as fits
     std::string got(static_cast<std::size_t>(cap), '\0');
     CHECK(::read(p[0], got.data(), got.size()) == cap);
-    CHECK(adock::util::write_all(p[1], "tail", err) == 4);  // control: room again, all of it
-    CHECK(err == 0);
+    CHECK(adock::util::write_all(p[1], "tail", &written));  // control: room again, all of it
+    CHECK(written == 4);
     CHECK(adock::util::write_all(p[1], std::string_view{}));
     ::close(p[0]);
     ::close(p[1]);
     const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
     if (full >= 0) {
         CHECK_FALSE(adock::util::write_all(full, "x"));
-        CHECK(adock::util::write_all(full, "x", err) == 0);
-        CHECK(err == ENOSPC);
+        written = 1;
+        const auto no_space = adock::util::write_all(full, "x", &written);
+        REQUIRE_FALSE(no_space);
+        CHECK(no_space.error() == adock::util::Error{ENOSPC, "No space left on device"});
+        CHECK(written == 0);
         ::close(full);
     }
 }

@@ -135,11 +135,10 @@ std::optional<AuditdQueueState> HealthMonitor::read_auditd_state() {
     if (asked.time_since_epoch().count() != 0) {
         // auditd writes the report (fopen "w", not atomically) when it handles our SIGCONT: the
         // one asked for last time is long written; one older than that request is stale.
-        std::string error;
         struct stat st {};
         if (::stat(settings_.auditd_state_file.c_str(), &st) == 0 &&
             std::chrono::system_clock::from_time_t(st.st_mtime) + std::chrono::seconds(1) >= asked) {
-            if (auto text = util::read_file_nofollow(settings_.auditd_state_file, kMaxStateReport, error)) {
+            if (auto text = util::read_file_nofollow(settings_.auditd_state_file, kMaxStateReport)) {
                 state = parse_auditd_state(*text);
             }
         }
@@ -200,12 +199,12 @@ void HealthMonitor::write_metrics(MetricsSnapshot m) {
         m.coverage_alerts = coverage_alerts_;
     }
     m.start_time_seconds = start_time_;
-    std::string error;
     // Readable by node_exporter (another user); the directory must exist (the textfile
     // collector's); no fsync: a reader sees the old file or the new one, never a torn one.
-    if (!util::write_file_atomic(settings_.metrics_file, format_prometheus(m), 0644, false, false, error)) {
+    const auto written = util::write_file_atomic(settings_.metrics_file, format_prometheus(m), 0644, false, false);
+    if (!written) {
         if (!metrics_failing_) {
-            log::warning("cannot write the metrics file " + error);
+            log::warning("cannot write the metrics file " + written.error().message);
         }
         metrics_failing_ = true;
         return;

@@ -9,9 +9,8 @@ namespace adock::app {
 /// Atomically (`.tmp` made with O_EXCL, renamed), mode 0600, no symlink followed in any
 /// component of its path.
 void write_state_file(const std::string& path, const std::string& json) {
-    std::string error;
-    if (!util::write_file_atomic(path, json, 0600, true, false, error)) {
-        log::warning("cannot write state file " + error);
+    if (const auto written = util::write_file_atomic(path, json, 0600, true, false); !written) {
+        log::warning("cannot write state file " + written.error().message);
     }
 }
 

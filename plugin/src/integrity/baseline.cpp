@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstddef>
 
 #include "util/bytes.hpp"
@@ -23,13 +24,12 @@ bool is_hex(const std::string& s, std::size_t len) {
 
 bool Baseline::load(const std::string& path, std::string& error) {
     entries_.clear();
-    std::string problem;
-    const auto text = util::read_file_nofollow(path, kMaxBaselineBytes, problem);
+    const auto text = util::read_file_nofollow(path, kMaxBaselineBytes);
     if (!text) {
-        if (problem.empty()) {
+        if (text.error().errnum == ENOENT) {
             return true;  // none yet
         }
-        error = problem;
+        error = text.error().message;
         return false;
     }
     try {
@@ -91,7 +91,11 @@ bool Baseline::save(const std::string& path, std::string& error) const {
     w.end_object();
     out += '\n';
     // `.tmp` with O_EXCL, fsync, rename; no symlink followed in any component of the path.
-    return util::write_file_atomic(path, out, 0600, true, true, error);
+    if (const auto written = util::write_file_atomic(path, out, 0600, true, true); !written) {
+        error = written.error().message;
+        return false;
+    }
+    return true;
 }
 
 const BaselineEntry* Baseline::find(const std::string& path) const {

@@ -138,8 +138,7 @@ void for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
         if (const auto colon = package.find(':'); colon != std::string::npos) {
             package.resize(colon);
         }
-        std::string error;
-        const auto text = util::read_file_nofollow(entry.path().string(), kMaxMd5sumsBytes, error);
+        const auto text = util::read_file_nofollow(entry.path().string(), kMaxMd5sumsBytes);
         if (!text) {
             continue;
         }

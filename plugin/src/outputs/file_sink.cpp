@@ -202,20 +202,19 @@ bool JsonLinesSink::ensure_open() {
     }
     // No symlink in any component, a regular file with one link and ours (a hard link or a
     // planted file would receive root's writes); O_NONBLOCK: a FIFO cannot hang the open.
-    std::string problem;
     std::uint64_t size = 0;
-    util::UniqueFd fd = util::open_append_nofollow(cfg_.path, kFileMode, true, problem, &size);
-    if (!fd.valid()) {
+    auto fd = util::open_append_nofollow(cfg_.path, kFileMode, true, &size);
+    if (!fd) {
         unsigned long long held = 0;
         if (error_log_.allow(held)) {
-            log::error("output '" + cfg_.name + "': cannot open " + problem +
+            log::error("output '" + cfg_.name + "': cannot open " + fd.error().message +
                        (held > 0 ? " (" + std::to_string(held) + " similar errors not logged)"
                                  : std::string()));
         }
         return false;
     }
     // O_NONBLOCK only kept open() from hanging on a FIFO; regular files ignore it.
-    fd_ = std::move(fd);
+    fd_ = std::move(*fd);
     size_ = size;
     return true;
 }
@@ -236,9 +235,10 @@ void JsonLinesSink::rotate() {
     int err = 0;
     std::string problem;
     // Renames in the directory reached without symlinks, by name relative to it.
-    const auto where = util::open_parent_nofollow(path, false, problem);
+    const auto where = util::open_parent_nofollow(path, false);
     if (!where) {
         err = ENOENT;
+        problem = where.error().message;
     } else if (cfg_.generations == 0) {
         if (::unlinkat(where->dir.get(), where->name.c_str(), 0) != 0 && errno != ENOENT) {
             err = errno;
@@ -312,10 +312,10 @@ void JsonLinesSink::write_batch(std::vector<AlertMessage>& batch) {
 
 bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
     const int fd = owns_path_ ? fd_.get() : borrowed_fd_;
-    int err = 0;
-    const std::size_t off = util::write_all(fd, buf, err);
+    std::size_t off = 0;
+    const auto wrote = util::write_all(fd, buf, &off);
     size_ += off;
-    if (err == 0) {
+    if (wrote) {
         need_newline_ = false;
         delivered_.fetch_add(lines, std::memory_order_relaxed);
         return true;
@@ -349,7 +349,7 @@ bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
     }
     unsigned long long held = 0;
     if (error_log_.allow(held)) {
-        log::error("output '" + cfg_.name + "': write failed: " + util::errno_text(err) + "; " +
+        log::error("output '" + cfg_.name + "': write failed: " + wrote.error().message + "; " +
                    std::to_string(lines - written) + " alerts lost (" + std::to_string(dropped_.load()) +
                    " so far)" + (off > whole && owns_path_ ? "; the partial line was cut off" : ""));
     }

@@ -73,11 +73,11 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
         dir_.pop_back();
     }
     // Reached without following a symlink in any component, made 0700 where missing.
-    std::string problem;
-    dir_fd_ = util::open_dir_nofollow(dir_, true, problem);
-    if (!dir_fd_) {
-        throw std::runtime_error("spool: cannot open the directory " + problem);
+    auto dir_fd = util::open_dir_nofollow(dir_, true);
+    if (!dir_fd) {
+        throw std::runtime_error("spool: cannot open the directory " + dir_fd.error().message);
     }
+    dir_fd_ = std::move(*dir_fd);
     struct stat st {};
     if (::fstat(dir_fd_.get(), &st) != 0) {
         fail("cannot stat", dir_);
@@ -93,8 +93,8 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     if (!lock_fd_) {
         fail("cannot open", dir_ + "/lock");
     }
-    if (const std::string bad = util::check_private_regular(lock_fd_.get()); !bad.empty()) {
-        throw std::runtime_error("spool: " + dir_ + "/lock: " + bad);
+    if (const auto mine = util::check_private_regular(lock_fd_.get()); !mine) {
+        throw std::runtime_error("spool: " + dir_ + "/lock: " + mine.error().message);
     }
     if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         throw std::runtime_error("spool: " + dir_ + " is in use by another process");
@@ -122,8 +122,8 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     if (!cursor_fd_) {
         fail("cannot open", cursor_path);
     }
-    if (const std::string bad = util::check_private_regular(cursor_fd_.get()); !bad.empty()) {
-        throw std::runtime_error("spool: " + cursor_path + ": " + bad);
+    if (const auto mine = util::check_private_regular(cursor_fd_.get()); !mine) {
+        throw std::runtime_error("spool: " + cursor_path + ": " + mine.error().message);
     }
     std::uint64_t cursor_id = 0;
     std::uint64_t cursor_off = 0;
@@ -183,7 +183,7 @@ std::string Spool::seg_path(std::uint64_t id) const {
 std::uint64_t Spool::scan_segment(Segment& seg, std::uint64_t offset) {
     const std::string path = seg_path(seg.id);
     const util::UniqueFd fd(::openat(dir_fd_.get(), seg_name(seg.id).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd || !util::check_private_regular(fd.get()).empty()) {
+    if (!fd || !util::check_private_regular(fd.get())) {
         return 0;
     }
     std::uint64_t records = 0;
@@ -266,7 +266,7 @@ bool Spool::open_tail_for_append() {
                                             O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
                                             0600));
         write_fd_id_ = tail.id;
-        if (write_fd_ && !util::check_private_regular(write_fd_.get()).empty()) {
+        if (write_fd_ && !util::check_private_regular(write_fd_.get())) {
             write_fd_.reset();  // a hard link planted under a segment's name
             errno = EPERM;
         }
@@ -317,12 +317,11 @@ Spool::Append Spool::write_records(const std::string& records, std::uint64_t cou
         return Append::Error;
     }
     Segment& tail = segments_.back();
-    if (!util::write_all(write_fd_.get(), records)) {
-        const int err = errno;
+    if (const auto wrote = util::write_all(write_fd_.get(), records); !wrote) {
         if (::ftruncate(write_fd_.get(), static_cast<off_t>(tail.size)) != 0) {
             write_fd_.reset();  // a partial record stays; the next open truncates it
         }
-        log::warning("spool " + dir_ + ": write failed: " + util::errno_text(err));
+        log::warning("spool " + dir_ + ": write failed: " + wrote.error().message);
         return Append::Error;
     }
     tail.size += records.size();

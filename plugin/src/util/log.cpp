@@ -94,8 +94,7 @@ void write(Level lvl, std::string_view message) {
     line += text;
     line += '\n';
     const std::scoped_lock lock(g_mu);
-    int err = 0;
-    (void)util::write_all(STDERR_FILENO, line, err);  // nowhere to report a failure to
+    (void)util::write_all(STDERR_FILENO, line);  // nowhere to report a failure to
 }
 
 }  // namespace adock::log

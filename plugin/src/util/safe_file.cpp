@@ -49,9 +49,9 @@ UniqueFd open_component(int dir, const std::string& name, bool create, int& err)
 
 }  // namespace
 
-std::size_t write_all(int fd, std::string_view data, int& err) {
+Result<void> write_all(int fd, std::string_view data, std::size_t* written) {
     std::size_t off = 0;
-    err = 0;
+    int err = 0;
     while (off < data.size()) {
         const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
         if (n > 0) {
@@ -64,21 +64,20 @@ std::size_t write_all(int fd, std::string_view data, int& err) {
         err = n < 0 ? errno : EIO;
         break;
     }
-    return off;
+    if (written != nullptr) {
+        *written = off;
+    }
+    if (err != 0) {
+        return fail(err, errno_text(err));
+    }
+    return {};
 }
 
-bool write_all(int fd, std::string_view data) {
-    int err = 0;
-    (void)write_all(fd, data, err);
-    return err == 0;
-}
-
-UniqueFd open_dir_nofollow(const std::string& path, bool create, std::string& error) {
+Result<UniqueFd> open_dir_nofollow(const std::string& path, bool create) {
     const bool absolute = !path.empty() && path.front() == '/';
     UniqueFd cur(::open(absolute ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cur) {
-        error = std::string(absolute ? "/" : ".") + ": " + errno_text(errno);
-        return {};
+        return fail_errno(errno, absolute ? "/" : ".");
     }
     std::string so_far = absolute ? "" : ".";
     for (const auto& part : components(path)) {
@@ -89,24 +88,20 @@ UniqueFd open_dir_nofollow(const std::string& path, bool create, std::string& er
             if (err == ELOOP || err == ENOTDIR) {
                 struct stat st {};
                 const bool link = ::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-                error = so_far + (link ? ": a symbolic link, not followed" : ": not a directory");
-            } else {
-                error = so_far + ": " + errno_text(err);
+                return fail(err, so_far + (link ? ": a symbolic link, not followed" : ": not a directory"));
             }
-            errno = err;  // callers tell a missing component (ENOENT) from a refused one
-            return {};
+            return fail_errno(err, so_far);  // callers tell a missing component (ENOENT) from a refused one
         }
         cur = std::move(next);
     }
     return cur;
 }
 
-std::optional<DirEntry> open_parent_nofollow(const std::string& path, bool create, std::string& error) {
+Result<DirEntry> open_parent_nofollow(const std::string& path, bool create) {
     const auto slash = path.rfind('/');
     std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
     if (name.empty() || name == "." || name == "..") {
-        error = path + ": not a file name";
-        return std::nullopt;
+        return fail(0, path + ": not a file name");
     }
     std::string dir;
     if (slash == std::string::npos) {
@@ -116,53 +111,47 @@ std::optional<DirEntry> open_parent_nofollow(const std::string& path, bool creat
     } else {
         dir = path.substr(0, slash);
     }
-    DirEntry out;
-    out.dir = open_dir_nofollow(dir, create, error);
-    if (!out.dir) {
-        return std::nullopt;
+    auto dir_fd = open_dir_nofollow(dir, create);
+    if (!dir_fd) {
+        return fail(std::move(dir_fd));
     }
-    out.name = std::move(name);
-    return out;
+    return DirEntry{std::move(*dir_fd), std::move(name)};
 }
 
-std::string check_private_regular(int fd) {
+Result<void> check_private_regular(int fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
-        return errno_text(errno);
+        const int err = errno;
+        return fail(err, errno_text(err));
     }
     if (!S_ISREG(st.st_mode)) {
-        return "not a regular file";
+        return fail(0, "not a regular file");
     }
     if (st.st_nlink > 1) {
-        return "has " + std::to_string(st.st_nlink) + " hard links, refusing to write to it";
+        return fail(0, "has " + std::to_string(st.st_nlink) + " hard links, refusing to write to it");
     }
     if (st.st_uid != ::geteuid()) {
-        return "owned by uid " + std::to_string(st.st_uid) + ", not by us (" + std::to_string(::geteuid()) +
-               "), refusing to write to it";
+        return fail(0, "owned by uid " + std::to_string(st.st_uid) + ", not by us (" + std::to_string(::geteuid()) +
+                           "), refusing to write to it");
     }
     return {};
 }
 
-UniqueFd open_append_nofollow(const std::string& path,
-                              mode_t mode,
-                              bool create_dirs,
-                              std::string& error,
-                              std::uint64_t* size) {
-    auto where = open_parent_nofollow(path, create_dirs, error);
+Result<UniqueFd> open_append_nofollow(const std::string& path, mode_t mode, bool create_dirs, std::uint64_t* size) {
+    auto where = open_parent_nofollow(path, create_dirs);
     if (!where) {
-        return {};
+        return fail(std::move(where));
     }
     UniqueFd fd(::openat(where->dir.get(),
                          where->name.c_str(),
                          O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
                          mode));
     if (!fd) {
-        error = path + ": " + (errno == ELOOP ? std::string("a symbolic link, not followed") : errno_text(errno));
-        return {};
+        const int err = errno;
+        return fail(err, path + ": " + (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
     }
-    if (std::string problem = check_private_regular(fd.get()); !problem.empty()) {
-        error = path + ": " + problem;
-        return {};
+    if (auto mine = check_private_regular(fd.get()); !mine) {
+        return fail(mine.error().errnum, path + ": " + mine.error().message);
     }
     if (size != nullptr) {
         struct stat st {};
@@ -171,15 +160,14 @@ UniqueFd open_append_nofollow(const std::string& path,
     return fd;
 }
 
-bool write_file_atomic(const std::string& path,
-                       std::string_view data,
-                       mode_t mode,
-                       bool create_dirs,
-                       bool durable,
-                       std::string& error) {
-    auto where = open_parent_nofollow(path, create_dirs, error);
+Result<void> write_file_atomic(const std::string& path,
+                               std::string_view data,
+                               mode_t mode,
+                               bool create_dirs,
+                               bool durable) {
+    auto where = open_parent_nofollow(path, create_dirs);
     if (!where) {
-        return false;
+        return fail(std::move(where));
     }
     const int dir = where->dir.get();
     const std::string tmp = where->name + ".tmp";
@@ -189,67 +177,55 @@ bool write_file_atomic(const std::string& path,
         // Left by a crash, or planted: unlinkat removes the name itself (a symlink, not its
         // target; a FIFO without opening it), then O_EXCL makes a file that is ours.
         if (::unlinkat(dir, tmp.c_str(), 0) != 0 && errno != ENOENT) {
-            error = path + ".tmp: cannot remove a stale one: " + errno_text(errno);
-            return false;
+            return fail_errno(errno, path + ".tmp: cannot remove a stale one");
         }
         fd.reset(::openat(dir, tmp.c_str(), kFlags, mode));
     }
     if (!fd) {
-        error = path + ".tmp: " + errno_text(errno);
-        return false;
+        return fail_errno(errno, path + ".tmp");
     }
     // The mode asked for, whatever the umask (the metrics file is 0644 under the plugin's 077).
-    bool ok = ::fchmod(fd.get(), mode) == 0 && write_all(fd.get(), data);
-    int err = ok ? 0 : errno;
-    if (ok && durable && ::fsync(fd.get()) != 0) {
-        ok = false;
-        err = errno;
-    }
-    if (ok) {
-        if (const int cerr = fd.close(); cerr != 0) {
-            ok = false;
-            err = cerr;
+    int err = ::fchmod(fd.get(), mode) == 0 ? 0 : errno;
+    if (err == 0) {
+        if (auto wrote = write_all(fd.get(), data); !wrote) {
+            err = wrote.error().errnum;
         }
     }
-    if (ok && ::renameat(dir, tmp.c_str(), dir, where->name.c_str()) != 0) {
-        ok = false;
+    if (err == 0 && durable && ::fsync(fd.get()) != 0) {
         err = errno;
     }
-    if (!ok) {
+    if (err == 0) {
+        err = fd.close();
+    }
+    if (err == 0 && ::renameat(dir, tmp.c_str(), dir, where->name.c_str()) != 0) {
+        err = errno;
+    }
+    if (err != 0) {
         (void)::unlinkat(dir, tmp.c_str(), 0);
-        error = path + ": " + errno_text(err);
-        return false;
+        return fail_errno(err, path);
     }
     if (durable) {
         (void)::fsync(dir);  // the rename itself
     }
-    return true;
+    return {};
 }
 
-std::optional<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes, std::string& error) {
-    error.clear();
-    auto where = open_parent_nofollow(path, false, error);
+Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes) {
+    auto where = open_parent_nofollow(path, false);
     if (!where) {
-        if (errno == ENOENT) {
-            error.clear();  // a missing directory: the file is missing too
-        }
-        return std::nullopt;
+        return fail(std::move(where));  // ENOENT for a missing directory: the file is missing too
     }
     UniqueFd fd(::openat(where->dir.get(), where->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd) {
-        if (errno != ENOENT) {
-            error = path + ": " + (errno == ELOOP ? std::string("a symbolic link, not followed") : errno_text(errno));
-        }
-        return std::nullopt;
+        const int err = errno;
+        return fail(err, path + ": " + (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        error = path + ": not a regular file";
-        return std::nullopt;
+        return fail(0, path + ": not a regular file");
     }
     if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-        error = path + ": larger than " + std::to_string(max_bytes) + " bytes";
-        return std::nullopt;
+        return fail(0, path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
     std::string out;
     out.resize(static_cast<std::size_t>(st.st_size));

@@ -7,11 +7,12 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::util {
@@ -24,49 +25,49 @@ struct DirEntry {
 
 /// Opens directory `path` component by component (from `/`, or the cwd for a relative path),
 /// never following a symbolic link; with `create`, missing components are made (mode 0700).
-/// Invalid fd, `error` set (naming the offending component) and errno (ENOENT: a component is
-/// missing; ELOOP/ENOTDIR: a symlink or not a directory) on failure.
-[[nodiscard]] UniqueFd open_dir_nofollow(const std::string& path, bool create, std::string& error);
+/// The failure names the offending component ("/var/x: a symbolic link, not followed") and its
+/// errnum says why: ENOENT a component is missing, ELOOP/ENOTDIR a symlink or not a directory.
+[[nodiscard]] Result<UniqueFd> open_dir_nofollow(const std::string& path, bool create);
 
-/// The parent directory of `path` (opened like open_dir_nofollow) and its last component.
-/// nullopt and `error` set when a component is a symlink or missing (without `create`), or when
-/// `path` has no last component (empty, ends with '/', "." or "..").
-[[nodiscard]] std::optional<DirEntry> open_parent_nofollow(const std::string& path, bool create, std::string& error);
+/// The parent directory of `path` (opened like open_dir_nofollow) and its last component. Fails
+/// as open_dir_nofollow does when a component is a symlink or missing (without `create`), and
+/// with "PATH: not a file name" (errnum 0) when `path` has no last component (empty, ends with
+/// '/', "." or "..").
+[[nodiscard]] Result<DirEntry> open_parent_nofollow(const std::string& path, bool create);
 
-/// Writes all of `data` to `fd`, through short writes and EINTR. The bytes written; `err` is 0
-/// when that is all of it, else the errno of the write that failed (EIO for one that wrote 0).
-std::size_t write_all(int fd, std::string_view data, int& err);
-
-/// write_all() of everything: true when all of `data` was written.
-[[nodiscard]] bool write_all(int fd, std::string_view data);
+/// Writes all of `data` to `fd`, through short writes and EINTR. The failure is the errno of the
+/// write that failed (EIO for one that wrote 0) with errno_text() of it as the message. `written`,
+/// if given, receives the bytes written, all of `data` or those before the failure.
+[[nodiscard]] Result<void> write_all(int fd, std::string_view data, std::size_t* written = nullptr);
 
 /// Checks an open file is one we may append to: a regular file, one link (a hard link would let
-/// someone else's file receive our writes), owned by the effective uid. "" or the problem.
-[[nodiscard]] std::string check_private_regular(int fd);
+/// someone else's file receive our writes), owned by the effective uid. The failure says which
+/// ("has 2 hard links, refusing to write to it"; errnum 0), or fstat's errno and its text.
+[[nodiscard]] Result<void> check_private_regular(int fd);
 
 /// Opens `path` for appending (created with `mode`), with missing directories made when
 /// `create_dirs`: no symlink in any component, O_NONBLOCK (a FIFO cannot hang us), and
-/// check_private_regular. `size` receives the file's size.
-[[nodiscard]] UniqueFd open_append_nofollow(const std::string& path,
-                                            mode_t mode,
-                                            bool create_dirs,
-                                            std::string& error,
-                                            std::uint64_t* size = nullptr);
+/// check_private_regular. `size` receives the file's size. The failure starts with the path or
+/// the component at fault.
+[[nodiscard]] Result<UniqueFd> open_append_nofollow(const std::string& path,
+                                                    mode_t mode,
+                                                    bool create_dirs,
+                                                    std::uint64_t* size = nullptr);
 
 /// Replaces `path` with `data` atomically: writes `<name>.tmp` (O_CREAT|O_EXCL|O_NOFOLLOW, a
 /// stale one, even a symlink or a FIFO, is unlinked first: unlinkat never follows), fsyncs it
 /// when `durable`, renames it over `name` in the same directory. No symlink in any component.
-[[nodiscard]] bool write_file_atomic(const std::string& path,
-                                     std::string_view data,
-                                     mode_t mode,
-                                     bool create_dirs,
-                                     bool durable,
-                                     std::string& error);
+/// The failure starts with the path or the component at fault; errnum is the failing call's.
+[[nodiscard]] Result<void> write_file_atomic(const std::string& path,
+                                             std::string_view data,
+                                             mode_t mode,
+                                             bool create_dirs,
+                                             bool durable);
 
-/// Reads a whole regular file reached without a symlink, at most `max_bytes`. nullopt with
-/// `error` when missing (error empty then), a symlink, not regular, or too large.
-[[nodiscard]] std::optional<std::string> read_file_nofollow(const std::string& path,
-                                                            std::size_t max_bytes,
-                                                            std::string& error);
+/// Reads a whole regular file reached without a symlink, at most `max_bytes`. Fails when it is
+/// a symlink, not regular, or too large (errnum 0 for these two), or missing: errnum ENOENT then
+/// (the file or a directory on its way), which a caller taking a missing file for an empty one
+/// tests before it reports the message.
+[[nodiscard]] Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes);
 
 }  // namespace adock::util
