@@ -26,6 +26,7 @@
 #include "test_catch.hpp"
 #include "test_support.hpp"
 #include "util/audit_dev.hpp"
+#include "util/clock.hpp"
 
 using namespace adock;
 using rules::FileOp;
@@ -35,6 +36,7 @@ namespace {
 constexpr std::uint32_t kX86_64 = 0xc000003e;
 
 struct Catalogue {
+    util::ManualClock clock;  ///< the engine's: a name wait ends when a test says so, not under load
     std::vector<Alert> alerts;
     outputs::Dispatcher out;
     config::Config cfg;
@@ -50,7 +52,8 @@ struct Catalogue {
         cfg.proc_root = proc_root;
         cfg.integrity.enabled = false;
         cfg.host = "testhost";
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+        engine =
+            std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out, clock);
     }
 
     audit::Event base(int pid, int ppid, const std::string& exe, const std::string& syscall) {
@@ -802,9 +805,10 @@ TEST_CASE("a replay keeps what its stream taught across the engine's periodic ti
     Catalogue c;
     c.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
            std::make_pair(std::string("fe:00"), std::uint64_t{1048700}));
-    c.engine->tick(std::chrono::steady_clock::now());
+    c.engine->tick(c.clock.now());
     c.runc_start(510, 500, "c1");
-    c.engine->tick(std::chrono::steady_clock::now() + std::chrono::hours(1));
+    c.clock.advance(std::chrono::hours(1));  // well past the tick's refresh interval
+    c.engine->tick(c.clock.now());
     c.runc_start(520, 500, "c1");
     c.engine->flush();
     CHECK(c.of("runc_suspicious_exec").empty());
@@ -1190,7 +1194,8 @@ TEST_CASE("initiator: docker run, live: by the name the container was given, or 
     {
         Catalogue c((dir / "proc").string());
         c.cfg.docker_containers_dir = (dir / "docker").string();
-        c.engine = std::make_unique<rules::Engine>(c.cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), c.out);
+        c.engine = std::make_unique<rules::Engine>(
+            c.cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), c.out, c.clock);
         client_exec(c, 50, 1000, {"docker", "run", "-it", "--rm", "--name", "web", "adock-bb:1", "sh"}, docker);
         client_exec(c, 51, 1001, {"docker", "run", "-d", "other:2"}, docker);
         // Each start's names read before the next event (under a sanitizer and load, the

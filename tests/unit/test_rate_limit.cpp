@@ -12,6 +12,7 @@
 #include "rules/rate_limit.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
+#include "util/clock.hpp"
 
 using namespace adock;
 
@@ -30,13 +31,14 @@ rules:
 )";
 
 struct Harness {
+    util::ManualClock clock;  ///< the engine's: windows end when a test says so
     std::vector<Alert> alerts;
     outputs::Dispatcher out;
     config::Config cfg;
     std::unique_ptr<rules::Engine> engine;
     std::uint64_t serial = 0;
 
-    explicit Harness(unsigned burst = 20, unsigned window_s = 10) {
+    explicit Harness(unsigned burst = 20, unsigned window_s = 10, const std::string& rules = kRules) {
         std::vector<std::unique_ptr<outputs::Sink>> sinks;
         sinks.push_back(std::make_unique<test::CollectSink>(alerts));
         (void)out.replace(std::move(sinks));
@@ -44,7 +46,7 @@ struct Harness {
         cfg.host = "testhost";
         cfg.engine.alert_rate_burst = burst;
         cfg.engine.alert_rate_window_s = window_s;
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_texts({{"r.yaml", kRules}}), out);
+        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_texts({{"r.yaml", rules}}), out, clock);
     }
 
     void exec(std::int64_t sec, const std::string& exe, std::vector<std::string> argv, std::uint32_t uid = 1000) {
@@ -116,7 +118,7 @@ TEST_CASE("rate limit: containers and host users are separate sources; 0 turns i
 
 TEST_CASE("rate limit: the table of sources is bounded and keeps every count", "[engine][ratelimit]") {
     rules::AlertRateLimiter lim(1, 10, 4);
-    const auto wall = std::chrono::steady_clock::now();
+    const auto wall = util::ManualClock::kStart;  // never reached by due(): stream time decides
     auto alert = [](int src) {
         Alert a;
         a.rule_id = "r";
@@ -155,4 +157,55 @@ TEST_CASE("rate limit config keys: defaults and ranges", "[engine][ratelimit][co
     } catch (const config::ConfigError& e) {
         CHECK(e.format() == "c.yaml:2:24: alert_rate_window_s: 0 is out of range [1, 3600]");
     }
+}
+
+TEST_CASE("rate limit: a quiet stream's summary comes at the hold window's end on the engine's clock",
+          "[engine][ratelimit][clock]") {
+    using namespace std::chrono_literals;
+    Harness h(1, 10);
+    constexpr std::int64_t t0 = 1795338855;
+    h.exec(t0, "/home/u/flood", {"flood", "a", "1"});
+    h.exec(t0, "/home/u/flood", {"flood", "a", "2"});  // held: one token
+    REQUIRE(h.alerts.size() == 1);
+    // No event comes after it: the engine's tick closes the window by its clock, not before.
+    h.clock.advance(10s - 1ns);
+    h.engine->tick(h.clock.now());
+    CHECK(h.alerts.size() == 1);
+    h.clock.advance(1ns);  // exactly the window's end
+    h.engine->tick(h.clock.now());
+    REQUIRE(h.alerts.size() == 2);
+    CHECK(h.alerts[1].count == 1);
+    CHECK(h.alerts[1].summary.find("1 alert from this source held back within 10 s") != std::string::npos);
+    CHECK(h.engine->stats().rate_summaries == 1);
+}
+
+TEST_CASE("aggregation: a window closes exactly at its end on the engine's clock, not before",
+          "[engine][fold][clock]") {
+    using namespace std::chrono_literals;
+    const std::string folded = R"(
+rules:
+  - id: tool_a
+    severity: medium
+    summary: "a by {process.exe}"
+    match: {event: exec, argv_contains: [a]}
+    aggregate: {by: [source], window_s: 5}
+)";
+    Harness h(20, 10, folded);
+    constexpr std::int64_t t0 = 1795338855;
+    for (int i = 0; i < 3; ++i) {
+        h.exec(t0, "/home/u/tool", {"tool", "a"});
+    }
+    REQUIRE(h.alerts.size() == 1);  // the first; the repeats wait for the window
+    CHECK(h.engine->stats().aggregated == 2);
+    h.clock.advance(5s - 1ns);
+    h.engine->tick(h.clock.now());
+    CHECK(h.alerts.size() == 1);  // the stream is quiet and the window is still open
+    h.clock.advance(1ns);
+    h.engine->tick(h.clock.now());
+    REQUIRE(h.alerts.size() == 2);
+    CHECK(h.alerts[1].count == 2);
+    CHECK(h.alerts[1].summary.find("(repeated 2 more times within 5 s of the first alert") != std::string::npos);
+    // Closed: a later repeat opens a new window and is sent as a first alert.
+    h.exec(t0, "/home/u/tool", {"tool", "a"});
+    CHECK(h.alerts.size() == 3);
 }

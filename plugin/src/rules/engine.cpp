@@ -43,13 +43,17 @@ std::vector<std::string> collect_path_patterns(const RuleSet& rules);
 
 }  // namespace
 
-Engine::Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, AlertSink& out)
+Engine::Engine(const config::Config& cfg,
+               std::shared_ptr<const RuleSet> rules,
+               AlertSink& out,
+               const util::Clock& clock)
     : host_(cfg.host.empty() ? local_host_name() : cfg.host),
       ancestry_depth_(cfg.processes.ancestry_depth),
       alert_argv_{cfg.engine.alert_argv_bytes, cfg.processes.max_arg_bytes},
       ancestor_argv_{cfg.engine.ancestor_argv_bytes, cfg.processes.max_arg_bytes},
       rules_(std::move(rules)),
       out_(out),
+      clock_(clock),
       table_(cfg.processes, cfg.proc_root),
       containers_(proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir}),
       host_identities_(cfg.processes.use_proc),

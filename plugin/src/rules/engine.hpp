@@ -22,6 +22,7 @@
 #include "rules/initiator.hpp"
 #include "rules/rate_limit.hpp"
 #include "rules/rule.hpp"
+#include "util/clock.hpp"
 
 namespace adock::integrity {
 class IntegrityMonitor;
@@ -70,7 +71,12 @@ struct EngineStats {
 /// alerts to an AlertSink (the outputs' dispatcher, live). Runs on the engine thread only.
 class Engine {
 public:
-    Engine(const config::Config& cfg, std::shared_ptr<const RuleSet> rules, AlertSink& out);
+    /// `clock`: the steady time name waits, the rate limit's fallback and aggregation windows are
+    /// decided by (tests pass a ManualClock); it must outlive the engine.
+    Engine(const config::Config& cfg,
+           std::shared_ptr<const RuleSet> rules,
+           AlertSink& out,
+           const util::Clock& clock = util::real_clock());
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -80,6 +86,7 @@ public:
     void on_event(const audit::Event& ev);
 
     /// Periodic work on the engine thread: closes aggregation windows that have ended.
+    /// `now`: the engine's clock's time (the caller read it).
     void tick(std::chrono::steady_clock::time_point now);
 
     /// What a process is to the container machinery, by its executable's identity.
@@ -256,6 +263,7 @@ private:
     audit::ArgvBudget ancestor_argv_;  ///< each ancestor's argv in an alert
     std::shared_ptr<const RuleSet> rules_;
     AlertSink& out_;
+    const util::Clock& clock_;  ///< the steady time of name waits, rate-limit and window ends
     proc::ProcessTable table_;
     proc::ContainerResolver containers_;
     /// Names are read only where the host's state describes the stream (not in a replay).

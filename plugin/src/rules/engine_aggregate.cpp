@@ -61,7 +61,7 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
         agg.distinct.emplace_back(f);
         agg.distinct.back().add(alert);
     }
-    agg.end_wall = std::chrono::steady_clock::now() + std::chrono::seconds(agg.window_s);
+    agg.end_wall = clock_.now() + std::chrono::seconds(agg.window_s);
     alert.count = 1;
     next_expiry_sec_ = std::min(next_expiry_sec_, agg.end_sec);
     windows_.emplace(std::move(key), std::move(agg));

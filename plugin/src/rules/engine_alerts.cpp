@@ -105,7 +105,7 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
                 return;
             }
             ++stats_.spec_waits;
-            SpecWait w{rule.id, *ctx.container, ctx.ev, std::chrono::steady_clock::now() + kNameWait};
+            SpecWait w{rule.id, *ctx.container, ctx.ev, clock_.now() + kNameWait};
             audit::bound_event(w.event, alert_argv_);
             spec_waits_.push_back(std::move(w));
         }
@@ -228,7 +228,7 @@ std::optional<Engine::ImageProbe> Engine::image_probe(const Rule& rule, Context&
 }
 
 void Engine::emit(Alert&& a, std::int64_t ms, const ImageProbe* probe) {
-    if (!limiter_.admit(a, ms, std::chrono::steady_clock::now())) {
+    if (!limiter_.admit(a, ms, clock_.now())) {
         ++stats_.rate_limited;
         return;
     }
@@ -418,7 +418,7 @@ void Engine::send(Alert&& a) {
             // Its names (or its container's start) are being read: held (bounded, at most
             // kNameWait), then sent with what is known.
             ++stats_.names_waited;
-            parked_.push_back({std::move(a), std::chrono::steady_clock::now() + kNameWait, std::move(undecided)});
+            parked_.push_back({std::move(a), clock_.now() + kNameWait, std::move(undecided)});
             return;
         }
     }
@@ -455,7 +455,7 @@ void Engine::release_parked(bool all) {
     if (parked_.empty()) {
         return;
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
     std::vector<Parked> keep;
     for (auto& p : parked_) {
         bool pending = false;

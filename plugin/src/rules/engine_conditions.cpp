@@ -381,7 +381,7 @@ void Engine::release_spec_waits(bool all) {
     if (spec_waits_.empty()) {
         return;
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
     std::vector<SpecWait> keep;
     std::vector<SpecWait> ready;
     for (auto& w : spec_waits_) {

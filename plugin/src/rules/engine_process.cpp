@@ -76,7 +76,7 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
         // A container's start: its init and what that starts carry the answer, decided now or
         // once its name and image are read (the lookup starts here).
         StartWait w{initiators_.on_runtime_create(ref->id, event_ms(ev)), *ref, std::make_shared<proc::InitiatorSlot>(),
-                    std::chrono::steady_clock::now() + kNameWait};
+                    clock_.now() + kNameWait};
         w.slot->decided = false;
         self.initiator = w.slot;
         if (w.start.candidates.empty()) {
@@ -121,7 +121,7 @@ bool Engine::decide_start(StartWait& w, bool force) {
         if (auto n = names_->lookup(w.container, &pending)) {
             name = name ? name : n->name;
             image = n->image;
-        } else if (pending && !force && std::chrono::steady_clock::now() < w.until) {
+        } else if (pending && !force && clock_.now() < w.until) {
             return false;
         }
     }
