@@ -26,6 +26,7 @@
 #include "strict_json.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
+#include "util/clock.hpp"
 
 namespace fs = std::filesystem;
 using namespace adock::test_http;  // NOLINT(google-build-using-namespace)
@@ -519,12 +520,13 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     for (auto& s : sinks) {
         s->start();
     }
-    adock::outputs::Dispatcher out;
+    adock::util::ManualClock clock;
+    adock::outputs::Dispatcher out(clock);
     out.configure("host-a", 50);
     (void)out.replace(std::move(sinks));
     out.dispatch(sample_alert("runc_suspicious_exec", "/bin/bash"));
     REQUIRE(wait_for([&] { return out.stats()[0].stats.dropped == 1; }));
-    out.tick(Clock::now());
+    out.tick(clock.now());
     CHECK(out.degraded_alerts() == 1);
     const auto degraded = adock::test::alerts_of(collected, "plugin_degraded");
     REQUIRE(degraded.size() == 1);
@@ -532,8 +534,20 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     CHECK(degraded[0]->summary.find("output 'pager' is degraded: 1 alert(s) dropped") != std::string::npos);
     CHECK(out.stats()[0].stats.generated == 1);  // not offered to the broken output itself
     CHECK(critical_only.empty());                 // nor to one whose min_severity is above it
-    out.tick(Clock::now());  // reported once, not on every tick
+    out.tick(clock.now());  // reported once, not on every tick
     CHECK(out.degraded_alerts() == 1);
+    // Still dropping: reported again once the repeat interval (10 min) is over, not before.
+    out.dispatch(sample_alert("runc_leaked_fd_cwd", "/bin/bash"));
+    REQUIRE(wait_for([&] { return out.stats()[0].stats.dropped == 2; }));
+    clock.advance(10min - 1ns);
+    out.tick(clock.now());
+    CHECK(out.degraded_alerts() == 1);
+    out.dispatch(sample_alert("container_host_mount", "/bin/bash"));
+    REQUIRE(wait_for([&] { return out.stats()[0].stats.dropped == 3; }));
+    clock.advance(1ns);
+    out.tick(clock.now());
+    CHECK(out.degraded_alerts() == 2);
+    CHECK(adock::test::alerts_of(collected, "plugin_degraded").size() == 2);
     out.stop(500ms);
 }
 
@@ -771,14 +785,21 @@ TEST_CASE("dispatcher: an output's fold summary goes out when its window ends; o
     for (auto& s : sinks) {
         s->start();
     }
-    adock::outputs::Dispatcher out;
+    adock::util::ManualClock clock;
+    adock::outputs::Dispatcher out(clock);
     (void)out.replace(std::move(sinks));
     for (int i = 0; i < 3; ++i) {
         out.dispatch(sample_alert("runc_suspicious_exec", "/bin/bash"));
     }
-    out.tick(Clock::now());  // the window is still open
-    out.tick(Clock::now() + 2s);
+    out.tick(clock.now());  // the window is still open
+    CHECK(out.stats()[0].stats.generated == 1);
+    clock.advance(1s - 1ns);
+    out.tick(clock.now());  // ... to its last instant
+    CHECK(out.stats()[0].stats.generated == 1);
+    clock.advance(1ns);
+    out.tick(clock.now());  // it ends exactly a window after the first: the summary goes out
     const auto stats = out.stats();
+    CHECK(stats[0].stats.generated == 2);
     CHECK(stats[0].stats.folded == 2);
     out.dispatch(sample_alert("runc_suspicious_exec", "/bin/sh"));
     out.dispatch(sample_alert("runc_suspicious_exec", "/bin/sh"));  // folded, window open
@@ -897,4 +918,22 @@ TEST_CASE("delivery latency of the file output: every line written", "[outputs][
     CHECK(c.count == 4);
     CHECK(c.buckets[0] + c.buckets[1] + c.buckets[2] == 0);  // none under 25 ms
     CHECK(c.buckets[3] + c.buckets[4] == 4);                 // 40 ms, up to 100 ms on a busy machine
+}
+
+TEST_CASE("LogLimiter: one line per interval on its clock, the lines held back counted", "[outputs][clock]") {
+    adock::util::ManualClock clock;
+    adock::outputs::LogLimiter limit(clock);
+    unsigned long long held = 99;
+    REQUIRE(limit.allow(held));  // the first line always goes out
+    CHECK(held == 0);
+    CHECK_FALSE(limit.allow(held));
+    clock.advance(adock::outputs::LogLimiter::kInterval - 1ns);
+    CHECK_FALSE(limit.allow(held));  // the interval's last instant: still limited
+    clock.advance(1ns);
+    REQUIRE(limit.allow(held));  // exactly an interval after the last line
+    CHECK(held == 2);
+    CHECK_FALSE(limit.allow(held));  // ... which starts a new interval
+    clock.advance(adock::outputs::LogLimiter::kInterval);
+    REQUIRE(limit.allow(held));
+    CHECK(held == 1);
 }

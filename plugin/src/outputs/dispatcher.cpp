@@ -68,7 +68,7 @@ std::vector<std::unique_ptr<Sink>> Dispatcher::replace(std::vector<std::unique_p
 
 void Dispatcher::dispatch(Alert&& alert) {
     const AlertMessage msg = AlertMessage::of(std::move(alert));
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
     const std::scoped_lock lock(mu_);
     ++alerts_;
     for (auto& e : entries_) {

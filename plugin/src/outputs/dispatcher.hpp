@@ -10,6 +10,7 @@
 #include "alert/alert_sink.hpp"
 #include "outputs/gate.hpp"
 #include "outputs/sink.hpp"
+#include "util/clock.hpp"
 
 namespace adock::outputs {
 
@@ -26,7 +27,9 @@ struct NamedStats {
 /// drops (and counts) without delaying the others.
 class Dispatcher final : public AlertSink {
 public:
-    Dispatcher() = default;
+    /// `clock`: the steady time the gates' dedup and rate-limit windows are decided by (tests pass
+    /// a ManualClock); it must outlive the dispatcher.
+    explicit Dispatcher(const util::Clock& clock = util::real_clock()) : clock_(clock) {}
 
     /// Host name for the plugin's own alerts; the spool share (percent) that raises plugin_degraded.
     void configure(std::string host, unsigned degraded_spool_percent);
@@ -39,6 +42,7 @@ public:
     void dispatch(Alert&& alert) override;
     /// Periodic (the engine's tick): sends fold summaries whose window ended and raises
     /// plugin_degraded through the healthy outputs when one drops alerts or its spool fills.
+    /// `now`: the dispatcher's clock's time (the caller read it).
     void tick(std::chrono::steady_clock::time_point now);
     void reopen();
     /// Stops every sink, sharing one deadline.
@@ -62,6 +66,7 @@ private:
     void raise_degraded(const Entry& bad, const SinkStats& s);
     [[nodiscard]] static NamedStats named_stats(const Entry& e);
 
+    const util::Clock& clock_;  ///< when an alert was offered to the gates
     mutable std::mutex mu_;
     std::vector<Entry> entries_;
     std::vector<NamedStats> stopped_stats_;  ///< after stop(): the outputs' last figures

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "outputs/sink.hpp"
 #include "util/bounded_queue.hpp"
+#include "util/clock.hpp"
 #include "util/log.hpp"
 
 namespace adock::outputs {
@@ -18,10 +19,15 @@ namespace adock::outputs {
 /// Lets one log line through per interval and counts the ones it holds back. Thread-safe.
 class LogLimiter {
 public:
+    static constexpr std::chrono::seconds kInterval{10};
+
+    /// `clock`: what "now" is (tests pass a ManualClock); it must outlive the limiter.
+    explicit LogLimiter(const util::Clock& clock = util::real_clock()) : clock_(clock) {}
+
     /// True when a line may be logged now; `held` receives how many were held back before it.
     bool allow(unsigned long long& held) {
         const std::scoped_lock lock(mu_);
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = clock_.now();
         if (any_ && now - last_ < kInterval) {
             ++held_;
             return false;
@@ -34,7 +40,7 @@ public:
     }
 
 private:
-    static constexpr std::chrono::seconds kInterval{10};
+    const util::Clock& clock_;  ///< what "now" is for allow()
     std::mutex mu_;
     std::chrono::steady_clock::time_point last_{};
     bool any_ = false;
