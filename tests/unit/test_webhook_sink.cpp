@@ -22,12 +22,46 @@
 
 #include "config/config.hpp"
 #include "outputs/curl_easy.hpp"
+#include "outputs/delivery_sink.hpp"
+#include "outputs/http_transport.hpp"
 #include "outputs/sink.hpp"
 #include "http_test_server.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
+#include "util/clock.hpp"
 
 using namespace adock::test_http;  // NOLINT(google-build-using-namespace)
 using namespace std::chrono_literals;
+
+namespace {
+
+/// A webhook output whose retries are decided by `clock` (make_sink's use the real one).
+std::unique_ptr<adock::outputs::DeliverySink> clocked_hook(const adock::config::OutputConfig& cfg,
+                                                           const adock::util::Clock& clock) {
+    return std::make_unique<adock::outputs::DeliverySink>(
+        cfg,
+        std::make_unique<adock::outputs::HttpTransport>(cfg),
+        [](const AlertMessage& m) { return *m.json; },
+        clock);
+}
+
+/// A retry asked for `due` after the first attempt: not sent at its last instant (the worker is
+/// given real time to get it wrong), sent at `due` on the sink's clock. A sink that read the real
+/// clock instead would not retry within wait_for()'s 5 s.
+void check_retry_due(adock::util::ManualClock& clock,
+                     adock::outputs::DeliverySink& sink,
+                     const TestServer& server,
+                     std::chrono::milliseconds due) {
+    REQUIRE(wait_for([&] { return sink.stats().failed == 1; }));
+    clock.advance(due - 1ms);
+    std::this_thread::sleep_for(100ms);  // a wrong early retry would happen meanwhile
+    CHECK(server.request_count() == 1);
+    CHECK(sink.stats().retried == 0);
+    clock.advance(1ms);
+    REQUIRE(wait_for([&] { return sink.stats().delivered == 1; }));
+}
+
+}  // namespace
 
 TEST_CASE("webhook delivers the alert JSON on 200", "[outputs][webhook]") {
     ensure_curl_global();
@@ -138,37 +172,55 @@ TEST_CASE("webhook does not retry a 400, drops it and keeps secrets out of the l
     CHECK(logged.find("very-secret-token") == std::string::npos);
 }
 
-TEST_CASE("webhook honours Retry-After on 429", "[outputs][webhook]") {
+TEST_CASE("webhook honours Retry-After on 429", "[outputs][webhook][clock]") {
     ensure_curl_global();
-    TestServer server({Reply{429, 0ms, "Retry-After: 1\r\n"}, Reply{200}});
+    TestServer server({Reply{429, 0ms, "Retry-After: 30\r\n"}, Reply{200}});
     auto cfg = hook_config(server.url());
-    cfg.backoff_max_ms = 3000;  // the cap must allow the 1 s asked for
-    auto sink = adock::outputs::make_sink(cfg);
+    cfg.backoff_max_ms = 60000;  // the cap must allow the 30 s asked for
+    adock::util::ManualClock clock;
+    auto sink = clocked_hook(cfg, clock);
     sink->start();
     REQUIRE(sink->submit(message("{}")));
-    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    check_retry_due(clock, *sink, server, 30s);  // not the backoff's 5..10 ms: what was asked
     sink->stop(1s);
-    const auto reqs = server.requests();
-    REQUIRE(reqs.size() == 2);
-    CHECK(reqs[1].at - reqs[0].at >= 900ms);
-    CHECK(reqs[1].at - reqs[0].at < 3s);
+    CHECK(server.request_count() == 2);
     CHECK(sink->stats().retried == 1);
 }
 
-TEST_CASE("webhook caps Retry-After at backoff_max_ms", "[outputs][webhook]") {
+TEST_CASE("webhook: a spooled alert is tried again when its Retry-After is due, on the sink's clock",
+          "[outputs][webhook][spool][clock]") {
     ensure_curl_global();
-    TestServer server({Reply{429, 0ms, "Retry-After: 60\r\n"}, Reply{200}});
+    adock::test::TempDir tmp;
+    TestServer server({Reply{429, 0ms, "Retry-After: 30\r\n"}, Reply{200}});
     auto cfg = hook_config(server.url());
-    cfg.backoff_max_ms = 200;
-    auto sink = adock::outputs::make_sink(cfg);
+    cfg.backoff_max_ms = 60000;
+    cfg.spool_dir = tmp / "spool";
+    adock::util::ManualClock clock;
+    auto sink = clocked_hook(cfg, clock);
     sink->start();
-    REQUIRE(sink->submit(message("{}")));
-    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    REQUIRE(sink->submit(message("{\"n\":1}")));
+    check_retry_due(clock, *sink, server, 30s);
     sink->stop(1s);
     const auto reqs = server.requests();
     REQUIRE(reqs.size() == 2);
-    CHECK(reqs[1].at - reqs[0].at >= 150ms);
-    CHECK(reqs[1].at - reqs[0].at < 2s);
+    CHECK(reqs[1].body == "{\"n\":1}");
+    CHECK(sink->stats().spooled == 1);
+    CHECK(sink->stats().spool_pending == 0);
+}
+
+TEST_CASE("webhook caps Retry-After at backoff_max_ms", "[outputs][webhook][clock]") {
+    ensure_curl_global();
+    TestServer server({Reply{429, 0ms, "Retry-After: 60\r\n"}, Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.backoff_max_ms = 20000;
+    adock::util::ManualClock clock;
+    auto sink = clocked_hook(cfg, clock);
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    check_retry_due(clock, *sink, server, 20s);  // the cap, not the 60 s asked for
+    sink->stop(1s);
+    CHECK(server.request_count() == 2);
+    CHECK(sink->stats().retried == 1);
 }
 
 TEST_CASE("webhook counts a slow endpoint as failed and submit() never blocks",

@@ -20,8 +20,12 @@ constexpr std::chrono::milliseconds kSyncInterval{1000};  // fdatasync of the sp
 
 }  // namespace
 
-DeliverySink::DeliverySink(config::OutputConfig cfg, std::unique_ptr<Transport> transport, Formatter format)
-    : cfg_(std::move(cfg)),
+DeliverySink::DeliverySink(config::OutputConfig cfg,
+                           std::unique_ptr<Transport> transport,
+                           Formatter format,
+                           const util::Clock& clock)
+    : clock_(clock),
+      cfg_(std::move(cfg)),
       transport_(std::move(transport)),
       format_(std::move(format)),
       rng_(std::random_device{}()),
@@ -75,16 +79,21 @@ void DeliverySink::stop(std::chrono::milliseconds deadline) {
     {
         const std::scoped_lock lock(ctl_mu_);
         stopping_ = true;
-        deadline_ = Clock::now() + deadline;
+        deadline_ = clock_.now() + deadline;
     }
     ctl_cv_.notify_all();
     queue_.close();
     bool aborted = false;
     {
         std::unique_lock lock(ctl_mu_);
-        if (!ctl_cv_.wait_until(lock, deadline_, [this] { return worker_done_; })) {
-            abort_.store(true);
-            aborted = true;
+        // Until the deadline on the sink's clock (a real-time wait of the time left, read again).
+        for (auto now = clock_.now(); !worker_done_; now = clock_.now()) {
+            if (now >= deadline_) {
+                abort_.store(true);
+                aborted = true;
+                break;
+            }
+            (void)ctl_cv_.wait_for(lock, clock_.real_wait(deadline_ - now), [this] { return worker_done_; });
         }
     }
     if (aborted) {
@@ -130,7 +139,7 @@ bool DeliverySink::is_stopping() const {
 
 bool DeliverySink::past_deadline() const {
     const std::scoped_lock lock(ctl_mu_);
-    return stopping_ && Clock::now() >= deadline_;
+    return stopping_ && clock_.now() >= deadline_;
 }
 
 void DeliverySink::note_spool() {
@@ -179,14 +188,14 @@ void DeliverySink::run_spooled() {
             break;
         }
         absorb(std::nullopt);
-        if (!spool_->empty() && Clock::now() >= next_spool_try_) {
+        if (!spool_->empty() && clock_.now() >= next_spool_try_) {
             try {
                 if (try_spool_head()) {
                     continue;
                 }
             } catch (const std::exception& e) {
                 log::error("output '" + cfg_.name + "': spool: " + e.what());
-                next_spool_try_ = Clock::now() + backoff(spool_attempt_++);
+                next_spool_try_ = clock_.now() + backoff(spool_attempt_++);
             }
         }
         if (stopping && queue_.closed() && queue_.stats().depth == 0 && spool_->empty()) {
@@ -194,16 +203,17 @@ void DeliverySink::run_spooled() {
         }
         auto wait = kIdleWait;
         if (!spool_->empty()) {
-            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_spool_try_ - Clock::now());
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_spool_try_ - clock_.now());
             wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
         }
         if (queue_.closed()) {
             // Nothing more can arrive: wait for the next try of the head; a deadline or an abort
             // ends the wait early and is handled at the top.
-            (void)sleep_until(Clock::now() + wait);
+            (void)sleep_until(clock_.now() + wait);
             continue;
         }
-        if (std::optional<AlertMessage> message = queue_.pop_for(wait)) {
+        if (std::optional<AlertMessage> message =
+                queue_.pop_for(std::chrono::duration_cast<std::chrono::milliseconds>(clock_.real_wait(wait)))) {
             absorb(std::move(message));
         }
     }
@@ -261,7 +271,7 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
         // While the endpoint is failing, let a burst gather: one write and one wake-up for many
         // alerts rather than one per alert (they wait for the endpoint anyway). Cut short by stop().
         if (backlogged_.load(std::memory_order_relaxed) && queue_.stats().depth < kSpoolBatch) {
-            (void)sleep_until(Clock::now() + kSpoolGather);
+            (void)sleep_until(clock_.now() + kSpoolGather);
         }
     }
     while (batch.size() < kSpoolBatch) {
@@ -363,12 +373,12 @@ void DeliverySink::deliver_live(const std::string& payload, std::int64_t time_ms
         if (attempt >= cfg_.retries) {
             spill(payload, why, time_ms);
             spool_attempt_ = attempt;
-            next_spool_try_ = Clock::now() + retry_wait(attempt, r);
+            next_spool_try_ = clock_.now() + retry_wait(attempt, r);
             return;
         }
-        const auto wake = Clock::now() + retry_wait(attempt, r);
+        const auto wake = clock_.now() + retry_wait(attempt, r);
         bool slept = true;
-        while (slept && Clock::now() < wake) {
+        while (slept && clock_.now() < wake) {
             // Alerts keep coming while this one waits: rather than let the queue overflow,
             // keep this one in the spool; the spool's own retries take over from here.
             if (spool_ && queue_.stats().depth * 2 >= cfg_.queue_size) {
@@ -377,7 +387,7 @@ void DeliverySink::deliver_live(const std::string& payload, std::int64_t time_ms
                 next_spool_try_ = wake;
                 return;
             }
-            slept = sleep_until(std::min(wake, Clock::now() + kSleepSlice));
+            slept = sleep_until(std::min(wake, clock_.now() + kSleepSlice));
         }
         if (!slept) {
             spill(payload, why + ", shutdown deadline passed", time_ms);
@@ -388,7 +398,7 @@ void DeliverySink::deliver_live(const std::string& payload, std::int64_t time_ms
 
 bool DeliverySink::try_spool_head() {
     if (!spool_->acquire_reader(this)) {  // the output this one replaces is still draining it
-        next_spool_try_ = Clock::now() + std::chrono::milliseconds(cfg_.backoff_initial_ms);
+        next_spool_try_ = clock_.now() + std::chrono::milliseconds(cfg_.backoff_initial_ms);
         return false;
     }
     if (!spool_times_aligned_) {
@@ -443,7 +453,7 @@ bool DeliverySink::try_spool_head() {
                          "); alerts wait in the spool " + spool_->dir());
         }
     }
-    next_spool_try_ = Clock::now() + retry_wait(spool_attempt_, r);
+    next_spool_try_ = clock_.now() + retry_wait(spool_attempt_, r);
     ++spool_attempt_;
     return false;
 }
@@ -497,7 +507,7 @@ bool DeliverySink::sleep_until(Clock::time_point wake) {
             return false;
         }
         const bool stopping = stopping_;
-        const auto now = Clock::now();
+        const auto now = clock_.now();
         if (stopping && now >= deadline_) {
             return false;
         }
@@ -506,7 +516,7 @@ bool DeliverySink::sleep_until(Clock::time_point wake) {
         }
         const Clock::time_point limit = stopping ? std::min(wake, deadline_) : wake;
         // Wakes early when stop() is called (the deadline may come before `wake`) or aborts.
-        ctl_cv_.wait_until(lock, limit, [&] { return abort_.load() || stopping_ != stopping; });
+        ctl_cv_.wait_for(lock, clock_.real_wait(limit - now), [&] { return abort_.load() || stopping_ != stopping; });
     }
 }
 

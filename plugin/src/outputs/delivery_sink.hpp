@@ -21,6 +21,7 @@
 #include "outputs/spool.hpp"
 #include "outputs/transport.hpp"
 #include "util/bounded_queue.hpp"
+#include "util/clock.hpp"
 
 namespace adock::outputs {
 
@@ -41,8 +42,14 @@ public:
     using Formatter = std::function<std::string(const AlertMessage&)>;
 
     /// Opens the spool (shared with a predecessor after a reload); when it cannot (held by another
-    /// process, unwritable), the output runs without one and says so in the log.
-    DeliverySink(config::OutputConfig cfg, std::unique_ptr<Transport> transport, Formatter format);
+    /// process, unwritable), the output runs without one and says so in the log. `clock`: the
+    /// steady time retries, backoff, the stop deadline and log limits are decided by (tests pass
+    /// a ManualClock; waits then block in real time for at most its recheck_after()); it must
+    /// outlive the sink.
+    DeliverySink(config::OutputConfig cfg,
+                 std::unique_ptr<Transport> transport,
+                 Formatter format,
+                 const util::Clock& clock = util::real_clock());
     ~DeliverySink() override;
     DeliverySink(const DeliverySink&) = delete;
     DeliverySink& operator=(const DeliverySink&) = delete;
@@ -64,7 +71,7 @@ public:
     [[nodiscard]] const std::string& target() const { return transport_->target(); }
 
 private:
-    using Clock = std::chrono::steady_clock;
+    using Clock = util::Clock;
 
     void run() noexcept;
     /// The worker's loop with a spool (write-ahead) and without one (in memory).
@@ -95,6 +102,7 @@ private:
     void note_spool();
     void log_drop(const std::string& why);
 
+    const util::Clock& clock_;  ///< every "now" of the worker, stop() and the log limits
     config::OutputConfig cfg_;
     std::unique_ptr<Transport> transport_;
     Formatter format_;
@@ -129,9 +137,9 @@ private:
     std::atomic<unsigned long long> spool_bytes_{0};
     std::atomic<bool> backlogged_{false};  ///< the oldest alert failed its last attempt
     util::LatencyHistogram latency_;       ///< event time to delivery
-    LogLimiter full_log_;   ///< queue-full drops (producer threads)
-    LogLimiter drop_log_;   ///< drops (worker thread)
-    LogLimiter spool_log_;  ///< spooling (worker thread)
+    LogLimiter full_log_{clock_};   ///< queue-full drops (producer threads)
+    LogLimiter drop_log_{clock_};   ///< drops (worker thread)
+    LogLimiter spool_log_{clock_};  ///< spooling (worker thread)
 
     std::jthread syncer_;  ///< with a spool: run_syncer
     std::jthread worker_;  ///< last member: joined before the rest is destroyed
