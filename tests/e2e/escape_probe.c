@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
     if (argc == 5 && strcmp(argv[1], "nsjoin") == 0) {
         return nsjoin(argv[2], argv[3], argv[4]);
     }
-    fprintf(stderr, "usage: adock-probe memexec PROGRAM ARG0 [ARG...] | openw PATH | connect PATH | nsjoin PID KIND SECONDS\n");
+    fprintf(stderr,
+            "usage: adock-probe memexec PROGRAM ARG0 [ARG...] | openw PATH | connect PATH | nsjoin "
+            "PID KIND SECONDS\n");
     return 1;
 }

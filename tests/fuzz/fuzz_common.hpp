@@ -2,8 +2,8 @@
 // What every fuzz target shares: the oracles a payload must satisfy whatever the input was.
 #pragma once
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 

@@ -2,14 +2,14 @@
 // Every output format on alerts whose strings are arbitrary bytes (what a container can put in an
 // exe path, argv, a container name). Oracles: valid UTF-8 and JSON-shaped payloads of bounded
 // size, one-line file and syslog forms, no control or bidi character in chat display text.
+#include <yaml-cpp/yaml.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "alert/alert.hpp"
 #include "fuzz_common.hpp"
@@ -29,7 +29,9 @@ using namespace adock;  // NOLINT(google-build-using-namespace)
 /// Splits the input at NUL bytes: one piece per string field, in a fixed order.
 class Pieces {
 public:
-    Pieces(const std::uint8_t* data, std::size_t size) : text_(reinterpret_cast<const char*>(data), size) {}
+    Pieces(const std::uint8_t* data, std::size_t size)
+        : text_(reinterpret_cast<const char*>(data), size) {}
+
     std::string next() {
         if (pos_ > text_.size()) {
             return {};
@@ -42,7 +44,10 @@ public:
         pos_ = end + 1;
         return out;
     }
-    [[nodiscard]] unsigned byte() const { return text_.empty() ? 0 : static_cast<unsigned char>(text_[0]); }
+
+    [[nodiscard]] unsigned byte() const {
+        return text_.empty() ? 0 : static_cast<unsigned char>(text_[0]);
+    }
 
 private:
     std::string_view text_;
@@ -149,7 +154,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         bool exe_found = false;
         for (const auto& kv : rec["attributes"]) {
             if (kv["key"].as<std::string>() == "process.exe") {
-                exe_found = kv["value"]["stringValue"].as<std::string>() == alert["process"]["exe"].as<std::string>();
+                exe_found = kv["value"]["stringValue"].as<std::string>() ==
+                            alert["process"]["exe"].as<std::string>();
             }
         }
         fuzz::require(exe_found, "otlp process.exe attribute is the alert's");
@@ -159,7 +165,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view key;
     std::string_view value;
     const std::string record = outputs::kafka_record(outputs::kafka_key(a), *m.json);
-    fuzz::require(outputs::split_kafka_record(record, key, value) && key == outputs::kafka_key(a) && value == *m.json,
+    fuzz::require(outputs::split_kafka_record(record, key, value) && key == outputs::kafka_key(a) &&
+                      value == *m.json,
                   "kafka record splits back into key and alert JSON");
     const std::string sys = outputs::syslog_message(m, 16, "audisp-docker", 2048);
     fuzz::require(sys.size() <= 2048, "syslog message within its bound");

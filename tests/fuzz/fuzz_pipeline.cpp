@@ -30,7 +30,9 @@ using namespace adock;  // NOLINT(google-build-using-namespace)
 class FormatAllSink final : public outputs::Sink {
 public:
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
+
     bool submit(const outputs::AlertMessage& m) override {
         if (!m.alert || !m.json) {
             return true;
@@ -49,8 +51,11 @@ public:
         fuzz::require(sys.find('\n') == std::string::npos, "syslog message is one line");
         return true;
     }
+
     void start() override {}
+
     void stop(std::chrono::milliseconds /*deadline*/) override {}
+
     [[nodiscard]] outputs::SinkStats stats() const override { return {}; }
 
 private:
@@ -73,7 +78,8 @@ struct World {
         std::vector<std::unique_ptr<outputs::Sink>> sinks;
         sinks.push_back(std::make_unique<FormatAllSink>());
         (void)out.replace(std::move(sinks));
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+        engine = std::make_unique<rules::Engine>(
+            cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
     }
 };
 
@@ -87,7 +93,8 @@ World& world() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     World& w = world();
     audit::EventParser parser([&](audit::Event&& e) { w.engine->on_event(e); });
-    audit::Framer framer(std::chrono::milliseconds(2000), 64, [&](std::string_view t) { parser.parse(t); });
+    audit::Framer framer(
+        std::chrono::milliseconds(2000), 64, [&](std::string_view t) { parser.parse(t); });
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     auto now = audit::Framer::Clock::now();
     std::size_t start = 0;

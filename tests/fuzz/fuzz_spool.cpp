@@ -20,7 +20,8 @@ namespace {
 
 const std::string& dir() {
     static const std::string d = [] {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "adock-fuzz-spool-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "adock-fuzz-spool-XXXXXX").string();
         if (::mkdtemp(tmpl.data()) == nullptr) {
             std::abort();
         }
@@ -75,7 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             adock::fuzz::require(++got <= pending, "each record once");
         }
         (void)s.append("after");
-        adock::fuzz::require(s.front() == std::optional<std::string>("after"), "appends after damage");
+        adock::fuzz::require(s.front() == std::optional<std::string>("after"),
+                             "appends after damage");
     } catch (const std::runtime_error&) {
         // a directory it refuses: fine
     }

@@ -28,7 +28,6 @@
 #include "outputs/sink.hpp"
 #include "test_catch.hpp"
 
-
 namespace adock::test_http {
 
 using adock::outputs::AlertMessage;
@@ -65,7 +64,8 @@ struct Request {
 /// repeats. Keep-alive supported, a thread per connection, Content-Length bodies only.
 class TestServer {
 public:
-    explicit TestServer(std::vector<Reply> script, std::uint16_t port = 0) : script_(std::move(script)) {
+    explicit TestServer(std::vector<Reply> script, std::uint16_t port = 0)
+        : script_(std::move(script)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(fd_ >= 0);
         sockaddr_in addr{};
@@ -197,9 +197,10 @@ private:
             while (!stop_ && Clock::now() < until) {
                 std::this_thread::sleep_for(5ms);
             }
-            const std::string response = "HTTP/1.1 " + std::to_string(reply.status) +
-                                         " Scripted\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                                         "\r\n" + reply.extra_headers + "\r\n" + reply.body;
+            const std::string response =
+                "HTTP/1.1 " + std::to_string(reply.status) +
+                " Scripted\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n" +
+                reply.extra_headers + "\r\n" + reply.body;
             if (::send(conn, response.data(), response.size(), MSG_NOSIGNAL) !=
                 static_cast<ssize_t>(response.size())) {
                 return;

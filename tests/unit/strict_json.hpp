@@ -5,11 +5,11 @@
 // JSON from something an API would refuse.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include <yaml-cpp/yaml.h>
 
 namespace adock::test {
 
@@ -36,12 +36,15 @@ private:
         error_ = std::string(what) + " at offset " + std::to_string(i_);
         return false;
     }
+
     [[nodiscard]] bool at_end() const { return i_ >= s_.size(); }
+
     void ws() {
         while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
             ++i_;
         }
     }
+
     bool literal(std::string_view word) {
         if (s_.substr(i_, word.size()) != word) {
             return fail("bad literal");
@@ -49,6 +52,7 @@ private:
         i_ += word.size();
         return true;
     }
+
     bool value(int depth) {
         if (depth > 256) {
             return fail("nested too deep");
@@ -73,6 +77,7 @@ private:
                 return number();
         }
     }
+
     bool object(int depth) {
         ++i_;
         ws();
@@ -111,6 +116,7 @@ private:
             ++i_;
         }
     }
+
     bool array(int depth) {
         ++i_;
         ws();
@@ -137,9 +143,11 @@ private:
             ++i_;
         }
     }
+
     static bool hex(char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
+
     bool string() {
         ++i_;
         while (!at_end()) {
@@ -158,8 +166,8 @@ private:
                 }
                 const char e = s_[i_];
                 if (e == 'u') {
-                    if (i_ + 4 >= s_.size() || !hex(s_[i_ + 1]) || !hex(s_[i_ + 2]) || !hex(s_[i_ + 3]) ||
-                        !hex(s_[i_ + 4])) {
+                    if (i_ + 4 >= s_.size() || !hex(s_[i_ + 1]) || !hex(s_[i_ + 2]) ||
+                        !hex(s_[i_ + 3]) || !hex(s_[i_ + 4])) {
                         return fail("bad \\u escape");
                     }
                     i_ += 5;
@@ -206,6 +214,7 @@ private:
         }
         return fail("unterminated string");
     }
+
     bool digits() {
         const std::size_t start = i_;
         while (!at_end() && s_[i_] >= '0' && s_[i_] <= '9') {
@@ -213,6 +222,7 @@ private:
         }
         return i_ > start;
     }
+
     bool number() {
         if (!at_end() && s_[i_] == '-') {
             ++i_;
@@ -254,7 +264,8 @@ private:
 /// is not, then gives it as a YAML node (JSON is YAML) for the field checks.
 inline YAML::Node load_json(std::string_view text) {
     if (const std::string why = StrictJson::check(text); !why.empty()) {
-        throw std::runtime_error("not strict JSON: " + why + ": " + std::string(text.substr(0, 200)));
+        throw std::runtime_error("not strict JSON: " + why + ": " +
+                                 std::string(text.substr(0, 200)));
     }
     return YAML::Load(std::string(text));
 }

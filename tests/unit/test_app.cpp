@@ -32,6 +32,7 @@ namespace {
 struct Kept {
     mutable std::mutex mu;
     std::vector<Alert> alerts;
+
     [[nodiscard]] std::vector<Alert> get() const {
         const std::scoped_lock lock(mu);
         return alerts;
@@ -49,20 +50,27 @@ public:
         cfg_.name = std::move(name);
         cfg_.dedup_window_s = dedup_window_s;
     }
+
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
+
     bool submit(const outputs::AlertMessage& m) override {
         const std::scoped_lock lock(kept_->mu);
         kept_->alerts.push_back(*m.alert);
         return true;
     }
+
     void start() override {}
+
     void stop(std::chrono::milliseconds /*deadline*/) override {}
+
     void reopen() override {
         if (throw_on_reopen_) {
             throw std::runtime_error("reopen failed (test)");
         }
     }
+
     [[nodiscard]] outputs::SinkStats stats() const override { return {}; }
 
 private:
@@ -90,13 +98,20 @@ const char* const kEveryExec = R"(rules:
 std::string exec_event(int serial) {
     const std::string stamp = "msg=audit(1700000000.100:" + std::to_string(serial) + "):";
     return "type=SYSCALL " + stamp +
-           " arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=100 pid=" +
+           " arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=100 "
+           "pid=" +
            std::to_string(1000 + serial) +
-           " auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000"
+           " auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 "
+           "fsgid=1000"
            " tty=pts0 ses=1 comm=\"true\" exe=\"/usr/bin/true\" key=\"exec\"\n"
-           "type=EXECVE " + stamp + " argc=1 a0=\"/bin/true\"\n"
-           "type=PROCTITLE " + stamp + " proctitle=2F62696E2F74727565\n"
-           "type=EOE " + stamp + "\n";
+           "type=EXECVE " +
+           stamp +
+           " argc=1 a0=\"/bin/true\"\n"
+           "type=PROCTITLE " +
+           stamp +
+           " proctitle=2F62696E2F74727565\n"
+           "type=EOE " +
+           stamp + "\n";
 }
 
 /// A generation as build_generation makes it, from texts: no /proc, no integrity.
@@ -122,7 +137,8 @@ std::size_t count_rule(const std::vector<Alert>& alerts, const std::string& id) 
 }  // namespace
 
 TEST_CASE("options: flags, values and errors", "[app][options]") {
-    const auto o = app::parse_options({"--config", "c.yaml", "--input", "x.log", "--rules-dir", "r", "--log-stderr"});
+    const auto o = app::parse_options(
+        {"--config", "c.yaml", "--input", "x.log", "--rules-dir", "r", "--log-stderr"});
     CHECK(o.config_path == "c.yaml");
     CHECK(o.input_path == "x.log");
     CHECK(o.rules_dir == "r");
@@ -133,23 +149,33 @@ TEST_CASE("options: flags, values and errors", "[app][options]") {
     CHECK(app::parse_options({"-c", "c.yaml", "--test-output", "hook"}).test_output == "hook");
     CHECK(app::parse_options({"--help"}).help);
     CHECK(app::parse_options({"--version"}).version);
-    CHECK_THROWS_AS(app::parse_options({}), std::invalid_argument);              // --config is required
-    CHECK_THROWS_AS(app::parse_options({"--config"}), std::invalid_argument);    // needs a value
+    // --config is required
+    CHECK_THROWS_AS(app::parse_options({}), std::invalid_argument);
+    CHECK_THROWS_AS(app::parse_options({"--config"}), std::invalid_argument);  // needs a value
     CHECK_THROWS_AS(app::parse_options({"-c", "x", "--bogus"}), std::invalid_argument);
     CHECK(app::usage().find("--config FILE") != std::string::npos);
 }
 
-TEST_CASE("options: --seccomp-profile takes a target, --input or the live state, and no other one-shot mode", "[app][options]") {
-    CHECK(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", "nginx:1"}).seccomp_profile == "nginx:1");
+TEST_CASE(
+    "options: --seccomp-profile takes a target, --input or the live state, and no other one-shot "
+    "mode",
+    "[app][options]") {
+    CHECK(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", "nginx:1"})
+              .seccomp_profile == "nginx:1");
     // Without --input: from the live plugin's learned state (seccomp_learn_file).
     const auto live = app::parse_options({"-c", "c.yaml", "--seccomp-profile", "nginx:1"});
     CHECK(live.seccomp_profile == "nginx:1");
     CHECK_FALSE(live.input_path);
-    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile"}), std::invalid_argument);
-    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", ""}), std::invalid_argument);
-    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", "a", "--scan"}),
+    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile"}),
                     std::invalid_argument);
-    CHECK_THROWS_AS(app::parse_options({"-i", "x.log", "--seccomp-profile", "a"}), std::invalid_argument);  // --config
+    CHECK_THROWS_AS(app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", ""}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(
+        app::parse_options({"-c", "c.yaml", "-i", "x.log", "--seccomp-profile", "a", "--scan"}),
+        std::invalid_argument);
+    // --config
+    CHECK_THROWS_AS(app::parse_options({"-i", "x.log", "--seccomp-profile", "a"}),
+                    std::invalid_argument);
 }
 
 TEST_CASE("bounded queue: capacity, drops, close drains", "[util][queue]") {
@@ -170,7 +196,8 @@ TEST_CASE("bounded queue: capacity, drops, close drains", "[util][queue]") {
     CHECK(q.closed());
 }
 
-TEST_CASE("bounded queue: a waiting consumer is woken by a producer and by close", "[util][queue]") {
+TEST_CASE("bounded queue: a waiting consumer is woken by a producer and by close",
+          "[util][queue]") {
     util::BoundedQueue<int> q(4);
     bool pushed = false;  // Catch's assertions are not thread-safe: checked on this thread
     std::thread producer([&] { pushed = q.try_push(7); });
@@ -182,7 +209,8 @@ TEST_CASE("bounded queue: a waiting consumer is woken by a producer and by close
     closer.join();
 }
 
-TEST_CASE("message queue: input is bounded, control messages keep their own reserve, in order", "[app][queue]") {
+TEST_CASE("message queue: input is bounded, control messages keep their own reserve, in order",
+          "[app][queue]") {
     app::MessageQueue q(4);  // bytes
     CHECK(q.try_push_input(app::InputBatch{"a\n"}));
     CHECK(q.try_push_input(app::InputBatch{"b\n"}));
@@ -208,12 +236,14 @@ TEST_CASE("message queue: input is bounded, control messages keep their own rese
     CHECK_FALSE(q.push_control(app::Stop{}));
 }
 
-TEST_CASE("engine loop: input batches in order, then stop; the events are all detected", "[app][loop]") {
+TEST_CASE("engine loop: input batches in order, then stop; the events are all detected",
+          "[app][loop]") {
     outputs::Dispatcher out;
     auto kept = std::make_shared<Kept>();
     app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
-    app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep"))), q, rs, out);
+    app::EngineLoop loop(
+        test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep"))), q, rs, out);
     // An event split across two batches, as the reader may cut it.
     const std::string two = exec_event(1) + exec_event(2);
     const auto cut = two.find("type=EXECVE", two.find("type=EOE"));
@@ -227,13 +257,17 @@ TEST_CASE("engine loop: input batches in order, then stop; the events are all de
     CHECK(loop.errors() == 0);
 }
 
-TEST_CASE("engine loop: an exception in one message is logged and counted, detection goes on", "[app][loop]") {
+TEST_CASE("engine loop: an exception in one message is logged and counted, detection goes on",
+          "[app][loop]") {
     outputs::Dispatcher out;
     auto kept = std::make_shared<Kept>();
     app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
-    app::EngineLoop loop(
-        test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep", 0, /*throw_on_reopen=*/true))), q, rs, out);
+    app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(
+                             kept, "keep", 0, /*throw_on_reopen=*/true))),
+                         q,
+                         rs,
+                         out);
     REQUIRE(q.push_control(app::DumpState{}));  // reopen throws
     REQUIRE(q.try_push_input(app::InputBatch{exec_event(1)}));
     q.close();  // a closed queue ends the loop once drained, like a stop
@@ -243,14 +277,17 @@ TEST_CASE("engine loop: an exception in one message is logged and counted, detec
     CHECK(count_rule(kept->get(), "every_exec") == 1);
 }
 
-TEST_CASE("engine loop: a reload adopts the new rules and outputs in order", "[app][loop][reload]") {
+TEST_CASE("engine loop: a reload adopts the new rules and outputs in order",
+          "[app][loop][reload]") {
     outputs::Dispatcher out;
     auto k1 = std::make_shared<Kept>();
     auto k2 = std::make_shared<Kept>();
     app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
-    app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(k1, "first"))), q, rs, out);
-    auto next = std::make_unique<app::Generation>(test_generation(one_sink(std::make_unique<KeepSink>(k2, "second"))));
+    app::EngineLoop loop(
+        test_generation(one_sink(std::make_unique<KeepSink>(k1, "first"))), q, rs, out);
+    auto next = std::make_unique<app::Generation>(
+        test_generation(one_sink(std::make_unique<KeepSink>(k2, "second"))));
     REQUIRE(q.try_push_input(app::InputBatch{exec_event(1)}));
     REQUIRE(q.push_control(app::Reload{std::move(next)}));
     REQUIRE(q.try_push_input(app::InputBatch{exec_event(2)}));
@@ -286,7 +323,8 @@ std::size_t summaries(const std::vector<Alert>& alerts) {
 
 }  // namespace
 
-TEST_CASE("reload: an output's pending fold summary survives the replacement of its sinks", "[app][reload]") {
+TEST_CASE("reload: an output's pending fold summary survives the replacement of its sinks",
+          "[app][reload]") {
     auto before = std::make_shared<Kept>();
     auto after = std::make_shared<Kept>();
     outputs::Dispatcher out;
@@ -305,7 +343,8 @@ TEST_CASE("reload: an output's pending fold summary survives the replacement of 
     CHECK(told.back().repeats == 2U);
 }
 
-TEST_CASE("reload: an output that is gone tells its pending summary through its old sink", "[app][reload]") {
+TEST_CASE("reload: an output that is gone tells its pending summary through its old sink",
+          "[app][reload]") {
     auto gone = std::make_shared<Kept>();
     auto other = std::make_shared<Kept>();
     outputs::Dispatcher out;
@@ -321,13 +360,15 @@ TEST_CASE("reload: an output that is gone tells its pending summary through its 
     CHECK(other->get().empty());
 }
 
-TEST_CASE("reload: through the engine loop, folded repeats before a SIGHUP are still told", "[app][loop][reload]") {
+TEST_CASE("reload: through the engine loop, folded repeats before a SIGHUP are still told",
+          "[app][loop][reload]") {
     auto k1 = std::make_shared<Kept>();
     auto k2 = std::make_shared<Kept>();
     outputs::Dispatcher out;
     app::MessageQueue q(1 << 20);
     const app::ReaderStats rs;
-    app::EngineLoop loop(test_generation(one_sink(std::make_unique<KeepSink>(k1, "local", 60))), q, rs, out);
+    app::EngineLoop loop(
+        test_generation(one_sink(std::make_unique<KeepSink>(k1, "local", 60))), q, rs, out);
     // The same exe from the same pid lineage: one incident, the second folded.
     REQUIRE(q.try_push_input(app::InputBatch{exec_event(1) + exec_event(2)}));
     REQUIRE(q.push_control(app::Reload{std::make_unique<app::Generation>(
@@ -350,7 +391,8 @@ TEST_CASE("reload: settings read only at start keep their running values", "[app
     next.seccomp_learn_file = "";
     next.state_file = "/tmp/other-state.json";  // reloadable
     const auto changed = app::start_only_changes(running, next);
-    CHECK(changed == std::vector<std::string>{"engine.eoe_timeout_ms", "proc_root", "seccomp_learn_file", "integrity"});
+    CHECK(changed == std::vector<std::string>{
+                         "engine.eoe_timeout_ms", "proc_root", "seccomp_learn_file", "integrity"});
     app::keep_start_only(next, running);
     CHECK(app::start_only_changes(running, next).empty());
     CHECK(next.engine.eoe_timeout_ms == running.engine.eoe_timeout_ms);
@@ -358,7 +400,8 @@ TEST_CASE("reload: settings read only at start keep their running values", "[app
     CHECK(next.state_file == "/tmp/other-state.json");
 }
 
-TEST_CASE("message queue: one batch larger than the whole budget is let in when the queue is empty", "[app][queue]") {
+TEST_CASE("message queue: one batch larger than the whole budget is let in when the queue is empty",
+          "[app][queue]") {
     app::MessageQueue q(8);
     CHECK(q.try_push_input(app::InputBatch{std::string(100, 'x')}));
     CHECK_FALSE(q.try_push_input(app::InputBatch{"y\n"}));
@@ -385,7 +428,8 @@ void write_all_and_close(int fd, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("reader: a last line with no room at EOF is counted as dropped, not lost unseen", "[app][reader]") {
+TEST_CASE("reader: a last line with no room at EOF is counted as dropped, not lost unseen",
+          "[app][reader]") {
     for (const bool full : {false, true}) {
         std::array<int, 2> p{};
         REQUIRE(::pipe(p.data()) == 0);
@@ -420,7 +464,8 @@ TEST_CASE("reader: what a pipe holds is handed on as one batch of whole lines", 
     REQUIRE(::pipe(p.data()) == 0);
     std::string text;
     for (int i = 0; i < 500; ++i) {
-        text += "type=EOE msg=audit(1.000:" + std::to_string(i) + "): \n";  // one record per write, like auditd
+        // one record per write, like auditd
+        text += "type=EOE msg=audit(1.000:" + std::to_string(i) + "): \n";
     }
     text += "no newline at the end";
     for (std::size_t off = 0; off < text.size();) {
@@ -440,8 +485,8 @@ TEST_CASE("reader: what a pipe holds is handed on as one batch of whole lines", 
         got += std::get<app::InputBatch>(*m).bytes;
         ++batches;
     }
-    CHECK(got == text + "\n");       // the last line, completed at EOF
-    CHECK(batches == 2);             // 500 records in one batch, then the last line
+    CHECK(got == text + "\n");  // the last line, completed at EOF
+    CHECK(batches == 2);        // 500 records in one batch, then the last line
     CHECK(reader.stats().batches == 1);
     CHECK(reader.stats().pipe_bytes >= 64 * 1024);
     // A flowing stream (the batch held more than kFlowingBytes): the reader gathered again
@@ -513,21 +558,29 @@ namespace {
 
 /// One exec event as auditd writes it: SYSCALL, EXECVE, the executable's PATH (its dev/inode:
 /// a replay learns the runtime's and the clients' files from it), EOE.
-std::string exec_record(int serial, int pid, int ppid, std::uint32_t auid, const std::string& exe,
-                        std::uint64_t inode, const std::vector<std::string>& argv) {
+std::string exec_record(int serial,
+                        int pid,
+                        int ppid,
+                        std::uint32_t auid,
+                        const std::string& exe,
+                        std::uint64_t inode,
+                        const std::vector<std::string>& argv) {
     const std::string stamp = "msg=audit(1700000000." + std::to_string(100 + serial) + ":" +
                               std::to_string(serial) + "):";
-    std::string text = "type=SYSCALL " + stamp +
-                       " arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=" +
-                       std::to_string(ppid) + " pid=" + std::to_string(pid) + " auid=" + std::to_string(auid) +
-                       " uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"x\" exe=\"" +
-                       exe + "\" key=\"exec\"\n";
+    std::string text =
+        "type=SYSCALL " + stamp +
+        " arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=" +
+        std::to_string(ppid) + " pid=" + std::to_string(pid) + " auid=" + std::to_string(auid) +
+        " uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"x\" "
+        "exe=\"" +
+        exe + "\" key=\"exec\"\n";
     text += "type=EXECVE " + stamp + " argc=" + std::to_string(argv.size());
     for (std::size_t i = 0; i < argv.size(); ++i) {
         text += " a" + std::to_string(i) + "=\"" + argv[i] + "\"";
     }
     text += "\ntype=PATH " + stamp + " item=0 name=\"" + exe + "\" inode=" + std::to_string(inode) +
-            " dev=fe:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0"
+            " dev=fe:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 "
+            "cap_fe=0"
             " cap_fver=0 cap_frootid=0\n";
     text += "type=EOE " + stamp + "\n";
     return text;
@@ -535,7 +588,8 @@ std::string exec_record(int serial, int pid, int ppid, std::uint32_t auid, const
 
 }  // namespace
 
-TEST_CASE("engine loop: the metrics snapshot carries the initiator correlation's figures", "[app][metrics][initiator]") {
+TEST_CASE("engine loop: the metrics snapshot carries the initiator correlation's figures",
+          "[app][metrics][initiator]") {
     outputs::Dispatcher out;
     auto kept = std::make_shared<Kept>();
     app::MessageQueue q(1 << 20);
@@ -546,10 +600,24 @@ TEST_CASE("engine loop: the metrics snapshot carries the initiator correlation's
     const std::string id(64, 'a');
     // docker exec of a container by its id, the runtime's exec of it: matched. Another docker
     // exec that no runtime exec follows: still waiting.
-    std::string text = exec_record(1, 2000, 1999, 1000, "/usr/bin/docker", 5001, {"docker", "exec", id, "sh"});
-    text += exec_record(2, 2100, 1, 4294967295U, "/usr/sbin/runc", 6001,
-                        {"runc", "--root", "/run/docker/runtime-runc/moby", "exec", "--process", "/tmp/p", "--detach", id});
-    text += exec_record(3, 2002, 1999, 1001, "/usr/bin/docker", 5001, {"docker", "exec", "web", "sh"});
+    std::string text =
+        exec_record(1, 2000, 1999, 1000, "/usr/bin/docker", 5001, {"docker", "exec", id, "sh"});
+    text += exec_record(2,
+                        2100,
+                        1,
+                        4294967295U,
+                        "/usr/sbin/runc",
+                        6001,
+                        {"runc",
+                         "--root",
+                         "/run/docker/runtime-runc/moby",
+                         "exec",
+                         "--process",
+                         "/tmp/p",
+                         "--detach",
+                         id});
+    text +=
+        exec_record(3, 2002, 1999, 1001, "/usr/bin/docker", 5001, {"docker", "exec", "web", "sh"});
     REQUIRE(q.try_push_input(app::InputBatch{text}));
     REQUIRE(q.push_control(app::Stop{}));
     loop.run();
@@ -564,12 +632,17 @@ TEST_CASE("engine loop: the metrics snapshot carries the initiator correlation's
     CHECK(m.initiator_pending == 1);
     CHECK(m.initiator_pending_bytes > 0);
     const std::string prom = app::format_prometheus(m);
-    CHECK(prom.find("\naudisp_docker_initiator_total{outcome=\"matched\"} 1\n") != std::string::npos);
-    CHECK(prom.find("\naudisp_docker_initiator_total{outcome=\"unmatched\"} 0\n") != std::string::npos);
+    CHECK(prom.find("\naudisp_docker_initiator_total{outcome=\"matched\"} 1\n") !=
+          std::string::npos);
+    CHECK(prom.find("\naudisp_docker_initiator_total{outcome=\"unmatched\"} 0\n") !=
+          std::string::npos);
     CHECK(prom.find("\naudisp_docker_initiator_requests_total 2\n") != std::string::npos);
     CHECK(prom.find("\naudisp_docker_initiator_pending_requests 1\n") != std::string::npos);
-    CHECK(prom.find("\naudisp_docker_initiator_requests_lost_total{reason=\"expired\"} 0\n") != std::string::npos);
-    const std::string state = loop.state_json();
-    CHECK(state.find(R"("initiator":{"requests":2,"matched":1,"ambiguous":0,"unmatched":0,"expired":0,"dropped":0,"pending":1,)") !=
+    CHECK(prom.find("\naudisp_docker_initiator_requests_lost_total{reason=\"expired\"} 0\n") !=
           std::string::npos);
+    const std::string state = loop.state_json();
+    CHECK(
+        state.find(
+            R"("initiator":{"requests":2,"matched":1,"ambiguous":0,"unmatched":0,"expired":0,"dropped":0,"pending":1,)") !=
+        std::string::npos);
 }

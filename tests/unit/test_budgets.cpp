@@ -57,7 +57,8 @@ struct Harness {
         (void)out.replace(std::move(sinks));
         cfg.processes.use_proc = false;
         cfg.host = "testhost";
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+        engine = std::make_unique<rules::Engine>(
+            cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
     }
 };
 
@@ -70,12 +71,14 @@ TEST_CASE("bound_argv cuts each argument and the whole list, hashing the whole a
     CHECK(b.argv == small);
     CHECK_FALSE(b.truncated);
     CHECK(b.sha256.empty());
-    CHECK(audit::argv_sha256(small) == "40bb547d936bbd31318ee37ac8799e7ecbb22eda2651f65e3214bffb8ce97bb4");
+    CHECK(audit::argv_sha256(small) ==
+          "40bb547d936bbd31318ee37ac8799e7ecbb22eda2651f65e3214bffb8ce97bb4");
 
     // Each argument: 4 bytes; the list: 12 bytes with one separator each.
     const std::vector<std::string> v{"abcdefgh", "ij", "klmnopqrs", "tuv"};
     b = bound_argv(v, {12, 4});
-    CHECK(b.argv == std::vector<std::string>{"abcd", "ij", "klm"});  // 5 + 3 + 4 bytes with separators
+    // 5 + 3 + 4 bytes with separators
+    CHECK(b.argv == std::vector<std::string>{"abcd", "ij", "klm"});
     CHECK(b.truncated);
     CHECK(b.argc == 4);
     CHECK(b.sha256 == audit::argv_sha256(v));
@@ -100,7 +103,8 @@ TEST_CASE("join_argv joins words with single spaces, empty words kept", "[budget
     CHECK(audit::join_argv({"sh", "", "-c"}) == "sh  -c");
 }
 
-TEST_CASE("a process-table entry keeps a bounded argv and the whole argv's hash", "[budget][proc]") {
+TEST_CASE("a process-table entry keeps a bounded argv and the whole argv's hash",
+          "[budget][proc]") {
     config::ProcessTableConfig cfg;
     cfg.use_proc = false;
     proc::ProcessTable t(cfg, "/nonexistent");
@@ -119,7 +123,8 @@ TEST_CASE("a process-table entry keeps a bounded argv and the whole argv's hash"
     CHECK_FALSE(t.find(101)->argv_truncated);
 }
 
-TEST_CASE("an alert holds at most 16 KiB of the actor's argv and 256 B per ancestor", "[budget][engine]") {
+TEST_CASE("an alert holds at most 16 KiB of the actor's argv and 256 B per ancestor",
+          "[budget][engine]") {
     Harness h;
     // Seven nested shells with 6 MiB of argv each, then runc from the last one (H5's shape).
     int ppid = 1;
@@ -183,18 +188,22 @@ TEST_CASE("argv budgets are configurable and range-checked", "[budget][config]")
     CHECK(d.processes.max_argv_bytes == 4096);
     CHECK(d.processes.max_arg_bytes == 4096);
     const auto c = config::load_config_string(
-        "engine: {alert_argv_bytes: 1024, ancestor_argv_bytes: 64}\nprocesses: {max_argv_bytes: 512, max_arg_bytes: 100}\n",
+        "engine: {alert_argv_bytes: 1024, ancestor_argv_bytes: 64}\nprocesses: {max_argv_bytes: "
+        "512, max_arg_bytes: 100}\n",
         "c.yaml");
     CHECK(c.engine.alert_argv_bytes == 1024);
     CHECK(c.engine.ancestor_argv_bytes == 64);
     CHECK(c.processes.max_argv_bytes == 512);
     CHECK(c.processes.max_arg_bytes == 100);
-    CHECK(error_of("engine:\n  alert_argv_bytes: 10\n") == "c.yaml:2:21: alert_argv_bytes: 10 is out of range [256, 1048576]");
-    CHECK(error_of("processes:\n  max_argv_bytes: 0\n") == "c.yaml:2:19: max_argv_bytes: 0 is out of range [256, 1048576]");
+    CHECK(error_of("engine:\n  alert_argv_bytes: 10\n") ==
+          "c.yaml:2:21: alert_argv_bytes: 10 is out of range [256, 1048576]");
+    CHECK(error_of("processes:\n  max_argv_bytes: 0\n") ==
+          "c.yaml:2:19: max_argv_bytes: 0 is out of range [256, 1048576]");
 
     Harness h(c);
     h.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash", std::string(300, 'x')}));
-    h.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "run", std::string(2000, 'y')}));
+    h.engine->on_event(
+        exec_event(101, 100, "/usr/sbin/runc", {"runc", "run", std::string(2000, 'y')}));
     REQUIRE(h.alerts.size() == 1);
     CHECK(audit::argv_bytes(h.alerts[0].process.argv) <= 1024);
     CHECK(h.alerts[0].process.argv[2].size() == 100);

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // util::Clock (issue 13): the real clock, and the ManualClock tests set instead of sleeping.
-#include "util/clock.hpp"
-
 #include <chrono>
 #include <thread>
 #include <vector>
 
 #include "test_catch.hpp"
+#include "util/clock.hpp"
 
 using adock::util::Clock;
 using adock::util::ManualClock;
@@ -53,7 +52,8 @@ TEST_CASE("ManualClock: one thread advances, others read, every step seen once",
     CHECK(clock.now() == ManualClock::kStart + std::chrono::milliseconds(kSteps));
 }
 
-TEST_CASE("the real clock is the steady clock; waits on a ManualClock look again soon", "[util][clock]") {
+TEST_CASE("the real clock is the steady clock; waits on a ManualClock look again soon",
+          "[util][clock]") {
     const Clock& real = adock::util::real_clock();
     CHECK(&real == &adock::util::real_clock());  // one, process-wide
     const auto before = std::chrono::steady_clock::now();

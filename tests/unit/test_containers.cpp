@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <filesystem>
-#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "proc/containers.hpp"
 #include "test_catch.hpp"
@@ -17,7 +18,9 @@ namespace {
 const std::string kHex = "3f1c6a5b9e0d4c2b8a7f6e5d4c3b2a190817263544536271809a0b1c2d3e4f50";
 
 std::optional<ContainerRef> parse(const std::string& text) {
-    return container_from_cgroup(text, [](std::string_view ns, std::string_view) { return ns == "default" || ns == "custom"; });
+    return container_from_cgroup(text, [](std::string_view ns, std::string_view) {
+        return ns == "default" || ns == "custom";
+    });
 }
 
 }  // namespace
@@ -28,13 +31,19 @@ TEST_CASE("cgroup paths of the common runtimes", "[containers]") {
         std::string id;
         std::string runtime;
     };
+
     const std::vector<Case> cases = {
         {"0::/docker/" + kHex + "\n", kHex, "docker"},
         {"0::/system.slice/docker-" + kHex + ".scope\n", kHex, "docker"},
-        {"0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/cri-containerd-" + kHex + ".scope\n",
+        {"0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"
+         "cri-containerd-" +
+             kHex + ".scope\n",
          kHex,
          "containerd"},
-        {"0::/system.slice/containerd.service/kubepods-burstable-pod1.slice:cri-containerd:" + kHex + "\n", kHex, "containerd"},
+        {"0::/system.slice/containerd.service/kubepods-burstable-pod1.slice:cri-containerd:" +
+             kHex + "\n",
+         kHex,
+         "containerd"},
         {"0::/kubepods/besteffort/pod0b1e2d3c/" + kHex + "\n", kHex, "cri"},
         {"0::/machine.slice/libpod-" + kHex + ".scope/container\n", kHex, "podman"},
         {"0::/libpod_parent/libpod-" + kHex + "\n", kHex, "podman"},
@@ -65,15 +74,22 @@ TEST_CASE("host cgroups are not containers", "[containers]") {
 }
 
 TEST_CASE("the shim's argv names the container", "[containers]") {
-    auto ref = container_from_shim_argv({"/usr/bin/containerd-shim-runc-v2", "-namespace", "default", "-id", "bl3",
-                                         "-address", "/run/containerd/containerd.sock"});
+    auto ref = container_from_shim_argv({"/usr/bin/containerd-shim-runc-v2",
+                                         "-namespace",
+                                         "default",
+                                         "-id",
+                                         "bl3",
+                                         "-address",
+                                         "/run/containerd/containerd.sock"});
     REQUIRE(ref);
     CHECK(ref->id == "bl3");
     CHECK(ref->ns == "default");
     CHECK(ref->runtime == "containerd");
     CHECK_FALSE(container_from_shim_argv({"containerd-shim-runc-v2", "-id", "../../etc"}));
-    CHECK_FALSE(container_from_shim_argv({"containerd-shim-runc-v2", "-namespace", "../../trap", "-id", "abc"}));
-    CHECK_FALSE(container_from_shim_argv({"containerd-shim-runc-v2", "-namespace", "..", "-id", "abc"}));
+    CHECK_FALSE(container_from_shim_argv(
+        {"containerd-shim-runc-v2", "-namespace", "../../trap", "-id", "abc"}));
+    CHECK_FALSE(
+        container_from_shim_argv({"containerd-shim-runc-v2", "-namespace", "..", "-id", "abc"}));
     CHECK(container_from_shim_argv({"x", "-namespace", "moby", "-id", "abc"})->runtime == "docker");
 }
 
@@ -93,8 +109,8 @@ TEST_CASE("names and images come from the runtime's state files", "[containers]"
     std::ofstream(dir / "podman" / "overlay-containers" / "containers.json")
         << R"([{"id":")" << kHex
         << R"(","names":["pm-web"],"image":"ab12","metadata":"{\"image-name\":\"localhost/bb:latest\",\"name\":\"pm-web\"}"}])";
-    adock::proc::NameResolver r(adock::proc::ContainerDirs{(dir / "ctd").string(), (dir / "docker").string(),
-                                                           (dir / "podman").string()});
+    adock::proc::NameResolver r(adock::proc::ContainerDirs{
+        (dir / "ctd").string(), (dir / "docker").string(), (dir / "podman").string()});
     ContainerRef k8s;
     k8s.id = kHex;
     k8s.runtime = "containerd";
@@ -171,7 +187,8 @@ TEST_CASE("names and images come from the runtime's state files", "[containers]"
         c.id = "fifo1";
         c.runtime = "containerd";
         c.ns = "default";
-        CHECK_FALSE(r.read_names(c).name);  // returns at once: opened O_NONBLOCK, not a regular file
+        // returns at once: opened O_NONBLOCK, not a regular file
+        CHECK_FALSE(r.read_names(c).name);
     }
     fs::remove_all(dir);
 }
@@ -180,9 +197,10 @@ TEST_CASE("names are read off the engine thread and cached", "[containers]") {
     namespace fs = std::filesystem;
     const fs::path dir = fs::temp_directory_path() / ("adock-ct2-" + std::to_string(::getpid()));
     fs::create_directories(dir / "docker" / kHex);
-    std::ofstream(dir / "docker" / kHex / "config.v2.json") << R"({"Name":"/db","Config":{"Image":"postgres:16"}})";
-    adock::proc::NameResolver r(adock::proc::ContainerDirs{(dir / "ctd").string(), (dir / "docker").string(),
-                                                           (dir / "podman").string()});
+    std::ofstream(dir / "docker" / kHex / "config.v2.json")
+        << R"({"Name":"/db","Config":{"Image":"postgres:16"}})";
+    adock::proc::NameResolver r(adock::proc::ContainerDirs{
+        (dir / "ctd").string(), (dir / "docker").string(), (dir / "podman").string()});
     ContainerRef d;
     d.id = kHex;
     d.runtime = "docker";
@@ -203,10 +221,24 @@ TEST_CASE("runc's argv names the container it starts", "[containers]") {
         return ref ? ref->runtime + ":" + ref->id : std::string("none");
     };
     CHECK(id_of({"runc", "--root", "/tmp/r", "run", "cap-b"}) == "runc:cap-b");
-    CHECK(id_of({"/usr/sbin/runc", "--log=/x", "create", "--bundle", "/b", "--pid-file", "/p", "c1"}) == "runc:c1");
-    CHECK(id_of({"crun", "exec", "-e", "A=1", "--user", "0", "web", "sh", "-c", "id"}) == "crun:web");
-    CHECK(id_of({"runc", "--root", "/run/containerd/runc/k8s.io", "--log", "/l", "--log-format", "json",
-                 "exec", "--process", "/tmp/p.json", "--detach", "abc123"}) == "runc:abc123");
+    CHECK(
+        id_of(
+            {"/usr/sbin/runc", "--log=/x", "create", "--bundle", "/b", "--pid-file", "/p", "c1"}) ==
+        "runc:c1");
+    CHECK(id_of({"crun", "exec", "-e", "A=1", "--user", "0", "web", "sh", "-c", "id"}) ==
+          "crun:web");
+    CHECK(id_of({"runc",
+                 "--root",
+                 "/run/containerd/runc/k8s.io",
+                 "--log",
+                 "/l",
+                 "--log-format",
+                 "json",
+                 "exec",
+                 "--process",
+                 "/tmp/p.json",
+                 "--detach",
+                 "abc123"}) == "runc:abc123");
     CHECK(id_of({"runc", "init"}) == "none");
     CHECK(id_of({"runc", "list"}) == "none");
     CHECK(id_of({"runc", "run", "../../etc"}) == "none");
@@ -216,9 +248,10 @@ TEST_CASE("runc's argv names the container it starts", "[containers]") {
     CHECK(id_of({"runc", "run", "."}) == "none");
 }
 
-TEST_CASE("container requests: what a client's or runtime's command line asks of the runtime", "[containers][escape]") {
-    using adock::proc::RequestKind;
+TEST_CASE("container requests: what a client's or runtime's command line asks of the runtime",
+          "[containers][escape]") {
     using adock::proc::request_from_argv;
+    using adock::proc::RequestKind;
     auto kinds = [](const std::vector<std::string>& argv) {
         std::vector<std::pair<RequestKind, std::string>> out;
         for (const auto& f : request_from_argv(argv)) {
@@ -229,12 +262,28 @@ TEST_CASE("container requests: what a client's or runtime's command line asks of
     // CVE-2024-21626's working directories, by every spelling of the option.
     for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
              {"docker", "run", "-w", "/proc/self/fd/7", "img"},
-             {"docker", "-H", "unix:///x.sock", "run", "--rm", "-it", "--workdir=/proc/self/fd/8", "img", "sh"},
+             {"docker",
+              "-H",
+              "unix:///x.sock",
+              "run",
+              "--rm",
+              "-it",
+              "--workdir=/proc/self/fd/8",
+              "img",
+              "sh"},
              {"docker", "container", "create", "-w/proc/thread-self/fd/7/../..", "img"},
              {"docker", "exec", "-itw", "/proc/1/fd/5", "web", "sh"},
              {"podman", "--root", "/r", "exec", "--workdir", "//proc/./self/fd/7", "web", "sh"},
              {"ctr", "-n", "default", "run", "--cwd", "/proc/self/fd/9", "docker.io/x:1", "c1"},
-             {"ctr", "task", "exec", "--exec-id", "x1", "--cwd", "/proc/../proc/self/fd/6", "c1", "sh"},
+             {"ctr",
+              "task",
+              "exec",
+              "--exec-id",
+              "x1",
+              "--cwd",
+              "/proc/../proc/self/fd/6",
+              "c1",
+              "sh"},
              {"runc", "--root", "/run/runc", "exec", "--cwd", "/proc/self/fd/7", "c1", "sh"}}) {
         const auto k = kinds(argv);
         INFO(argv[1] + " " + argv[2] + " " + argv[3]);
@@ -245,11 +294,20 @@ TEST_CASE("container requests: what a client's or runtime's command line asks of
     // Host mounts: / and runtime sockets (or their directories), -v, --volume=, --mount.
     for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
              {"docker", "run", "--name", "x", "-v", "/:/host", "img"},
-             {"docker", "run", "-d", "--volume=/var/run/docker.sock:/var/run/docker.sock:ro", "img"},
+             {"docker",
+              "run",
+              "-d",
+              "--volume=/var/run/docker.sock:/var/run/docker.sock:ro",
+              "img"},
              {"docker", "run", "--mount", "type=bind,source=/run/containerd,target=/c", "img"},
              {"podman", "create", "-v", "/run/podman/podman.sock:/s:z", "img"},
              {"nerdctl", "run", "-v", "/var/run:/r", "img"},
-             {"ctr", "run", "--mount", "type=bind,src=/,dst=/host,options=rbind:ro", "docker.io/x:1", "c1"}}) {
+             {"ctr",
+              "run",
+              "--mount",
+              "type=bind,src=/,dst=/host,options=rbind:ro",
+              "docker.io/x:1",
+              "c1"}}) {
         const auto k = kinds(argv);
         INFO(argv[1] + " " + argv[2] + " " + argv[3]);
         REQUIRE(k.size() == 1);
@@ -270,7 +328,8 @@ TEST_CASE("container requests: what a client's or runtime's command line asks of
         CHECK(kinds(argv).empty());
     }
     // What a finding shows is bounded, whatever the argument's length.
-    const auto longest = kinds({"docker", "run", "-w", "/proc/self/fd/7/" + std::string(100000, 'a'), "img"});
+    const auto longest =
+        kinds({"docker", "run", "-w", "/proc/self/fd/7/" + std::string(100000, 'a'), "img"});
     REQUIRE(longest.size() == 1);
     CHECK(longest[0].second.size() < 400);
     // Both in one request.

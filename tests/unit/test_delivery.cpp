@@ -7,15 +7,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
-#include <filesystem>
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "http_test_server.hpp"
 #include "outputs/delivery_sink.hpp"
@@ -39,11 +38,14 @@ using adock::test::TempDir;
 
 unsigned mode_of(const std::string& path) {
     struct stat st {};
+
     REQUIRE(::stat(path.c_str(), &st) == 0);
     return st.st_mode & 07777U;
 }
 
-std::string seq_json(int i) { return R"({"seq":)" + std::to_string(i) + "}"; }
+std::string seq_json(int i) {
+    return R"({"seq":)" + std::to_string(i) + "}";
+}
 
 /// A config for a delivering webhook with a spool in `spool_dir`, fast retries.
 adock::config::OutputConfig spooled_hook(const std::string& url, const std::string& spool_dir) {
@@ -63,7 +65,9 @@ std::vector<std::string> bodies(const TestServer& server) {
     return out;
 }
 
-adock::Alert sample_alert(const std::string& rule, const std::string& exe, std::vector<std::string> tags = {}) {
+adock::Alert sample_alert(const std::string& rule,
+                          const std::string& exe,
+                          std::vector<std::string> tags = {}) {
     adock::Alert a;
     a.rule_id = rule;
     a.host = "h1";
@@ -108,11 +112,14 @@ std::string recv_datagram(int fd) {
     return buf;
 }
 
-AlertMessage msg_of(adock::Alert a) { return AlertMessage::of(std::move(a)); }
+AlertMessage msg_of(adock::Alert a) {
+    return AlertMessage::of(std::move(a));
+}
 
 }  // namespace
 
-TEST_CASE("spool keeps records in order across reopening, 0600 in a 0700 directory", "[outputs][spool]") {
+TEST_CASE("spool keeps records in order across reopening, 0600 in a 0700 directory",
+          "[outputs][spool]") {
     TempDir tmp;
     const std::string dir = tmp / "spool/out.webhook";
     {
@@ -212,7 +219,8 @@ TEST_CASE("spool truncates a record torn by a crash and keeps the rest", "[outpu
     CHECK(got == std::vector<std::string>{"a", "b", "c"});
 }
 
-TEST_CASE("an endpoint down for the first alerts gets all of them, in order, none twice", "[outputs][delivery]") {
+TEST_CASE("an endpoint down for the first alerts gets all of them, in order, none twice",
+          "[outputs][delivery]") {
     ensure_curl_global();
     TempDir tmp;
     const std::uint16_t port = closed_port();
@@ -306,9 +314,10 @@ TEST_CASE("write-ahead: alerts are on disk before the first attempt, while retri
     CHECK_FALSE(sink->stats().backlogged);
 }
 
-TEST_CASE("write-ahead: the cursor moves only past delivered records; a spool that cannot take an "
-          "alert falls back to memory",
-          "[outputs][delivery][wal]") {
+TEST_CASE(
+    "write-ahead: the cursor moves only past delivered records; a spool that cannot take an "
+    "alert falls back to memory",
+    "[outputs][delivery][wal]") {
     ensure_curl_global();
     TempDir tmp;
     SECTION("delivered records leave the spool, nothing else does") {
@@ -340,7 +349,8 @@ TEST_CASE("write-ahead: the cursor moves only past delivered records; a spool th
     }
 }
 
-TEST_CASE("500s are retried, then spooled, then delivered once the endpoint recovers", "[outputs][delivery]") {
+TEST_CASE("500s are retried, then spooled, then delivered once the endpoint recovers",
+          "[outputs][delivery]") {
     ensure_curl_global();
     TempDir tmp;
     TestServer server({Reply{500}, Reply{500}, Reply{500}, Reply{200}});
@@ -385,10 +395,12 @@ TEST_CASE("alerts spooled at shutdown are delivered after a restart", "[outputs]
     sink->start();
     REQUIRE(wait_for([&] { return sink->stats().delivered == 4; }));
     sink->stop(1s);
-    CHECK(bodies(server) == std::vector<std::string>{seq_json(0), seq_json(1), seq_json(2), seq_json(3)});
+    CHECK(bodies(server) ==
+          std::vector<std::string>{seq_json(0), seq_json(1), seq_json(2), seq_json(3)});
 }
 
-TEST_CASE("a receiver answering after 10 s delays neither the engine nor the file output", "[outputs][delivery]") {
+TEST_CASE("a receiver answering after 10 s delays neither the engine nor the file output",
+          "[outputs][delivery]") {
     ensure_curl_global();
     TempDir tmp;
     TestServer server({Reply{200, 10s}});
@@ -413,14 +425,16 @@ TEST_CASE("a receiver answering after 10 s delays neither the engine nor the fil
     // Not a stopwatch: the file output has all 200 while the receiver has answered nothing
     // (its first answer is 10 s after the first request), so neither dispatch() nor the file
     // output waited for it.
-    REQUIRE(wait_for([&] {
-        for (const auto& s : out.stats()) {
-            if (s.name == "file" && s.stats.delivered == 200) {
-                return true;
+    REQUIRE(wait_for(
+        [&] {
+            for (const auto& s : out.stats()) {
+                if (s.name == "file" && s.stats.delivered == 200) {
+                    return true;
+                }
             }
-        }
-        return false;
-    }, 8s));
+            return false;
+        },
+        8s));
     REQUIRE(wait_for([&] { return server.request_count() >= 1; }, 8s));  // control: the hook asked
     CHECK(server.answered() == 0);
     out.stop(200ms);  // the slow one: what it did not deliver is spooled, not lost
@@ -438,9 +452,10 @@ TEST_CASE("gate routes by rule and tag globs", "[outputs][gate]") {
     using V = adock::outputs::Gate::Verdict;
     CHECK(gate.offer(msg_of(sample_alert("runc_suspicious_exec", "/a")), now) == V::Pass);
     CHECK(gate.offer(msg_of(sample_alert("seccomp_violation", "/a")), now) == V::Filtered);
-    CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"authorized_update"})), now) ==
-          V::Filtered);
-    CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"container_escape"})), now) == V::Pass);
+    CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"authorized_update"})),
+                     now) == V::Filtered);
+    CHECK(gate.offer(msg_of(sample_alert("runtime_binary_tampered", "/b", {"container_escape"})),
+                     now) == V::Pass);
     CHECK(gate.counters().filtered == 2);
 
     adock::config::OutputConfig tags;
@@ -450,11 +465,13 @@ TEST_CASE("gate routes by rule and tag globs", "[outputs][gate]") {
     auto crit = sample_alert("x", "/a", {"container_escape"});
     crit.severity = adock::Severity::Critical;
     CHECK(by_tag.offer(msg_of(crit), now) == V::Pass);
-    CHECK(by_tag.offer(msg_of(sample_alert("x", "/a", {"container_escape"})), now) == V::Filtered);  // high
+    // high
+    CHECK(by_tag.offer(msg_of(sample_alert("x", "/a", {"container_escape"})), now) == V::Filtered);
     CHECK(by_tag.offer(msg_of(sample_alert("x", "/a", {"other"})), now) == V::Filtered);
 }
 
-TEST_CASE("gate folds repeats of one incident into one later message with the count", "[outputs][gate]") {
+TEST_CASE("gate folds repeats of one incident into one later message with the count",
+          "[outputs][gate]") {
     adock::config::OutputConfig cfg;
     cfg.name = "g";
     cfg.dedup_window_s = 60;
@@ -463,7 +480,8 @@ TEST_CASE("gate folds repeats of one incident into one later message with the co
     const auto t0 = adock::outputs::Gate::Clock::now();
     CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0) == V::Pass);
     for (int i = 1; i <= 4; ++i) {
-        CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0 + std::chrono::seconds(i)) == V::Folded);
+        CHECK(gate.offer(msg_of(sample_alert("r", "/bin/bash")), t0 + std::chrono::seconds(i)) ==
+              V::Folded);
     }
     // Another executable is another incident.
     CHECK(gate.offer(msg_of(sample_alert("r", "/usr/bin/python3")), t0 + 5s) == V::Pass);
@@ -499,14 +517,16 @@ TEST_CASE("gate rate limit holds back the excess in each window and counts it", 
     const auto t0 = adock::outputs::Gate::Clock::now();
     int passed = 0;
     for (int i = 0; i < 10; ++i) {
-        passed += gate.offer(msg_of(sample_alert("r" + std::to_string(i), "/x")), t0) == V::Pass ? 1 : 0;
+        passed +=
+            gate.offer(msg_of(sample_alert("r" + std::to_string(i), "/x")), t0) == V::Pass ? 1 : 0;
     }
     CHECK(passed == 3);
     CHECK(gate.counters().rate_limited == 7);
     CHECK(gate.offer(msg_of(sample_alert("later", "/x")), t0 + 11s) == V::Pass);
 }
 
-TEST_CASE("an output that drops raises plugin_degraded through the outputs that still work", "[outputs][delivery]") {
+TEST_CASE("an output that drops raises plugin_degraded through the outputs that still work",
+          "[outputs][delivery]") {
     ensure_curl_global();
     auto dead = hook_config("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook");
     dead.name = "pager";
@@ -516,7 +536,8 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     sinks.push_back(adock::outputs::make_sink(dead));
     sinks.push_back(std::make_unique<adock::test::CollectSink>(collected));
     std::vector<adock::Alert> critical_only;  // plugin_degraded is high: not for this one
-    sinks.push_back(std::make_unique<adock::test::CollectSink>(critical_only, adock::Severity::Critical));
+    sinks.push_back(
+        std::make_unique<adock::test::CollectSink>(critical_only, adock::Severity::Critical));
     for (auto& s : sinks) {
         s->start();
     }
@@ -531,10 +552,11 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     const auto degraded = adock::test::alerts_of(collected, "plugin_degraded");
     REQUIRE(degraded.size() == 1);
     CHECK(degraded[0]->host == "host-a");
-    CHECK(degraded[0]->summary.find("output 'pager' is degraded: 1 alert(s) dropped") != std::string::npos);
+    CHECK(degraded[0]->summary.find("output 'pager' is degraded: 1 alert(s) dropped") !=
+          std::string::npos);
     CHECK(out.stats()[0].stats.generated == 1);  // not offered to the broken output itself
-    CHECK(critical_only.empty());                 // nor to one whose min_severity is above it
-    out.tick(clock.now());  // reported once, not on every tick
+    CHECK(critical_only.empty());                // nor to one whose min_severity is above it
+    out.tick(clock.now());                       // reported once, not on every tick
     CHECK(out.degraded_alerts() == 1);
     // Still dropping: reported again once the repeat interval (10 min) is over, not before.
     out.dispatch(sample_alert("runc_leaked_fd_cwd", "/bin/bash"));
@@ -551,7 +573,8 @@ TEST_CASE("an output that drops raises plugin_degraded through the outputs that 
     out.stop(500ms);
 }
 
-TEST_CASE("syslog: RFC 5424 over UDP, TCP (octet counting) and a local datagram socket", "[outputs][syslog]") {
+TEST_CASE("syslog: RFC 5424 over UDP, TCP (octet counting) and a local datagram socket",
+          "[outputs][syslog]") {
     auto a = sample_alert("runc_suspicious_exec", "/usr/bin/runc");
     a.time = "2026-11-30T10:00:00.123Z";
     a.severity = adock::Severity::Critical;
@@ -622,21 +645,29 @@ TEST_CASE("every HTTP output type POSTs its documented shape; secrets stay off t
     ensure_curl_global();
     TempDir tmp;
     TestServer server({Reply{202}});
-    {
-        std::ofstream(tmp / "pd.key") << "R0123456789abcdef0123456789abcdef\n";
-    }
-    const std::string url = "http://127.0.0.1:" + server.url().substr(17, server.url().find('/', 17) - 17);
+    { std::ofstream(tmp / "pd.key") << "R0123456789abcdef0123456789abcdef\n"; }
+    const std::string url =
+        "http://127.0.0.1:" + server.url().substr(17, server.url().find('/', 17) - 17);
     const std::string yaml = "spool_dir: " + (tmp / "spool") +
                              "\n"
                              "outputs:\n"
-                             "  - {name: t, type: teams, url: \"" + url + "/teams\"}\n"
-                             "  - {name: d, type: discord, url: \"" + url + "/discord\"}\n"
-                             "  - {name: p, type: pagerduty, url: \"" + url + "/pd\", routing_key_file: " +
-                             (tmp / "pd.key") +
+                             "  - {name: t, type: teams, url: \"" +
+                             url +
+                             "/teams\"}\n"
+                             "  - {name: d, type: discord, url: \"" +
+                             url +
+                             "/discord\"}\n"
+                             "  - {name: p, type: pagerduty, url: \"" +
+                             url + "/pd\", routing_key_file: " + (tmp / "pd.key") +
                              "}\n"
-                             "  - {name: o, type: opsgenie, url: \"" + url + "/og\", api_key: og-secret-key}\n"
-                             "  - {name: f, type: falco, url: \"" + url + "/falco\"}\n"
-                             "  - {name: s, type: slack, url: \"" + url + "/slack\"}\n";
+                             "  - {name: o, type: opsgenie, url: \"" +
+                             url +
+                             "/og\", api_key: og-secret-key}\n"
+                             "  - {name: f, type: falco, url: \"" +
+                             url +
+                             "/falco\"}\n"
+                             "  - {name: s, type: slack, url: \"" +
+                             url + "/slack\"}\n";
     const auto cfg = adock::config::load_config_string(yaml, "c.yaml");
     REQUIRE(cfg.outputs.size() == 6);
     CHECK(cfg.outputs[2].spool_dir == tmp / "spool/p.pagerduty");
@@ -665,13 +696,15 @@ TEST_CASE("every HTTP output type POSTs its documented shape; secrets stay off t
     };
     const auto teams = body_of("/teams");
     CHECK(teams["type"].as<std::string>() == "message");
-    CHECK(teams["attachments"][0]["contentType"].as<std::string>() == "application/vnd.microsoft.card.adaptive");
+    CHECK(teams["attachments"][0]["contentType"].as<std::string>() ==
+          "application/vnd.microsoft.card.adaptive");
     CHECK(teams["attachments"][0]["content"]["type"].as<std::string>() == "AdaptiveCard");
     const auto discord = body_of("/discord");
     CHECK(discord["allowed_mentions"]["parse"].size() == 0);
     CHECK(discord["embeds"].size() == 1);
     const auto pd = body_of("/pd");
-    CHECK(pd["routing_key"].as<std::string>() == "R0123456789abcdef0123456789abcdef");  // spliced on the wire
+    // spliced on the wire
+    CHECK(pd["routing_key"].as<std::string>() == "R0123456789abcdef0123456789abcdef");
     CHECK(pd["event_action"].as<std::string>() == "trigger");
     CHECK(pd["payload"]["severity"].as<std::string>() == "error");
     CHECK(pd["dedup_key"].as<std::string>().starts_with("audisp-docker/runc_suspicious_exec/"));
@@ -710,19 +743,22 @@ TEST_CASE("every HTTP output type POSTs its documented shape; secrets stay off t
     CHECK(spooled.find("R0123456789abcdef") == std::string::npos);
 }
 
-TEST_CASE("config: secrets from files and the environment, errors that name no secret", "[outputs][config]") {
+TEST_CASE("config: secrets from files and the environment, errors that name no secret",
+          "[outputs][config]") {
     TempDir tmp;
-    {
-        std::ofstream(tmp / "url") << "https://hooks.example/services/T/B/secret\n";
-    }
+    { std::ofstream(tmp / "url") << "https://hooks.example/services/T/B/secret\n"; }
     ::setenv("ADOCK_TEST_OG_KEY", "env-key-123", 1);
     const auto c = adock::config::load_config_string(
         "outputs:\n"
-        "  - {name: s, type: slack, url_file: " + (tmp / "url") +
+        "  - {name: s, type: slack, url_file: " +
+            (tmp / "url") +
             "}\n"
-            "  - {name: o, type: opsgenie, api_key_env: ADOCK_TEST_OG_KEY, include_rules: [runc_*],\n"
-            "     exclude_tags: [authorized_update], rate_limit: 10, rate_window_s: 60, dedup_window_s: 0}\n"
-            "  - {name: sys, type: syslog, address: \"tcp:127.0.0.1:6514\", facility: local3, spool: false}\n",
+            "  - {name: o, type: opsgenie, api_key_env: ADOCK_TEST_OG_KEY, include_rules: "
+            "[runc_*],\n"
+            "     exclude_tags: [authorized_update], rate_limit: 10, rate_window_s: 60, "
+            "dedup_window_s: 0}\n"
+            "  - {name: sys, type: syslog, address: \"tcp:127.0.0.1:6514\", facility: local3, "
+            "spool: false}\n",
         "c.yaml");
     CHECK(c.outputs[0].url == "https://hooks.example/services/T/B/secret");
     CHECK(c.outputs[1].secret == "env-key-123");
@@ -733,7 +769,8 @@ TEST_CASE("config: secrets from files and the environment, errors that name no s
     CHECK(c.outputs[2].facility == 19);
     CHECK(c.outputs[2].spool_dir.empty());
     ::setenv("ADOCK_TEST_URL", "http://127.0.0.1:9/hook", 1);
-    CHECK(adock::config::load_config_string("outputs:\n  - {name: w, type: webhook, url_env: ADOCK_TEST_URL}\n", "c.yaml")
+    CHECK(adock::config::load_config_string(
+              "outputs:\n  - {name: w, type: webhook, url_env: ADOCK_TEST_URL}\n", "c.yaml")
               .outputs[0]
               .url == "http://127.0.0.1:9/hook");
     ::unsetenv("ADOCK_TEST_URL");
@@ -749,20 +786,25 @@ TEST_CASE("config: secrets from files and the environment, errors that name no s
     };
     CHECK(error_of("outputs:\n  - {name: p, type: pagerduty}\n") ==
           "c.yaml:2:5: output 'p': needs 'routing_key', 'routing_key_file' or 'routing_key_env'");
-    CHECK(error_of("outputs:\n  - {name: p, type: pagerduty, routing_key: a, routing_key_env: B}\n") ==
-          "c.yaml:2:5: output 'p': give one of 'routing_key', 'routing_key_file', 'routing_key_env'");
+    CHECK(
+        error_of(
+            "outputs:\n  - {name: p, type: pagerduty, routing_key: a, routing_key_env: B}\n") ==
+        "c.yaml:2:5: output 'p': give one of 'routing_key', 'routing_key_file', 'routing_key_env'");
     CHECK(error_of("outputs:\n  - {name: o, type: opsgenie, api_key_env: ADOCK_NOT_SET_ANYWHERE}\n")
               .find("environment variable ADOCK_NOT_SET_ANYWHERE is not set") != std::string::npos);
     CHECK(error_of("outputs:\n  - {name: s, type: slack, url: \"https://x\", url_env: X}\n") ==
           "c.yaml:2:5: output 's': give one of 'url', 'url_file', 'url_env'");
     CHECK(error_of("outputs:\n  - {name: s, type: slack, url_file: /nonexistent/u}\n") ==
           "c.yaml:2:5: output 's': url_file: cannot read /nonexistent/u");
-    CHECK(error_of("outputs:\n  - {name: w, type: webhook, url: \"http://h\", headers_file: {X-Key: /nonexistent/k}}\n") ==
+    CHECK(error_of("outputs:\n  - {name: w, type: webhook, url: \"http://h\", headers_file: "
+                   "{X-Key: /nonexistent/k}}\n") ==
           "c.yaml:2:5: output 'w': headers_file: cannot read /nonexistent/k");
     CHECK(error_of("outputs:\n  - {name: s, type: syslog, address: \"10.0.0.1:514\"}\n") ==
           "c.yaml:2:5: output 's': address: expected unix:/PATH, udp:HOST:PORT or tcp:HOST:PORT");
-    CHECK(error_of("outputs:\n  - {name: s, type: syslog, facility: mars}\n").find("facility") != std::string::npos);
-    CHECK(error_of("outputs:\n  - {name: ../x, type: stdout}\n").find("a name is letters") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {name: s, type: syslog, facility: mars}\n").find("facility") !=
+          std::string::npos);
+    CHECK(error_of("outputs:\n  - {name: ../x, type: stdout}\n").find("a name is letters") !=
+          std::string::npos);
     CHECK(error_of("outputs:\n  - {name: f, type: file, path: /x, retries: 3}\n") ==
           "c.yaml:2:37: unknown key 'retries' in output 'file'");
 }
@@ -803,7 +845,7 @@ TEST_CASE("dispatcher: an output's fold summary goes out when its window ends; o
     CHECK(stats[0].stats.folded == 2);
     out.dispatch(sample_alert("runc_suspicious_exec", "/bin/sh"));
     out.dispatch(sample_alert("runc_suspicious_exec", "/bin/sh"));  // folded, window open
-    out.stop(1s);  // ... and told at shutdown
+    out.stop(1s);                                                   // ... and told at shutdown
     const std::string f = adock::test::slurp(tmp / "folded.jsonl");
     const std::string a = adock::test::slurp(tmp / "all.jsonl");
     CHECK(std::count(a.begin(), a.end(), '\n') == 5);
@@ -828,7 +870,7 @@ TEST_CASE("after a reload the old and the new output share the spool: each recor
         REQUIRE(old_sink->submit(message(seq_json(i))));
     }
     REQUIRE(wait_for([&] { return old_sink->stats().spooled == 20; }));
-    TestServer server({Reply{200, 20ms}}, port);  // back, a little slow: attempts overlap
+    TestServer server({Reply{200, 20ms}}, port);     // back, a little slow: attempts overlap
     auto new_sink = adock::outputs::make_sink(cfg);  // SIGHUP: same spool, while the old one runs
     new_sink->start();
     for (int i = 20; i < 25; ++i) {
@@ -917,10 +959,12 @@ TEST_CASE("delivery latency of the file output: every line written", "[outputs][
     const auto c = sink->stats().latency;
     CHECK(c.count == 4);
     CHECK(c.buckets[0] + c.buckets[1] + c.buckets[2] == 0);  // none under 25 ms
-    CHECK(c.buckets[3] + c.buckets[4] == 4);                 // 40 ms, up to 100 ms on a busy machine
+    // 40 ms, up to 100 ms on a busy machine
+    CHECK(c.buckets[3] + c.buckets[4] == 4);
 }
 
-TEST_CASE("LogLimiter: one line per interval on its clock, the lines held back counted", "[outputs][clock]") {
+TEST_CASE("LogLimiter: one line per interval on its clock, the lines held back counted",
+          "[outputs][clock]") {
     adock::util::ManualClock clock;
     adock::outputs::LogLimiter limit(clock);
     unsigned long long held = 99;

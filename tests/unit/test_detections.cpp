@@ -36,7 +36,8 @@ namespace {
 constexpr std::uint32_t kX86_64 = 0xc000003e;
 
 struct Catalogue {
-    util::ManualClock clock;  ///< the engine's: a name wait ends when a test says so, not under load
+    /// the engine's: a name wait ends when a test says so, not under load
+    util::ManualClock clock;
     std::vector<Alert> alerts;
     outputs::Dispatcher out;
     config::Config cfg;
@@ -52,8 +53,8 @@ struct Catalogue {
         cfg.proc_root = proc_root;
         cfg.integrity.enabled = false;
         cfg.host = "testhost";
-        engine =
-            std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out, clock);
+        engine = std::make_unique<rules::Engine>(
+            cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out, clock);
     }
 
     audit::Event base(int pid, int ppid, const std::string& exe, const std::string& syscall) {
@@ -75,7 +76,10 @@ struct Catalogue {
         return e;
     }
 
-    void exec(int pid, int ppid, const std::string& exe, std::vector<std::string> argv,
+    void exec(int pid,
+              int ppid,
+              const std::string& exe,
+              std::vector<std::string> argv,
               std::optional<std::pair<std::string, std::uint64_t>> file = std::nullopt) {
         audit::Event e = base(pid, ppid, exe, "execve");
         e.has_execve = true;
@@ -93,8 +97,13 @@ struct Catalogue {
     }
 
     /// A file syscall on `name` (relative names resolve against `cwd`).
-    audit::Event file(int pid, int ppid, const std::string& exe, const std::string& syscall, const std::string& name,
-                      const std::string& cwd = "/", const std::string& nametype = "NORMAL") {
+    audit::Event file(int pid,
+                      int ppid,
+                      const std::string& exe,
+                      const std::string& syscall,
+                      const std::string& name,
+                      const std::string& cwd = "/",
+                      const std::string& nametype = "NORMAL") {
         audit::Event e = base(pid, ppid, exe, syscall);
         e.cwd = cwd;
         audit::PathItem parent;
@@ -102,7 +111,8 @@ struct Catalogue {
         parent.name = name.substr(0, name.rfind('/') + 1);
         parent.nametype = "PARENT";
         parent.dev = "fe:00";
-        parent.inode = 11 + std::hash<std::string>{}(parent.name) % 100000;  // one inode per directory
+        // one inode per directory
+        parent.inode = 11 + std::hash<std::string>{}(parent.name) % 100000;
         e.paths.push_back(parent);
         audit::PathItem p;
         p.item = 1;
@@ -119,7 +129,10 @@ struct Catalogue {
     /// runc 1.1 does at every container start and exec. Returns nothing; pids runc, runc + 1.
     void runc_start(int runc, int ppid, const std::string& id) {
         const std::pair<std::string, std::uint64_t> runc_file{"fe:00", 1048601};
-        exec(runc, ppid, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", id},
+        exec(runc,
+             ppid,
+             "/usr/sbin/runc",
+             {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", id},
              runc_file);
         exec(runc + 1, runc, "/usr/sbin/runc", {"runc", "init"}, runc_file);  // /proc/self/exe init
         runc_reexec(runc + 1, runc, "00:01", 7788);
@@ -142,11 +155,16 @@ struct Catalogue {
 
     /// A containerd shim for container `id` and a shell in it.
     void container(int shim, int shell, const std::string& id) {
-        exec(shim, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", id});
+        exec(shim,
+             1,
+             "/usr/bin/containerd-shim-runc-v2",
+             {"containerd-shim-runc-v2", "-namespace", "default", "-id", id});
         exec(shell, shim, "/bin/busybox", {"sh"});
     }
 
-    std::vector<const Alert*> of(const std::string& rule) const { return test::alerts_of(alerts, rule); }
+    std::vector<const Alert*> of(const std::string& rule) const {
+        return test::alerts_of(alerts, rule);
+    }
 };
 
 bool has(const std::vector<std::string>& v, const std::string& x) {
@@ -156,6 +174,7 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
 /// A host file as the kernel's PATH records name it (dev "fe:00" style) and its inode, if present.
 std::optional<std::pair<std::string, std::uint64_t>> host_file(const char* path) {
     struct stat st {};
+
     if (::stat(path, &st) != 0) {
         return std::nullopt;
     }
@@ -207,26 +226,52 @@ TEST_CASE("paths are made absolute with the cwd and folded lexically", "[fileop]
     CHECK(rules::path_matches("/usr/bin/", "/usr/bin/tool"));
     CHECK(rules::path_matches("/usr/bin/", "/usr/bin"));
     CHECK_FALSE(rules::path_matches("/usr/bin/", "/usr/binx/tool"));
-    CHECK(rules::path_matches("/etc/systemd/system/docker.*", "/etc/systemd/system/docker.service"));
+    CHECK(
+        rules::path_matches("/etc/systemd/system/docker.*", "/etc/systemd/system/docker.service"));
     CHECK(rules::path_matches("/usr/*bin/runc", "/usr/local/sbin/runc"));
 }
 
 TEST_CASE("path pattern sets answer what path_matches over each pattern answers", "[fileop]") {
-    const std::vector<std::string> patterns = {"/usr/bin/",     "/etc/docker/",      "/usr/sbin/runc",
-                                               "/etc/default/docker", "/usr/*bin/ctr", "/etc/systemd/system/docker.*",
-                                               "/proc/sys/kernel/core_pattern", "/a/[bc]", "/esc/\\*"};
+    const std::vector<std::string> patterns = {"/usr/bin/",
+                                               "/etc/docker/",
+                                               "/usr/sbin/runc",
+                                               "/etc/default/docker",
+                                               "/usr/*bin/ctr",
+                                               "/etc/systemd/system/docker.*",
+                                               "/proc/sys/kernel/core_pattern",
+                                               "/a/[bc]",
+                                               "/esc/\\*"};
     const rules::PathPatterns set(patterns);
     CHECK(set.patterns() == patterns);
-    const std::vector<std::string> paths = {
-        "/usr/bin/tool", "/usr/bin", "/usr/binx/tool", "/usr/bin/", "/etc/docker", "/etc/docker/daemon.json",
-        "/etc/dockerx", "/usr/sbin/runc", "/usr/sbin/runcx", "/usr/sbin/run", "/etc/default/docker",
-        "/usr/local/sbin/ctr", "/usr/ctr", "/usr/bin/ctr", "/etc/systemd/system/docker.service",
-        "/etc/systemd/system/docker", "/proc/sys/kernel/core_pattern", "/a/b", "/a/d", "/esc/*", "/esc/x",
-        "", "/", "relative/usr/bin/x"};
+    const std::vector<std::string> paths = {"/usr/bin/tool",
+                                            "/usr/bin",
+                                            "/usr/binx/tool",
+                                            "/usr/bin/",
+                                            "/etc/docker",
+                                            "/etc/docker/daemon.json",
+                                            "/etc/dockerx",
+                                            "/usr/sbin/runc",
+                                            "/usr/sbin/runcx",
+                                            "/usr/sbin/run",
+                                            "/etc/default/docker",
+                                            "/usr/local/sbin/ctr",
+                                            "/usr/ctr",
+                                            "/usr/bin/ctr",
+                                            "/etc/systemd/system/docker.service",
+                                            "/etc/systemd/system/docker",
+                                            "/proc/sys/kernel/core_pattern",
+                                            "/a/b",
+                                            "/a/d",
+                                            "/esc/*",
+                                            "/esc/x",
+                                            "",
+                                            "/",
+                                            "relative/usr/bin/x"};
     std::size_t hits = 0;
     for (const auto& path : paths) {
-        const bool want = std::any_of(patterns.begin(), patterns.end(),
-                                      [&](const std::string& p) { return rules::path_matches(p, path); });
+        const bool want = std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+            return rules::path_matches(p, path);
+        });
         INFO(path);
         CHECK(set.any(path) == want);
         hits += want ? 1 : 0;
@@ -235,28 +280,41 @@ TEST_CASE("path pattern sets answer what path_matches over each pattern answers"
     CHECK_FALSE(rules::PathPatterns().any("/usr/bin/x"));
 }
 
-TEST_CASE("program lists compare plain patterns and glob the others, as fnmatch of each would", "[fileop]") {
+TEST_CASE("program lists compare plain patterns and glob the others, as fnmatch of each would",
+          "[fileop]") {
     rules::ProgramList list;
-    list.patterns = {"runc", "containerd-shim*", "/usr/sbin/runc", "/usr/*bin/ctr", "/opt/[ab]in/x"};
+    list.patterns = {
+        "runc", "containerd-shim*", "/usr/sbin/runc", "/usr/*bin/ctr", "/opt/[ab]in/x"};
     list.dirs = {"/usr/bin", "/usr/sbin"};
     // What match() did before it classified patterns: fnmatch of every pattern.
     auto reference = [&](const std::string& p) -> std::optional<std::string> {
         const auto slash = p.rfind('/');
         const std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-        const std::string dir = slash == std::string::npos ? std::string() : p.substr(0, slash == 0 ? 1 : slash);
+        const std::string dir =
+            slash == std::string::npos ? std::string() : p.substr(0, slash == 0 ? 1 : slash);
         const bool dir_ok = std::find(list.dirs.begin(), list.dirs.end(), dir) != list.dirs.end();
         for (const auto& pat : list.patterns) {
             const bool full = pat.find('/') != std::string::npos;
-            if ((full || dir_ok) && ::fnmatch(pat.c_str(), full ? p.c_str() : base.c_str(), 0) == 0) {
+            if ((full || dir_ok) &&
+                ::fnmatch(pat.c_str(), full ? p.c_str() : base.c_str(), 0) == 0) {
                 return pat;
             }
         }
         return std::nullopt;
     };
-    const std::vector<std::string> paths = {"/usr/sbin/runc", "/usr/bin/runc", "/tmp/runc", "/usr/bin/runcx",
-                                            "/usr/bin/containerd-shim-runc-v2", "/tmp/containerd-shim",
-                                            "/usr/local/sbin/ctr", "/usr/bin/ctr", "/opt/ain/x", "/opt/cin/x",
-                                            "runc", "/", "/runc"};
+    const std::vector<std::string> paths = {"/usr/sbin/runc",
+                                            "/usr/bin/runc",
+                                            "/tmp/runc",
+                                            "/usr/bin/runcx",
+                                            "/usr/bin/containerd-shim-runc-v2",
+                                            "/tmp/containerd-shim",
+                                            "/usr/local/sbin/ctr",
+                                            "/usr/bin/ctr",
+                                            "/opt/ain/x",
+                                            "/opt/cin/x",
+                                            "runc",
+                                            "/",
+                                            "/runc"};
     std::size_t hits = 0;
     for (const auto& p : paths) {
         INFO(p);
@@ -268,7 +326,8 @@ TEST_CASE("program lists compare plain patterns and glob the others, as fnmatch 
     CHECK(list.match("/tmp/runc") == std::optional<std::string>("/tmp/runc"));
 }
 
-TEST_CASE("runtime_binary_tampered: host, container escape, package manager, attempts", "[detections][tamper]") {
+TEST_CASE("runtime_binary_tampered: host, container escape, package manager, attempts",
+          "[detections][tamper]") {
     Catalogue c;
     c.exec(100, 1, "/usr/bin/bash", {"bash"});
     auto w = c.file(101, 100, "/usr/bin/bash", "openat", "/usr/sbin/runc");
@@ -337,7 +396,8 @@ TEST_CASE("runtime_binary_tampered: host, container escape, package manager, att
     CHECK(c.of("runtime_binary_tampered").back()->severity == Severity::High);
 }
 
-TEST_CASE("runtime_binary_tampered: the unpackers' exception is about the rule's own file", "[detections][tamper]") {
+TEST_CASE("runtime_binary_tampered: the unpackers' exception is about the rule's own file",
+          "[detections][tamper]") {
     // The exception {actor_in: image_unpackers, file_on_host: false} names no file: its
     // file_on_host is what the rule's path_in found. dockerd unpacking an image's own
     // /usr/sbin/runc (a layer's file, by name only) is excepted; dockerd writing the host's
@@ -348,7 +408,8 @@ TEST_CASE("runtime_binary_tampered: the unpackers' exception is about the rule's
         return;
     }
     Catalogue c;
-    c.exec(150, 1, "/usr/sbin/runc", {"runc", "--version"}, ids);  // a replay learns runc's identity
+    // a replay learns runc's identity
+    c.exec(150, 1, "/usr/sbin/runc", {"runc", "--version"}, ids);
     c.exec(50, 1, "/usr/bin/dockerd", {"dockerd"});
     auto layer = c.file(50, 1, "/usr/bin/dockerd", "openat", "/usr/sbin/runc");
     layer.args = {0xffffff9c, 0, O_WRONLY | O_CREAT | O_TRUNC, 0};
@@ -360,10 +421,12 @@ TEST_CASE("runtime_binary_tampered: the unpackers' exception is about the rule's
     host.args = {0xffffff9c, 0, O_WRONLY | O_TRUNC, 0};
     c.engine->on_event(host);
     REQUIRE(c.of("runtime_binary_tampered").size() == 1);
-    CHECK(c.of("runtime_binary_tampered")[0]->summary.find("inode ") != std::string::npos);  // by identity
+    // by identity
+    CHECK(c.of("runtime_binary_tampered")[0]->summary.find("inode ") != std::string::npos);
 }
 
-TEST_CASE("runtime_config_changed: daemon.json by a shell, not the daemon's own files", "[detections][config]") {
+TEST_CASE("runtime_config_changed: daemon.json by a shell, not the daemon's own files",
+          "[detections][config]") {
     Catalogue c;
     c.exec(100, 1, "/usr/bin/bash", {"bash"});
     auto w = c.file(100, 1, "/usr/bin/bash", "openat", "daemon.json", "/etc/docker", "CREATE");
@@ -377,15 +440,18 @@ TEST_CASE("runtime_config_changed: daemon.json by a shell, not the daemon's own 
     c.exec(200, 1, "/usr/bin/dockerd", {"dockerd"});
     auto sock = c.file(200, 1, "/usr/bin/dockerd", "unlinkat", "/run/docker.sock");
     c.engine->on_event(sock);
-    auto unit = c.file(100, 1, "/usr/bin/bash", "renameat2", "/etc/systemd/system/docker.service", "/", "CREATE");
+    auto unit = c.file(
+        100, 1, "/usr/bin/bash", "renameat2", "/etc/systemd/system/docker.service", "/", "CREATE");
     c.engine->on_event(unit);
     CHECK(c.of("runtime_config_changed").size() == 2);
     CHECK(c.alerts.size() == 2);
 }
 
-TEST_CASE("container_binary_modified: each operation under /usr/bin in a container", "[detections][fim]") {
+TEST_CASE("container_binary_modified: each operation under /usr/bin in a container",
+          "[detections][fim]") {
     Catalogue c;
     c.container(500, 501, "c1");
+
     struct Op {
         const char* syscall;
         const char* name;
@@ -394,6 +460,7 @@ TEST_CASE("container_binary_modified: each operation under /usr/bin in a contain
         std::uint64_t flags;
         const char* expect;
     };
+
     const std::vector<Op> ops{
         {"fchmodat", "/usr/bin/tool", "/", "NORMAL", 0, "chmod"},
         {"fchownat", "tool", "/usr/bin", "NORMAL", 0, "chown"},
@@ -439,14 +506,20 @@ TEST_CASE("container_binary_modified: each operation under /usr/bin in a contain
     // Positive controls of the same shapes: a container process exec'ing its own file from a
     // memfd, or naming itself runc, is not the runtime.
     c.exec(710, 501, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"});
-    c.engine->on_event(c.file(710, 501, "/memfd:runc_cloned:/proc/self/exe (deleted)", "fchmodat", "/usr/bin/tool"));
+    c.engine->on_event(c.file(
+        710, 501, "/memfd:runc_cloned:/proc/self/exe (deleted)", "fchmodat", "/usr/bin/tool"));
     CHECK(c.of("container_binary_modified").size() == ops.size() + 1);
-    c.exec(711, 501, "/usr/sbin/runc", {"runc", "init"}, std::make_pair(std::string("00:2a"), std::uint64_t{555}));
+    c.exec(711,
+           501,
+           "/usr/sbin/runc",
+           {"runc", "init"},
+           std::make_pair(std::string("00:2a"), std::uint64_t{555}));
     c.engine->on_event(c.file(711, 501, "/usr/sbin/runc", "fchmodat", "/usr/bin/tool"));
     CHECK(c.of("container_binary_modified").size() == ops.size() + 2);
 }
 
-TEST_CASE("seccomp_violation: decoded syscall and action, repeats folded with a count", "[detections][seccomp]") {
+TEST_CASE("seccomp_violation: decoded syscall and action, repeats folded with a count",
+          "[detections][seccomp]") {
     Catalogue c;
     c.container(800, 801, "sc1");
     auto kill = [&](int pid) {
@@ -456,7 +529,8 @@ TEST_CASE("seccomp_violation: decoded syscall and action, repeats folded with a 
         e.pid = pid;
         e.exe = "/bin/busybox";
         e.comm = "mkdir";
-        e.seccomp = audit::SeccompInfo{kX86_64, audit::syscall_number(kX86_64, "mkdir").value(), 0x80000000U, 31};
+        e.seccomp = audit::SeccompInfo{
+            kX86_64, audit::syscall_number(kX86_64, "mkdir").value(), 0x80000000U, 31};
         c.engine->on_event(e);
     };
     c.exec(802, 801, "/bin/busybox", {"mkdir", "/tmp/x"});
@@ -479,11 +553,13 @@ TEST_CASE("seccomp_violation: decoded syscall and action, repeats folded with a 
     c.engine->flush();
     REQUIRE(c.of("seccomp_violation").size() == 2);
     CHECK(c.of("seccomp_violation")[1]->count == 50);
-    CHECK(c.of("seccomp_violation")[1]->summary.find("repeated 50 more times") != std::string::npos);
+    CHECK(c.of("seccomp_violation")[1]->summary.find("repeated 50 more times") !=
+          std::string::npos);
     CHECK(c.engine->stats().aggregated == 50);
 }
 
-TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's setup", "[detections][syscalls]") {
+TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's setup",
+          "[detections][syscalls]") {
     Catalogue c;
     c.container(1000, 1001, "s1");
     c.exec(1002, 1001, "/bin/busybox", {"mount", "-t", "tmpfs", "none", "/mnt"});
@@ -493,7 +569,8 @@ TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's 
     c.engine->on_event(m);
     REQUIRE(c.of("container_sensitive_syscall").size() == 1);
     CHECK(c.of("container_sensitive_syscall")[0]->syscall == "mount");
-    CHECK(c.of("container_sensitive_syscall")[0]->summary.find("failed (exit -1)") != std::string::npos);
+    CHECK(c.of("container_sensitive_syscall")[0]->summary.find("failed (exit -1)") !=
+          std::string::npos);
     // runc init and a fork of it (exe "/" inside the container's mount namespace).
     c.runc_start(1100, 1000, "s1");
     c.engine->on_event(c.base(1101, 1100, "/", "unshare"));
@@ -513,7 +590,9 @@ TEST_CASE("container_sensitive_syscall: mount from a container, not from runc's 
     CHECK(c.of("container_sensitive_syscall")[1]->severity == Severity::Critical);
 }
 
-TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, once /proc has moved on", "[detections][syscalls][runc]") {
+TEST_CASE(
+    "runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, once /proc has moved on",
+    "[detections][syscalls][runc]") {
     // Live, the clone's event is read after it has exec'd the container's command: its
     // /proc/PID/exe is the container's busybox by then. The record still names the init's
     // executable ("/") and its parent, the host's runc.
@@ -524,21 +603,33 @@ TEST_CASE("runc's nsexec clone (CLONE_PARENT, no exec) is the runtime, live, onc
         return;
     }
     namespace fs = std::filesystem;
-    const fs::path proc = fs::temp_directory_path() / ("adock-nsexec-" + std::to_string(::getpid()));
+    const fs::path proc =
+        fs::temp_directory_path() / ("adock-nsexec-" + std::to_string(::getpid()));
     fs::create_directories(proc / "1103");
     fs::create_directories(proc / "1104");
     fs::create_symlink("/bin/busybox", proc / "1103" / "exe");
     fs::create_symlink("/bin/busybox", proc / "1104" / "exe");
     {
         Catalogue c(proc.string());
-        c.exec(1000, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "s1"},
+        c.exec(1000,
+               1,
+               "/usr/bin/containerd-shim-runc-v2",
+               {"containerd-shim-runc-v2", "-namespace", "default", "-id", "s1"},
                shim);
-        c.exec(1100, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s1"}, runc);
+        c.exec(1100,
+               1000,
+               "/usr/sbin/runc",
+               {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s1"},
+               runc);
         c.exec(1101, 1100, "/usr/sbin/runc", {"runc", "init"}, runc);  // /proc/self/exe init
         c.runc_reexec(1101, 1100, "00:01", 7788);  // its re-exec from the sealed copy
         // runc 1.1's other sealed copy: a detached read-only bind mount of the binary itself
         // (the same inode, exe "/"), under another runc for container s2.
-        c.exec(1200, 1000, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s2"}, runc);
+        c.exec(1200,
+               1000,
+               "/usr/sbin/runc",
+               {"runc", "--root", "/run/containerd/runc/default", "create", "--bundle", "/b", "s2"},
+               runc);
         c.exec(1201, 1200, "/usr/sbin/runc", {"runc", "init"}, runc);
         c.runc_reexec(1201, 1200, runc->first, runc->second);
         fs::create_directories(proc / "1203");
@@ -594,34 +685,38 @@ TEST_CASE("the index tests an event only against rules that can match it", "[det
     e.on_event(chmod);
     CHECK(e.stats().rule_tests == 2);  // by_syscall and by_operation, not mount's nor the exec rule
     e.flush();
-    CHECK(got.size() == 2);            // and both match: the two tested are the two that apply
+    CHECK(got.size() == 2);  // and both match: the two tested are the two that apply
 }
 
 TEST_CASE("catalogue errors point at file:line:col", "[detections][loader]") {
     const auto error_of = test::rule_error;
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {syscall: [mkdri]}\n").starts_with(
-        "r.yaml:4:22: syscall: unknown syscall 'mkdri'"));
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {operation: [delete]}\n").starts_with(
-        "r.yaml:4:24: operation: unknown 'delete'"));
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {exit: [EWHAT]}\n").starts_with(
-        "r.yaml:4:19: exit: expected a number or an errno name"));
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n    aggregate: {by: [colour]}\n")
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {syscall: [mkdri]}\n")
+              .starts_with("r.yaml:4:22: syscall: unknown syscall 'mkdri'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {operation: [delete]}\n")
+              .starts_with("r.yaml:4:24: operation: unknown 'delete'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {exit: [EWHAT]}\n")
+              .starts_with("r.yaml:4:19: exit: expected a number or an errno name"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n    aggregate: "
+                   "{by: [colour]}\n")
               .starts_with("r.yaml:5:21: aggregate.by: unknown field 'colour'"));
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {event: exec}\n    variants:\n      - severity: high\n")
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {event: exec}\n    variants:\n   "
+                   "   - severity: high\n")
               .starts_with("r.yaml:6:9: variant: needs 'when'"));
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {record_type: [NOPE]}\n").starts_with(
-        "r.yaml:4:26: record_type: unknown audit record type 'NOPE'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {record_type: [NOPE]}\n")
+              .starts_with("r.yaml:4:26: record_type: unknown audit record type 'NOPE'"));
     // Known to the kernel, dropped by the framer: a rule on it could never match.
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {record_type: [AVC]}\n").starts_with(
-        "r.yaml:4:26: record_type: AVC records are not read"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match: {record_type: [AVC]}\n")
+              .starts_with("r.yaml:4:26: record_type: AVC records are not read"));
 }
 
 // --- issue 15: container escape techniques -----------------------------------------------
 
 namespace {
 
-/// A memfd exec as the kernel records it: execveat(fd, "", AT_EMPTY_PATH), exe "/memfd:NAME (deleted)".
-void memfd_exec(Catalogue& c, int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
+/// A memfd exec as the kernel records it: execveat(fd, "", AT_EMPTY_PATH), exe "/memfd:NAME
+/// (deleted)".
+void memfd_exec(
+    Catalogue& c, int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
     audit::Event e = c.base(pid, ppid, exe, "execveat");
     e.has_execve = true;
     e.argv = std::move(argv);
@@ -635,7 +730,8 @@ void memfd_exec(Catalogue& c, int pid, int ppid, const std::string& exe, std::ve
 }
 
 /// An openat of `name` with `flags`, its result `exit` (0: success).
-audit::Event open_event(Catalogue& c, int pid, int ppid, const std::string& name, int flags, std::int64_t exit) {
+audit::Event open_event(
+    Catalogue& c, int pid, int ppid, const std::string& name, int flags, std::int64_t exit) {
     audit::Event e = c.file(pid, ppid, "/bin/busybox", "openat", name);
     e.args = {0xffffff9c, 0, static_cast<std::uint64_t>(flags), 0};
     e.success = exit >= 0;
@@ -645,7 +741,9 @@ audit::Event open_event(Catalogue& c, int pid, int ppid, const std::string& name
 
 }  // namespace
 
-TEST_CASE("fileless_exec: a memfd or deleted program, critical in a container; runc's sealed copy is not", "[detections][escape]") {
+TEST_CASE(
+    "fileless_exec: a memfd or deleted program, critical in a container; runc's sealed copy is not",
+    "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");
     memfd_exec(c, 502, 501, "/memfd:adock-payload (deleted)", {"true"});
@@ -676,11 +774,16 @@ TEST_CASE("fileless_exec: a memfd or deleted program, critical in a container; r
     CHECK(c.of("fileless_exec").size() == 3);
 }
 
-TEST_CASE("container_escape_write: the host's escape surfaces opened for writing from a container, refused or not", "[detections][escape]") {
+TEST_CASE(
+    "container_escape_write: the host's escape surfaces opened for writing from a container, "
+    "refused or not",
+    "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");
-    c.engine->on_event(open_event(c, 501, 500, "/proc/sys/kernel/core_pattern", O_WRONLY, -30));  // EROFS
-    c.engine->on_event(open_event(c, 501, 500, "cg/release_agent", O_WRONLY | O_TRUNC, 0));   // relative to /
+    // EROFS
+    c.engine->on_event(open_event(c, 501, 500, "/proc/sys/kernel/core_pattern", O_WRONLY, -30));
+    // relative to /
+    c.engine->on_event(open_event(c, 501, 500, "cg/release_agent", O_WRONLY | O_TRUNC, 0));
     c.engine->on_event(open_event(c, 501, 500, "/proc/sysrq-trigger", O_WRONLY, -30));
     c.engine->flush();
     const auto hits = c.of("container_escape_write");
@@ -700,14 +803,16 @@ TEST_CASE("container_escape_write: the host's escape surfaces opened for writing
     // Reading them, a container's own file of such a name elsewhere, and the host writing them.
     c.engine->on_event(open_event(c, 501, 500, "/proc/sys/kernel/core_pattern", O_RDONLY, 0));
     c.engine->on_event(open_event(c, 501, 500, "/tmp/core_pattern", O_WRONLY | O_CREAT, 0));
-    c.engine->on_event(open_event(c, 501, 500, "/tmp/sys/kernel/uevent_helper", O_WRONLY | O_CREAT, 0));
+    c.engine->on_event(
+        open_event(c, 501, 500, "/tmp/sys/kernel/uevent_helper", O_WRONLY | O_CREAT, 0));
     c.exec(600, 1, "/usr/lib/systemd/systemd-sysctl", {"systemd-sysctl"});
     c.engine->on_event(open_event(c, 600, 1, "/proc/sys/kernel/core_pattern", O_WRONLY, 0));
     c.engine->flush();
     CHECK(c.of("container_escape_write").size() == 3);
 }
 
-TEST_CASE("runtime_socket_from_container: connect(2) the socket rule saw, from a container only", "[detections][escape]") {
+TEST_CASE("runtime_socket_from_container: connect(2) the socket rule saw, from a container only",
+          "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");
     auto connect = c.file(501, 500, "/bin/busybox", "connect", "/var/run/docker.sock");
@@ -735,7 +840,10 @@ TEST_CASE("runtime_socket_from_container: connect(2) the socket rule saw, from a
     CHECK(c.of("runtime_socket_from_container").size() == 1);
 }
 
-TEST_CASE("container_host_namespace_join: live, a container process in the host's mount namespace after setns", "[detections][escape]") {
+TEST_CASE(
+    "container_host_namespace_join: live, a container process in the host's mount namespace after "
+    "setns",
+    "[detections][escape]") {
     // Live, the shim is known by its identity: the host's file.
     const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
     if (!shim) {
@@ -743,7 +851,8 @@ TEST_CASE("container_host_namespace_join: live, a container process in the host'
         return;
     }
     namespace fs = std::filesystem;
-    const fs::path proc = fs::temp_directory_path() / ("adock-nsjoin-" + std::to_string(::getpid()));
+    const fs::path proc =
+        fs::temp_directory_path() / ("adock-nsjoin-" + std::to_string(::getpid()));
     fs::remove_all(proc);
     auto pid_dir = [&](int pid, const std::string& mnt, const std::string& cgroup) {
         fs::create_directories(proc / std::to_string(pid) / "ns");
@@ -759,7 +868,11 @@ TEST_CASE("container_host_namespace_join: live, a container process in the host'
     pid_dir(1504, "mnt:[4026531841]", "0::/user.slice\n");  // a host process now has the pid
     {
         Catalogue c(proc.string());
-        c.exec(1500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, shim);
+        c.exec(1500,
+               1,
+               "/usr/bin/containerd-shim-runc-v2",
+               {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+               shim);
         c.exec(1501, 1500, "/bin/busybox", {"sh"});
         c.exec(1502, 1501, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "sh"});
         c.exec(1503, 1501, "/usr/bin/nsenter", {"nsenter", "-t", "1", "-m", "sh"});
@@ -792,18 +905,25 @@ TEST_CASE("container_host_namespace_join: live, a container process in the host'
     fs::remove_all(proc);
 }
 
-TEST_CASE("rule conditions fileless and host_namespace are checked at load", "[detections][loader]") {
-    CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: syscall, host_namespace: [mount]}\n")
+TEST_CASE("rule conditions fileless and host_namespace are checked at load",
+          "[detections][loader]") {
+    CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: syscall, "
+                           "host_namespace: [mount]}\n")
               .find("host_namespace: unknown namespace 'mount'") != std::string::npos);
-    CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: exec, fileless: maybe}\n")
+    CHECK(test::rule_error(
+              "rules:\n  - id: x\n    summary: s\n    match: {event: exec, fileless: maybe}\n")
               .find("fileless") != std::string::npos);
 }
 
-TEST_CASE("a replay keeps what its stream taught across the engine's periodic tick", "[detections][replay]") {
+TEST_CASE("a replay keeps what its stream taught across the engine's periodic tick",
+          "[detections][replay]") {
     // The tick re-resolves the lists from the host's files; a replay's are the stream's (CI saw
     // runc_suspicious_exec for a shim's runc once in five replays of the same capture).
     Catalogue c;
-    c.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+    c.exec(500,
+           1,
+           "/usr/bin/containerd-shim-runc-v2",
+           {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
            std::make_pair(std::string("fe:00"), std::uint64_t{1048700}));
     c.engine->tick(c.clock.now());
     c.runc_start(510, 500, "c1");
@@ -815,13 +935,30 @@ TEST_CASE("a replay keeps what its stream taught across the engine's periodic ti
     CHECK(c.of("fileless_exec").empty());
 }
 
-TEST_CASE("runc_leaked_fd_cwd and container_host_mount: the host's clients asking for them, by identity", "[detections][escape]") {
+TEST_CASE(
+    "runc_leaked_fd_cwd and container_host_mount: the host's clients asking for them, by identity",
+    "[detections][escape]") {
     Catalogue c;
     const std::pair<std::string, std::uint64_t> docker{"fe:00", 4242001};
-    c.exec(800, 1, "/usr/bin/docker", {"docker", "run", "-w", "/proc/self/fd/7", "adock-bb:1", "true"}, docker);
-    c.exec(801, 1, "/usr/bin/docker", {"docker", "exec", "-w", "/proc/self/fd/8", "web", "sh"}, docker);
-    c.exec(802, 1, "/usr/bin/docker", {"docker", "run", "--rm", "-v", "/:/host", "adock-bb:1", "true"}, docker);
-    c.exec(803, 1, "/usr/sbin/runc", {"runc", "--root", "/r", "exec", "--cwd", "/proc/self/fd/7", "c1", "sh"},
+    c.exec(800,
+           1,
+           "/usr/bin/docker",
+           {"docker", "run", "-w", "/proc/self/fd/7", "adock-bb:1", "true"},
+           docker);
+    c.exec(801,
+           1,
+           "/usr/bin/docker",
+           {"docker", "exec", "-w", "/proc/self/fd/8", "web", "sh"},
+           docker);
+    c.exec(802,
+           1,
+           "/usr/bin/docker",
+           {"docker", "run", "--rm", "-v", "/:/host", "adock-bb:1", "true"},
+           docker);
+    c.exec(803,
+           1,
+           "/usr/sbin/runc",
+           {"runc", "--root", "/r", "exec", "--cwd", "/proc/self/fd/7", "c1", "sh"},
            std::make_pair(std::string("fe:00"), std::uint64_t{1048601}));
     c.engine->flush();
     const auto cwd = c.of("runc_leaked_fd_cwd");
@@ -842,18 +979,34 @@ TEST_CASE("runc_leaked_fd_cwd and container_host_mount: the host's clients askin
     // Ordinary requests; a program that is not the host's client (by its file); a container's
     // own docker CLI; the request words as the container command's arguments.
     Catalogue q;
-    q.exec(800, 1, "/usr/bin/docker", {"docker", "run", "-w", "/srv", "-v", "/srv:/srv", "adock-bb:1"}, docker);
-    q.exec(801, 1, "/tmp/x/docker", {"docker", "run", "-w", "/proc/self/fd/7", "img"},
+    q.exec(800,
+           1,
+           "/usr/bin/docker",
+           {"docker", "run", "-w", "/srv", "-v", "/srv:/srv", "adock-bb:1"},
+           docker);
+    q.exec(801,
+           1,
+           "/tmp/x/docker",
+           {"docker", "run", "-w", "/proc/self/fd/7", "img"},
            std::make_pair(std::string("fe:00"), std::uint64_t{777}));
     q.container(900, 901, "c9");
-    q.exec(902, 901, "/usr/bin/docker", {"docker", "run", "-v", "/:/h", "img"}, std::make_pair(std::string("00:33"), std::uint64_t{55}));
-    q.exec(803, 1, "/usr/bin/docker", {"docker", "run", "img", "sh", "-c", "x", "-w", "/proc/self/fd/7"}, docker);
+    q.exec(902,
+           901,
+           "/usr/bin/docker",
+           {"docker", "run", "-v", "/:/h", "img"},
+           std::make_pair(std::string("00:33"), std::uint64_t{55}));
+    q.exec(803,
+           1,
+           "/usr/bin/docker",
+           {"docker", "run", "img", "sh", "-c", "x", "-w", "/proc/self/fd/7"},
+           docker);
     q.engine->flush();
     CHECK(q.of("runc_leaked_fd_cwd").empty());
     CHECK(q.of("container_host_mount").empty());
 }
 
-TEST_CASE("container_host_mount: mount(2) of a block device from a container, refused or not", "[detections][escape]") {
+TEST_CASE("container_host_mount: mount(2) of a block device from a container, refused or not",
+          "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");
     audit::Event m = c.file(501, 500, "/bin/busybox", "mount", "/tmp/sda");
@@ -878,7 +1031,8 @@ TEST_CASE("container_host_mount: mount(2) of a block device from a container, re
     CHECK(hits[0]->container->id == "c1");
 }
 
-TEST_CASE("container_host_mount: chroot from a container onto a block device it mounted", "[detections][escape]") {
+TEST_CASE("container_host_mount: chroot from a container onto a block device it mounted",
+          "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");
     c.container(700, 701, "c2");
@@ -899,13 +1053,15 @@ TEST_CASE("container_host_mount: chroot from a container onto a block device it 
     const auto hits = c.of("container_host_mount");
     REQUIRE(hits.size() == 2);
     CHECK(hits[0]->summary.find("mount of the block device /tmp/sda") != std::string::npos);
-    CHECK(hits[1]->summary.find("chroot into /mnt, the block device 08:01 the container mounted") != std::string::npos);
+    CHECK(hits[1]->summary.find("chroot into /mnt, the block device 08:01 the container mounted") !=
+          std::string::npos);
     CHECK(hits[1]->syscall == "chroot");
     REQUIRE(hits[1]->container);
     CHECK(hits[1]->container->id == "c1");
 }
 
-TEST_CASE("container_host_mount folds per container and technique: a mount, a chroot", "[detections][aggregate]") {
+TEST_CASE("container_host_mount folds per container and technique: a mount, a chroot",
+          "[detections][aggregate]") {
     // By [source, event.syscall] (execve and execveat counting as one: live, runc init's exec
     // and its re-exec of itself read the same spec; containers.sh checks it is one alert).
     Catalogue c;
@@ -930,7 +1086,9 @@ TEST_CASE("container_host_mount folds per container and technique: a mount, a ch
     CHECK(*hits[2]->count == 1);
 }
 
-TEST_CASE("container_host_mount: live, chroot from a container onto the host's root by its dev/inode", "[detections][escape]") {
+TEST_CASE(
+    "container_host_mount: live, chroot from a container onto the host's root by its dev/inode",
+    "[detections][escape]") {
     const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
     const auto root = host_file("/");
     if (!shim || !root) {
@@ -938,51 +1096,72 @@ TEST_CASE("container_host_mount: live, chroot from a container onto the host's r
         return;
     }
     namespace fs = std::filesystem;
-    const fs::path proc = fs::temp_directory_path() / ("adock-chroot-" + std::to_string(::getpid()));
+    const fs::path proc =
+        fs::temp_directory_path() / ("adock-chroot-" + std::to_string(::getpid()));
     fs::remove_all(proc);
     fs::create_directories(proc);
     {
         Catalogue c(proc.string());
-        c.exec(1500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, shim);
+        c.exec(1500,
+               1,
+               "/usr/bin/containerd-shim-runc-v2",
+               {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+               shim);
         c.exec(1501, 1500, "/bin/busybox", {"sh"});
-        auto chroot_to = [&](int pid, const std::string& dir, const std::pair<std::string, std::uint64_t>& id) {
-            auto e = c.file(pid, 1500, "/bin/busybox", "chroot", dir);
-            e.paths[1].mode = S_IFDIR | 0755;
-            e.paths[1].dev = id.first;
-            e.paths[1].inode = id.second;
-            c.engine->on_event(e);
-        };
-        chroot_to(1501, "/hostroot", *root);                      // -v /:/hostroot, then chroot
-        chroot_to(1501, "/srv", {root->first, root->second + 1});  // another directory of that disk: quiet
-        c.exec(1600, 1, "/usr/sbin/chroot", {"chroot", "/"});      // the host chrooting: not a container
+        auto chroot_to =
+            [&](int pid, const std::string& dir, const std::pair<std::string, std::uint64_t>& id) {
+                auto e = c.file(pid, 1500, "/bin/busybox", "chroot", dir);
+                e.paths[1].mode = S_IFDIR | 0755;
+                e.paths[1].dev = id.first;
+                e.paths[1].inode = id.second;
+                c.engine->on_event(e);
+            };
+        chroot_to(1501, "/hostroot", *root);  // -v /:/hostroot, then chroot
+        // another directory of that disk: quiet
+        chroot_to(1501, "/srv", {root->first, root->second + 1});
+        // the host chrooting: not a container
+        c.exec(1600, 1, "/usr/sbin/chroot", {"chroot", "/"});
         chroot_to(1600, "/", *root);
         c.engine->flush();
         const auto hits = c.of("container_host_mount");
         REQUIRE(hits.size() == 1);
-        CHECK(hits[0]->summary.find("chroot into the host's root directory, mounted at /hostroot") != std::string::npos);
+        CHECK(
+            hits[0]->summary.find("chroot into the host's root directory, mounted at /hostroot") !=
+            std::string::npos);
         CHECK(hits[0]->severity == Severity::High);
     }
     fs::remove_all(proc);
 }
 
-TEST_CASE("container_drift_exec: a program the container wrote itself, by dev/inode, whatever its name", "[detections][escape]") {
+TEST_CASE(
+    "container_drift_exec: a program the container wrote itself, by dev/inode, whatever its name",
+    "[detections][escape]") {
     Catalogue c;
     c.container(500, 501, "c1");
     auto inode_of = [&](const std::string& name) {
         return c.file(1, 0, "/x", "openat", name).paths[1].inode;
     };
-    // cp /bin/busybox /tmp/x (a write-open creating it), chmod 755 /tmp/x, mv /tmp/x /tmp/y, /tmp/y.
+    // cp /bin/busybox /tmp/x (a write-open creating it), chmod 755 /tmp/x, mv /tmp/x /tmp/y,
+    // /tmp/y.
     audit::Event cp = open_event(c, 501, 500, "/tmp/x", O_WRONLY | O_CREAT | O_TRUNC, 0);
     cp.paths[1].nametype = "CREATE";
     c.engine->on_event(cp);
-    c.exec(502, 501, "/tmp/y", {"y", "true"}, std::make_pair(std::string("fe:00"), inode_of("/tmp/x")));
+    c.exec(502,
+           501,
+           "/tmp/y",
+           {"y", "true"},
+           std::make_pair(std::string("fe:00"), inode_of("/tmp/x")));
     // The image's own programs; a file of the same inode in another container; the host's write.
     c.exec(503, 501, "/bin/ls", {"ls"}, std::make_pair(std::string("fe:00"), std::uint64_t{4711}));
     c.container(600, 601, "c2");
     c.exec(602, 601, "/tmp/x", {"x"}, std::make_pair(std::string("fe:00"), inode_of("/tmp/x")));
     c.exec(700, 1, "/usr/bin/bash", {"bash"});
     c.engine->on_event(open_event(c, 700, 1, "/srv/tool", O_WRONLY | O_CREAT, 0));
-    c.exec(503, 501, "/srv/tool", {"tool"}, std::make_pair(std::string("fe:00"), inode_of("/srv/tool")));
+    c.exec(503,
+           501,
+           "/srv/tool",
+           {"tool"},
+           std::make_pair(std::string("fe:00"), inode_of("/srv/tool")));
     c.engine->flush();
     const auto hits = c.of("container_drift_exec");
     REQUIRE(hits.size() == 1);
@@ -993,7 +1172,9 @@ TEST_CASE("container_drift_exec: a program the container wrote itself, by dev/in
     CHECK(hits[0]->summary.find("written in the container as /tmp/x") != std::string::npos);
 }
 
-TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on the exec's grandchild", "[detections][initiator]") {
+TEST_CASE(
+    "initiator: ctr task exec's human, through containerd's runc exec, on the exec's grandchild",
+    "[detections][initiator]") {
     Catalogue c;  // a replay: the stream alone
     const std::pair<std::string, std::uint64_t> runc_file{"fe:00", 1048601};
     c.container(500, 501, "c1");
@@ -1014,10 +1195,22 @@ TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on 
         c.engine->on_event(e);
     };
     auto runc_exec = [&](int runc, const std::string& id) {
-        c.exec(runc, 500, "/usr/sbin/runc", {"runc", "--root", "/run/containerd/runc/default", "exec", "--process", "/tmp/p", "--detach", id}, runc_file);
+        c.exec(runc,
+               500,
+               "/usr/sbin/runc",
+               {"runc",
+                "--root",
+                "/run/containerd/runc/default",
+                "exec",
+                "--process",
+                "/tmp/p",
+                "--detach",
+                id},
+               runc_file);
         c.exec(runc + 1, runc, "/usr/sbin/runc", {"runc", "init"}, runc_file);
         c.runc_reexec(runc + 1, runc, "00:01", 7788);
-        c.exec(runc + 1, 500, "/bin/busybox", {"sh"});  // the exec'd command, reparented to the shim
+        // the exec'd command, reparented to the shim
+        c.exec(runc + 1, 500, "/bin/busybox", {"sh"});
     };
     auto chmod = [&](int pid, int ppid) {
         auto e = c.file(pid, ppid, "/bin/busybox", "fchmodat", "/usr/bin/tool");
@@ -1028,9 +1221,9 @@ TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on 
     runc_exec(600, "c1");
     c.exec(602, 601, "/bin/busybox", {"sh", "-c", "chmod"});  // the shell's child
     c.exec(603, 602, "/bin/busybox", {"chmod", "700", "/usr/bin/tool"});
-    chmod(603, 602);   // a grandchild of the exec'd command
-    chmod(501, 500);   // the container's own command: nobody asked for it
-    chmod(604, 603);   // a fork of the grandchild the stream never saw exec
+    chmod(603, 602);  // a grandchild of the exec'd command
+    chmod(501, 500);  // the container's own command: nobody asked for it
+    chmod(604, 603);  // a fork of the grandchild the stream never saw exec
     const auto hits = c.of("container_binary_modified");
     REQUIRE(hits.size() == 3);
     REQUIRE(hits[2]->initiator);
@@ -1041,7 +1234,8 @@ TEST_CASE("initiator: ctr task exec's human, through containerd's runc exec, on 
     CHECK(hits[0]->initiator->auid == 1001U);
     CHECK(hits[0]->initiator->user == std::optional<std::string>("alice"));
     CHECK(hits[0]->initiator->exe == "/usr/bin/ctr");
-    CHECK(to_json(*hits[0]).find(R"("initiator":{"pid":51,"exe":"/usr/bin/ctr")") != std::string::npos);
+    CHECK(to_json(*hits[0]).find(R"("initiator":{"pid":51,"exe":"/usr/bin/ctr")") !=
+          std::string::npos);
     CHECK_FALSE(hits[1]->initiator);
     CHECK(to_json(*hits[1]).find("initiator") == std::string::npos);
     SECTION("two requests for the same container: ambiguous") {
@@ -1070,7 +1264,10 @@ const std::string kStartId = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa001122
 const std::string kOtherId = "aa11bb22cc33dd44ee55ff6600112233445566778899aabbccddeeff00112233";
 
 /// A container client's exec (by its host file: a replay learns it from this PATH item).
-void client_exec(Catalogue& c, int pid, std::uint32_t auid, std::vector<std::string> argv,
+void client_exec(Catalogue& c,
+                 int pid,
+                 std::uint32_t auid,
+                 std::vector<std::string> argv,
                  std::optional<std::pair<std::string, std::uint64_t>> file = std::nullopt) {
     audit::Event e = c.base(pid, 40, "/usr/bin/docker", "execve");
     e.has_execve = true;
@@ -1089,13 +1286,34 @@ void client_exec(Catalogue& c, int pid, std::uint32_t auid, std::vector<std::str
 /// A container's start as docker's containerd does it: its shim (`shim`), the shim's
 /// `runc create` (`shim` + 10) and runc init (+ 11) re-executing itself, then the init exec'ing
 /// the container's command (reparented to the shim).
-void docker_start(Catalogue& c, int shim, const std::string& id,
+void docker_start(Catalogue& c,
+                  int shim,
+                  const std::string& id,
                   std::optional<std::pair<std::string, std::uint64_t>> shim_file = std::nullopt,
                   std::optional<std::pair<std::string, std::uint64_t>> runc_file = std::nullopt) {
-    c.exec(shim, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "moby", "-id", id}, shim_file);
-    const auto runc = runc_file.value_or(std::make_pair(std::string("fe:00"), std::uint64_t{1048601}));
-    c.exec(shim + 10, shim, "/usr/sbin/runc",
-           {"runc", "--root", "/var/run/docker/runtime-runc/moby", "--log", "/l", "--log-format", "json", "create", "--bundle", "/b", "--pid-file", "/p", id},
+    c.exec(shim,
+           1,
+           "/usr/bin/containerd-shim-runc-v2",
+           {"containerd-shim-runc-v2", "-namespace", "moby", "-id", id},
+           shim_file);
+    const auto runc =
+        runc_file.value_or(std::make_pair(std::string("fe:00"), std::uint64_t{1048601}));
+    c.exec(shim + 10,
+           shim,
+           "/usr/sbin/runc",
+           {"runc",
+            "--root",
+            "/var/run/docker/runtime-runc/moby",
+            "--log",
+            "/l",
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/p",
+            id},
            runc);
     c.exec(shim + 11, shim + 10, "/usr/sbin/runc", {"runc", "init"}, runc);
     c.runc_reexec(shim + 11, shim + 10, "00:01", 7788);
@@ -1108,7 +1326,10 @@ void chmod_in(Catalogue& c, int pid, int ppid) {
 
 }  // namespace
 
-TEST_CASE("initiator: docker start's human, through runc create, on the container's init and its children", "[detections][initiator]") {
+TEST_CASE(
+    "initiator: docker start's human, through runc create, on the container's init and its "
+    "children",
+    "[detections][initiator]") {
     Catalogue c;  // a replay: the stream alone, no names
     client_exec(c, 50, 1000, {"docker", "start", kStartId.substr(0, 12)});
     docker_start(c, 500, kStartId);
@@ -1126,7 +1347,8 @@ TEST_CASE("initiator: docker start's human, through runc create, on the containe
         CHECK_FALSE(hits[k]->initiator->ambiguous);
         CHECK(hits[k]->initiator->pid == 50);
         CHECK(hits[k]->initiator->auid == 1000U);
-        CHECK(hits[k]->initiator->argv == std::vector<std::string>{"docker", "start", kStartId.substr(0, 12)});
+        CHECK(hits[k]->initiator->argv ==
+              std::vector<std::string>{"docker", "start", kStartId.substr(0, 12)});
     }
     REQUIRE(hits[2]->container);
     CHECK(hits[2]->container->id == kOtherId);
@@ -1135,7 +1357,8 @@ TEST_CASE("initiator: docker start's human, through runc create, on the containe
     CHECK(c.engine->initiator_stats().unmatched == 1);
 }
 
-TEST_CASE("initiator: docker start and run in a replay: ambiguous, or unknown, never a guess", "[detections][initiator]") {
+TEST_CASE("initiator: docker start and run in a replay: ambiguous, or unknown, never a guess",
+          "[detections][initiator]") {
     Catalogue c;
     SECTION("two clients start the same container: ambiguous") {
         client_exec(c, 50, 1000, {"docker", "start", kStartId.substr(0, 12)});
@@ -1171,7 +1394,8 @@ TEST_CASE("initiator: docker start and run in a replay: ambiguous, or unknown, n
     }
 }
 
-TEST_CASE("initiator: docker run, live: by the name the container was given, or by its image", "[detections][initiator]") {
+TEST_CASE("initiator: docker run, live: by the name the container was given, or by its image",
+          "[detections][initiator]") {
     const auto runc = host_runc();
     const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
     const auto docker = host_file("/usr/bin/docker");
@@ -1196,7 +1420,11 @@ TEST_CASE("initiator: docker run, live: by the name the container was given, or 
         c.cfg.docker_containers_dir = (dir / "docker").string();
         c.engine = std::make_unique<rules::Engine>(
             c.cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), c.out, c.clock);
-        client_exec(c, 50, 1000, {"docker", "run", "-it", "--rm", "--name", "web", "adock-bb:1", "sh"}, docker);
+        client_exec(c,
+                    50,
+                    1000,
+                    {"docker", "run", "-it", "--rm", "--name", "web", "adock-bb:1", "sh"},
+                    docker);
         client_exec(c, 51, 1001, {"docker", "run", "-d", "other:2"}, docker);
         // Each start's names read before the next event (under a sanitizer and load, the
         // resolver can take longer than the decision's 300 ms wall-clock wait).

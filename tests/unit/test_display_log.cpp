@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // Strings from the audit stream on their way to a reader: control characters in log messages and
 // chat or pager display text, timestamps that overflow.
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "alert/alert.hpp"
-#include "http_test_server.hpp"
 #include "audit/event.hpp"
+#include "http_test_server.hpp"
 #include "outputs/display.hpp"
 #include "outputs/formats.hpp"
 #include "outputs/slack.hpp"
@@ -26,15 +26,18 @@ TEST_CASE("log messages are one line: C0, DEL and the backslash escaped", "[util
     CHECK(escape("x\naudisp-docker: info: forged") == "x\\x0aaudisp-docker: info: forged");
     CHECK(escape("a\rb\tc\x1b[2Jd\x7f") == "a\\x0db\\x09c\\x1b[2Jd\\x7f");
     CHECK(escape("back\\x0a") == "back\\\\x0a");  // an escape cannot be forged either
-    CHECK(escape("\xC3\xA9") == "\xC3\xA9");     // UTF-8 passes
+    CHECK(escape("\xC3\xA9") == "\xC3\xA9");      // UTF-8 passes
 }
 
-TEST_CASE("a logged exe path with newlines and a copy of a log line stays one line", "[util][log][hostile]") {
+TEST_CASE("a logged exe path with newlines and a copy of a log line stays one line",
+          "[util][log][hostile]") {
     adock::test_http::StderrCapture capture;
-    adock::log::warning("cannot read /tmp/x\naudisp-docker: info: integrity: 0 differences (all good)\n/runc");
+    adock::log::warning(
+        "cannot read /tmp/x\naudisp-docker: info: integrity: 0 differences (all good)\n/runc");
     const std::string text = capture.finish();
     CHECK(text ==
-          "audisp-docker: warning: cannot read /tmp/x\\x0aaudisp-docker: info: integrity: 0 differences (all good)"
+          "audisp-docker: warning: cannot read /tmp/x\\x0aaudisp-docker: info: integrity: 0 "
+          "differences (all good)"
           "\\x0a/runc\n");
 }
 
@@ -52,22 +55,29 @@ TEST_CASE("display text: controls become pictures, bidi controls U+FFFD", "[outp
     CHECK(display_replacement("\x1b") == std::optional<std::string>("\xE2\x90\x9B"));
     CHECK(display_replacement("\n") == std::optional<std::string>("\xE2\x90\x8A"));
     CHECK(display_replacement("\x7f") == std::optional<std::string>("\xE2\x90\xA1"));
-    for (const char* bidi : {"\xE2\x80\xAE", "\xE2\x80\xAA", "\xE2\x81\xA6", "\xE2\x81\xA9", "\xE2\x80\x8E",
-                             "\xE2\x80\x8F", "\xD8\x9C"}) {
+    for (const char* bidi : {"\xE2\x80\xAE",
+                             "\xE2\x80\xAA",
+                             "\xE2\x81\xA6",
+                             "\xE2\x81\xA9",
+                             "\xE2\x80\x8E",
+                             "\xE2\x80\x8F",
+                             "\xD8\x9C"}) {
         CHECK(display_replacement(bidi) == std::optional<std::string>("\xEF\xBF\xBD"));
     }
     CHECK_FALSE(display_replacement("a").has_value());
     CHECK_FALSE(display_replacement("\xE2\x80\xA6").has_value());  // the ellipsis stays
 
     // Slack: mrkdwn emphasis cannot be formed from a value.
-    const std::string t = adock::outputs::slack_text("*bold* _it_ ~st~ `code` \x1b[31m\xE2\x80\xAEtxt", 200);
+    const std::string t =
+        adock::outputs::slack_text("*bold* _it_ ~st~ `code` \x1b[31m\xE2\x80\xAEtxt", 200);
     for (const char c : std::string("*_~`\x1b")) {
         CHECK(t.find(c) == std::string::npos);
     }
     CHECK(t.find("\xE2\x80\xAE") == std::string::npos);
 }
 
-TEST_CASE("every chat and pager payload: no control or bidi character in any string", "[outputs][formats][hostile]") {
+TEST_CASE("every chat and pager payload: no control or bidi character in any string",
+          "[outputs][formats][hostile]") {
     adock::Alert a;
     a.rule_id = "container_sensitive_syscall";
     a.host = "h\x1b]0;x\x07";
@@ -75,7 +85,10 @@ TEST_CASE("every chat and pager payload: no control or bidi character in any str
     a.summary = "unshare by /tmp/\x1b[31mevil\r\nFAKE: ok\xE2\x80\xAEtxt.sh \xD8\x9C\x7f";
     a.process.exe = a.summary;
     a.process.comm = "c\x1b";
-    a.process.argv = {"/tmp/x\n", "\xE2\x81\xA6@everyone\x1b[2J", "\xE2\x80\x8F" "arg\t"};
+    a.process.argv = {"/tmp/x\n",
+                      "\xE2\x81\xA6@everyone\x1b[2J",
+                      "\xE2\x80\x8F"
+                      "arg\t"};
     a.ancestry.push_back({});
     a.ancestry.back().exe = "/bin/\x1bsh";
     a.ancestry.back().argv = {"sh\r"};
@@ -94,8 +107,10 @@ TEST_CASE("every chat and pager payload: no control or bidi character in any str
         }
         return false;
     };
-    for (const auto& body : {adock::outputs::slack_payload(a), adock::outputs::teams_payload(a),
-                             adock::outputs::discord_payload(a), adock::outputs::pagerduty_payload(a),
+    for (const auto& body : {adock::outputs::slack_payload(a),
+                             adock::outputs::teams_payload(a),
+                             adock::outputs::discord_payload(a),
+                             adock::outputs::pagerduty_payload(a),
                              adock::outputs::opsgenie_payload(a)}) {
         const YAML::Node p = adock::test::load_json(body);
         std::vector<std::string> all;

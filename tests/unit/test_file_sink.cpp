@@ -199,7 +199,8 @@ TEST_CASE("file sink reopen() starts a new file after an external rename", "[out
     }
 }
 
-TEST_CASE("file output: min_severity is applied once, by the dispatcher's gate", "[outputs][file]") {
+TEST_CASE("file output: min_severity is applied once, by the dispatcher's gate",
+          "[outputs][file]") {
     const TempDir dir;
     const std::string path = dir / "alerts.jsonl";
     auto cfg = file_config(path);

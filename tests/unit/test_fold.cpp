@@ -32,7 +32,8 @@ struct Harness {
         (void)out.replace(std::move(sinks));
         cfg.processes.use_proc = false;
         cfg.host = "testhost";
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+        engine = std::make_unique<rules::Engine>(
+            cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
     }
 
     audit::Event syscall(int pid, int ppid, const std::string& exe, const std::string& name) {
@@ -51,13 +52,19 @@ struct Harness {
         e.args = {0, 0, 0, 0};
         return e;
     }
-    void exec(int pid, int ppid, const std::string& exe, std::vector<std::string> argv, std::uint32_t uid = 0) {
+
+    void exec(int pid,
+              int ppid,
+              const std::string& exe,
+              std::vector<std::string> argv,
+              std::uint32_t uid = 0) {
         audit::Event e = syscall(pid, ppid, exe, "execve");
         e.has_execve = true;
         e.uid = uid;
         e.argv = std::move(argv);
         engine->on_event(e);
     }
+
     void seccomp(int pid, const std::string& exe, int nr, std::uint32_t arch = kX86_64) {
         audit::Event e;
         e.serial = ++serial;
@@ -73,9 +80,13 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("a fold reports the distinct command lines: a malicious one between benign ones shows", "[engine][fold]") {
+TEST_CASE("a fold reports the distinct command lines: a malicious one between benign ones shows",
+          "[engine][fold]") {
     Harness h;
-    h.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"});
+    h.exec(500,
+           1,
+           "/usr/bin/containerd-shim-runc-v2",
+           {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"});
     h.exec(501, 500, "/bin/busybox", {"sh"});
     const std::vector<std::vector<std::string>> lines{
         {"unshare", "-m", "true"},
@@ -104,7 +115,8 @@ TEST_CASE("a fold reports the distinct command lines: a malicious one between be
     REQUIRE(s.distinct[0].values.size() == 2);
     CHECK(s.distinct[0].values[1].find("/tmp/EVIL") != std::string::npos);
     const std::string json = to_json(s);
-    CHECK(json.find("\"distinct\":{\"process.cmdline\":{\"count\":2,\"values\":[") != std::string::npos);
+    CHECK(json.find("\"distinct\":{\"process.cmdline\":{\"count\":2,\"values\":[") !=
+          std::string::npos);
 }
 
 TEST_CASE("the distinct values a fold keeps are bounded", "[engine][fold]") {
@@ -129,7 +141,8 @@ TEST_CASE("the distinct values a fold keeps are bounded", "[engine][fold]") {
     CHECK(summary.size() < 8 * 300);
 }
 
-TEST_CASE("seccomp: one process trapping many distinct syscalls gives a handful of alerts", "[engine][fold][seccomp]") {
+TEST_CASE("seccomp: one process trapping many distinct syscalls gives a handful of alerts",
+          "[engine][fold][seccomp]") {
     Harness h;
     h.exec(700, 1, "/home/u/flood", {"flood", std::string(5000, 'z')}, 1000);
     for (int nr = 100000; nr < 100200; ++nr) {
@@ -167,20 +180,25 @@ TEST_CASE("seccomp: one process trapping many distinct syscalls gives a handful 
     CHECK(test::alerts_of(h.alerts, "seccomp_violation").size() == 3);
 }
 
-TEST_CASE("aggregate.distinct and aggregate.by source in the rule language", "[engine][fold][loader]") {
+TEST_CASE("aggregate.distinct and aggregate.by source in the rule language",
+          "[engine][fold][loader]") {
     CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n"
                            "    aggregate: {by: [source], distinct: [colour]}\n")
               .find("aggregate.distinct: unknown field 'colour'") != std::string::npos);
     CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n"
-                           "    aggregate: {by: [source, process.uid], distinct: [seccomp.syscall, file.path]}\n") ==
-          "no error");
-    const auto set = rules::load_rules_texts(
-        {{"r.yaml", "rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n    aggregate: {by: [source]}\n"}});
+                           "    aggregate: {by: [source, process.uid], distinct: [seccomp.syscall, "
+                           "file.path]}\n") == "no error");
+    const auto set =
+        rules::load_rules_texts({{"r.yaml",
+                                  "rules:\n  - id: x\n    summary: s\n    match: {event: "
+                                  "seccomp}\n    aggregate: {by: [source]}\n"}});
     REQUIRE(set->rules.at(0).aggregate);
-    CHECK(set->rules.at(0).aggregate->distinct == std::vector<std::string>{"process.cmdline", "file.path"});
+    CHECK(set->rules.at(0).aggregate->distinct ==
+          std::vector<std::string>{"process.cmdline", "file.path"});
 }
 
-TEST_CASE("the syscall-name cache holds known names only: distinct unknown numbers cost nothing", "[engine][syscalls]") {
+TEST_CASE("the syscall-name cache holds known names only: distinct unknown numbers cost nothing",
+          "[engine][syscalls]") {
     Harness h;
     h.exec(900, 1, "/usr/bin/bash", {"bash"});
     for (int nr = 1000; nr < 21000; ++nr) {

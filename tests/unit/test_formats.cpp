@@ -292,7 +292,8 @@ TEST_CASE("teams: hostile text is escaped for Markdown and stays valid JSON", "[
     CHECK(summary.find("\\*\\*bold\\*\\*") != std::string::npos);
     CHECK(summary.find("\\[x\\]\\(http://evil\\)") != std::string::npos);
     // A newline in a value is shown as a picture (U+240A), never a line break of the card.
-    CHECK(summary.find("\xE2\x90\x8A\\# heading\xE2\x90\x8A\\> quote\xE2\x90\x8A\\- item") != std::string::npos);
+    CHECK(summary.find("\xE2\x90\x8A\\# heading\xE2\x90\x8A\\> quote\xE2\x90\x8A\\- item") !=
+          std::string::npos);
     CHECK(summary.find("\xEF\xBF\xBD") != std::string::npos);  // invalid bytes replaced
     CHECK(body.find('\xff') == std::string::npos);
     std::string command;
@@ -301,7 +302,8 @@ TEST_CASE("teams: hostile text is escaped for Markdown and stays valid JSON", "[
             command = f["value"].as<std::string>();
         }
     }
-    CHECK(command.find("\"quoted\" 'single'\xE2\x90\x8Anewline\xE2\x90\x8D\xE2\x90\x89") != std::string::npos);
+    CHECK(command.find("\"quoted\" 'single'\xE2\x90\x8Anewline\xE2\x90\x8D\xE2\x90\x89") !=
+          std::string::npos);
     CHECK(command.find("\xe2\x80\xae") == std::string::npos);  // no right-to-left override
 }
 
@@ -400,7 +402,8 @@ TEST_CASE("discord: 100 KB strings are cut to the embed limits, 6000 in all", "[
     CHECK(adock::test::code_points(footer) <= 2048);
     REQUIRE(e["fields"].size() >= 1);
     CHECK(e["fields"].size() <= 25);
-    std::size_t total = adock::test::code_points(title) + adock::test::code_points(description) + adock::test::code_points(footer);
+    std::size_t total = adock::test::code_points(title) + adock::test::code_points(description) +
+                        adock::test::code_points(footer);
     for (const auto& f : e["fields"]) {
         const std::string name = f["name"].as<std::string>();
         const std::string value = f["value"].as<std::string>();
@@ -501,7 +504,8 @@ TEST_CASE("pagerduty: 100 KB strings keep the body under 512 KB and the summary 
     }
     const YAML::Node h = adock::test::load_json(pagerduty_payload(hostile_alert()));
     CHECK(h["payload"]["custom_details"]["process"]["argv"][1].as<std::string>() ==
-          "\"quoted\" 'single'\xE2\x90\x8Anewline\xE2\x90\x8D\xE2\x90\x89<!channel> @everyone @here **bold** "
+          "\"quoted\" 'single'\xE2\x90\x8Anewline\xE2\x90\x8D\xE2\x90\x89<!channel> @everyone "
+          "@here **bold** "
           "[x](http://evil) "
           "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
@@ -558,8 +562,8 @@ TEST_CASE("opsgenie: hostile and 100 KB strings stay within the Alert API limits
         std::size_t details = 0;
         for (const auto& kv : p["details"]) {
             CHECK(is_json_string(kv.second));
-            details +=
-                adock::test::code_points(kv.first.as<std::string>()) + adock::test::code_points(kv.second.as<std::string>());
+            details += adock::test::code_points(kv.first.as<std::string>()) +
+                       adock::test::code_points(kv.second.as<std::string>());
         }
         CHECK(details <= 8000);
         CHECK(adock::test::code_points(p["entity"].as<std::string>()) <= 512);
@@ -679,13 +683,16 @@ TEST_CASE("all formats: severities map as each API names them", "[formats]") {
         Alert a = sample_alert();
         a.severity = e.severity;
         INFO(severity_name(e.severity));
-        CHECK(adock::test::load_json(pagerduty_payload(a))["payload"]["severity"].as<std::string>() ==
-              e.pagerduty);
-        CHECK(adock::test::load_json(opsgenie_payload(a))["priority"].as<std::string>() == e.opsgenie);
+        CHECK(
+            adock::test::load_json(pagerduty_payload(a))["payload"]["severity"].as<std::string>() ==
+            e.pagerduty);
+        CHECK(adock::test::load_json(opsgenie_payload(a))["priority"].as<std::string>() ==
+              e.opsgenie);
         CHECK(adock::test::load_json(falco_payload(a))["priority"].as<std::string>() == e.falco);
         CHECK(adock::test::load_json(falco_payload(a))["output"].as<std::string>().starts_with(
             std::string("2026-11-22T14:04:36.770000000Z: ") + e.falco + " "));
-        CHECK(adock::test::load_json(discord_payload(a))["embeds"][0]["color"].as<int>() == e.discord);
+        CHECK(adock::test::load_json(discord_payload(a))["embeds"][0]["color"].as<int>() ==
+              e.discord);
         const std::string title =
             adock::test::load_json(teams_payload(a))["attachments"][0]["content"]["body"][0]["text"]
                 .as<std::string>();
@@ -708,7 +715,8 @@ TEST_CASE("all formats: an empty alert still gives valid JSON", "[formats]") {
                              falco_payload(a)}) {
         CHECK_NOTHROW(adock::test::load_json(body));
     }
-    CHECK(adock::test::load_json(pagerduty_payload(a))["payload"]["source"].as<std::string>() == "unknown");
+    CHECK(adock::test::load_json(pagerduty_payload(a))["payload"]["source"].as<std::string>() ==
+          "unknown");
     CHECK(adock::test::load_json(falco_payload(a))["output_fields"].size() > 0);
     CHECK_FALSE(adock::test::load_json(discord_payload(a))["embeds"][0]["timestamp"]);
 }
@@ -751,13 +759,15 @@ std::string discord_field(const Alert& a, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("all formats: the initiator is a fact when the alert has one, and only then", "[formats][initiator]") {
+TEST_CASE("all formats: the initiator is a fact when the alert has one, and only then",
+          "[formats][initiator]") {
     Alert a = sample_alert();
     a.initiator = docker_exec_initiator();
     CHECK(adock::outputs::initiator_text(a) == "docker exec -it c1 sh (pid 123, auid 1000)");
     CHECK(teams_fact(a, "Initiator") == "docker exec \\-it c1 sh \\(pid 123, auid 1000\\)");
     CHECK(discord_field(a, "Initiator") == "docker exec \\-it c1 sh \\(pid 123, auid 1000\\)");
-    const YAML::Node pd = adock::test::load_json(pagerduty_payload(a))["payload"]["custom_details"]["initiator"];
+    const YAML::Node pd =
+        adock::test::load_json(pagerduty_payload(a))["payload"]["custom_details"]["initiator"];
     REQUIRE(pd.IsMap());
     CHECK(pd["pid"].as<int>() == 123);
     CHECK(pd["exe"].as<std::string>() == "/usr/bin/docker");
@@ -765,11 +775,12 @@ TEST_CASE("all formats: the initiator is a fact when the alert has one, and only
     CHECK(pd["auid"].as<unsigned>() == 1000U);
     CHECK(pd["text"].as<std::string>() == "docker exec -it c1 sh (pid 123, auid 1000)");
     const YAML::Node og = adock::test::load_json(opsgenie_payload(a));
-    CHECK(og["description"].as<std::string>().find("Initiator: docker exec -it c1 sh (pid 123, auid 1000)\n") !=
-          std::string::npos);
-    CHECK(og["details"]["initiator"].as<std::string>() == "docker exec -it c1 sh (pid 123, auid 1000)");
-    CHECK(adock::test::load_json(falco_payload(a))["output_fields"]["audit.initiator"].as<std::string>() ==
+    CHECK(og["description"].as<std::string>().find(
+              "Initiator: docker exec -it c1 sh (pid 123, auid 1000)\n") != std::string::npos);
+    CHECK(og["details"]["initiator"].as<std::string>() ==
           "docker exec -it c1 sh (pid 123, auid 1000)");
+    CHECK(adock::test::load_json(falco_payload(a))["output_fields"]["audit.initiator"]
+              .as<std::string>() == "docker exec -it c1 sh (pid 123, auid 1000)");
 
     SECTION("ambiguous: the candidates' pids, never one of them as the initiator") {
         InitiatorRef amb;
@@ -779,7 +790,8 @@ TEST_CASE("all formats: the initiator is a fact when the alert has one, and only
         a.initiator = amb;
         CHECK(adock::outputs::initiator_text(a) == "ambiguous (2 candidates: pid 123, pid 124)");
         CHECK(teams_fact(a, "Initiator") == "ambiguous \\(2 candidates: pid 123, pid 124\\)");
-        const YAML::Node d = adock::test::load_json(pagerduty_payload(a))["payload"]["custom_details"]["initiator"];
+        const YAML::Node d =
+            adock::test::load_json(pagerduty_payload(a))["payload"]["custom_details"]["initiator"];
         CHECK(d["ambiguous"].as<bool>());
         CHECK(d["candidates"].size() == 2);
         CHECK_FALSE(d["pid"]);
@@ -791,14 +803,16 @@ TEST_CASE("all formats: the initiator is a fact when the alert has one, and only
     SECTION("an unset auid and a cut argv say so") {
         a.initiator->auid = 4294967295U;
         a.initiator->truncated = true;
-        CHECK(adock::outputs::initiator_text(a) == "docker exec -it c1 sh \xE2\x80\xA6 (pid 123, auid unset)");
+        CHECK(adock::outputs::initiator_text(a) ==
+              "docker exec -it c1 sh \xE2\x80\xA6 (pid 123, auid unset)");
     }
     SECTION("no initiator: no fact, no field, no detail") {
         a.initiator.reset();
         CHECK(adock::outputs::initiator_text(a).empty());
         CHECK(teams_fact(a, "Initiator") == "<missing>");
         CHECK(discord_field(a, "Initiator") == "<missing>");
-        CHECK_FALSE(adock::test::load_json(pagerduty_payload(a))["payload"]["custom_details"]["initiator"]);
+        CHECK_FALSE(
+            adock::test::load_json(pagerduty_payload(a))["payload"]["custom_details"]["initiator"]);
         const YAML::Node o = adock::test::load_json(opsgenie_payload(a));
         CHECK(o["description"].as<std::string>().find("Initiator") == std::string::npos);
         CHECK_FALSE(o["details"]["initiator"]);
@@ -806,11 +820,17 @@ TEST_CASE("all formats: the initiator is a fact when the alert has one, and only
     }
 }
 
-TEST_CASE("all formats: a hostile or 100 KB initiator is escaped and cut like every fact", "[formats][initiator]") {
+TEST_CASE("all formats: a hostile or 100 KB initiator is escaped and cut like every fact",
+          "[formats][initiator]") {
     Alert a = hostile_alert();
     InitiatorRef i = docker_exec_initiator();
     i.exe = "/tmp/@everyone";
-    i.argv = {"docker", "exec", kHostileArgv, "**c1**", "\xe2\x80\xae" "hs"};
+    i.argv = {"docker",
+              "exec",
+              kHostileArgv,
+              "**c1**",
+              "\xe2\x80\xae"
+              "hs"};
     i.user = "<!channel> @here";
     a.initiator = i;
     const std::string teams = teams_fact(a, "Initiator");
@@ -820,8 +840,10 @@ TEST_CASE("all formats: a hostile or 100 KB initiator is escaped and cut like ev
     const std::string discord = discord_field(a, "Initiator");
     CHECK_FALSE(has_raw_mention(discord));
     CHECK(markdown_escaped(discord, "*_~`|>#-[]()<"));
-    const std::string og = adock::test::load_json(opsgenie_payload(a))["description"].as<std::string>();
-    const auto line = og.substr(og.find("Initiator: "), og.find('\n', og.find("Initiator: ")) - og.find("Initiator: "));
+    const std::string og =
+        adock::test::load_json(opsgenie_payload(a))["description"].as<std::string>();
+    const auto line = og.substr(og.find("Initiator: "),
+                                og.find('\n', og.find("Initiator: ")) - og.find("Initiator: "));
     CHECK(line.find('\r') == std::string::npos);
     CHECK(line.find("\xe2\x80\xae") == std::string::npos);
     CHECK(line.find("\xE2\x90\x8A") != std::string::npos);  // the argv's newline, as its picture
@@ -838,5 +860,6 @@ TEST_CASE("all formats: a hostile or 100 KB initiator is escaped and cut like ev
     }
     CHECK(teams_payload(h).size() < std::size_t{24} * 1024);
     CHECK(pagerduty_payload(h).size() < std::size_t{400} * 1024);
-    CHECK(adock::test::load_json(opsgenie_payload(h))["description"].as<std::string>().size() < 15000 * 4);
+    CHECK(adock::test::load_json(opsgenie_payload(h))["description"].as<std::string>().size() <
+          15000 * 4);
 }

@@ -55,7 +55,8 @@ void write_file(const std::string& path, const std::string& data) {
 
 }  // namespace
 
-TEST_CASE("spool: a crafted record length cannot wrap the offset; the record is cut off", "[outputs][spool][hostile]") {
+TEST_CASE("spool: a crafted record length cannot wrap the offset; the record is cut off",
+          "[outputs][spool][hostile]") {
     TempDir tmp;
     const std::string dir = tmp / "s";
     {
@@ -94,7 +95,8 @@ TEST_CASE("spool: its directory is reached without symlinks", "[outputs][spool][
     CHECK_FALSE(fs::exists(tmp / "real/out.webhook"));
 }
 
-TEST_CASE("safe_file: no symlink in any component, no hard link, only our files", "[util][hostile]") {
+TEST_CASE("safe_file: no symlink in any component, no hard link, only our files",
+          "[util][hostile]") {
     TempDir tmp;
     fs::create_directories(tmp / "d");
     REQUIRE(::symlink((tmp / "d").c_str(), (tmp / "ln").c_str()) == 0);
@@ -107,7 +109,8 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         REQUIRE_FALSE(appended);
         CHECK(appended.error() == via_link);
         CHECK_FALSE(fs::exists(tmp / "d/a.jsonl"));
-        const auto replaced = adock::util::write_file_atomic(tmp / "ln/state.json", "{}", 0600, true, false);
+        const auto replaced =
+            adock::util::write_file_atomic(tmp / "ln/state.json", "{}", 0600, true, false);
         REQUIRE_FALSE(replaced);
         CHECK(replaced.error() == via_link);
         CHECK_FALSE(fs::exists(tmp / "d/state.json"));
@@ -124,7 +127,8 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         CHECK(linked.error() == via_link);
         const auto missing = adock::util::open_dir_nofollow(tmp / "none/x", false);
         REQUIRE_FALSE(missing);
-        CHECK(missing.error() == adock::util::Error{ENOENT, tmp / "none" + ": No such file or directory"});
+        CHECK(missing.error() ==
+              adock::util::Error{ENOENT, tmp / "none" + ": No such file or directory"});
         const auto file = adock::util::open_dir_nofollow(tmp / "file/x", true);
         REQUIRE_FALSE(file);
         CHECK(file.error() == adock::util::Error{ENOTDIR, tmp / "file" + ": not a directory"});
@@ -154,21 +158,26 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         CHECK(fd->valid());
         CHECK(size == 0);
         CHECK((fs::status(tmp / "x/y").permissions() & fs::perms::all) == fs::perms::owner_all);
-        const auto absent = adock::util::open_append_nofollow(tmp / "z/a.jsonl", 0600, false);  // not made
+        // not made
+        const auto absent = adock::util::open_append_nofollow(tmp / "z/a.jsonl", 0600, false);
         REQUIRE_FALSE(absent);
-        CHECK(absent.error() == adock::util::Error{ENOENT, tmp / "z" + ": No such file or directory"});
+        CHECK(absent.error() ==
+              adock::util::Error{ENOENT, tmp / "z" + ": No such file or directory"});
     }
     SECTION("a hard link is refused") {
         write_file(tmp / "victim", "");
         write_file(tmp / "d/mine.jsonl", "");
-        const adock::util::UniqueFd mine(::open((tmp / "d/mine.jsonl").c_str(), O_RDONLY | O_CLOEXEC));
+        const adock::util::UniqueFd mine(
+            ::open((tmp / "d/mine.jsonl").c_str(), O_RDONLY | O_CLOEXEC));
         CHECK(adock::util::check_private_regular(mine.get()));  // control: one link, ours
         REQUIRE(::link((tmp / "victim").c_str(), (tmp / "d/a.jsonl").c_str()) == 0);
         const auto linked = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
         REQUIRE_FALSE(linked);
         CHECK(linked.error() ==
-              adock::util::Error{0, tmp / "d/a.jsonl" + ": has 2 hard links, refusing to write to it"});
-        const adock::util::UniqueFd dir(::open((tmp / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+              adock::util::Error{
+                  0, tmp / "d/a.jsonl" + ": has 2 hard links, refusing to write to it"});
+        const adock::util::UniqueFd dir(
+            ::open((tmp / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         const auto not_file = adock::util::check_private_regular(dir.get());
         REQUIRE_FALSE(not_file);
         CHECK(not_file.error() == adock::util::Error{0, "not a regular file"});
@@ -190,42 +199,54 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         REQUIRE(::mkfifo((tmp / "d/a.jsonl").c_str(), 0600) == 0);
         const auto fifo = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
         REQUIRE_FALSE(fifo);
-        CHECK(fifo.error() == adock::util::Error{ENXIO, tmp / "d/a.jsonl" + ": " + adock::util::errno_text(ENXIO)});
+        CHECK(fifo.error() ==
+              adock::util::Error{ENXIO, tmp / "d/a.jsonl" + ": " + adock::util::errno_text(ENXIO)});
     }
     SECTION("a symlink as the file itself is refused, not followed") {
         write_file(tmp / "victim", "keep");
         REQUIRE(::symlink((tmp / "victim").c_str(), (tmp / "d/a.jsonl").c_str()) == 0);
         const auto appended = adock::util::open_append_nofollow(tmp / "d/a.jsonl", 0600, true);
         REQUIRE_FALSE(appended);
-        CHECK(appended.error() == adock::util::Error{ELOOP, tmp / "d/a.jsonl" + ": a symbolic link, not followed"});
+        CHECK(appended.error() ==
+              adock::util::Error{ELOOP, tmp / "d/a.jsonl" + ": a symbolic link, not followed"});
         const auto read = adock::util::read_file_nofollow(tmp / "d/a.jsonl", 10);
         REQUIRE_FALSE(read);
-        CHECK(read.error() == adock::util::Error{ELOOP, tmp / "d/a.jsonl" + ": a symbolic link, not followed"});
+        CHECK(read.error() ==
+              adock::util::Error{ELOOP, tmp / "d/a.jsonl" + ": a symbolic link, not followed"});
         CHECK(adock::test::slurp(tmp / "victim") == "keep");
     }
     SECTION("a planted .tmp (a symlink to a victim) is removed, not followed") {
         write_file(tmp / "victim", "keep");
         REQUIRE(::symlink((tmp / "victim").c_str(), (tmp / "d/state.json.tmp").c_str()) == 0);
-        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "{\"ok\":1}", 0600, false, true));
+        REQUIRE(
+            adock::util::write_file_atomic(tmp / "d/state.json", "{\"ok\":1}", 0600, false, true));
         CHECK(adock::test::slurp(tmp / "victim") == "keep");
         CHECK(adock::test::slurp(tmp / "d/state.json") == "{\"ok\":1}");
         CHECK_FALSE(fs::exists(fs::symlink_status(tmp / "d/state.json.tmp")));
     }
     SECTION("write_file_atomic: a failure names the path, the old file stays, no .tmp is left") {
         write_file(tmp / "d/state.json", "old");
-        fs::create_directories(tmp / "d/state.json.tmp/full");  // a .tmp that unlinkat cannot remove
-        const auto stuck = adock::util::write_file_atomic(tmp / "d/state.json", "new", 0600, false, false);
+        // a .tmp that unlinkat cannot remove
+        fs::create_directories(tmp / "d/state.json.tmp/full");
+        const auto stuck =
+            adock::util::write_file_atomic(tmp / "d/state.json", "new", 0600, false, false);
         REQUIRE_FALSE(stuck);
-        CHECK(stuck.error() == adock::util::Error{EISDIR, tmp / "d/state.json.tmp: cannot remove a stale one: " +
-                                                              adock::util::errno_text(EISDIR)});
+        CHECK(stuck.error() ==
+              adock::util::Error{EISDIR,
+                                 tmp / "d/state.json.tmp: cannot remove a stale one: " +
+                                     adock::util::errno_text(EISDIR)});
         CHECK(adock::test::slurp(tmp / "d/state.json") == "old");
         fs::remove_all(tmp / "d/state.json.tmp");
-        fs::create_directories(tmp / "d/dir.json/sub");  // rename(2) cannot replace a non-empty directory
-        const auto over_dir = adock::util::write_file_atomic(tmp / "d/dir.json", "new", 0600, false, false);
+        // rename(2) cannot replace a non-empty directory
+        fs::create_directories(tmp / "d/dir.json/sub");
+        const auto over_dir =
+            adock::util::write_file_atomic(tmp / "d/dir.json", "new", 0600, false, false);
         REQUIRE_FALSE(over_dir);
-        CHECK(over_dir.error() == adock::util::Error{EISDIR, tmp / "d/dir.json: " + adock::util::errno_text(EISDIR)});
+        CHECK(over_dir.error() ==
+              adock::util::Error{EISDIR, tmp / "d/dir.json: " + adock::util::errno_text(EISDIR)});
         CHECK_FALSE(fs::exists(fs::symlink_status(tmp / "d/dir.json.tmp")));
-        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "new", 0600, false, false));  // control
+        // control
+        REQUIRE(adock::util::write_file_atomic(tmp / "d/state.json", "new", 0600, false, false));
         CHECK(adock::test::slurp(tmp / "d/state.json") == "new");
     }
     SECTION("reading: a symlink is not followed, a missing file is ENOENT, each refusal says why") {
@@ -238,7 +259,8 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         CHECK(linked.error() == via_link);
         const auto missing = adock::util::read_file_nofollow(tmp / "d/none", 10);
         REQUIRE_FALSE(missing);
-        CHECK(missing.error() == adock::util::Error{ENOENT, tmp / "d/none" + ": No such file or directory"});
+        CHECK(missing.error() ==
+              adock::util::Error{ENOENT, tmp / "d/none" + ": No such file or directory"});
         const auto no_dir = adock::util::read_file_nofollow(tmp / "nodir/b.json", 10);
         REQUIRE_FALSE(no_dir);
         CHECK(no_dir.error().errnum == ENOENT);  // the file is missing too
@@ -247,18 +269,21 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
         CHECK(large.error() == adock::util::Error{0, tmp / "d/b.json" + ": larger than 0 bytes"});
         const auto link_itself = adock::util::read_file_nofollow(tmp / "ln", 10);
         REQUIRE_FALSE(link_itself);
-        CHECK(link_itself.error() == adock::util::Error{ELOOP, tmp / "ln" + ": a symbolic link, not followed"});
+        CHECK(link_itself.error() ==
+              adock::util::Error{ELOOP, tmp / "ln" + ": a symbolic link, not followed"});
         const auto not_regular = adock::util::read_file_nofollow(tmp / "d", 10);
         REQUIRE_FALSE(not_regular);
         CHECK(not_regular.error() == adock::util::Error{0, tmp / "d" + ": not a regular file"});
-        const auto no_name = adock::util::read_file_nofollow(tmp / "d/", 10);  // not taken for missing
+        // not taken for missing
+        const auto no_name = adock::util::read_file_nofollow(tmp / "d/", 10);
         REQUIRE_FALSE(no_name);
         CHECK(no_name.error() == adock::util::Error{0, tmp / "d/" + ": not a file name"});
     }
 }
 
-TEST_CASE("read_beneath: a regular file beneath the directory within its budget; each refusal says why",
-          "[util][hostile]") {
+TEST_CASE(
+    "read_beneath: a regular file beneath the directory within its budget; each refusal says why",
+    "[util][hostile]") {
     TempDir tmp;
     fs::create_directories(tmp / "d/sub");
     write_file(tmp / "d/a", "hello");
@@ -266,11 +291,12 @@ TEST_CASE("read_beneath: a regular file beneath the directory within its budget;
     REQUIRE(::symlink((tmp / "d/a").c_str(), (tmp / "d/ln").c_str()) == 0);
     REQUIRE(::mkfifo((tmp / "d/fifo").c_str(), 0600) == 0);
     const std::string dir = tmp / "d";
-    auto refused = [](const adock::util::Result<std::string>& r, int errnum, const std::string& message) {
-        REQUIRE_FALSE(r.has_value());
-        CHECK(r.error().errnum == errnum);
-        CHECK(r.error().message == message);
-    };
+    auto refused =
+        [](const adock::util::Result<std::string>& r, int errnum, const std::string& message) {
+            REQUIRE_FALSE(r.has_value());
+            CHECK(r.error().errnum == errnum);
+            CHECK(r.error().message == message);
+        };
 
     const auto ok = adock::util::read_beneath(dir, "a", 5);  // control: exactly its budget
     REQUIRE(ok.has_value());
@@ -285,9 +311,11 @@ TEST_CASE("read_beneath: a regular file beneath the directory within its budget;
     refused(adock::util::read_beneath(dir, "ln", 5), ELOOP, refusal);
     refused(adock::util::read_beneath(dir, "../outside", 100), EXDEV, refusal);
     refused(adock::util::read_beneath(dir, "sub", 100), 0, "not a regular file");
-    refused(adock::util::read_beneath(dir, "fifo", 100), 0, "not a regular file");  // and did not hang
+    // and did not hang
+    refused(adock::util::read_beneath(dir, "fifo", 100), 0, "not a regular file");
     const std::string top = fs::path(dir).parent_path().string();
-    CHECK(adock::util::read_beneath(top, "outside", 100).value_or("") == "secret");  // control: from above
+    // control: from above
+    CHECK(adock::util::read_beneath(top, "outside", 100).value_or("") == "secret");
 }
 
 TEST_CASE("write_all: through a full pipe and a full device, what was written is told", "[util]") {
@@ -320,10 +348,12 @@ TEST_CASE("write_all: through a full pipe and a full device, what was written is
     }
 }
 
-TEST_CASE("open_dir_stream: lists through a duplicate, the caller's descriptor stays its own", "[util]") {
+TEST_CASE("open_dir_stream: lists through a duplicate, the caller's descriptor stays its own",
+          "[util]") {
     const auto open_fds = [] {
         std::size_t n = 0;
-        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        for ([[maybe_unused]] const auto& e :
+             std::filesystem::directory_iterator("/proc/self/fd")) {
             ++n;
         }
         return n;
@@ -345,8 +375,8 @@ TEST_CASE("open_dir_stream: lists through a duplicate, the caller's descriptor s
         CHECK(seen);
         CHECK(open_fds() == before + 1);  // the stream's own duplicate
     }
-    CHECK(open_fds() == before);             // closed with the stream
-    CHECK(::fcntl(fd, F_GETFD) != -1);       // the caller's is still open
+    CHECK(open_fds() == before);        // closed with the stream
+    CHECK(::fcntl(fd, F_GETFD) != -1);  // the caller's is still open
     // A descriptor that is not a directory: no stream, errno says why, nothing left open.
     const int file = ::open((dir + "/entry").c_str(), O_RDONLY | O_CLOEXEC);
     REQUIRE(file >= 0);
@@ -387,7 +417,8 @@ TEST_CASE("errno_text: the C library's text, its own copy on every thread", "[ut
     }
 }
 
-TEST_CASE("file sink refuses a hard-linked alert file and a symlinked directory", "[outputs][file][hostile]") {
+TEST_CASE("file sink refuses a hard-linked alert file and a symlinked directory",
+          "[outputs][file][hostile]") {
     TempDir tmp;
     write_file(tmp / "victim", "");
     REQUIRE(::link((tmp / "victim").c_str(), (tmp / "alerts.jsonl").c_str()) == 0);
@@ -407,15 +438,20 @@ TEST_CASE("file sink refuses a hard-linked alert file and a symlinked directory"
     CHECK_FALSE(fs::exists(tmp / "real/alerts.jsonl"));
 }
 
-TEST_CASE("file sink on a full file system: no torn JSON line, the drop counted", "[outputs][file][hostile]") {
+TEST_CASE("file sink on a full file system: no torn JSON line, the drop counted",
+          "[outputs][file][hostile]") {
     // RLIMIT_FSIZE stands in for ENOSPC: a write past it is cut short, the next fails (EFBIG).
     TempDir tmp;
     const std::string path = tmp / "alerts.jsonl";
     const std::string line(1000, 'a');
     const std::string json = "{\"pad\":\"" + line + "\"}";
+
     struct sigaction ignore {};
+
     ignore.sa_handler = SIG_IGN;
+
     struct sigaction old {};
+
     REQUIRE(::sigaction(SIGXFSZ, &ignore, &old) == 0);
     rlimit saved{};
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);

@@ -3,13 +3,13 @@
 // (audit_coverage_degraded) and the health config keys.
 #include <sys/stat.h>
 
+#include <climits>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
-#include <climits>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alert/alert.hpp"
@@ -39,7 +39,8 @@ struct Sample {
 /// A strict reader of the text exposition format (what a scraper needs): every sample belongs
 /// to a family announced by HELP then TYPE before it, families are not interleaved, label
 /// values are quoted with escapes, values are numbers. Fails the test on anything else.
-std::vector<Sample> parse_exposition(const std::string& text, std::map<std::string, std::string>& types) {
+std::vector<Sample> parse_exposition(const std::string& text,
+                                     std::map<std::string, std::string>& types) {
     std::vector<Sample> samples;
     std::istringstream in(text);
     std::string line;
@@ -136,10 +137,10 @@ MetricsSnapshot example() {
     hook.stats.spool_bytes = 4096;
     hook.stats.spool_max_bytes = 64 << 20;
     adock::util::LatencyHistogram h;
-    h.observe_us(3000);      // 0.003 s: first bucket
-    h.observe_us(40000);     // 0.04 s
-    h.observe_us(-5);        // clocks disagreeing: 0
-    h.observe_us(400000000); // 400 s: +Inf
+    h.observe_us(3000);       // 0.003 s: first bucket
+    h.observe_us(40000);      // 0.04 s
+    h.observe_us(-5);         // clocks disagreeing: 0
+    h.observe_us(400000000);  // 400 s: +Inf
     hook.stats.latency = h.counts();
     m.outputs = {file, hook};
     m.runtime_clones = 2;
@@ -163,7 +164,8 @@ std::string value_of(const std::vector<Sample>& samples,
 
 }  // namespace
 
-TEST_CASE("the metrics file is valid Prometheus text with conventional names and types", "[health][metrics]") {
+TEST_CASE("the metrics file is valid Prometheus text with conventional names and types",
+          "[health][metrics]") {
     std::map<std::string, std::string> types;
     const auto samples = parse_exposition(adock::app::format_prometheus(example()), types);
     for (const auto& [name, type] : types) {
@@ -175,13 +177,16 @@ TEST_CASE("the metrics file is valid Prometheus text with conventional names and
     CHECK(value_of(samples, "audisp_docker_input_bytes_total") == "123456");
     CHECK(value_of(samples, "audisp_docker_input_dropped_lines_total") == "7");
     CHECK(value_of(samples, "audisp_docker_events_total", {{"completion", "eoe"}}) == "300");
-    CHECK(value_of(samples, "audisp_docker_container_attributions_total", {{"result", "unknown"}}) == "2");
+    CHECK(value_of(samples,
+                   "audisp_docker_container_attributions_total",
+                   {{"result", "unknown"}}) == "2");
     CHECK(value_of(samples, "audisp_docker_process_table_entries") == "41");
     CHECK(value_of(samples, "audisp_docker_process_table_misses_total") == "3");
     CHECK(value_of(samples, "audisp_docker_output_dropped_total", {{"output", "local"}}) == "1");
     CHECK(value_of(samples, "audisp_docker_output_spool_alerts", {{"output", "pa\"ge\\r"}}) == "4");
     // Outputs without a spool have no spool samples.
-    CHECK(value_of(samples, "audisp_docker_output_spool_alerts", {{"output", "local"}}) == "<missing>");
+    CHECK(value_of(samples, "audisp_docker_output_spool_alerts", {{"output", "local"}}) ==
+          "<missing>");
     CHECK(value_of(samples, "audisp_docker_kernel_audit_lost_total") == "17");
     CHECK(value_of(samples, "audisp_docker_kernel_audit_backlog") == "3");
     CHECK(value_of(samples, "audisp_docker_kernel_audit_backlog_limit") == "8192");
@@ -196,7 +201,8 @@ TEST_CASE("the metrics file is valid Prometheus text with conventional names and
     CHECK(value_of(samples, "audisp_docker_integrity_hashed_total") == "30");
 }
 
-TEST_CASE("the delivery latency histogram has cumulative buckets ending in +Inf = count", "[health][metrics]") {
+TEST_CASE("the delivery latency histogram has cumulative buckets ending in +Inf = count",
+          "[health][metrics]") {
     std::map<std::string, std::string> types;
     const auto samples = parse_exposition(adock::app::format_prometheus(example()), types);
     const std::map<std::string, std::string> hook{{"output", "pa\"ge\\r"}};
@@ -215,7 +221,8 @@ TEST_CASE("the delivery latency histogram has cumulative buckets ending in +Inf 
     // Monotone for every output.
     long long last = -1;
     for (const auto& s : samples) {
-        if (s.name == "audisp_docker_delivery_latency_seconds_bucket" && s.labels.at("output") == "local") {
+        if (s.name == "audisp_docker_delivery_latency_seconds_bucket" &&
+            s.labels.at("output") == "local") {
             CHECK(std::stoll(s.value) >= last);
             last = std::stoll(s.value);
         }
@@ -269,13 +276,15 @@ TEST_CASE("auditd's state report gives its queue to the plugins", "[health][audi
     CHECK(!adock::app::parse_auditd_state("audit version = 3.0.9\n"));
     CHECK(!adock::app::parse_auditd_state(""));
     // Torn (auditd writes it in place): what is there is taken, a cut number is not.
-    const auto torn = adock::app::parse_auditd_state("current plugin queue depth = 3\nmax plugin queue depth used = ");
+    const auto torn = adock::app::parse_auditd_state(
+        "current plugin queue depth = 3\nmax plugin queue depth used = ");
     REQUIRE(torn);
     CHECK(torn->depth == 3);
     CHECK(torn->max_depth == 0);
 }
 
-TEST_CASE("audit_coverage_degraded: kernel losses after the baseline, at most once per window", "[health][coverage]") {
+TEST_CASE("audit_coverage_degraded: kernel losses after the baseline, at most once per window",
+          "[health][coverage]") {
     using namespace std::chrono_literals;
     CoverageWatch w(10min);
     const auto t0 = CoverageWatch::Clock::time_point{} + 1h;
@@ -289,10 +298,13 @@ TEST_CASE("audit_coverage_degraded: kernel losses after the baseline, at most on
     REQUIRE(a);
     CHECK(a->rule_id == "audit_coverage_degraded");
     CHECK(a->severity == adock::Severity::High);
-    CHECK(a->summary.find("the kernel lost 120 audit event(s) (lost 5120 since boot)") != std::string::npos);
-    const auto json = adock::to_json(*a);
-    CHECK(json.find(R"("coverage":{"kernel_lost":5120,"kernel_lost_new":120,"kernel_backlog":0,"kernel_backlog_limit":8192,)") !=
+    CHECK(a->summary.find("the kernel lost 120 audit event(s) (lost 5120 since boot)") !=
           std::string::npos);
+    const auto json = adock::to_json(*a);
+    CHECK(
+        json.find(
+            R"("coverage":{"kernel_lost":5120,"kernel_lost_new":120,"kernel_backlog":0,"kernel_backlog_limit":8192,)") !=
+        std::string::npos);
     // More losses within the window: held, then reported together once it has passed.
     s.kernel->lost = 5130;
     CHECK(!w.observe(s, t0 + 5min));
@@ -312,7 +324,8 @@ TEST_CASE("audit_coverage_degraded: kernel losses after the baseline, at most on
     CHECK(a->summary.find("lost 2 audit event(s)") != std::string::npos);
 }
 
-TEST_CASE("audit_coverage_degraded: backlog at its limit, auditd's overflow, the plugin's drops", "[health][coverage]") {
+TEST_CASE("audit_coverage_degraded: backlog at its limit, auditd's overflow, the plugin's drops",
+          "[health][coverage]") {
     using namespace std::chrono_literals;
     const auto t0 = CoverageWatch::Clock::time_point{} + 1h;
     SECTION("backlog") {
@@ -339,7 +352,8 @@ TEST_CASE("audit_coverage_degraded: backlog at its limit, auditd's overflow, the
         s.auditd = AuditdQueueState{0, 250, 250, true, false};
         const auto a = w.observe(s, t0 + 10s);
         REQUIRE(a);
-        CHECK(a->summary.find("auditd's queue to its plugins overflowed (250 of 250 used)") != std::string::npos);
+        CHECK(a->summary.find("auditd's queue to its plugins overflowed (250 of 250 used)") !=
+              std::string::npos);
         CHECK(!w.observe(s, t0 + 1h));  // the flag stays set: already reported
         CoverageWatch fresh;
         CHECK(fresh.observe(s, t0));
@@ -352,7 +366,8 @@ TEST_CASE("audit_coverage_degraded: backlog at its limit, auditd's overflow, the
         s.plugin_dropped_batches = 2;
         const auto a = w.observe(s, t0 + 10s);
         REQUIRE(a);
-        CHECK(a->summary.find("audisp-docker dropped 900 input line(s) in 2 batch(es)") != std::string::npos);
+        CHECK(a->summary.find("audisp-docker dropped 900 input line(s) in 2 batch(es)") !=
+              std::string::npos);
         CHECK(adock::to_json(*a).find(R"("plugin_dropped_lines":900)") != std::string::npos);
     }
 }
@@ -374,19 +389,24 @@ TEST_CASE("metrics and coverage config keys: defaults, values, ranges", "[health
     CHECK(c.coverage.interval_s == 0);
     CHECK(!c.coverage.kernel_status);
     CHECK(c.coverage.auditd_state_file.empty());
-    CHECK_THROWS_AS(adock::config::load_config_string("metrics_interval_s: 0\n", "c.yaml"), adock::config::ConfigError);
-    CHECK_THROWS_AS(adock::config::load_config_string("coverage: {interval: 5}\n", "c.yaml"), adock::config::ConfigError);
+    CHECK_THROWS_AS(adock::config::load_config_string("metrics_interval_s: 0\n", "c.yaml"),
+                    adock::config::ConfigError);
+    CHECK_THROWS_AS(adock::config::load_config_string("coverage: {interval: 5}\n", "c.yaml"),
+                    adock::config::ConfigError);
 }
 
-TEST_CASE("check in JSON (--check --format json): diagnostics with code, file, line, col, message", "[app][check]") {
+TEST_CASE("check in JSON (--check --format json): diagnostics with code, file, line, col, message",
+          "[app][check]") {
     try {
-        (void)adock::config::load_config_string("outputs: []\nmetrics_intervall_s: 5\n", "/etc/x.yaml");
+        (void)adock::config::load_config_string("outputs: []\nmetrics_intervall_s: 5\n",
+                                                "/etc/x.yaml");
         FAIL("no error");
     } catch (const adock::config::ConfigError& e) {
         CHECK(e.code() == "unknown_key");
-        CHECK(adock::app::check_error_json("/etc/x.yaml", e) ==
-              R"({"ok":false,"file":"/etc/x.yaml","diagnostics":[{"severity":"error","code":"unknown_key",)"
-              R"("file":"/etc/x.yaml","line":2,"col":1,"message":"unknown key 'metrics_intervall_s' in the configuration"}]})");
+        CHECK(
+            adock::app::check_error_json("/etc/x.yaml", e) ==
+            R"({"ok":false,"file":"/etc/x.yaml","diagnostics":[{"severity":"error","code":"unknown_key",)"
+            R"("file":"/etc/x.yaml","line":2,"col":1,"message":"unknown key 'metrics_intervall_s' in the configuration"}]})");
     }
     auto code_of = [](const std::string& text) {
         try {
@@ -407,17 +427,20 @@ TEST_CASE("options: --format is text or json, and only with --check", "[app][che
     CHECK(parse_options({"--config", "c.yaml", "--check", "--format", "json"}).check_json);
     CHECK(!parse_options({"--config", "c.yaml", "--check", "--format", "text"}).check_json);
     CHECK(!parse_options({"--config", "c.yaml", "--check"}).check_json);
-    CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--check", "--format", "yaml"}), std::invalid_argument);
-    CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--format", "json"}), std::invalid_argument);
+    CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--check", "--format", "yaml"}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(parse_options({"--config", "c.yaml", "--format", "json"}),
+                    std::invalid_argument);
 }
 
-TEST_CASE("the health thread writes the engine's snapshot and raises the coverage alert", "[health][thread]") {
+TEST_CASE("the health thread writes the engine's snapshot and raises the coverage alert",
+          "[health][thread]") {
     using namespace std::chrono_literals;
     adock::test::TempDir tmp;
     adock::app::HealthSettings hs;
     hs.metrics_file = tmp / "audisp-docker.prom";
     hs.coverage_interval_s = 1;
-    hs.kernel_status = false;  // no netlink from a unit test
+    hs.kernel_status = false;   // no netlink from a unit test
     hs.auditd_state_file = "";  // and no SIGCONT to the test's parent
     hs.host = "host-h";
     adock::app::ReaderStats reader;
@@ -440,7 +463,10 @@ TEST_CASE("the health thread writes the engine's snapshot and raises the coverag
         }
         return pred();
     };
-    CHECK(wait([&] { return adock::test::slurp(hs.metrics_file).find("audisp_docker_input_bytes_total 5\n") != std::string::npos; }));
+    CHECK(wait([&] {
+        return adock::test::slurp(hs.metrics_file).find("audisp_docker_input_bytes_total 5\n") !=
+               std::string::npos;
+    }));
     CHECK(wait([&] { return health.coverage_alerts() == 1; }));
     m.input_bytes = 6;
     health.publish(MetricsSnapshot(m));
@@ -449,7 +475,9 @@ TEST_CASE("the health thread writes the engine's snapshot and raises the coverag
     CHECK(text.find("audisp_docker_input_bytes_total 6\n") != std::string::npos);
     CHECK(text.find("audisp_docker_audit_coverage_alerts_total 1\n") != std::string::npos);
     CHECK(text.find("audisp_docker_kernel_audit_lost_total") == std::string::npos);  // not queried
+
     struct stat st {};
+
     REQUIRE(::stat(hs.metrics_file.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777U) == 0644U);
     CHECK(!std::filesystem::exists(hs.metrics_file + ".tmp"));
@@ -458,11 +486,13 @@ TEST_CASE("the health thread writes the engine's snapshot and raises the coverag
     CHECK(alerts[0]->host == "host-h");
     CHECK(alerts[0]->severity == adock::Severity::High);
     CHECK(alerts[0]->time_ms > 0);
-    CHECK(alerts[0]->summary.find("audisp-docker dropped 7 input line(s) in 1 batch(es)") != std::string::npos);
+    CHECK(alerts[0]->summary.find("audisp-docker dropped 7 input line(s) in 1 batch(es)") !=
+          std::string::npos);
     out.stop(100ms);
 }
 
-TEST_CASE("health settings: a replay watches no coverage and keeps no audit capability", "[health][config]") {
+TEST_CASE("health settings: a replay watches no coverage and keeps no audit capability",
+          "[health][config]") {
     auto cfg = adock::config::load_config_string("metrics_file: /tmp/x.prom\n", "c.yaml");
     const auto live = adock::app::health_settings(cfg, false);
     CHECK(live.coverage_interval_s == 10);
@@ -482,12 +512,15 @@ TEST_CASE("health settings: a replay watches no coverage and keeps no audit capa
 
 TEST_CASE("usage names --format on the --check line", "[app][check]") {
     const std::string u = adock::app::usage();
-    CHECK(u.starts_with("usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
-                        "                    [--scan] [--test-output NAME] [--log-stderr]\n"));
+    CHECK(
+        u.starts_with("usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] "
+                      "[--check [--format text|json]]\n"
+                      "                    [--scan] [--test-output NAME] [--log-stderr]\n"));
     CHECK(u.find("  --format FORMAT  with --check: text") != std::string::npos);
 }
 
-TEST_CASE("latency histogram: absurd event times saturate instead of overflowing", "[health][metrics]") {
+TEST_CASE("latency histogram: absurd event times saturate instead of overflowing",
+          "[health][metrics]") {
     adock::util::LatencyHistogram h;
     const std::int64_t now = 1'764'000'000'000;  // 2025, in ms
     h.observe_between_ms(now - 40, now);         // 40 ms

@@ -33,10 +33,14 @@ struct Harness {
         (void)out.replace(std::move(sinks));
         cfg.processes.use_proc = false;
         cfg.host = "testhost";
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
+        engine = std::make_unique<rules::Engine>(
+            cfg, rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"), out);
     }
 
-    static audit::PathItem item(int n, const std::string& name, std::uint64_t inode, const std::string& type = "NORMAL") {
+    static audit::PathItem item(int n,
+                                const std::string& name,
+                                std::uint64_t inode,
+                                const std::string& type = "NORMAL") {
         audit::PathItem p;
         p.item = n;
         p.name = name;
@@ -45,6 +49,7 @@ struct Harness {
         p.nametype = type;
         return p;
     }
+
     audit::Event event(int pid, int ppid, const std::string& exe, const std::string& syscall) {
         audit::Event e;
         e.serial = ++serial;
@@ -62,23 +67,37 @@ struct Harness {
         e.args = {0xffffff9c, 0, 0, 0};
         return e;
     }
-    void exec(int pid, int ppid, const std::string& exe, std::vector<std::string> argv, std::uint64_t inode) {
+
+    void exec(int pid,
+              int ppid,
+              const std::string& exe,
+              std::vector<std::string> argv,
+              std::uint64_t inode) {
         audit::Event e = event(pid, ppid, exe, "execve");
         e.has_execve = true;
         e.argv = std::move(argv);
         e.paths.push_back(item(0, exe, inode));
         engine->on_event(e);
     }
-    std::vector<const Alert*> modified() const { return test::alerts_of(alerts, "container_binary_modified"); }
+
+    std::vector<const Alert*> modified() const {
+        return test::alerts_of(alerts, "container_binary_modified");
+    }
 };
 
 }  // namespace
 
-TEST_CASE("a write through a symlinked directory or a hard link matches by inode", "[engine][identity]") {
+TEST_CASE("a write through a symlinked directory or a hard link matches by inode",
+          "[engine][identity]") {
     Harness h;
-    h.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, 1);
+    h.exec(500,
+           1,
+           "/usr/bin/containerd-shim-runc-v2",
+           {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+           1);
     h.exec(501, 500, "/bin/busybox", {"sh"}, 1234);
-    h.exec(502, 501, "/usr/bin/passwd", {"passwd", "--version"}, 4242);  // the container's own passwd
+    // the container's own passwd
+    h.exec(502, 501, "/usr/bin/passwd", {"passwd", "--version"}, 4242);
     // chmod u+s /tmp/u/passwd, /tmp/u -> /usr/bin
     auto chmod = h.event(503, 501, "/bin/busybox", "fchmodat");
     chmod.paths.push_back(Harness::item(0, "/tmp/u/passwd", 4242));
@@ -104,13 +123,19 @@ TEST_CASE("a write through a symlinked directory or a hard link matches by inode
     CHECK(h.modified().size() == 2);
 }
 
-TEST_CASE("a file created in /usr/bin through a symlinked directory matches by its PARENT inode", "[engine][identity]") {
+TEST_CASE("a file created in /usr/bin through a symlinked directory matches by its PARENT inode",
+          "[engine][identity]") {
     Harness h;
-    h.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, 1);
+    h.exec(500,
+           1,
+           "/usr/bin/containerd-shim-runc-v2",
+           {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+           1);
     h.exec(501, 500, "/bin/busybox", {"sh"}, 1234);
     // The runtime's setup (excepted by the rule) teaches nothing: it names host files.
     h.exec(399, 500, "/usr/sbin/runc", {"runc", "create", "--bundle", "/b", "c1"}, 9);
-    h.exec(400, 399, "/usr/sbin/runc", {"runc", "init"}, 9);  // /proc/self/exe init: the runtime itself
+    // /proc/self/exe init: the runtime itself
+    h.exec(400, 399, "/usr/sbin/runc", {"runc", "init"}, 9);
     auto setup = h.event(400, 399, "/usr/sbin/runc", "unlinkat");
     setup.paths.push_back(Harness::item(0, "/usr/bin/", 11, "PARENT"));
     setup.paths.push_back(Harness::item(1, "/usr/bin/.wh", 12, "DELETE"));
@@ -139,9 +164,14 @@ TEST_CASE("a file created in /usr/bin through a symlinked directory matches by i
     CHECK(h.modified()[1]->file->same_as == "/usr/bin/tool");
 }
 
-TEST_CASE("the source of a hard link teaches its inode: a write through the link matches", "[engine][identity]") {
+TEST_CASE("the source of a hard link teaches its inode: a write through the link matches",
+          "[engine][identity]") {
     Harness h;
-    h.exec(500, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}, 1);
+    h.exec(500,
+           1,
+           "/usr/bin/containerd-shim-runc-v2",
+           {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"},
+           1);
     h.exec(501, 500, "/bin/busybox", {"sh"}, 1234);
     // ln /usr/bin/tool /tmp/p: the link itself is a change of /usr/bin/tool.
     auto link = h.event(502, 501, "/bin/busybox", "linkat");

@@ -26,6 +26,7 @@ namespace {
 
 struct Tree {
     fs::path root;
+
     Tree() {
         root = fs::temp_directory_path() / ("adock-imgdiff-" + std::to_string(::getpid()));
         fs::remove_all(root);
@@ -34,18 +35,25 @@ struct Tree {
         }
         root = fs::canonical(root);
     }
+
     ~Tree() { fs::remove_all(root); }
-    void write(const std::string& rel, const std::string& content, fs::perms mode = fs::perms(0755)) const {
+
+    void write(const std::string& rel,
+               const std::string& content,
+               fs::perms mode = fs::perms(0755)) const {
         const fs::path p = root / rel;
         fs::create_directories(p.parent_path());
         std::ofstream(p, std::ios::binary) << content;
         fs::permissions(p, mode);
     }
+
     [[nodiscard]] std::string dev() const {
         struct stat st {};
+
         REQUIRE(::stat((root / "merged").c_str(), &st) == 0);
         return util::audit_dev(st.st_dev);
     }
+
     /// A mountinfo line for the overlay at merged/ with lower layers L1 (top) and L2.
     [[nodiscard]] std::string mountinfo(const std::string& dev) const {
         const auto colon = dev.find(':');
@@ -53,10 +61,12 @@ struct Tree {
         const unsigned minor = std::stoul(dev.substr(colon + 1), nullptr, 16);
         const std::string r = root.string();
         return "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-               "97 22 " + std::to_string(major) + ":" + std::to_string(minor) + " / " + r +
-               "/merged rw,relatime - overlay overlay rw,lowerdir=" + r + "/L1:" + r + "/L2,upperdir=" + r +
-               "/upper,workdir=" + r + "/work\n";
+               "97 22 " +
+               std::to_string(major) + ":" + std::to_string(minor) + " / " + r +
+               "/merged rw,relatime - overlay overlay rw,lowerdir=" + r + "/L1:" + r +
+               "/L2,upperdir=" + r + "/upper,workdir=" + r + "/work\n";
     }
+
     [[nodiscard]] std::string table() const {
         const std::string path = (root / "mountinfo").string();
         std::ofstream(path) << mountinfo(dev());
@@ -65,7 +75,8 @@ struct Tree {
 };
 
 std::string sha_of(const std::string& content) {
-    const fs::path p = fs::temp_directory_path() / ("adock-imgdiff-sha-" + std::to_string(::getpid()));
+    const fs::path p =
+        fs::temp_directory_path() / ("adock-imgdiff-sha-" + std::to_string(::getpid()));
     std::ofstream(p, std::ios::binary) << content;
     std::string error;
     auto f = examine_path(p.string(), 1 << 20, error);
@@ -76,28 +87,34 @@ std::string sha_of(const std::string& content) {
 
 }  // namespace
 
-TEST_CASE("image diff: the overlay of a mount table by the record's device", "[integrity][image_diff]") {
+TEST_CASE("image diff: the overlay of a mount table by the record's device",
+          "[integrity][image_diff]") {
     const std::string text =
         "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
         "97 22 0:97 / /var/lib/docker/overlay2/abc/merged rw,relatime - overlay overlay "
-        "rw,lowerdir=/var/lib/docker/overlay2/l/A:/var/lib/docker/overlay2/l/B,upperdir=/var/lib/docker/overlay2/abc/diff,"
+        "rw,lowerdir=/var/lib/docker/overlay2/l/A:/var/lib/docker/overlay2/l/B,upperdir=/var/lib/"
+        "docker/overlay2/abc/diff,"
         "workdir=/var/lib/docker/overlay2/abc/work\n"
         // Docker's short form (relative to the driver's home) and a path with a space.
-        "98 22 0:98 / /var/lib/docker/overlay2/d\\040e/merged rw shared:7 master:1 - overlay overlay "
+        "98 22 0:98 / /var/lib/docker/overlay2/d\\040e/merged rw shared:7 master:1 - overlay "
+        "overlay "
         "rw,lowerdir=l/C:l/D,upperdir=d\\040e/diff,workdir=d\\040e/work\n"
         // A bind mount of part of an overlay is not the overlay's root.
         "99 22 0:97 /usr /mnt/usr rw - overlay overlay rw,lowerdir=/x,upperdir=/y,workdir=/z\n"
         // The newer kernels' lowerdir+= form.
-        "100 22 0:100 / /run/c/rootfs rw - overlay overlay rw,lowerdir+=/s/2/fs,lowerdir+=/s/1/fs,upperdir=/s/3/fs\n";
+        "100 22 0:100 / /run/c/rootfs rw - overlay overlay "
+        "rw,lowerdir+=/s/2/fs,lowerdir+=/s/1/fs,upperdir=/s/3/fs\n";
     auto m = find_overlay(text, "00:61");
     REQUIRE(m);
     CHECK(m->mount_point == "/var/lib/docker/overlay2/abc/merged");
-    CHECK(m->lower == std::vector<std::string>{"/var/lib/docker/overlay2/l/A", "/var/lib/docker/overlay2/l/B"});
+    CHECK(m->lower ==
+          std::vector<std::string>{"/var/lib/docker/overlay2/l/A", "/var/lib/docker/overlay2/l/B"});
     CHECK(m->upper == "/var/lib/docker/overlay2/abc/diff");
     auto s = find_overlay(text, "00:62");
     REQUIRE(s);
     CHECK(s->mount_point == "/var/lib/docker/overlay2/d e/merged");
-    CHECK(s->lower == std::vector<std::string>{"/var/lib/docker/overlay2/l/C", "/var/lib/docker/overlay2/l/D"});
+    CHECK(s->lower ==
+          std::vector<std::string>{"/var/lib/docker/overlay2/l/C", "/var/lib/docker/overlay2/l/D"});
     CHECK(s->upper == "/var/lib/docker/overlay2/d e/diff");
     auto n = find_overlay(text, "00:64");
     REQUIRE(n);
@@ -115,8 +132,10 @@ TEST_CASE("image diff: the overlay of a mount table by the record's device", "[i
     CHECK_FALSE(beneath_one_of("/etc/x", {"/"}));  // "/" is no storage directory
 }
 
-TEST_CASE("image diff: modified, attributes, unchanged, added, removed, absent, through the container's symlinks",
-          "[integrity][image_diff]") {
+TEST_CASE(
+    "image diff: modified, attributes, unchanged, added, removed, absent, through the container's "
+    "symlinks",
+    "[integrity][image_diff]") {
     Tree t;
     t.write("L2/usr/bin/tool", "tool v1\n");
     t.write("L2/usr/bin/same", "same\n");
@@ -128,7 +147,8 @@ TEST_CASE("image diff: modified, attributes, unchanged, added, removed, absent, 
     t.write("merged/usr/bin/chm", "chm\n", fs::perms(0700));
     t.write("merged/tmp/x", "dropped\n");
     fs::create_directory_symlink("usr/bin", t.root / "merged/bin");  // Debian's merged /usr
-    fs::create_symlink("/etc/shadow", t.root / "merged/usr/bin/evil");  // absolute: in the container's root
+    // absolute: in the container's root
+    fs::create_symlink("/etc/shadow", t.root / "merged/usr/bin/evil");
     t.write("merged/etc/shadow", "the container's own\n", fs::perms(0600));
     const std::string table = t.table();
     const std::string dev = t.dev();
@@ -185,7 +205,8 @@ TEST_CASE("image diff: whiteouts and covering files of upper image layers hide t
     t.write("merged/usr/bin/old", "recreated\n");
     t.write("merged/opt/app/bin", "recreated\n");
     fs::create_directories(t.root / "L1/usr/bin");
-    const bool whiteouts = ::mknod((t.root / "L1/usr/bin/old").c_str(), S_IFCHR | 0600, makedev(0, 0)) == 0;
+    const bool whiteouts =
+        ::mknod((t.root / "L1/usr/bin/old").c_str(), S_IFCHR | 0600, makedev(0, 0)) == 0;
     const std::string table = t.table();
     const std::vector<std::string> roots{t.root.string()};
     auto app = diff_against_image(table, {t.dev()}, "/opt/app/bin", roots);
@@ -207,7 +228,8 @@ TEST_CASE("image diff: unknown, never a guess, when the overlay is not one the r
     const std::string table = t.table();
     const std::string dev = t.dev();
     // Positive control: with the right root it is compared.
-    CHECK(diff_against_image(table, {dev}, "/usr/bin/tool", {t.root.string()}).verdict == "modified");
+    CHECK(diff_against_image(table, {dev}, "/usr/bin/tool", {t.root.string()}).verdict ==
+          "modified");
 
     // An overlay a container mounted itself (its layers named by it) lies outside the storage.
     auto outside = diff_against_image(table, {dev}, "/usr/bin/tool", {"/var/lib/docker"});
@@ -222,7 +244,8 @@ TEST_CASE("image diff: unknown, never a guess, when the overlay is not one the r
     CHECK(gone.verdict == "unknown");
     // The first candidate device that is an overlay is taken (a deleted name's is the upper
     // filesystem's, the directory's is the overlay's).
-    CHECK(diff_against_image(table, {"00:01", dev}, "/usr/bin/tool", {t.root.string()}).verdict == "modified");
+    CHECK(diff_against_image(table, {"00:01", dev}, "/usr/bin/tool", {t.root.string()}).verdict ==
+          "modified");
 
     // A layer leading out of the storage through a symlink.
     fs::remove_all(t.root / "L1");
@@ -236,7 +259,8 @@ TEST_CASE("image diff: unknown, never a guess, when the overlay is not one the r
     CHECK(diff_against_image(table, {dev}, "usr/bin/tool", {t.root.string()}).verdict == "unknown");
     ImageDiffLimits small;
     small.max_path_bytes = 8;
-    CHECK(diff_against_image(table, {dev}, "/usr/bin/tool", {t.root.string()}, small).verdict == "unknown");
+    CHECK(diff_against_image(table, {dev}, "/usr/bin/tool", {t.root.string()}, small).verdict ==
+          "unknown");
     // Over the hashing budget: sizes and modes, no verdict on content.
     ImageDiffLimits tiny;
     tiny.max_hash_bytes = 2;
@@ -257,8 +281,10 @@ TEST_CASE("image diff: the alert's image_diff object", "[integrity][image_diff][
     d.verdict = "added";
     a.image_diff = d;
     const std::string json = to_json(a);
-    CHECK(json.find(R"("image_diff":{"path":"/tmp/true","image":null,"now":{"sha256":")" + std::string(64, 'a') +
-                    R"(","size":1234,"mode":"0755","uid":0,"gid":0},"verdict":"added"})") != std::string::npos);
+    CHECK(json.find(R"("image_diff":{"path":"/tmp/true","image":null,"now":{"sha256":")" +
+                    std::string(64, 'a') +
+                    R"(","size":1234,"mode":"0755","uid":0,"gid":0},"verdict":"added"})") !=
+          std::string::npos);
     a.image_diff->now->sha256.clear();  // not hashed: over the budget
     a.image_diff->verdict = "unknown";
     a.image_diff->reason = "too large";
@@ -266,8 +292,9 @@ TEST_CASE("image diff: the alert's image_diff object", "[integrity][image_diff][
     CHECK(to_json(a).find(R"("verdict":"unknown","reason":"too large"})") != std::string::npos);
 }
 
-TEST_CASE("image diff worker: alerts compared on its own thread and handed back, none lost at a stop",
-          "[integrity][image_diff]") {
+TEST_CASE(
+    "image diff worker: alerts compared on its own thread and handed back, none lost at a stop",
+    "[integrity][image_diff]") {
     Tree t;
     t.write("L2/usr/bin/tool", "v1\n");
     t.write("merged/usr/bin/tool", "v2\n");
@@ -285,7 +312,8 @@ TEST_CASE("image diff worker: alerts compared on its own thread and handed back,
         REQUIRE(got.size() == 1);
         REQUIRE(got[0].image_diff);
         CHECK(got[0].image_diff->verdict == "modified");
-        CHECK(got[0].summary.starts_with("chmod of /usr/bin/tool; against its image: modified (sha256 "));
+        CHECK(got[0].summary.starts_with(
+            "chmod of /usr/bin/tool; against its image: modified (sha256 "));
         CHECK_FALSE(w.has_ready());
         CHECK(w.stats().compared == 1);
         // No device or no storage root: not queued (the caller sends the alert as it is).
@@ -299,7 +327,8 @@ TEST_CASE("image diff worker: alerts compared on its own thread and handed back,
         auto rest = w.take();
         REQUIRE(rest.size() == 20);
         CHECK(rest.back().image_diff->verdict == "unknown");
-        CHECK(rest.back().image_diff->reason == std::optional<std::string>("not compared: the plugin was stopping"));
+        CHECK(rest.back().image_diff->reason ==
+              std::optional<std::string>("not compared: the plugin was stopping"));
     }
     ImageDiffWorker none({}, ImageDiffLimits{}, table);
     CHECK_FALSE(none.submit(Alert{}, {dev}, "/usr/bin/tool"));  // no storage roots on this host

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "rules/initiator.hpp"
-
 #include "alert/alert.hpp"
+#include "rules/initiator.hpp"
 #include "test_catch.hpp"
 
 using adock::InitiatorRef;
-using adock::rules::InitiatorCorrelator;
 using adock::rules::ClientRequest;
+using adock::rules::InitiatorCorrelator;
 
 namespace {
 /// The client's request as the engine asks for it, the program taken to be what argv[0] names.
@@ -14,6 +13,7 @@ std::optional<ClientRequest> parse_client_argv(const std::vector<std::string>& a
     return adock::rules::parse_client_argv(argv.empty() ? std::string() : argv[0], argv);
 }
 }  // namespace
+
 using adock::rules::runtime_exec;
 
 namespace {
@@ -30,7 +30,11 @@ InitiatorRef who(int pid, std::uint32_t auid, const std::vector<std::string>& ar
     return r;
 }
 
-void client(InitiatorCorrelator& c, int pid, std::uint32_t auid, const std::vector<std::string>& argv, std::int64_t ms) {
+void client(InitiatorCorrelator& c,
+            int pid,
+            std::uint32_t auid,
+            const std::vector<std::string>& argv,
+            std::int64_t ms) {
     auto req = parse_client_argv(argv);
     REQUIRE(req);
     c.note_client(*req, who(pid, auid, argv), ms);
@@ -39,10 +43,22 @@ void client(InitiatorCorrelator& c, int pid, std::uint32_t auid, const std::vect
 }  // namespace
 
 TEST_CASE("client argv: the container each CLI's exec names", "[initiator]") {
-    CHECK(parse_client_argv({"/usr/bin/docker", "-H", "unix:///x.sock", "exec", "soak-d", "ls", "/usr/bin"})->ref == "soak-d");
-    CHECK(parse_client_argv({"docker", "container", "exec", "-it", "-e", "A=1", "-u", "0", "c1", "sh"})->ref == "c1");
-    CHECK(parse_client_argv({"podman", "--cgroup-manager=cgroupfs", "--events-backend", "file", "exec", "fim-p", "sh"})->ref == "fim-p");
-    auto ctr = parse_client_argv({"ctr", "--address", "/s", "task", "exec", "--exec-id", "x1", "soak-cd", "/bin/ls"});
+    CHECK(parse_client_argv(
+              {"/usr/bin/docker", "-H", "unix:///x.sock", "exec", "soak-d", "ls", "/usr/bin"})
+              ->ref == "soak-d");
+    CHECK(parse_client_argv(
+              {"docker", "container", "exec", "-it", "-e", "A=1", "-u", "0", "c1", "sh"})
+              ->ref == "c1");
+    CHECK(parse_client_argv({"podman",
+                             "--cgroup-manager=cgroupfs",
+                             "--events-backend",
+                             "file",
+                             "exec",
+                             "fim-p",
+                             "sh"})
+              ->ref == "fim-p");
+    auto ctr = parse_client_argv(
+        {"ctr", "--address", "/s", "task", "exec", "--exec-id", "x1", "soak-cd", "/bin/ls"});
     REQUIRE(ctr);
     CHECK(ctr->ref == "soak-cd");
     CHECK(ctr->id_only);
@@ -53,11 +69,23 @@ TEST_CASE("client argv: the container each CLI's exec names", "[initiator]") {
     CHECK_FALSE(parse_client_argv({"bash", "exec", "x"}));
     // The grammar is the host file's (by identity), never argv[0]'s: docker's binary run as
     // `exec -a ctr` still asks docker's exec of c1.
-    auto renamed = adock::rules::parse_client_argv("/usr/bin/docker", {"ctr", "exec", "-it", "c1", "sh"});
+    auto renamed =
+        adock::rules::parse_client_argv("/usr/bin/docker", {"ctr", "exec", "-it", "c1", "sh"});
     REQUIRE(renamed);
     CHECK(renamed->ref == "c1");
     CHECK_FALSE(renamed->id_only);
-    CHECK(runtime_exec({"runc", "--root", "/r", "--log", "l", "--log-format", "json", "exec", "--process", "/tmp/p", "--detach", kId}));
+    CHECK(runtime_exec({"runc",
+                        "--root",
+                        "/r",
+                        "--log",
+                        "l",
+                        "--log-format",
+                        "json",
+                        "exec",
+                        "--process",
+                        "/tmp/p",
+                        "--detach",
+                        kId}));
     CHECK_FALSE(runtime_exec({"runc", "--root", "/r", "create", "--bundle", "/b", kId}));
 }
 
@@ -172,16 +200,22 @@ using Kind = adock::rules::ClientRequest::Kind;
 
 namespace {
 
-void starter(InitiatorCorrelator& c, int pid, std::uint32_t auid, const std::vector<std::string>& argv, std::int64_t ms) {
+void starter(InitiatorCorrelator& c,
+             int pid,
+             std::uint32_t auid,
+             const std::vector<std::string>& argv,
+             std::int64_t ms) {
     auto reqs = parse_client_start(argv.front(), argv);
     REQUIRE_FALSE(reqs.empty());
     c.note_client(reqs, who(pid, auid, argv), ms);
 }
 
 /// The runtime creating container `id` at `ms`, decided with its name and image.
-std::shared_ptr<const InitiatorRef> create(InitiatorCorrelator& c, const std::string& id,
+std::shared_ptr<const InitiatorRef> create(InitiatorCorrelator& c,
+                                           const std::string& id,
                                            const std::optional<std::string>& name,
-                                           const std::optional<std::string>& image, std::int64_t ms) {
+                                           const std::optional<std::string>& image,
+                                           std::int64_t ms) {
     auto s = c.on_runtime_create(id, ms);
     return c.decide(s, name, image);
 }
@@ -190,22 +224,46 @@ const std::string kId2 = "aa11bb22cc33dd44ee55ff6600112233445566778899aabbccddee
 
 }  // namespace
 
-TEST_CASE("client argv: the containers docker, podman and nerdctl run and start name", "[initiator]") {
-    auto run = parse_client_start("/usr/bin/docker", {"docker", "-H", "unix:///x.sock", "run", "-it", "--rm", "--name", "web", "-e", "A=1",
-                                                      "adock-bb:1", "sh", "-c", "--name x"});
+TEST_CASE("client argv: the containers docker, podman and nerdctl run and start name",
+          "[initiator]") {
+    auto run = parse_client_start("/usr/bin/docker",
+                                  {"docker",
+                                   "-H",
+                                   "unix:///x.sock",
+                                   "run",
+                                   "-it",
+                                   "--rm",
+                                   "--name",
+                                   "web",
+                                   "-e",
+                                   "A=1",
+                                   "adock-bb:1",
+                                   "sh",
+                                   "-c",
+                                   "--name x"});
     REQUIRE(run.size() == 1);
     CHECK(run[0].kind == Kind::Run);
     CHECK(run[0].ref == "web");
     CHECK(run[0].image == "adock-bb:1");
-    auto anon = parse_client_start("docker", {"docker", "container", "run", "-d", "--network", "host", "adock-bb:1", "top"});
+    auto anon = parse_client_start(
+        "docker", {"docker", "container", "run", "-d", "--network", "host", "adock-bb:1", "top"});
     REQUIRE(anon.size() == 1);
     CHECK(anon[0].ref.empty());
     CHECK(anon[0].image == "adock-bb:1");
-    auto pod = parse_client_start("/usr/bin/podman", {"podman", "--cgroup-manager=cgroupfs", "run", "--name=p1", "-v", "/srv:/srv", "img", "true"});
+    auto pod = parse_client_start("/usr/bin/podman",
+                                  {"podman",
+                                   "--cgroup-manager=cgroupfs",
+                                   "run",
+                                   "--name=p1",
+                                   "-v",
+                                   "/srv:/srv",
+                                   "img",
+                                   "true"});
     REQUIRE(pod.size() == 1);
     CHECK(pod[0].ref == "p1");
     CHECK(pod[0].image == "img");
-    auto start = parse_client_start("docker", {"docker", "start", "-a", "c1", "--detach-keys", "ctrl-x", "c2"});
+    auto start = parse_client_start(
+        "docker", {"docker", "start", "-a", "c1", "--detach-keys", "ctrl-x", "c2"});
     REQUIRE(start.size() == 2);
     CHECK(start[0].kind == Kind::Start);
     CHECK(start[0].ref == "c1");
@@ -213,14 +271,16 @@ TEST_CASE("client argv: the containers docker, podman and nerdctl run and start 
     CHECK(parse_client_start("nerdctl", {"nerdctl", "container", "start", "n1"}).size() == 1);
     CHECK(parse_client_start("podman", {"podman", "start", "--attach", "p1"}).at(0).ref == "p1");
     CHECK(parse_client_start("docker", {"docker", "start", "-ai", "c1"}).at(0).ref == "c1");
-    CHECK(parse_client_start("docker", {"docker", "run", "-a", "stdout", "img"}).at(0).image == "img");
+    CHECK(parse_client_start("docker", {"docker", "run", "-a", "stdout", "img"}).at(0).image ==
+          "img");
     // As many as the bound.
     std::vector<std::string> many{"docker", "start"};
     for (int k = 0; k < 40; ++k) {
         many.push_back("c" + std::to_string(k));
     }
     CHECK(parse_client_start("docker", many).size() == adock::rules::kMaxStartRefs);
-    // Not a run or a start; a start of nothing named; not one of these CLIs; argv[0] decides nothing.
+    // Not a run or a start; a start of nothing named; not one of these CLIs; argv[0] decides
+    // nothing.
     CHECK(parse_client_start("docker", {"docker", "exec", "c1", "sh"}).empty());
     CHECK(parse_client_start("docker", {"docker", "ps"}).empty());
     CHECK(parse_client_start("podman", {"podman", "start", "--latest"}).empty());
@@ -228,13 +288,26 @@ TEST_CASE("client argv: the containers docker, podman and nerdctl run and start 
     CHECK(parse_client_start("/usr/bin/bash", {"docker", "start", "c1"}).empty());
     CHECK(parse_client_start("/usr/bin/podman", {"runc", "start", "c1"}).size() == 1);
     CHECK_FALSE(parse_client_argv({"docker", "start", "c1"}));  // no exec request
-    CHECK(runtime_create({"runc", "--root", "/r", "--log", "l", "--log-format", "json", "create", "--bundle", "/b", "--pid-file", "p", kId}));
+    CHECK(runtime_create({"runc",
+                          "--root",
+                          "/r",
+                          "--log",
+                          "l",
+                          "--log-format",
+                          "json",
+                          "create",
+                          "--bundle",
+                          "/b",
+                          "--pid-file",
+                          "p",
+                          kId}));
     CHECK(runtime_create({"crun", "run", "--bundle", "/b", kId}));
     CHECK_FALSE(runtime_create({"runc", "--root", "/r", "start", kId}));
     CHECK_FALSE(runtime_create({"runc", "exec", "--process", "/p", kId}));
 }
 
-TEST_CASE("initiator: docker start and run, by the runtime's create of the container", "[initiator]") {
+TEST_CASE("initiator: docker start and run, by the runtime's create of the container",
+          "[initiator]") {
     InitiatorCorrelator c;
     SECTION("start by name (known), by id prefix (name unknown)") {
         starter(c, 100, 1000, {"docker", "start", "web"}, 1000);
@@ -270,7 +343,8 @@ TEST_CASE("initiator: docker start and run, by the runtime's create of the conta
         REQUIRE(j);
         CHECK_FALSE(j->ambiguous);
         CHECK(j == i);  // the same command, shared
-        starter(c, 105, 1005, {"docker", "start", "web", kId.substr(0, 8)}, 2000);  // the same container twice
+        // the same container twice
+        starter(c, 105, 1005, {"docker", "start", "web", kId.substr(0, 8)}, 2000);
         auto k = create(c, kId, std::string("web"), std::nullopt, 2100);
         REQUIRE(k);
         CHECK_FALSE(k->ambiguous);
@@ -335,7 +409,11 @@ TEST_CASE("initiator: a start is never a guess", "[initiator]") {
         CHECK_FALSE(create(c, kId, std::string("web"), std::nullopt, 6001));
         CHECK(c.stats().expired == 1);
         for (int k = 0; k < 300; ++k) {
-            starter(c, 300 + k, 1000, {"docker", "run", "--name", "n" + std::to_string(k), std::string(600, 'i')}, 7000);
+            starter(c,
+                    300 + k,
+                    1000,
+                    {"docker", "run", "--name", "n" + std::to_string(k), std::string(600, 'i')},
+                    7000);
         }
         CHECK(c.pending() <= 256);
         CHECK(c.pending_bytes() <= 256 * 1024);

@@ -3,15 +3,14 @@
 // runtime binaries with a fake /proc.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "config/config.hpp"
@@ -23,9 +22,9 @@
 #include "rules/engine.hpp"
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
-#include "util/digest.hpp"
 #include "test_support.hpp"
 #include "util/audit_dev.hpp"
+#include "util/digest.hpp"
 
 using namespace adock;
 using namespace adock::integrity;
@@ -35,16 +34,20 @@ namespace {
 
 struct TempDir {
     fs::path path;
+
     TempDir() {
         path = fs::temp_directory_path() / ("adock-integrity-" + std::to_string(::getpid()) + "-" +
                                             std::to_string(counter()++));
         fs::create_directories(path);
     }
+
     ~TempDir() { fs::remove_all(path); }
+
     static int& counter() {
         static int n = 0;
         return n;
     }
+
     std::string write(const std::string& rel, const std::string& content) const {
         const fs::path p = path / rel;
         fs::create_directories(p.parent_path());
@@ -64,11 +67,14 @@ void proc_exe(const fs::path& proc, int pid, const std::string& exe) {
 /// The file's identity as a PATH record gives it ("fe:00", inode).
 std::pair<std::string, std::uint64_t> id_of(const std::string& path) {
     struct stat st {};
+
     REQUIRE(::stat(path.c_str(), &st) == 0);
     return {util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
 }
 
-IntegrityMonitor::Request request(audit::Event e, std::uint32_t checks, std::pair<std::string, std::uint64_t> image = {}) {
+IntegrityMonitor::Request request(audit::Event e,
+                                  std::uint32_t checks,
+                                  std::pair<std::string, std::uint64_t> image = {}) {
     IntegrityMonitor::Request r(std::move(e), "r", checks);
     r.image = std::move(image);
     return r;
@@ -87,7 +93,8 @@ audit::Event exec_of(const std::string& exe, int pid) {
 
 }  // namespace
 
-TEST_CASE("digests: sha256 and md5 of a file, and refusal of what is not a regular file", "[integrity]") {
+TEST_CASE("digests: sha256 and md5 of a file, and refusal of what is not a regular file",
+          "[integrity]") {
     TempDir t;
     const auto f = t.write("abc", "abc");
     std::string error;
@@ -104,9 +111,11 @@ TEST_CASE("digests: sha256 and md5 of a file, and refusal of what is not a regul
 
 TEST_CASE("dpkg records: md5sums read for wanted paths, /usr-merge spellings", "[integrity]") {
     TempDir t;
-    t.write("info/runc.md5sums", "e872f70025b7c779aeaa512ca9dee2b1  usr/sbin/runc\n"
-                                 "aa3afefb678edae3b318286fa62aca9e  usr/share/doc/runc/NOTICE\n");
-    t.write("info/coreutils:amd64.md5sums", "0123456789abcdef0123456789abcdef  bin/true\nbroken line\n");
+    t.write("info/runc.md5sums",
+            "e872f70025b7c779aeaa512ca9dee2b1  usr/sbin/runc\n"
+            "aa3afefb678edae3b318286fa62aca9e  usr/share/doc/runc/NOTICE\n");
+    t.write("info/coreutils:amd64.md5sums",
+            "0123456789abcdef0123456789abcdef  bin/true\nbroken line\n");
     DpkgRecords d;
     CHECK(d.load((t.path / "info").string(), {"/usr/sbin/runc", "/usr/bin/true"}) == 2);
     auto r = d.find("/usr/sbin/runc");
@@ -122,7 +131,8 @@ TEST_CASE("dpkg records: md5sums read for wanted paths, /usr-merge spellings", "
     CHECK(usrmerge_alias("/opt/x").empty());
 }
 
-TEST_CASE("baseline: written atomically with mode 0600, read back, corrupt files rejected", "[integrity]") {
+TEST_CASE("baseline: written atomically with mode 0600, read back, corrupt files rejected",
+          "[integrity]") {
     TempDir t;
     const std::string file = (t.path / "state" / "baseline.json").string();
     Baseline b;
@@ -133,7 +143,9 @@ TEST_CASE("baseline: written atomically with mode 0600, read back, corrupt files
     REQUIRE(facts);
     b.set("/usr/sbin/runc", BaselineEntry{*facts, "package:runc"});
     REQUIRE(b.save(file, error));
+
     struct stat st {};
+
     REQUIRE(::stat(file.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777U) == 0600U);
     CHECK_FALSE(fs::exists(file + ".tmp"));
@@ -200,7 +212,8 @@ TEST_CASE("content checks never open a path the record names: a gone program is 
           "[integrity][hostile]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
-    const std::string elsewhere = t.write("other/runc", "#!runtime v1\n");  // another file, same content
+    // another file, same content
+    const std::string elsewhere = t.write("other/runc", "#!runtime v1\n");
     IntegrityConfig cfg;
     cfg.files.clear();
     cfg.state_file = (t.path / "baseline.json").string();
@@ -230,13 +243,17 @@ TEST_CASE("content checks never open a path the record names: a gone program is 
     m.stop();
 }
 
-TEST_CASE("content checks: a host program gone at once is read at its path only if it is the file it ran",
-          "[integrity][hostile]") {
+TEST_CASE(
+    "content checks: a host program gone at once is read at its path only if it is the file it ran",
+    "[integrity][hostile]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
-    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");       // `kworker --version`
-    const std::string swapped = t.write("tmp/.y/kworker", "#!runtime v1\n");    // replaced since the exec
-    const std::string theirs = t.write("ctr/tmp/kworker", "#!runtime v1\n");    // a container's process
+    // `kworker --version`
+    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");
+    // replaced since the exec
+    const std::string swapped = t.write("tmp/.y/kworker", "#!runtime v1\n");
+    // a container's process
+    const std::string theirs = t.write("ctr/tmp/kworker", "#!runtime v1\n");
     IntegrityConfig cfg;
     cfg.files.clear();
     cfg.state_file = (t.path / "baseline.json").string();
@@ -245,16 +262,20 @@ TEST_CASE("content checks: a host program gone at once is read at its path only 
     m.start({runc}, {"runc"});
     m.drain();
     const auto copy_check = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy);
-    auto host = [&](const std::string& exe, int pid, std::pair<std::string, std::uint64_t> image, bool host_process) {
+    auto host = [&](const std::string& exe,
+                    int pid,
+                    std::pair<std::string, std::uint64_t> image,
+                    bool host_process) {
         auto r = request(exec_of(exe, pid), copy_check, std::move(image));
         r.host_process = host_process;
         return r;
     };
     CHECK(m.submit(host(copy, 40, id_of(copy), true)));
-    CHECK(m.submit(host(swapped, 41, id_of(runc), true)));   // the path holds another inode now
+    CHECK(m.submit(host(swapped, 41, id_of(runc), true)));    // the path holds another inode now
     CHECK(m.submit(host(theirs, 42, id_of(theirs), false)));  // not the host's path space
     fs::create_directory_symlink(t.path / "tmp" / ".x", t.path / "via");
-    CHECK(m.submit(host((t.path / "via" / "kworker").string(), 43, id_of(copy), true)));  // a symlink now on the way
+    // a symlink now on the way
+    CHECK(m.submit(host((t.path / "via" / "kworker").string(), 43, id_of(copy), true)));
     m.drain();
     auto v = m.take_verdicts();
     REQUIRE(v.size() == 1);
@@ -303,7 +324,8 @@ TEST_CASE("content checks: a package update is verified against dpkg and the bas
     CHECK(b.find(runc)->trusted_by == "package:runc");
 }
 
-TEST_CASE("integrity settings: defaults, and a bad allowlist entry points at its line", "[integrity][config]") {
+TEST_CASE("integrity settings: defaults, and a bad allowlist entry points at its line",
+          "[integrity][config]") {
     const auto c = config::load_config_string("outputs: []\n", "c.yaml");
     CHECK(c.integrity.enabled);
     CHECK(c.integrity.state_file == "/var/lib/audisp-docker/baseline.json");
@@ -314,8 +336,11 @@ TEST_CASE("integrity settings: defaults, and a bad allowlist entry points at its
         CHECK(e.format() == "c.yaml:2:14: allowlist: 'abc' is not a sha256 (64 hex digits)");
     }
     const auto u = config::load_config_string(
-        "integrity:\n  allowlist: [BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD]\n", "c.yaml");
-    CHECK(u.integrity.allowlist.at(0) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        "integrity:\n  allowlist: "
+        "[BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD]\n",
+        "c.yaml");
+    CHECK(u.integrity.allowlist.at(0) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST_CASE("scans: content, mode, owner, missing and new files against the baseline, as alerts",
@@ -375,7 +400,8 @@ TEST_CASE("scans: content, mode, owner, missing and new files against the baseli
     CHECK(by_path.at(gone)->integrity->change == "missing");
     CHECK(by_path.at(gone)->file->operation == "unlink");
     CHECK(by_path.at(runc)->integrity->change == "mode");
-    CHECK(by_path.at(runc)->severity == Severity::High);  // never vouched for, even if the content is
+    // never vouched for, even if the content is
+    CHECK(by_path.at(runc)->severity == Severity::High);
     CHECK(by_path.at((t.path / "bin" / "b").string())->integrity->change == "new");
     CHECK(m.stats().drift == 4);
     // Reported once: the baseline now holds the new state.
@@ -394,10 +420,12 @@ TEST_CASE("scans: content, mode, owner, missing and new files against the baseli
     REQUIRE(drift.size() == 1);
     CHECK(drift[0]->severity == Severity::Info);
     CHECK(drift[0]->integrity->trusted_by == "package:containerd");
-    CHECK(std::find(drift[0]->tags.begin(), drift[0]->tags.end(), "authorized_update") != drift[0]->tags.end());
+    CHECK(std::find(drift[0]->tags.begin(), drift[0]->tags.end(), "authorized_update") !=
+          drift[0]->tags.end());
 }
 
-TEST_CASE("real time: a tamper alert on a monitored file comes back with before and after", "[integrity]") {
+TEST_CASE("real time: a tamper alert on a monitored file comes back with before and after",
+          "[integrity]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "runtime v1\n");
     IntegrityConfig cfg;
@@ -438,7 +466,8 @@ TEST_CASE("real time: a tamper alert on a monitored file comes back with before 
     CHECK(again.take_findings().empty());
 }
 
-TEST_CASE("real time: a change to a monitored file no other rule covers is integrity_drift", "[integrity]") {
+TEST_CASE("real time: a change to a monitored file no other rule covers is integrity_drift",
+          "[integrity]") {
     TempDir t;
     const std::string tool = t.write("opt/bin/tool", "tool v1\n");
     IntegrityConfig cfg;
@@ -485,11 +514,13 @@ TEST_CASE("real time: a change to a monitored file no other rule covers is integ
     CHECK(drift[0]->process.exe == "/usr/bin/chmod");
     CHECK(drift[0]->severity == Severity::High);
     INFO(drift[0]->summary);
-    CHECK(drift[0]->summary.starts_with(tool + ": mode differs from the baseline (nothing vouches for it)"));
+    CHECK(drift[0]->summary.starts_with(
+        tool + ": mode differs from the baseline (nothing vouches for it)"));
     CHECK(alerts.size() == 1);
 }
 
-TEST_CASE("package copies: a program dpkg installed, run from elsewhere, is known by its md5", "[integrity]") {
+TEST_CASE("package copies: a program dpkg installed, run from elsewhere, is known by its md5",
+          "[integrity]") {
     if (!fs::exists("/usr/bin/true") || fs::is_symlink("/usr/bin/true")) {
         WARN("skipped: needs /usr/bin/true");
         return;
@@ -500,7 +531,8 @@ TEST_CASE("package copies: a program dpkg installed, run from elsewhere, is know
     REQUIRE(real);
     // dpkg's record, as coreutils' md5sums lists it (relative to /), and one for a file this
     // host does not have (left out of the index).
-    t.write("dpkg/coreutils.md5sums", real->md5 + "  usr/bin/true\n" + real->md5 + "  usr/share/doc/x\n");
+    t.write("dpkg/coreutils.md5sums",
+            real->md5 + "  usr/bin/true\n" + real->md5 + "  usr/share/doc/x\n");
     t.write("dpkg/ghost.md5sums", "0123456789abcdef0123456789abcdef  usr/bin/not-on-this-host\n");
     const std::string copy = (t.path / "tmp" / "crond").string();
     fs::create_directories(t.path / "tmp");
@@ -536,7 +568,8 @@ TEST_CASE("package copies: a program dpkg installed, run from elsewhere, is know
     m.stop();
 }
 
-TEST_CASE("package index: only executable programs of the binary directories, bounded", "[integrity]") {
+TEST_CASE("package index: only executable programs of the binary directories, bounded",
+          "[integrity]") {
     TempDir t;
     std::string error;
     const auto real = examine_path("/usr/bin/true", 64 * 1024 * 1024, error);
@@ -544,8 +577,9 @@ TEST_CASE("package index: only executable programs of the binary directories, bo
         WARN("skipped: needs /usr/bin/true");
         return;
     }
-    t.write("dpkg/a.md5sums", real->md5 + "  usr/bin/true\n" + "ffffffffffffffffffffffffffffffff  etc/passwd\n" +
-                                  "short line\n" + "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee  usr/bin/../../etc/shadow\n");
+    t.write("dpkg/a.md5sums",
+            real->md5 + "  usr/bin/true\n" + "ffffffffffffffffffffffffffffffff  etc/passwd\n" +
+                "short line\n" + "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee  usr/bin/../../etc/shadow\n");
     // Another package installing the same content elsewhere (git's /usr/lib/git-core/git).
     t.write("dpkg/b.md5sums", real->md5 + "  usr/lib/b/true-again\n");
     PackageBinaries p;
@@ -560,12 +594,13 @@ TEST_CASE("package index: only executable programs of the binary directories, bo
     CHECK(skipped.load((t.path / "dpkg").string(), {"/usr/bin/true"}) == 0);
 }
 
-TEST_CASE("content checks: a process that exec'd again since is not judged by its new program", "[integrity][hostile]") {
+TEST_CASE("content checks: a process that exec'd again since is not judged by its new program",
+          "[integrity][hostile]") {
     // `bash -c '/tmp/x/runc --version'`: bash becomes the copy under the same pid; bash's exec
     // event, read after that, must not see the copy's content as bash's.
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
-    const std::string copy = t.write("tmp/x/runc", "#!runtime v1\n");     // named runc, elsewhere
+    const std::string copy = t.write("tmp/x/runc", "#!runtime v1\n");  // named runc, elsewhere
     const std::string shell = t.write("usr/bin/shell", "#!a shell\n....");
     IntegrityConfig cfg;
     cfg.files.clear();
@@ -598,7 +633,8 @@ TEST_CASE("content checks: a process that exec'd again since is not judged by it
     m.stop();
 }
 
-TEST_CASE("stop: a first baseline being hashed at the scan rate is cut short, and not saved", "[integrity]") {
+TEST_CASE("stop: a first baseline being hashed at the scan rate is cut short, and not saved",
+          "[integrity]") {
     TempDir t;
     // 6 MiB at 1 MiB/s: the start-up scan alone would take about 6 s.
     const std::string runc = t.write("usr/sbin/runc", std::string(6 * 1024 * 1024, 'r'));
@@ -616,7 +652,8 @@ TEST_CASE("stop: a first baseline being hashed at the scan rate is cut short, an
     // Hashing the first file and the start of the rate wait may pass; the second file is not
     // reached. (Bound far from both: the whole scan is about 12 s.)
     CHECK(took < std::chrono::seconds(4));
-    CHECK_FALSE(fs::exists(cfg.state_file));  // a cut first baseline would report "new" files next time
+    // a cut first baseline would report "new" files next time
+    CHECK_FALSE(fs::exists(cfg.state_file));
 
     // Positive control: the same scan left to finish saves both files.
     IntegrityConfig fast = cfg;
@@ -648,8 +685,11 @@ audit::Event exec_with_item(const std::string& exe, int pid, const std::string& 
 }
 
 /// What the engine does with one exec: precheck, then a request for what it did not decide.
-bool engine_check(IntegrityMonitor& m, const audit::Event& e, std::uint32_t checks,
-                  const std::pair<std::string, std::uint64_t>& image, bool host_process) {
+bool engine_check(IntegrityMonitor& m,
+                  const audit::Event& e,
+                  std::uint32_t checks,
+                  const std::pair<std::string, std::uint64_t>& image,
+                  bool host_process) {
     auto pre = m.precheck(e, e.exe, checks, image, host_process);
     if (pre.decided) {
         return true;
@@ -663,17 +703,24 @@ bool engine_check(IntegrityMonitor& m, const audit::Event& e, std::uint32_t chec
 
 }  // namespace
 
-TEST_CASE("precheck: execs ruled out by size on the engine thread, the same verdicts as the worker's",
-          "[integrity][hostile]") {
+TEST_CASE(
+    "precheck: execs ruled out by size on the engine thread, the same verdicts as the worker's",
+    "[integrity][hostile]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
-    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");       // runc's content elsewhere
-    const std::string impostor = t.write("home/u/bin/runc", "#!imposter, longer\n");  // named runc, other size
-    const std::string same_size = t.write("usr/bin/tool", "#!something\n\n");   // runc's size, other content
+    // runc's content elsewhere
+    const std::string copy = t.write("tmp/.x/kworker", "#!runtime v1\n");
+    // named runc, other size
+    const std::string impostor = t.write("home/u/bin/runc", "#!imposter, longer\n");
+    // runc's size, other content
+    const std::string same_size = t.write("usr/bin/tool", "#!something\n\n");
     const std::string other = t.write("usr/bin/true", "#!true, a program of its own size\n");
-    const std::string gone_copy = t.write("tmp/.y/kworker", "#!runtime v1\n");  // exits at once, host's
-    const std::string theirs = t.write("ctr/tmp/kworker", "#!runtime v1\n");    // a container's, gone
-    const std::string shell = t.write("usr/bin/shell", "#!a shell\n....");     // became the copy since
+    // exits at once, host's
+    const std::string gone_copy = t.write("tmp/.y/kworker", "#!runtime v1\n");
+    // a container's, gone
+    const std::string theirs = t.write("ctr/tmp/kworker", "#!runtime v1\n");
+    // became the copy since
+    const std::string shell = t.write("usr/bin/shell", "#!a shell\n....");
     IntegrityConfig cfg;
     cfg.files.clear();
     cfg.dpkg_info_dir = (t.path / "nodpkg").string();
@@ -686,11 +733,13 @@ TEST_CASE("precheck: execs ruled out by size on the engine thread, the same verd
     proc_exe(proc, 17, copy);  // pid 17 exec'd the shell, then the copy
     const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
                                static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+
     struct Exec {
         audit::Event ev;
         std::pair<std::string, std::uint64_t> image;
         bool host;
     };
+
     const std::vector<Exec> execs = {
         {exec_with_item(copy, 10, copy), id_of(copy), true},
         {exec_with_item(impostor, 11, impostor), id_of(impostor), true},
@@ -735,7 +784,8 @@ TEST_CASE("precheck: execs ruled out by size on the engine thread, the same verd
     const auto [pre, decided] = run(true, pre_stats);
     CHECK(none == 0);
     // The copy, the gone host copy (read at its path: it is the file it ran) and the impostor.
-    CHECK(worker == std::vector<std::string>{copy + " " + runc + " trusted", impostor + " - untrusted",
+    CHECK(worker == std::vector<std::string>{copy + " " + runc + " trusted",
+                                             impostor + " - untrusted",
                                              gone_copy + " " + runc + " trusted"});
     CHECK(pre == worker);
     // Ruled out here: `other` (its size); the container's gone program (unverifiable: its path
@@ -748,8 +798,10 @@ TEST_CASE("precheck: execs ruled out by size on the engine thread, the same verd
     CHECK(pre_stats.hashed <= worker_stats.hashed);
 }
 
-TEST_CASE("precheck: a program exec'd again in the same batch is not statted again; the next batch looks anew",
-          "[integrity][hostile]") {
+TEST_CASE(
+    "precheck: a program exec'd again in the same batch is not statted again; the next batch looks "
+    "anew",
+    "[integrity][hostile]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
     const std::string tool = t.write("usr/bin/tool", "#!a tool of its own size\n");
@@ -771,14 +823,13 @@ TEST_CASE("precheck: a program exec'd again in the same batch is not statted aga
     CHECK(m.stats().prechecked == 2);
     CHECK(m.stats().precheck_batch_hits == 1);
     // Another name for the same file is not the same question (the checks depend on the name).
-    CHECK(engine_check(m, exec_with_item(t.path.string() + "/other-name", 21, tool), both, id, true));
+    CHECK(
+        engine_check(m, exec_with_item(t.path.string() + "/other-name", 21, tool), both, id, true));
     CHECK(m.stats().precheck_batch_hits == 1);
     // The batch ends; the file now has runc's content (same inode, rewritten in place): the
     // next batch's exec is statted again and goes to the worker, which finds the copy.
     m.flush_submissions();
-    {
-        std::ofstream(tool, std::ios::binary | std::ios::trunc) << "#!runtime v1\n";
-    }
+    { std::ofstream(tool, std::ios::binary | std::ios::trunc) << "#!runtime v1\n"; }
     REQUIRE(id_of(tool) == id);
     CHECK_FALSE(engine_check(m, exec_with_item(tool, 20, tool), both, id, true));
     m.drain();
@@ -791,8 +842,10 @@ TEST_CASE("precheck: a program exec'd again in the same batch is not statted aga
 
 TEST_CASE("util::Digest: sha256 and md5 in hex, in one piece or streamed", "[util][integrity]") {
     using adock::util::Digest;
-    CHECK(adock::util::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(adock::util::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(adock::util::sha256_hex("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(adock::util::sha256_hex("") ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     Digest sha(Digest::Kind::Sha256);
     Digest md5(Digest::Kind::Md5);
     REQUIRE(sha.ok());

@@ -112,14 +112,31 @@ TEST_CASE("to_json writes nulls for a host alert and omits an absent file", "[js
 
 TEST_CASE("the tests' strict JSON check refuses what YAML would accept", "[json][test]") {
     using adock::test::StrictJson;
-    for (const char* ok : {R"({"a":[1,-2.5e3,0,true,false,null,"x\u00e9\n"],"b":{}})", "[]", " \"s\" ", "0",
+    for (const char* ok : {R"({"a":[1,-2.5e3,0,true,false,null,"x\u00e9\n"],"b":{}})",
+                           "[]",
+                           " \"s\" ",
+                           "0",
                            "{\"k\":\"caf\xc3\xa9 \xf0\x9f\x90\xb3\"}"}) {
         INFO(ok);
         CHECK(StrictJson::check(ok).empty());
     }
-    for (const char* bad : {"{a: 1}", "{'a': 1}", "[1,]", "{\"a\":1,}", "01", "[1] x", "", "{\"a\" 1}",
-                            "\"tab\there\"", "\"\\x41\"", "NaN", "[.5]", "\"\xc3\"", "\"\xc0\xaf\"",
-                            "\"\xed\xa0\x80\"", "- a", "{\"a\":1}{}"}) {
+    for (const char* bad : {"{a: 1}",
+                            "{'a': 1}",
+                            "[1,]",
+                            "{\"a\":1,}",
+                            "01",
+                            "[1] x",
+                            "",
+                            "{\"a\" 1}",
+                            "\"tab\there\"",
+                            "\"\\x41\"",
+                            "NaN",
+                            "[.5]",
+                            "\"\xc3\"",
+                            "\"\xc0\xaf\"",
+                            "\"\xed\xa0\x80\"",
+                            "- a",
+                            "{\"a\":1}{}"}) {
         INFO(bad);
         CHECK_FALSE(StrictJson::check(bad).empty());
     }

@@ -3,15 +3,14 @@
 // read back with a real consumer: delivered, broker down then up, shutdown with a dead broker.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <yaml-cpp/yaml.h>
 
 #include <array>
-#include <fstream>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "config/config.hpp"
 #include "outputs/delivery_sink.hpp"
@@ -35,19 +34,24 @@ public:
     MockCluster() {
         std::array<char, 256> err{};
         rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        REQUIRE(rd_kafka_conf_set(conf, "log_level", "0", err.data(), err.size()) == RD_KAFKA_CONF_OK);
+        REQUIRE(rd_kafka_conf_set(conf, "log_level", "0", err.data(), err.size()) ==
+                RD_KAFKA_CONF_OK);
         host_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size()));
         REQUIRE(host_);
         mock_ = rd_kafka_mock_cluster_new(host_.get(), 1);
         REQUIRE(mock_ != nullptr);
         REQUIRE(rd_kafka_mock_topic_create(mock_, "alerts", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
     }
+
     MockCluster(const MockCluster&) = delete;
     MockCluster& operator=(const MockCluster&) = delete;
+
     ~MockCluster() { rd_kafka_mock_cluster_destroy(mock_); }
 
     [[nodiscard]] std::string brokers() const { return rd_kafka_mock_cluster_bootstraps(mock_); }
+
     void down() { REQUIRE(rd_kafka_mock_broker_set_down(mock_, 1) == RD_KAFKA_RESP_ERR_NO_ERROR); }
+
     void up() { REQUIRE(rd_kafka_mock_broker_set_up(mock_, 1) == RD_KAFKA_RESP_ERR_NO_ERROR); }
 
 private:
@@ -98,7 +102,8 @@ std::vector<Consumed> consume(const std::string& brokers, std::size_t want) {
     return out;
 }
 
-adock::config::OutputConfig kafka_config(const std::string& brokers, const std::string& spool_dir = {}) {
+adock::config::OutputConfig kafka_config(const std::string& brokers,
+                                         const std::string& spool_dir = {}) {
     adock::config::OutputConfig cfg;
     cfg.name = "bus";
     cfg.type = adock::config::OutputType::Kafka;
@@ -171,11 +176,10 @@ TEST_CASE("kafka record framing keeps the key beside the alert JSON", "[outputs]
     CHECK(adock::outputs::kafka_key(a) == "abc");
 }
 
-TEST_CASE("kafka config: keys, the password from a file, refused properties", "[outputs][kafka][config]") {
+TEST_CASE("kafka config: keys, the password from a file, refused properties",
+          "[outputs][kafka][config]") {
     adock::test::TempDir tmp;
-    {
-        std::ofstream(tmp / "pw") << "s3cret-pw\n";
-    }
+    { std::ofstream(tmp / "pw") << "s3cret-pw\n"; }
     const auto c = adock::config::load_config_string(
         "spool_dir: /tmp/sp\n"
         "outputs:\n"
@@ -187,11 +191,13 @@ TEST_CASE("kafka config: keys, the password from a file, refused properties", "[
         "    security_protocol: sasl_ssl\n"
         "    sasl_mechanism: SCRAM-SHA-512\n"
         "    sasl_username: adock\n"
-        "    sasl_password_file: " + (tmp / "pw") + "\n"
-        "    ca_file: /etc/ssl/kafka-ca.pem\n"
-        "    queue_max_messages: 500\n"
-        "    queue_max_kbytes: 2048\n"
-        "    properties: {compression.type: zstd}\n",
+        "    sasl_password_file: " +
+            (tmp / "pw") +
+            "\n"
+            "    ca_file: /etc/ssl/kafka-ca.pem\n"
+            "    queue_max_messages: 500\n"
+            "    queue_max_kbytes: 2048\n"
+            "    properties: {compression.type: zstd}\n",
         "k.yaml");
     REQUIRE(c.outputs.size() == 1);
     const auto& o = c.outputs[0];
@@ -212,18 +218,23 @@ TEST_CASE("kafka config: keys, the password from a file, refused properties", "[
         }
         return std::string();
     };
-    CHECK(error_of("outputs:\n  - {type: kafka, topic: t}\n").find("needs 'brokers' and 'topic'") != std::string::npos);
+    CHECK(error_of("outputs:\n  - {type: kafka, topic: t}\n").find("needs 'brokers' and 'topic'") !=
+          std::string::npos);
     CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, sasl_password: x}\n")
               .find("sasl_password") != std::string::npos);  // no inline secret
     CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: {acks: '1'}}\n")
               .find("set by the output itself") != std::string::npos);
-    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: {ssl.key.password: x}}\n")
+    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: "
+                   "{ssl.key.password: x}}\n")
               .find("set by the output itself") != std::string::npos);
-    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: {sasl.oauthbearer.client.secret: x}}\n")
+    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: "
+                   "{sasl.oauthbearer.client.secret: x}}\n")
               .find("secret") != std::string::npos);
-    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: {test.mock.num.brokers: '1'}}\n")
+    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, properties: "
+                   "{test.mock.num.brokers: '1'}}\n")
               .find("not supported") != std::string::npos);
-    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, security_protocol: sasl_plaintext}\n")
+    CHECK(error_of("outputs:\n  - {type: kafka, brokers: b:1, topic: t, security_protocol: "
+                   "sasl_plaintext}\n")
               .find("needs sasl_mechanism") != std::string::npos);
     // librdkafka itself refuses an unknown property when the output is built.
     auto bad = kafka_config("127.0.0.1:1");
@@ -231,7 +242,8 @@ TEST_CASE("kafka config: keys, the password from a file, refused properties", "[
     CHECK_THROWS_AS(adock::outputs::make_sink(bad), adock::config::ConfigError);
 }
 
-TEST_CASE("kafka: alerts delivered, keyed by container id or host, acknowledged", "[outputs][kafka]") {
+TEST_CASE("kafka: alerts delivered, keyed by container id or host, acknowledged",
+          "[outputs][kafka]") {
     MockCluster cluster;
     auto sink = adock::outputs::make_sink(kafka_config(cluster.brokers()));
     sink->start();
@@ -246,13 +258,15 @@ TEST_CASE("kafka: alerts delivered, keyed by container id or host, acknowledged"
     CHECK(got[1].key == "c1");
     CHECK(got[2].key == "node-1");
     CHECK(summary_of(got[0]) == "alert 0");
-    CHECK(adock::test::load_json(got[2].value)["rule"]["id"].as<std::string>() == "runc_suspicious_exec");
+    CHECK(adock::test::load_json(got[2].value)["rule"]["id"].as<std::string>() ==
+          "runc_suspicious_exec");
     const auto s = sink->stats();
     CHECK(s.failed == 0);
     CHECK(s.dropped == 0);
 }
 
-TEST_CASE("kafka: a broker down, then up: spooled, then delivered in order, none twice", "[outputs][kafka]") {
+TEST_CASE("kafka: a broker down, then up: spooled, then delivered in order, none twice",
+          "[outputs][kafka]") {
     adock::test::TempDir tmp;
     MockCluster cluster;
     auto sink = adock::outputs::make_sink(kafka_config(cluster.brokers(), tmp / "spool"));
@@ -279,8 +293,10 @@ TEST_CASE("kafka: a broker down, then up: spooled, then delivered in order, none
     }
 }
 
-TEST_CASE("kafka: shutdown with a dead broker is bounded; the alerts wait in the spool for the next start",
-          "[outputs][kafka]") {
+TEST_CASE(
+    "kafka: shutdown with a dead broker is bounded; the alerts wait in the spool for the next "
+    "start",
+    "[outputs][kafka]") {
     adock::test::TempDir tmp;
     MockCluster cluster;
     auto cfg = kafka_config(cluster.brokers(), tmp / "spool");

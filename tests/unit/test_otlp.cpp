@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The OTLP/HTTP logs output: the ExportLogsServiceRequest it sends (JSON encoding) and what it
 // makes of a receiver's answers, against a scripted loopback receiver.
+#include <yaml-cpp/yaml.h>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "config/config.hpp"
 #include "http_test_server.hpp"
@@ -85,7 +85,8 @@ std::string base_url(const TestServer& server) {
 
 }  // namespace
 
-TEST_CASE("otlp: one log record per alert, the alert's fields as typed attributes", "[outputs][otlp]") {
+TEST_CASE("otlp: one log record per alert, the alert's fields as typed attributes",
+          "[outputs][otlp]") {
     const adock::Alert a = rich_alert();
     const std::string body = payload_of(a);
     const YAML::Node doc = adock::test::load_json(body);
@@ -95,18 +96,21 @@ TEST_CASE("otlp: one log record per alert, the alert's fields as typed attribute
     for (const auto& kv : rl["resource"]["attributes"]) {
         resource[kv["key"].as<std::string>()] = kv["value"]["stringValue"].as<std::string>();
     }
-    CHECK(resource == std::map<std::string, std::string>{{"service.name", "audisp-docker"}, {"host.name", "node-7"}});
+    CHECK(resource == std::map<std::string, std::string>{{"service.name", "audisp-docker"},
+                                                         {"host.name", "node-7"}});
     REQUIRE(rl["scopeLogs"].size() == 1);
     CHECK(rl["scopeLogs"][0]["scope"]["name"].as<std::string>() == "audisp-docker");
     REQUIRE(rl["scopeLogs"][0]["logRecords"].size() == 1);
     const YAML::Node rec = rl["scopeLogs"][0]["logRecords"][0];
 
     // Timestamps and int64 values are JSON strings; severityNumber a JSON integer.
-    const auto expected_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 (std::chrono::sys_days{std::chrono::year{2026} / 11 / 30} + 10h).time_since_epoch())
-                                 .count() +
-                             123456789;
-    CHECK(body.find("\"timeUnixNano\":\"" + std::to_string(expected_ns) + "\"") != std::string::npos);
+    const auto expected_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            (std::chrono::sys_days{std::chrono::year{2026} / 11 / 30} + 10h).time_since_epoch())
+            .count() +
+        123456789;
+    CHECK(body.find("\"timeUnixNano\":\"" + std::to_string(expected_ns) + "\"") !=
+          std::string::npos);
     CHECK(body.find("\"observedTimeUnixNano\":\"1796000000000000000\"") != std::string::npos);
     CHECK(body.find("\"severityNumber\":17,") != std::string::npos);
     CHECK(rec["severityText"].as<std::string>() == "high");
@@ -114,11 +118,14 @@ TEST_CASE("otlp: one log record per alert, the alert's fields as typed attribute
           "quote \" backslash \\ newline \n bad utf8 \xEF\xBF\xBD end");
 
     CHECK(body.find(R"({"key":"process.pid","value":{"intValue":"4242"}})") != std::string::npos);
-    CHECK(body.find(R"({"key":"event.serial","value":{"intValue":"9007199254740993"}})") != std::string::npos);
+    CHECK(body.find(R"({"key":"event.serial","value":{"intValue":"9007199254740993"}})") !=
+          std::string::npos);
     CHECK(body.find(R"({"key":"event.exit","value":{"intValue":"-26"}})") != std::string::npos);
-    CHECK(body.find(R"({"key":"process.auid","value":{"intValue":"4294967295"}})") != std::string::npos);
+    CHECK(body.find(R"({"key":"process.auid","value":{"intValue":"4294967295"}})") !=
+          std::string::npos);
     CHECK(body.find(R"({"key":"event.success","value":{"boolValue":false}})") != std::string::npos);
-    CHECK(attribute(rec, "rule.id")["stringValue"].as<std::string>() == "container_binary_modified");
+    CHECK(attribute(rec, "rule.id")["stringValue"].as<std::string>() ==
+          "container_binary_modified");
     CHECK(attribute(rec, "rule.severity")["stringValue"].as<std::string>() == "high");
     const YAML::Node mitre = attribute(rec, "rule.mitre")["arrayValue"]["values"];
     REQUIRE(mitre.size() == 2);
@@ -141,7 +148,8 @@ TEST_CASE("otlp: one log record per alert, the alert's fields as typed attribute
     CHECK(parent["exe"]["stringValue"].as<std::string>() == "/usr/sbin/runc");
     CHECK(parent["argv"]["arrayValue"]["values"].size() == 2);
     // In dedicated fields, not repeated; nulls (event.key, container.image) left out.
-    for (const char* absent : {"time", "host", "summary", "event.key", "container.image", "container"}) {
+    for (const char* absent :
+         {"time", "host", "summary", "event.key", "container.image", "container"}) {
         CAPTURE(absent);
         CHECK(attribute(rec, absent).IsNull());
     }
@@ -163,10 +171,13 @@ TEST_CASE("otlp: severity numbers, an unknown time, a host alert", "[outputs][ot
     a.summary = "s";
     const std::string body = payload_of(a, 5);
     CHECK(body.find("\"severityNumber\":" + std::to_string(number) + ",") != std::string::npos);
-    CHECK(body.find("\"severityText\":\"" + std::string(adock::severity_name(sev)) + "\"") != std::string::npos);
-    CHECK(body.find("\"observedTimeUnixNano\":\"5\"") != std::string::npos);  // only the observed time
+    CHECK(body.find("\"severityText\":\"" + std::string(adock::severity_name(sev)) + "\"") !=
+          std::string::npos);
+    // only the observed time
+    CHECK(body.find("\"observedTimeUnixNano\":\"5\"") != std::string::npos);
     CHECK(body.find("\"timeUnixNano\"") == std::string::npos);
-    const YAML::Node rec = adock::test::load_json(body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    const YAML::Node rec =
+        adock::test::load_json(body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
     CHECK(attribute(rec, "container.id").IsNull());  // on the host: no container attributes
 }
 
@@ -181,10 +192,13 @@ TEST_CASE("otlp: status rules of OTLP/HTTP", "[outputs][otlp]") {
     CHECK(answer(200).kind == SendResult::Kind::Delivered);
     CHECK(answer(200, "{}").kind == SendResult::Kind::Delivered);
     CHECK(answer(200, R"({"partialSuccess":{}})").kind == SendResult::Kind::Delivered);
-    CHECK(answer(200, R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"bad"}})").kind ==
+    CHECK(
+        answer(200, R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"bad"}})").kind ==
+        SendResult::Kind::Permanent);
+    CHECK(answer(200, R"({"partialSuccess":{"rejectedLogRecords":2}})").kind ==
           SendResult::Kind::Permanent);
-    CHECK(answer(200, R"({"partialSuccess":{"rejectedLogRecords":2}})").kind == SendResult::Kind::Permanent);
-    CHECK(answer(200, R"({"partialSuccess":{"rejectedLogRecords":"0"}})").kind == SendResult::Kind::Delivered);
+    CHECK(answer(200, R"({"partialSuccess":{"rejectedLogRecords":"0"}})").kind ==
+          SendResult::Kind::Delivered);
     const auto warned = answer(200, R"({"partialSuccess":{"errorMessage":"slow down\u0007"}})");
     CHECK(warned.kind == SendResult::Kind::Delivered);
     CHECK(warned.detail == "HTTP 200, partialSuccess warning: slow down?");
@@ -208,7 +222,8 @@ TEST_CASE("otlp: config types, the logs path, the spool", "[outputs][otlp][confi
         "outputs:\n"
         "  - {name: a, type: otlp}\n"
         "  - {name: b, type: otlp, url: \"http://collector:4318\"}\n"
-        "  - {name: c, type: otlp, url: \"https://collector:4318/\", headers: {Authorization: Bearer t}}\n"
+        "  - {name: c, type: otlp, url: \"https://collector:4318/\", headers: {Authorization: "
+        "Bearer t}}\n"
         "  - {name: d, type: otlp, url: \"http://gw/custom/logs\"}\n",
         "o.yaml");
     REQUIRE(c.outputs.size() == 4);
@@ -219,17 +234,18 @@ TEST_CASE("otlp: config types, the logs path, the spool", "[outputs][otlp][confi
     CHECK(c.outputs[3].url == "http://gw/custom/logs");
     CHECK(c.outputs[0].spool_dir == "/tmp/sp/a.otlp");
     CHECK(std::string(adock::config::output_type_name(c.outputs[0].type)) == "otlp");
-    CHECK_THROWS_AS(adock::config::load_config_string("outputs:\n  - {type: otlp, url: \"ftp://x\"}\n"),
-                    adock::config::ConfigError);
+    CHECK_THROWS_AS(
+        adock::config::load_config_string("outputs:\n  - {type: otlp, url: \"ftp://x\"}\n"),
+        adock::config::ConfigError);
 }
 
 TEST_CASE("otlp receiver: 200 delivers to /v1/logs as application/json", "[outputs][otlp]") {
     ensure_curl_global();
     TestServer server({Reply{200, 0ms, "Content-Type: application/json\r\n", "{}"}});
     const adock::test::TempDir tmp;  // not the default /var/lib/audisp-docker/spool of the host
-    auto cfg = adock::config::load_config_string("spool_dir: " + (tmp / "spool") +
-                                                 "\noutputs:\n  - {name: otel, type: otlp, url: \"" +
-                                                 base_url(server) + "\"}\n")
+    auto cfg = adock::config::load_config_string(
+                   "spool_dir: " + (tmp / "spool") +
+                   "\noutputs:\n  - {name: otel, type: otlp, url: \"" + base_url(server) + "\"}\n")
                    .outputs.at(0);
     auto sink = adock::outputs::make_sink(cfg);
     sink->start();
@@ -246,11 +262,16 @@ TEST_CASE("otlp receiver: 200 delivers to /v1/logs as application/json", "[outpu
     CHECK(sink->stats().dropped == 0);
 }
 
-TEST_CASE("otlp receiver: partialSuccess rejections are counted and not retried", "[outputs][otlp]") {
+TEST_CASE("otlp receiver: partialSuccess rejections are counted and not retried",
+          "[outputs][otlp]") {
     ensure_curl_global();
-    TestServer server({Reply{200, 0ms, {}, R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"attribute limit"}})"},
-                       Reply{200, 0ms, {}, R"({"partialSuccess":{"errorMessage":"sampled"}})"},
-                       Reply{200, 0ms, {}, "{}"}});
+    TestServer server(
+        {Reply{200,
+               0ms,
+               {},
+               R"({"partialSuccess":{"rejectedLogRecords":"1","errorMessage":"attribute limit"}})"},
+         Reply{200, 0ms, {}, R"({"partialSuccess":{"errorMessage":"sampled"}})"},
+         Reply{200, 0ms, {}, "{}"}});
     auto sink = adock::outputs::make_sink(otlp_config(server.url()));
     StderrCapture err;
     sink->start();
@@ -271,7 +292,8 @@ TEST_CASE("otlp receiver: partialSuccess rejections are counted and not retried"
 
 TEST_CASE("otlp receiver: 429 with Retry-After and 502/503/504 are retried", "[outputs][otlp]") {
     ensure_curl_global();
-    TestServer server({Reply{429, 0ms, "Retry-After: 1\r\n"}, Reply{503}, Reply{502}, Reply{504}, Reply{200}});
+    TestServer server(
+        {Reply{429, 0ms, "Retry-After: 1\r\n"}, Reply{503}, Reply{502}, Reply{504}, Reply{200}});
     auto cfg = otlp_config(server.url());
     cfg.backoff_max_ms = 3000;  // the cap must allow the 1 s asked for
     cfg.retries = 5;
@@ -289,7 +311,8 @@ TEST_CASE("otlp receiver: 429 with Retry-After and 502/503/504 are retried", "[o
     CHECK(s.dropped == 0);
 }
 
-TEST_CASE("otlp receiver: 400 and 413 are permanent; the next alert still goes", "[outputs][otlp]") {
+TEST_CASE("otlp receiver: 400 and 413 are permanent; the next alert still goes",
+          "[outputs][otlp]") {
     ensure_curl_global();
     const int status = GENERATE(400, 413, 500);
     TestServer server({Reply{status}, Reply{200}});
@@ -332,7 +355,9 @@ TEST_CASE("otlp: a receiver down keeps alerts in the spool; the next start deliv
     const auto reqs = server.requests();
     REQUIRE(reqs.size() == 3);
     for (int i = 0; i < 3; ++i) {
-        const YAML::Node rec = adock::test::load_json(reqs[static_cast<std::size_t>(i)].body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+        const YAML::Node rec =
+            adock::test::load_json(reqs[static_cast<std::size_t>(i)]
+                                       .body)["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
         CHECK(rec["body"]["stringValue"].as<std::string>() == "alert " + std::to_string(i));
     }
 }

@@ -102,7 +102,8 @@ TEST_CASE("an unknown output type lists every descriptor's name", "[config][outp
     }
 }
 
-TEST_CASE("every type that takes TLS keys refuses client_key without client_cert", "[config][outputs]") {
+TEST_CASE("every type that takes TLS keys refuses client_key without client_cert",
+          "[config][outputs]") {
     const std::string file_path =
         (std::filesystem::temp_directory_path() / "adock-output-kind-test.log").string();
     int tls_kinds = 0;
@@ -114,7 +115,8 @@ TEST_CASE("every type that takes TLS keys refuses client_key without client_cert
         INFO("output type " << k.name);
         const std::string entry = minimal_entry(k, file_path);
         // Control: the key with its certificate is accepted.
-        CHECK_NOTHROW(adock::config::load_config_string(entry + "    client_key: /k.pem\n    client_cert: /c.pem\n"));
+        CHECK_NOTHROW(adock::config::load_config_string(
+            entry + "    client_key: /k.pem\n    client_cert: /c.pem\n"));
         std::string error;
         try {
             (void)adock::config::load_config_string(entry + "    client_key: /k.pem\n");

@@ -47,8 +47,9 @@ std::string drop_in_child(bool keep_audit_control) {
         std::string report;
         const bool ok = adock::app::drop_privileges(report, keep_audit_control);
         const std::string st = read_status();
-        const std::string out = std::string(ok ? "ok" : "failed") + "|" + report + "|" + status_field(st, "CapEff") +
-                                "|" + status_field(st, "CapPrm") + "|" + status_field(st, "CapBnd") + "|" +
+        const std::string out = std::string(ok ? "ok" : "failed") + "|" + report + "|" +
+                                status_field(st, "CapEff") + "|" + status_field(st, "CapPrm") +
+                                "|" + status_field(st, "CapBnd") + "|" +
                                 status_field(st, "CapAmb") + "|" + status_field(st, "NoNewPrivs");
         (void)!::write(fds[1], out.data(), out.size());
         ::_exit(0);
@@ -68,7 +69,8 @@ std::string drop_in_child(bool keep_audit_control) {
 
 }  // namespace
 
-TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets no_new_privs", "[app][privileges]") {
+TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets no_new_privs",
+          "[app][privileges]") {
     const bool root = ::geteuid() == 0;
     const std::string got = drop_in_child(false);
     INFO(got);
@@ -76,12 +78,14 @@ TEST_CASE("drop_privileges keeps dac_read_search and sys_ptrace only, and sets n
     CHECK(got.ends_with("|1"));  // NoNewPrivs
     if (root) {
         // bit 2 CAP_DAC_READ_SEARCH, bit 19 CAP_SYS_PTRACE
-        CHECK(got.find("|0000000000080004|0000000000080004|0000000000080004|0000000000000000|") != std::string::npos);
+        CHECK(got.find("|0000000000080004|0000000000080004|0000000000080004|0000000000000000|") !=
+              std::string::npos);
         CHECK(got.find("capabilities: dac_read_search,sys_ptrace;") != std::string::npos);
     }
 }
 
-TEST_CASE("drop_privileges keeps audit_control too when the kernel audit status is queried", "[app][privileges]") {
+TEST_CASE("drop_privileges keeps audit_control too when the kernel audit status is queried",
+          "[app][privileges]") {
     const bool root = ::geteuid() == 0;
     const std::string got = drop_in_child(true);
     INFO(got);
@@ -89,7 +93,9 @@ TEST_CASE("drop_privileges keeps audit_control too when the kernel audit status 
     CHECK(got.ends_with("|1"));
     if (root) {
         // + bit 30 CAP_AUDIT_CONTROL
-        CHECK(got.find("|0000000040080004|0000000040080004|0000000040080004|0000000000000000|") != std::string::npos);
-        CHECK(got.find("capabilities: dac_read_search,sys_ptrace,audit_control;") != std::string::npos);
+        CHECK(got.find("|0000000040080004|0000000040080004|0000000040080004|0000000000000000|") !=
+              std::string::npos);
+        CHECK(got.find("capabilities: dac_read_search,sys_ptrace,audit_control;") !=
+              std::string::npos);
     }
 }

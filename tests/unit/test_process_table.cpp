@@ -73,8 +73,10 @@ TEST_CASE("gaps are read from /proc (a fake proc root)", "[proc]") {
     namespace fs = std::filesystem;
     const fs::path root = fs::temp_directory_path() / ("adock-proc-" + std::to_string(::getpid()));
     fs::create_directories(root / "4242");
-    std::ofstream(root / "4242" / "stat") << "4242 (containerd-shim) S 1 4242 4242 0 -1 4194560 ...";
-    std::ofstream(root / "4242" / "cmdline") << std::string("containerd-shim-runc-v2\0-namespace\0default\0-id\0c1\0", 50);
+    std::ofstream(root / "4242" / "stat")
+        << "4242 (containerd-shim) S 1 4242 4242 0 -1 4194560 ...";
+    std::ofstream(root / "4242" / "cmdline")
+        << std::string("containerd-shim-runc-v2\0-namespace\0default\0-id\0c1\0", 50);
     std::ofstream(root / "4242" / "status") << "Name:\tx\nUid:\t0\t0\t0\t0\n";
     fs::create_symlink("/usr/bin/containerd-shim-runc-v2", root / "4242" / "exe");
     config::ProcessTableConfig cfg;

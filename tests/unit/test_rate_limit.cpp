@@ -38,7 +38,9 @@ struct Harness {
     std::unique_ptr<rules::Engine> engine;
     std::uint64_t serial = 0;
 
-    explicit Harness(unsigned burst = 20, unsigned window_s = 10, const std::string& rules = kRules) {
+    explicit Harness(unsigned burst = 20,
+                     unsigned window_s = 10,
+                     const std::string& rules = kRules) {
         std::vector<std::unique_ptr<outputs::Sink>> sinks;
         sinks.push_back(std::make_unique<test::CollectSink>(alerts));
         (void)out.replace(std::move(sinks));
@@ -46,10 +48,14 @@ struct Harness {
         cfg.host = "testhost";
         cfg.engine.alert_rate_burst = burst;
         cfg.engine.alert_rate_window_s = window_s;
-        engine = std::make_unique<rules::Engine>(cfg, rules::load_rules_texts({{"r.yaml", rules}}), out, clock);
+        engine = std::make_unique<rules::Engine>(
+            cfg, rules::load_rules_texts({{"r.yaml", rules}}), out, clock);
     }
 
-    void exec(std::int64_t sec, const std::string& exe, std::vector<std::string> argv, std::uint32_t uid = 1000) {
+    void exec(std::int64_t sec,
+              const std::string& exe,
+              std::vector<std::string> argv,
+              std::uint32_t uid = 1000) {
         audit::Event e;
         e.serial = ++serial;
         e.sec = sec;
@@ -70,7 +76,8 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("rate limit: a burst per source, the excess counted and summarised once", "[engine][ratelimit]") {
+TEST_CASE("rate limit: a burst per source, the excess counted and summarised once",
+          "[engine][ratelimit]") {
     Harness h;
     constexpr std::int64_t t0 = 1795338855;
     for (int i = 0; i < 50; ++i) {
@@ -93,7 +100,9 @@ TEST_CASE("rate limit: a burst per source, the excess counted and summarised onc
     const Alert& s = h.alerts[22];
     CHECK(s.rule_id == "tool_b");
     CHECK(s.count == 31);
-    CHECK(s.summary.find("31 alerts from this source held back within 10 s (tool_a 30, tool_b 1)") != std::string::npos);
+    CHECK(
+        s.summary.find("31 alerts from this source held back within 10 s (tool_a 30, tool_b 1)") !=
+        std::string::npos);
     CHECK(std::find(s.tags.begin(), s.tags.end(), "rate_limited") != s.tags.end());
     CHECK(h.engine->stats().rate_summaries == 1);
     // The bucket has refilled meanwhile.
@@ -101,7 +110,8 @@ TEST_CASE("rate limit: a burst per source, the excess counted and summarised onc
     CHECK(h.alerts.size() == 25);
 }
 
-TEST_CASE("rate limit: containers and host users are separate sources; 0 turns it off", "[engine][ratelimit]") {
+TEST_CASE("rate limit: containers and host users are separate sources; 0 turns it off",
+          "[engine][ratelimit]") {
     Alert a;
     a.process.exe = "/bin/sh";
     a.process.uid = 0;
@@ -116,7 +126,8 @@ TEST_CASE("rate limit: containers and host users are separate sources; 0 turns i
     CHECK(off.alerts.size() == 100);
 }
 
-TEST_CASE("rate limit: the table of sources is bounded and keeps every count", "[engine][ratelimit]") {
+TEST_CASE("rate limit: the table of sources is bounded and keeps every count",
+          "[engine][ratelimit]") {
     rules::AlertRateLimiter lim(1, 10, 4);
     const auto wall = util::ManualClock::kStart;  // never reached by due(): stream time decides
     auto alert = [](int src) {
@@ -148,7 +159,8 @@ TEST_CASE("rate limit config keys: defaults and ranges", "[engine][ratelimit][co
     const auto d = config::load_config_string("outputs: []\n", "c.yaml");
     CHECK(d.engine.alert_rate_burst == 20);
     CHECK(d.engine.alert_rate_window_s == 10);
-    const auto c = config::load_config_string("engine: {alert_rate_burst: 0, alert_rate_window_s: 60}\n", "c.yaml");
+    const auto c = config::load_config_string(
+        "engine: {alert_rate_burst: 0, alert_rate_window_s: 60}\n", "c.yaml");
     CHECK(c.engine.alert_rate_burst == 0);
     CHECK(c.engine.alert_rate_window_s == 60);
     try {
@@ -159,8 +171,9 @@ TEST_CASE("rate limit config keys: defaults and ranges", "[engine][ratelimit][co
     }
 }
 
-TEST_CASE("rate limit: a quiet stream's summary comes at the hold window's end on the engine's clock",
-          "[engine][ratelimit][clock]") {
+TEST_CASE(
+    "rate limit: a quiet stream's summary comes at the hold window's end on the engine's clock",
+    "[engine][ratelimit][clock]") {
     using namespace std::chrono_literals;
     Harness h(1, 10);
     constexpr std::int64_t t0 = 1795338855;
@@ -175,7 +188,8 @@ TEST_CASE("rate limit: a quiet stream's summary comes at the hold window's end o
     h.engine->tick(h.clock.now());
     REQUIRE(h.alerts.size() == 2);
     CHECK(h.alerts[1].count == 1);
-    CHECK(h.alerts[1].summary.find("1 alert from this source held back within 10 s") != std::string::npos);
+    CHECK(h.alerts[1].summary.find("1 alert from this source held back within 10 s") !=
+          std::string::npos);
     CHECK(h.engine->stats().rate_summaries == 1);
 }
 
@@ -204,7 +218,8 @@ rules:
     h.engine->tick(h.clock.now());
     REQUIRE(h.alerts.size() == 2);
     CHECK(h.alerts[1].count == 2);
-    CHECK(h.alerts[1].summary.find("(repeated 2 more times within 5 s of the first alert") != std::string::npos);
+    CHECK(h.alerts[1].summary.find("(repeated 2 more times within 5 s of the first alert") !=
+          std::string::npos);
     // Closed: a later repeat opens a new window and is sent as a first alert.
     h.exec(t0, "/home/u/tool", {"tool", "a"});
     CHECK(h.alerts.size() == 3);

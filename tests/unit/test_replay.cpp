@@ -2,13 +2,13 @@
 // Streams captured from the real auditd (tests/data/capture.sh) replayed through the whole
 // engine: framer, libauparse, process table, containers, rules. /proc is off, as for a log from
 // another host, so everything asserted here was learned from the stream itself.
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "audit/pipeline.hpp"
 #include "config/config.hpp"
@@ -47,9 +47,12 @@ struct Replay {
         cfg.host = "testhost";
         engine = std::make_unique<rules::Engine>(
             cfg,
-            rules::load_rules_texts({{kBuiltin, test::slurp(kBuiltin)}, {"t.yaml", kContainerExec}}),
+            rules::load_rules_texts(
+                {{kBuiltin, test::slurp(kBuiltin)}, {"t.yaml", kContainerExec}}),
             out);
-        audit::Pipeline p{std::chrono::milliseconds(2000), 4096, [this](audit::Event&& e) { engine->on_event(e); }};
+        audit::Pipeline p{std::chrono::milliseconds(2000), 4096, [this](audit::Event&& e) {
+                              engine->on_event(e);
+                          }};
         const std::string text = test::slurp(kData + "/" + log);
         REQUIRE(!text.empty());
         p.feed(text);
@@ -145,8 +148,9 @@ struct CatalogueReplay {
     std::shared_ptr<const rules::RuleSet> set;
     std::unique_ptr<rules::Engine> engine;
 
-    explicit CatalogueReplay(const std::string& log,
-                             const std::function<void(const rules::RuleSet&, const std::string&)>& prepare = {}) {
+    explicit CatalogueReplay(
+        const std::string& log,
+        const std::function<void(const rules::RuleSet&, const std::string&)>& prepare = {}) {
         std::vector<std::unique_ptr<outputs::Sink>> sinks;
         sinks.push_back(std::make_unique<test::CollectSink>(alerts));
         (void)out.replace(std::move(sinks));
@@ -159,7 +163,9 @@ struct CatalogueReplay {
             prepare(*set, text);
         }
         engine = std::make_unique<rules::Engine>(cfg, set, out);
-        audit::Pipeline p{std::chrono::milliseconds(2000), 4096, [this](audit::Event&& e) { engine->on_event(e); }};
+        audit::Pipeline p{std::chrono::milliseconds(2000), 4096, [this](audit::Event&& e) {
+                              engine->on_event(e);
+                          }};
         p.feed(text);
         p.flush();
         engine->flush();
@@ -196,7 +202,8 @@ TEST_CASE("captured: seven operations on /usr/bin in a ctr container, nothing fo
         CHECK(a->file->path.starts_with("/usr/bin/tool"));
         ops.push_back(a->file->operation);
     }
-    CHECK(ops == std::vector<std::string>{"chmod", "chown", "utimes", "write", "link", "rename", "unlink"});
+    CHECK(ops == std::vector<std::string>{
+                     "chmod", "chown", "utimes", "write", "link", "rename", "unlink"});
     CHECK(r.alerts.size() == hits.size());
 }
 
@@ -213,7 +220,8 @@ TEST_CASE("captured: a seccomp profile killing mkdir", "[replay][seccomp]") {
     CHECK(r.alerts.size() == 1);
 }
 
-TEST_CASE("captured: the host's runc appended to from bash and from a container", "[replay][tamper]") {
+TEST_CASE("captured: the host's runc appended to from bash and from a container",
+          "[replay][tamper]") {
     CatalogueReplay r("tamper.log", [](const rules::RuleSet& set, const std::string& text) {
         runc_as_captured(set, text, "/usr/sbin/runc");
     });
@@ -242,7 +250,8 @@ TEST_CASE("captured: the host's runc appended to from bash and from a container"
     CHECK(r.alerts.size() == hits.size());
 }
 
-TEST_CASE("captured: dpkg -i of the runc package is only info, authorized_update", "[replay][tamper]") {
+TEST_CASE("captured: dpkg -i of the runc package is only info, authorized_update",
+          "[replay][tamper]") {
     CatalogueReplay r("dpkg.log", [](const rules::RuleSet& set, const std::string& text) {
         runc_as_captured(set, text, "/usr/sbin/runc");
     });
@@ -263,7 +272,8 @@ TEST_CASE("captured: daemon.json rewritten from a shell", "[replay][config]") {
     CHECK(r.alerts.size() == 1);
 }
 
-TEST_CASE("captured: unshare and mount tried in a container, unshare on the host", "[replay][syscalls]") {
+TEST_CASE("captured: unshare and mount tried in a container, unshare on the host",
+          "[replay][syscalls]") {
     CatalogueReplay r("sensitive.log");
     const auto hits = r.of("container_sensitive_syscall");
     std::vector<std::string> calls;
@@ -296,11 +306,13 @@ TEST_CASE("captured: the runc scenarios through the whole catalogue give only ru
 // live runs; in a replay (no /proc) always 7 of 7.
 // Fixed by attributing at exec time: runc init is in the container runc create names, sh's
 // exec keeps it (reparented to conmon), the forked applets inherit it from sh.
-TEST_CASE("captured: a podman container's own command changes /usr/bin seven ways, all attributed to it",
-          "[replay][fim][podman]") {
+TEST_CASE(
+    "captured: a podman container's own command changes /usr/bin seven ways, all attributed to it",
+    "[replay][fim][podman]") {
     CatalogueReplay r("podman_fim.log");
     // The same capture's manifest (JSON is YAML) names the container: its 64-hex id.
-    const std::string id = YAML::LoadFile(kData + "/containers.json")["containers"]["fim-p2"]["id"].as<std::string>();
+    const std::string id =
+        YAML::LoadFile(kData + "/containers.json")["containers"]["fim-p2"]["id"].as<std::string>();
     REQUIRE(id.size() == 64);
     const auto hits = r.of("container_binary_modified");
     std::vector<std::string> ops;
@@ -312,7 +324,8 @@ TEST_CASE("captured: a podman container's own command changes /usr/bin seven way
         CHECK(a->file->path.starts_with("/usr/bin/tool"));
         ops.push_back(a->file->operation);
     }
-    CHECK(ops == std::vector<std::string>{"chmod", "chown", "utimes", "write", "link", "rename", "unlink"});
+    CHECK(ops == std::vector<std::string>{
+                     "chmod", "chown", "utimes", "write", "link", "rename", "unlink"});
     for (const Alert& a : r.alerts) {
         CHECK((a.rule_id == "container_binary_modified" || a.severity < Severity::Medium));
     }

@@ -44,7 +44,8 @@ Result<void> check_even(char c) {
 
 }  // namespace
 
-TEST_CASE("Error: no errno and no message by default; equal only when both match", "[util][result]") {
+TEST_CASE("Error: no errno and no message by default; equal only when both match",
+          "[util][result]") {
     const Error none;
     CHECK(none.errnum == 0);
     CHECK(none.message.empty());
@@ -66,7 +67,8 @@ TEST_CASE("Result: the value, or the failure with its errno and message", "[util
     CHECK_NOTHROW(ok.value());
 }
 
-TEST_CASE("Result: a failure passed up keeps its errno and message, across value types", "[util][result]") {
+TEST_CASE("Result: a failure passed up keeps its errno and message, across value types",
+          "[util][result]") {
     const auto doubled = twice('4');
     REQUIRE(doubled);
     CHECK(*doubled == 8);
@@ -94,7 +96,8 @@ TEST_CASE("fail_errno: errno kept, its text after the subject", "[util][result]"
     CHECK(other.error().message == "/etc/none: Permission denied");
 }
 
-TEST_CASE("Result<UniqueFd>: a move-only value moves out open, and is closed once", "[util][result]") {
+TEST_CASE("Result<UniqueFd>: a move-only value moves out open, and is closed once",
+          "[util][result]") {
     auto open_null = []() -> Result<adock::util::UniqueFd> {
         adock::util::UniqueFd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
         if (!fd) {

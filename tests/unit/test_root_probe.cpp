@@ -8,8 +8,8 @@
 #include <string>
 
 #include "proc/root_probe.hpp"
-#include "util/audit_dev.hpp"
 #include "test_catch.hpp"
+#include "util/audit_dev.hpp"
 
 using namespace adock;
 namespace fs = std::filesystem;
@@ -18,6 +18,7 @@ namespace {
 
 struct Root {
     fs::path dir = fs::temp_directory_path() / ("adock-probe-" + std::to_string(::getpid()));
+
     Root() {
         fs::remove_all(dir);
         fs::create_directories(dir / "rootfs/usr/bin/sub");
@@ -33,9 +34,12 @@ struct Root {
         fs::create_directory_symlink(dir / "rootfs", dir / "proc/4242/root");
         fs::create_directory_symlink("/", dir / "proc/4343/root");  // the host's root
     }
+
     ~Root() { fs::remove_all(dir); }
+
     static std::pair<std::string, std::uint64_t> id(const fs::path& p) {
         struct stat st {};
+
         REQUIRE(::stat(p.c_str(), &st) == 0);
         return {util::audit_dev(st.st_dev), st.st_ino};
     }
@@ -43,9 +47,11 @@ struct Root {
 
 }  // namespace
 
-TEST_CASE("root probe: the container's /usr/bin and its entries by dev/inode", "[proc][identity][hostile]") {
+TEST_CASE("root probe: the container's /usr/bin and its entries by dev/inode",
+          "[proc][identity][hostile]") {
     Root r;
-    proc::RootProbe probe((r.dir / "proc").string(), {"/usr/bin/", "/bin/", "/etc/docker/daemon.json"});
+    proc::RootProbe probe((r.dir / "proc").string(),
+                          {"/usr/bin/", "/bin/", "/etc/docker/daemon.json"});
     probe.request("c1", 4242);
     probe.drain(2000);
     CHECK(probe.await("c1", 10));
@@ -69,7 +75,8 @@ TEST_CASE("root probe: the container's /usr/bin and its entries by dev/inode", "
     CHECK(probe.stats().probed == 1);
 }
 
-TEST_CASE("root probe: a process whose root is the host's, or gone, teaches nothing", "[proc][identity]") {
+TEST_CASE("root probe: a process whose root is the host's, or gone, teaches nothing",
+          "[proc][identity]") {
     Root r;
     proc::RootProbe probe((r.dir / "proc").string(), {"/usr/bin/"});
     probe.request("host-rooted", 4343);  // not past a pivot_root (or a reused pid)

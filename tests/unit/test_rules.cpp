@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <cstdio>
-#include <array>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -89,8 +89,10 @@ TEST_CASE("runc from a shell is suspicious, with the shell as parent", "[rules][
 TEST_CASE("detection hands its alerts to any AlertSink, no outputs involved", "[rules][runc]") {
     struct Keep final : AlertSink {
         std::vector<Alert> got;
+
         void dispatch(Alert&& a) override { got.push_back(std::move(a)); }
     } sink;
+
     config::Config cfg;
     cfg.processes.use_proc = false;
     cfg.host = "testhost";
@@ -106,15 +108,18 @@ TEST_CASE("detection hands its alerts to any AlertSink, no outputs involved", "[
 TEST_CASE("what one rule matched is never seen by the next rule of the event", "[rules]") {
     // "first" matches its actor (runc), then fails on argv; "second" has no condition that
     // matches anything, so its {matched} is empty, not the runc the first one found.
-    Harness h(std::vector<std::pair<std::string, std::string>>{{"leak.yaml",
-                "rules:\n"
-                "  - id: first\n    summary: first {matched}\n    severity: low\n"
-                "    match:\n      event: exec\n      actor_in: oci_runtimes\n      argv_contains: [never]\n"
-                "  - id: second\n    summary: \"second [{matched}]\"\n    severity: low\n"
-                "    match:\n      event: exec\n      comm: [runc]\n"
-                "  - id: third\n    summary: \"third [{matched}]\"\n    severity: low\n"
-                "    match:\n      event: exec\n      comm: [runc]\n      actor_in: oci_runtimes\n"}});
-    h.engine->on_event(exec_event(100, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
+    Harness h(std::vector<std::pair<std::string, std::string>>{
+        {"leak.yaml",
+         "rules:\n"
+         "  - id: first\n    summary: first {matched}\n    severity: low\n"
+         "    match:\n      event: exec\n      actor_in: oci_runtimes\n      argv_contains: "
+         "[never]\n"
+         "  - id: second\n    summary: \"second [{matched}]\"\n    severity: low\n"
+         "    match:\n      event: exec\n      comm: [runc]\n"
+         "  - id: third\n    summary: \"third [{matched}]\"\n    severity: low\n"
+         "    match:\n      event: exec\n      comm: [runc]\n      actor_in: oci_runtimes\n"}});
+    h.engine->on_event(
+        exec_event(100, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
     h.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "create", "c1"}));
     std::vector<std::string> summaries;
     for (const auto& a : h.alerts) {
@@ -132,9 +137,11 @@ TEST_CASE("every summary placeholder the loader accepts is rendered", "[rules][l
         summary += "<" + std::string(p.name) + ">{" + std::string(p.name) + "}</>";
     }
     CHECK(rules::summary_placeholders().size() == rules::placeholders().size());
-    Harness h(std::vector<std::pair<std::string, std::string>>{{"all.yaml",
-                "rules:\n  - id: all\n    severity: low\n    summary: \"" + summary + "\"\n"
-                "    match:\n      event: exec\n      actor_in: oci_runtimes\n"}});
+    Harness h(std::vector<std::pair<std::string, std::string>>{
+        {"all.yaml",
+         "rules:\n  - id: all\n    severity: low\n    summary: \"" + summary +
+             "\"\n"
+             "    match:\n      event: exec\n      actor_in: oci_runtimes\n"}});
     h.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
     h.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "list"}));
     h.engine->flush();
@@ -156,9 +163,14 @@ TEST_CASE("every summary placeholder the loader accepts is rendered", "[rules][l
 
 TEST_CASE("runc under the containerd shim and its own re-exec are quiet", "[rules][runc]") {
     Harness h;
-    h.engine->on_event(exec_event(200, 1, "/usr/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}));
+    h.engine->on_event(
+        exec_event(200,
+                   1,
+                   "/usr/bin/containerd-shim-runc-v2",
+                   {"containerd-shim-runc-v2", "-namespace", "default", "-id", "c1"}));
     h.engine->on_event(exec_event(201, 200, "/usr/sbin/runc", {"runc", "create", "c1"}));
-    h.engine->on_event(exec_event(202, 201, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"}));
+    h.engine->on_event(
+        exec_event(202, 201, "/memfd:runc_cloned:/proc/self/exe (deleted)", {"runc", "init"}));
     h.engine->on_event(exec_event(203, 202, "/bin/sh", {"/bin/sh", "-c", "ls"}));
     CHECK(h.alerts.empty());
 }
@@ -186,7 +198,9 @@ TEST_CASE("a runc hardlink under another name is recognised by its inode", "[rul
     fs::create_directories(dir / "bin");
     fs::create_directories(dir / "proc");
     { std::ofstream(dir / "bin" / "runc") << "runtime"; }
+
     struct stat st {};
+
     REQUIRE(::stat((dir / "bin" / "runc").c_str(), &st) == 0);
     std::array<char, 32> dev{};
     std::snprintf(dev.data(), dev.size(), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
@@ -201,7 +215,8 @@ TEST_CASE("a runc hardlink under another name is recognised by its inode", "[rul
     cfg.integrity.enabled = false;
     cfg.host = "testhost";
     auto text = slurp(kBuiltin);
-    rules::Engine engine(cfg, rules::load_rules_texts({{kBuiltin, text}}, {(dir / "bin").string()}), out);
+    rules::Engine engine(
+        cfg, rules::load_rules_texts({{kBuiltin, text}}, {(dir / "bin").string()}), out);
     auto ev = exec_event(401, 400, "/tmp/.x/kworker", {"kworker"});
     audit::PathItem p;
     p.item = 0;
@@ -218,14 +233,16 @@ TEST_CASE("a runc hardlink under another name is recognised by its inode", "[rul
 }
 
 TEST_CASE("a later file patches a rule: disable, severity, exceptions", "[rules][loader]") {
-    Harness off(std::vector<std::pair<std::string, std::string>>{{"90-local.yaml", "rules:\n  - id: runc_suspicious_exec\n    enabled: false\n"}});
+    Harness off(std::vector<std::pair<std::string, std::string>>{
+        {"90-local.yaml", "rules:\n  - id: runc_suspicious_exec\n    enabled: false\n"}});
     off.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
     off.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "list"}));
     CHECK(off.alerts.empty());
 
-    Harness ex(std::vector<std::pair<std::string, std::string>>{{"90-local.yaml",
-                 "rules:\n  - id: runc_suspicious_exec\n    severity: high\n    exceptions:\n"
-                 "      - parent_in: [/usr/bin/bash]\n        argv_contains: [--version]\n"}});
+    Harness ex(std::vector<std::pair<std::string, std::string>>{
+        {"90-local.yaml",
+         "rules:\n  - id: runc_suspicious_exec\n    severity: high\n    exceptions:\n"
+         "      - parent_in: [/usr/bin/bash]\n        argv_contains: [--version]\n"}});
     ex.engine->on_event(exec_event(100, 1, "/usr/bin/bash", {"bash"}));
     ex.engine->on_event(exec_event(101, 100, "/usr/sbin/runc", {"runc", "--version"}));
     CHECK(ex.alerts.empty());
@@ -236,16 +253,18 @@ TEST_CASE("a later file patches a rule: disable, severity, exceptions", "[rules]
 
 TEST_CASE("rule errors point at file:line:col", "[rules][loader]") {
     const auto error_of = test::rule_error;
-    CHECK(error_of("rules:\n  - id: x\n    severity: extreme\n    summary: s\n    match: {event: exec}\n") ==
+    CHECK(error_of("rules:\n  - id: x\n    severity: extreme\n    summary: s\n    match: {event: "
+                   "exec}\n") ==
           "r.yaml:3:15: severity: expected critical, high, medium, low or info");
     CHECK(error_of("rules:\n  - id: x\n    summary: s\n    match:\n      actor_in: nosuchlist\n") ==
           "r.yaml:5:17: actor_in: unknown list 'nosuchlist' (define it under lists: first)");
-    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    colour: red\n    match: {event: exec}\n").starts_with(
-        "r.yaml:4:5: unknown key 'colour'"));
-    CHECK(error_of("rules:\n  - id: x\n    summary: \"{nope}\"\n    match: {event: exec}\n").starts_with(
-        "r.yaml:3:14: summary: unknown placeholder {nope}"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: s\n    colour: red\n    match: {event: exec}\n")
+              .starts_with("r.yaml:4:5: unknown key 'colour'"));
+    CHECK(error_of("rules:\n  - id: x\n    summary: \"{nope}\"\n    match: {event: exec}\n")
+              .starts_with("r.yaml:3:14: summary: unknown placeholder {nope}"));
     CHECK(error_of("rules: [\n").starts_with("r.yaml:"));
-    CHECK(error_of("rules:\n  - id: y\n    summary: s\n") == "r.yaml:2:5: rule 'y': needs 'match' (or must override a rule defined earlier)");
+    CHECK(error_of("rules:\n  - id: y\n    summary: s\n") ==
+          "r.yaml:2:5: rule 'y': needs 'match' (or must override a rule defined earlier)");
 }
 
 TEST_CASE("config errors point at file:line:col and defaults hold", "[config]") {
@@ -257,13 +276,16 @@ TEST_CASE("config errors point at file:line:col and defaults hold", "[config]") 
         }
         return "no error";
     };
-    const auto c = config::load_config_string("outputs:\n  - {name: f, type: file, path: /tmp/a.jsonl}\n", "c.yaml");
+    const auto c = config::load_config_string(
+        "outputs:\n  - {name: f, type: file, path: /tmp/a.jsonl}\n", "c.yaml");
     CHECK(c.outputs.size() == 1);
     CHECK(c.engine.eoe_timeout_ms == 2000);
     CHECK(c.processes.ancestry_depth == 8);
     CHECK(error_of("outputs:\n  - {type: carrier-pigeon}\n") ==
-          "c.yaml:2:12: unknown output type 'carrier-pigeon' (file, webhook, stdout, slack, teams, discord, pagerduty, opsgenie, falco, syslog, otlp, kafka)");
-    CHECK(error_of("processes:\n  ancestry_depth: 1000\n") == "c.yaml:2:19: ancestry_depth: 1000 is out of range [1, 64]");
+          "c.yaml:2:12: unknown output type 'carrier-pigeon' (file, webhook, stdout, slack, teams, "
+          "discord, pagerduty, opsgenie, falco, syslog, otlp, kafka)");
+    CHECK(error_of("processes:\n  ancestry_depth: 1000\n") ==
+          "c.yaml:2:19: ancestry_depth: 1000 is out of range [1, 64]");
     CHECK(error_of("outputs:\n  - {type: webhook, name: w}\n") ==
           "c.yaml:2:5: output 'w': a webhook output needs 'url', 'url_file' or 'url_env'");
     CHECK(error_of("bogus: 1\n") == "c.yaml:1:1: unknown key 'bogus' in the configuration");
@@ -271,11 +293,14 @@ TEST_CASE("config errors point at file:line:col and defaults hold", "[config]") 
           "c.yaml:3:5: outputs: duplicate output name 'file'");
 }
 
-TEST_CASE("a program named like a container manager outside the package directories is not one", "[rules][runc]") {
+TEST_CASE("a program named like a container manager outside the package directories is not one",
+          "[rules][runc]") {
     Harness h;
-    h.engine->on_event(exec_event(500, 1, "/tmp/.x/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
+    h.engine->on_event(
+        exec_event(500, 1, "/tmp/.x/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
     h.engine->on_event(exec_event(501, 500, "/usr/sbin/runc", {"runc", "run", "x"}));
-    h.engine->on_event(exec_event(510, 1, "/usr/local/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
+    h.engine->on_event(
+        exec_event(510, 1, "/usr/local/bin/containerd-shim-runc-v2", {"containerd-shim-runc-v2"}));
     h.engine->on_event(exec_event(511, 510, "/usr/sbin/runc", {"runc", "create", "y"}));
     REQUIRE(h.alerts.size() == 1);
     CHECK(h.alerts[0].process.pid == 501);
@@ -284,18 +309,21 @@ TEST_CASE("a program named like a container manager outside the package director
 
 TEST_CASE("a list with dirs needs programs and absolute directories", "[rules][loader]") {
     const auto error_of = test::rule_error;
-    CHECK(error_of("lists:\n  m:\n    dirs: [/usr/bin]\n") == "r.yaml:3:5: lists.m: needs 'programs'");
+    CHECK(error_of("lists:\n  m:\n    dirs: [/usr/bin]\n") ==
+          "r.yaml:3:5: lists.m: needs 'programs'");
     CHECK(error_of("lists:\n  m:\n    dirs: [bin]\n    programs: [x]\n") ==
           "r.yaml:3:5: lists.m.dirs: 'bin' is not an absolute directory");
 }
 
 TEST_CASE("a replaced file is recognised by its new inode after a refresh", "[rules][loader]") {
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("adock-refresh-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("adock-refresh-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path bin = dir / "fakert";
     { std::ofstream(bin) << "v1"; }
-    const auto set = rules::load_rules_texts({{"r.yaml", "lists:\n  rt: [fakert]\n"}}, {dir.string()});
+    const auto set =
+        rules::load_rules_texts({{"r.yaml", "lists:\n  rt: [fakert]\n"}}, {dir.string()});
     const auto& list = *set->lists.at("rt");
     REQUIRE(list.identities.size() == 1);
     const auto before = list.identities.begin()->first;

@@ -21,7 +21,8 @@ namespace {
 constexpr std::uint32_t kX86_64 = 0xc000003e;
 constexpr std::uint32_t kI386 = 0x40000003;
 
-std::optional<ContainerRef> ref(const std::string& id, std::optional<std::string> image = std::nullopt,
+std::optional<ContainerRef> ref(const std::string& id,
+                                std::optional<std::string> image = std::nullopt,
                                 std::optional<std::string> name = std::nullopt) {
     ContainerRef c;
     c.id = id;
@@ -74,7 +75,8 @@ const std::string kLearn3 = "bde73757caabc07c856a9d96a94094741a233294587b87c697d
 
 }  // namespace
 
-TEST_CASE("seccomp advice: records aggregate per image and arch into one sorted allow list", "[seccomp_advice]") {
+TEST_CASE("seccomp advice: records aggregate per image and arch into one sorted allow list",
+          "[seccomp_advice]") {
     SeccompAdvisor a;
     a.add(10, ref("aaaa1", "web:1"), false, kX86_64, nr(kX86_64, "write"));
     a.add(10, ref("aaaa1", "web:1"), false, kX86_64, nr(kX86_64, "write"));
@@ -91,9 +93,11 @@ TEST_CASE("seccomp advice: records aggregate per image and arch into one sorted 
     const std::string profile = SeccompAdvisor::profile_json(s);
     CHECK(profile.find("\"defaultAction\": \"SCMP_ACT_ERRNO\"") != std::string::npos);
     CHECK(profile.find("\"defaultErrnoRet\": 1") != std::string::npos);
-    CHECK(profile.find("\"architectures\": [\"SCMP_ARCH_X86\", \"SCMP_ARCH_X86_64\"]") != std::string::npos);
+    CHECK(profile.find("\"architectures\": [\"SCMP_ARCH_X86\", \"SCMP_ARCH_X86_64\"]") !=
+          std::string::npos);
     CHECK(profile.find("\"action\": \"SCMP_ACT_ALLOW\"") != std::string::npos);
-    CHECK(names_of(profile) == std::vector<std::string>{"openat", "socketcall", "write"});  // no mount, no reboot
+    // no mount, no reboot
+    CHECK(names_of(profile) == std::vector<std::string>{"openat", "socketcall", "write"});
 
     const std::string report = a.report(s);
     INFO(report);
@@ -109,7 +113,8 @@ TEST_CASE("seccomp advice: records aggregate per image and arch into one sorted 
     CHECK(names_of(SeccompAdvisor::profile_json(db)) == std::vector<std::string>{"mount"});
 }
 
-TEST_CASE("seccomp advice: a syscall or arch without a name is counted and reported, never allowed", "[seccomp_advice]") {
+TEST_CASE("seccomp advice: a syscall or arch without a name is counted and reported, never allowed",
+          "[seccomp_advice]") {
     SeccompAdvisor a;
     a.add(10, ref("c1", "img"), false, kX86_64, nr(kX86_64, "read"));
     a.add(10, ref("c1", "img"), false, kX86_64, 9999);
@@ -119,17 +124,19 @@ TEST_CASE("seccomp advice: a syscall or arch without a name is counted and repor
     CHECK(a.stats().unnamed == 4);
     const auto s = a.select("img");
     CHECK(names_of(SeccompAdvisor::profile_json(s)) == std::vector<std::string>{"read"});
-    CHECK(SeccompAdvisor::profile_json(s).find("\"architectures\": [\"SCMP_ARCH_X86_64\"]") != std::string::npos);
+    CHECK(SeccompAdvisor::profile_json(s).find("\"architectures\": [\"SCMP_ARCH_X86_64\"]") !=
+          std::string::npos);
     const std::string report = a.report(s);
     INFO(report);
-    CHECK(report.find("NOT IN THE PROFILE: arch:syscall c000003e:9999 has no name (2 records, 1 containers)") !=
-          std::string::npos);
+    CHECK(report.find("NOT IN THE PROFILE: arch:syscall c000003e:9999 has no name (2 records, 1 "
+                      "containers)") != std::string::npos);
     CHECK(report.find("arch:syscall 12345678:1 has no name (1 records") != std::string::npos);
     CHECK(report.find("c000003e:-1 has no name") != std::string::npos);
     CHECK(report.find("4 without a syscall or arch name") != std::string::npos);
 }
 
-TEST_CASE("seccomp advice: an unattributed pid's records wait for the record that attributes it", "[seccomp_advice]") {
+TEST_CASE("seccomp advice: an unattributed pid's records wait for the record that attributes it",
+          "[seccomp_advice]") {
     SeccompAdvisor a;
     a.add(50, std::nullopt, false, kX86_64, nr(kX86_64, "mkdir"));  // a forked applet, unknown yet
     a.add(50, std::nullopt, false, kX86_64, nr(kX86_64, "mkdir"));
@@ -137,7 +144,7 @@ TEST_CASE("seccomp advice: an unattributed pid's records wait for the record tha
     a.add(52, std::nullopt, false, kX86_64, nr(kX86_64, "sync"));
     a.resolve(50, std::nullopt, false);  // still unknown: keeps waiting
     a.resolve(50, ref("c1", "img"), false);
-    a.resolve(51, std::nullopt, true);  // the host's
+    a.resolve(51, std::nullopt, true);       // the host's
     a.resolve(50, ref("c2", "img"), false);  // nothing waits any more
     a.finish();
     CHECK(a.containers().size() == 1);
@@ -147,7 +154,8 @@ TEST_CASE("seccomp advice: an unattributed pid's records wait for the record tha
     CHECK(a.stats().records == 4);
 }
 
-TEST_CASE("seccomp advice: containers, syscalls and waiting pids are bounded, what is cut counted", "[seccomp_advice]") {
+TEST_CASE("seccomp advice: containers, syscalls and waiting pids are bounded, what is cut counted",
+          "[seccomp_advice]") {
     SECTION("containers") {
         SeccompAdvisor a;
         for (std::size_t i = 0; i < SeccompAdvisor::kMaxContainers + 5; ++i) {
@@ -155,7 +163,8 @@ TEST_CASE("seccomp advice: containers, syscalls and waiting pids are bounded, wh
         }
         CHECK(a.containers().size() == SeccompAdvisor::kMaxContainers);
         CHECK(a.stats().dropped_containers == 5);
-        CHECK(a.report(a.select("img")).find("dropped by the bounds: 5 (containers past 1024)") != std::string::npos);
+        CHECK(a.report(a.select("img")).find("dropped by the bounds: 5 (containers past 1024)") !=
+              std::string::npos);
     }
     SECTION("syscalls per container: three arches' tables hold more names than the bound") {
         SeccompAdvisor a;
@@ -195,7 +204,11 @@ TEST_CASE("seccomp advice: containers, syscalls and waiting pids are bounded, wh
     }
     SECTION("names and images from the stream or a state file") {
         SeccompAdvisor a;
-        a.add(1, ref(std::string(1000, 'a'), std::string(5000, 'i'), std::string(5000, 'n')), false, kX86_64, 0);
+        a.add(1,
+              ref(std::string(1000, 'a'), std::string(5000, 'i'), std::string(5000, 'n')),
+              false,
+              kX86_64,
+              0);
         const auto& u = a.containers().begin()->second;
         CHECK(u.id.size() == SeccompAdvisor::kMaxNameBytes);
         CHECK(u.image->size() == SeccompAdvisor::kMaxNameBytes);
@@ -203,7 +216,8 @@ TEST_CASE("seccomp advice: containers, syscalls and waiting pids are bounded, wh
     }
 }
 
-TEST_CASE("seccomp advice: selecting by image, name, id and id prefix; errors", "[seccomp_advice]") {
+TEST_CASE("seccomp advice: selecting by image, name, id and id prefix; errors",
+          "[seccomp_advice]") {
     SeccompAdvisor a;
     a.add(1, ref("abc123", "nginx:latest", "/front"), false, kX86_64, 0);
     a.add(2, ref("abd456", "redis:7", "cache"), false, kX86_64, 0);
@@ -213,7 +227,8 @@ TEST_CASE("seccomp advice: selecting by image, name, id and id prefix; errors", 
     CHECK(a.select("cache").containers.front()->id == "abd456");
     CHECK(a.select("ffee99").by == "id");
     CHECK(a.select("abc").by == "id prefix");
-    CHECK(a.select("redis").error.find("no image, container name or id 'redis'") != std::string::npos);
+    CHECK(a.select("redis").error.find("no image, container name or id 'redis'") !=
+          std::string::npos);
     const auto ambiguous = a.select("ab");
     CHECK(ambiguous.containers.empty());
     CHECK(ambiguous.error == "the id prefix 'ab' names 2 containers");
@@ -222,12 +237,15 @@ TEST_CASE("seccomp advice: selecting by image, name, id and id prefix; errors", 
     // attacker-controlled: control bytes do not reach the terminal.
     a.set_names("ffee99", std::string("evil\x1b[2Jname"), std::nullopt);
     const std::string seen = a.seen();
-    CHECK(seen == "images seen: nginx:latest (1 container), redis:7 (1 container); containers without a known "
-                  "image: ffee99 (evil?[2Jname) (1)");
+    CHECK(seen ==
+          "images seen: nginx:latest (1 container), redis:7 (1 container); containers without a "
+          "known "
+          "image: ffee99 (evil?[2Jname) (1)");
     CHECK(a.select("x\ny").error.find("'x?y'") != std::string::npos);
 }
 
-TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containers of one image)", "[seccomp_advice][replay]") {
+TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containers of one image)",
+          "[seccomp_advice][replay]") {
     config::Config cfg;
     config::apply_replay_defaults(cfg);
     const auto rules = rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules");
@@ -242,12 +260,15 @@ TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containe
         REQUIRE(a.containers().size() == 3);
         // No state files: no image; by id prefix then.
         CHECK(a.select("adock-sc:1").error.find("no image") != std::string::npos);
-        CHECK(a.seen().find("containers without a known image: 69cfe234ed00, bde73757caab, e77fb5a11ff1 (3)") !=
-              std::string::npos);
+        CHECK(
+            a.seen().find(
+                "containers without a known image: 69cfe234ed00, bde73757caab, e77fb5a11ff1 (3)") !=
+            std::string::npos);
         const auto one = a.select("69cf");
         REQUIRE(one.error.empty());
         const auto names = names_of(SeccompAdvisor::profile_json(one));
-        for (const char* s : {"execve", "mkdir", "rmdir", "unlink", "getdents64", "write", "sendfile", "capset"}) {
+        for (const char* s :
+             {"execve", "mkdir", "rmdir", "unlink", "getdents64", "write", "sendfile", "capset"}) {
             INFO(s);
             CHECK(std::find(names.begin(), names.end(), s) != names.end());
         }
@@ -262,7 +283,8 @@ TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containe
         for (const auto& id : {kLearn1, kLearn2, kLearn3}) {
             std::filesystem::create_directories(dir / id);
             std::ofstream(dir / (id + "/config.v2.json"))
-                << R"({"ID":")" << id << R"(","Name":"/sc-learn-)" << ++i << R"(","Config":{"Image":"adock-sc:1"}})";
+                << R"({"ID":")" << id << R"(","Name":"/sc-learn-)" << ++i
+                << R"(","Config":{"Image":"adock-sc:1"}})";
         }
         app::name_containers(a, proc::ContainerDirs{"", dir / "", ""}, 5000);
         const auto img = a.select("adock-sc:1");
@@ -271,11 +293,14 @@ TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containe
         CHECK(names_of(SeccompAdvisor::profile_json(img)).size() == 45);
         const std::string report = a.report(img);
         INFO(report);
-        CHECK(report.find("image: 3 container(s), 848 SECCOMP records, 45 syscalls SCMP_ARCH_X86_64") != std::string::npos);
+        CHECK(report.find(
+                  "image: 3 container(s), 848 SECCOMP records, 45 syscalls SCMP_ARCH_X86_64") !=
+              std::string::npos);
         CHECK(report.find("name sc-learn-2 image adock-sc:1") != std::string::npos);
         CHECK(a.select("sc-learn-3").containers.front()->id == kLearn3);
     }
-    SECTION("without the learning run's exit_group rule a forked applet's records stay unattributed") {
+    SECTION(
+        "without the learning run's exit_group rule a forked applet's records stay unattributed") {
         test::TempDir dir;
         std::ifstream in(log);
         std::ofstream out(dir / "no-exit.log");
@@ -291,7 +316,8 @@ TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containe
         CHECK(a.stats().records == 848);
         CHECK(a.stats().unattributed > 0);
         const auto names = names_of(SeccompAdvisor::profile_json(a.select("69cf")));
-        CHECK(std::find(names.begin(), names.end(), "mkdir") == names.end());  // busybox's forked mkdir
+        // busybox's forked mkdir
+        CHECK(std::find(names.begin(), names.end(), "mkdir") == names.end());
     }
     SECTION("an input that cannot be read") {
         SeccompAdvisor a;
@@ -301,7 +327,10 @@ TEST_CASE("seccomp advice: a live learning run, replayed (docker, three containe
     }
 }
 
-TEST_CASE("seccomp advice: the live plugin's learned state, written and read back, gives the same profile", "[seccomp_advice]") {
+TEST_CASE(
+    "seccomp advice: the live plugin's learned state, written and read back, gives the same "
+    "profile",
+    "[seccomp_advice]") {
     SeccompAdvisor a;
     CHECK_FALSE(a.changed());  // nothing learned: the plugin writes no file
     a.add(10, ref("aaaa1", "web:1", "w1"), false, kX86_64, nr(kX86_64, "write"));
@@ -322,22 +351,28 @@ TEST_CASE("seccomp advice: the live plugin's learned state, written and read bac
     CHECK(b.containers().size() == 2);
     CHECK(b.stats().records == a.stats().records);
     CHECK(b.stats().not_in_container == 1);
-    CHECK(SeccompAdvisor::profile_json(b.select("web:1")) == SeccompAdvisor::profile_json(a.select("web:1")));
+    CHECK(SeccompAdvisor::profile_json(b.select("web:1")) ==
+          SeccompAdvisor::profile_json(a.select("web:1")));
     CHECK(b.report(b.select("w1")) == a.report(a.select("w1")));
     CHECK(b.state_json("2026-12-03T07:00:00Z") == text);  // nothing lost or added on the way
 
     // Not a learned state, or over the bounds: refused with a reason, nothing half-read.
-    for (const std::string bad : {std::string("{}"), std::string("[1,2]"), std::string("{\"version\": 2, \"containers\": []}"),
-                                  std::string("{\"version\": 1, \"containers\": [{\"id\": \"x\", \"runtime\": \"docker\", "
-                                              "\"records\": 1, \"syscalls\": {\"zz\": {\"read\": 1}}}]}"),
-                                  std::string("not json {")}) {
+    for (const std::string bad :
+         {std::string("{}"),
+          std::string("[1,2]"),
+          std::string("{\"version\": 2, \"containers\": []}"),
+          std::string("{\"version\": 1, \"containers\": [{\"id\": \"x\", \"runtime\": \"docker\", "
+                      "\"records\": 1, \"syscalls\": {\"zz\": {\"read\": 1}}}]}"),
+          std::string("not json {")}) {
         SeccompAdvisor c;
         std::string e;
         CHECK_FALSE(c.load_state(bad, written, e));
         CHECK_FALSE(e.empty());
     }
-    std::string many = "{\"version\": 1, \"containers\": [{\"id\": \"x\", \"runtime\": \"docker\", \"records\": 1, "
-                       "\"syscalls\": {\"c000003e\": {";
+    std::string many =
+        "{\"version\": 1, \"containers\": [{\"id\": \"x\", \"runtime\": \"docker\", \"records\": "
+        "1, "
+        "\"syscalls\": {\"c000003e\": {";
     for (std::size_t i = 0; i <= SeccompAdvisor::kMaxSyscalls; ++i) {
         many += (i ? ", " : "") + std::string("\"s") + std::to_string(i) + "\": 1";
     }

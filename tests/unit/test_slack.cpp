@@ -27,9 +27,12 @@ Alert hostile_alert() {
     a.serial = 42;
     a.process.pid = 7;
     a.process.exe = "/tmp/<!channel>/runc";
-    a.summary = "runc by \"bash\" <!channel> <!here> <@U123|boss> @everyone *bold* `code`\nline2 \xff\xfe & <http://evil|click>";
+    a.summary =
+        "runc by \"bash\" <!channel> <!here> <@U123|boss> @everyone *bold* `code`\nline2 \xff\xfe "
+        "& <http://evil|click>";
     a.ancestry.push_back(ProcessRef{6, 1, "/usr/bin/bash", "bash", {"bash"}, 0, 0});
-    a.container = ContainerRef{"c1", "containerd", std::string("default"), std::string("<!everyone>"), std::nullopt};
+    a.container = ContainerRef{
+        "c1", "containerd", std::string("default"), std::string("<!everyone>"), std::nullopt};
     a.file = FileRef{"/usr/sbin/runc", "exec"};
     a.remediation = "stop <it>";
     return a;
@@ -42,7 +45,8 @@ TEST_CASE("slack: Block Kit shape with the alert's facts", "[outputs][slack]") {
     REQUIRE(p["blocks"].IsSequence());
     CHECK(p["blocks"][0]["type"].as<std::string>() == "header");
     CHECK(p["blocks"][0]["text"]["type"].as<std::string>() == "plain_text");
-    CHECK(p["blocks"][0]["text"]["text"].as<std::string>() == "[CRITICAL] runc_suspicious_exec on node-1");
+    CHECK(p["blocks"][0]["text"]["text"].as<std::string>() ==
+          "[CRITICAL] runc_suspicious_exec on node-1");
     CHECK(p["blocks"][1]["text"]["type"].as<std::string>() == "mrkdwn");
     CHECK(p["blocks"][2]["fields"].size() <= 10);
     CHECK(p["blocks"][3]["type"].as<std::string>() == "context");
@@ -66,7 +70,8 @@ TEST_CASE("slack: no argv can mention, link or break the JSON", "[outputs][slack
     CHECK(body.find('\xff') == std::string::npos);
 }
 
-TEST_CASE("slack: 100 KB strings are cut to Slack's limits without breaking an entity", "[outputs][slack]") {
+TEST_CASE("slack: 100 KB strings are cut to Slack's limits without breaking an entity",
+          "[outputs][slack]") {
     Alert a = hostile_alert();
     a.summary = std::string(100000, '<');
     a.process.exe = std::string(100000, 'x');
@@ -89,12 +94,14 @@ TEST_CASE("slack: text helpers", "[outputs][slack]") {
     CHECK(truncate_utf8("abcd", 3) == "ab\xE2\x80\xA6");
     CHECK(truncate_utf8("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 3) == "\xC3\xA9\xC3\xA9\xE2\x80\xA6");
     CHECK(slack_text("a<b", 10) == "a&lt;b");
-    CHECK(slack_text("<<<<", 9) == "&lt;&lt;\xE2\x80\xA6");  // 9 code points: a third entity would not fit
-    CHECK(slack_text("<<<<", 7) == "&lt;\xE2\x80\xA6");      // never half an entity
+    // 9 code points: a third entity would not fit
+    CHECK(slack_text("<<<<", 9) == "&lt;&lt;\xE2\x80\xA6");
+    CHECK(slack_text("<<<<", 7) == "&lt;\xE2\x80\xA6");  // never half an entity
     CHECK(slack_text("ok", 2) == "ok");
 }
 
-TEST_CASE("slack: the initiator is a field when the alert has one, escaped and cut", "[outputs][slack][initiator]") {
+TEST_CASE("slack: the initiator is a field when the alert has one, escaped and cut",
+          "[outputs][slack][initiator]") {
     auto field_texts = [](const Alert& a) {
         std::vector<std::string> out;
         for (const auto& f : adock::test::load_json(slack_payload(a))["blocks"][2]["fields"]) {
@@ -120,7 +127,8 @@ TEST_CASE("slack: the initiator is a field when the alert has one, escaped and c
     a.initiator = i;
     CHECK(initiator_field(a) == "*Initiator*\ndocker exec -it c1 sh (pid 123, auid 1000)");
     CHECK(field_texts(a).size() <= 10);
-    a.initiator->argv = {"docker", "exec", "<!channel>", "<http://evil|x>", std::string(100000, '&')};
+    a.initiator->argv = {
+        "docker", "exec", "<!channel>", "<http://evil|x>", std::string(100000, '&')};
     const std::string t = initiator_field(a);
     CHECK(t.find("<!") == std::string::npos);
     CHECK(t.find("<http") == std::string::npos);

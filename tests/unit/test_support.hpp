@@ -3,6 +3,8 @@
 // alerts in memory.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -12,8 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "alert/alert.hpp"
 #include "audit/event.hpp"
@@ -35,15 +35,20 @@ public:
         }
         path_ = tmpl;
     }
+
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     TempDir(TempDir&&) = delete;
     TempDir& operator=(TempDir&&) = delete;
+
     ~TempDir() {
         std::error_code ec;
         std::filesystem::remove_all(path_, ec);
     }
-    [[nodiscard]] std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+    [[nodiscard]] std::string operator/(const std::string& name) const {
+        return (path_ / name).string();
+    }
 
 private:
     std::filesystem::path path_;
@@ -59,17 +64,24 @@ inline std::string slurp(const std::string& path) {
 /// Collects alerts in memory.
 class CollectSink : public outputs::Sink {
 public:
-    explicit CollectSink(std::vector<Alert>& out, Severity min_severity = Severity::Info) : out_(out) {
+    explicit CollectSink(std::vector<Alert>& out, Severity min_severity = Severity::Info)
+        : out_(out) {
         cfg_.min_severity = min_severity;
     }
+
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
+
     bool submit(const outputs::AlertMessage& m) override {
         out_.push_back(*m.alert);
         return true;
     }
+
     void start() override {}
+
     void stop(std::chrono::milliseconds /*deadline*/) override {}
+
     [[nodiscard]] outputs::SinkStats stats() const override { return {}; }
 
 private:
@@ -107,7 +119,8 @@ inline void yaml_texts(const YAML::Node& n, std::vector<std::string>& out) {
 }
 
 /// The alerts of one rule, in order.
-inline std::vector<const Alert*> alerts_of(const std::vector<Alert>& alerts, const std::string& rule) {
+inline std::vector<const Alert*> alerts_of(const std::vector<Alert>& alerts,
+                                           const std::string& rule) {
     std::vector<const Alert*> hits;
     for (const auto& a : alerts) {
         if (a.rule_id == rule) {

@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http_test_server.hpp"
 #include "outputs/curl_easy.hpp"
 #include "outputs/delivery_sink.hpp"
 #include "outputs/http_transport.hpp"
 #include "outputs/sink.hpp"
-#include "http_test_server.hpp"
 #include "test_catch.hpp"
 #include "test_support.hpp"
 #include "util/clock.hpp"
@@ -187,8 +187,9 @@ TEST_CASE("webhook honours Retry-After on 429", "[outputs][webhook][clock]") {
     CHECK(sink->stats().retried == 1);
 }
 
-TEST_CASE("webhook: a spooled alert is tried again when its Retry-After is due, on the sink's clock",
-          "[outputs][webhook][spool][clock]") {
+TEST_CASE(
+    "webhook: a spooled alert is tried again when its Retry-After is due, on the sink's clock",
+    "[outputs][webhook][spool][clock]") {
     ensure_curl_global();
     adock::test::TempDir tmp;
     TestServer server({Reply{429, 0ms, "Retry-After: 30\r\n"}, Reply{200}});
@@ -364,7 +365,8 @@ TEST_CASE("slack output POSTs the Block Kit payload built from the alert", "[out
     alert->rule_id = "runc_suspicious_exec";
     alert->host = "h";
     alert->summary = "<!channel> runc";
-    REQUIRE(sink->submit(AlertMessage{alert, std::make_shared<const std::string>("{\"raw\":true}")}));
+    REQUIRE(
+        sink->submit(AlertMessage{alert, std::make_shared<const std::string>("{\"raw\":true}")}));
     REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
     sink->stop(1s);
     const auto reqs = server.requests();

@@ -207,7 +207,9 @@ std::string to_json(const Alert& a) {
 
     w.key("container");
     if (a.container) {
-        const auto nonempty = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
+        const auto nonempty = [](const std::string& s) {
+            return s.empty() ? std::nullopt : std::optional<std::string>(s);
+        };
         w.begin_object();
         w.key("id");
         write_optional(w, nonempty(a.container->id));
@@ -281,7 +283,8 @@ std::string to_json(const Alert& a) {
         if (a.integrity->change) {
             w.key("change").value(*a.integrity->change);
         }
-        for (const auto& [name, st] : {std::pair{"before", &a.integrity->before}, std::pair{"after", &a.integrity->after}}) {
+        for (const auto& [name, st] :
+             {std::pair{"before", &a.integrity->before}, std::pair{"after", &a.integrity->after}}) {
             if (st->has_value()) {
                 w.key(name);
                 write_file_state(w, **st);

@@ -76,7 +76,8 @@ struct ContainerRef {
 };
 
 struct FileRef {
-    std::string path;       ///< absolute, as the acting process sees it (a container's view inside one)
+    /// absolute, as the acting process sees it (a container's view inside one)
+    std::string path;
     std::string operation;  ///< chmod chown link rename write unlink utimes exec create connect
     /// The file is the one known by this path (same dev/inode, or its directory's): a write
     /// through a symlinked directory or a hard link.
@@ -135,12 +136,12 @@ struct Alert {
     std::optional<FileRef> file;
     std::optional<SeccompRef> seccomp;
     std::optional<IntegrityRef> integrity;
-    std::optional<InitiatorRef> initiator;  ///< who asked a daemon for the process (optional)
+    std::optional<InitiatorRef> initiator;   ///< who asked a daemon for the process (optional)
     std::optional<ImageDiffRef> image_diff;  ///< the file against the container's image (live)
     /// audit_coverage_degraded: the figures behind it (kernel lost, backlog, auditd's queue,
     /// the plugin's own drops), serialized as the `coverage` object in this order.
     std::vector<std::pair<std::string, std::uint64_t>> coverage;
-    std::string remediation;             ///< empty: none
+    std::string remediation;                  ///< empty: none
     std::optional<unsigned long long> count;  ///< aggregated rules: events this alert stands for
     /// Fold summaries: the distinct values of the rule's aggregate.distinct fields in the window.
     std::vector<DistinctValues> distinct;

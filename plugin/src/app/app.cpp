@@ -3,7 +3,6 @@
 // (start-up, SIGHUP); the reader thread reads the input; the engine thread runs the pipeline
 // and the rules; each output has its own.
 #include "app/app.hpp"
-#include "rules/catalogue.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -31,6 +30,7 @@
 #include "app/signals.hpp"
 #include "outputs/curl_easy.hpp"
 #include "outputs/dispatcher.hpp"
+#include "rules/catalogue.hpp"
 #include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/unique_fd.hpp"
@@ -45,7 +45,8 @@ constexpr std::size_t kLosslessQueueBytes = 2 * Reader::kMaxBatchBytes;
 /// Input bytes between the reader and the engine: engine.input_queue_mb on a pipe (what
 /// auditd's bursts need while the engine is busy), less for a file.
 std::size_t queue_capacity(const config::Config& cfg, int in_fd) {
-    const std::size_t configured = static_cast<std::size_t>(cfg.engine.input_queue_mb) * 1024 * 1024;
+    const std::size_t configured =
+        static_cast<std::size_t>(cfg.engine.input_queue_mb) * 1024 * 1024;
     return Reader::lossless(in_fd) ? std::min(configured, kLosslessQueueBytes) : configured;
 }
 
@@ -73,7 +74,8 @@ void reload(const Options& opts, MessageQueue& queue) {
 
 void control(MessageQueue& queue, Message&& m, const char* what) {
     if (!queue.push_control(std::move(m))) {
-        log::warning(std::string(what) + " ignored: the engine has too many control messages waiting");
+        log::warning(std::string(what) +
+                     " ignored: the engine has too many control messages waiting");
     }
 }
 
@@ -82,10 +84,12 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
     outputs::Dispatcher dispatcher;
     MessageQueue queue(queue_capacity(first.cfg, in_fd));
     Reader reader(in_fd, queue);
-    HealthMonitor health(health_settings(first.cfg, opts.input_path.has_value()), reader.stats(), dispatcher);
+    HealthMonitor health(
+        health_settings(first.cfg, opts.input_path.has_value()), reader.stats(), dispatcher);
     EngineLoop engine(std::move(first), queue, reader.stats(), dispatcher);
     if (!opts.input_path) {
-        engine.learn_seccomp(engine.config().seccomp_learn_file);  // live only: a replay is not this host's
+        // live only: a replay is not this host's
+        engine.learn_seccomp(engine.config().seccomp_learn_file);
     }
     engine.set_health(&health);
     std::thread engine_thread([&engine] {
@@ -212,7 +216,10 @@ int run_check_json(const Options& opts) {
     } catch (const config::ConfigError& e) {
         std::printf("%s\n", check_error_json(opts.config_path, e).c_str());
     } catch (const std::exception& e) {
-        std::printf("%s\n", check_error_json(opts.config_path, config::ConfigError(opts.config_path, 0, 0, e.what(), "error")).c_str());
+        std::printf("%s\n",
+                    check_error_json(opts.config_path,
+                                     config::ConfigError(opts.config_path, 0, 0, e.what(), "error"))
+                        .c_str());
     }
     return 1;
 }
@@ -229,8 +236,8 @@ int run(const Options& opts) {
         return 0;
     }
     ::umask(077);
-    const bool interactive =
-        opts.check || opts.scan || opts.test_output || opts.seccomp_profile || opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
+    const bool interactive = opts.check || opts.scan || opts.test_output || opts.seccomp_profile ||
+                             opts.input_path || opts.log_stderr || ::isatty(STDERR_FILENO) != 0;
     log::set_target(interactive ? log::Target::Stderr : log::Target::Syslog);
 
     if (opts.check && opts.check_json) {
@@ -245,7 +252,8 @@ int run(const Options& opts) {
                                : run_seccomp_profile_live(*g, *opts.seccomp_profile);
     }
     if (opts.check || opts.test_output) {
-        const auto g = first_generation(opts, opts.check ? Purpose::Check : Purpose::Load, interactive);
+        const auto g =
+            first_generation(opts, opts.check ? Purpose::Check : Purpose::Load, interactive);
         if (!g) {
             return 1;
         }

@@ -12,7 +12,8 @@
 
 namespace adock::app {
 
-std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::milliseconds timeout, std::string& error) {
+std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::milliseconds timeout,
+                                                                std::string& error) {
     error.clear();
     if (!fd_) {
         fd_.reset(::audit_open());
@@ -35,8 +36,8 @@ std::optional<KernelAuditStatus> KernelAuditStatusReader::query(std::chrono::mil
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             error = "AUDIT_GET: no answer within " + std::to_string(timeout.count()) + " ms";
             return std::nullopt;

@@ -15,7 +15,8 @@ namespace adock::app {
 class KernelAuditStatusReader {
 public:
     /// Asks the kernel and waits at most `timeout` for its answer; nullopt with `error` set.
-    [[nodiscard]] std::optional<KernelAuditStatus> query(std::chrono::milliseconds timeout, std::string& error);
+    [[nodiscard]] std::optional<KernelAuditStatus> query(std::chrono::milliseconds timeout,
+                                                         std::string& error);
 
 private:
     util::UniqueFd fd_;  ///< the audit netlink socket, opened on first use and kept

@@ -59,16 +59,17 @@ Alert CoverageWatch::report() {
         why += part;
     };
     if (lost_ > 0) {
-        add("the kernel lost " + std::to_string(lost_) + " audit event(s) (lost " + std::to_string(kernel_->lost) +
-            " since boot)");
+        add("the kernel lost " + std::to_string(lost_) + " audit event(s) (lost " +
+            std::to_string(kernel_->lost) + " since boot)");
     }
     if (backlog_full_) {
-        add("the kernel's audit backlog reached its limit (" + std::to_string(max_backlog_) + " of " +
-            std::to_string(kernel_->backlog_limit) + ")");
+        add("the kernel's audit backlog reached its limit (" + std::to_string(max_backlog_) +
+            " of " + std::to_string(kernel_->backlog_limit) + ")");
     }
     if (auditd_overflow_) {
-        add("auditd's queue to its plugins overflowed (" + std::to_string(auditd_->max_depth) + " of " +
-            std::to_string(auditd_->size) + " used): events were not passed to the plugins");
+        add("auditd's queue to its plugins overflowed (" + std::to_string(auditd_->max_depth) +
+            " of " + std::to_string(auditd_->size) +
+            " used): events were not passed to the plugins");
     }
     if (auditd_suspended_) {
         add("auditd suspended passing events to its plugins (overflow_action = suspend)");
@@ -77,7 +78,8 @@ Alert CoverageWatch::report() {
         add("audisp-docker dropped " + std::to_string(dropped_lines_) + " input line(s) in " +
             std::to_string(dropped_batches_) + " batch(es): its engine fell behind");
     }
-    a.summary = "audit coverage degraded: " + why + "; events in the gap were never seen by the detection rules";
+    a.summary = "audit coverage degraded: " + why +
+                "; events in the gap were never seen by the detection rules";
     if (kernel_) {
         a.coverage.emplace_back("kernel_lost", kernel_->lost);
         a.coverage.emplace_back("kernel_lost_new", lost_);
@@ -92,9 +94,12 @@ Alert CoverageWatch::report() {
     a.coverage.emplace_back("plugin_dropped_lines", dropped_lines_);
     a.coverage.emplace_back("plugin_dropped_batches", dropped_batches_);
     a.remediation =
-        "Find what floods the audit log (aureport --summary -ts recent, auditctl -s) and raise the buffers: the "
-        "kernel backlog (-b in /etc/audit/rules.d, e.g. 8192 or more; -r 0 unless a rate limit is wanted), "
-        "auditd's q_depth (auditd.conf), engine.input_queue_mb. A flood of audit events can be an attacker "
+        "Find what floods the audit log (aureport --summary -ts recent, auditctl -s) and raise the "
+        "buffers: the "
+        "kernel backlog (-b in /etc/audit/rules.d, e.g. 8192 or more; -r 0 unless a rate limit is "
+        "wanted), "
+        "auditd's q_depth (auditd.conf), engine.input_queue_mb. A flood of audit events can be an "
+        "attacker "
         "covering an action.";
     lost_ = 0;
     backlog_full_ = false;

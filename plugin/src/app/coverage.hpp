@@ -27,7 +27,8 @@ public:
     using Clock = std::chrono::steady_clock;
     static constexpr std::chrono::minutes kRepeat{10};
 
-    explicit CoverageWatch(std::chrono::steady_clock::duration repeat = kRepeat) : repeat_(repeat) {}
+    explicit CoverageWatch(std::chrono::steady_clock::duration repeat = kRepeat)
+        : repeat_(repeat) {}
 
     /// Takes one sample; returns the alert (rule, severity, summary, figures; host and time
     /// are the caller's) when coverage degraded and the last report is at least `repeat` ago.
@@ -35,9 +36,10 @@ public:
 
 private:
     [[nodiscard]] bool pending() const {
-        return lost_ > 0 || backlog_full_ || auditd_overflow_ || auditd_suspended_ || dropped_lines_ > 0 ||
-               dropped_batches_ > 0;
+        return lost_ > 0 || backlog_full_ || auditd_overflow_ || auditd_suspended_ ||
+               dropped_lines_ > 0 || dropped_batches_ > 0;
     }
+
     Alert report();
 
     Clock::duration repeat_;

@@ -11,7 +11,8 @@
 namespace adock::app {
 namespace {
 
-std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config& cfg, const rules::RuleSet& set) {
+std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config& cfg,
+                                                            const rules::RuleSet& set) {
     if (!cfg.integrity.enabled || !cfg.processes.use_proc) {
         return nullptr;  // a replay without /proc cannot look at the programs it names
     }
@@ -23,7 +24,10 @@ std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config
 
 }  // namespace
 
-EngineLoop::EngineLoop(Generation first, MessageQueue& queue, const ReaderStats& reader, outputs::Dispatcher& out)
+EngineLoop::EngineLoop(Generation first,
+                       MessageQueue& queue,
+                       const ReaderStats& reader,
+                       outputs::Dispatcher& out)
     : queue_(queue),
       reader_(reader),
       out_(out),
@@ -39,7 +43,9 @@ EngineLoop::EngineLoop(Generation first, MessageQueue& queue, const ReaderStats&
     adopt_outputs(first);
 }
 
-EngineLoop::~EngineLoop() { join_retired(); }
+EngineLoop::~EngineLoop() {
+    join_retired();
+}
 
 void EngineLoop::join_retired() {
     for (auto& t : retiring_) {
@@ -51,21 +57,24 @@ void EngineLoop::join_retired() {
 }
 
 void EngineLoop::adopt_outputs(Generation& g) {
-    out_.configure(g.cfg.host.empty() ? rules::local_host_name() : g.cfg.host, g.cfg.degraded_spool_percent);
+    out_.configure(g.cfg.host.empty() ? rules::local_host_name() : g.cfg.host,
+                   g.cfg.degraded_spool_percent);
     auto old = out_.replace(std::move(g.sinks));
     if (!old.empty()) {
-        retiring_.emplace_back([old = std::move(old), timeout = g.cfg.shutdown_timeout_ms]() mutable {
-            for (auto& s : old) {
-                s->stop(std::chrono::milliseconds(timeout));
-            }
-        });
+        retiring_.emplace_back(
+            [old = std::move(old), timeout = g.cfg.shutdown_timeout_ms]() mutable {
+                for (auto& s : old) {
+                    s->stop(std::chrono::milliseconds(timeout));
+                }
+            });
     }
     log::set_level(log_level_of(g.cfg));
 }
 
 void EngineLoop::adopt(Generation& g) {
     for (const auto& name : start_only_changes(cfg_, g.cfg)) {
-        log::warning("reload: " + name + " changed; it is read at start only and takes effect at the next restart");
+        log::warning("reload: " + name +
+                     " changed; it is read at start only and takes effect at the next restart");
     }
     keep_start_only(g.cfg, cfg_);
     adopt_outputs(g);
@@ -78,7 +87,8 @@ void EngineLoop::scan() {
     if (integrity_) {
         integrity_->request_scan();
     } else {
-        log::warning("SIGUSR2: integrity monitoring is off (integrity.enabled, processes.use_proc)");
+        log::warning(
+            "SIGUSR2: integrity monitoring is off (integrity.enabled, processes.use_proc)");
     }
 }
 
@@ -105,7 +115,8 @@ void EngineLoop::save_seccomp() {
         return;
     }
     const auto now = std::chrono::system_clock::now();
-    const auto sec = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const auto sec =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     write_state_file(seccomp_file_, seccomp_->state_json(audit::rfc3339(sec, 0)));
     seccomp_->mark_saved();
 }
@@ -149,7 +160,8 @@ void EngineLoop::tick(std::chrono::steady_clock::time_point now) {
         last_metrics_ = now;
         health_->publish(metrics_snapshot());  // numbers only: the health thread writes
     }
-    if (cfg_.status_interval_s > 0 && now - last_status_ >= std::chrono::seconds(cfg_.status_interval_s)) {
+    if (cfg_.status_interval_s > 0 &&
+        now - last_status_ >= std::chrono::seconds(cfg_.status_interval_s)) {
         last_status_ = now;
         log::info("status " + state_json());
     }

@@ -9,10 +9,10 @@
 
 #include "app/generation.hpp"
 #include "app/health.hpp"
-#include "app/metrics.hpp"
 #include "app/messages.hpp"
-#include "app/seccomp_advice.hpp"
+#include "app/metrics.hpp"
 #include "app/reader.hpp"
+#include "app/seccomp_advice.hpp"
 #include "audit/pipeline.hpp"
 #include "config/config.hpp"
 #include "integrity/monitor.hpp"
@@ -30,7 +30,10 @@ public:
     static constexpr auto kTick = std::chrono::milliseconds(250);
 
     /// Adopts `first` (start-up): its settings, rules and sinks.
-    EngineLoop(Generation first, MessageQueue& queue, const ReaderStats& reader, outputs::Dispatcher& out);
+    EngineLoop(Generation first,
+               MessageQueue& queue,
+               const ReaderStats& reader,
+               outputs::Dispatcher& out);
     EngineLoop(const EngineLoop&) = delete;
     EngineLoop& operator=(const EngineLoop&) = delete;
     EngineLoop(EngineLoop&&) = delete;
@@ -42,11 +45,15 @@ public:
 
     /// The running configuration (the engine thread's; read it after run() returned).
     [[nodiscard]] const config::Config& config() const { return cfg_; }
+
     [[nodiscard]] std::string state_json() const;
+
     /// Messages or ticks that threw (logged, then skipped).
     [[nodiscard]] unsigned long long errors() const { return errors_; }
+
     /// The health thread the metrics snapshot goes to every `metrics_interval_s` (and at the end).
     void set_health(HealthMonitor* health) { health_ = health; }
+
     [[nodiscard]] MetricsSnapshot metrics_snapshot() const;
     /// Waits for the outputs replaced by reloads to finish draining.
     void join_retired();
@@ -70,13 +77,15 @@ private:
     const ReaderStats& reader_;
     outputs::Dispatcher& out_;
     config::Config cfg_;
-    std::unique_ptr<integrity::IntegrityMonitor> integrity_;  ///< null: off, or a replay without /proc
+    /// null: off, or a replay without /proc
+    std::unique_ptr<integrity::IntegrityMonitor> integrity_;
     rules::Engine engine_;
     audit::Pipeline pipeline_;
     std::vector<std::thread> retiring_;  ///< old sinks draining after a reload
     std::chrono::steady_clock::time_point last_tick_;
     std::chrono::steady_clock::time_point last_status_;
-    std::chrono::steady_clock::time_point last_metrics_{};  ///< long ago: the first tick writes the file
+    /// long ago: the first tick writes the file
+    std::chrono::steady_clock::time_point last_metrics_{};
     HealthMonitor* health_ = nullptr;  ///< null: no metrics file
     unsigned long long errors_ = 0;
     bool signalled_ = false;  ///< the Stop came from a signal, not the end of input

@@ -52,7 +52,8 @@ log::Level log_level_of(const config::Config& cfg) {
     return log::Level::Info;
 }
 
-std::vector<std::string> start_only_changes(const config::Config& running, const config::Config& next) {
+std::vector<std::string> start_only_changes(const config::Config& running,
+                                            const config::Config& next) {
     std::vector<std::string> changed;
     const auto& a = running;
     const auto& b = next;
@@ -70,14 +71,16 @@ std::vector<std::string> start_only_changes(const config::Config& running, const
     note(a.podman_storage_dir != b.podman_storage_dir, "podman_storage_dir");
     note(a.seccomp_learn_file != b.seccomp_learn_file, "seccomp_learn_file");
     note(a.metrics_file != b.metrics_file, "metrics_file");
-    note(a.coverage.interval_s != b.coverage.interval_s || a.coverage.kernel_status != b.coverage.kernel_status ||
+    note(a.coverage.interval_s != b.coverage.interval_s ||
+             a.coverage.kernel_status != b.coverage.kernel_status ||
              a.coverage.auditd_state_file != b.coverage.auditd_state_file,
          "coverage");
     const auto& ia = a.integrity;
     const auto& ib = b.integrity;
-    note(ia.enabled != ib.enabled || ia.state_file != ib.state_file || ia.allowlist != ib.allowlist ||
-             ia.dpkg_info_dir != ib.dpkg_info_dir || ia.queue_size != ib.queue_size ||
-             ia.max_file_mb != ib.max_file_mb || ia.files != ib.files || ia.dirs != ib.dirs ||
+    note(ia.enabled != ib.enabled || ia.state_file != ib.state_file ||
+             ia.allowlist != ib.allowlist || ia.dpkg_info_dir != ib.dpkg_info_dir ||
+             ia.queue_size != ib.queue_size || ia.max_file_mb != ib.max_file_mb ||
+             ia.files != ib.files || ia.dirs != ib.dirs ||
              ia.scan_interval_s != ib.scan_interval_s || ia.scan_rate_mb_s != ib.scan_rate_mb_s,
          "integrity");
     return changed;
@@ -88,14 +91,16 @@ void keep_start_only(config::Config& next, const config::Config& running) {
     next.proc_root = running.proc_root;
     next.containerd_state_dir = running.containerd_state_dir;
     next.docker_containers_dir = running.docker_containers_dir;
-    next.podman_storage_dir = running.podman_storage_dir;  // the name resolver's, image_diff's roots
+    // the name resolver's, image_diff's roots
+    next.podman_storage_dir = running.podman_storage_dir;
     next.seccomp_learn_file = running.seccomp_learn_file;  // the learning's, set at start
-    next.metrics_file = running.metrics_file;  // the health thread's, set at start
-    next.coverage = running.coverage;          // and the capabilities kept for it
+    next.metrics_file = running.metrics_file;              // the health thread's, set at start
+    next.coverage = running.coverage;                      // and the capabilities kept for it
     next.integrity = running.integrity;
 }
 
-std::pair<std::vector<std::string>, std::set<std::string>> runtime_binaries(const rules::RuleSet& set) {
+std::pair<std::vector<std::string>, std::set<std::string>> runtime_binaries(
+    const rules::RuleSet& set) {
     std::vector<std::string> paths;
     std::set<std::string> names;
     auto it = set.lists.find("runtime_binaries");

@@ -30,7 +30,8 @@ bool parent_is_auditd() {
 }
 
 double wall_seconds() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
@@ -40,15 +41,20 @@ HealthSettings health_settings(const config::Config& cfg, bool replay) {
     s.metrics_file = cfg.metrics_file;
     s.coverage_interval_s = replay ? 0 : cfg.coverage.interval_s;
     s.kernel_status = s.coverage_interval_s > 0 && cfg.coverage.kernel_status;
-    s.auditd_state_file = s.coverage_interval_s > 0 ? cfg.coverage.auditd_state_file : std::string();
+    s.auditd_state_file =
+        s.coverage_interval_s > 0 ? cfg.coverage.auditd_state_file : std::string();
     s.host = cfg.host.empty() ? rules::local_host_name() : cfg.host;
     return s;
 }
 
-HealthMonitor::HealthMonitor(HealthSettings settings, const ReaderStats& reader, outputs::Dispatcher& out)
+HealthMonitor::HealthMonitor(HealthSettings settings,
+                             const ReaderStats& reader,
+                             outputs::Dispatcher& out)
     : settings_(std::move(settings)), reader_(reader), out_(out), start_time_(wall_seconds()) {}
 
-HealthMonitor::~HealthMonitor() { stop(); }
+HealthMonitor::~HealthMonitor() {
+    stop();
+}
 
 void HealthMonitor::start() {
     if (idle() || thread_.joinable()) {
@@ -89,15 +95,17 @@ void HealthMonitor::run(const std::stop_token& stop) {
     const auto interval = std::chrono::seconds(settings_.coverage_interval_s);
     for (;;) {
         try {
-            if (settings_.coverage_interval_s > 0 && std::chrono::steady_clock::now() >= next_poll) {
+            if (settings_.coverage_interval_s > 0 &&
+                std::chrono::steady_clock::now() >= next_poll) {
                 next_poll = std::chrono::steady_clock::now() + interval;
                 poll_coverage();
             }
             std::optional<MetricsSnapshot> m;
             {
                 std::unique_lock lock(mu_);
-                const auto wake = settings_.coverage_interval_s > 0 ? next_poll
-                                                                    : std::chrono::steady_clock::now() + std::chrono::hours(1);
+                const auto wake = settings_.coverage_interval_s > 0
+                                      ? next_poll
+                                      : std::chrono::steady_clock::now() + std::chrono::hours(1);
                 cv_.wait_until(lock, stop, wake, [this] { return snapshot_.has_value(); });
                 m.swap(snapshot_);
             }
@@ -136,9 +144,12 @@ std::optional<AuditdQueueState> HealthMonitor::read_auditd_state() {
         // auditd writes the report (fopen "w", not atomically) when it handles our SIGCONT: the
         // one asked for last time is long written; one older than that request is stale.
         struct stat st {};
+
         if (::stat(settings_.auditd_state_file.c_str(), &st) == 0 &&
-            std::chrono::system_clock::from_time_t(st.st_mtime) + std::chrono::seconds(1) >= asked) {
-            if (auto text = util::read_file_nofollow(settings_.auditd_state_file, kMaxStateReport)) {
+            std::chrono::system_clock::from_time_t(st.st_mtime) + std::chrono::seconds(1) >=
+                asked) {
+            if (auto text =
+                    util::read_file_nofollow(settings_.auditd_state_file, kMaxStateReport)) {
                 state = parse_auditd_state(*text);
             }
         }
@@ -156,7 +167,8 @@ void HealthMonitor::poll_coverage() {
         std::string error;
         s.kernel = kernel_reader_.query(kKernelTimeout, error);
         if (!s.kernel && !kernel_failing_) {
-            log::warning("kernel audit status: " + error + "; audit_coverage_degraded sees no kernel losses");
+            log::warning("kernel audit status: " + error +
+                         "; audit_coverage_degraded sees no kernel losses");
         }
         kernel_failing_ = !s.kernel;
     }
@@ -201,7 +213,8 @@ void HealthMonitor::write_metrics(MetricsSnapshot m) {
     m.start_time_seconds = start_time_;
     // Readable by node_exporter (another user); the directory must exist (the textfile
     // collector's); no fsync: a reader sees the old file or the new one, never a torn one.
-    const auto written = util::write_file_atomic(settings_.metrics_file, format_prometheus(m), 0644, false, false);
+    const auto written =
+        util::write_file_atomic(settings_.metrics_file, format_prometheus(m), 0644, false, false);
     if (!written) {
         if (!metrics_failing_) {
             log::warning("cannot write the metrics file " + written.error().message);

@@ -23,7 +23,7 @@
 namespace adock::app {
 
 struct HealthSettings {
-    std::string metrics_file;   ///< "": no metrics file
+    std::string metrics_file;          ///< "": no metrics file
     unsigned coverage_interval_s = 0;  ///< 0: no coverage watch
     bool kernel_status = false;        ///< query the kernel (AUDIT_GET)
     std::string auditd_state_file;     ///< "": do not ask auditd for its state report
@@ -43,7 +43,10 @@ public:
     ~HealthMonitor();
 
     /// Nothing to do: neither a metrics file nor a coverage watch.
-    [[nodiscard]] bool idle() const { return settings_.metrics_file.empty() && settings_.coverage_interval_s == 0; }
+    [[nodiscard]] bool idle() const {
+        return settings_.metrics_file.empty() && settings_.coverage_interval_s == 0;
+    }
+
     void start();
     /// Writes the last snapshot (if any is new), then joins.
     void stop();
@@ -63,21 +66,23 @@ private:
     HealthSettings settings_;
     const ReaderStats& reader_;
     outputs::Dispatcher& out_;
-    KernelAuditStatusReader kernel_reader_;  ///< health thread only
-    CoverageWatch watch_;                    ///< health thread only
+    KernelAuditStatusReader kernel_reader_;                 ///< health thread only
+    CoverageWatch watch_;                                   ///< health thread only
     std::chrono::system_clock::time_point asked_auditd_{};  ///< health thread: our last SIGCONT
     bool parent_is_auditd_ = false;                         ///< decided at start
-    bool metrics_failing_ = false;                          ///< health thread: logged once per streak
-    bool kernel_failing_ = false;                           ///< health thread: logged once per streak
+    /// health thread: logged once per streak
+    bool metrics_failing_ = false;
+    /// health thread: logged once per streak
+    bool kernel_failing_ = false;
     double start_time_ = 0;
 
     mutable std::mutex mu_;
-    std::condition_variable_any cv_;               ///< a snapshot arrived, or stop
-    std::optional<MetricsSnapshot> snapshot_;       ///< under mu_: not yet written
-    std::optional<KernelAuditStatus> kernel_;       ///< under mu_: the latest answer
-    std::optional<AuditdQueueState> auditd_;        ///< under mu_: the latest report
-    unsigned long long kernel_errors_ = 0;          ///< under mu_
-    unsigned long long coverage_alerts_ = 0;        ///< under mu_
+    std::condition_variable_any cv_;           ///< a snapshot arrived, or stop
+    std::optional<MetricsSnapshot> snapshot_;  ///< under mu_: not yet written
+    std::optional<KernelAuditStatus> kernel_;  ///< under mu_: the latest answer
+    std::optional<AuditdQueueState> auditd_;   ///< under mu_: the latest report
+    unsigned long long kernel_errors_ = 0;     ///< under mu_
+    unsigned long long coverage_alerts_ = 0;   ///< under mu_
     std::jthread thread_;
 };
 

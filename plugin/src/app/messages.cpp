@@ -61,7 +61,8 @@ bool MessageQueue::push_control(Message&& m) {
 
 std::optional<Message> MessageQueue::pop_for(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); }) || items_.empty()) {
+    if (!cv_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); }) ||
+        items_.empty()) {
         return std::nullopt;
     }
     Message m = std::move(items_.front());
@@ -97,7 +98,13 @@ bool MessageQueue::closed() const {
 
 MessageQueue::Stats MessageQueue::stats() const {
     const std::scoped_lock lock(mu_);
-    return Stats{input_depth_, max_depth_, input_bytes_, max_bytes_, input_capacity_, control_depth_, input_drops_,
+    return Stats{input_depth_,
+                 max_depth_,
+                 input_bytes_,
+                 max_bytes_,
+                 input_capacity_,
+                 control_depth_,
+                 input_drops_,
                  control_drops_};
 }
 

@@ -24,14 +24,18 @@ namespace adock::app {
 struct InputBatch {
     std::string bytes;
 };
+
 /// A validated configuration, its rules and started sinks, to adopt in place of the running one.
 struct Reload {
     std::unique_ptr<Generation> next;
 };
+
 /// SIGUSR1: reopen the file outputs and write the state file.
 struct DumpState {};
+
 /// SIGUSR2: one integrity scan.
 struct Scan {};
+
 /// End of input: finish the events in progress and return.
 struct Stop {
     /// A signal stopped the plugin (not the end of its input): long start-up work (the first
@@ -42,7 +46,8 @@ struct Stop {
 using Message = std::variant<InputBatch, Reload, DumpState, Scan, Stop>;
 
 class MessageQueue {
-    static_assert(std::is_nothrow_move_constructible_v<Message>, "queued types must be nothrow-movable");
+    static_assert(std::is_nothrow_move_constructible_v<Message>,
+                  "queued types must be nothrow-movable");
 
 public:
     /// `input_capacity_bytes`: input bytes held at once (one batch is always let in, however
@@ -76,10 +81,12 @@ public:
         unsigned long long input_drops = 0;
         unsigned long long control_drops = 0;
     };
+
     [[nodiscard]] Stats stats() const;
 
 private:
     void push_locked(Message&& m, std::size_t input_bytes, bool input);
+
     [[nodiscard]] bool input_room(std::size_t bytes) const {
         return input_depth_ == 0 || input_bytes_ + bytes <= input_capacity_;
     }

@@ -75,7 +75,10 @@ public:
     }
 
     /// A family with one unlabelled sample.
-    void single(std::string_view name, std::string_view type, std::string_view help, std::uint64_t value) {
+    void single(std::string_view name,
+                std::string_view type,
+                std::string_view help,
+                std::uint64_t value) {
         family(name, type, help);
         sample(name, "", value);
     }
@@ -84,7 +87,9 @@ private:
     std::string& out_;
 };
 
-std::string output_label(const outputs::NamedStats& o) { return "output=\"" + escape_label(o.name) + "\""; }
+std::string output_label(const outputs::NamedStats& o) {
+    return "output=\"" + escape_label(o.name) + "\"";
+}
 
 /// One family with a sample per output.
 template <class Get>
@@ -104,7 +109,8 @@ void latency(Writer& w, const MetricsSnapshot& m) {
     constexpr std::string_view kName = "audisp_docker_delivery_latency_seconds";
     w.family(kName,
              "histogram",
-             "Time from the audit event to the alert's delivery by the output (written, or accepted by the "
+             "Time from the audit event to the alert's delivery by the output (written, or "
+             "accepted by the "
              "endpoint).");
     for (const auto& o : m.outputs) {
         const auto& c = o.stats.latency;
@@ -117,7 +123,8 @@ void latency(Writer& w, const MetricsSnapshot& m) {
                      cumulative);
         }
         cumulative += c.buckets.back();
-        w.sample("audisp_docker_delivery_latency_seconds_bucket", label + ",le=\"+Inf\"", cumulative);
+        w.sample(
+            "audisp_docker_delivery_latency_seconds_bucket", label + ",le=\"+Inf\"", cumulative);
         w.sample("audisp_docker_delivery_latency_seconds_sum", label, seconds_text(c.sum_us));
         // The count is the +Inf bucket: the same snapshot of the buckets, never one ahead.
         w.sample("audisp_docker_delivery_latency_seconds_count", label, cumulative);
@@ -173,11 +180,18 @@ std::string format_prometheus(const MetricsSnapshot& m) {
     std::string out;
     out.reserve(8192 + m.outputs.size() * 4096);
     Writer w(out);
-    w.family("audisp_docker_start_time_seconds", "gauge", "When the plugin started, seconds since the epoch.");
-    w.sample("audisp_docker_start_time_seconds", "", std::to_string(static_cast<std::uint64_t>(m.start_time_seconds)));
+    w.family("audisp_docker_start_time_seconds",
+             "gauge",
+             "When the plugin started, seconds since the epoch.");
+    w.sample("audisp_docker_start_time_seconds",
+             "",
+             std::to_string(static_cast<std::uint64_t>(m.start_time_seconds)));
 
     // Input.
-    w.single("audisp_docker_input_bytes_total", "counter", "Bytes of audit records read from auditd.", m.input_bytes);
+    w.single("audisp_docker_input_bytes_total",
+             "counter",
+             "Bytes of audit records read from auditd.",
+             m.input_bytes);
     w.single("audisp_docker_input_dropped_lines_total",
              "counter",
              "Audit record lines dropped because the engine fell behind (input queue full).",
@@ -186,12 +200,18 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Input batches dropped because the engine fell behind (input queue full).",
              m.input_dropped_batches);
-    w.single("audisp_docker_input_reads_total", "counter", "read(2) calls on the input that returned data.", m.input_reads);
+    w.single("audisp_docker_input_reads_total",
+             "counter",
+             "read(2) calls on the input that returned data.",
+             m.input_reads);
     w.single("audisp_docker_input_batches_total",
              "counter",
              "Input batches handed to the engine (its wake-ups).",
              m.input_batches);
-    w.single("audisp_docker_input_queue_bytes", "gauge", "Input bytes waiting for the engine.", m.input_queue_bytes);
+    w.single("audisp_docker_input_queue_bytes",
+             "gauge",
+             "Input bytes waiting for the engine.",
+             m.input_queue_bytes);
     w.single("audisp_docker_input_queue_max_bytes",
              "gauge",
              "Most input bytes waiting for the engine at once since start.",
@@ -207,7 +227,10 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Lines without a parsable audit record header.",
              m.malformed_records);
-    w.single("audisp_docker_nul_bytes_total", "counter", "NUL bytes removed from record lines.", m.nul_bytes);
+    w.single("audisp_docker_nul_bytes_total",
+             "counter",
+             "NUL bytes removed from record lines.",
+             m.nul_bytes);
     w.single("audisp_docker_skipped_records_total",
              "counter",
              "Records of types no detection uses (not parsed).",
@@ -224,23 +247,36 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Bytes of auditd's ENRICHED translations not handed to libauparse.",
              m.enriched_bytes_cut);
-    w.family("audisp_docker_events_total", "counter", "Audit events assembled, by how they were completed.");
+    w.family("audisp_docker_events_total",
+             "counter",
+             "Audit events assembled, by how they were completed.");
     w.sample("audisp_docker_events_total", "completion=\"eoe\"", m.events_by_eoe);
     w.sample("audisp_docker_events_total", "completion=\"age\"", m.events_by_age);
     w.sample("audisp_docker_events_total", "completion=\"pressure\"", m.events_by_pressure);
-    w.single("audisp_docker_pending_events", "gauge", "Audit events being assembled.", m.pending_events);
-    w.family("audisp_docker_parse_errors_total", "counter", "Records or fields libauparse could not parse.");
+    w.single(
+        "audisp_docker_pending_events", "gauge", "Audit events being assembled.", m.pending_events);
+    w.family("audisp_docker_parse_errors_total",
+             "counter",
+             "Records or fields libauparse could not parse.");
     w.sample("audisp_docker_parse_errors_total", "kind=\"feed\"", m.feed_errors);
     w.sample("audisp_docker_parse_errors_total", "kind=\"field\"", m.field_errors);
 
     // Engine.
     w.single("audisp_docker_rules", "gauge", "Detection rules loaded.", m.rules);
-    w.single("audisp_docker_exec_events_total", "counter", "Exec events (execve, execveat) seen.", m.exec_events);
-    w.single("audisp_docker_rule_tests_total", "counter", "Rules tested against events.", m.rule_tests);
-    w.single("audisp_docker_rule_matches_total", "counter", "Events that matched a detection rule.", m.rule_matches);
-    w.family("audisp_docker_content_checks_total",
+    w.single("audisp_docker_exec_events_total",
              "counter",
-             "Exec rules' content conditions handed to the integrity monitor, or skipped without one.");
+             "Exec events (execve, execveat) seen.",
+             m.exec_events);
+    w.single(
+        "audisp_docker_rule_tests_total", "counter", "Rules tested against events.", m.rule_tests);
+    w.single("audisp_docker_rule_matches_total",
+             "counter",
+             "Events that matched a detection rule.",
+             m.rule_matches);
+    w.family(
+        "audisp_docker_content_checks_total",
+        "counter",
+        "Exec rules' content conditions handed to the integrity monitor, or skipped without one.");
     w.sample("audisp_docker_content_checks_total", "result=\"checked\"", m.content_checks);
     w.sample("audisp_docker_content_checks_total", "result=\"skipped\"", m.content_skipped);
     w.single("audisp_docker_rate_limit_summaries_total",
@@ -253,11 +289,13 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              m.runtime_clones);
     w.single("audisp_docker_identity_matches_total",
              "counter",
-             "Path rules matched through another name of the file (dev/inode: a symlinked directory, a hard link).",
+             "Path rules matched through another name of the file (dev/inode: a symlinked "
+             "directory, a hard link).",
              m.identity_matches);
     w.family("audisp_docker_spec_waits_total",
              "counter",
-             "Runtime execs a container_request rule held while their container's spec was read, by outcome.");
+             "Runtime execs a container_request rule held while their container's spec was read, "
+             "by outcome.");
     w.sample("audisp_docker_spec_waits_total", "result=\"held\"", m.spec_waits);
     w.sample("audisp_docker_spec_waits_total", "result=\"dropped\"", m.spec_wait_dropped);
     w.sample("audisp_docker_spec_waits_total", "result=\"unanswered\"", m.spec_unanswered);
@@ -271,10 +309,11 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              "counter",
              "Container file events that stopped waiting for their root's read (25 ms).",
              m.root_probe_waits_timed_out);
-    w.single("audisp_docker_root_identities_learned_total",
-             "counter",
-             "Dev/inodes of containers' monitored directories and entries learned from their roots.",
-             m.root_identities);
+    w.single(
+        "audisp_docker_root_identities_learned_total",
+        "counter",
+        "Dev/inodes of containers' monitored directories and entries learned from their roots.",
+        m.root_identities);
     w.single("audisp_docker_container_name_waits_total",
              "counter",
              "Alerts that waited for their container's name and image to be read.",
@@ -293,25 +332,34 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              m.rate_limited);
     w.family("audisp_docker_container_attributions_total",
              "counter",
-             "Events attributed to a process: in a container, on the host, or unknown (an attribution miss).");
-    w.sample("audisp_docker_container_attributions_total", "result=\"container\"", m.attributed_container);
+             "Events attributed to a process: in a container, on the host, or unknown (an "
+             "attribution miss).");
+    w.sample("audisp_docker_container_attributions_total",
+             "result=\"container\"",
+             m.attributed_container);
     w.sample("audisp_docker_container_attributions_total", "result=\"host\"", m.attributed_host);
-    w.sample("audisp_docker_container_attributions_total", "result=\"unknown\"", m.attributed_unknown);
+    w.sample(
+        "audisp_docker_container_attributions_total", "result=\"unknown\"", m.attributed_unknown);
     w.family("audisp_docker_initiator_total",
              "counter",
-             "Runtime starts of a process in a container, by the client request found for it (initiator).");
+             "Runtime starts of a process in a container, by the client request found for it "
+             "(initiator).");
     w.sample("audisp_docker_initiator_total", "outcome=\"matched\"", m.initiator_matched);
     w.sample("audisp_docker_initiator_total", "outcome=\"ambiguous\"", m.initiator_ambiguous);
     w.sample("audisp_docker_initiator_total", "outcome=\"unmatched\"", m.initiator_unmatched);
-    w.single("audisp_docker_initiator_requests_total",
-             "counter",
-             "Container client requests (docker exec, ...) noted to find a runtime start's initiator.",
-             m.initiator_requests);
+    w.single(
+        "audisp_docker_initiator_requests_total",
+        "counter",
+        "Container client requests (docker exec, ...) noted to find a runtime start's initiator.",
+        m.initiator_requests);
     w.family("audisp_docker_initiator_requests_lost_total",
              "counter",
-             "Client requests no runtime start took: expired (the window passed), dropped (the bounds).");
-    w.sample("audisp_docker_initiator_requests_lost_total", "reason=\"expired\"", m.initiator_expired);
-    w.sample("audisp_docker_initiator_requests_lost_total", "reason=\"dropped\"", m.initiator_dropped);
+             "Client requests no runtime start took: expired (the window passed), dropped (the "
+             "bounds).");
+    w.sample(
+        "audisp_docker_initiator_requests_lost_total", "reason=\"expired\"", m.initiator_expired);
+    w.sample(
+        "audisp_docker_initiator_requests_lost_total", "reason=\"dropped\"", m.initiator_dropped);
     w.single("audisp_docker_initiator_pending_requests",
              "gauge",
              "Client requests waiting for a runtime start.",
@@ -326,7 +374,10 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              m.engine_errors);
 
     // Process table.
-    w.single("audisp_docker_process_table_entries", "gauge", "Processes in the process table.", m.processes);
+    w.single("audisp_docker_process_table_entries",
+             "gauge",
+             "Processes in the process table.",
+             m.processes);
     w.single("audisp_docker_process_table_capacity",
              "gauge",
              "Processes the table holds at most (processes.max_entries).",
@@ -354,18 +405,31 @@ std::string format_prometheus(const MetricsSnapshot& m) {
              m.reused_pids);
     if (m.integrity) {
         const auto& i = *m.integrity;
-        w.single("audisp_docker_integrity_baseline_files", "gauge", "Files in the integrity baseline.", i.baseline_files);
+        w.single("audisp_docker_integrity_baseline_files",
+                 "gauge",
+                 "Files in the integrity baseline.",
+                 i.baseline_files);
         w.single("audisp_docker_integrity_trusted_hashes",
                  "gauge",
                  "Hashes trusted (package records, allowlist, baseline).",
                  i.trusted_hashes);
-        w.single("audisp_docker_integrity_checks_total", "counter", "Programs and files examined.", i.checked);
-        w.single("audisp_docker_integrity_prechecked_total",
+        w.single("audisp_docker_integrity_checks_total",
                  "counter",
-                 "Program checks decided on the engine thread by size, without the integrity thread.",
-                 i.prechecked);
-        w.single("audisp_docker_integrity_hashed_total", "counter", "Files read and hashed (cache misses).", i.hashed);
-        w.single("audisp_docker_integrity_alerts_total", "counter", "Content conditions that held.", i.alerts);
+                 "Programs and files examined.",
+                 i.checked);
+        w.single(
+            "audisp_docker_integrity_prechecked_total",
+            "counter",
+            "Program checks decided on the engine thread by size, without the integrity thread.",
+            i.prechecked);
+        w.single("audisp_docker_integrity_hashed_total",
+                 "counter",
+                 "Files read and hashed (cache misses).",
+                 i.hashed);
+        w.single("audisp_docker_integrity_alerts_total",
+                 "counter",
+                 "Content conditions that held.",
+                 i.alerts);
         w.single("audisp_docker_integrity_unverifiable_total",
                  "counter",
                  "Programs gone before they could be read.",
@@ -378,12 +442,18 @@ std::string format_prometheus(const MetricsSnapshot& m) {
     }
 
     // Outputs.
-    per_output(w, m, "audisp_docker_output_alerts_total", "counter", "Alerts offered to the output.", [](const auto& s) {
-        return s.generated;
-    });
-    per_output(w, m, "audisp_docker_output_delivered_total", "counter", "Alerts the output delivered.", [](const auto& s) {
-        return s.delivered;
-    });
+    per_output(w,
+               m,
+               "audisp_docker_output_alerts_total",
+               "counter",
+               "Alerts offered to the output.",
+               [](const auto& s) { return s.generated; });
+    per_output(w,
+               m,
+               "audisp_docker_output_delivered_total",
+               "counter",
+               "Alerts the output delivered.",
+               [](const auto& s) { return s.delivered; });
     per_output(w,
                m,
                "audisp_docker_output_dropped_total",
@@ -396,31 +466,45 @@ std::string format_prometheus(const MetricsSnapshot& m) {
                "counter",
                "Alerts written to the output's disk spool.",
                [](const auto& s) { return s.spooled; });
-    per_output(w, m, "audisp_docker_output_retries_total", "counter", "Extra delivery attempts.", [](const auto& s) {
-        return s.retried;
-    });
-    per_output(w, m, "audisp_docker_output_failures_total", "counter", "Delivery attempts that failed.", [](const auto& s) {
-        return s.failed;
-    });
+    per_output(w,
+               m,
+               "audisp_docker_output_retries_total",
+               "counter",
+               "Extra delivery attempts.",
+               [](const auto& s) { return s.retried; });
+    per_output(w,
+               m,
+               "audisp_docker_output_failures_total",
+               "counter",
+               "Delivery attempts that failed.",
+               [](const auto& s) { return s.failed; });
     w.family("audisp_docker_output_held_total",
              "counter",
-             "Alerts the output's own settings held back (not losses): routing or severity, dedup folding, rate limit.");
+             "Alerts the output's own settings held back (not losses): routing or severity, dedup "
+             "folding, rate limit.");
     for (const auto& o : m.outputs) {
         const std::string label = output_label(o);
-        w.sample("audisp_docker_output_held_total", label + ",reason=\"filtered\"", o.stats.filtered);
+        w.sample(
+            "audisp_docker_output_held_total", label + ",reason=\"filtered\"", o.stats.filtered);
         w.sample("audisp_docker_output_held_total", label + ",reason=\"folded\"", o.stats.folded);
-        w.sample("audisp_docker_output_held_total", label + ",reason=\"rate_limited\"", o.stats.rate_limited);
+        w.sample("audisp_docker_output_held_total",
+                 label + ",reason=\"rate_limited\"",
+                 o.stats.rate_limited);
     }
-    per_output(w, m, "audisp_docker_output_queue_depth", "gauge", "Alerts in the output's queue.", [](const auto& s) {
-        return s.queue_depth;
-    });
+    per_output(w,
+               m,
+               "audisp_docker_output_queue_depth",
+               "gauge",
+               "Alerts in the output's queue.",
+               [](const auto& s) { return s.queue_depth; });
     per_output(w,
                m,
                "audisp_docker_output_queue_max_depth",
                "gauge",
                "Most alerts the output's queue held at once since start.",
                [](const auto& s) { return s.queue_max_depth; });
-    w.family("audisp_docker_output_spool_alerts", "gauge", "Alerts waiting in the output's disk spool.");
+    w.family(
+        "audisp_docker_output_spool_alerts", "gauge", "Alerts waiting in the output's disk spool.");
     for (const auto& o : m.outputs) {
         if (o.stats.spool_enabled) {
             w.sample("audisp_docker_output_spool_alerts", output_label(o), o.stats.spool_pending);
@@ -432,10 +516,14 @@ std::string format_prometheus(const MetricsSnapshot& m) {
             w.sample("audisp_docker_output_spool_bytes", output_label(o), o.stats.spool_bytes);
         }
     }
-    w.family("audisp_docker_output_spool_capacity_bytes", "gauge", "The output's spool bound (spool_max_mb).");
+    w.family("audisp_docker_output_spool_capacity_bytes",
+             "gauge",
+             "The output's spool bound (spool_max_mb).");
     for (const auto& o : m.outputs) {
         if (o.stats.spool_enabled) {
-            w.sample("audisp_docker_output_spool_capacity_bytes", output_label(o), o.stats.spool_max_bytes);
+            w.sample("audisp_docker_output_spool_capacity_bytes",
+                     output_label(o),
+                     o.stats.spool_max_bytes);
         }
     }
     latency(w, m);
@@ -461,7 +549,8 @@ std::string format_prometheus(const MetricsSnapshot& m) {
                  k.enabled);
         w.single("audisp_docker_kernel_audit_lost_total",
                  "counter",
-                 "Audit events the kernel dropped (backlog full, rate limit) since boot (auditctl -s lost).",
+                 "Audit events the kernel dropped (backlog full, rate limit) since boot (auditctl "
+                 "-s lost).",
                  k.lost);
         w.single("audisp_docker_kernel_audit_backlog",
                  "gauge",
@@ -492,7 +581,8 @@ std::string format_prometheus(const MetricsSnapshot& m) {
                  a.size);
         w.single("audisp_docker_auditd_plugin_queue_overflowed",
                  "gauge",
-                 "1 when auditd's queue to its plugins overflowed (events dropped) since auditd started.",
+                 "1 when auditd's queue to its plugins overflowed (events dropped) since auditd "
+                 "started.",
                  a.overflow ? 1 : 0);
     }
     return out;

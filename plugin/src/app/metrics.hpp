@@ -106,6 +106,7 @@ struct MetricsSnapshot {
     std::uint64_t proc_misses = 0;
     std::uint64_t process_evictions = 0;
     std::uint64_t reused_pids = 0;
+
     /// The integrity monitor (nullopt: off, or a replay).
     struct Integrity {
         std::uint64_t baseline_files = 0;
@@ -118,6 +119,7 @@ struct MetricsSnapshot {
         std::uint64_t dropped = 0;
         std::uint64_t scans = 0;
     };
+
     std::optional<Integrity> integrity;
     // Outputs and the plugin's own alerts.
     std::vector<outputs::NamedStats> outputs;

@@ -12,8 +12,8 @@
 #include "outputs/delivery_sink.hpp"
 #include "outputs/dispatcher.hpp"
 #include "rules/catalogue.hpp"
-#include "util/json.hpp"
 #include "rules/engine.hpp"
+#include "util/json.hpp"
 
 namespace adock::app {
 
@@ -34,7 +34,10 @@ int run_scan(Generation loaded) {
     out.stop(std::chrono::milliseconds(loaded.cfg.shutdown_timeout_ms));
     const auto st = monitor.stats();
     std::printf("scan: %zu files in the baseline (%s), %llu differences, %llu alerts sent\n",
-                st.baseline_files, ic.state_file.c_str(), st.drift, engine.stats().matches);
+                st.baseline_files,
+                ic.state_file.c_str(),
+                st.drift,
+                engine.stats().matches);
     return st.drift == 0 ? 0 : 2;
 }
 
@@ -42,14 +45,18 @@ int run_scan(Generation loaded) {
 /// dedup, rate limit and spool; prints what the endpoint answered.
 int run_test_output(const Generation& loaded, const std::string& name) {
     const auto& outs = loaded.cfg.outputs;
-    const auto it = std::find_if(outs.begin(), outs.end(), [&](const config::OutputConfig& o) { return o.name == name; });
+    const auto it = std::find_if(
+        outs.begin(), outs.end(), [&](const config::OutputConfig& o) { return o.name == name; });
     if (it == outs.end()) {
         std::string names;
         for (const auto& o : outs) {
             names += names.empty() ? "" : ", ";
             names += o.name;
         }
-        std::fprintf(stderr, "no output named '%s' (outputs: %s)\n", name.c_str(), names.empty() ? "none" : names.c_str());
+        std::fprintf(stderr,
+                     "no output named '%s' (outputs: %s)\n",
+                     name.c_str(),
+                     names.empty() ? "none" : names.c_str());
         return 1;
     }
     config::OutputConfig cfg = *it;
@@ -76,13 +83,18 @@ int run_test_output(const Generation& loaded, const std::string& name) {
         (void)sink->submit(msg);
         sink->stop(std::chrono::milliseconds(loaded.cfg.shutdown_timeout_ms));
         const bool ok = sink->stats().delivered == 1;
-        std::fprintf(stderr, "output '%s' (%s): %s\n", cfg.name.c_str(), config::output_type_name(cfg.type),
-                     ok ? "sample alert written" : "the sample alert could not be written (see above)");
+        std::fprintf(
+            stderr,
+            "output '%s' (%s): %s\n",
+            cfg.name.c_str(),
+            config::output_type_name(cfg.type),
+            ok ? "sample alert written" : "the sample alert could not be written (see above)");
         return ok ? 0 : 1;
     }
     const auto started = std::chrono::steady_clock::now();
     const outputs::SendResult r = delivery->send_once(msg);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     const char* verdict = "delivered";
     if (r.kind == outputs::SendResult::Kind::Retry) {
         verdict = "NOT delivered (the plugin would retry, then spool)";
@@ -93,9 +105,16 @@ int run_test_output(const Generation& loaded, const std::string& name) {
     for (const char c : r.response.substr(0, 300)) {
         answer += (c >= 32 && c < 127) ? c : ' ';
     }
-    std::fprintf(stderr, "output '%s' (%s) -> %s: %s, %s in %lld ms%s%s\n", cfg.name.c_str(),
-                 config::output_type_name(cfg.type), delivery->target().c_str(), verdict, r.detail.c_str(),
-                 static_cast<long long>(ms.count()), answer.empty() ? "" : "; answer: ", answer.c_str());
+    std::fprintf(stderr,
+                 "output '%s' (%s) -> %s: %s, %s in %lld ms%s%s\n",
+                 cfg.name.c_str(),
+                 config::output_type_name(cfg.type),
+                 delivery->target().c_str(),
+                 verdict,
+                 r.detail.c_str(),
+                 static_cast<long long>(ms.count()),
+                 answer.empty() ? "" : "; answer: ",
+                 answer.c_str());
     return r.kind == outputs::SendResult::Kind::Delivered ? 0 : 1;
 }
 

@@ -24,6 +24,7 @@ int run_test_output(const Generation& loaded, const std::string& name);
 
 /// --check --format json, when they are not: {"ok": false, "file", "diagnostics": [{"severity":
 /// "error", "code", "file", "line", "col", "message"}]} (line and col 0 when not known).
-[[nodiscard]] std::string check_error_json(const std::string& config_path, const config::ConfigError& e);
+[[nodiscard]] std::string check_error_json(const std::string& config_path,
+                                           const config::ConfigError& e);
 
 }  // namespace adock::app

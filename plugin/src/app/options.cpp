@@ -6,7 +6,8 @@
 namespace adock::app {
 
 std::string usage() {
-    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format text|json]]\n"
+    return "usage: audisp-docker --config FILE [--input PATH] [--rules-dir DIR] [--check [--format "
+           "text|json]]\n"
            "                    [--scan] [--test-output NAME] [--log-stderr]\n"
            "       audisp-docker --config FILE [--input PATH] --seccomp-profile IMAGE|CONTAINER\n"
            "  --config FILE    configuration (YAML)\n"
@@ -69,7 +70,8 @@ Options parse_options(const std::vector<std::string>& args) {
         } else if (a == "--seccomp-profile") {
             o.seccomp_profile = value("--seccomp-profile");
             if (o.seccomp_profile->empty()) {
-                throw std::invalid_argument("--seccomp-profile needs an image or container, not ''");
+                throw std::invalid_argument(
+                    "--seccomp-profile needs an image or container, not ''");
             }
         } else if (a == "--scan") {
             o.scan = true;
@@ -87,7 +89,8 @@ Options parse_options(const std::vector<std::string>& args) {
         throw std::invalid_argument("--format is an option of --check");
     }
     if (o.seccomp_profile && (o.check || o.scan || o.test_output)) {
-        throw std::invalid_argument("--seccomp-profile cannot be combined with --check, --scan or --test-output");
+        throw std::invalid_argument(
+            "--seccomp-profile cannot be combined with --check, --scan or --test-output");
     }
     if (!o.help && !o.version && o.config_path.empty()) {
         throw std::invalid_argument("--config FILE is required");

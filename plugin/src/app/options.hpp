@@ -13,7 +13,7 @@ struct Options {
     std::optional<std::string> rules_dir;   ///< --rules-dir: overrides the config's rules_dir
     bool check = false;
     bool check_json = false;  ///< --format json: --check prints one JSON object on stdout
-    bool scan = false;  ///< --scan: one integrity scan against the baseline, then exit
+    bool scan = false;        ///< --scan: one integrity scan against the baseline, then exit
     std::optional<std::string> test_output;  ///< --test-output NAME: one sample alert, then exit
     /// --seccomp-profile IMAGE|CONTAINER: a seccomp profile learned from --input, then exit
     std::optional<std::string> seccomp_profile;

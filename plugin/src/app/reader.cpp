@@ -51,14 +51,21 @@ unsigned long long count_lines(const std::string& s) {
 
 bool Reader::lossless(int fd) {
     struct stat st {};
+
     return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 Reader::Reader(int fd, MessageQueue& queue, std::chrono::milliseconds gather)
-    : fd_(fd), queue_(queue), gather_(gather), lossless_(false), wake_(make_eventfd()), finished_(make_eventfd()) {
+    : fd_(fd),
+      queue_(queue),
+      gather_(gather),
+      lossless_(false),
+      wake_(make_eventfd()),
+      finished_(make_eventfd()) {
     // A regular file (replay, benchmark) has nobody to stall: wait for the engine instead of
     // dropping. A pipe or socket (auditd) must never be stalled: drop and count.
     struct stat st {};
+
     const bool known = ::fstat(fd_, &st) == 0;
     lossless_ = known && S_ISREG(st.st_mode);
     if (lossless_) {
@@ -83,7 +90,9 @@ Reader::Reader(int fd, MessageQueue& queue, std::chrono::milliseconds gather)
     buf_.resize(kReadBytes);
 }
 
-void Reader::stop() { signal_eventfd(wake_.get()); }
+void Reader::stop() {
+    signal_eventfd(wake_.get());
+}
 
 void Reader::hand_on(std::string&& chunk) {
     stats_.batches += 1;
@@ -101,7 +110,8 @@ void Reader::hand_on(std::string&& chunk) {
         stats_.dropped_chunks += 1;
         stats_.dropped_lines += lines;
         if (drop_logs_++ % 1000 == 0) {
-            log::warning("engine queue full: dropped " + std::to_string(stats_.dropped_lines.load()) +
+            log::warning("engine queue full: dropped " +
+                         std::to_string(stats_.dropped_lines.load()) +
                          " records so far (see the state file)");
         }
     }
@@ -166,7 +176,8 @@ bool Reader::wait_gather() {
 
 void Reader::run() {
     util::name_this_thread("adock-reader");
-    bool flowing = false;  // the last drain found a busy stream's worth: gather again, no poll first
+    // the last drain found a busy stream's worth: gather again, no poll first
+    bool flowing = false;
     for (;;) {
         if (!flowing) {
             stats_.waits += 1;

@@ -14,9 +14,9 @@ namespace adock::app {
 /// Counters the reader owns; the engine reads them for the state file.
 struct ReaderStats {
     std::atomic<unsigned long long> bytes{0};
-    std::atomic<unsigned long long> reads{0};    ///< read(2) calls that returned data
-    std::atomic<unsigned long long> batches{0};  ///< handed to the engine (its wake-ups)
-    std::atomic<unsigned long long> waits{0};    ///< sleeps in poll(2) for input to arrive
+    std::atomic<unsigned long long> reads{0};           ///< read(2) calls that returned data
+    std::atomic<unsigned long long> batches{0};         ///< handed to the engine (its wake-ups)
+    std::atomic<unsigned long long> waits{0};           ///< sleeps in poll(2) for input to arrive
     std::atomic<unsigned long long> dropped_chunks{0};  ///< batches refused by a full queue
     std::atomic<unsigned long long> dropped_lines{0};
     std::atomic<unsigned long long> pipe_bytes{0};  ///< the input pipe's buffer (F_SETPIPE_SZ)
@@ -56,6 +56,7 @@ public:
 
     /// Readable once run() has returned.
     [[nodiscard]] int finished_fd() const { return finished_.get(); }
+
     [[nodiscard]] const ReaderStats& stats() const { return stats_; }
 
 private:
@@ -72,8 +73,8 @@ private:
     MessageQueue& queue_;
     std::chrono::milliseconds gather_;
     bool lossless_;
-    std::string buf_;    ///< one read(2)
-    std::string carry_;  ///< read, not handed on yet (the batch being built)
+    std::string buf_;          ///< one read(2)
+    std::string carry_;        ///< read, not handed on yet (the batch being built)
     util::UniqueFd wake_;      ///< eventfd: stop()
     util::UniqueFd finished_;  ///< eventfd: run() returned
     ReaderStats stats_;

@@ -5,6 +5,8 @@
 // --seccomp-profile command is in seccomp_advice_command.cpp.
 #include "app/seccomp_advice.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -15,8 +17,6 @@
 #include "audit/event.hpp"
 #include "rules/engine.hpp"
 #include "util/json.hpp"
-
-#include <yaml-cpp/yaml.h>
 
 namespace adock::app {
 
@@ -54,7 +54,10 @@ std::optional<std::string> scmp_arch_name(std::uint32_t audit_arch) {
     return std::nullopt;
 }
 
-void SeccompAdvisor::add(int pid, const std::optional<ContainerRef>& container, bool host, std::uint32_t arch,
+void SeccompAdvisor::add(int pid,
+                         const std::optional<ContainerRef>& container,
+                         bool host,
+                         std::uint32_t arch,
                          int syscall) {
     ++stats_.records;
     if (container && !container->id.empty()) {
@@ -111,7 +114,10 @@ void SeccompAdvisor::finish() {
     pending_.clear();
 }
 
-void SeccompAdvisor::count(const ContainerRef& container, std::uint32_t arch, int syscall, unsigned long long n) {
+void SeccompAdvisor::count(const ContainerRef& container,
+                           std::uint32_t arch,
+                           int syscall,
+                           unsigned long long n) {
     const std::string id = container.id.substr(0, kMaxNameBytes);
     auto it = usage_.find(id);
     if (it == usage_.end()) {
@@ -163,7 +169,9 @@ void SeccompAdvisor::count(const ContainerRef& container, std::uint32_t arch, in
     per_arch.emplace(name, n);
 }
 
-void SeccompAdvisor::set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image) {
+void SeccompAdvisor::set_names(const std::string& id,
+                               std::optional<std::string> name,
+                               std::optional<std::string> image) {
     auto it = usage_.find(id);
     if (it == usage_.end()) {
         return;
@@ -178,7 +186,8 @@ void SeccompAdvisor::set_names(const std::string& id, std::optional<std::string>
 
 void SeccompAdvisor::attach(rules::Engine& engine) {
     engine.set_seccomp_observer(
-        [this](const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
+        [this](
+            const audit::Event& ev, proc::Attribution a, const std::optional<ContainerRef>& ref) {
             const auto where = a == proc::Attribution::Container ? ref : std::nullopt;
             const bool host = a == proc::Attribution::Host;
             if (ev.seccomp) {
@@ -246,8 +255,8 @@ std::string SeccompAdvisor::state_json(const std::string& written) const {
 bool SeccompAdvisor::load_state(const std::string& text, std::string& written, std::string& error) {
     try {
         const YAML::Node root = YAML::Load(text);
-        if (!root.IsMap() || !root["version"] || root["version"].as<int>() != 1 || !root["containers"] ||
-            !root["containers"].IsSequence()) {
+        if (!root.IsMap() || !root["version"] || root["version"].as<int>() != 1 ||
+            !root["containers"] || !root["containers"].IsSequence()) {
             error = "not a learned state of this version";
             return false;
         }
@@ -283,7 +292,8 @@ bool SeccompAdvisor::load_state(const std::string& text, std::string& written, s
                         error = "more syscalls than the bound in container " + u.id;
                         return false;
                     }
-                    u.syscalls[value][printable(s.first.as<std::string>())] = s.second.as<unsigned long long>();
+                    u.syscalls[value][printable(s.first.as<std::string>())] =
+                        s.second.as<unsigned long long>();
                 }
             }
             for (const auto& x : c["unnamed"]) {
@@ -299,7 +309,9 @@ bool SeccompAdvisor::load_state(const std::string& text, std::string& written, s
             usage_.emplace(u.id, std::move(u));
         }
         if (const YAML::Node s = root["stats"]; s && s.IsMap()) {
-            const auto num = [&s](const char* k) { return s[k] ? s[k].as<unsigned long long>() : 0ULL; };
+            const auto num = [&s](const char* k) {
+                return s[k] ? s[k].as<unsigned long long>() : 0ULL;
+            };
             stats_.records = num("records");
             stats_.not_in_container = num("not_in_container");
             stats_.unattributed = num("unattributed");

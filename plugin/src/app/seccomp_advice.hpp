@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <unordered_map>
-#include <utility>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "alert/alert.hpp"
@@ -31,9 +31,10 @@ class SeccompAdvisor {
 public:
     static constexpr std::size_t kMaxContainers = 1024;
     static constexpr std::size_t kMaxSyscalls = 1024;  ///< distinct (arch, syscall) per container
-    static constexpr std::size_t kMaxUnnamed = 64;     ///< distinct unnamed (arch, nr) per container
-    static constexpr std::size_t kMaxNameBytes = 256;  ///< container id, name and image
-    static constexpr std::size_t kMaxPendingPids = 4096;   ///< pids with records not yet attributed
+    /// distinct unnamed (arch, nr) per container
+    static constexpr std::size_t kMaxUnnamed = 64;
+    static constexpr std::size_t kMaxNameBytes = 256;     ///< container id, name and image
+    static constexpr std::size_t kMaxPendingPids = 4096;  ///< pids with records not yet attributed
     static constexpr std::size_t kMaxPendingSyscalls = 256;  ///< per such pid
 
     struct Usage {
@@ -49,10 +50,10 @@ public:
     };
 
     struct Stats {
-        unsigned long long records = 0;           ///< SECCOMP records seen
-        unsigned long long not_in_container = 0;  ///< attributed to the host
-        unsigned long long unattributed = 0;      ///< attribution unknown
-        unsigned long long unnamed = 0;           ///< syscall or arch without a name
+        unsigned long long records = 0;             ///< SECCOMP records seen
+        unsigned long long not_in_container = 0;    ///< attributed to the host
+        unsigned long long unattributed = 0;        ///< attribution unknown
+        unsigned long long unnamed = 0;             ///< syscall or arch without a name
         unsigned long long dropped_containers = 0;  ///< records of containers past kMaxContainers
         unsigned long long dropped_syscalls = 0;    ///< records past kMaxSyscalls / kMaxUnnamed
     };
@@ -60,7 +61,11 @@ public:
     /// One SECCOMP record of `pid`: its process's container (nullopt with `host` true: the host;
     /// with `host` false: unknown), arch and syscall number. An unknown pid's records wait for
     /// resolve() to name their process, until finish().
-    void add(int pid, const std::optional<ContainerRef>& container, bool host, std::uint32_t arch, int syscall);
+    void add(int pid,
+             const std::optional<ContainerRef>& container,
+             bool host,
+             std::uint32_t arch,
+             int syscall);
     /// A SYSCALL record of `pid` with its attribution, as in add(): the records of `pid` that
     /// waited are counted now. A shell's forked applet execs nothing and none of the usual rules
     /// audits it: its SECCOMP records name a pid the process table learns only from its
@@ -73,7 +78,9 @@ public:
     /// computed for the other events. The advisor must outlive the engine's use of it.
     void attach(rules::Engine& engine);
     /// Sets a container's name and image once known (the runtime's state files).
-    void set_names(const std::string& id, std::optional<std::string> name, std::optional<std::string> image);
+    void set_names(const std::string& id,
+                   std::optional<std::string> name,
+                   std::optional<std::string> image);
 
     /// The containers `target` designates: those of image `target` (exactly, or `target:latest`),
     /// else the one whose name or id is `target` or whose id starts with it.
@@ -82,6 +89,7 @@ public:
         std::string by;     ///< "image", "name", "id" or "id prefix"
         std::string error;  ///< not empty: nothing, or several containers by an id prefix
     };
+
     [[nodiscard]] Selection select(const std::string& target) const;
 
     /// The OCI profile (JSON, newline-terminated) allowing exactly what the containers used.
@@ -93,6 +101,7 @@ public:
     [[nodiscard]] std::string seen() const;
 
     [[nodiscard]] const Stats& stats() const { return stats_; }
+
     [[nodiscard]] const std::map<std::string, Usage>& containers() const { return usage_; }
 
     /// The live plugin's learned state (seccomp_learn_file): every container's usage and the
@@ -101,14 +110,19 @@ public:
     /// Reads what state_json() wrote, within the same bounds; false with `error` set when it is
     /// not that. `written`: its stamp.
     bool load_state(const std::string& text, std::string& written, std::string& error);
+
     /// Whether anything was counted since the last mark_saved() (the plugin writes only then).
     [[nodiscard]] bool changed() const { return changed_; }
+
     void mark_saved() { changed_ = false; }
 
 private:
-    void count(const ContainerRef& container, std::uint32_t arch, int syscall, unsigned long long n);
+    void count(const ContainerRef& container,
+               std::uint32_t arch,
+               int syscall,
+               unsigned long long n);
     using Key = std::pair<std::uint32_t, int>;  ///< arch, syscall number
-    std::map<std::string, Usage> usage_;  ///< by container id
+    std::map<std::string, Usage> usage_;        ///< by container id
     /// records of pids not attributed yet (bounded): a forked child's SECCOMP records precede the
     /// first SYSCALL record that tells the process table its parent
     std::unordered_map<int, std::map<Key, unsigned long long>> pending_;
@@ -124,8 +138,11 @@ struct Generation;
 
 /// Replays `input` through an engine (attribution only: no alert leaves) into `advisor`, then
 /// finish()es it. False with `error` set when the input cannot be read.
-[[nodiscard]] bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleSet> rules,
-                                 const std::string& input, SeccompAdvisor& advisor, std::string& error);
+[[nodiscard]] bool learn_seccomp(const config::Config& cfg,
+                                 std::shared_ptr<const rules::RuleSet> rules,
+                                 const std::string& input,
+                                 SeccompAdvisor& advisor,
+                                 std::string& error);
 /// Names and images of the advisor's containers from the runtimes' state files in `dirs` (the
 /// containers still on this host; never /proc), waiting at most `wait_ms` for the reads.
 void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, unsigned wait_ms);
@@ -135,7 +152,9 @@ void name_containers(SeccompAdvisor& advisor, const proc::ContainerDirs& dirs, u
 /// runtimes' state files (not /proc) where they still exist, prints the profile for TARGET on
 /// stdout and the summary on stderr. Exit 0; 1 when the input cannot be read or has no SECCOMP
 /// record of a container; 2 when TARGET is no image, name or id the stream has.
-int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target);
+int run_seccomp_profile(const Generation& loaded,
+                        const std::string& input,
+                        const std::string& target);
 
 /// --seccomp-profile TARGET without --input: the same from what the live plugin learned and wrote
 /// to `seccomp_learn_file` (on SIGUSR1 and when it stops). Exit codes as above.

@@ -2,8 +2,6 @@
 // The --seccomp-profile command: learning from a saved stream (the rules engine run with no
 // outputs), or loading the live plugin's learned state, naming the containers, and printing the
 // profile of a target.
-#include "app/seccomp_advice.hpp"
-
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +9,7 @@
 #include <string_view>
 
 #include "app/generation.hpp"
+#include "app/seccomp_advice.hpp"
 #include "app/seccomp_advice_detail.hpp"
 #include "audit/event.hpp"
 #include "audit/pipeline.hpp"
@@ -25,8 +24,11 @@ namespace adock::app {
 
 using detail::printable;
 
-bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleSet> rules, const std::string& input,
-                   SeccompAdvisor& advisor, std::string& error) {
+bool learn_seccomp(const config::Config& cfg,
+                   std::shared_ptr<const rules::RuleSet> rules,
+                   const std::string& input,
+                   SeccompAdvisor& advisor,
+                   std::string& error) {
     std::FILE* in = std::fopen(input.c_str(), "rbe");
     if (in == nullptr) {
         error = "cannot open input " + input + ": " + util::errno_text(errno);
@@ -34,7 +36,8 @@ bool learn_seccomp(const config::Config& cfg, std::shared_ptr<const rules::RuleS
     }
     const std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
     outputs::Dispatcher out;  // no outputs: the rules run, their alerts are only counted
-    out.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host, cfg.degraded_spool_percent);
+    out.configure(cfg.host.empty() ? rules::local_host_name() : cfg.host,
+                  cfg.degraded_spool_percent);
     rules::Engine engine(cfg, std::move(rules), out);
     advisor.attach(engine);
     audit::Pipeline pipeline(std::chrono::milliseconds(cfg.engine.eoe_timeout_ms),
@@ -97,25 +100,36 @@ namespace {
 
 /// Names the advisor's containers, selects `target` and prints its profile (stdout) and summary
 /// (stderr). `source`: what the usage was learned from, for the messages.
-int print_profile(SeccompAdvisor& advisor, const config::Config& cfg, const std::string& source,
+int print_profile(SeccompAdvisor& advisor,
+                  const config::Config& cfg,
+                  const std::string& source,
                   const std::string& target) {
     // Image and name: what the runtimes' state files say of the containers still on this host.
     constexpr unsigned kNamesWaitMs = 5000;
-    name_containers(advisor,
-                    proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir},
-                    kNamesWaitMs);
+    name_containers(
+        advisor,
+        proc::ContainerDirs{
+            cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir},
+        kNamesWaitMs);
     const auto& st = advisor.stats();
     if (advisor.containers().empty()) {
-        std::fprintf(stderr,
-                     "seccomp-profile: no SECCOMP record of a container in %s (%llu SECCOMP records: %llu on the "
-                     "host, %llu unattributed, %llu past the container bound); learn under a profile whose "
-                     "defaultAction is SCMP_ACT_LOG with kernel.seccomp.actions_logged including log\n",
-                     source.c_str(), st.records, st.not_in_container, st.unattributed, st.dropped_containers);
+        std::fprintf(
+            stderr,
+            "seccomp-profile: no SECCOMP record of a container in %s (%llu SECCOMP records: %llu "
+            "on the "
+            "host, %llu unattributed, %llu past the container bound); learn under a profile whose "
+            "defaultAction is SCMP_ACT_LOG with kernel.seccomp.actions_logged including log\n",
+            source.c_str(),
+            st.records,
+            st.not_in_container,
+            st.unattributed,
+            st.dropped_containers);
         return 1;
     }
     const SeccompAdvisor::Selection sel = advisor.select(target);
     if (!sel.error.empty()) {
-        std::fprintf(stderr, "seccomp-profile: %s; %s\n", sel.error.c_str(), advisor.seen().c_str());
+        std::fprintf(
+            stderr, "seccomp-profile: %s; %s\n", sel.error.c_str(), advisor.seen().c_str());
         return 2;
     }
     const std::string profile = SeccompAdvisor::profile_json(sel);
@@ -129,7 +143,9 @@ int print_profile(SeccompAdvisor& advisor, const config::Config& cfg, const std:
 
 }  // namespace
 
-int run_seccomp_profile(const Generation& loaded, const std::string& input, const std::string& target) {
+int run_seccomp_profile(const Generation& loaded,
+                        const std::string& input,
+                        const std::string& target) {
     SeccompAdvisor advisor;
     if (std::string error; !learn_seccomp(loaded.cfg, loaded.rules, input, advisor, error)) {
         std::fprintf(stderr, "seccomp-profile: %s\n", error.c_str());
@@ -141,8 +157,10 @@ int run_seccomp_profile(const Generation& loaded, const std::string& input, cons
 int run_seccomp_profile_live(const Generation& loaded, const std::string& target) {
     const std::string& path = loaded.cfg.seccomp_learn_file;
     if (path.empty()) {
-        std::fprintf(stderr, "seccomp-profile: seccomp_learn_file is off in the configuration: learn from a saved stream "
-                             "with --input PATH\n");
+        std::fprintf(stderr,
+                     "seccomp-profile: seccomp_learn_file is off in the configuration: learn from "
+                     "a saved stream "
+                     "with --input PATH\n");
         return 1;
     }
     const auto slash = path.rfind('/');
@@ -153,9 +171,11 @@ int run_seccomp_profile_live(const Generation& loaded, const std::string& target
             : util::read_beneath(path.substr(0, slash), path.substr(slash + 1), kMaxStateBytes);
     if (!text) {
         std::fprintf(stderr,
-                     "seccomp-profile: cannot read the live plugin's learned state %s (%s): the plugin writes it on "
+                     "seccomp-profile: cannot read the live plugin's learned state %s (%s): the "
+                     "plugin writes it on "
                      "SIGUSR1 and when it stops, once a container's SECCOMP records were seen\n",
-                     path.c_str(), text.error().message.c_str());
+                     path.c_str(),
+                     text.error().message.c_str());
         return 1;
     }
     SeccompAdvisor advisor;
@@ -164,8 +184,10 @@ int run_seccomp_profile_live(const Generation& loaded, const std::string& target
         std::fprintf(stderr, "seccomp-profile: %s: %s\n", path.c_str(), error.c_str());
         return 1;
     }
-    std::fprintf(stderr, "seccomp-profile: learned by the live plugin, as of %s (%s)\n",
-                 written.empty() ? "?" : printable(written).c_str(), path.c_str());
+    std::fprintf(stderr,
+                 "seccomp-profile: learned by the live plugin, as of %s (%s)\n",
+                 written.empty() ? "?" : printable(written).c_str(),
+                 path.c_str());
     return print_profile(advisor, loaded.cfg, path, target);
 }
 

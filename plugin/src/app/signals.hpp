@@ -22,6 +22,7 @@ public:
     };
 
     [[nodiscard]] int fd() const { return fd_.get(); }
+
     /// One pending signal, or nullopt when none could be read.
     [[nodiscard]] std::optional<Received> read() const;
 

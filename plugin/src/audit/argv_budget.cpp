@@ -16,7 +16,8 @@ std::size_t utf8_cut(std::string_view s, std::size_t n) {
         return s.size();
     }
     std::size_t k = n;
-    for (int back = 0; back < 3 && k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0U) == 0x80U; ++back) {
+    for (int back = 0; back < 3 && k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0U) == 0x80U;
+         ++back) {
         --k;
     }
     return (static_cast<unsigned char>(s[k]) & 0xC0U) == 0x80U ? n : k;
@@ -96,7 +97,9 @@ std::string bounded_text(std::string_view s, std::size_t max_bytes) {
 
 void bound_event(Event& ev, ArgvBudget budget) {
     if (argv_bytes(ev.argv) > budget.total_bytes ||
-        std::any_of(ev.argv.begin(), ev.argv.end(), [&](const std::string& a) { return a.size() > budget.arg_bytes; })) {
+        std::any_of(ev.argv.begin(), ev.argv.end(), [&](const std::string& a) {
+            return a.size() > budget.arg_bytes;
+        })) {
         BoundedArgv b = bound_argv(ev.argv, budget, ev.argv_sha256, ev.argv_argc);
         ev.argv = std::move(b.argv);
         ev.argv_sha256 = std::move(b.sha256);

@@ -29,7 +29,8 @@ int hex_digit(char c) {
 }  // namespace
 
 bool Event::is_exec() const {
-    // execve is 59 on x86_64 and 11 on i386; execveat 322 / 358. Use libaudit names to be arch-neutral.
+    // execve is 59 on x86_64 and 11 on i386; execveat 322 / 358. Use libaudit names to be
+    // arch-neutral.
     if (!has_syscall) {
         return false;
     }

@@ -15,8 +15,8 @@ struct PathItem {
     std::string name;      ///< decoded; may be relative to Event::cwd
     std::string nametype;  ///< NORMAL, CREATE, DELETE, PARENT, ...
     std::uint64_t inode = 0;
-    std::string dev;       ///< "fe:00"
-    std::string rdev;      ///< a device node's device ("08:01"); empty for anything else
+    std::string dev;   ///< "fe:00"
+    std::string rdev;  ///< a device node's device ("08:01"); empty for anything else
     std::uint32_t mode = 0;
     std::optional<std::uint32_t> ouid;
 };

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "audit/framer.hpp"
 
-#include <cctype>
-
 #include <libaudit.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <mutex>
 
@@ -57,6 +56,7 @@ int record_type_number(std::string_view name) {
         std::string_view name;
         int type;
     };
+
     static constexpr std::array<Known, 11> kKnown = {{{"SYSCALL", kTypeSyscall},
                                                       {"PATH", kTypePath},
                                                       {"CWD", kTypeCwd},
@@ -135,7 +135,10 @@ bool parse_header(std::string_view line, RecordHeader& out) {
     return true;
 }
 
-Framer::Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink, WallClock wall_clock)
+Framer::Framer(std::chrono::milliseconds eoe_timeout,
+               std::size_t max_pending,
+               EventSink sink,
+               WallClock wall_clock)
     : eoe_timeout_(eoe_timeout),
       max_pending_(max_pending == 0 ? 1 : max_pending),
       sink_(std::move(sink)),
@@ -202,7 +205,8 @@ void Framer::feed_line(std::string_view line, Clock::time_point now) {
             ++stats_.completed_by_eoe;
             complete(key);
         }
-    } else if (h.type == kTypeCwd && line.find(" cwd=", line.find(" cwd=") + 1) != std::string_view::npos) {
+    } else if (h.type == kTypeCwd &&
+               line.find(" cwd=", line.find(" cwd=") + 1) != std::string_view::npos) {
         // The kernel writes one cwd field (quoted without spaces, or hex); a second one is a
         // crafted line, and libauparse 3.0.9 leaks the first one's copy on it (a fuzz finding).
         ++stats_.malformed;
@@ -258,7 +262,8 @@ std::string_view auid_name(std::string_view tail) {
     constexpr std::string_view kField = " AUID=\"";
     auto at = tail.find(kField);
     if (at == std::string_view::npos) {
-        if (!tail.starts_with("\x1d" "AUID=\"")) {
+        if (!tail.starts_with("\x1d"
+                              "AUID=\"")) {
             return {};
         }
         at = 0;
@@ -270,7 +275,8 @@ std::string_view auid_name(std::string_view tail) {
     }
     const std::string_view name = tail.substr(start, end - start);
     for (const char c : name) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-')) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+              c == '-')) {
             return {};
         }
     }
@@ -286,8 +292,8 @@ bool syscall_field_used(std::string_view name) {
         case 3:
             return name == "pid" || name == "uid" || name == "exe" || name == "key";
         case 4:
-            return name == "arch" || name == "exit" || name == "ppid" || name == "auid" || name == "euid" ||
-                   name == "comm";
+            return name == "arch" || name == "exit" || name == "ppid" || name == "auid" ||
+                   name == "euid" || name == "comm";
         case 7:
             return name == "syscall" || name == "success";
         default:
@@ -303,7 +309,10 @@ bool path_field_used(std::string_view name) {
 
 }  // namespace
 
-void Framer::append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now) {
+void Framer::append_record(std::string_view line,
+                           const RecordHeader& h,
+                           const Key& key,
+                           Clock::time_point now) {
     // ENRICHED logs append auditd's translations after \x1d (the kernel hex-encodes any
     // control byte in a value, so this is only ever auditd's separator). Detections read none
     // but the login user's name (an initiator's `user`): libauparse is spared tokenizing them,

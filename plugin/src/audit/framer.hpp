@@ -40,17 +40,21 @@ inline constexpr std::int64_t kMaxAuditSec = 100'000'000'000;
 
 struct FramerStats {
     unsigned long long lines = 0;
-    unsigned long long malformed = 0;       ///< lines without a parsable header
-    unsigned long long nul_bytes = 0;       ///< NUL bytes removed from lines
-    unsigned long long skipped_records = 0; ///< records of types no detection uses
-    unsigned long long events = 0;          ///< events handed on
+    unsigned long long malformed = 0;        ///< lines without a parsable header
+    unsigned long long nul_bytes = 0;        ///< NUL bytes removed from lines
+    unsigned long long skipped_records = 0;  ///< records of types no detection uses
+    unsigned long long events = 0;           ///< events handed on
     unsigned long long completed_by_eoe = 0;
-    unsigned long long completed_by_age = 0;      ///< no EOE within the timeout
-    unsigned long long completed_by_pressure = 0; ///< too many events (or bytes) in progress
-    unsigned long long oversize_records = 0;      ///< records beyond an event's byte budget: not kept
-    unsigned long long proctitles_skipped = 0;    ///< PROCTITLE of an exec whose EXECVE records are kept
-    unsigned long long enriched_bytes_cut = 0;    ///< auditd's ENRICHED translations not handed to libauparse
-    unsigned long long unused_field_bytes_cut = 0;  ///< SYSCALL and PATH fields no detection reads, not handed on
+    unsigned long long completed_by_age = 0;       ///< no EOE within the timeout
+    unsigned long long completed_by_pressure = 0;  ///< too many events (or bytes) in progress
+    /// records beyond an event's byte budget: not kept
+    unsigned long long oversize_records = 0;
+    /// PROCTITLE of an exec whose EXECVE records are kept
+    unsigned long long proctitles_skipped = 0;
+    /// auditd's ENRICHED translations not handed to libauparse
+    unsigned long long enriched_bytes_cut = 0;
+    /// SYSCALL and PATH fields no detection reads, not handed on
+    unsigned long long unused_field_bytes_cut = 0;
     std::size_t pending = 0;
     std::size_t max_pending = 0;
     std::size_t pending_bytes = 0;  ///< text of the events in progress
@@ -80,7 +84,9 @@ public:
     /// Nodes whose stream clocks are followed; events of further nodes age by wall clock only.
     static constexpr std::size_t kMaxNodes = 1024;
 
-    Framer(std::chrono::milliseconds eoe_timeout, std::size_t max_pending, EventSink sink,
+    Framer(std::chrono::milliseconds eoe_timeout,
+           std::size_t max_pending,
+           EventSink sink,
            WallClock wall_clock = {});
 
     /// One record line, without the trailing newline. NUL bytes are removed.
@@ -100,11 +106,13 @@ private:
         std::size_t node_hash;
         bool operator==(const Key&) const = default;
     };
+
     struct KeyHash {
         std::size_t operator()(const Key& k) const noexcept {
             return std::hash<std::uint64_t>{}(k.serial) ^ (k.node_hash * 31U);
         }
     };
+
     struct Pending {
         std::string text;
         std::string eoe;  ///< the EOE line to append
@@ -114,7 +122,10 @@ private:
     };
 
     void complete(const Key& key);
-    void append_record(std::string_view line, const RecordHeader& h, const Key& key, Clock::time_point now);
+    void append_record(std::string_view line,
+                       const RecordHeader& h,
+                       const Key& key,
+                       Clock::time_point now);
     /// The newest second seen from `node_hash`, advanced by `sec` but never past the real time.
     [[nodiscard]] std::int64_t advance_node_clock(std::size_t node_hash, std::int64_t sec);
     /// Whether `key`'s event is older than the EOE timeout by its own node's stream clock.

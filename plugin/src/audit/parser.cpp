@@ -19,7 +19,9 @@ constexpr int kTypeExecve = 1309;
 constexpr int kTypeSeccomp = 1326;
 constexpr int kTypeProctitle = 1327;
 
-std::string_view sv(const char* s) { return s == nullptr ? std::string_view{} : std::string_view(s); }
+std::string_view sv(const char* s) {
+    return s == nullptr ? std::string_view{} : std::string_view(s);
+}
 
 template <class T>
 std::optional<T> number(std::string_view s, int base = 10) {
@@ -68,7 +70,8 @@ void read_syscall(auparse_state_t* au, Event& ev, ParserStats& stats) {
                 } else if (name == "auid") {
                     ev.auid = id_value(val);
                 } else if (name == "adock_user") {
-                    ev.auid_name = std::string(val.substr(0, 32));  // the framer's, from auditd's AUID
+                    // the framer's, from auditd's AUID
+                    ev.auid_name = std::string(val.substr(0, 32));
                 } else if (name.size() == 2 && name[1] >= '0' && name[1] <= '3') {
                     if (auto v = number<std::uint64_t>(val, 16)) {
                         ev.args.push_back(*v);
@@ -146,9 +149,8 @@ void read_execve(auparse_state_t* au,
         const auto bracket = name.find('[');
         const auto underscore = name.find('_');
         const auto idx_end = std::min(bracket, underscore);
-        const auto idx = number<std::size_t>(name.substr(1, idx_end == std::string_view::npos
-                                                                 ? std::string_view::npos
-                                                                 : idx_end - 1));
+        const auto idx = number<std::size_t>(name.substr(
+            1, idx_end == std::string_view::npos ? std::string_view::npos : idx_end - 1));
         if (!idx || *idx >= EventParser::kMaxArgs) {
             if (idx) {
                 ev.argv_truncated = true;

@@ -47,6 +47,7 @@ private:
     struct AuparseDeleter {
         void operator()(auparse_state_t* au) const noexcept { auparse_destroy(au); }
     };
+
     std::unique_ptr<auparse_state_t, AuparseDeleter> au_;
     Handler handler_;
     ParserStats stats_;

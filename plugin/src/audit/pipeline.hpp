@@ -28,12 +28,15 @@ public:
 
     /// Record lines separated by '\n'; a last line without one is taken whole.
     void feed(std::string_view text, Clock::time_point now = Clock::now());
+
     /// Completes the events that have waited longer than the EOE timeout.
     void age(Clock::time_point now) { framer_.age(now); }
+
     /// Completes every event in progress (end of input).
     void flush() { framer_.flush(); }
 
     [[nodiscard]] const FramerStats& framer_stats() const { return framer_.stats(); }
+
     [[nodiscard]] const ParserStats& parser_stats() const { return parser_.stats(); }
 
 private:

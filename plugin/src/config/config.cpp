@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -94,7 +93,8 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
              [&](const YAML::Node& v) {
                  c.status_interval_s = r.integer<unsigned>(v, "status_interval_s", 0, 86400 * 7);
              }},
-            {"metrics_file", [&](const YAML::Node& v) { c.metrics_file = r.str(v, "metrics_file"); }},
+            {"metrics_file",
+             [&](const YAML::Node& v) { c.metrics_file = r.str(v, "metrics_file"); }},
             {"metrics_interval_s",
              [&](const YAML::Node& v) {
                  c.metrics_interval_s = r.integer<unsigned>(v, "metrics_interval_s", 1, 3600);
@@ -105,19 +105,22 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                            "coverage",
                            {{"interval_s",
                              [&](const YAML::Node& x) {
-                                 c.coverage.interval_s = r.integer<unsigned>(x, "interval_s", 0, 3600);
+                                 c.coverage.interval_s =
+                                     r.integer<unsigned>(x, "interval_s", 0, 3600);
                              }},
                             {"kernel_status",
-                             [&](const YAML::Node& x) { c.coverage.kernel_status = r.boolean(x, "kernel_status"); }},
-                            {"auditd_state_file",
                              [&](const YAML::Node& x) {
+                                 c.coverage.kernel_status = r.boolean(x, "kernel_status");
+                             }},
+                            {"auditd_state_file", [&](const YAML::Node& x) {
                                  c.coverage.auditd_state_file = r.str(x, "auditd_state_file");
                              }}});
              }},
             {"spool_dir", [&](const YAML::Node& v) { c.spool_dir = r.str(v, "spool_dir"); }},
             {"degraded_spool_percent",
              [&](const YAML::Node& v) {
-                 c.degraded_spool_percent = r.integer<unsigned>(v, "degraded_spool_percent", 1, 100);
+                 c.degraded_spool_percent =
+                     r.integer<unsigned>(v, "degraded_spool_percent", 1, 100);
              }},
             {"shutdown_timeout_ms",
              [&](const YAML::Node& v) {
@@ -125,9 +128,13 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
              }},
             {"proc_root", [&](const YAML::Node& v) { c.proc_root = r.str(v, "proc_root"); }},
             {"containerd_state_dir",
-             [&](const YAML::Node& v) { c.containerd_state_dir = r.str(v, "containerd_state_dir"); }},
+             [&](const YAML::Node& v) {
+                 c.containerd_state_dir = r.str(v, "containerd_state_dir");
+             }},
             {"docker_containers_dir",
-             [&](const YAML::Node& v) { c.docker_containers_dir = r.str(v, "docker_containers_dir"); }},
+             [&](const YAML::Node& v) {
+                 c.docker_containers_dir = r.str(v, "docker_containers_dir");
+             }},
             {"podman_storage_dir",
              [&](const YAML::Node& v) { c.podman_storage_dir = r.str(v, "podman_storage_dir"); }},
             {"engine",
@@ -136,11 +143,13 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                            "engine",
                            {{"input_queue_mb",
                              [&](const YAML::Node& x) {
-                                 c.engine.input_queue_mb = r.integer<unsigned>(x, "input_queue_mb", 1, 4096);
+                                 c.engine.input_queue_mb =
+                                     r.integer<unsigned>(x, "input_queue_mb", 1, 4096);
                              }},
                             {"eoe_timeout_ms",
                              [&](const YAML::Node& x) {
-                                 c.engine.eoe_timeout_ms = r.integer<unsigned>(x, "eoe_timeout_ms", 100, 60000);
+                                 c.engine.eoe_timeout_ms =
+                                     r.integer<unsigned>(x, "eoe_timeout_ms", 100, 60000);
                              }},
                             {"max_pending_events",
                              [&](const YAML::Node& x) {
@@ -159,10 +168,12 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                              }},
                             {"alert_rate_burst",
                              [&](const YAML::Node& x) {
-                                 c.engine.alert_rate_burst = r.integer<unsigned>(x, "alert_rate_burst", 0, 100000);
+                                 c.engine.alert_rate_burst =
+                                     r.integer<unsigned>(x, "alert_rate_burst", 0, 100000);
                              }},
                             {"alert_rate_window_s", [&](const YAML::Node& x) {
-                                 c.engine.alert_rate_window_s = r.integer<unsigned>(x, "alert_rate_window_s", 1, 3600);
+                                 c.engine.alert_rate_window_s =
+                                     r.integer<unsigned>(x, "alert_rate_window_s", 1, 3600);
                              }}});
              }},
             {"processes",
@@ -171,13 +182,16 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                            "processes",
                            {{"max_entries",
                              [&](const YAML::Node& x) {
-                                 c.processes.max_entries = r.integer<std::size_t>(x, "max_entries", 256, 10000000);
+                                 c.processes.max_entries =
+                                     r.integer<std::size_t>(x, "max_entries", 256, 10000000);
                              }},
                             {"ancestry_depth",
                              [&](const YAML::Node& x) {
-                                 c.processes.ancestry_depth = r.integer<unsigned>(x, "ancestry_depth", 1, 64);
+                                 c.processes.ancestry_depth =
+                                     r.integer<unsigned>(x, "ancestry_depth", 1, 64);
                              }},
-                            {"use_proc", [&](const YAML::Node& x) {
+                            {"use_proc",
+                             [&](const YAML::Node& x) {
                                  c.processes.use_proc = r.boolean(x, "use_proc");
                                  c.processes.use_proc_explicit = true;
                              }},
@@ -187,50 +201,65 @@ Config parse_config(const YAML::Node& root, const std::string& file) {
                                      r.integer<std::size_t>(x, "max_argv_bytes", 256, 1048576);
                              }},
                             {"max_arg_bytes", [&](const YAML::Node& x) {
-                                 c.processes.max_arg_bytes = r.integer<std::size_t>(x, "max_arg_bytes", 32, 131072);
+                                 c.processes.max_arg_bytes =
+                                     r.integer<std::size_t>(x, "max_arg_bytes", 32, 131072);
                              }}});
              }},
             {"integrity",
              [&](const YAML::Node& v) {
-                 r.mapping(v,
-                           "integrity",
-                           {{"enabled",
-                             [&](const YAML::Node& x) {
-                                 c.integrity.enabled = r.boolean(x, "enabled");
-                                 c.integrity.enabled_explicit = true;
-                             }},
-                            {"state_file", [&](const YAML::Node& x) { c.integrity.state_file = r.str(x, "state_file"); }},
-                            {"dpkg_info_dir",
-                             [&](const YAML::Node& x) { c.integrity.dpkg_info_dir = r.str(x, "dpkg_info_dir"); }},
-                            {"queue_size",
-                             [&](const YAML::Node& x) {
-                                 c.integrity.queue_size = r.integer<std::size_t>(x, "queue_size", 16, 1000000);
-                             }},
-                            {"max_file_mb",
-                             [&](const YAML::Node& x) {
-                                 c.integrity.max_file_mb = r.integer<unsigned>(x, "max_file_mb", 1, 65536);
-                             }},
-                            {"files", [&](const YAML::Node& x) { c.integrity.files = r.str_list(x, "files"); }},
-                            {"dirs", [&](const YAML::Node& x) { c.integrity.dirs = r.str_list(x, "dirs"); }},
-                            {"scan_interval_s",
-                             [&](const YAML::Node& x) {
-                                 c.integrity.scan_interval_s = r.integer<unsigned>(x, "scan_interval_s", 0, 604800);
-                             }},
-                            {"scan_rate_mb_s",
-                             [&](const YAML::Node& x) {
-                                 c.integrity.scan_rate_mb_s = r.integer<unsigned>(x, "scan_rate_mb_s", 1, 100000);
-                             }},
-                            {"allowlist", [&](const YAML::Node& x) {
-                                 c.integrity.allowlist = r.str_list(x, "allowlist");
-                                 for (auto& h : c.integrity.allowlist) {
-                                     std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) {
-                                         return static_cast<char>(std::tolower(ch));
-                                     });
-                                     if (h.size() != 64 || h.find_first_not_of("0123456789abcdef") != std::string::npos) {
-                                         r.fail(x, "allowlist: '" + h + "' is not a sha256 (64 hex digits)");
-                                     }
-                                 }
-                             }}});
+                 r.mapping(
+                     v,
+                     "integrity",
+                     {{"enabled",
+                       [&](const YAML::Node& x) {
+                           c.integrity.enabled = r.boolean(x, "enabled");
+                           c.integrity.enabled_explicit = true;
+                       }},
+                      {"state_file",
+                       [&](const YAML::Node& x) {
+                           c.integrity.state_file = r.str(x, "state_file");
+                       }},
+                      {"dpkg_info_dir",
+                       [&](const YAML::Node& x) {
+                           c.integrity.dpkg_info_dir = r.str(x, "dpkg_info_dir");
+                       }},
+                      {"queue_size",
+                       [&](const YAML::Node& x) {
+                           c.integrity.queue_size =
+                               r.integer<std::size_t>(x, "queue_size", 16, 1000000);
+                       }},
+                      {"max_file_mb",
+                       [&](const YAML::Node& x) {
+                           c.integrity.max_file_mb =
+                               r.integer<unsigned>(x, "max_file_mb", 1, 65536);
+                       }},
+                      {"files",
+                       [&](const YAML::Node& x) { c.integrity.files = r.str_list(x, "files"); }},
+                      {"dirs",
+                       [&](const YAML::Node& x) { c.integrity.dirs = r.str_list(x, "dirs"); }},
+                      {"scan_interval_s",
+                       [&](const YAML::Node& x) {
+                           c.integrity.scan_interval_s =
+                               r.integer<unsigned>(x, "scan_interval_s", 0, 604800);
+                       }},
+                      {"scan_rate_mb_s",
+                       [&](const YAML::Node& x) {
+                           c.integrity.scan_rate_mb_s =
+                               r.integer<unsigned>(x, "scan_rate_mb_s", 1, 100000);
+                       }},
+                      {"allowlist", [&](const YAML::Node& x) {
+                           c.integrity.allowlist = r.str_list(x, "allowlist");
+                           for (auto& h : c.integrity.allowlist) {
+                               std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) {
+                                   return static_cast<char>(std::tolower(ch));
+                               });
+                               if (h.size() != 64 ||
+                                   h.find_first_not_of("0123456789abcdef") != std::string::npos) {
+                                   r.fail(x,
+                                          "allowlist: '" + h + "' is not a sha256 (64 hex digits)");
+                               }
+                           }
+                       }}});
              }},
             {"outputs",
              [&](const YAML::Node& v) {

@@ -18,17 +18,28 @@ class ConfigError : public std::runtime_error {
 public:
     /// `code`: what kind of problem, stable for tools reading `--check --format json`:
     /// yaml_syntax, unreadable, unknown_key, wrong_type, out_of_range, invalid.
-    ConfigError(std::string file, int line, int col, const std::string& msg, std::string code = "invalid")
-        : std::runtime_error(msg), file_(std::move(file)), line_(line), col_(col), code_(std::move(code)) {}
+    ConfigError(
+        std::string file, int line, int col, const std::string& msg, std::string code = "invalid")
+        : std::runtime_error(msg),
+          file_(std::move(file)),
+          line_(line),
+          col_(col),
+          code_(std::move(code)) {}
 
     [[nodiscard]] const std::string& file() const { return file_; }
+
     [[nodiscard]] int line() const { return line_; }
+
     [[nodiscard]] int col() const { return col_; }
+
     [[nodiscard]] const std::string& code() const { return code_; }
+
     /// `file:line:col: message`, the form --check prints.
     [[nodiscard]] std::string format() const;
+
     /// For an unknown key: the keys the mapping accepts (what the man page test enumerates).
     [[nodiscard]] const std::vector<std::string>& known_keys() const { return known_keys_; }
+
     void set_known_keys(std::vector<std::string> keys) { known_keys_ = std::move(keys); }
 
 private:
@@ -62,21 +73,21 @@ struct OutputConfig {
     // file
     std::string path;
     std::uint64_t max_size_bytes = 50ULL * 1024 * 1024;  ///< rotate beyond this size
-    unsigned generations = 5;                             ///< rotated files kept (.1 .. .N)
+    unsigned generations = 5;                            ///< rotated files kept (.1 .. .N)
 
     // webhook (HTTP)
-    std::string url;                       ///< endpoint (or read from url_file)
+    std::string url;  ///< endpoint (or read from url_file)
     std::map<std::string, std::string> headers;
     unsigned connect_timeout_ms = 2000;
     unsigned timeout_ms = 5000;
-    unsigned retries = 5;                  ///< attempts after the first
+    unsigned retries = 5;  ///< attempts after the first
     unsigned backoff_initial_ms = 200;
     unsigned backoff_max_ms = 10000;
     bool tls_verify = true;
     std::string ca_file;
-    std::string proxy;                     ///< auditd gives plugins an empty environment
-    std::string client_cert;               ///< PEM client certificate (mutual TLS)
-    std::string client_key;                ///< its key (default: in client_cert)
+    std::string proxy;        ///< auditd gives plugins an empty environment
+    std::string client_cert;  ///< PEM client certificate (mutual TLS)
+    std::string client_key;   ///< its key (default: in client_cert)
     /// PagerDuty routing_key / Opsgenie API key (from `*_file` or `*_env`: never logged).
     std::string secret;
 
@@ -86,15 +97,15 @@ struct OutputConfig {
     std::string app_name = "audisp-docker";
 
     // kafka (TLS: tls_verify, ca_file, client_cert, client_key above)
-    std::string brokers;                       ///< bootstrap.servers: host:port[,host:port...]
+    std::string brokers;  ///< bootstrap.servers: host:port[,host:port...]
     std::string topic;
     std::string client_id = "audisp-docker";
     std::string security_protocol = "plaintext";  ///< plaintext, ssl, sasl_plaintext, sasl_ssl
-    std::string sasl_mechanism;                ///< PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    std::string sasl_mechanism;                   ///< PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
     std::string sasl_username;
-    std::string sasl_password;                 ///< from sasl_password_file only: never logged
-    unsigned kafka_queue_messages = 10000;     ///< queue.buffering.max.messages
-    unsigned kafka_queue_kbytes = 16384;       ///< queue.buffering.max.kbytes
+    std::string sasl_password;              ///< from sasl_password_file only: never logged
+    unsigned kafka_queue_messages = 10000;  ///< queue.buffering.max.messages
+    unsigned kafka_queue_kbytes = 16384;    ///< queue.buffering.max.kbytes
     /// Further librdkafka properties (bounded; the ones this output sets itself are refused).
     std::map<std::string, std::string> kafka_properties;
 
@@ -175,7 +186,8 @@ struct CoverageConfig {
     bool kernel_status = true;
     /// auditd's state report, asked for with SIGCONT to auditd (the parent) as auditd's own
     /// audisp-statsd does; "": not asked.
-    std::string auditd_state_file = "/run/auditd.state";  ///< auditd's /var/run/auditd.state, symlink-free
+    /// auditd's /var/run/auditd.state, symlink-free
+    std::string auditd_state_file = "/run/auditd.state";
 };
 
 struct Config {
@@ -219,6 +231,7 @@ void apply_replay_defaults(Config& cfg);
 
 /// Strict loaders: unknown keys, wrong types and out-of-range values are ConfigErrors.
 [[nodiscard]] Config load_config_file(const std::string& path);
-[[nodiscard]] Config load_config_string(const std::string& text, const std::string& name = "<string>");
+[[nodiscard]] Config load_config_string(const std::string& text,
+                                        const std::string& name = "<string>");
 
 }  // namespace adock::config

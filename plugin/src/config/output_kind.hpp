@@ -10,7 +10,20 @@
 
 namespace adock::config {
 
-enum class OutputType { File, Webhook, Stdout, Slack, Teams, Discord, PagerDuty, Opsgenie, Falco, Syslog, Otlp, Kafka };
+enum class OutputType {
+    File,
+    Webhook,
+    Stdout,
+    Slack,
+    Teams,
+    Discord,
+    PagerDuty,
+    Opsgenie,
+    Falco,
+    Syslog,
+    Otlp,
+    Kafka
+};
 
 /// One output type.
 struct OutputKind {
@@ -41,9 +54,22 @@ inline constexpr std::array<OutputKind, 12> kOutputKinds{{
     {OutputType::Slack, "slack", true, true, true, "", 60, ""},
     {OutputType::Teams, "teams", true, true, true, "", 60, ""},
     {OutputType::Discord, "discord", true, true, true, "", 60, ""},
-    {OutputType::PagerDuty, "pagerduty", true, true, true, "https://events.pagerduty.com/v2/enqueue", 60,
+    {OutputType::PagerDuty,
+     "pagerduty",
+     true,
+     true,
+     true,
+     "https://events.pagerduty.com/v2/enqueue",
+     60,
      "routing_key"},
-    {OutputType::Opsgenie, "opsgenie", true, true, true, "https://api.opsgenie.com/v2/alerts", 60, "api_key"},
+    {OutputType::Opsgenie,
+     "opsgenie",
+     true,
+     true,
+     true,
+     "https://api.opsgenie.com/v2/alerts",
+     60,
+     "api_key"},
     {OutputType::Falco, "falco", true, true, true, "", 0, ""},
     {OutputType::Syslog, "syslog", false, true, false, "", 0, ""},
     // OpenTelemetry's default OTLP/HTTP endpoint.
@@ -64,7 +90,8 @@ namespace detail {
 
 }  // namespace detail
 
-static_assert(detail::kinds_in_enum_order(), "kOutputKinds must list the types in the order of OutputType");
+static_assert(detail::kinds_in_enum_order(),
+              "kOutputKinds must list the types in the order of OutputType");
 
 /// The descriptor of `t` (an enumerator of OutputType).
 [[nodiscard]] constexpr const OutputKind& kind_of(OutputType t) {

@@ -22,9 +22,12 @@ public:
 
     [[nodiscard]] const std::string& file() const { return file_; }
 
-    [[noreturn]] void fail(const YAML::Node& node, const std::string& msg, const char* code = "invalid") const {
+    [[noreturn]] void fail(const YAML::Node& node,
+                           const std::string& msg,
+                           const char* code = "invalid") const {
         const YAML::Mark m = node.Mark();
-        throw ConfigError(file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, msg, code);
+        throw ConfigError(
+            file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, msg, code);
     }
 
     [[nodiscard]] std::string str(const YAML::Node& n, const std::string& what) const {
@@ -73,7 +76,8 @@ public:
         return static_cast<T>(v);
     }
 
-    [[nodiscard]] std::vector<std::string> str_list(const YAML::Node& n, const std::string& what) const {
+    [[nodiscard]] std::vector<std::string> str_list(const YAML::Node& n,
+                                                    const std::string& what) const {
         std::vector<std::string> out;
         if (n.IsScalar()) {
             out.push_back(n.Scalar());
@@ -89,9 +93,10 @@ public:
     }
 
     /// Walks a mapping with a handler per known key; unknown keys are errors.
-    void mapping(const YAML::Node& n,
-                 const std::string& what,
-                 const std::map<std::string, std::function<void(const YAML::Node&)>>& handlers) const {
+    void mapping(
+        const YAML::Node& n,
+        const std::string& what,
+        const std::map<std::string, std::function<void(const YAML::Node&)>>& handlers) const {
         if (!n.IsMap()) {
             fail(n, what + ": expected a mapping", "wrong_type");
         }
@@ -103,7 +108,8 @@ public:
                 ConfigError e(file_,
                               m.line >= 0 ? m.line + 1 : 0,
                               m.column >= 0 ? m.column + 1 : 0,
-                              "unknown key '" + key + "' in " + what, "unknown_key");
+                              "unknown key '" + key + "' in " + what,
+                              "unknown_key");
                 std::vector<std::string> known;
                 known.reserve(handlers.size());
                 for (const auto& h : handlers) {

@@ -34,7 +34,8 @@ bool Baseline::load(const std::string& path, std::string& error) {
     }
     try {
         const YAML::Node root = YAML::Load(*text);
-        if (!root.IsMap() || !root["version"] || root["version"].as<int>() != 1 || !root["files"].IsSequence()) {
+        if (!root.IsMap() || !root["version"] || root["version"].as<int>() != 1 ||
+            !root["files"].IsSequence()) {
             error = path + ": not an audisp-docker baseline (version 1)";
             return false;
         }
@@ -51,7 +52,8 @@ bool Baseline::load(const std::string& path, std::string& error) {
             e.facts.mtime = f["mtime"].as<std::int64_t>();
             e.facts.ctime_ns = f["ctime_ns"] ? f["ctime_ns"].as<std::int64_t>() : 0;
             e.trusted_by = f["trusted_by"].as<std::string>();
-            if (p.empty() || p.front() != '/' || !is_hex(e.facts.sha256, 64) || !is_hex(e.facts.md5, 32)) {
+            if (p.empty() || p.front() != '/' || !is_hex(e.facts.sha256, 64) ||
+                !is_hex(e.facts.md5, 32)) {
                 error = path + ": corrupt entry for '" + p + "'";
                 entries_.clear();
                 return false;

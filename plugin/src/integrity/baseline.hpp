@@ -28,8 +28,11 @@ public:
     bool save(const std::string& path, std::string& error) const;
 
     [[nodiscard]] const BaselineEntry* find(const std::string& path) const;
+
     void set(const std::string& path, BaselineEntry entry) { entries_[path] = std::move(entry); }
+
     void erase(const std::string& path) { entries_.erase(path); }
+
     [[nodiscard]] const std::map<std::string, BaselineEntry>& entries() const { return entries_; }
 
 private:

@@ -16,6 +16,7 @@ namespace adock::integrity {
 
 std::optional<StatKey> stat_key(int fd) {
     struct stat st {};
+
     if (::fstat(fd, &st) != 0) {
         return std::nullopt;
     }
@@ -30,6 +31,7 @@ std::optional<StatKey> stat_key(int fd) {
 
 std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string& error) {
     struct stat st {};
+
     if (::fstat(fd, &st) != 0) {
         error = util::errno_text(errno);
         return std::nullopt;
@@ -94,7 +96,9 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
     return f;
 }
 
-std::optional<FileFacts> examine_path(const std::string& path, std::uint64_t max_bytes, std::string& error) {
+std::optional<FileFacts> examine_path(const std::string& path,
+                                      std::uint64_t max_bytes,
+                                      std::string& error) {
     util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) {
         error = util::errno_text(errno);

@@ -20,7 +20,8 @@ struct FileFacts {
     std::uint64_t inode = 0;
     std::int64_t mtime = 0;
     std::int64_t ctime = 0;
-    std::int64_t ctime_ns = 0;  ///< nanoseconds since the epoch: changes with any content or attribute change
+    /// nanoseconds since the epoch: changes with any content or attribute change
+    std::int64_t ctime_ns = 0;
 };
 
 /// The identity a cached digest is valid for: same file, not changed since.
@@ -35,10 +36,13 @@ struct StatKey {
 
 /// Hashes an open regular file (from its start) of at most `max_bytes`; nullopt with `error` set
 /// when it is not a regular file, too large, or unreadable.
-[[nodiscard]] std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string& error);
+[[nodiscard]] std::optional<FileFacts> examine_fd(int fd,
+                                                  std::uint64_t max_bytes,
+                                                  std::string& error);
 
 /// Opens `path` (following links: /proc/PID/exe is one) and examines it.
-[[nodiscard]] std::optional<FileFacts> examine_path(const std::string& path, std::uint64_t max_bytes,
+[[nodiscard]] std::optional<FileFacts> examine_path(const std::string& path,
+                                                    std::uint64_t max_bytes,
                                                     std::string& error);
 
 /// stat() facts of an open file, without reading it.

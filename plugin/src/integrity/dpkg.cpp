@@ -27,7 +27,8 @@ std::string usrmerge_alias(const std::string& path) {
     return "";
 }
 
-std::size_t DpkgRecords::load(const std::string& info_dir, const std::set<std::string>& wanted,
+std::size_t DpkgRecords::load(const std::string& info_dir,
+                              const std::set<std::string>& wanted,
                               const std::atomic<bool>* cancel) {
     namespace fs = std::filesystem;
     records_.clear();
@@ -71,7 +72,8 @@ std::size_t DpkgRecords::load(const std::string& info_dir, const std::set<std::s
     return files;
 }
 
-void DpkgRecords::load_conffiles(const std::string& status_path, const std::set<std::string>& keys) {
+void DpkgRecords::load_conffiles(const std::string& status_path,
+                                 const std::set<std::string>& keys) {
     // Conffiles are not in md5sums: dpkg's status lists them per package, with the md5 of the
     // version it installed ("Conffiles:" then " /etc/x <md5>[ obsolete]" lines).
     std::ifstream in(status_path);
@@ -100,8 +102,8 @@ void DpkgRecords::load_conffiles(const std::string& status_path, const std::set<
         }
         const std::string path = line.substr(start, sp - start);
         const std::string rest = line.substr(sp + 1);
-        if (rest.size() < 32 || rest.find("obsolete") != std::string::npos || !keys.contains(path) ||
-            records_.contains(path)) {
+        if (rest.size() < 32 || rest.find("obsolete") != std::string::npos ||
+            !keys.contains(path) || records_.contains(path)) {
             continue;
         }
         records_[path] = PackageRecord{package, rest.substr(0, 32)};
@@ -158,54 +160,61 @@ void for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
 
 }  // namespace
 
-std::size_t PackageBinaries::load(const std::string& info_dir, const std::set<std::string>& skip,
+std::size_t PackageBinaries::load(const std::string& info_dir,
+                                  const std::set<std::string>& skip,
                                   const std::atomic<bool>* cancel) {
     by_md5_.clear();
     paths_.clear();
     sizes_.clear();
-    const auto cancelled = [cancel] { return cancel != nullptr && cancel->load(std::memory_order_relaxed); };
-    for_each_md5sums_line(info_dir, [&](const std::string& package, std::string_view md5, std::string_view rel) {
-        if (cancelled()) {
-            return false;
-        }
-        const bool bin_dir = rel.starts_with("usr/bin/") || rel.starts_with("usr/sbin/") ||
-                             rel.starts_with("bin/") || rel.starts_with("sbin/");
-        if (!bin_dir || rel.find("/.") != std::string_view::npos) {
-            return true;
-        }
-        std::string path(1, '/');
-        path.append(rel);
-        if (skip.contains(path) || (!usrmerge_alias(path).empty() && skip.contains(usrmerge_alias(path)))) {
-            return true;
-        }
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0 || st.st_size == 0) {
-            return true;
-        }
-        if (by_md5_.size() >= kMaxPrograms) {
-            return false;
-        }
-        paths_.insert(path);
-        if (auto alias = usrmerge_alias(path); !alias.empty()) {
-            paths_.insert(alias);
-        }
-        sizes_.insert(static_cast<std::uint64_t>(st.st_size));
-        by_md5_.emplace(std::string(md5), Program{path, package});
-        return true;
-    });
-    // The same content dpkg installs elsewhere too (/usr/lib/git-core/git is /usr/bin/git's) is
-    // that package's program at its own place, not a copy.
-    for_each_md5sums_line(info_dir, [&](const std::string&, std::string_view md5, std::string_view rel) {
-        if (paths_.size() >= 4 * kMaxPrograms || cancelled()) {
-            return false;
-        }
-        if (by_md5_.contains(std::string(md5))) {
+    const auto cancelled = [cancel] {
+        return cancel != nullptr && cancel->load(std::memory_order_relaxed);
+    };
+    for_each_md5sums_line(
+        info_dir, [&](const std::string& package, std::string_view md5, std::string_view rel) {
+            if (cancelled()) {
+                return false;
+            }
+            const bool bin_dir = rel.starts_with("usr/bin/") || rel.starts_with("usr/sbin/") ||
+                                 rel.starts_with("bin/") || rel.starts_with("sbin/");
+            if (!bin_dir || rel.find("/.") != std::string_view::npos) {
+                return true;
+            }
             std::string path(1, '/');
             path.append(rel);
-            paths_.insert(std::move(path));
-        }
-        return true;
-    });
+            if (skip.contains(path) ||
+                (!usrmerge_alias(path).empty() && skip.contains(usrmerge_alias(path)))) {
+                return true;
+            }
+            struct stat st {};
+            if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+                (st.st_mode & 0111) == 0 || st.st_size == 0) {
+                return true;
+            }
+            if (by_md5_.size() >= kMaxPrograms) {
+                return false;
+            }
+            paths_.insert(path);
+            if (auto alias = usrmerge_alias(path); !alias.empty()) {
+                paths_.insert(alias);
+            }
+            sizes_.insert(static_cast<std::uint64_t>(st.st_size));
+            by_md5_.emplace(std::string(md5), Program{path, package});
+            return true;
+        });
+    // The same content dpkg installs elsewhere too (/usr/lib/git-core/git is /usr/bin/git's) is
+    // that package's program at its own place, not a copy.
+    for_each_md5sums_line(info_dir,
+                          [&](const std::string&, std::string_view md5, std::string_view rel) {
+                              if (paths_.size() >= 4 * kMaxPrograms || cancelled()) {
+                                  return false;
+                              }
+                              if (by_md5_.contains(std::string(md5))) {
+                                  std::string path(1, '/');
+                                  path.append(rel);
+                                  paths_.insert(std::move(path));
+                              }
+                              return true;
+                          });
     return by_md5_.size();
 }
 

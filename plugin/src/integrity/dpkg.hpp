@@ -24,7 +24,8 @@ public:
     /// `status` beside it, keeping the paths wanted.
     /// Returns the number of md5sums files read (0 on a host without dpkg). `cancel` set: stops
     /// early (shutting down), keeping what was read.
-    std::size_t load(const std::string& info_dir, const std::set<std::string>& wanted,
+    std::size_t load(const std::string& info_dir,
+                     const std::set<std::string>& wanted,
                      const std::atomic<bool>* cancel = nullptr);
 
     [[nodiscard]] std::optional<PackageRecord> find(const std::string& path) const;
@@ -45,22 +46,27 @@ public:
         std::string path;     ///< as dpkg lists it (/usr/bin/dash)
         std::string package;  ///< dash
     };
+
     /// Reads every `*.md5sums` in `info_dir` (at most kMaxPrograms programs, each md5sums file
     /// at most 16 MiB) and stats the listed programs for their size (regular, executable files
     /// only). `skip`: paths left out (the runtime binaries, which runtime_binary_unrecognized
     /// reports). Returns the number of programs indexed. `cancel` set: stops early (shutting
     /// down), keeping what was read.
-    std::size_t load(const std::string& info_dir, const std::set<std::string>& skip,
+    std::size_t load(const std::string& info_dir,
+                     const std::set<std::string>& skip,
                      const std::atomic<bool>* cancel = nullptr);
 
     /// The path is one dpkg installed a program at (either spelling on a /usr-merged host), or
     /// where it installed the same content elsewhere (/usr/lib/git-core/git, /usr/bin/git's):
     /// a program run from its own place needs no look.
     [[nodiscard]] bool is_package_path(const std::string& path) const;
+
     /// Some indexed program has this size: only those are worth hashing.
     [[nodiscard]] bool has_size(std::uint64_t size) const { return sizes_.contains(size); }
+
     /// The indexed program with this content (dpkg's md5), if any.
     [[nodiscard]] const Program* find(const std::string& md5) const;
+
     [[nodiscard]] std::size_t size() const { return by_md5_.size(); }
 
     static constexpr std::size_t kMaxPrograms = 65536;

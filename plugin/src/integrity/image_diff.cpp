@@ -92,6 +92,7 @@ FileState state_of(const struct stat& st) {
 /// within the budget (reopened through the descriptor, so never a device or FIFO).
 std::optional<FileState> facts_of(int path_fd, std::uint64_t max_hash_bytes) {
     struct stat st {};
+
     if (::fstat(path_fd, &st) != 0) {
         return std::nullopt;
     }
@@ -139,13 +140,17 @@ enum class Found { Yes, No, Hidden };
 /// `rel` (no leading slash, canonical) in one layer: found (its state in `out`), not in this
 /// layer, or hidden from the layers below (a whiteout, a non-directory or an opaque directory
 /// on its way).
-Found in_layer(int layer_fd, const std::vector<std::string_view>& parts, std::uint64_t max_hash_bytes,
+Found in_layer(int layer_fd,
+               const std::vector<std::string_view>& parts,
+               std::uint64_t max_hash_bytes,
                std::optional<FileState>& out) {
     util::UniqueFd dir(::fcntl(layer_fd, F_DUPFD_CLOEXEC, 0));
     bool covers = false;  // an opaque directory of this layer on the way
     for (std::size_t i = 0; i < parts.size(); ++i) {
         const std::string name(parts[i]);
+
         struct stat st {};
+
         if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             return covers ? Found::Hidden : Found::No;
         }
@@ -153,7 +158,8 @@ Found in_layer(int layer_fd, const std::vector<std::string_view>& parts, std::ui
             return Found::Hidden;
         }
         if (i + 1 == parts.size()) {
-            const util::UniqueFd f(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            const util::UniqueFd f(
+                ::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
             if (!f.valid()) {
                 return Found::No;
             }
@@ -163,7 +169,8 @@ Found in_layer(int layer_fd, const std::vector<std::string_view>& parts, std::ui
         if (!S_ISDIR(st.st_mode)) {
             return Found::Hidden;  // a file or symlink here covers the directory of lower layers
         }
-        util::UniqueFd next(::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        util::UniqueFd next(
+            ::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next.valid()) {
             return Found::No;
         }
@@ -187,9 +194,11 @@ std::string unescape_mountinfo(std::string_view field) {
     std::string out;
     out.reserve(field.size());
     for (std::size_t i = 0; i < field.size(); ++i) {
-        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '3' &&
-            field[i + 2] >= '0' && field[i + 2] <= '7' && field[i + 3] >= '0' && field[i + 3] <= '7') {
-            out.push_back(static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0')));
+        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' &&
+            field[i + 1] <= '3' && field[i + 2] >= '0' && field[i + 2] <= '7' &&
+            field[i + 3] >= '0' && field[i + 3] <= '7') {
+            out.push_back(static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                                            (field[i + 3] - '0')));
             i += 3;
         } else {
             out.push_back(field[i]);
@@ -216,8 +225,8 @@ std::optional<OverlayMount> find_overlay(std::string_view mountinfo, std::string
         const auto c = mm.find(':');
         unsigned major = 0;
         unsigned minor = 0;
-        if (c == std::string_view::npos || !parse_dec(mm.substr(0, c), major) || !parse_dec(mm.substr(c + 1), minor) ||
-            major != want_major || minor != want_minor) {
+        if (c == std::string_view::npos || !parse_dec(mm.substr(0, c), major) ||
+            !parse_dec(mm.substr(c + 1), minor) || major != want_major || minor != want_minor) {
             continue;
         }
         std::size_t sep = 6;
@@ -263,26 +272,32 @@ bool beneath_one_of(const std::string& path, const std::vector<std::string>& roo
         return false;
     }
     for (const auto& r : roots) {
-        if (r.size() > 1 && path.size() > r.size() && path.starts_with(r) && path[r.size()] == '/') {
+        if (r.size() > 1 && path.size() > r.size() && path.starts_with(r) &&
+            path[r.size()] == '/') {
             return true;
         }
     }
     return false;
 }
 
-ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::vector<std::string>& devs,
+ImageDiffRef diff_against_image(const std::string& mountinfo_path,
+                                const std::vector<std::string>& devs,
                                 const std::string& path,
-                                const std::vector<std::string>& roots, const ImageDiffLimits& limits) {
+                                const std::vector<std::string>& roots,
+                                const ImageDiffLimits& limits) {
     if (path.size() > limits.max_path_bytes || path.empty() || path.front() != '/' ||
         path.find('\0') != std::string::npos) {
-        return unknown(path.substr(0, std::min(path.size(), limits.max_path_bytes)), "not an absolute path within the budget");
+        return unknown(path.substr(0, std::min(path.size(), limits.max_path_bytes)),
+                       "not an absolute path within the budget");
     }
     const auto slash = mountinfo_path.rfind('/');
-    const auto table = util::read_beneath(mountinfo_path.substr(0, slash), mountinfo_path.substr(slash + 1),
+    const auto table = util::read_beneath(mountinfo_path.substr(0, slash),
+                                          mountinfo_path.substr(slash + 1),
                                           limits.max_mountinfo_bytes + 1);
     if (!table || table->size() > limits.max_mountinfo_bytes) {
-        return unknown(path, table ? "the host's mount table is over its budget"
-                                   : "cannot read the host's mount table: " + table.error().message);
+        return unknown(path,
+                       table ? "the host's mount table is over its budget"
+                             : "cannot read the host's mount table: " + table.error().message);
     }
     std::optional<OverlayMount> overlay;
     std::string dev;
@@ -297,25 +312,34 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
         for (const auto& d : devs) {
             tried += (tried.empty() ? "" : ", ") + d;
         }
-        return unknown(path, "no overlay with device " + tried +
-                                 " in the host's mount table (the container stopped, or its root is not an overlay)");
+        return unknown(path,
+                       "no overlay with device " + tried +
+                           " in the host's mount table (the container stopped, or its root is not "
+                           "an overlay)");
     }
     if (overlay->lower.empty() || overlay->lower.size() > limits.max_layers) {
-        return unknown(path, "the overlay has " + std::to_string(overlay->lower.size()) + " image layers (at most " +
-                                 std::to_string(limits.max_layers) + " are compared)");
+        return unknown(path,
+                       "the overlay has " + std::to_string(overlay->lower.size()) +
+                           " image layers (at most " + std::to_string(limits.max_layers) +
+                           " are compared)");
     }
     if (!beneath_one_of(overlay->mount_point, roots)) {
         return unknown(path, "the overlay is not mounted beneath a runtime's storage directory");
     }
     for (const auto& l : overlay->lower) {
         if (!beneath_one_of(l, roots)) {
-            return unknown(path, "an image layer of the overlay is not beneath a runtime's storage directory");
+            return unknown(
+                path, "an image layer of the overlay is not beneath a runtime's storage directory");
         }
     }
     // The merged view, as the host mounts it: the very overlay the record's device names.
-    const util::UniqueFd merged = util::openat2(AT_FDCWD, overlay->mount_point.c_str(), O_PATH | O_DIRECTORY,
-                                             RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    const util::UniqueFd merged = util::openat2(AT_FDCWD,
+                                                overlay->mount_point.c_str(),
+                                                O_PATH | O_DIRECTORY,
+                                                RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+
     struct stat mst {};
+
     if (!merged.valid() || ::fstat(merged.get(), &mst) != 0 || util::audit_dev(mst.st_dev) != dev) {
         return unknown(path, "the overlay's mount point is no longer that overlay");
     }
@@ -325,7 +349,8 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
     const std::string base = path.substr(path.rfind('/') + 1);
     constexpr std::uint64_t kInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
     const std::string parent_rel = parent == "/" ? std::string(".") : parent.substr(1);
-    const util::UniqueFd pdir = util::openat2(merged.get(), parent_rel.c_str(), O_PATH | O_DIRECTORY, kInRoot);
+    const util::UniqueFd pdir =
+        util::openat2(merged.get(), parent_rel.c_str(), O_PATH | O_DIRECTORY, kInRoot);
     std::optional<std::string> canon;
     util::UniqueFd file;
     if (pdir.valid() && !base.empty()) {
@@ -336,7 +361,8 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
         }
     }
     const std::string& mp = overlay->mount_point;
-    if (!canon || !canon->starts_with(mp) || canon->size() <= mp.size() + 1 || (*canon)[mp.size()] != '/') {
+    if (!canon || !canon->starts_with(mp) || canon->size() <= mp.size() + 1 ||
+        (*canon)[mp.size()] != '/') {
         return unknown(path, "the path does not resolve in the container's root");
     }
     ImageDiffRef r;
@@ -346,10 +372,12 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
     }
     const auto parts = util::split(std::string_view(r.path).substr(1), '/');
     for (const auto& l : overlay->lower) {
-        const util::UniqueFd layer = util::openat2(AT_FDCWD, l.c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
+        const util::UniqueFd layer =
+            util::openat2(AT_FDCWD, l.c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
         const auto real = layer.valid() ? path_of(layer.get()) : std::nullopt;
         if (!real || !beneath_one_of(*real, roots)) {
-            return unknown(r.path, "an image layer is missing or leads outside the runtime's storage");
+            return unknown(r.path,
+                           "an image layer is missing or leads outside the runtime's storage");
         }
         const Found f = in_layer(layer.get(), parts, limits.max_hash_bytes, r.image);
         if (f != Found::No) {
@@ -364,7 +392,8 @@ ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::ve
                        std::to_string(limits.max_hash_bytes / util::kMiB) + " MiB)";
         } else if (r.image->sha256 != r.now->sha256) {
             r.verdict = "modified";
-        } else if (r.image->mode != r.now->mode || r.image->uid != r.now->uid || r.image->gid != r.now->gid) {
+        } else if (r.image->mode != r.now->mode || r.image->uid != r.now->uid ||
+                   r.image->gid != r.now->gid) {
             r.verdict = "attributes";
         } else {
             r.verdict = "unchanged";

@@ -34,7 +34,8 @@ struct OverlayMount {
 /// record writes it ("00:61"), mounted as a whole (not a bind mount of part of one). Relative
 /// layer paths (Docker's short form for long layer lists) are taken relative to the driver's
 /// home, the mount point's grandparent (<home>/<layer>/merged).
-[[nodiscard]] std::optional<OverlayMount> find_overlay(std::string_view mountinfo, std::string_view dev);
+[[nodiscard]] std::optional<OverlayMount> find_overlay(std::string_view mountinfo,
+                                                       std::string_view dev);
 
 /// mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash) undone.
 [[nodiscard]] std::string unescape_mountinfo(std::string_view field);
@@ -59,8 +60,10 @@ struct ImageDiffLimits {
 /// or owner differ), `unchanged`, `added` (not in the image, there now), `removed` (in the
 /// image, gone now), `absent` (neither: created and removed again), `unknown` (`reason` says
 /// why: not an overlay, overlay gone, not beneath a storage directory, too large to compare).
-[[nodiscard]] ImageDiffRef diff_against_image(const std::string& mountinfo_path, const std::vector<std::string>& devs,
-                                              const std::string& path, const std::vector<std::string>& roots,
+[[nodiscard]] ImageDiffRef diff_against_image(const std::string& mountinfo_path,
+                                              const std::vector<std::string>& devs,
+                                              const std::string& path,
+                                              const std::vector<std::string>& roots,
                                               const ImageDiffLimits& limits = {});
 
 }  // namespace adock::integrity

@@ -12,8 +12,11 @@ namespace adock::integrity {
 
 std::vector<std::string> image_storage_roots(const config::Config& cfg) {
     std::vector<std::string> roots;
-    for (const std::string& dir : {std::filesystem::path(cfg.docker_containers_dir).parent_path().string(),
-                                   cfg.podman_storage_dir, cfg.containerd_state_dir, std::string("/var/lib/containerd")}) {
+    for (const std::string& dir :
+         {std::filesystem::path(cfg.docker_containers_dir).parent_path().string(),
+          cfg.podman_storage_dir,
+          cfg.containerd_state_dir,
+          std::string("/var/lib/containerd")}) {
         std::error_code ec;
         const auto real = std::filesystem::canonical(dir, ec);
         if (!ec && real.string().size() > 1) {
@@ -29,11 +32,17 @@ std::string image_diff_note(const ImageDiffRef& d) {
         return f && !f->sha256.empty() ? f->sha256.substr(0, 12) : std::string("?");
     };
     if (d.verdict == "modified") {
-        note += " (sha256 " + short_hash(d.image) + "... in the image, " + short_hash(d.now) + "... now)";
+        note += " (sha256 " + short_hash(d.image) + "... in the image, " + short_hash(d.now) +
+                "... now)";
     } else if (d.verdict == "attributes" && d.image && d.now) {
         std::array<char, 96> modes{};
-        std::snprintf(modes.data(), modes.size(), " (mode %04o uid %u in the image, %04o uid %u now)", d.image->mode,
-                      d.image->uid, d.now->mode, d.now->uid);
+        std::snprintf(modes.data(),
+                      modes.size(),
+                      " (mode %04o uid %u in the image, %04o uid %u now)",
+                      d.image->mode,
+                      d.image->uid,
+                      d.now->mode,
+                      d.now->uid);
         note += modes.data();
     } else if (d.verdict == "added") {
         note += " (not in the image)";
@@ -43,8 +52,13 @@ std::string image_diff_note(const ImageDiffRef& d) {
     return note;
 }
 
-ImageDiffWorker::ImageDiffWorker(std::vector<std::string> roots, ImageDiffLimits limits, std::string mountinfo)
-    : roots_(std::move(roots)), limits_(limits), mountinfo_(std::move(mountinfo)), thread_([this] { run(); }) {}
+ImageDiffWorker::ImageDiffWorker(std::vector<std::string> roots,
+                                 ImageDiffLimits limits,
+                                 std::string mountinfo)
+    : roots_(std::move(roots)),
+      limits_(limits),
+      mountinfo_(std::move(mountinfo)),
+      thread_([this] { run(); }) {}
 
 ImageDiffWorker::~ImageDiffWorker() {
     queue_.close();
@@ -105,7 +119,8 @@ void ImageDiffWorker::run() noexcept {
                 r.reason = "not compared: the plugin was stopping";
                 job->alert.image_diff = std::move(r);
             } else {
-                job->alert.image_diff = diff_against_image(mountinfo_, job->devs, job->path, roots_, limits_);
+                job->alert.image_diff =
+                    diff_against_image(mountinfo_, job->devs, job->path, roots_, limits_);
             }
         } catch (const std::exception& e) {
             ImageDiffRef r;

@@ -31,9 +31,11 @@ public:
         unsigned long long unknown = 0;   ///< ... whose verdict is unknown
         unsigned long long dropped = 0;   ///< queue full: the alert went out without image_diff
     };
+
     static constexpr std::size_t kQueue = 256;
 
-    ImageDiffWorker(std::vector<std::string> roots, ImageDiffLimits limits,
+    ImageDiffWorker(std::vector<std::string> roots,
+                    ImageDiffLimits limits,
                     std::string mountinfo = "/proc/self/mountinfo");
     ImageDiffWorker(const ImageDiffWorker&) = delete;
     ImageDiffWorker& operator=(const ImageDiffWorker&) = delete;
@@ -47,12 +49,16 @@ public:
     bool submit(const Alert& alert, std::vector<std::string> devs, std::string path);
     /// Engine thread: the alerts compared since the last call, image_diff set.
     std::vector<Alert> take();
+
     [[nodiscard]] bool has_ready() const { return has_ready_.load(std::memory_order_relaxed); }
+
     /// Waits at most `ms` for the queued comparisons (shutdown, tests).
     void drain(unsigned ms);
+
     /// Shutting down: what is still queued is handed back at once, `unknown` (not compared),
     /// never dropped.
     void cut() { cut_ = true; }
+
     [[nodiscard]] Stats stats() const;
 
 private:
@@ -61,6 +67,7 @@ private:
         std::vector<std::string> devs;
         std::string path;
     };
+
     void run() noexcept;
 
     std::vector<std::string> roots_;

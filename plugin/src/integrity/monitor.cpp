@@ -10,10 +10,10 @@
 #include <fcntl.h>
 
 #include <chrono>
+#include <thread>
 
 #include "util/log.hpp"
 #include "util/thread_name.hpp"
-#include <thread>
 
 namespace adock::integrity {
 namespace {
@@ -21,7 +21,6 @@ namespace {
 constexpr std::size_t kMaxCache = 4096;
 
 }  // namespace
-
 
 IntegrityMonitor::IntegrityMonitor(IntegrityConfig cfg, std::string proc_root)
     : cfg_(std::move(cfg)), proc_root_(std::move(proc_root)), queue_(cfg_.queue_size) {}
@@ -97,7 +96,8 @@ std::vector<T> IntegrityMonitor::take(std::vector<T>& from) {
     return out;
 }
 
-bool IntegrityMonitor::monitors(const std::string& path, std::uint64_t inode,
+bool IntegrityMonitor::monitors(const std::string& path,
+                                std::uint64_t inode,
                                 const std::pair<std::string, std::uint64_t>& parent) const {
     const std::scoped_lock lock(watch_mu_);
     if (inode != 0 && watched_inodes_.contains(inode)) {
@@ -180,7 +180,8 @@ void IntegrityMonitor::run() noexcept {
         if (!stopping_) {  // a cut index would take programs it did not reach for copies
             packages_owned_ = std::move(idx);
             packages_.store(packages_owned_.get(), std::memory_order_release);
-            log::info("integrity: " + std::to_string(n) + " programs of dpkg's binary directories indexed by content");
+            log::info("integrity: " + std::to_string(n) +
+                      " programs of dpkg's binary directories indexed by content");
         }
     } catch (const std::exception& e) {
         log::error(std::string("integrity: cannot index dpkg's programs: ") + e.what());
@@ -188,7 +189,8 @@ void IntegrityMonitor::run() noexcept {
     try {
         scan("start");
         if (!baseline_cut_ && !stopping_) {
-            sizes_ready_ = true;  // precheck() may now rule programs out by size on the engine thread
+            // precheck() may now rule programs out by size on the engine thread
+            sizes_ready_ = true;
             publish_sizes();
         }
     } catch (const std::exception& e) {
@@ -216,7 +218,8 @@ void IntegrityMonitor::run() noexcept {
             } catch (const std::exception& e) {
                 log::error(std::string("integrity: scan failed: ") + e.what());
             }
-            next_scan = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.scan_interval_s);
+            next_scan =
+                std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.scan_interval_s);
         }
     }
 }
@@ -254,11 +257,20 @@ void IntegrityMonitor::handle(Request& r) {
     util::UniqueFd fd;
     {
         struct stat st {};
+
         util::UniqueFd owned;
-        const int program = program_of(r.event, exe, r.exe && r.exe->valid() ? r.exe->get() : -1,
-                                       /*try_proc=*/true, w, r.image, r.host_process, owned, st);
+        const int program = program_of(r.event,
+                                       exe,
+                                       r.exe && r.exe->valid() ? r.exe->get() : -1,
+                                       /*try_proc=*/true,
+                                       w,
+                                       r.image,
+                                       r.host_process,
+                                       owned,
+                                       st);
         if (program >= 0) {
-            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(program)).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+            fd = util::UniqueFd(::open(("/proc/self/fd/" + std::to_string(program)).c_str(),
+                                       O_RDONLY | O_CLOEXEC | O_NONBLOCK));
         }
     }
     const auto key = fd.valid() ? stat_key(fd.get()) : std::nullopt;
@@ -295,7 +307,8 @@ void IntegrityMonitor::handle(Request& r) {
         facts = &it->second.second;
     } else {
         std::string error;
-        auto f = examine_fd(fd.get(), static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024, error);
+        auto f =
+            examine_fd(fd.get(), static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024, error);
         if (!f) {
             log::warning("integrity: cannot read " + exe + ": " + error);
             const std::scoped_lock lock(stats_mu_);
@@ -309,7 +322,8 @@ void IntegrityMonitor::handle(Request& r) {
         if (cache_.size() >= kMaxCache) {
             cache_.clear();
         }
-        it = cache_.insert_or_assign({key->dev, key->inode}, std::make_pair(*key, std::move(*f))).first;
+        it = cache_.insert_or_assign({key->dev, key->inode}, std::make_pair(*key, std::move(*f)))
+                 .first;
         facts = &it->second.second;
     }
     const auto known = runtime_hashes_.find(facts->sha256);
@@ -322,7 +336,8 @@ void IntegrityMonitor::handle(Request& r) {
         if (const BaselineEntry* e = baseline_.find(known->second)) {
             v.integrity.trusted_by = e->trusted_by;
         }
-        v.note = "; its content is " + known->second + " (sha256 " + facts->sha256.substr(0, 16) + "...)";
+        v.note = "; its content is " + known->second + " (sha256 " + facts->sha256.substr(0, 16) +
+                 "...)";
     } else if (want_untrusted && known == runtime_hashes_.end()) {
         if (is_runtime_path) {
             follow_package(exe, *facts);
@@ -335,15 +350,18 @@ void IntegrityMonitor::handle(Request& r) {
         v.integrity.sha256 = facts->sha256;
         v.integrity.size = facts->size;
         v.integrity.trusted = false;
-        v.note = "; sha256 " + facts->sha256 +
-                 " matches no runtime binary of the baseline, no package record and no allowlist entry";
-    } else if (const PackageBinaries::Program* p = want_package ? packages->find(facts->md5) : nullptr) {
+        v.note =
+            "; sha256 " + facts->sha256 +
+            " matches no runtime binary of the baseline, no package record and no allowlist entry";
+    } else if (const PackageBinaries::Program* p =
+                   want_package ? packages->find(facts->md5) : nullptr) {
         v.integrity.sha256 = facts->sha256;
         v.integrity.size = facts->size;
         v.integrity.recognized_as = p->path;
         v.integrity.trusted = true;
         v.integrity.trusted_by = "package:" + p->package;
-        v.note = "; its content is " + p->path + " of package " + p->package + " (md5 " + facts->md5 + ")";
+        v.note = "; its content is " + p->path + " of package " + p->package + " (md5 " +
+                 facts->md5 + ")";
     } else {
         return;
     }

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -48,22 +48,23 @@ using IntegrityConfig = config::IntegritySettings;
 /// A difference between the baseline and the disk, found by a scan.
 struct Finding {
     std::string path;
-    std::string change;  ///< "content", "mode", "owner" (comma-joined when several), "missing", "new"
+    /// "content", "mode", "owner" (comma-joined when several), "missing", "new"
+    std::string change;
     std::optional<FileFacts> before;
     std::optional<FileFacts> after;
     std::string trusted_by;  ///< what vouches for the file now ("" when nothing does)
 };
 
 struct IntegrityStats {
-    unsigned long long checked = 0;       ///< candidates examined
-    unsigned long long prechecked = 0;    ///< of which decided on the engine thread (precheck)
+    unsigned long long checked = 0;     ///< candidates examined
+    unsigned long long prechecked = 0;  ///< of which decided on the engine thread (precheck)
     unsigned long long precheck_batch_hits = 0;  ///< of those, answered by the batch's earlier stat
-    unsigned long long hashed = 0;        ///< files read (cache misses)
-    unsigned long long alerts = 0;        ///< conditions that held
-    unsigned long long unverifiable = 0;  ///< program gone before it could be read
-    unsigned long long dropped = 0;       ///< queue full
+    unsigned long long hashed = 0;               ///< files read (cache misses)
+    unsigned long long alerts = 0;               ///< conditions that held
+    unsigned long long unverifiable = 0;         ///< program gone before it could be read
+    unsigned long long dropped = 0;              ///< queue full
     unsigned long long scans = 0;
-    unsigned long long drift = 0;         ///< findings of all scans
+    unsigned long long drift = 0;  ///< findings of all scans
     std::size_t baseline_files = 0;
     std::size_t trusted_hashes = 0;
 };
@@ -80,11 +81,13 @@ public:
     /// An exec event a rule with a `content` condition matched otherwise.
     struct Request {
         Request() = default;
+
         Request(audit::Event e, std::string id, std::uint32_t bits)
             : event(std::move(e)), rule_id(std::move(id)), checks(bits) {}
+
         audit::Event event;
         std::string rule_id;
-        std::uint32_t checks = 0;  ///< ContentCheck bits
+        std::uint32_t checks = 0;        ///< ContentCheck bits
         std::optional<Alert> reexamine;  ///< set: a tamper alert whose file to look at again
         std::uint64_t inode = 0;
         /// The executed file's identity (PATH item 0: dev, inode): when the process is gone,
@@ -96,6 +99,7 @@ public:
         /// The process is the host's (its paths are the host's paths), not a container's.
         bool host_process = false;
     };
+
     /// A request whose content condition held: the engine builds and sends the alert.
     struct Verdict {
         audit::Event event;
@@ -113,6 +117,7 @@ public:
     /// stopped the plugin. Content checks after a first baseline that was cut are not decided
     /// (counted unverifiable): half a baseline would take a runtime binary for an untrusted one.
     void cut_scans();
+
     /// What precheck() found for an exec's content check.
     struct Precheck {
         /// The check is decided (nothing to report): the program's size is no runtime binary's
@@ -121,6 +126,7 @@ public:
         /// Otherwise the program pinned for the worker (may be null): pass it in Request::exe.
         std::shared_ptr<util::UniqueFd> exe;
     };
+
     /// Engine thread, before a Request is built: the check of one exec decided here when it can
     /// be without reading the program. It pins /proc/PID/exe (O_PATH), or for a process gone
     /// already the host's file at `exe` if it is the very file the exec ran (`image`, as the
@@ -128,8 +134,11 @@ public:
     /// sizes the worker published after its first baseline. Most execs end here: no copy of the
     /// event, no hand-off, no wake-up of the worker. Anything else (a program named like a
     /// runtime, a size that matches, no baseline yet) goes to the worker as before.
-    [[nodiscard]] Precheck precheck(const audit::Event& ev, const std::string& exe, std::uint32_t checks,
-                                    const std::pair<std::string, std::uint64_t>& image, bool host_process);
+    [[nodiscard]] Precheck precheck(const audit::Event& ev,
+                                    const std::string& exe,
+                                    std::uint32_t checks,
+                                    const std::pair<std::string, std::uint64_t>& image,
+                                    bool host_process);
     /// Engine thread; never blocks. Held until flush_submissions() (the engine loop calls it
     /// after each input batch): one hand-off and one worker wake-up per batch, not per exec.
     /// False when the request could not be kept (counted as dropped).
@@ -139,13 +148,18 @@ public:
     void flush_submissions();
     /// Engine thread: the verdicts reached since the last call.
     std::vector<Verdict> take_verdicts();
-    [[nodiscard]] bool has_verdicts() const { return has_verdicts_.load(std::memory_order_relaxed); }
+
+    [[nodiscard]] bool has_verdicts() const {
+        return has_verdicts_.load(std::memory_order_relaxed);
+    }
+
     /// Engine thread: whether an alert's file is a monitored one (by path, or by inode for a
     /// bind mount's other name).
     /// `parent`: the event's PARENT item (dev "fe:00", inode), when it has one: a path of a
     /// monitored file in another directory than the host's (an image layer being unpacked, a
     /// chroot) is not that file.
-    [[nodiscard]] bool monitors(const std::string& path, std::uint64_t inode,
+    [[nodiscard]] bool monitors(const std::string& path,
+                                std::uint64_t inode,
                                 const std::pair<std::string, std::uint64_t>& parent = {}) const;
     /// Engine thread: re-examine the alert's file and attach before and after; the alert comes
     /// back through take_ready(). False when the queue is full (the caller sends it as it is).
@@ -157,8 +171,10 @@ public:
     void scan_once(std::vector<std::string> paths, std::set<std::string> names);
     /// Blocks until every submitted request is decided and no scan runs (end of a replay, tests).
     void drain();
+
     /// Asks for a scan (SIGUSR2); it runs on the worker between checks.
     void request_scan() { scan_requested_ = true; }
+
     /// Engine thread: the scan findings reached since the last call.
     std::vector<Finding> take_findings();
 
@@ -185,6 +201,7 @@ private:
     std::shared_ptr<util::UniqueFd> pin(const audit::Event& ev);
     /// Worker: hands the runtime binaries' sizes to precheck() (after the first baseline).
     void publish_sizes();
+
     /// The checks a program at `exe` needs, as handle() decides them.
     struct Wanted {
         bool copy = false;
@@ -193,18 +210,26 @@ private:
         bool runtime_path = false;
         bool named_runtime = false;
     };
+
     [[nodiscard]] Wanted wanted(const std::string& exe, std::uint32_t checks) const;
     /// The program an exec ran, O_PATH: the pinned /proc/PID/exe if it still is that program,
     /// else the host's file at the exe path if it is the very file (same device and inode).
     /// `try_proc`: open /proc/PID/exe when nothing is pinned. Returns the descriptor to use (the
     /// pin itself, or one held in `fd`), -1 for none; `st` receives the file's stat.
-    [[nodiscard]] int program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
-                                 const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
-                                 bool host_process, util::UniqueFd& fd, struct stat& st) const;
+    [[nodiscard]] int program_of(const audit::Event& ev,
+                                 const std::string& exe,
+                                 int pinned,
+                                 bool try_proc,
+                                 const Wanted& w,
+                                 const std::pair<std::string, std::uint64_t>& image,
+                                 bool host_process,
+                                 util::UniqueFd& fd,
+                                 struct stat& st) const;
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>
     std::vector<T> take(std::vector<T>& from);
-    [[nodiscard]] std::optional<std::string> trusted_by(const FileFacts& f, const std::string& path);
+    [[nodiscard]] std::optional<std::string> trusted_by(const FileFacts& f,
+                                                        const std::string& path);
     void follow_package(const std::string& path, const FileFacts& f);
 
     IntegrityConfig cfg_;
@@ -238,28 +263,30 @@ private:
     std::vector<Finding> findings_;  ///< guarded by verdicts_mu_
     std::vector<Alert> ready_;       ///< guarded by verdicts_mu_
     mutable std::mutex watch_mu_;
-    std::set<std::string> watched_paths_;     ///< guarded by watch_mu_: the baseline's paths
+    std::set<std::string> watched_paths_;  ///< guarded by watch_mu_: the baseline's paths
     std::map<std::uint64_t, std::string> watched_inodes_;  ///< guarded by watch_mu_
     /// The host's directories of the monitored files: path -> (dev, inode). Guarded by watch_mu_.
     std::map<std::string, std::pair<std::string, std::uint64_t>> watched_dirs_;
     std::atomic<bool> scan_requested_{false};
     std::atomic<bool> stopping_{false};  ///< stop(), cut_scans(): the worker's long work ends early
-    std::mutex stop_mu_;                 ///< with stop_cv_: a scan's rate wait ends at once on a stop
+    /// with stop_cv_: a scan's rate wait ends at once on a stop
+    std::mutex stop_mu_;
     std::condition_variable stop_cv_;
-    bool baseline_cut_ = false;          ///< worker: the first baseline was cut short
-    bool sizes_ready_ = false;           ///< worker: the first baseline is done, sizes published
+    bool baseline_cut_ = false;  ///< worker: the first baseline was cut short
+    bool sizes_ready_ = false;   ///< worker: the first baseline is done, sizes published
 
     // The runtime binaries' sizes, for precheck(): published by the worker, copied by the engine
     // thread when the version moves (0: not published yet, precheck() decides nothing).
     std::mutex sizes_mu_;
     std::vector<std::uint64_t> published_sizes_;  ///< guarded by sizes_mu_
     std::atomic<std::uint64_t> sizes_version_{0};
-    std::vector<std::uint64_t> engine_sizes_;     ///< engine thread
-    std::uint64_t engine_sizes_version_ = 0;      ///< engine thread
+    std::vector<std::uint64_t> engine_sizes_;  ///< engine thread
+    std::uint64_t engine_sizes_version_ = 0;   ///< engine thread
     /// The last pin precheck() made (the same exec's second rule pins nothing new). Engine thread.
     std::uint64_t last_pin_serial_ = 0;
     int last_pin_pid_ = -1;
     std::shared_ptr<util::UniqueFd> last_pin_;
+
     /// Files precheck() ruled out by size in the current batch (cleared by flush_submissions()
     /// and when the sizes change): the same program exec'd again is not statted again.
     struct RuledOut {
@@ -268,6 +295,7 @@ private:
         std::uint32_t checks = 0;
         std::string exe;
     };
+
     static constexpr std::size_t kMaxRuledOut = 64;
     std::vector<RuledOut> ruled_out_;
     std::atomic<unsigned long long> precheck_batch_hits_{0};

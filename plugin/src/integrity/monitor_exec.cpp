@@ -2,17 +2,16 @@
 // Checks of executed programs before the worker hashes them: which checks an exec wants, pinning
 // the program at the event, finding the very file the exec ran, and precheck() on the engine
 // thread (most programs ruled out by size, the runtime binaries' sizes published for it).
-#include "integrity/monitor.hpp"
-
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
+#include "integrity/monitor.hpp"
+#include "util/audit_dev.hpp"
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
-#include "util/audit_dev.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::integrity {
@@ -47,22 +46,32 @@ bool ran_this_exec(const struct stat& st, const audit::Event& ev) {
 
 }  // namespace
 
-IntegrityMonitor::Wanted IntegrityMonitor::wanted(const std::string& exe, std::uint32_t checks) const {
+IntegrityMonitor::Wanted IntegrityMonitor::wanted(const std::string& exe,
+                                                  std::uint32_t checks) const {
     Wanted w;
     w.runtime_path = std::find(paths_.begin(), paths_.end(), exe) != paths_.end();
     w.named_runtime = names_.contains(base_name(exe));
     // A copy elsewhere, whatever it is called (/tmp/.x/kworker, /tmp/x/runc).
-    w.copy = (checks & static_cast<std::uint32_t>(ContentCheck::RuntimeCopy)) != 0 && !w.runtime_path;
-    w.untrusted = (checks & static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime)) != 0 && w.named_runtime;
+    w.copy =
+        (checks & static_cast<std::uint32_t>(ContentCheck::RuntimeCopy)) != 0 && !w.runtime_path;
+    w.untrusted = (checks & static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime)) != 0 &&
+                  w.named_runtime;
     const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
-    w.package = (checks & static_cast<std::uint32_t>(ContentCheck::PackageCopy)) != 0 && !w.runtime_path &&
-                !w.named_runtime && packages != nullptr && !packages->is_package_path(exe);
+    w.package = (checks & static_cast<std::uint32_t>(ContentCheck::PackageCopy)) != 0 &&
+                !w.runtime_path && !w.named_runtime && packages != nullptr &&
+                !packages->is_package_path(exe);
     return w;
 }
 
-int IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe, int pinned, bool try_proc,
-                                 const Wanted& w, const std::pair<std::string, std::uint64_t>& image,
-                                 bool host_process, util::UniqueFd& fd, struct stat& st) const {
+int IntegrityMonitor::program_of(const audit::Event& ev,
+                                 const std::string& exe,
+                                 int pinned,
+                                 bool try_proc,
+                                 const Wanted& w,
+                                 const std::pair<std::string, std::uint64_t>& image,
+                                 bool host_process,
+                                 util::UniqueFd& fd,
+                                 struct stat& st) const {
     // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
     // process's own view (a container's file system, a symlink swapped since), not the host's.
     fd = util::UniqueFd();
@@ -71,7 +80,8 @@ int IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe,
             return pinned;  // the pin itself: no descriptor of our own
         }
     } else if (try_proc) {
-        fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+        fd = util::UniqueFd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(),
+                                   O_PATH | O_CLOEXEC));
         if (fd.valid() && (::fstat(fd.get(), &st) != 0 || !ran_this_exec(st, ev))) {
             fd = util::UniqueFd();
         }
@@ -79,8 +89,8 @@ int IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe,
     // Not valid now: gone, or it has exec'd again since (`bash -c prog` becomes prog), and its
     // program now says nothing about this exec.
     // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
-    if (!fd.valid() && (w.runtime_path || (host_process && !w.named_runtime)) && image.second != 0 &&
-        exe.starts_with('/')) {
+    if (!fd.valid() && (w.runtime_path || (host_process && !w.named_runtime)) &&
+        image.second != 0 && exe.starts_with('/')) {
         // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
         // at that path, only if it is the very file the exec ran (same device and inode) and
         // only for a process of the host (a container's path names its own file system). Found
@@ -88,10 +98,13 @@ int IntegrityMonitor::program_of(const audit::Event& ev, const std::string& exe,
         // The kernel names a host process's executable by its real path: a symlink on the way
         // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
         util::UniqueFd path = util::openat2(
-            AT_FDCWD, exe.c_str(), O_PATH | O_NOFOLLOW,
+            AT_FDCWD,
+            exe.c_str(),
+            O_PATH | O_NOFOLLOW,
             w.runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
         if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_ino) == image.second && util::audit_dev(st.st_dev) == image.first) {
+            static_cast<std::uint64_t>(st.st_ino) == image.second &&
+            util::audit_dev(st.st_dev) == image.first) {
             fd = std::move(path);
         }
     }
@@ -107,24 +120,28 @@ std::shared_ptr<util::UniqueFd> IntegrityMonitor::pin(const audit::Event& ev) {
         return nullptr;
     }
     // O_PATH: the kernel's file of the process, no open of it (nothing to block on here).
-    util::UniqueFd fd(::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
+    util::UniqueFd fd(
+        ::open((proc_root_ + "/" + std::to_string(ev.pid) + "/exe").c_str(), O_PATH | O_CLOEXEC));
     if (!fd.valid()) {
         return nullptr;
     }
     pinned_.fetch_add(1, std::memory_order_relaxed);
-    last_pin_ = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)), [this](util::UniqueFd* p) {
-        delete p;
-        pinned_.fetch_sub(1, std::memory_order_relaxed);
-    });
+    last_pin_ = std::shared_ptr<util::UniqueFd>(new util::UniqueFd(std::move(fd)),
+                                                [this](util::UniqueFd* p) {
+                                                    delete p;
+                                                    pinned_.fetch_sub(1, std::memory_order_relaxed);
+                                                });
     last_pin_serial_ = ev.serial;
     last_pin_pid_ = ev.pid;
     return last_pin_;
 }
 
-IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, const std::string& exe,
-                                                      std::uint32_t checks,
-                                                      const std::pair<std::string, std::uint64_t>& image,
-                                                      bool host_process) {
+IntegrityMonitor::Precheck IntegrityMonitor::precheck(
+    const audit::Event& ev,
+    const std::string& exe,
+    std::uint32_t checks,
+    const std::pair<std::string, std::uint64_t>& image,
+    bool host_process) {
     Precheck out;
     const std::uint64_t version = sizes_version_.load(std::memory_order_acquire);
     if (version == 0) {
@@ -150,7 +167,8 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, co
     // The same file, the same name and checks, ruled out by its size earlier in this batch:
     // every event of a batch is already past, so a stat now says what it said then.
     const auto cached = std::find_if(ruled_out_.begin(), ruled_out_.end(), [&](const RuledOut& r) {
-        return r.inode == image.second && r.checks == checks && r.dev == image.first && r.exe == exe;
+        return r.inode == image.second && r.checks == checks && r.dev == image.first &&
+               r.exe == exe;
     });
     if (image.second != 0 && cached != ruled_out_.end()) {
         ++prechecked_;
@@ -159,10 +177,19 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, co
         return out;
     }
     out.exe = pin(ev);
+
     struct stat st {};
+
     util::UniqueFd owned;
-    if (program_of(ev, exe, out.exe && out.exe->valid() ? out.exe->get() : -1, /*try_proc=*/false, w, image,
-                   host_process, owned, st) < 0) {
+    if (program_of(ev,
+                   exe,
+                   out.exe && out.exe->valid() ? out.exe->get() : -1,
+                   /*try_proc=*/false,
+                   w,
+                   image,
+                   host_process,
+                   owned,
+                   st) < 0) {
         // As the worker: gone before it could be seen, and nothing named like a runtime.
         ++prechecked_;
         ++precheck_unverifiable_;
@@ -171,10 +198,12 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(const audit::Event& ev, co
     }
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
-    const bool copy_size = w.copy && std::binary_search(engine_sizes_.begin(), engine_sizes_.end(), size);
+    const bool copy_size =
+        w.copy && std::binary_search(engine_sizes_.begin(), engine_sizes_.end(), size);
     const bool package_size = w.package && packages != nullptr && packages->has_size(size);
     if (!copy_size && !package_size) {
-        ++prechecked_;  // a copy has the same size: most programs are ruled out without reading them
+        // a copy has the same size: most programs are ruled out without reading them
+        ++prechecked_;
         out.decided = true;
         // Remembered for the batch when the file statted is the exec's own (not a script's
         // interpreter).
@@ -192,7 +221,8 @@ void IntegrityMonitor::publish_sizes() {
     }
     {
         const std::scoped_lock lock(sizes_mu_);
-        published_sizes_.assign(runtime_sizes_.begin(), runtime_sizes_.end());  // a std::set: sorted
+        // a std::set: sorted
+        published_sizes_.assign(runtime_sizes_.begin(), runtime_sizes_.end());
     }
     sizes_version_.fetch_add(1, std::memory_order_release);
 }

@@ -2,22 +2,22 @@
 // The baseline: what is monitored, the scans (rate-limited hashing, drift found against the
 // baseline), re-examining a monitored file after a write, a package update the baseline follows,
 // and the watch list the engine asks monitors() about.
-#include "integrity/monitor.hpp"
-
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 
+#include "integrity/monitor.hpp"
+#include "util/audit_dev.hpp"
 #include "util/bytes.hpp"
 #include "util/log.hpp"
-#include "util/audit_dev.hpp"
 
 namespace adock::integrity {
 namespace {
 
-std::map<std::string, std::pair<std::string, std::uint64_t>> dirs_of(const std::set<std::string>& paths) {
+std::map<std::string, std::pair<std::string, std::uint64_t>> dirs_of(
+    const std::set<std::string>& paths) {
     std::map<std::string, std::pair<std::string, std::uint64_t>> out;
     for (const auto& p : paths) {
         const auto slash = p.rfind('/');
@@ -28,7 +28,9 @@ std::map<std::string, std::pair<std::string, std::uint64_t>> dirs_of(const std::
         if (out.contains(dir)) {
             continue;
         }
+
         struct stat st {};
+
         if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
             out[dir] = {util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
         }
@@ -67,7 +69,8 @@ void IntegrityMonitor::reexamine(Request& r) {
     }
     IntegrityRef ir;
     if (old != nullptr) {
-        ir.before = FileState{old->facts.sha256, old->facts.size, old->facts.mode, old->facts.uid, old->facts.gid};
+        ir.before = FileState{
+            old->facts.sha256, old->facts.size, old->facts.mode, old->facts.uid, old->facts.gid};
     }
     std::string error;
     auto f = examine_path(path, static_cast<std::uint64_t>(cfg_.max_file_mb) * 1024 * 1024, error);
@@ -79,7 +82,8 @@ void IntegrityMonitor::reexamine(Request& r) {
         const bool same_content = old != nullptr && old->facts.sha256 == f->sha256;
         // Trust is about content: a package's record, the allowlist, or content that did not
         // change. A mode or owner change is never vouched for (see the scan).
-        const std::string content_trust = !vouch.empty() ? vouch : (same_content ? old->trusted_by : std::string());
+        const std::string content_trust =
+            !vouch.empty() ? vouch : (same_content ? old->trusted_by : std::string());
         std::string change;
         if (old == nullptr) {
             change = "new";
@@ -95,7 +99,8 @@ void IntegrityMonitor::reexamine(Request& r) {
             }
         }
         ir.change = change.empty() ? "none" : change;
-        const bool attributes_changed = change.find("mode") != std::string::npos || change.find("owner") != std::string::npos;
+        const bool attributes_changed =
+            change.find("mode") != std::string::npos || change.find("owner") != std::string::npos;
         ir.trusted = !content_trust.empty() && !attributes_changed;
         if (ir.trusted) {
             ir.trusted_by = content_trust;
@@ -119,8 +124,11 @@ void IntegrityMonitor::reexamine(Request& r) {
         publish_watch_list();
     }
     if (ir.change) {
-        a.summary += "; now " + (ir.after ? "sha256 " + ir.after->sha256.substr(0, 16) + "..." : std::string("gone")) +
-                     (ir.trusted ? " (" + ir.trusted_by.value_or("") + ")" : std::string(" (nothing vouches for it)"));
+        a.summary +=
+            "; now " +
+            (ir.after ? "sha256 " + ir.after->sha256.substr(0, 16) + "..." : std::string("gone")) +
+            (ir.trusted ? " (" + ir.trusted_by.value_or("") + ")"
+                        : std::string(" (nothing vouches for it)"));
     }
     a.integrity = std::move(ir);
     const std::scoped_lock lock(verdicts_mu_);
@@ -146,7 +154,8 @@ std::vector<std::string> IntegrityMonitor::monitored() const {
     return {all.begin(), all.end()};
 }
 
-std::optional<std::string> IntegrityMonitor::trusted_by(const FileFacts& f, const std::string& path) {
+std::optional<std::string> IntegrityMonitor::trusted_by(const FileFacts& f,
+                                                        const std::string& path) {
     if (auto rec = dpkg_.find(path); rec && rec->md5 == f.md5) {
         return "package:" + rec->package;
     }
@@ -164,7 +173,8 @@ void IntegrityMonitor::scan(const std::string& why) {
     if (first && !baseline_.load(cfg_.state_file, error)) {
         log::error("integrity: " + error + "; building a new baseline");
     }
-    const bool report = !baseline_.entries().empty();  // nothing to compare with on a first baseline
+    // nothing to compare with on a first baseline
+    const bool report = !baseline_.entries().empty();
     std::vector<std::string> files = monitored();
     for (const auto& [p, e] : baseline_.entries()) {
         if (!std::binary_search(files.begin(), files.end(), p)) {
@@ -181,6 +191,7 @@ void IntegrityMonitor::scan(const std::string& why) {
         std::map<std::uint64_t, std::string> inodes;
         for (const auto& p : files) {
             struct stat st {};
+
             if (::stat(p.c_str(), &st) == 0) {
                 inodes[static_cast<std::uint64_t>(st.st_ino)] = p;
             }
@@ -194,7 +205,8 @@ void IntegrityMonitor::scan(const std::string& why) {
     const std::size_t md5sums = dpkg_.load(cfg_.dpkg_info_dir, wanted, &stopping_);
     log::info("integrity: " + why + " scan of " + std::to_string(files.size()) + " files started");
 
-    const double budget = static_cast<double>(cfg_.scan_rate_mb_s) * 1024 * 1024;  // bytes per second
+    // bytes per second
+    const double budget = static_cast<double>(cfg_.scan_rate_mb_s) * 1024 * 1024;
     std::uint64_t bytes = 0;
     std::vector<Finding> found;
     std::size_t done = 0;
@@ -212,7 +224,9 @@ void IntegrityMonitor::scan(const std::string& why) {
         ++done;
         const BaselineEntry* old = baseline_.find(p);
         std::optional<FileFacts> f;
+
         struct stat st {};
+
         if (old != nullptr && old->facts.ctime_ns != 0 && ::stat(p.c_str(), &st) == 0 &&
             static_cast<std::uint64_t>(st.st_ino) == old->facts.inode &&
             static_cast<std::uint64_t>(st.st_size) == old->facts.size &&
@@ -245,7 +259,8 @@ void IntegrityMonitor::scan(const std::string& why) {
             trust = "baseline";  // the first baseline trusts what it finds (trust on first use)
             if (auto rec = dpkg_.find(p)) {
                 trust.clear();  // ... unless its package says otherwise
-                log::warning("integrity: " + p + " differs from package " + rec->package + "'s record: not trusted");
+                log::warning("integrity: " + p + " differs from package " + rec->package +
+                             "'s record: not trusted");
             }
         }
         if (report) {
@@ -253,7 +268,9 @@ void IntegrityMonitor::scan(const std::string& why) {
                 found.push_back({p, "new", std::nullopt, *f, vouch});
             } else {
                 std::string change;
-                auto add = [&change](const char* what) { change += change.empty() ? what : std::string(",") + what; };
+                auto add = [&change](const char* what) {
+                    change += change.empty() ? what : std::string(",") + what;
+                };
                 if (old->facts.sha256 != f->sha256) {
                     add("content");
                 }
@@ -264,7 +281,8 @@ void IntegrityMonitor::scan(const std::string& why) {
                     add("owner");
                 }
                 if (!change.empty()) {
-                    found.push_back({p, change, old->facts, *f, change == "content" ? vouch : std::string()});
+                    found.push_back(
+                        {p, change, old->facts, *f, change == "content" ? vouch : std::string()});
                 }
             }
         }
@@ -275,16 +293,18 @@ void IntegrityMonitor::scan(const std::string& why) {
         }
         baseline_.set(p, BaselineEntry{*f, trust});
         // Rate limit: never read faster than the budget, so a scan cannot starve the host.
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const auto resume = std::chrono::steady_clock::now() +
-                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(static_cast<double>(bytes) / budget - elapsed));
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const auto resume =
+            std::chrono::steady_clock::now() +
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::duration<double>(static_cast<double>(bytes) / budget - elapsed));
         std::unique_lock lock(stop_mu_);
         stop_cv_.wait_until(lock, resume, [this] { return stopping_.load(); });
         if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(10)) {
             last_progress = std::chrono::steady_clock::now();
-            log::info("integrity: scan progress " + std::to_string(done) + "/" + std::to_string(files.size()) +
-                      " files");
+            log::info("integrity: scan progress " + std::to_string(done) + "/" +
+                      std::to_string(files.size()) + " files");
         }
     }
     // A first baseline cut short is not saved: the next start would report the files it did
@@ -293,7 +313,8 @@ void IntegrityMonitor::scan(const std::string& why) {
         log::warning("integrity: cannot save the baseline: " + error);
     }
     publish_watch_list();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     {
         const std::scoped_lock lock(stats_mu_);
         ++stats_.scans;
@@ -302,10 +323,12 @@ void IntegrityMonitor::scan(const std::string& why) {
         stats_.trusted_hashes = runtime_hashes_.size();
     }
     log::info("integrity: " + why + " scan done: " + std::to_string(files.size()) + " files (" +
-              std::to_string(unchanged) + " unchanged since hashed), " + std::to_string(bytes / util::kMiB) +
-              " MiB read in " + std::to_string(static_cast<int>(secs * 1000)) +
-              " ms, " + std::to_string(found.size()) + " differences from the baseline" +
-              (report ? "" : " (first baseline)") + "; " + std::to_string(md5sums) + " dpkg md5sums read");
+              std::to_string(unchanged) + " unchanged since hashed), " +
+              std::to_string(bytes / util::kMiB) + " MiB read in " +
+              std::to_string(static_cast<int>(secs * 1000)) + " ms, " +
+              std::to_string(found.size()) + " differences from the baseline" +
+              (report ? "" : " (first baseline)") + "; " + std::to_string(md5sums) +
+              " dpkg md5sums read");
     if (!found.empty()) {
         const std::scoped_lock lock(verdicts_mu_);
         for (auto& f : found) {
@@ -333,7 +356,8 @@ void IntegrityMonitor::follow_package(const std::string& path, const FileFacts& 
     if (!baseline_.save(cfg_.state_file, error)) {
         log::warning("integrity: cannot save the baseline: " + error);
     }
-    log::info("integrity: " + path + " updated by " + *why + " (sha256 " + f.sha256 + "); baseline follows");
+    log::info("integrity: " + path + " updated by " + *why + " (sha256 " + f.sha256 +
+              "); baseline follows");
 }
 
 }  // namespace adock::integrity

@@ -13,10 +13,11 @@ namespace adock::outputs {
 namespace {
 
 constexpr std::chrono::milliseconds kIdleWait{1000};
-constexpr std::size_t kSpoolBatch = 512;          // records appended with one write
+constexpr std::size_t kSpoolBatch = 512;               // records appended with one write
 constexpr std::chrono::milliseconds kSpoolGather{10};  // waited for more before that write
-constexpr std::chrono::milliseconds kSleepSlice{20};  // queue checks while backing off
-constexpr std::chrono::milliseconds kSyncInterval{1000};  // fdatasync of the spool at most this often
+constexpr std::chrono::milliseconds kSleepSlice{20};   // queue checks while backing off
+// fdatasync of the spool at most this often
+constexpr std::chrono::milliseconds kSyncInterval{1000};
 
 }  // namespace
 
@@ -69,7 +70,9 @@ void DeliverySink::stop(std::chrono::milliseconds deadline) {
         // Never started: what was queued goes to the spool as it is.
         queue_.close();
         while (auto left = queue_.pop_for(std::chrono::milliseconds(0))) {
-            spill(format_(*left), "output stopped before it started", left->alert ? left->alert->time_ms : 0);
+            spill(format_(*left),
+                  "output stopped before it started",
+                  left->alert ? left->alert->time_ms : 0);
         }
         if (spool_) {
             spool_->sync();
@@ -93,7 +96,8 @@ void DeliverySink::stop(std::chrono::milliseconds deadline) {
                 aborted = true;
                 break;
             }
-            (void)ctl_cv_.wait_for(lock, clock_.real_wait(deadline_ - now), [this] { return worker_done_; });
+            (void)ctl_cv_.wait_for(
+                lock, clock_.real_wait(deadline_ - now), [this] { return worker_done_; });
         }
     }
     if (aborted) {
@@ -183,7 +187,8 @@ void DeliverySink::run_spooled() {
         const bool stopping = is_stopping();
         // Stopping: deliver while the endpoint works, until the deadline; once it fails (or when
         // it was failing already) what is queued goes on disk and waits for the next start.
-        if (abort_.load() || (stopping && (past_deadline() || backlogged_.load(std::memory_order_relaxed)))) {
+        if (abort_.load() ||
+            (stopping && (past_deadline() || backlogged_.load(std::memory_order_relaxed)))) {
             absorb(std::nullopt);
             break;
         }
@@ -203,7 +208,8 @@ void DeliverySink::run_spooled() {
         }
         auto wait = kIdleWait;
         if (!spool_->empty()) {
-            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_spool_try_ - clock_.now());
+            const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                next_spool_try_ - clock_.now());
             wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
         }
         if (queue_.closed()) {
@@ -212,8 +218,8 @@ void DeliverySink::run_spooled() {
             (void)sleep_until(clock_.now() + wait);
             continue;
         }
-        if (std::optional<AlertMessage> message =
-                queue_.pop_for(std::chrono::duration_cast<std::chrono::milliseconds>(clock_.real_wait(wait)))) {
+        if (std::optional<AlertMessage> message = queue_.pop_for(
+                std::chrono::duration_cast<std::chrono::milliseconds>(clock_.real_wait(wait)))) {
             absorb(std::move(message));
         }
     }
@@ -269,7 +275,8 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
     if (first) {
         add(*first);
         // While the endpoint is failing, let a burst gather: one write and one wake-up for many
-        // alerts rather than one per alert (they wait for the endpoint anyway). Cut short by stop().
+        // alerts rather than one per alert (they wait for the endpoint anyway). Cut short by
+        // stop().
         if (backlogged_.load(std::memory_order_relaxed) && queue_.stats().depth < kSpoolBatch) {
             (void)sleep_until(clock_.now() + kSpoolGather);
         }
@@ -287,7 +294,8 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
     const bool was_empty = spool_->empty();
     const std::size_t kept = spool_->append_many(batch);
     spooled_.fetch_add(kept, std::memory_order_relaxed);
-    spool_times_.insert(spool_times_.end(), times.begin(), times.begin() + static_cast<std::ptrdiff_t>(kept));
+    spool_times_.insert(
+        spool_times_.end(), times.begin(), times.begin() + static_cast<std::ptrdiff_t>(kept));
     if (kept > 0) {
         spool_dirty_.store(true);
     }
@@ -300,8 +308,9 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
         // nothing older: deliver in memory rather than lose them; the order is kept.
         unsigned long long held = 0;
         if (spool_log_.allow(held)) {
-            log::warning("output '" + cfg_.name + "': cannot write to the spool " + spool_->dir() +
-                         "; delivering from memory (lost if the plugin stops before it is delivered)");
+            log::warning(
+                "output '" + cfg_.name + "': cannot write to the spool " + spool_->dir() +
+                "; delivering from memory (lost if the plugin stops before it is delivered)");
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             deliver_live(batch[i], times[i]);
@@ -309,7 +318,8 @@ void DeliverySink::absorb(std::optional<AlertMessage> first) {
         return;
     }
     dropped_.fetch_add(batch.size() - kept, std::memory_order_relaxed);
-    log_drop("queued behind the spool; spool full or unwritable (" + std::to_string(spool_->bytes()) + " bytes)");
+    log_drop("queued behind the spool; spool full or unwritable (" +
+             std::to_string(spool_->bytes()) + " bytes)");
 }
 
 void DeliverySink::handle(const AlertMessage& message, bool stopping) {
@@ -324,7 +334,8 @@ void DeliverySink::handle(const AlertMessage& message, bool stopping) {
 std::chrono::milliseconds DeliverySink::retry_wait(unsigned attempt, const SendResult& r) {
     std::chrono::milliseconds wait = backoff(attempt);
     if (r.retry_after) {
-        wait = std::min(std::max(wait, *r.retry_after), std::chrono::milliseconds(cfg_.backoff_max_ms));
+        wait = std::min(std::max(wait, *r.retry_after),
+                        std::chrono::milliseconds(cfg_.backoff_max_ms));
     }
     return wait;
 }
@@ -409,8 +420,9 @@ bool DeliverySink::try_spool_head() {
         if (pending >= spool_times_.size()) {
             unknown_ahead_ = pending - spool_times_.size();
         } else {
-            spool_times_.erase(spool_times_.begin(),
-                               spool_times_.begin() + static_cast<std::ptrdiff_t>(spool_times_.size() - pending));
+            spool_times_.erase(
+                spool_times_.begin(),
+                spool_times_.begin() + static_cast<std::ptrdiff_t>(spool_times_.size() - pending));
         }
     }
     const std::optional<std::string> head = spool_->front();
@@ -449,8 +461,8 @@ bool DeliverySink::try_spool_head() {
     if (!backlogged_.exchange(true, std::memory_order_relaxed)) {
         unsigned long long held = 0;
         if (spool_log_.allow(held)) {
-            log::warning("output '" + cfg_.name + "': cannot deliver to " + transport_->target() + " (" + r.detail +
-                         "); alerts wait in the spool " + spool_->dir());
+            log::warning("output '" + cfg_.name + "': cannot deliver to " + transport_->target() +
+                         " (" + r.detail + "); alerts wait in the spool " + spool_->dir());
         }
     }
     next_spool_try_ = clock_.now() + retry_wait(spool_attempt_, r);
@@ -472,8 +484,8 @@ void DeliverySink::spill(const std::string& payload, const std::string& why, std
             note_spool();
             unsigned long long held = 0;
             if (first && spool_log_.allow(held)) {
-                log::warning("output '" + cfg_.name + "': cannot deliver to " + transport_->target() + " (" +
-                             why + "); spooling to " + spool_->dir());
+                log::warning("output '" + cfg_.name + "': cannot deliver to " +
+                             transport_->target() + " (" + why + "); spooling to " + spool_->dir());
             }
             return;
         }
@@ -497,7 +509,8 @@ std::chrono::milliseconds DeliverySink::backoff(unsigned attempt) {
     base = std::min<std::uint64_t>(base, cfg_.backoff_max_ms);
     const std::uint64_t half = base / 2;
     std::uniform_int_distribution<std::uint64_t> jitter(0, base - half);
-    return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(half + jitter(rng_)));
+    return std::chrono::milliseconds(
+        static_cast<std::chrono::milliseconds::rep>(half + jitter(rng_)));
 }
 
 bool DeliverySink::sleep_until(Clock::time_point wake) {
@@ -516,15 +529,17 @@ bool DeliverySink::sleep_until(Clock::time_point wake) {
         }
         const Clock::time_point limit = stopping ? std::min(wake, deadline_) : wake;
         // Wakes early when stop() is called (the deadline may come before `wake`) or aborts.
-        ctl_cv_.wait_for(lock, clock_.real_wait(limit - now), [&] { return abort_.load() || stopping_ != stopping; });
+        ctl_cv_.wait_for(lock, clock_.real_wait(limit - now), [&] {
+            return abort_.load() || stopping_ != stopping;
+        });
     }
 }
 
 void DeliverySink::log_drop(const std::string& why) {
     unsigned long long held = 0;
     if (drop_log_.allow(held)) {
-        std::string line = "output '" + cfg_.name + "': alert dropped (" + transport_->target() + ": " + why +
-                           "); " + std::to_string(dropped_.load()) + " dropped so far";
+        std::string line = "output '" + cfg_.name + "': alert dropped (" + transport_->target() +
+                           ": " + why + "); " + std::to_string(dropped_.load()) + " dropped so far";
         if (held > 0) {
             line += ", " + std::to_string(held) + " similar messages suppressed";
         }

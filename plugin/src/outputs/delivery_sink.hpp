@@ -6,12 +6,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <stop_token>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -57,6 +57,7 @@ public:
     DeliverySink& operator=(DeliverySink&&) = delete;
 
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
 
     bool submit(const AlertMessage& message) override;
@@ -67,6 +68,7 @@ public:
 
     /// One synchronous attempt, no queue or spool (--test-output). Only before start().
     [[nodiscard]] SendResult send_once(const AlertMessage& message);
+
     /// Where it sends, safe to print.
     [[nodiscard]] const std::string& target() const { return transport_->target(); }
 
@@ -109,16 +111,17 @@ private:
     std::shared_ptr<Spool> spool_;  ///< null when disabled (or held by another process)
     std::minstd_rand rng_;          ///< backoff jitter (worker thread only)
     util::BoundedQueue<AlertMessage> queue_;
-    unsigned spool_attempt_ = 0;                  ///< worker: failed tries of the spool's head
-    Clock::time_point next_spool_try_{};          ///< worker: when to try the head again
-    std::atomic<bool> spool_dirty_{false};        ///< written since the syncer's last fdatasync
+    unsigned spool_attempt_ = 0;            ///< worker: failed tries of the spool's head
+    Clock::time_point next_spool_try_{};    ///< worker: when to try the head again
+    std::atomic<bool> spool_dirty_{false};  ///< written since the syncer's last fdatasync
     /// worker: the event times of the records this sink appended to the spool, oldest first
-    /// (the latency histogram); records ahead of them (a previous run's, a predecessor's) have none.
+    /// (the latency histogram); records ahead of them (a previous run's, a predecessor's) have
+    /// none.
     std::deque<std::int64_t> spool_times_;
     bool spool_times_aligned_ = false;  ///< worker: unknown_ahead_ was counted when reading began
     std::uint64_t unknown_ahead_ = 0;   ///< worker: spool records ahead of spool_times_
     std::mutex syncer_mu_;
-    std::condition_variable_any syncer_cv_;       ///< wakes the syncer at stop
+    std::condition_variable_any syncer_cv_;  ///< wakes the syncer at stop
 
     mutable std::mutex ctl_mu_;
     std::condition_variable ctl_cv_;  ///< wakes backoff sleeps (stop, abort) and stop() (done)
@@ -137,9 +140,9 @@ private:
     std::atomic<unsigned long long> spool_bytes_{0};
     std::atomic<bool> backlogged_{false};  ///< the oldest alert failed its last attempt
     util::LatencyHistogram latency_;       ///< event time to delivery
-    LogLimiter full_log_{clock_};   ///< queue-full drops (producer threads)
-    LogLimiter drop_log_{clock_};   ///< drops (worker thread)
-    LogLimiter spool_log_{clock_};  ///< spooling (worker thread)
+    LogLimiter full_log_{clock_};          ///< queue-full drops (producer threads)
+    LogLimiter drop_log_{clock_};          ///< drops (worker thread)
+    LogLimiter spool_log_{clock_};         ///< spooling (worker thread)
 
     std::jthread syncer_;  ///< with a spool: run_syncer
     std::jthread worker_;  ///< last member: joined before the rest is destroyed

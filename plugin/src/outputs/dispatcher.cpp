@@ -89,8 +89,8 @@ void Dispatcher::tick(std::chrono::steady_clock::time_point now) {
         const SinkStats s = e.sink->stats();
         const bool new_drops = s.dropped > e.dropped_seen;
         e.dropped_seen = s.dropped;
-        const bool spool_high =
-            s.spool_enabled && s.spool_max_bytes > 0 && s.spool_bytes * 100 >= s.spool_max_bytes * degraded_percent_;
+        const bool spool_high = s.spool_enabled && s.spool_max_bytes > 0 &&
+                                s.spool_bytes * 100 >= s.spool_max_bytes * degraded_percent_;
         if (!new_drops && !spool_high) {
             // Healthy again once nothing was dropped for a while and the backlog is delivered.
             if (e.degraded && !s.backlogged && now - e.last_problem >= kHealthyAfter) {
@@ -117,14 +117,17 @@ void Dispatcher::raise_degraded(const Entry& bad, const SinkStats& s) {
     a.rule_id = "plugin_degraded";
     a.severity = Severity::High;
     a.tags = {"audisp-docker", "self-monitoring"};
-    a.summary = "output '" + bad.sink->name() + "' is degraded: " + std::to_string(s.dropped) + " alert(s) dropped, " +
-                std::to_string(s.spool_pending) + " waiting in its spool (" + std::to_string(s.spool_bytes) + " of " +
-                std::to_string(s.spool_max_bytes) + " bytes); its endpoint is down, slow or refusing";
+    a.summary = "output '" + bad.sink->name() + "' is degraded: " + std::to_string(s.dropped) +
+                " alert(s) dropped, " + std::to_string(s.spool_pending) +
+                " waiting in its spool (" + std::to_string(s.spool_bytes) + " of " +
+                std::to_string(s.spool_max_bytes) +
+                " bytes); its endpoint is down, slow or refusing";
     a.process.pid = static_cast<int>(::getpid());
     a.process.exe = "audisp-docker";
     a.process.comm = "audisp-docker";
-    a.remediation = "Check the endpoint and the plugin's log (syslog); --test-output " + bad.sink->name() +
-                    " shows what the endpoint answers. Spooled alerts are delivered when it recovers.";
+    a.remediation =
+        "Check the endpoint and the plugin's log (syslog); --test-output " + bad.sink->name() +
+        " shows what the endpoint answers. Spooled alerts are delivered when it recovers.";
     log::warning(a.summary);
     const AlertMessage msg = AlertMessage::of(std::move(a));
     ++degraded_alerts_;

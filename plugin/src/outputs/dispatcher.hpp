@@ -31,7 +31,8 @@ public:
     /// a ManualClock); it must outlive the dispatcher.
     explicit Dispatcher(const util::Clock& clock = util::real_clock()) : clock_(clock) {}
 
-    /// Host name for the plugin's own alerts; the spool share (percent) that raises plugin_degraded.
+    /// Host name for the plugin's own alerts; the spool share (percent) that raises
+    /// plugin_degraded.
     void configure(std::string host, unsigned degraded_spool_percent);
 
     /// Installs a new set of sinks (started), returning the old ones for the caller to stop.
@@ -63,6 +64,7 @@ private:
         std::chrono::steady_clock::time_point last_report{};
         std::chrono::steady_clock::time_point last_problem{};
     };
+
     void raise_degraded(const Entry& bad, const SinkStats& s);
     [[nodiscard]] static NamedStats named_stats(const Entry& e);
 

@@ -5,7 +5,8 @@ namespace adock::outputs {
 
 bool is_bidi_control(std::string_view cp) {
     if (cp.size() == 2) {
-        return static_cast<unsigned char>(cp[0]) == 0xD8U && static_cast<unsigned char>(cp[1]) == 0x9CU;
+        return static_cast<unsigned char>(cp[0]) == 0xD8U &&
+               static_cast<unsigned char>(cp[1]) == 0x9CU;
     }
     if (cp.size() != 3 || static_cast<unsigned char>(cp[0]) != 0xE2U) {
         return false;

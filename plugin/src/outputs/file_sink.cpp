@@ -251,7 +251,8 @@ void JsonLinesSink::rotate() {
             err = errno;
         }
         for (unsigned i = cfg_.generations - 1; err == 0 && i >= 1; --i) {
-            err = rename_if_exists(dir, base + "." + std::to_string(i), base + "." + std::to_string(i + 1));
+            err = rename_if_exists(
+                dir, base + "." + std::to_string(i), base + "." + std::to_string(i + 1));
         }
         if (err == 0) {
             err = rename_if_exists(dir, base, base + ".1");
@@ -261,8 +262,9 @@ void JsonLinesSink::rotate() {
         next_rotate_try_ = Clock::now() + kRotateRetry;
         unsigned long long held = 0;
         if (error_log_.allow(held)) {
-            log::error("output '" + cfg_.name + "': rotating " + path + " failed: " +
-                       (problem.empty() ? util::errno_text(err) : problem) + "; appending to the current file");
+            log::error("output '" + cfg_.name + "': rotating " + path +
+                       " failed: " + (problem.empty() ? util::errno_text(err) : problem) +
+                       "; appending to the current file");
         }
     }
 }
@@ -325,15 +327,17 @@ bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
     const auto begin = buf.begin();
     const auto last_nl = buf.rfind('\n', off == 0 ? 0 : off - 1);
     const std::size_t whole = (off == 0 || last_nl == std::string::npos) ? 0 : last_nl + 1;
-    auto done =
-        static_cast<std::size_t>(std::count(begin, begin + static_cast<std::ptrdiff_t>(whole), '\n'));
+    auto done = static_cast<std::size_t>(
+        std::count(begin, begin + static_cast<std::ptrdiff_t>(whole), '\n'));
     if (whole > 0 && buf.front() == '\n' && need_newline_ && done > 0) {
         --done;  // the newline that closed an earlier partial line, not an alert
     }
     const std::size_t written = std::min(done, lines);
     delivered_.fetch_add(written, std::memory_order_relaxed);
     count_lost(lines - written);
+
     struct stat st {};
+
     if (owns_path_ && off > whole && ::fstat(fd, &st) == 0 &&
         static_cast<std::uint64_t>(st.st_size) >= off - whole) {
         // O_APPEND: our bytes are the file's last ones; cut exactly the torn tail.
@@ -350,8 +354,9 @@ bool JsonLinesSink::flush(std::string& buf, std::size_t lines) {
     unsigned long long held = 0;
     if (error_log_.allow(held)) {
         log::error("output '" + cfg_.name + "': write failed: " + wrote.error().message + "; " +
-                   std::to_string(lines - written) + " alerts lost (" + std::to_string(dropped_.load()) +
-                   " so far)" + (off > whole && owns_path_ ? "; the partial line was cut off" : ""));
+                   std::to_string(lines - written) + " alerts lost (" +
+                   std::to_string(dropped_.load()) + " so far)" +
+                   (off > whole && owns_path_ ? "; the partial line was cut off" : ""));
     }
     return false;
 }

@@ -29,6 +29,7 @@ public:
     ~JsonLinesSink() override;
 
     [[nodiscard]] const std::string& name() const override { return cfg_.name; }
+
     [[nodiscard]] const config::OutputConfig& config() const override { return cfg_; }
 
     bool submit(const AlertMessage& message) override;

@@ -12,12 +12,14 @@ namespace adock::outputs {
 namespace {
 
 bool any_glob(const std::vector<std::string>& patterns, const std::string& s) {
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return ::fnmatch(p.c_str(), s.c_str(), 0) == 0; });
+    return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+        return ::fnmatch(p.c_str(), s.c_str(), 0) == 0;
+    });
 }
 
 bool any_tag(const std::vector<std::string>& patterns, const Alert& a) {
-    return std::any_of(a.tags.begin(), a.tags.end(), [&](const std::string& t) { return any_glob(patterns, t); });
+    return std::any_of(
+        a.tags.begin(), a.tags.end(), [&](const std::string& t) { return any_glob(patterns, t); });
 }
 
 }  // namespace
@@ -89,8 +91,9 @@ Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
     if (rate_limit_ > 0) {
         if (rate_count_ == 0 || now - rate_start_ >= rate_window_) {
             if (rate_held_ > 0) {
-                log::warning("output '" + name_ + "': rate limit: " + std::to_string(rate_held_) + " alert(s) held back in " +
-                             std::to_string(rate_window_.count()) + " s (other outputs still have them)");
+                log::warning("output '" + name_ + "': rate limit: " + std::to_string(rate_held_) +
+                             " alert(s) held back in " + std::to_string(rate_window_.count()) +
+                             " s (other outputs still have them)");
             }
             rate_start_ = now;
             rate_count_ = 0;
@@ -109,8 +112,9 @@ Gate::Verdict Gate::offer(const AlertMessage& m, Clock::time_point now) {
 AlertMessage Gate::summary_of(const Incident& incident) const {
     Alert a = *incident.last.alert;
     a.repeats = incident.repeats;
-    a.summary += " (repeated " + std::to_string(incident.repeats) + " more time" + (incident.repeats == 1 ? "" : "s") +
-                 " within " + std::to_string(window_.count()) + " s)";
+    a.summary += " (repeated " + std::to_string(incident.repeats) + " more time" +
+                 (incident.repeats == 1 ? "" : "s") + " within " + std::to_string(window_.count()) +
+                 " s)";
     return AlertMessage::of(std::move(a));
 }
 
@@ -141,7 +145,8 @@ void Gate::adopt(Gate& old) {
     }
     old.ready_.clear();
     for (auto& [key, incident] : old.incidents_) {
-        if (window_.count() > 0 && incidents_.size() < max_incidents_ && !incidents_.contains(key)) {
+        if (window_.count() > 0 && incidents_.size() < max_incidents_ &&
+            !incidents_.contains(key)) {
             incidents_.emplace(key, std::move(incident));
         } else if (incident.repeats > 0 && incident.last.alert) {
             ready_.push_back(old.summary_of(incident));  // told now rather than lost

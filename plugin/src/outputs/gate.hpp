@@ -27,10 +27,12 @@ public:
     explicit Gate(const config::OutputConfig& cfg, std::size_t max_incidents = 4096);
 
     [[nodiscard]] Verdict offer(const AlertMessage& m, Clock::time_point now);
+
     /// The output's min_severity lets `s` through: the one severity filter, for the alerts
     /// offered here and for the plugin's own (plugin_degraded), which bypass routing. The sinks
     /// themselves write whatever they are given (--test-output sends an info sample to any).
     [[nodiscard]] bool admits(Severity s) const { return s >= min_severity_; }
+
     /// Fold summaries whose window has ended: the last repeat, with `repeats` set.
     [[nodiscard]] std::vector<AlertMessage> due(Clock::time_point now);
     /// A reload: takes over `old`'s open incidents and unsent summaries (the same output in the
@@ -44,6 +46,7 @@ public:
         unsigned long long folded = 0;        ///< repeats inside a dedup window
         unsigned long long rate_limited = 0;  ///< over the rate limit
     };
+
     [[nodiscard]] Counters counters() const;
 
 private:

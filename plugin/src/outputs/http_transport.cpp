@@ -65,7 +65,8 @@ HttpTransport::HttpTransport(const config::OutputConfig& cfg, std::string splice
     }
     if (!cfg.client_cert.empty()) {
         check(curl_.set_opt(CURLOPT_SSLCERT, cfg.client_cert), "client_cert");
-        check(curl_.set_opt(CURLOPT_SSLKEY, cfg.client_key.empty() ? cfg.client_cert : cfg.client_key),
+        check(curl_.set_opt(CURLOPT_SSLKEY,
+                            cfg.client_key.empty() ? cfg.client_cert : cfg.client_key),
               "client_key");
     }
     if (!cfg.tls_verify) {
@@ -143,7 +144,8 @@ SendResult HttpTransport::send(const std::string& payload, const std::atomic<boo
     r.detail = "HTTP " + std::to_string(c.status);
     if (c.status >= 200 && c.status < 300) {
         r.kind = SendResult::Kind::Delivered;
-    } else if (c.status == kHttpRequestTimeout || c.status == kHttpTooManyRequests || c.status >= 500) {
+    } else if (c.status == kHttpRequestTimeout || c.status == kHttpTooManyRequests ||
+               c.status >= 500) {
         r.kind = SendResult::Kind::Retry;
     } else {
         r.kind = SendResult::Kind::Permanent;  // other 4xx, and 3xx: redirects are not followed

@@ -19,8 +19,11 @@ public:
     /// reach the spool. Throws config::ConfigError for an unusable entry.
     explicit HttpTransport(const config::OutputConfig& cfg, std::string splice = {});
 
-    [[nodiscard]] SendResult send(const std::string& payload, const std::atomic<bool>& abort) override;
+    [[nodiscard]] SendResult send(const std::string& payload,
+                                  const std::atomic<bool>& abort) override;
+
     void wakeup() noexcept override { curl_.wakeup(); }
+
     [[nodiscard]] const std::string& target() const override { return target_; }
 
 private:

@@ -96,8 +96,9 @@ void KafkaTransport::close() noexcept {
     }
     // Whatever is still in the producer stays in the spool (its cursor never moved past it):
     // purged here, not flushed, so a dead broker cannot hold up shutdown.
-    static_cast<void>(rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
-                                                   RD_KAFKA_PURGE_F_NON_BLOCKING));
+    static_cast<void>(rd_kafka_purge(
+        rk_.get(),
+        RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING));
     static_cast<void>(rd_kafka_poll(rk_.get(), 0));  // their reports: for no record waited for
     topic_.reset();
     rk_.reset();
@@ -108,9 +109,14 @@ KafkaTransport::Conf KafkaTransport::build_conf() {
     Conf conf(rd_kafka_conf_new());
     std::array<char, 512> err{};
     auto set = [&](const std::string& key, const std::string& value, bool secret = false) {
-        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
-            throw config::ConfigError("", 0, 0, prefix + "kafka property " + key + ": " +
-                                                    (secret ? std::string("refused") : std::string(err.data())));
+        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err.data(), err.size()) !=
+            RD_KAFKA_CONF_OK) {
+            throw config::ConfigError(
+                "",
+                0,
+                0,
+                prefix + "kafka property " + key + ": " +
+                    (secret ? std::string("refused") : std::string(err.data())));
         }
     };
     set("bootstrap.servers", cfg_.brokers);
@@ -189,12 +195,15 @@ SendResult KafkaTransport::send(const std::string& payload, const std::atomic<bo
     report_ = Report{++seq_};
     // The message opaque carries the record's number, not a pointer: a report arriving after
     // send() gave up on it (abort) finds nothing to write to.
-    void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq_));  // NOLINT(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast): an id, never dereferenced
+    // NOLINT(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast): an id, never
+    // dereferenced
+    void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq_));
     // RD_KAFKA_MSG_F_COPY: librdkafka copies both, so the const_casts never let it write.
     if (rd_kafka_produce(topic_.get(),
                          RD_KAFKA_PARTITION_UA,
                          RD_KAFKA_MSG_F_COPY,
-                         const_cast<char*>(value.data()),  // NOLINT(cppcoreguidelines-pro-type-const-cast): copied
+                         // NOLINT(cppcoreguidelines-pro-type-const-cast): copied
+                         const_cast<char*>(value.data()),
                          value.size(),
                          key.data(),
                          key.size(),
@@ -233,8 +242,8 @@ SendResult KafkaTransport::send(const std::string& payload, const std::atomic<bo
     if (rd_kafka_fatal_error(rk_.get(), fatal.data(), fatal.size()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         // The idempotent producer cannot go on (e.g. its sequence is out of step): a new one
         // is made for the next attempt; the record stays in the spool.
-        log::warning("output '" + cfg_.name + "': Kafka producer failed (" + std::string(fatal.data()) +
-                     "); starting a new one");
+        log::warning("output '" + cfg_.name + "': Kafka producer failed (" +
+                     std::string(fatal.data()) + "); starting a new one");
         close();
         r.kind = SendResult::Kind::Retry;
         return r;
@@ -243,12 +252,15 @@ SendResult KafkaTransport::send(const std::string& payload, const std::atomic<bo
     return r;
 }
 
-void KafkaTransport::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) noexcept {
+void KafkaTransport::on_delivery(rd_kafka_t* /*rk*/,
+                                 const rd_kafka_message_t* msg,
+                                 void* opaque) noexcept {
     auto* self = static_cast<KafkaTransport*>(opaque);
     if (self == nullptr || msg == nullptr) {
         return;
     }
-    const auto seq = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(msg->_private));  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): the id set in send()
+    // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): the id set in send()
+    const auto seq = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(msg->_private));
     if (seq != self->report_.seq || self->report_.done) {
         return;  // a record send() no longer waits for
     }
@@ -257,7 +269,10 @@ void KafkaTransport::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m
     self->report_.done = true;
 }
 
-void KafkaTransport::on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) noexcept {
+void KafkaTransport::on_log(const rd_kafka_t* rk,
+                            int level,
+                            const char* facility,
+                            const char* text) noexcept {
     if (level > kLogWarning) {
         return;
     }

@@ -31,7 +31,9 @@ namespace adock::outputs {
 [[nodiscard]] std::string kafka_record(const std::string& key, const std::string& value);
 
 /// Splits a kafka_record; false when it is not one.
-[[nodiscard]] bool split_kafka_record(std::string_view record, std::string_view& key, std::string_view& value);
+[[nodiscard]] bool split_kafka_record(std::string_view record,
+                                      std::string_view& key,
+                                      std::string_view& value);
 
 class KafkaTransport final : public Transport {
 public:
@@ -48,7 +50,9 @@ public:
     /// acknowledged it (acks=all), Retry on timeouts, a full local queue or brokers down,
     /// Permanent for a record Kafka will never take (too large, invalid), Aborted when `abort`
     /// is set meanwhile (the record is purged from the producer when it is destroyed).
-    [[nodiscard]] SendResult send(const std::string& payload, const std::atomic<bool>& abort) override;
+    [[nodiscard]] SendResult send(const std::string& payload,
+                                  const std::atomic<bool>& abort) override;
+
     [[nodiscard]] const std::string& target() const override { return target_; }
 
 private:
@@ -71,13 +75,17 @@ private:
     void create();
     void close() noexcept;
     static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
-    static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) noexcept;
+    static void on_log(const rd_kafka_t* rk,
+                       int level,
+                       const char* facility,
+                       const char* text) noexcept;
 
     config::OutputConfig cfg_;
     std::string target_;
-    LogLimiter log_limit_;     ///< librdkafka's own warnings (from its threads)
-    std::uint64_t seq_ = 0;    ///< the sending thread's last record
-    Report report_;            ///< written by on_delivery, which runs inside rd_kafka_poll on the sending thread
+    LogLimiter log_limit_;   ///< librdkafka's own warnings (from its threads)
+    std::uint64_t seq_ = 0;  ///< the sending thread's last record
+    /// written by on_delivery, which runs inside rd_kafka_poll on the sending thread
+    Report report_;
     Producer rk_;
     Topic topic_;
 };

@@ -22,7 +22,8 @@ namespace {
     throw config::ConfigError("", 0, 0, "output '" + cfg.name + "': " + msg);
 }
 
-/// The payload of an HTTP output: its type's payload of the alert, else the alert contract as it is.
+/// The payload of an HTTP output: its type's payload of the alert, else the alert contract as it
+/// is.
 DeliverySink::Formatter http_formatter(config::OutputType t) {
     if (const AlertPayload fn = alert_payload_of(t)) {
         return [fn](const AlertMessage& m) { return fn(*m.alert); };
@@ -55,9 +56,10 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
         case config::OutputType::Syslog: {
             auto transport = std::make_unique<SyslogTransport>(cfg);
             const std::size_t max = transport->max_message();
-            DeliverySink::Formatter format = [facility = cfg.facility, app = cfg.app_name, max](const AlertMessage& m) {
-                return syslog_message(m, facility, app, max);
-            };
+            DeliverySink::Formatter format =
+                [facility = cfg.facility, app = cfg.app_name, max](const AlertMessage& m) {
+                    return syslog_message(m, facility, app, max);
+                };
             return std::make_unique<DeliverySink>(cfg, std::move(transport), std::move(format));
         }
         case config::OutputType::Otlp: {
@@ -70,7 +72,8 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
                     std::chrono::system_clock::now().time_since_epoch());
                 return otlp_logs_payload(*m.alert, *m.json, static_cast<std::int64_t>(now.count()));
             };
-            return std::make_unique<DeliverySink>(cfg, std::make_unique<OtlpTransport>(cfg), std::move(format));
+            return std::make_unique<DeliverySink>(
+                cfg, std::make_unique<OtlpTransport>(cfg), std::move(format));
         }
         case config::OutputType::Kafka: {
             if (cfg.brokers.empty() || cfg.topic.empty()) {
@@ -79,7 +82,8 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
             DeliverySink::Formatter format = [](const AlertMessage& m) {
                 return kafka_record(kafka_key(*m.alert), *m.json);  // the key travels in the spool
             };
-            return std::make_unique<DeliverySink>(cfg, std::make_unique<KafkaTransport>(cfg), std::move(format));
+            return std::make_unique<DeliverySink>(
+                cfg, std::make_unique<KafkaTransport>(cfg), std::move(format));
         }
         case config::OutputType::Webhook:
         case config::OutputType::Slack:
@@ -108,7 +112,8 @@ std::unique_ptr<Sink> make_sink(const config::OutputConfig& cfg) {
                 http.headers["Authorization"] = "GenieKey " + cfg.secret;
             }
             auto transport = std::make_unique<HttpTransport>(http, std::move(splice));
-            return std::make_unique<DeliverySink>(cfg, std::move(transport), http_formatter(cfg.type));
+            return std::make_unique<DeliverySink>(
+                cfg, std::move(transport), http_formatter(cfg.type));
         }
     }
     fail(cfg, "unknown output type");

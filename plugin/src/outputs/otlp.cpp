@@ -19,8 +19,8 @@ namespace {
 
 constexpr const char* kServiceName = "audisp-docker";
 constexpr const char* kScopeVersion = "0.1.0";
-constexpr int kMaxDepth = 32;               // the alert's nesting is 4 at most
-constexpr std::size_t kMessageMax = 200;    // bytes of a receiver's errorMessage kept for the log
+constexpr int kMaxDepth = 32;             // the alert's nesting is 4 at most
+constexpr std::size_t kMessageMax = 200;  // bytes of a receiver's errorMessage kept for the log
 constexpr long kHttpOk = 200;
 constexpr long kHttpTooManyRequests = 429;
 constexpr long kHttpBadGateway = 502;
@@ -189,7 +189,8 @@ private:
         std::int64_t v = 0;
         const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
         // int64 as a JSON string (OTLP JSON); beyond int64 the digits are kept as text.
-        out_ += (ec == std::errc() && end == token.data() + token.size()) ? "{\"intValue\":\"" : "{\"stringValue\":\"";
+        out_ += (ec == std::errc() && end == token.data() + token.size()) ? "{\"intValue\":\""
+                                                                          : "{\"stringValue\":\"";
         out_ += token;
         out_ += '"';
     }
@@ -256,7 +257,8 @@ private:
 
     std::string_view scalar_token() {
         const std::size_t start = pos_;
-        while (pos_ < in_.size() && std::string_view("-+.0123456789eEtruefalsn").find(in_[pos_]) != std::string_view::npos) {
+        while (pos_ < in_.size() && std::string_view("-+.0123456789eEtruefalsn").find(in_[pos_]) !=
+                                        std::string_view::npos) {
             ++pos_;
         }
         if (pos_ == start) {
@@ -284,7 +286,8 @@ private:
     }
 
     void ws() {
-        while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\t' || in_[pos_] == '\r')) {
+        while (pos_ < in_.size() &&
+               (in_[pos_] == ' ' || in_[pos_] == '\n' || in_[pos_] == '\t' || in_[pos_] == '\r')) {
             ++pos_;
         }
     }
@@ -316,7 +319,8 @@ struct PartialSuccess {
 };
 
 std::optional<PartialSuccess> partial_success(const std::string& body) {
-    if (body.find("partialSuccess") == std::string::npos && body.find("partial_success") == std::string::npos) {
+    if (body.find("partialSuccess") == std::string::npos &&
+        body.find("partial_success") == std::string::npos) {
         return std::nullopt;
     }
     try {
@@ -357,16 +361,23 @@ std::optional<PartialSuccess> partial_success(const std::string& body) {
 
 int otlp_severity_number(Severity s) {
     switch (s) {
-        case Severity::Critical: return 21;
-        case Severity::High: return 17;
-        case Severity::Medium: return 13;
-        case Severity::Low: return 10;
-        case Severity::Info: return 9;
+        case Severity::Critical:
+            return 21;
+        case Severity::High:
+            return 17;
+        case Severity::Medium:
+            return 13;
+        case Severity::Low:
+            return 10;
+        case Severity::Info:
+            return 9;
     }
     return 0;  // SEVERITY_NUMBER_UNSPECIFIED
 }
 
-std::string otlp_logs_payload(const Alert& a, const std::string& alert_json, std::int64_t observed_unix_nanos) {
+std::string otlp_logs_payload(const Alert& a,
+                              const std::string& alert_json,
+                              std::int64_t observed_unix_nanos) {
     std::string out;
     out.reserve(alert_json.size() * 3 + 512);
     util::JsonWriter w(out);
@@ -381,7 +392,13 @@ std::string otlp_logs_payload(const Alert& a, const std::string& alert_json, std
     w.end_array();
     w.end_object();
     w.key("scopeLogs").begin_array().begin_object();
-    w.key("scope").begin_object().key("name").value(kServiceName).key("version").value(kScopeVersion).end_object();
+    w.key("scope")
+        .begin_object()
+        .key("name")
+        .value(kServiceName)
+        .key("version")
+        .value(kScopeVersion)
+        .end_object();
     w.key("logRecords").begin_array().begin_object();
     if (const auto t = unix_nanos(a.time)) {
         w.key("timeUnixNano").value(std::to_string(*t));
@@ -412,7 +429,8 @@ SendResult classify_otlp(SendResult r) {
             if (ps->rejected > 0) {
                 // One record per request: the receiver refused this alert. Retrying sends the same.
                 r.kind = SendResult::Kind::Permanent;
-                r.detail = status + ", partialSuccess: " + std::to_string(ps->rejected) + " log record(s) rejected";
+                r.detail = status + ", partialSuccess: " + std::to_string(ps->rejected) +
+                           " log record(s) rejected";
             } else if (!ps->message.empty()) {
                 r.detail = status + ", partialSuccess warning";
             }
@@ -422,14 +440,15 @@ SendResult classify_otlp(SendResult r) {
         }
         return r;
     }
-    if (r.status == kHttpTooManyRequests || r.status == kHttpBadGateway || r.status == kHttpServiceUnavailable ||
-        r.status == kHttpGatewayTimeout) {
+    if (r.status == kHttpTooManyRequests || r.status == kHttpBadGateway ||
+        r.status == kHttpServiceUnavailable || r.status == kHttpGatewayTimeout) {
         r.kind = SendResult::Kind::Retry;
         r.detail = status;
         return r;
     }
     r.kind = SendResult::Kind::Permanent;
-    r.detail = status + (r.status >= 200 && r.status < 300 ? " (an OTLP receiver answers 200)" : "") +
+    r.detail = status +
+               (r.status >= 200 && r.status < 300 ? " (an OTLP receiver answers 200)" : "") +
                ", not retryable under OTLP";
     return r;
 }
@@ -438,7 +457,8 @@ OtlpTransport::OtlpTransport(const config::OutputConfig& cfg) : name_(cfg.name),
 
 SendResult OtlpTransport::send(const std::string& payload, const std::atomic<bool>& abort) {
     SendResult r = classify_otlp(http_.send(payload, abort));
-    if (r.kind == SendResult::Kind::Delivered && r.detail.find("partialSuccess warning") != std::string::npos) {
+    if (r.kind == SendResult::Kind::Delivered &&
+        r.detail.find("partialSuccess warning") != std::string::npos) {
         unsigned long long held = 0;
         if (warn_log_.allow(held)) {
             log::warning("output '" + name_ + "': " + http_.target() + ": " + r.detail);

@@ -41,8 +41,11 @@ public:
     /// Throws config::ConfigError for an unusable entry.
     explicit OtlpTransport(const config::OutputConfig& cfg);
 
-    [[nodiscard]] SendResult send(const std::string& payload, const std::atomic<bool>& abort) override;
+    [[nodiscard]] SendResult send(const std::string& payload,
+                                  const std::atomic<bool>& abort) override;
+
     void wakeup() noexcept override { http_.wakeup(); }
+
     [[nodiscard]] const std::string& target() const override { return http_.target(); }
 
 private:

@@ -30,9 +30,10 @@ struct SinkStats {
     unsigned long long generated = 0;  ///< offered to this sink
     unsigned long long delivered = 0;  ///< written / acknowledged with 2xx
     unsigned long long retried = 0;    ///< extra attempts
-    unsigned long long spooled = 0;    ///< written to the disk spool (write-ahead: every alert of an output with one)
-    unsigned long long dropped = 0;    ///< lost: queue full, spool full or disabled, refused
-    unsigned long long failed = 0;     ///< attempts that failed
+    /// written to the disk spool (write-ahead: every alert of an output with one)
+    unsigned long long spooled = 0;
+    unsigned long long dropped = 0;  ///< lost: queue full, spool full or disabled, refused
+    unsigned long long failed = 0;   ///< attempts that failed
     std::size_t queue_depth = 0;
     std::size_t queue_max_depth = 0;
     bool spool_enabled = false;

@@ -144,7 +144,8 @@ std::string slack_text(std::string_view s, std::size_t max_chars) {
         }
         const char before = i > 0 ? clean[i - 1] : '\0';
         const char after = j < clean.size() ? clean[j] : '\0';
-        const std::string piece = slack_piece(std::string_view(clean).substr(i, j - i), before, after);
+        const std::string piece =
+            slack_piece(std::string_view(clean).substr(i, j - i), before, after);
         const std::size_t width = piece.size() > 1 && piece.front() == '&' ? piece.size() : 1;
         if (chars + width > max_chars - 1 && j < clean.size()) {
             out += "\xE2\x80\xA6";  // more follows and only the ellipsis still fits
@@ -169,8 +170,10 @@ std::string slack_payload(const Alert& a) {
     if (!a.ancestry.empty()) {
         fields.push_back(field("Parent", process_text(a.ancestry.front())));
     }
-    fields.push_back(field("Container", a.container ? a.container->id + (a.container->name ? " (" + *a.container->name + ")" : "")
-                                                    : std::string("host")));
+    fields.push_back(field(
+        "Container",
+        a.container ? a.container->id + (a.container->name ? " (" + *a.container->name + ")" : "")
+                    : std::string("host")));
     if (a.initiator) {
         fields.push_back(field("Initiator", initiator_text(a)));
     }

@@ -68,7 +68,9 @@ std::optional<std::pair<std::size_t, std::uint64_t>> parse_header(const char* bu
 }  // namespace
 
 Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes)
-    : dir_(std::move(dir)), max_bytes_(max_bytes), segment_bytes_(std::max<std::uint64_t>(segment_bytes, 4096)) {
+    : dir_(std::move(dir)),
+      max_bytes_(max_bytes),
+      segment_bytes_(std::max<std::uint64_t>(segment_bytes, 4096)) {
     while (dir_.size() > 1 && dir_.back() == '/') {
         dir_.pop_back();
     }
@@ -78,7 +80,9 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
         throw std::runtime_error("spool: cannot open the directory " + dir_fd.error().message);
     }
     dir_fd_ = std::move(*dir_fd);
+
     struct stat st {};
+
     if (::fstat(dir_fd_.get(), &st) != 0) {
         fail("cannot stat", dir_);
     }
@@ -89,7 +93,8 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
         fail("cannot restrict the mode of", dir_);
     }
 
-    lock_fd_ = util::UniqueFd(::openat(dir_fd_.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
+    lock_fd_ = util::UniqueFd(::openat(
+        dir_fd_.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
     if (!lock_fd_) {
         fail("cannot open", dir_ + "/lock");
     }
@@ -106,11 +111,13 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
         if (!d) {
             fail("cannot read", dir_);
         }
-        // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread reads.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread
+        // reads.
         while (const dirent* e = ::readdir(d.get())) {
             const std::string_view name(e->d_name);
             if (name.size() == 20 && name.ends_with(".seg") &&
-                std::all_of(name.begin(), name.begin() + 16, [](char c) { return c >= '0' && c <= '9'; })) {
+                std::all_of(
+                    name.begin(), name.begin() + 16, [](char c) { return c >= '0' && c <= '9'; })) {
                 ids.push_back(std::stoull(std::string(name.substr(0, 16))));
             }
         }
@@ -118,7 +125,8 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     std::sort(ids.begin(), ids.end());
 
     const std::string cursor_path = dir_ + "/cursor";
-    cursor_fd_ = util::UniqueFd(::openat(dir_fd_.get(), "cursor", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
+    cursor_fd_ = util::UniqueFd(::openat(
+        dir_fd_.get(), "cursor", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
     if (!cursor_fd_) {
         fail("cannot open", cursor_path);
     }
@@ -146,12 +154,16 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
         }
         Segment seg;
         seg.id = id;
+
         struct stat ss {};
-        if (::fstatat(dir_fd_.get(), seg_name(id).c_str(), &ss, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(ss.st_mode)) {
+
+        if (::fstatat(dir_fd_.get(), seg_name(id).c_str(), &ss, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(ss.st_mode)) {
             continue;
         }
         seg.size = static_cast<std::uint64_t>(ss.st_size);
-        const std::uint64_t from = (id == cursor_id && segments_.empty()) ? std::min(cursor_off, seg.size) : 0;
+        const std::uint64_t from =
+            (id == cursor_id && segments_.empty()) ? std::min(cursor_off, seg.size) : 0;
         if (segments_.empty()) {
             read_offset_ = from;
         }
@@ -165,8 +177,8 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
     }
     write_cursor();
     if (pending_ > 0) {
-        log::info("spool " + dir_ + ": " + std::to_string(pending_) + " undelivered alert(s) from before (" +
-                  std::to_string(bytes_) + " bytes)");
+        log::info("spool " + dir_ + ": " + std::to_string(pending_) +
+                  " undelivered alert(s) from before (" + std::to_string(bytes_) + " bytes)");
     }
 }
 
@@ -182,14 +194,16 @@ std::string Spool::seg_path(std::uint64_t id) const {
 
 std::uint64_t Spool::scan_segment(Segment& seg, std::uint64_t offset) {
     const std::string path = seg_path(seg.id);
-    const util::UniqueFd fd(::openat(dir_fd_.get(), seg_name(seg.id).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    const util::UniqueFd fd(::openat(
+        dir_fd_.get(), seg_name(seg.id).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd || !util::check_private_regular(fd.get())) {
         return 0;
     }
     std::uint64_t records = 0;
     std::array<char, kMaxHeader> hdr{};
     while (offset < seg.size) {
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kMaxHeader, seg.size - offset));
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kMaxHeader, seg.size - offset));
         if (!pread_all(fd.get(), hdr.data(), want, offset)) {
             break;
         }
@@ -222,7 +236,10 @@ void Spool::write_cursor() {
     std::array<char, kCursorLen + 1> buf{};
     const std::uint64_t id = segments_.empty() ? next_id_ : segments_.front().id;
     const std::uint64_t off = segments_.empty() ? 0 : read_offset_;
-    std::snprintf(buf.data(), buf.size(), "%016llu %016llu\n", static_cast<unsigned long long>(id),
+    std::snprintf(buf.data(),
+                  buf.size(),
+                  "%016llu %016llu\n",
+                  static_cast<unsigned long long>(id),
                   static_cast<unsigned long long>(off));
     if (::pwrite(cursor_fd_.get(), buf.data(), kCursorLen, 0) != static_cast<ssize_t>(kCursorLen)) {
         log::warning("spool " + dir_ + ": cannot write the cursor: " + util::errno_text(errno));
@@ -261,10 +278,11 @@ bool Spool::open_tail_for_append() {
             (void)::sync_file_range(write_fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
             unsynced_.push_back(std::move(write_fd_));
         }
-        write_fd_ = util::UniqueFd(::openat(dir_fd_.get(),
-                                            seg_name(tail.id).c_str(),
-                                            O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-                                            0600));
+        write_fd_ = util::UniqueFd(
+            ::openat(dir_fd_.get(),
+                     seg_name(tail.id).c_str(),
+                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                     0600));
         write_fd_id_ = tail.id;
         if (write_fd_ && !util::check_private_regular(write_fd_.get())) {
             write_fd_.reset();  // a hard link planted under a segment's name
@@ -363,13 +381,14 @@ std::optional<std::string> Spool::front_locked() {
             continue;
         }
         if (!read_fd_ || read_fd_id_ != seg.id) {
-            read_fd_ = util::UniqueFd(
-                ::openat(dir_fd_.get(), seg_name(seg.id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+            read_fd_ = util::UniqueFd(::openat(dir_fd_.get(),
+                                               seg_name(seg.id).c_str(),
+                                               O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
             read_fd_id_ = seg.id;
         }
         std::array<char, kMaxHeader> hdr{};
-        const std::size_t want =
-            static_cast<std::size_t>(std::min<std::uint64_t>(kMaxHeader, seg.size - std::min(seg.size, read_offset_)));
+        const std::size_t want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(kMaxHeader, seg.size - std::min(seg.size, read_offset_)));
         std::optional<std::pair<std::size_t, std::uint64_t>> h;
         if (read_fd_ && want > 0 && pread_all(read_fd_.get(), hdr.data(), want, read_offset_)) {
             h = parse_header(hdr.data(), want);
@@ -379,12 +398,13 @@ std::optional<std::string> Spool::front_locked() {
         bool ok = h.has_value() && h->first < room && h->second <= room - h->first - 1;
         if (ok) {
             payload.resize(h->second + 1);
-            ok = pread_all(read_fd_.get(), payload.data(), payload.size(), read_offset_ + h->first) &&
+            ok = pread_all(
+                     read_fd_.get(), payload.data(), payload.size(), read_offset_ + h->first) &&
                  payload.back() == '\n';
         }
         if (!ok) {
-            log::warning("spool " + seg_path(seg.id) + ": unreadable, " + std::to_string(seg.records) +
-                         " record(s) lost");
+            log::warning("spool " + seg_path(seg.id) + ": unreadable, " +
+                         std::to_string(seg.records) + " record(s) lost");
             lost_ += seg.records;
             drop_front_segment();
             write_cursor();

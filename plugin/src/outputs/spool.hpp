@@ -35,7 +35,8 @@ public:
 
     /// The process's instance for `dir` (made on first use). Throws like the constructor, also
     /// when another process holds the spool.
-    [[nodiscard]] static std::shared_ptr<Spool> open(const std::string& dir, std::uint64_t max_bytes);
+    [[nodiscard]] static std::shared_ptr<Spool> open(const std::string& dir,
+                                                     std::uint64_t max_bytes);
 
     enum class Append { Ok, Full, Error };
     /// Appends one record (written through to the kernel before returning).
@@ -47,17 +48,21 @@ public:
         const std::scoped_lock lock(mu_);
         return pending_ == 0;
     }
+
     /// Records not yet delivered.
     [[nodiscard]] std::uint64_t pending() const {
         const std::scoped_lock lock(mu_);
         return pending_;
     }
+
     /// Bytes on disk (what the bound applies to).
     [[nodiscard]] std::uint64_t bytes() const {
         const std::scoped_lock lock(mu_);
         return bytes_;
     }
+
     [[nodiscard]] std::uint64_t max_bytes() const { return max_bytes_; }
+
     [[nodiscard]] const std::string& dir() const { return dir_; }
 
     /// One reader at a time: after a reload an output and its successor share the spool, and
@@ -71,6 +76,7 @@ public:
         }
         return false;
     }
+
     void release_reader(const void* who) {
         const std::scoped_lock lock(mu_);
         if (reader_ == who) {
@@ -84,11 +90,13 @@ public:
     [[nodiscard]] std::optional<std::string> front();
     /// Marks the record front() returned as delivered (or given up).
     void pop();
+
     /// Records lost to damage found on disk (a corrupt record, a vanished segment).
     [[nodiscard]] std::uint64_t lost() const {
         const std::scoped_lock lock(mu_);
         return lost_;
     }
+
     /// fdatasync of the segments filled since the last call, of the one being written and of the
     /// cursor. Thread-safe, and waits without holding the spool's lock (a syncer thread calls it).
     void sync();
@@ -114,19 +122,20 @@ private:
     mutable std::mutex mu_;
     std::string dir_;
     std::uint64_t max_bytes_;
-    util::UniqueFd dir_fd_;   ///< the directory, reached without symlinks; every file is opened in it
+    /// the directory, reached without symlinks; every file is opened in it
+    util::UniqueFd dir_fd_;
     util::UniqueFd lock_fd_;  ///< flock: one process per spool
     std::uint64_t segment_bytes_;
-    std::deque<Segment> segments_;  ///< oldest first
-    std::uint64_t read_offset_ = 0; ///< in segments_.front()
-    std::uint64_t next_id_ = 1;     ///< the next segment's id
+    std::deque<Segment> segments_;   ///< oldest first
+    std::uint64_t read_offset_ = 0;  ///< in segments_.front()
+    std::uint64_t next_id_ = 1;      ///< the next segment's id
     std::uint64_t pending_ = 0;
     std::uint64_t bytes_ = 0;
     std::uint64_t lost_ = 0;
     util::UniqueFd cursor_fd_;
-    util::UniqueFd read_fd_;        ///< segments_.front(), opened lazily
+    util::UniqueFd read_fd_;  ///< segments_.front(), opened lazily
     std::uint64_t read_fd_id_ = 0;
-    util::UniqueFd write_fd_;       ///< segments_.back(), opened lazily
+    util::UniqueFd write_fd_;               ///< segments_.back(), opened lazily
     std::vector<util::UniqueFd> unsynced_;  ///< filled segments whose fdatasync is still due
     std::uint64_t write_fd_id_ = 0;
     std::optional<std::string> head_;  ///< front() cached until pop()

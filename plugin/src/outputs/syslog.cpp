@@ -21,8 +21,8 @@ namespace adock::outputs {
 namespace {
 
 constexpr std::size_t kStreamMax = 64 * util::kKiB;  // unix and tcp
-constexpr std::size_t kUdpMax = 8 * util::kKiB;     // fits every sane receiver buffer
-constexpr int kPollSliceMs = 200;                // abort is rechecked this often
+constexpr std::size_t kUdpMax = 8 * util::kKiB;      // fits every sane receiver buffer
+constexpr int kPollSliceMs = 200;                    // abort is rechecked this often
 
 /// PRINTUSASCII without spaces, at most `max` characters; "-" (NILVALUE) when empty.
 std::string header_field(const std::string& s, std::size_t max) {
@@ -36,7 +36,11 @@ std::string header_field(const std::string& s, std::size_t max) {
     return out.empty() ? std::string("-") : out;
 }
 
-bool send_all(int fd, const char* data, std::size_t len, int timeout_ms, const std::atomic<bool>& abort,
+bool send_all(int fd,
+              const char* data,
+              std::size_t len,
+              int timeout_ms,
+              const std::atomic<bool>& abort,
               std::string& why) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (len > 0) {
@@ -86,7 +90,9 @@ unsigned syslog_severity(Severity s) {
     return 6;
 }
 
-std::string syslog_message(const AlertMessage& m, unsigned facility, const std::string& app_name,
+std::string syslog_message(const AlertMessage& m,
+                           unsigned facility,
+                           const std::string& app_name,
                            std::size_t max_bytes) {
     const Alert& a = *m.alert;
     std::string out(1, '<');
@@ -119,7 +125,13 @@ std::string syslog_message(const AlertMessage& m, unsigned facility, const std::
         brief.clear();
         util::JsonWriter w(brief);
         w.begin_object();
-        w.key("rule").begin_object().key("id").value(cut(a.rule_id, 64)).key("severity").value(severity_name(a.severity)).end_object();
+        w.key("rule")
+            .begin_object()
+            .key("id")
+            .value(cut(a.rule_id, 64))
+            .key("severity")
+            .value(severity_name(a.severity))
+            .end_object();
         w.key("host").value(cut(a.host, 64));
         w.key("time").value(cut(a.time, 40));
         w.key("serial").value(a.serial);
@@ -135,7 +147,9 @@ std::string syslog_message(const AlertMessage& m, unsigned facility, const std::
 }
 
 SyslogTransport::SyslogTransport(const config::OutputConfig& cfg)
-    : connect_timeout_ms_(cfg.connect_timeout_ms), timeout_ms_(cfg.timeout_ms), max_message_(kStreamMax) {
+    : connect_timeout_ms_(cfg.connect_timeout_ms),
+      timeout_ms_(cfg.timeout_ms),
+      max_message_(kStreamMax) {
     const std::string& a = cfg.address;
     auto fail = [&](const std::string& msg) {
         throw config::ConfigError("", 0, 0, "output '" + cfg.name + "': address " + a + ": " + msg);
@@ -144,7 +158,8 @@ SyslogTransport::SyslogTransport(const config::OutputConfig& cfg)
     if (a.starts_with("unix:")) {
         kind_ = Kind::Unix;
         path_ = a.substr(5);
-        if (path_.empty() || path_.front() != '/' || path_.size() >= sizeof(sockaddr_un::sun_path)) {
+        if (path_.empty() || path_.front() != '/' ||
+            path_.size() >= sizeof(sockaddr_un::sun_path)) {
             fail("expected unix:/absolute/path");
         }
         return;
@@ -173,7 +188,8 @@ bool SyslogTransport::connect_socket(const std::atomic<bool>& abort, std::string
         sockaddr_un sa{};
         sa.sun_family = AF_UNIX;
         std::memcpy(sa.sun_path, path_.c_str(), path_.size() + 1);
-        for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {  // /dev/log is a datagram socket almost everywhere
+        // /dev/log is a datagram socket almost everywhere
+        for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {
             util::UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
             if (!fd) {
                 why = std::string("socket: ") + util::errno_text(errno);
@@ -200,7 +216,8 @@ bool SyslogTransport::connect_socket(const std::atomic<bool>& abort, std::string
     }
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
     for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-        util::UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+        util::UniqueFd fd(::socket(
+            ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
         if (!fd) {
             why = std::string("socket: ") + util::errno_text(errno);
             continue;
@@ -210,7 +227,8 @@ bool SyslogTransport::connect_socket(const std::atomic<bool>& abort, std::string
                 why = std::string("connect: ") + util::errno_text(errno);
                 continue;
             }
-            const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(connect_timeout_ms_);
+            const auto until =
+                std::chrono::steady_clock::now() + std::chrono::milliseconds(connect_timeout_ms_);
             bool connected = false;
             while (!abort.load() && std::chrono::steady_clock::now() < until) {
                 pollfd p{fd.get(), POLLOUT, 0};
@@ -253,7 +271,12 @@ SendResult SyslogTransport::send(const std::string& payload, const std::atomic<b
         r.detail = "message too long";
         return r;
     }
-    if (!send_all(fd_.get(), data->data(), data->size(), static_cast<int>(timeout_ms_), abort, r.detail)) {
+    if (!send_all(fd_.get(),
+                  data->data(),
+                  data->size(),
+                  static_cast<int>(timeout_ms_),
+                  abort,
+                  r.detail)) {
         fd_.reset();  // reconnect on the next attempt (the receiver may have restarted)
         r.kind = abort.load() ? SendResult::Kind::Aborted : SendResult::Kind::Retry;
         return r;

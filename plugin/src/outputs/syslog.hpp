@@ -19,7 +19,9 @@ namespace adock::outputs {
 
 /// One RFC 5424 message (without transport framing), at most `max_bytes` long: an alert whose
 /// JSON does not fit is sent in a short form (rule, severity, host, summary, serial, truncated).
-[[nodiscard]] std::string syslog_message(const AlertMessage& m, unsigned facility, const std::string& app_name,
+[[nodiscard]] std::string syslog_message(const AlertMessage& m,
+                                         unsigned facility,
+                                         const std::string& app_name,
                                          std::size_t max_bytes);
 
 class SyslogTransport final : public Transport {
@@ -27,8 +29,11 @@ public:
     /// Throws config::ConfigError for an address that does not parse or resolve.
     explicit SyslogTransport(const config::OutputConfig& cfg);
 
-    [[nodiscard]] SendResult send(const std::string& payload, const std::atomic<bool>& abort) override;
+    [[nodiscard]] SendResult send(const std::string& payload,
+                                  const std::atomic<bool>& abort) override;
+
     [[nodiscard]] const std::string& target() const override { return target_; }
+
     /// The largest message this transport sends (the formatter's bound).
     [[nodiscard]] std::size_t max_message() const { return max_message_; }
 

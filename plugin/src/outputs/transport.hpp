@@ -34,9 +34,12 @@ public:
     virtual ~Transport() = default;
 
     /// One attempt. Returns soon after `abort` becomes true and wakeup() is called.
-    [[nodiscard]] virtual SendResult send(const std::string& payload, const std::atomic<bool>& abort) = 0;
+    [[nodiscard]] virtual SendResult send(const std::string& payload,
+                                          const std::atomic<bool>& abort) = 0;
+
     /// Interrupts a send() in another thread so it rechecks `abort`. Thread-safe.
     virtual void wakeup() noexcept {}
+
     /// Where it sends, safe to log (scheme://host:port, or the syslog address).
     [[nodiscard]] virtual const std::string& target() const = 0;
 };

@@ -44,7 +44,8 @@ std::string normalise(std::string_view path, bool apply_dotdot) {
 }
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 /// `/proc/{self,thread-self,N}/fd/...` on an already normalised path.
@@ -68,13 +69,40 @@ bool fd_prefix(std::string_view p) {
 // Long options that take no value (the rest of the clients' and runtimes' options do). A value
 // that starts with '-' is not taken as one, so a flag missing here costs no later option.
 constexpr std::array kBoolLong = {
-    "--rm",          "--init",           "--privileged",    "--read-only",      "--detach",
-    "--interactive", "--tty",            "--publish-all",   "--no-healthcheck", "--oom-kill-disable",
-    "--quiet",       "--debug",          "--systemd-cgroup", "--no-new-privs",  "--no-pivot",
-    "--no-subreaper", "--tls",           "--tlsverify",     "--replace",        "--rmi",
-    "--read-only-tmpfs", "--http-proxy", "--no-hosts",      "--env-host",       "--null-io",
-    "--net-host",    "--help",           "--sig-proxy",     "--disable-content-trust", "--tls-verify",
-    "--privileged-without-host-devices", "--rootless",      "--passthrough",    "--preserve-fds-inherit",
+    "--rm",
+    "--init",
+    "--privileged",
+    "--read-only",
+    "--detach",
+    "--interactive",
+    "--tty",
+    "--publish-all",
+    "--no-healthcheck",
+    "--oom-kill-disable",
+    "--quiet",
+    "--debug",
+    "--systemd-cgroup",
+    "--no-new-privs",
+    "--no-pivot",
+    "--no-subreaper",
+    "--tls",
+    "--tlsverify",
+    "--replace",
+    "--rmi",
+    "--read-only-tmpfs",
+    "--http-proxy",
+    "--no-hosts",
+    "--env-host",
+    "--null-io",
+    "--net-host",
+    "--help",
+    "--sig-proxy",
+    "--disable-content-trust",
+    "--tls-verify",
+    "--privileged-without-host-devices",
+    "--rootless",
+    "--passthrough",
+    "--preserve-fds-inherit",
 };
 // Short options that take no value: -d -i -t -P -q -D -h.
 constexpr std::string_view kBoolShort = "ditPqDh";
@@ -85,13 +113,17 @@ struct VerbFlags {
     std::string_view short_flags;
     std::string_view long_flag;
 };
+
 constexpr VerbFlags kNoVerbFlags{};
 constexpr VerbFlags kStartFlags{"a", "--attach"};
 
 /// Reads the options at argv[i...] up to the first positional argument (or "--"); `i` is left
 /// on it. Every option is reported to `take`.
 template <typename Take>
-void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& take, const VerbFlags& verb = kNoVerbFlags) {
+void read_options(const std::vector<std::string>& argv,
+                  std::size_t& i,
+                  Take&& take,
+                  const VerbFlags& verb = kNoVerbFlags) {
     while (i < argv.size()) {
         const std::string& a = argv[i];
         if (a == "--") {
@@ -114,8 +146,9 @@ void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& t
                 take(CliOption{a.substr(0, eq), a.substr(eq + 1)});
                 continue;
             }
-            const bool is_bool = std::find(kBoolLong.begin(), kBoolLong.end(), a) != kBoolLong.end() ||
-                                 (!verb.long_flag.empty() && a == verb.long_flag);
+            const bool is_bool =
+                std::find(kBoolLong.begin(), kBoolLong.end(), a) != kBoolLong.end() ||
+                (!verb.long_flag.empty() && a == verb.long_flag);
             take(CliOption{a, is_bool ? std::nullopt : next_value()});
             continue;
         }
@@ -123,7 +156,8 @@ void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& t
         for (std::size_t k = 1; k < a.size(); ++k) {
             const char c = a[k];
             const std::string name{'-', c};
-            if (kBoolShort.find(c) != std::string_view::npos || verb.short_flags.find(c) != std::string_view::npos) {
+            if (kBoolShort.find(c) != std::string_view::npos ||
+                verb.short_flags.find(c) != std::string_view::npos) {
                 take(CliOption{name, std::nullopt});
                 continue;
             }
@@ -141,9 +175,11 @@ void read_options(const std::vector<std::string>& argv, std::size_t& i, Take&& t
     }
 }
 
-std::optional<std::string> next_positional(const std::vector<std::string>& argv, std::size_t& i,
+std::optional<std::string> next_positional(const std::vector<std::string>& argv,
+                                           std::size_t& i,
                                            const VerbFlags& verb = kNoVerbFlags) {
-    read_options(argv, i, [](const CliOption&) {}, verb);
+    read_options(
+        argv, i, [](const CliOption&) {}, verb);
     if (i < argv.size()) {
         return argv[i++];
     }
@@ -151,7 +187,8 @@ std::optional<std::string> next_positional(const std::vector<std::string>& argv,
 }
 
 /// `key=value,key=value` (docker/podman --mount, ctr --mount).
-std::optional<std::string> csv_field(std::string_view csv, std::initializer_list<std::string_view> keys) {
+std::optional<std::string> csv_field(std::string_view csv,
+                                     std::initializer_list<std::string_view> keys) {
     std::size_t i = 0;
     while (i <= csv.size()) {
         std::size_t j = csv.find(',', i);
@@ -174,19 +211,25 @@ std::optional<std::string> csv_field(std::string_view csv, std::initializer_list
 /// A path as a finding shows it: bounded (an argv element may be long).
 std::string shown(std::string_view path) {
     constexpr std::size_t kShownBytes = 256;
-    return path.size() <= kShownBytes ? std::string(path) : std::string(path.substr(0, kShownBytes)) + "...";
+    return path.size() <= kShownBytes ? std::string(path)
+                                      : std::string(path.substr(0, kShownBytes)) + "...";
 }
 
-void check_bind(std::vector<RequestFinding>& out, const std::string& source, const std::string& destination) {
+void check_bind(std::vector<RequestFinding>& out,
+                const std::string& source,
+                const std::string& destination) {
     if (host_sensitive_source(source)) {
         out.push_back({RequestKind::HostMount,
-                       "bind mount of " + shown(source) + (destination.empty() ? std::string() : " at " + shown(destination))});
+                       "bind mount of " + shown(source) +
+                           (destination.empty() ? std::string() : " at " + shown(destination))});
     }
 }
 
 void check_cwd(std::vector<RequestFinding>& out, const std::string& cwd, std::string_view how) {
     if (leaked_fd_path(cwd)) {
-        out.push_back({RequestKind::LeakedFdCwd, "working directory " + shown(cwd) + (how.empty() ? "" : " (" + std::string(how) + ")")});
+        out.push_back({RequestKind::LeakedFdCwd,
+                       "working directory " + shown(cwd) +
+                           (how.empty() ? "" : " (" + std::string(how) + ")")});
     }
 }
 
@@ -240,14 +283,17 @@ bool host_sensitive_source(std::string_view source) {
     if (std::find(kExact.begin(), kExact.end(), p) != kExact.end()) {
         return true;
     }
-    static constexpr std::array kPatterns = {"/run/user/*/podman/podman.sock", "/run/user/*/podman",
-                                             "/run/user/*/docker.sock", "/run/user/*"};
+    static constexpr std::array kPatterns = {"/run/user/*/podman/podman.sock",
+                                             "/run/user/*/podman",
+                                             "/run/user/*/docker.sock",
+                                             "/run/user/*"};
     return std::any_of(kPatterns.begin(), kPatterns.end(), [&](const char* pat) {
         return ::fnmatch(pat, p.c_str(), FNM_PATHNAME) == 0;
     });
 }
 
-std::optional<ClientCommand> client_command(const std::vector<std::string>& argv, std::size_t max_operands) {
+std::optional<ClientCommand> client_command(const std::vector<std::string>& argv,
+                                            std::size_t max_operands) {
     std::size_t i = 1;
     auto verb = next_positional(argv, i);
     if (!verb) {
@@ -262,7 +308,8 @@ std::optional<ClientCommand> client_command(const std::vector<std::string>& argv
     ClientCommand cmd;
     cmd.verb = std::move(*verb);
     const VerbFlags& flags = cmd.verb == "start" ? kStartFlags : kNoVerbFlags;
-    read_options(argv, i, [&](const CliOption& o) { cmd.options.push_back(o); }, flags);
+    read_options(
+        argv, i, [&](const CliOption& o) { cmd.options.push_back(o); }, flags);
     while (cmd.operands.size() < max_operands) {
         auto operand = next_positional(argv, i, flags);
         if (!operand) {
@@ -287,11 +334,17 @@ std::vector<RequestFinding> request_from_argv(const std::vector<std::string>& ar
             check_cwd(out, *o.value, o.name);
         } else if (o.name == "-v" || o.name == "--volume") {
             const auto colon = o.value->find(':');
-            check_bind(out, o.value->substr(0, colon),
-                       colon == std::string::npos ? std::string() : o.value->substr(colon + 1, o.value->find(':', colon + 1) - colon - 1));
+            check_bind(out,
+                       o.value->substr(0, colon),
+                       colon == std::string::npos
+                           ? std::string()
+                           : o.value->substr(colon + 1, o.value->find(':', colon + 1) - colon - 1));
         } else if (o.name == "--mount") {
             if (auto src = csv_field(*o.value, {"source", "src"})) {
-                check_bind(out, *src, csv_field(*o.value, {"target", "destination", "dst", "dest"}).value_or(""));
+                check_bind(
+                    out,
+                    *src,
+                    csv_field(*o.value, {"target", "destination", "dst", "dest"}).value_or(""));
             }
         }
     }

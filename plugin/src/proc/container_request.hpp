@@ -18,7 +18,8 @@ enum class RequestKind : std::uint32_t {
 
 struct RequestFinding {
     RequestKind kind;
-    std::string what;  ///< for the analyst: "working directory /proc/self/fd/7", "bind mount of / at /host"
+    /// for the analyst: "working directory /proc/self/fd/7", "bind mount of / at /host"
+    std::string what;
 };
 
 /// What a container's own spec says (the runtimes' state files, read off the engine thread):

@@ -24,14 +24,17 @@ bool plausible_id(std::string_view s) {
 }
 
 bool strip(std::string_view& s, std::string_view prefix, std::string_view suffix) {
-    if (s.size() < prefix.size() + suffix.size() || !s.starts_with(prefix) || !s.ends_with(suffix)) {
+    if (s.size() < prefix.size() + suffix.size() || !s.starts_with(prefix) ||
+        !s.ends_with(suffix)) {
         return false;
     }
     s = s.substr(prefix.size(), s.size() - prefix.size() - suffix.size());
     return true;
 }
 
-ContainerRef make(std::string_view id, std::string runtime, std::optional<std::string> ns = std::nullopt) {
+ContainerRef make(std::string_view id,
+                  std::string runtime,
+                  std::optional<std::string> ns = std::nullopt) {
     ContainerRef c;
     c.id = std::string(id);
     c.runtime = std::move(runtime);
@@ -64,13 +67,13 @@ std::optional<ContainerRef> from_path(
             return make(id, "containerd", "k8s.io");
         }
         id = c;
-        if ((strip(id, "crio-", ".scope") || strip(id, "crio-", "")) && !id.starts_with("conmon-") &&
-            is_hex(id)) {
+        if ((strip(id, "crio-", ".scope") || strip(id, "crio-", "")) &&
+            !id.starts_with("conmon-") && is_hex(id)) {
             return make(id, "cri-o");
         }
         id = c;
-        if ((strip(id, "libpod-", ".scope") || strip(id, "libpod-", "")) && !id.starts_with("conmon-") &&
-            is_hex(id)) {
+        if ((strip(id, "libpod-", ".scope") || strip(id, "libpod-", "")) &&
+            !id.starts_with("conmon-") && is_hex(id)) {
             return make(id, "podman");
         }
         if (c.size() == 64 && is_hex(c) && i > 0) {
@@ -203,7 +206,8 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
     const std::string_view name = base_name(argv[0]);
     std::size_t i = 1;
     while (i < argv.size() && argv[i].starts_with("-")) {
-        const bool has_value = global_option_takes_value(argv[i]) && argv[i].find('=') == std::string::npos;
+        const bool has_value =
+            global_option_takes_value(argv[i]) && argv[i].find('=') == std::string::npos;
         i += has_value ? 2 : 1;
     }
     if (i >= argv.size()) {
@@ -214,7 +218,8 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
     // BuildKit's executor runs its step containers with bundles under .../buildkit/executor/.
     bool buildkit = false;
     for (std::size_t j = i + 1; j + 1 < argv.size(); ++j) {
-        if ((argv[j] == "--bundle" || argv[j] == "-b") && argv[j + 1].find("/buildkit/") != std::string::npos) {
+        if ((argv[j] == "--bundle" || argv[j] == "-b") &&
+            argv[j + 1].find("/buildkit/") != std::string::npos) {
             buildkit = true;
         }
     }
@@ -240,7 +245,8 @@ std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::s
     ContainerRef c;
     c.id = *id;
     c.runtime = buildkit ? std::string("buildkit")
-                         : (name.empty() || !util::safe_component(name) ? std::string("runc") : std::string(name));
+                         : (name.empty() || !util::safe_component(name) ? std::string("runc")
+                                                                        : std::string(name));
     return c;
 }
 

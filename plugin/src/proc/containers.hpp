@@ -31,17 +31,20 @@ namespace adock::proc {
 /// Container identity from a containerd shim's argv (`-namespace NS -id ID`). Only meaningful
 /// for a process known to be the host's shim (by its executable's identity); ids and namespaces
 /// that are not one safe path component are refused.
-[[nodiscard]] std::optional<ContainerRef> container_from_shim_argv(const std::vector<std::string>& argv);
+[[nodiscard]] std::optional<ContainerRef> container_from_shim_argv(
+    const std::vector<std::string>& argv);
 
 /// Container identity from conmon's argv (`-c|--cid ID`, `-n|--name NAME`, `--exit-command`
 /// naming podman or not: podman or cri-o). Only for the host's conmon, by identity.
-[[nodiscard]] std::optional<ContainerRef> container_from_conmon_argv(const std::vector<std::string>& argv);
+[[nodiscard]] std::optional<ContainerRef> container_from_conmon_argv(
+    const std::vector<std::string>& argv);
 
 /// Container identity from an OCI runtime's argv (runc, crun, runsc, youki share the CLI):
 /// `run|create|restore [options] ID` and `exec [options] ID COMMAND...`. The runtime process
 /// itself runs on the host; the processes it starts (`runc init`, then the container's
 /// command) belong to container ID. Only for a process known to be the host's runtime.
-[[nodiscard]] std::optional<ContainerRef> container_from_runtime_argv(const std::vector<std::string>& argv);
+[[nodiscard]] std::optional<ContainerRef> container_from_runtime_argv(
+    const std::vector<std::string>& argv);
 
 /// What a process's executable is to the container machinery, decided by the engine from the
 /// identity of the host's files (rule lists oci_runtimes and container_managers), never names.
@@ -56,10 +59,12 @@ using RoleOf = std::function<RuntimeRole(const ProcessInfo&)>;
 
 /// Where container state files are, and whether they may be read (live hosts only).
 struct ContainerDirs {
-    std::string containerd_state;  ///< <ns>/<id>/config.json (the task's OCI bundle)
+    std::string containerd_state;   ///< <ns>/<id>/config.json (the task's OCI bundle)
     std::string docker_containers;  ///< <64-hex id>/config.v2.json
-    std::string podman_storage;     ///< overlay-containers/containers.json, <id>/userdata/config.json
-    std::string crio_state = "/run/containers/storage/overlay-containers";  ///< <id>/userdata/config.json
+    /// overlay-containers/containers.json, <id>/userdata/config.json
+    std::string podman_storage;
+    /// <id>/userdata/config.json
+    std::string crio_state = "/run/containers/storage/overlay-containers";
 };
 
 /// Names, images and pods of containers, read from the runtimes' state files on a thread of
@@ -72,11 +77,12 @@ public:
         std::optional<std::string> pod;
         std::optional<std::string> pod_namespace;
         std::optional<std::string> runtime;  ///< a better runtime name than the attribution's
-        bool image_build = false;             ///< a container an image build runs (docker build)
+        bool image_build = false;            ///< a container an image build runs (docker build)
         /// Its spec's working directory and the bind mounts that give it the host (only those:
         /// a spec with hundreds of harmless mounts cannot push one out of the bound).
         ContainerSpec spec;
     };
+
     explicit NameResolver(ContainerDirs dirs);
     NameResolver(const NameResolver&) = delete;
     NameResolver& operator=(const NameResolver&) = delete;
@@ -87,8 +93,10 @@ public:
     /// Engine thread, never blocks: the names when known; otherwise the lookup is queued (once)
     /// and nullopt returned. `pending` is set when a lookup is in flight for the container.
     std::optional<Names> lookup(const ContainerRef& ref, bool* pending = nullptr);
+
     /// Whether some lookup finished since the last call (engine thread).
     bool answered() { return answered_.exchange(false, std::memory_order_acq_rel); }
+
     /// Blocks until the queued lookups are done (end of a replay, tests), at most `ms`.
     void drain(unsigned ms);
 
@@ -103,10 +111,12 @@ private:
     util::BoundedQueue<ContainerRef> queue_;
     std::mutex mu_;
     std::condition_variable idle_;
+
     struct Entry {
         bool done = false;
         Names names;
     };
+
     std::unordered_map<std::string, Entry> cache_;  ///< guarded by mu_
     unsigned inflight_ = 0;                         ///< guarded by mu_
     std::atomic<bool> answered_{false};
@@ -123,17 +133,26 @@ public:
 
     /// The attribution of pid, deciding it (and its ancestors') if not yet done. `container`
     /// is filled for Attribution::Container.
-    Attribution attribute(ProcessTable& table, int pid, const RoleOf& role_of,
+    Attribution attribute(ProcessTable& table,
+                          int pid,
+                          const RoleOf& role_of,
                           std::optional<ContainerRef>* container = nullptr);
 
     /// The container a runtime process starts: its argv, with the namespace and runtime of the
     /// shim or conmon above it.
-    std::optional<ContainerRef> runtime_container(ProcessTable& table, const ProcessInfo& runtime,
+    std::optional<ContainerRef> runtime_container(ProcessTable& table,
+                                                  const ProcessInfo& runtime,
                                                   const RoleOf& role_of);
 
 private:
-    void decide(ProcessTable& table, ProcessInfo& child, const ProcessInfo* parent, const RoleOf& role_of);
-    void from_cgroup(ProcessTable& table, ProcessInfo& p, const ProcessInfo* fallback_parent, const RoleOf& role_of);
+    void decide(ProcessTable& table,
+                ProcessInfo& child,
+                const ProcessInfo* parent,
+                const RoleOf& role_of);
+    void from_cgroup(ProcessTable& table,
+                     ProcessInfo& p,
+                     const ProcessInfo* fallback_parent,
+                     const RoleOf& role_of);
     [[nodiscard]] bool is_containerd_task(std::string_view ns, std::string_view id) const;
 
     ContainerDirs dirs_;

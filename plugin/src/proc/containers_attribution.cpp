@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // ContainerResolver: attributing a process to a container or the host, from its cgroup when
 // /proc has it, else from its parent in the process table (a runtime, a shim, conmon).
-#include "proc/containers.hpp"
-
 #include <unordered_set>
 
+#include "proc/containers.hpp"
 #include "util/safe_read.hpp"
 
 namespace adock::proc {
@@ -43,10 +42,12 @@ bool ContainerResolver::is_containerd_task(std::string_view ns, std::string_view
         return false;
     }
     // Looked up beneath the state dir, never through a symlink.
-    return util::regular_beneath(dirs_.containerd_state, std::string(ns) + "/" + std::string(id) + "/config.json");
+    return util::regular_beneath(dirs_.containerd_state,
+                                 std::string(ns) + "/" + std::string(id) + "/config.json");
 }
 
-std::optional<ContainerRef> ContainerResolver::runtime_container(ProcessTable& table, const ProcessInfo& runtime,
+std::optional<ContainerRef> ContainerResolver::runtime_container(ProcessTable& table,
+                                                                 const ProcessInfo& runtime,
                                                                  const RoleOf& role_of) {
     auto ref = container_from_runtime_argv(runtime.argv);
     if (!ref) {
@@ -73,13 +74,17 @@ std::optional<ContainerRef> ContainerResolver::runtime_container(ProcessTable& t
     return ref;
 }
 
-void ContainerResolver::from_cgroup(ProcessTable& table, ProcessInfo& p, const ProcessInfo* fallback_parent,
+void ContainerResolver::from_cgroup(ProcessTable& table,
+                                    ProcessInfo& p,
+                                    const ProcessInfo* fallback_parent,
                                     const RoleOf& role_of) {
     if (table.use_proc()) {
-        if (auto text = read_proc_file(table.proc_root(), p.pid, "cgroup"); text && alive(table.proc_root(), p.pid)) {
-            auto ref = container_from_cgroup(*text, [this](std::string_view ns, std::string_view id) {
-                return is_containerd_task(ns, id);
-            });
+        if (auto text = read_proc_file(table.proc_root(), p.pid, "cgroup");
+            text && alive(table.proc_root(), p.pid)) {
+            auto ref =
+                container_from_cgroup(*text, [this](std::string_view ns, std::string_view id) {
+                    return is_containerd_task(ns, id);
+                });
             if (ref) {
                 p.attribution = Attribution::Container;
                 p.container = std::move(ref);
@@ -95,21 +100,25 @@ void ContainerResolver::from_cgroup(ProcessTable& table, ProcessInfo& p, const P
     }
     if (fallback_parent != nullptr) {
         const RuntimeRole r = role_of(*fallback_parent);
-        std::optional<ContainerRef> ref = r == RuntimeRole::Shim ? container_from_shim_argv(fallback_parent->argv)
-                                                                 : container_from_conmon_argv(fallback_parent->argv);
+        std::optional<ContainerRef> ref = r == RuntimeRole::Shim
+                                              ? container_from_shim_argv(fallback_parent->argv)
+                                              : container_from_conmon_argv(fallback_parent->argv);
         if (ref) {
             p.attribution = Attribution::Container;
             p.container = std::move(ref);
             return;
         }
-        p.attribution = fallback_parent->attribution == Attribution::Container ? Attribution::Unknown
-                                                                                : fallback_parent->attribution;
+        p.attribution = fallback_parent->attribution == Attribution::Container
+                            ? Attribution::Unknown
+                            : fallback_parent->attribution;
         return;
     }
     p.attribution = p.pid == 1 ? Attribution::Host : Attribution::Unknown;
 }
 
-void ContainerResolver::decide(ProcessTable& table, ProcessInfo& child, const ProcessInfo* parent,
+void ContainerResolver::decide(ProcessTable& table,
+                               ProcessInfo& child,
+                               const ProcessInfo* parent,
                                const RoleOf& role_of) {
     const RuntimeRole mine = role_of(child);
     if (parent == nullptr) {
@@ -150,10 +159,13 @@ void ContainerResolver::decide(ProcessTable& table, ProcessInfo& child, const Pr
         return;
     }
     child.attribution = parent->attribution;
-    child.container = parent->attribution == Attribution::Container ? parent->container : std::nullopt;
+    child.container =
+        parent->attribution == Attribution::Container ? parent->container : std::nullopt;
 }
 
-Attribution ContainerResolver::attribute(ProcessTable& table, int pid, const RoleOf& role_of,
+Attribution ContainerResolver::attribute(ProcessTable& table,
+                                         int pid,
+                                         const RoleOf& role_of,
                                          std::optional<ContainerRef>* container) {
     ProcessInfo* self = table.find(pid);
     if (self == nullptr) {

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // NameResolver: a container's names, image and spec facts (cwd, sensitive binds), read from the
 // runtime's state (docker, podman, CRI-O, containerd) on a worker thread, cached by container.
-#include "proc/containers.hpp"
-
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
 
+#include "proc/containers.hpp"
 #include "proc/containers_detail.hpp"
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
@@ -55,7 +54,9 @@ bool is_hex64(std::string_view s) {
     return s.size() == 64 && is_hex(s);
 }
 
-void add_if_sensitive(ContainerSpec& spec, const std::optional<std::string>& source, const std::optional<std::string>& destination) {
+void add_if_sensitive(ContainerSpec& spec,
+                      const std::optional<std::string>& source,
+                      const std::optional<std::string>& destination) {
     if (source && host_sensitive_source(*source)) {
         spec.add_bind(*source, destination.value_or(""));
     }
@@ -218,7 +219,8 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
     };
     if (ref.runtime == "docker" || ref.ns == "moby") {
         if (is_hex64(ref.id)) {
-            if (auto doc = parse_json(util::read_beneath(dirs_.docker_containers, ref.id + "/config.v2.json", kStateFileMax))) {
+            if (auto doc = parse_json(util::read_beneath(
+                    dirs_.docker_containers, ref.id + "/config.v2.json", kStateFileMax))) {
                 if (auto name = yaml_string((*doc)["Name"])) {
                     n.name = name->starts_with("/") ? name->substr(1) : *name;
                 }
@@ -227,7 +229,8 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
                 // image by bare id, no log file, health checks off. `docker run` gives a log
                 // path; a client could set all three only through the API (root already).
                 const YAML::Node hc = (*doc)["Config"]["Healthcheck"]["Test"];
-                const bool no_health = hc && hc.IsSequence() && hc.size() == 1 && yaml_string(hc[0]) == "NONE";
+                const bool no_health =
+                    hc && hc.IsSequence() && hc.size() == 1 && yaml_string(hc[0]) == "NONE";
                 const YAML::Node log = (*doc)["LogPath"];
                 const bool no_log = log && log.IsScalar() && log.Scalar().empty();
                 n.image_build = no_health && no_log && n.image && n.image->starts_with("sha256:");
@@ -237,7 +240,9 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
                 if (const YAML::Node mps = (*doc)["MountPoints"]; mps && mps.IsMap()) {
                     for (const auto& kv : mps) {
                         if (kv.second.IsMap()) {
-                            add_if_sensitive(n.spec, yaml_string(kv.second["Source"]), yaml_string(kv.second["Destination"]));
+                            add_if_sensitive(n.spec,
+                                             yaml_string(kv.second["Source"]),
+                                             yaml_string(kv.second["Destination"]));
                         }
                     }
                 }
@@ -246,7 +251,8 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
         n.runtime = "docker";
     } else if (ref.runtime == "podman") {
         if (is_hex64(ref.id)) {
-            if (auto doc = parse_json(util::read_beneath(dirs_.podman_storage, "overlay-containers/containers.json", kStateFileMax))) {
+            if (auto doc = parse_json(util::read_beneath(
+                    dirs_.podman_storage, "overlay-containers/containers.json", kStateFileMax))) {
                 if (doc->IsSequence()) {
                     for (const auto& c : *doc) {
                         if (yaml_string(c["id"]) != ref.id) {
@@ -269,7 +275,10 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
                     }
                 }
             }
-            if (auto spec = parse_json(util::read_beneath(dirs_.podman_storage, "overlay-containers/" + ref.id + "/userdata/config.json", kStateFileMax))) {
+            if (auto spec = parse_json(
+                    util::read_beneath(dirs_.podman_storage,
+                                       "overlay-containers/" + ref.id + "/userdata/config.json",
+                                       kStateFileMax))) {
                 oci_spec_facts(*spec, n.spec);
                 if (!n.name || !n.image) {
                     Names a;
@@ -283,12 +292,14 @@ NameResolver::Names NameResolver::read_names(const ContainerRef& ref) const {
         }
         n.runtime = "podman";
     } else if (ref.runtime == "cri-o" || ref.runtime == "cri") {
-        if (auto spec = parse_json(util::read_beneath(dirs_.crio_state, ref.id + "/userdata/config.json", kStateFileMax))) {
+        if (auto spec = parse_json(util::read_beneath(
+                dirs_.crio_state, ref.id + "/userdata/config.json", kStateFileMax))) {
             annotations((*spec)["annotations"]);
             oci_spec_facts(*spec, n.spec);
         }
     } else if (ref.ns) {
-        if (auto spec = parse_json(util::read_beneath(dirs_.containerd_state, *ref.ns + "/" + ref.id + "/config.json", kStateFileMax))) {
+        if (auto spec = parse_json(util::read_beneath(
+                dirs_.containerd_state, *ref.ns + "/" + ref.id + "/config.json", kStateFileMax))) {
             annotations((*spec)["annotations"]);
             oci_spec_facts(*spec, n.spec);
             if (!n.name && *ref.ns != "k8s.io") {

@@ -17,7 +17,8 @@ std::optional<std::string> ns_link(const std::string& path, std::string_view kin
         return std::nullopt;
     }
     std::string s(buf.data(), static_cast<std::size_t>(n));
-    if (!s.starts_with(kind) || s.size() <= kind.size() + 2 || s[kind.size()] != ':' || s.back() != ']') {
+    if (!s.starts_with(kind) || s.size() <= kind.size() + 2 || s[kind.size()] != ':' ||
+        s.back() != ']') {
         return std::nullopt;
     }
     return s;
@@ -26,12 +27,13 @@ std::optional<std::string> ns_link(const std::string& path, std::string_view kin
 }  // namespace
 
 const std::set<std::string>& namespace_kinds() {
-    static const std::set<std::string> kinds{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"};
+    static const std::set<std::string> kinds{
+        "cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"};
     return kinds;
 }
 
-std::optional<std::vector<std::string>> namespaces_shared_with_self(const std::string& proc_root, int pid,
-                                                                    const std::set<std::string>& kinds) {
+std::optional<std::vector<std::string>> namespaces_shared_with_self(
+    const std::string& proc_root, int pid, const std::set<std::string>& kinds) {
     if (pid <= 0) {
         return std::nullopt;
     }

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "proc/process_table.hpp"
 
-#include "util/audit_dev.hpp"
-#include "util/unique_fd.hpp"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -14,6 +11,9 @@
 #include <charconv>
 #include <cstdio>
 #include <unordered_set>
+
+#include "util/audit_dev.hpp"
+#include "util/unique_fd.hpp"
 
 namespace adock::proc {
 namespace {
@@ -54,7 +54,9 @@ bool is_prefix(const std::vector<std::string>& title, const std::vector<std::str
 
 void bound_entry_argv(ProcessInfo& p, audit::ArgvBudget budget) {
     if (audit::argv_bytes(p.argv) <= budget.total_bytes &&
-        std::none_of(p.argv.begin(), p.argv.end(), [&](const std::string& a) { return a.size() > budget.arg_bytes; })) {
+        std::none_of(p.argv.begin(), p.argv.end(), [&](const std::string& a) {
+            return a.size() > budget.arg_bytes;
+        })) {
         return;
     }
     audit::BoundedArgv b = audit::bound_argv(p.argv, budget, p.argv_sha256, p.argv_argc);
@@ -67,7 +69,9 @@ void bound_entry_argv(ProcessInfo& p, audit::ArgvBudget budget) {
 ProcessTable::ProcessTable(const config::ProcessTableConfig& cfg, std::string proc_root)
     : cfg_(cfg), proc_root_(std::move(proc_root)) {}
 
-void ProcessTable::touch(Slot& slot) { lru_.splice(lru_.begin(), lru_, slot.lru); }
+void ProcessTable::touch(Slot& slot) {
+    lru_.splice(lru_.begin(), lru_, slot.lru);
+}
 
 ProcessInfo& ProcessTable::insert(ProcessInfo info) {
     bound_entry_argv(info, {cfg_.max_argv_bytes, cfg_.max_arg_bytes});
@@ -104,7 +108,9 @@ ProcessInfo* ProcessTable::peek(int pid) {
     return it == by_pid_.end() ? nullptr : &it->second.info;
 }
 
-ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<ProcessInfo>* previous, bool* forked) {
+ProcessInfo* ProcessTable::observe(const audit::Event& ev,
+                                   std::optional<ProcessInfo>* previous,
+                                   bool* forked) {
     if (forked != nullptr) {
         *forked = false;
     }
@@ -130,7 +136,8 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
             }
         }
         // Who asked for it: the same process's before its exec, else its parent's.
-        if (auto it = by_pid_.find(ev.pid); it != by_pid_.end() && it->second.info.ppid == ev.ppid) {
+        if (auto it = by_pid_.find(ev.pid);
+            it != by_pid_.end() && it->second.info.ppid == ev.ppid) {
             p.initiator = it->second.info.initiator;
         } else if (auto pit = by_pid_.find(ev.ppid); pit != by_pid_.end()) {
             p.initiator = pit->second.info.initiator;
@@ -195,7 +202,9 @@ ProcessInfo* ProcessTable::observe(const audit::Event& ev, std::optional<Process
 
 FileId ProcessTable::image_of(int pid) const {
     const std::string exe_path = proc_root_ + "/" + std::to_string(pid) + "/exe";
+
     struct stat st {};
+
     if (::stat(exe_path.c_str(), &st) != 0) {
         return {};
     }
@@ -225,7 +234,9 @@ std::optional<ProcessInfo> ProcessTable::read_proc(int pid) const {
         const auto start = pos + 1;
         const auto end = rest.find(' ', start);
         int ppid = -1;
-        std::from_chars(rest.data() + start, rest.data() + (end == std::string_view::npos ? rest.size() : end), ppid);
+        std::from_chars(rest.data() + start,
+                        rest.data() + (end == std::string_view::npos ? rest.size() : end),
+                        ppid);
         p.ppid = ppid;
     }
     std::array<char, 4096> link{};

@@ -82,7 +82,8 @@ struct ProcessTableStats {
     unsigned long long proc_reads = 0;
     unsigned long long proc_misses = 0;
     unsigned long long evictions = 0;
-    unsigned long long reused_pids = 0;  ///< entries replaced: the pid now belongs to another process
+    /// entries replaced: the pid now belongs to another process
+    unsigned long long reused_pids = 0;
 };
 
 /// Bounded table of processes, learned from the stream first and /proc second.
@@ -96,7 +97,8 @@ public:
     /// event fills in a process we have not seen, or one whose pid was reused (another
     /// executable, or another parent than the entry's). Returns the entry for ev.pid, or null.
     /// `previous`: for an exec, the entry the pid had before (same process), moved out.
-    ProcessInfo* observe(const audit::Event& ev, std::optional<ProcessInfo>* previous = nullptr,
+    ProcessInfo* observe(const audit::Event& ev,
+                         std::optional<ProcessInfo>* previous = nullptr,
                          bool* forked = nullptr);
 
     /// The entry for pid without reading /proc (null when the table does not hold it).
@@ -114,8 +116,11 @@ public:
     std::vector<const ProcessInfo*> ancestry(int ppid, unsigned depth);
 
     [[nodiscard]] ProcessTableStats stats() const;
+
     [[nodiscard]] const std::string& proc_root() const { return proc_root_; }
+
     [[nodiscard]] bool use_proc() const { return cfg_.use_proc; }
+
     void set_config(const config::ProcessTableConfig& cfg) { cfg_ = cfg; }
 
     /// Reads /proc/<pid> into a ProcessInfo (exposed for tests with a fake proc root).
@@ -128,6 +133,7 @@ private:
         ProcessInfo info;
         std::list<int>::iterator lru;
     };
+
     ProcessInfo& insert(ProcessInfo info);
     void touch(Slot& slot);
 

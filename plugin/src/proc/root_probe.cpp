@@ -24,8 +24,8 @@
 #include "util/dir_stream.hpp"
 #include "util/log.hpp"
 #include "util/safe_read.hpp"
-#include "util/unique_fd.hpp"
 #include "util/thread_name.hpp"
+#include "util/unique_fd.hpp"
 
 namespace adock::proc {
 
@@ -43,9 +43,14 @@ std::string key_of(const std::string& container, const std::string& dev, std::ui
 /// `path` (absolute, as a rule names it) opened inside the root `root_fd`: symlinks are
 /// followed as the container would, but never out of its root and never through /proc magic.
 util::UniqueFd open_in_root(int root_fd, const std::string& path, int flags) {
-    const std::string rel = path.find_first_not_of('/') == std::string::npos ? "." : path.substr(path.find_first_not_of('/'));
-    return util::openat2(root_fd, rel.c_str(), static_cast<std::uint64_t>(static_cast<unsigned>(flags | O_NOCTTY | O_NONBLOCK)),
-                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    const std::string rel = path.find_first_not_of('/') == std::string::npos
+                                ? "."
+                                : path.substr(path.find_first_not_of('/'));
+    return util::openat2(
+        root_fd,
+        rel.c_str(),
+        static_cast<std::uint64_t>(static_cast<unsigned>(flags | O_NOCTTY | O_NONBLOCK)),
+        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 }  // namespace
@@ -55,6 +60,7 @@ struct RootProbe::Shared {
         std::string container;
         int pid = 0;
     };
+
     struct Container {
         enum class State { Queued, Done, Failed } state = State::Queued;
         unsigned attempts = 0;
@@ -70,13 +76,13 @@ struct RootProbe::Shared {
     util::BoundedQueue<Job> queue{64};
     std::mutex mu;
     std::condition_variable idle;
-    std::vector<std::string> paths;                          ///< guarded by mu
-    std::unordered_map<std::string, Container> containers;   ///< guarded by mu
-    std::deque<std::string> order;                           ///< containers, oldest first; mu
-    std::unordered_map<std::string, std::string> by_id;      ///< key_of -> path; mu
-    unsigned inflight = 0;                                   ///< guarded by mu
-    bool stopped = false;                                    ///< the worker returned; mu
-    Stats stats;                                             ///< guarded by mu
+    std::vector<std::string> paths;                         ///< guarded by mu
+    std::unordered_map<std::string, Container> containers;  ///< guarded by mu
+    std::deque<std::string> order;                          ///< containers, oldest first; mu
+    std::unordered_map<std::string, std::string> by_id;     ///< key_of -> path; mu
+    unsigned inflight = 0;                                  ///< guarded by mu
+    bool stopped = false;                                   ///< the worker returned; mu
+    Stats stats;                                            ///< guarded by mu
 
     void forget_oldest() {
         const std::string victim = order.front();
@@ -103,7 +109,8 @@ struct RootProbe::Shared {
             try {
                 probe(*job);
             } catch (const std::exception& e) {
-                log::warning(std::string("containers: probing a container's root failed: ") + e.what());
+                log::warning(std::string("containers: probing a container's root failed: ") +
+                             e.what());
                 const std::scoped_lock lock(mu);
                 if (auto it = containers.find(job->container); it != containers.end()) {
                     it->second.state = Container::State::Failed;
@@ -124,12 +131,16 @@ struct RootProbe::Shared {
         const std::string root_path = proc_root + "/" + std::to_string(job.pid) + "/root";
         // The host's root is the plugin's own (pid 1's may be out of reach).
         const util::UniqueFd host(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+
         struct stat hs {};
+
         const bool host_known = host.valid() && ::fstat(host.get(), &hs) == 0;
         // A process gone, or one whose root is the host's (a reused pid, a process not yet
         // past the runtime's pivot_root): nothing to learn about the container now.
         const util::UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+
         struct stat rs {};
+
         const bool usable = root.valid() && ::fstat(root.get(), &rs) == 0 &&
                             (!host_known || rs.st_dev != hs.st_dev || rs.st_ino != hs.st_ino);
         std::vector<std::string> patterns;
@@ -140,16 +151,21 @@ struct RootProbe::Shared {
         std::vector<std::pair<std::string, std::string>> found;  // key, path
         if (usable) {
             for (const auto& pat : patterns) {
-                if (pat.empty() || pat.front() != '/' || pat.find_first_of("*?[") != std::string::npos) {
+                if (pat.empty() || pat.front() != '/' ||
+                    pat.find_first_of("*?[") != std::string::npos) {
                     continue;
                 }
                 const bool dir = pat.back() == '/';
-                const util::UniqueFd fd = open_in_root(root.get(), pat, dir ? O_RDONLY | O_DIRECTORY : O_PATH);
+                const util::UniqueFd fd =
+                    open_in_root(root.get(), pat, dir ? O_RDONLY | O_DIRECTORY : O_PATH);
+
                 struct stat st {};
+
                 if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
                     continue;
                 }
-                found.emplace_back(key_of(job.container, util::audit_dev(st.st_dev), st.st_ino), pat);
+                found.emplace_back(key_of(job.container, util::audit_dev(st.st_dev), st.st_ino),
+                                   pat);
                 if (!dir) {
                     continue;
                 }
@@ -159,7 +175,8 @@ struct RootProbe::Shared {
                     continue;
                 }
                 std::size_t n = 0;
-                // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread reads.
+                // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other
+                // thread reads.
                 while (const dirent* e = ::readdir(d.get())) {
                     const std::string_view name(e->d_name);
                     if (name == "." || name == "..") {
@@ -168,8 +185,11 @@ struct RootProbe::Shared {
                     if (++n > limits.entries_per_dir) {
                         break;
                     }
+
                     struct stat es {};
-                    if (::fstatat(::dirfd(d.get()), e->d_name, &es, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(es.st_mode)) {
+
+                    if (::fstatat(::dirfd(d.get()), e->d_name, &es, AT_SYMLINK_NOFOLLOW) != 0 ||
+                        S_ISLNK(es.st_mode)) {
                         continue;
                     }
                     std::string path = pat;
@@ -177,7 +197,8 @@ struct RootProbe::Shared {
                     if (S_ISDIR(es.st_mode)) {
                         path.push_back('/');
                     }
-                    found.emplace_back(key_of(job.container, util::audit_dev(es.st_dev), es.st_ino), std::move(path));
+                    found.emplace_back(key_of(job.container, util::audit_dev(es.st_dev), es.st_ino),
+                                       std::move(path));
                 }
             }
         }
@@ -259,7 +280,8 @@ void RootProbe::request(const std::string& container, int pid) {
     }
 }
 
-std::optional<std::string> RootProbe::find(const std::string& container, const std::string& dev,
+std::optional<std::string> RootProbe::find(const std::string& container,
+                                           const std::string& dev,
                                            std::uint64_t inode) const {
     if (inode == 0 || dev.empty()) {
         return std::nullopt;
@@ -276,7 +298,8 @@ std::optional<std::string> RootProbe::find(const std::string& container, const s
 bool RootProbe::await(const std::string& container, unsigned ms) {
     std::unique_lock lock(s_->mu);
     auto it = s_->containers.find(container);
-    if (it == s_->containers.end() || it->second.state != Shared::Container::State::Queued || it->second.no_wait) {
+    if (it == s_->containers.end() || it->second.state != Shared::Container::State::Queued ||
+        it->second.no_wait) {
         return it != s_->containers.end() && it->second.state == Shared::Container::State::Done;
     }
     const bool done = s_->idle.wait_for(lock, std::chrono::milliseconds(ms), [&] {
@@ -305,6 +328,5 @@ RootProbe::Stats RootProbe::stats() const {
     const std::scoped_lock lock(s_->mu);
     return s_->stats;
 }
-
 
 }  // namespace adock::proc

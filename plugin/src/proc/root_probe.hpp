@@ -34,7 +34,10 @@ public:
     /// `proc_root` is /proc (tests: a directory of their own); `paths` the patterns of the
     /// path rules: a directory ends in '/', anything else is one file.
     RootProbe(std::string proc_root, std::vector<std::string> paths, Limits limits);
-    RootProbe(std::string proc_root, std::vector<std::string> paths) : RootProbe(std::move(proc_root), std::move(paths), Limits{}) {}
+
+    RootProbe(std::string proc_root, std::vector<std::string> paths)
+        : RootProbe(std::move(proc_root), std::move(paths), Limits{}) {}
+
     RootProbe(const RootProbe&) = delete;
     RootProbe& operator=(const RootProbe&) = delete;
     RootProbe(RootProbe&&) = delete;
@@ -45,7 +48,8 @@ public:
     /// container, past the runtime's setup) unless it is done, in flight or out of attempts.
     void request(const std::string& container, int pid);
     /// Engine thread: the path (a directory ends in '/') the container's root has at dev/inode.
-    [[nodiscard]] std::optional<std::string> find(const std::string& container, const std::string& dev,
+    [[nodiscard]] std::optional<std::string> find(const std::string& container,
+                                                  const std::string& dev,
                                                   std::uint64_t inode) const;
     /// Engine thread: waits (at most `ms`, and only once per container if that runs out) for a
     /// probe in flight, so that a container's first file events after its start are judged with
@@ -57,12 +61,14 @@ public:
     void drain(unsigned ms);
 
     struct Stats {
-        std::uint64_t probed = 0;     ///< probes that read a container's root
-        std::uint64_t failed = 0;     ///< probes whose process was gone or whose root was the host's
-        std::uint64_t identities = 0; ///< dev/inodes learned
-        std::uint64_t dropped = 0;    ///< requests refused (queue full)
-        std::uint64_t timeouts = 0;   ///< engine waits that ran out (a slow root)
+        std::uint64_t probed = 0;  ///< probes that read a container's root
+        /// probes whose process was gone or whose root was the host's
+        std::uint64_t failed = 0;
+        std::uint64_t identities = 0;  ///< dev/inodes learned
+        std::uint64_t dropped = 0;     ///< requests refused (queue full)
+        std::uint64_t timeouts = 0;    ///< engine waits that ran out (a slow root)
     };
+
     [[nodiscard]] Stats stats() const;
 
 private:

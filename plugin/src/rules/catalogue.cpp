@@ -9,6 +9,7 @@ namespace adock::rules {
 
 std::shared_ptr<const RuleSet> load_catalogue(const std::string& dir, bool dir_is_default) {
     struct stat st {};
+
     if (dir_is_default && ::stat(dir.c_str(), &st) != 0) {
         return load_rules_texts(builtin_catalogue());
     }
@@ -17,7 +18,8 @@ std::shared_ptr<const RuleSet> load_catalogue(const std::string& dir, bool dir_i
 
 std::string describe_origin(const RuleSet& set) {
     const bool builtin = !set.files.empty() && set.files.front().starts_with("built-in:");
-    const std::string n = std::to_string(set.files.size()) + " file" + (set.files.size() == 1 ? "" : "s");
+    const std::string n =
+        std::to_string(set.files.size()) + " file" + (set.files.size() == 1 ? "" : "s");
     if (builtin) {
         return "the built-in catalogue (" + n + ", no rules directory installed)";
     }

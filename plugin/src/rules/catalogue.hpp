@@ -18,7 +18,8 @@ namespace adock::rules {
 /// The rules in `dir` when it exists; when it does not and `dir_is_default` (the config did not
 /// name one), the built-in catalogue. An explicitly named directory that is missing is an error
 /// (config::ConfigError).
-[[nodiscard]] std::shared_ptr<const RuleSet> load_catalogue(const std::string& dir, bool dir_is_default);
+[[nodiscard]] std::shared_ptr<const RuleSet> load_catalogue(const std::string& dir,
+                                                            bool dir_is_default);
 
 /// Where a rule set came from, for --check and the start-up log: a directory or the built-in
 /// catalogue.

@@ -5,8 +5,6 @@
 // an event teaches), engine_conditions.cpp (whether a rule's conditions hold),
 // engine_alerts.cpp (building and sending alerts), engine_aggregate.cpp (folding repeats),
 // engine_integrity.cpp (the integrity monitor's and image comparisons' results).
-#include "rules/engine_context.hpp"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 
 #include "integrity/image_diff_worker.hpp"
 #include "integrity/monitor.hpp"
+#include "rules/engine_context.hpp"
 #include "util/audit_dev.hpp"
 
 namespace adock::rules {
@@ -55,25 +54,28 @@ Engine::Engine(const config::Config& cfg,
       out_(out),
       clock_(clock),
       table_(cfg.processes, cfg.proc_root),
-      containers_(proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir}),
+      containers_(proc::ContainerDirs{
+          cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir}),
       host_identities_(cfg.processes.use_proc),
       limiter_(cfg.engine.alert_rate_burst, cfg.engine.alert_rate_window_s),
       path_patterns_(collect_path_patterns(*rules_)) {
     if (cfg.processes.use_proc) {
-        names_ = std::make_unique<proc::NameResolver>(
-            proc::ContainerDirs{cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
+        names_ = std::make_unique<proc::NameResolver>(proc::ContainerDirs{
+            cfg.containerd_state_dir, cfg.docker_containers_dir, cfg.podman_storage_dir});
         probe_ = std::make_unique<proc::RootProbe>(cfg.proc_root, path_patterns_.patterns());
     }
     role_fn_ = [this](const proc::ProcessInfo& p) { return role_of(p); };
     written_.max_entries = kMaxWrittenFiles;
     if (cfg.processes.use_proc) {
         struct stat st {};
+
         if (::stat("/", &st) == 0) {
             host_root_.emplace(util::audit_dev(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
         }
         if (auto roots = integrity::image_storage_roots(cfg); !roots.empty()) {
             integrity::ImageDiffLimits limits;
-            limits.max_hash_bytes = static_cast<std::uint64_t>(cfg.integrity.max_file_mb) * 1024 * 1024;
+            limits.max_hash_bytes =
+                static_cast<std::uint64_t>(cfg.integrity.max_file_mb) * 1024 * 1024;
             image_diff_ = std::make_unique<integrity::ImageDiffWorker>(std::move(roots), limits);
         }
     }
@@ -138,7 +140,8 @@ proc::RuntimeRole Engine::role_of(const proc::ProcessInfo& p) const {
     return proc::RuntimeRole::Manager;
 }
 
-std::optional<std::string> Engine::match_proc(const ProgramList& list, const proc::ProcessInfo& p) const {
+std::optional<std::string> Engine::match_proc(const ProgramList& list,
+                                              const proc::ProcessInfo& p) const {
     if (p.image.second != 0) {
         if (host_identities_) {
             return list.match_identity(p.image);  // live: the host's file, whatever it is called
@@ -160,7 +163,8 @@ std::optional<std::string> Engine::match_proc(const ProgramList& list, const pro
         const proc::ProcessInfo* up = &p;
         for (int depth = 0; up != nullptr && up->image_inherited && depth < 16; ++depth) {
             up = table_.peek(up->ppid);
-            if (up != nullptr && up->image == p.image && (seen->contains(up->exe) || up->runtime_clone)) {
+            if (up != nullptr && up->image == p.image &&
+                (seen->contains(up->exe) || up->runtime_clone)) {
                 return seen->contains(up->exe) ? up->exe : *seen->begin();
             }
         }
@@ -208,13 +212,13 @@ std::vector<std::string> collect_path_patterns(const RuleSet& rules) {
 }  // namespace
 
 std::size_t Engine::rule_count() const {
-    return static_cast<std::size_t>(std::count_if(rules_->rules.begin(), rules_->rules.end(), [](const Rule& r) {
-        return r.enabled;
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        rules_->rules.begin(), rules_->rules.end(), [](const Rule& r) { return r.enabled; }));
 }
 
 const std::string& Engine::syscall_of(const audit::Event& ev) {
-    const std::uint64_t k = (static_cast<std::uint64_t>(ev.arch) << 32U) | static_cast<std::uint32_t>(ev.syscall);
+    const std::uint64_t k =
+        (static_cast<std::uint64_t>(ev.arch) << 32U) | static_cast<std::uint32_t>(ev.syscall);
     auto it = syscall_names_.find(k);
     if (it != syscall_names_.end()) {
         return it->second;
@@ -269,8 +273,8 @@ void Engine::on_event(const audit::Event& ev) {
     }
     learn_identities(ev);
     note_container_write(ev);
-    if (seccomp_observer_ &&
-        (ev.seccomp || (ev.has_syscall && ev.pid > 0 && (!seccomp_waits_ || seccomp_waits_(ev.pid))))) {
+    if (seccomp_observer_ && (ev.seccomp || (ev.has_syscall && ev.pid > 0 &&
+                                             (!seccomp_waits_ || seccomp_waits_(ev.pid))))) {
         std::optional<ContainerRef> ref;
         const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
         seccomp_observer_(ev, a, ref);

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,13 +27,12 @@
 namespace adock::integrity {
 class IntegrityMonitor;
 class ImageDiffWorker;
-}
+}  // namespace adock::integrity
 
 namespace adock::rules {
 
 /// gethostname(), "unknown" when it fails: the host alerts name when the config does not.
 [[nodiscard]] std::string local_host_name();
-
 
 /// image_diff: alerts compared with their container's image (integrity/image_diff_worker.hpp).
 struct ImageDiffStats {
@@ -47,20 +46,21 @@ struct EngineStats {
     unsigned long long exec_events = 0;
     unsigned long long rule_tests = 0;  ///< rules tested against events (after the index)
     unsigned long long matches = 0;
-    unsigned long long suppressed = 0;  ///< matched, then an exception applied
-    unsigned long long aggregated = 0;  ///< matches folded into an aggregate alert
-    unsigned long long content_checks = 0;   ///< handed to the integrity monitor
-    unsigned long long content_skipped = 0;  ///< no monitor (integrity off, or a replay)
+    unsigned long long suppressed = 0;            ///< matched, then an exception applied
+    unsigned long long aggregated = 0;            ///< matches folded into an aggregate alert
+    unsigned long long content_checks = 0;        ///< handed to the integrity monitor
+    unsigned long long content_skipped = 0;       ///< no monitor (integrity off, or a replay)
     unsigned long long attributed_container = 0;  ///< execs attributed to a container
     unsigned long long attributed_host = 0;       ///< execs attributed to the host
     unsigned long long attributed_unknown = 0;    ///< execs whose attribution nothing tells
     unsigned long long runtime_clones = 0;        ///< runtime self re-executions recognised
     unsigned long long identities_learned = 0;    ///< replays: runtime files learned from execs
     unsigned long long names_waited = 0;          ///< alerts held for a container's names
-    unsigned long long rate_limited = 0;     ///< alerts held back by the per-source rate limit
-    unsigned long long rate_summaries = 0;   ///< alerts that report what the rate limit held back
+    unsigned long long rate_limited = 0;          ///< alerts held back by the per-source rate limit
+    unsigned long long rate_summaries = 0;  ///< alerts that report what the rate limit held back
     unsigned long long syscall_names_uncached = 0;  ///< syscall numbers libaudit does not name
-    unsigned long long identity_matches = 0;  ///< path rules matched through another name (dev/inode)
+    /// path rules matched through another name (dev/inode)
+    unsigned long long identity_matches = 0;
     unsigned long long spec_waits = 0;         ///< runtime execs held for their container's spec
     unsigned long long spec_wait_dropped = 0;  ///< ... not held: the bound was full
     unsigned long long spec_unanswered = 0;    ///< ... whose spec was not read in time
@@ -99,9 +99,10 @@ public:
     /// observer waits for that process's attribution (every one without `waits`), with the
     /// acting process's attribution (--seccomp-profile, and the live plugin's learning): the
     /// attribution is computed only then, not for every event.
-    using SeccompObserver =
-        std::function<void(const audit::Event&, proc::Attribution, const std::optional<ContainerRef>&)>;
+    using SeccompObserver = std::function<void(
+        const audit::Event&, proc::Attribution, const std::optional<ContainerRef>&)>;
     using SeccompWaits = std::function<bool(int pid)>;
+
     void set_seccomp_observer(SeccompObserver f, SeccompWaits waits = {}) {
         seccomp_observer_ = std::move(f);
         seccomp_waits_ = std::move(waits);
@@ -109,6 +110,7 @@ public:
 
     /// The integrity monitor deciding `content` conditions (null: they never hold).
     void set_integrity(integrity::IntegrityMonitor* monitor) { integrity_ = monitor; }
+
     /// Sends the alerts whose content condition the monitor found to hold.
     void collect_verdicts();
     /// Sends the alerts compared with their container's image (image_diff rules, live).
@@ -118,15 +120,26 @@ public:
     void reconfigure(const config::Config& cfg, std::shared_ptr<const RuleSet> rules);
 
     [[nodiscard]] const EngineStats& stats() const { return stats_; }
+
     [[nodiscard]] const InitiatorStats& initiator_stats() const { return initiators_.stats(); }
+
     /// Client requests waiting for a runtime start, and their bytes.
     [[nodiscard]] std::size_t initiator_pending() const { return initiators_.pending(); }
-    [[nodiscard]] std::size_t initiator_pending_bytes() const { return initiators_.pending_bytes(); }
+
+    [[nodiscard]] std::size_t initiator_pending_bytes() const {
+        return initiators_.pending_bytes();
+    }
+
     [[nodiscard]] proc::ProcessTableStats process_stats() const { return table_.stats(); }
+
     /// The image comparisons' figures (all zero when they do not run: replays, use_proc off).
     [[nodiscard]] ImageDiffStats image_diff_stats() const;
+
     /// The root probe's figures (all zero when it does not run: replays, use_proc off).
-    [[nodiscard]] proc::RootProbe::Stats probe_stats() const { return probe_ ? probe_->stats() : proc::RootProbe::Stats{}; }
+    [[nodiscard]] proc::RootProbe::Stats probe_stats() const {
+        return probe_ ? probe_->stats() : proc::RootProbe::Stats{};
+    }
+
     /// Waits for the queued name reads (tests), at most `ms`: what waits on them (a start's
     /// initiator, parked alerts) is then decided by them, not by the wall clock's 300 ms.
     void drain_names(unsigned ms) {
@@ -134,19 +147,23 @@ public:
             names_->drain(ms);
         }
     }
+
     /// Waits for the queued root probes (tests), at most `ms`.
     void drain_probes(unsigned ms) {
         if (probe_) {
             probe_->drain(ms);
         }
     }
+
     [[nodiscard]] std::size_t rule_count() const;
+
     /// Syscall names cached (bounded; tests).
     [[nodiscard]] std::size_t syscall_names_cached() const { return syscall_names_.size(); }
 
 private:
     struct Context;
     struct Match;
+
     struct Parked {
         Alert alert;
         std::chrono::steady_clock::time_point until;
@@ -154,6 +171,7 @@ private:
         /// when the alert is released.
         std::shared_ptr<const proc::InitiatorSlot> initiator;
     };
+
     /// A runtime's create of a container whose start and run requests wait (live) for the
     /// container's name and image (at most kNameWait, kMaxStartWaits).
     struct StartWait {
@@ -162,6 +180,7 @@ private:
         std::shared_ptr<proc::InitiatorSlot> slot;
         std::chrono::steady_clock::time_point until;
     };
+
     /// A runtime exec a container_request rule waits on: the container's spec is being read.
     struct SpecWait {
         std::string rule_id;
@@ -169,30 +188,38 @@ private:
         audit::Event event;      ///< bounded (audit::bound_event)
         std::chrono::steady_clock::time_point until;
     };
+
     struct Aggregation {
-        Alert last;                        ///< the latest repeat (argv cut to kWindowArgvBytes)
-        unsigned long long repeats = 0;    ///< matches after the first
+        Alert last;                      ///< the latest repeat (argv cut to kWindowArgvBytes)
+        unsigned long long repeats = 0;  ///< matches after the first
         /// Distinct values of the rule's aggregate.distinct fields, the first match's included:
         /// the summary shows what the repeats were, not only the last.
         std::vector<DistinctTracker> distinct;
-        std::int64_t end_sec = 0;          ///< window end, stream time
+        std::int64_t end_sec = 0;                        ///< window end, stream time
         std::chrono::steady_clock::time_point end_wall;  ///< window end, wall clock
         unsigned window_s = 0;
     };
+
     /// Files and directories of interest by identity (issue 11, M2): a path that lexically
     /// matches a rule's `path` pattern, seen in a PATH record with its dev/inode (an exec of
     /// /usr/bin/passwd, a PARENT item naming /usr/bin), so a later write to the same inode by
     /// another name (a symlinked directory, a hard link) matches the rule too.
     struct FileIdentities {
         /// `scope`: the container's id ("" on the host): each container names its own files.
-        void learn(const std::string& scope, const std::string& dev, std::uint64_t inode, std::string path);
-        [[nodiscard]] const std::string* find(const std::string& scope, const std::string& dev, std::uint64_t inode) const;
+        void learn(const std::string& scope,
+                   const std::string& dev,
+                   std::uint64_t inode,
+                   std::string path);
+        [[nodiscard]] const std::string* find(const std::string& scope,
+                                              const std::string& dev,
+                                              std::uint64_t inode) const;
         std::unordered_map<std::string, std::string> by_id;  ///< "scope\x1fdev/inode" -> path
-        std::deque<std::string> order;                         ///< oldest first, for eviction
+        std::deque<std::string> order;                       ///< oldest first, for eviction
         static constexpr std::size_t kMax = 4096;
         std::size_t max_entries = kMax;
         static constexpr std::size_t kMaxPathBytes = 1024;
     };
+
     void learn_identities(const audit::Event& ev);
     /// Files a container's own processes wrote, created or chmod'ed (not the runtime's setup),
     /// by the container and dev/inode: an exec of one is drift (container_drift_exec).
@@ -211,7 +238,9 @@ private:
     /// Writes only the event's lazily computed facts into `ctx`, never what a rule matched.
     [[nodiscard]] std::optional<Match> holds(const Conditions& c, Context& ctx, Match m);
     [[nodiscard]] std::optional<Match> holds(const Conditions& c, Context& ctx);
-    void note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev);
+    void note_exec(const audit::Event& ev,
+                   proc::ProcessInfo& self,
+                   const std::optional<proc::ProcessInfo>& prev);
     void note_fork(const audit::Event& ev, proc::ProcessInfo& self);
     void note_initiator(const audit::Event& ev, proc::ProcessInfo& self);
     /// Decides `w` when its container's names are known, or not being read, or `force`
@@ -219,7 +248,8 @@ private:
     bool decide_start(StartWait& w, bool force);
     /// Decides the start waits that can be (all of them with `all`).
     void release_start_waits(bool all);
-    [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list, const proc::ProcessInfo& p) const;
+    [[nodiscard]] std::optional<std::string> match_proc(const ProgramList& list,
+                                                        const proc::ProcessInfo& p) const;
     void bind_lists();
     /// Sends an alert, or holds it (briefly, bounded) until its container's names are read.
     void send(Alert&& a);
@@ -230,7 +260,8 @@ private:
     bool path_condition(const Conditions& c, Context& ctx, Match& m);
     /// host_namespace: the process (still the event's, by its cgroup) shares one of `kinds`
     /// with the host; the ones it shares ("mnt,pid"), nullopt when none.
-    std::optional<std::string> host_namespace_condition(const std::set<std::string>& kinds, Context& ctx);
+    std::optional<std::string> host_namespace_condition(const std::set<std::string>& kinds,
+                                                        Context& ctx);
     /// container_request: the client's or runtime's argv, or the started container's spec,
     /// asks for one of `kinds`: what it asks, nullopt when nothing (ctx.spec_pending while unread).
     std::optional<std::string> request_condition(std::uint32_t kinds, Context& ctx);
@@ -241,6 +272,7 @@ private:
     void collect_findings();
     void render_summary(const Rule& rule, Context& ctx, const Match& m, Alert& a);
     const std::string& syscall_of(const audit::Event& ev);
+
     /// What an image_diff rule's alert is compared with its image by: the devices that may be
     /// the container's overlay (the file's, its directory's, the acting program's) and the
     /// file as the container sees it.
@@ -248,8 +280,15 @@ private:
         std::vector<std::string> devs;
         std::string path;
     };
-    [[nodiscard]] std::optional<ImageProbe> image_probe(const Rule& rule, Context& ctx, const Alert& a);
-    void aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms, const ImageProbe* probe = nullptr);
+
+    [[nodiscard]] std::optional<ImageProbe> image_probe(const Rule& rule,
+                                                        Context& ctx,
+                                                        const Alert& a);
+    void aggregate(const Rule& rule,
+                   Alert&& alert,
+                   std::int64_t sec,
+                   std::int64_t ms,
+                   const ImageProbe* probe = nullptr);
     void close_window(Aggregation& agg);
     void close_expired(std::int64_t sec, std::chrono::steady_clock::time_point now);
     /// Sends an alert the engine created, through the per-source rate limit.
@@ -280,8 +319,9 @@ private:
     const ProgramList* oci_runtimes_ = nullptr;
     const ProgramList* managers_ = nullptr;
     const ProgramList* clients_ = nullptr;  ///< container_clients: docker, podman, ctr, ... CLIs
-    InitiatorCorrelator initiators_;        ///< client requests awaiting the runtime's exec or create
-    std::vector<StartWait> start_waits_;    ///< container starts waiting for their names
+    /// client requests awaiting the runtime's exec or create
+    InitiatorCorrelator initiators_;
+    std::vector<StartWait> start_waits_;  ///< container starts waiting for their names
     static constexpr std::size_t kMaxStartWaits = 64;
     static constexpr std::size_t kMaxStartCandidates = 256;  ///< requests the start waits hold
     proc::RoleOf role_fn_;
@@ -294,8 +334,8 @@ private:
     std::unordered_map<std::uint64_t, std::string> syscall_names_;
     std::string unknown_syscall_;  ///< the last uncached name syscall_of() returned
     static constexpr std::size_t kMaxSyscallNames = 4096;
-    std::unordered_map<std::string, Aggregation> windows_;          ///< open aggregation windows
-    std::int64_t next_expiry_sec_ = INT64_MAX;                      ///< earliest end_sec, or max
+    std::unordered_map<std::string, Aggregation> windows_;  ///< open aggregation windows
+    std::int64_t next_expiry_sec_ = INT64_MAX;              ///< earliest end_sec, or max
     integrity::IntegrityMonitor* integrity_ = nullptr;
     /// Live: compares image_diff rules' files with their container's image, on its own thread
     /// (never behind the integrity monitor's scans). Null in a replay.
@@ -310,6 +350,7 @@ private:
     /// Live: the host's root directory (the plugin's own "/", dev and inode), which a container
     /// reaches through a bind mount (-v /:/host) and may chroot into.
     std::optional<std::pair<std::string, std::uint64_t>> host_root_;
+
     /// The sealed copies (memfd dev/inode) recognised runtime inits were exec'd from, newest
     /// last: runc's nsexec clones of an init run the same file without an exec of their own.
     struct CloneImage {
@@ -317,11 +358,13 @@ private:
         int ppid = 0;     ///< the runtime process the init is the child of
         std::string exe;  ///< the init's executable as the kernel's record names it
     };
+
     std::deque<CloneImage> clone_images_;
     static constexpr std::size_t kMaxCloneImages = 64;
     static constexpr std::size_t kCgroupReadBytes = 8192;
     PathPatterns path_patterns_;  ///< every rule's `path` patterns: what is learned
-    bool refresh_pending_ = false;  ///< a rule saw a listed file replaced: re-resolve at the next tick
+    /// a rule saw a listed file replaced: re-resolve at the next tick
+    bool refresh_pending_ = false;
     std::chrono::steady_clock::time_point next_refresh_{};
 };
 

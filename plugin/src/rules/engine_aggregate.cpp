@@ -2,12 +2,12 @@
 // aggregate: repeats of a rule's match within its window fold into one alert that counts them
 // and keeps their distinct values; the window closes on stream time or, live, the wall clock.
 #include "rules/engine_context.hpp"
-
 #include "rules/placeholders.hpp"
 
 namespace adock::rules {
 
 using detail::set_argv;
+
 namespace {
 
 /// argv bytes of the alert an aggregation window keeps (4096 windows): the distinct command
@@ -17,7 +17,12 @@ constexpr std::size_t kWindowArgvBytes = 1024;
 void shrink_for_window(Alert& a) {
     if (audit::argv_bytes(a.process.argv) > kWindowArgvBytes) {
         const std::vector<std::string> argv = std::move(a.process.argv);
-        set_argv(a.process, argv, {kWindowArgvBytes, kWindowArgvBytes}, a.process.truncated, a.process.argv_sha256, a.process.argc);
+        set_argv(a.process,
+                 argv,
+                 {kWindowArgvBytes, kWindowArgvBytes},
+                 a.process.truncated,
+                 a.process.argv_sha256,
+                 a.process.argc);
     }
 }
 
@@ -25,7 +30,8 @@ constexpr std::size_t kMaxWindows = 4096;
 
 }  // namespace
 
-void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms, const ImageProbe* probe) {
+void Engine::aggregate(
+    const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms, const ImageProbe* probe) {
     std::string key = rule.id;
     for (const auto& f : rule.aggregate->by) {
         key += '\x1f';
@@ -46,9 +52,10 @@ void Engine::aggregate(const Rule& rule, Alert&& alert, std::int64_t sec, std::i
     }
     if (windows_.size() >= kMaxWindows) {
         // Bounded: close the window that ends first to make room (its count goes out now).
-        auto oldest = std::min_element(windows_.begin(), windows_.end(), [](const auto& x, const auto& y) {
-            return x.second.end_sec < y.second.end_sec;
-        });
+        auto oldest =
+            std::min_element(windows_.begin(), windows_.end(), [](const auto& x, const auto& y) {
+                return x.second.end_sec < y.second.end_sec;
+            });
         close_window(oldest->second);
         windows_.erase(oldest);
     }
@@ -74,8 +81,9 @@ void Engine::close_window(Aggregation& agg) {
     }
     Alert a = std::move(agg.last);
     a.count = agg.repeats;
-    a.summary += " (repeated " + std::to_string(agg.repeats) + " more time" + (agg.repeats == 1 ? "" : "s") +
-                 " within " + std::to_string(agg.window_s) + " s of the first alert";
+    a.summary += " (repeated " + std::to_string(agg.repeats) + " more time" +
+                 (agg.repeats == 1 ? "" : "s") + " within " + std::to_string(agg.window_s) +
+                 " s of the first alert";
     for (const auto& d : agg.distinct) {
         d.describe(a.summary);
         DistinctValues r = d.report();

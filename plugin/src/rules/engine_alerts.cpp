@@ -2,22 +2,21 @@
 // From a rule that matched to an alert sent: evaluate() (exceptions, variants, the image probe),
 // build_alert() and its summary, the per-source rate limit, and the short wait of an alert for
 // its container's names before it goes to the sink.
-#include "rules/engine_context.hpp"
-
 #include <array>
 #include <cstdio>
 
 #include "integrity/image_diff_worker.hpp"
 #include "integrity/monitor.hpp"
+#include "rules/engine_context.hpp"
 #include "rules/placeholders.hpp"
 
 namespace adock::rules {
 
+using detail::event_ms;
 using detail::fill_integrity;
+using detail::kNameWait;
 using detail::seccomp_action;
 using detail::set_argv;
-using detail::event_ms;
-using detail::kNameWait;
 
 namespace {
 
@@ -86,8 +85,10 @@ std::string seccomp_action(std::uint32_t code) {
 void fill_integrity(Alert& a) {
     for (const std::string name : {"integrity.change", "integrity.trust"}) {
         const std::string placeholder = "{" + name + "}";
-        for (auto pos = a.summary.find(placeholder); pos != std::string::npos; pos = a.summary.find(placeholder)) {
-            a.summary.replace(pos, placeholder.size(), a.integrity ? integrity_text(*a.integrity, name) : "-");
+        for (auto pos = a.summary.find(placeholder); pos != std::string::npos;
+             pos = a.summary.find(placeholder)) {
+            a.summary.replace(
+                pos, placeholder.size(), a.integrity ? integrity_text(*a.integrity, name) : "-");
         }
     }
 }
@@ -127,7 +128,8 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         if (self != nullptr && self->runtime_clone) {
             return;  // the runtime's own sealed copy of itself: its content is the runtime's
         }
-        if (*rule.match.content == static_cast<std::uint32_t>(integrity::ContentCheck::PackageCopy) &&
+        if (*rule.match.content ==
+                static_cast<std::uint32_t>(integrity::ContentCheck::PackageCopy) &&
             !integrity_->package_copy_candidate(ctx.ev.exe)) {
             return;  // a package's program at its own place (most execs): nothing to hand over
         }
@@ -146,8 +148,11 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         }
         ++stats_.content_checks;
         // Most execs are decided here by the program's size, without a copy of the event.
-        auto pre = integrity_->precheck(ctx.ev, runtime_path ? *runtime_path : ctx.ev.exe, *rule.match.content,
-                                        image, host_process);
+        auto pre = integrity_->precheck(ctx.ev,
+                                        runtime_path ? *runtime_path : ctx.ev.exe,
+                                        *rule.match.content,
+                                        image,
+                                        host_process);
         if (pre.decided) {
             return;
         }
@@ -158,7 +163,8 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
         if (runtime_path) {
             req.event.exe = std::move(*runtime_path);
         }
-        audit::bound_event(req.event, alert_argv_);  // waits for the monitor: within the per-event budget
+        // waits for the monitor: within the per-event budget
+        audit::bound_event(req.event, alert_argv_);
         (void)integrity_->submit(std::move(req));
         return;
     }
@@ -191,7 +197,9 @@ void Engine::evaluate(const Rule& rule, Context& ctx) {
     emit(std::move(a), event_ms(ctx.ev), probe ? &*probe : nullptr);
 }
 
-std::optional<Engine::ImageProbe> Engine::image_probe(const Rule& rule, Context& ctx, const Alert& a) {
+std::optional<Engine::ImageProbe> Engine::image_probe(const Rule& rule,
+                                                      Context& ctx,
+                                                      const Alert& a) {
     // Live only (names_: the host's state describes the stream), in a container, with a file.
     if (!rule.image_diff || !image_diff_ || !a.container || a.container->id.empty() || !a.file) {
         return std::nullopt;
@@ -202,7 +210,8 @@ std::optional<Engine::ImageProbe> Engine::image_probe(const Rule& rule, Context&
     ImageProbe probe;
     probe.path = a.file->path;
     const auto add = [&probe](const std::string& dev) {
-        if (!dev.empty() && std::find(probe.devs.begin(), probe.devs.end(), dev) == probe.devs.end()) {
+        if (!dev.empty() &&
+            std::find(probe.devs.begin(), probe.devs.end(), dev) == probe.devs.end()) {
             probe.devs.push_back(dev);
         }
     };
@@ -305,8 +314,8 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
     a.process.auid = ev.auid;
     if (!ev.has_execve) {
         // The exec's argv (whole, from EXECVE) rather than PROCTITLE (cut at 128 bytes).
-        if (const proc::ProcessInfo* self = table_.peek(ev.pid); self != nullptr && self->exec_seen &&
-                                                               self->exe == ev.exe && !self->argv.empty()) {
+        if (const proc::ProcessInfo* self = table_.peek(ev.pid);
+            self != nullptr && self->exec_seen && self->exe == ev.exe && !self->argv.empty()) {
             a.process.argv = self->argv;
         }
     }
@@ -317,7 +326,12 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
                 a.process.ppid = self->ppid;
             }
             if (a.process.argv.empty()) {
-                set_argv(a.process, self->argv, alert_argv_, self->argv_truncated, self->argv_sha256, self->argv_argc);
+                set_argv(a.process,
+                         self->argv,
+                         alert_argv_,
+                         self->argv_truncated,
+                         self->argv_sha256,
+                         self->argv_argc);
             }
         }
     }
@@ -362,7 +376,11 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
 }
 
 void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Alert& a) {
-    const SummaryFacts facts{rule, ctx.ev, a, m.matched, ctx.ancestry.empty() ? nullptr : ctx.ancestry.front(),
+    const SummaryFacts facts{rule,
+                             ctx.ev,
+                             a,
+                             m.matched,
+                             ctx.ancestry.empty() ? nullptr : ctx.ancestry.front(),
                              ctx.names_pending};
     std::string& out = a.summary;
     std::string s;  // one placeholder's text, bounded before it joins the summary
@@ -377,7 +395,8 @@ void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Aler
         out.append(t, pos, open - pos);
         const auto close = t.find('}', open);
         s.clear();
-        if (const Placeholder* p = find_placeholder(std::string_view(t).substr(open + 1, close - open - 1))) {
+        if (const Placeholder* p =
+                find_placeholder(std::string_view(t).substr(open + 1, close - open - 1))) {
             p->render(facts, s);
         }
         out += audit::bounded_text(s, kSummaryFieldBytes);
@@ -394,8 +413,10 @@ void fill_names(Alert& a) {
         {"{container.image}", a.container ? &a.container->image : nullptr}};
     for (const auto& [placeholder, value] : fields) {
         const std::string_view ph(placeholder);
-        const std::string text = value != nullptr && value->has_value() ? **value : std::string("-");
-        for (auto pos = a.summary.find(ph); pos != std::string::npos; pos = a.summary.find(ph, pos + text.size())) {
+        const std::string text =
+            value != nullptr && value->has_value() ? **value : std::string("-");
+        for (auto pos = a.summary.find(ph); pos != std::string::npos;
+             pos = a.summary.find(ph, pos + text.size())) {
             a.summary.replace(pos, ph.size(), text);
         }
     }
@@ -459,7 +480,8 @@ void Engine::release_parked(bool all) {
     std::vector<Parked> keep;
     for (auto& p : parked_) {
         bool pending = false;
-        const bool named = p.alert.container && !p.alert.container->id.empty() && names_ && enrich(p.alert, &pending);
+        const bool named = p.alert.container && !p.alert.container->id.empty() && names_ &&
+                           enrich(p.alert, &pending);
         const bool undecided = p.initiator && !p.initiator->decided;
         if (((named || !pending) && !undecided) || all || now >= p.until) {
             if (p.initiator && p.initiator->ref && !p.alert.initiator) {

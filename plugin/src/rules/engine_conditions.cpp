@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Whether a rule's conditions hold for an event (holds() and the condition families that need
 // more than a comparison: paths, container requests, host namespaces).
-#include "rules/engine_context.hpp"
-
-#include <sys/stat.h>
-
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include "integrity/monitor.hpp"
 #include "proc/namespaces.hpp"
+#include "rules/engine_context.hpp"
 #include "util/safe_read.hpp"
 
 namespace adock::rules {
@@ -44,7 +42,11 @@ bool Engine::path_condition(const Conditions& c, Context& ctx, Match& m) {
                         (void)probe_->await(ctx.container->id, kProbeWaitMs);
                     }
                 }
-                same_as = identity_match(*c.paths, path, *item, ctx.ev, ctx.container ? ctx.container->id : std::string());
+                same_as = identity_match(*c.paths,
+                                         path,
+                                         *item,
+                                         ctx.ev,
+                                         ctx.container ? ctx.container->id : std::string());
                 ok = same_as.has_value();
                 stats_.identity_matches += ok ? 1 : 0;
             }
@@ -61,7 +63,8 @@ bool Engine::path_condition(const Conditions& c, Context& ctx, Match& m) {
                 }
             }
             bool on_host = false;
-            auto what = (*c.path_in)->match_file(path, FileId{item->dev, item->inode}, parent, &on_host);
+            auto what =
+                (*c.path_in)->match_file(path, FileId{item->dev, item->inode}, parent, &on_host);
             ok = what.has_value();
             if (ok) {
                 m.matched = std::move(*what);
@@ -141,7 +144,8 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
     if (c.exits && (!ev.has_syscall || !c.exits->contains(ev.exit))) {
         return std::nullopt;
     }
-    auto id_in = [](const std::optional<std::set<std::uint32_t>>& set, const std::optional<std::uint32_t>& id) {
+    auto id_in = [](const std::optional<std::set<std::uint32_t>>& set,
+                    const std::optional<std::uint32_t>& id) {
         return !set || (id && set->contains(*id));
     };
     if (!id_in(c.uids, ev.uid) || !id_in(c.euids, ev.euid) || !id_in(c.auids, ev.auid)) {
@@ -159,9 +163,10 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
         return std::nullopt;
     }
     if (c.argv_contains) {
-        const bool any = std::any_of(c.argv_contains->begin(), c.argv_contains->end(), [&](const std::string& a) {
-            return std::find(ctx.argv.begin(), ctx.argv.end(), a) != ctx.argv.end();
-        });
+        const bool any = std::any_of(
+            c.argv_contains->begin(), c.argv_contains->end(), [&](const std::string& a) {
+                return std::find(ctx.argv.begin(), ctx.argv.end(), a) != ctx.argv.end();
+            });
         if (!any) {
             return std::nullopt;
         }
@@ -197,7 +202,8 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
             return std::nullopt;
         }
         // An unknown parent is not a known manager: report rather than trust.
-        if (c.parent_not_in && ctx.parent != nullptr && match_proc(**c.parent_not_in, *ctx.parent)) {
+        if (c.parent_not_in && ctx.parent != nullptr &&
+            match_proc(**c.parent_not_in, *ctx.parent)) {
             return std::nullopt;
         }
     }
@@ -222,7 +228,8 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
         // By name, as the processes name their executables (a container's own paths): for
         // context such as "a package manager of the image did it", never to trust.
         const auto& anc = ctx.lineage(table_, ancestry_depth_);
-        if (!(*c.lineage_named_in)->match(ev.exe) && !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
+        if (!(*c.lineage_named_in)->match(ev.exe) &&
+            !std::any_of(anc.begin(), anc.end(), [&](const proc::ProcessInfo* p) {
                 return (*c.lineage_named_in)->match(p->exe).has_value();
             })) {
             return std::nullopt;
@@ -231,14 +238,15 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
     if (c.in_container) {
         const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
         // Unknown is neither: it never passes for the host, nor fires an in-container rule.
-        if (a == proc::Attribution::Unknown || (a == proc::Attribution::Container) != *c.in_container) {
+        if (a == proc::Attribution::Unknown ||
+            (a == proc::Attribution::Container) != *c.in_container) {
             return std::nullopt;
         }
     }
     if (c.drift) {
         bool written = false;
-        if (ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container && ctx.container &&
-            !ctx.container->id.empty()) {
+        if (ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container &&
+            ctx.container && !ctx.container->id.empty()) {
             // The program the exec ran (item 0: a script itself, not its interpreter).
             for (const auto& p : ev.paths) {
                 if (p.item == 0 && p.inode != 0) {
@@ -258,8 +266,9 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
         return std::nullopt;
     }
     if (c.image_build) {
-        const bool build = ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container &&
-                           ctx.container && ctx.container->runtime == "buildkit";
+        const bool build =
+            ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container &&
+            ctx.container && ctx.container->runtime == "buildkit";
         bool names_build = false;
         if (!build && ctx.container && names_) {
             if (auto n = names_->lookup(*ctx.container)) {
@@ -293,12 +302,14 @@ std::optional<std::string> Engine::request_condition(std::uint32_t kinds, Contex
         return std::nullopt;
     }
     std::vector<proc::RequestFinding> found;
-    const bool in_container = ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container;
+    const bool in_container =
+        ctx.attribution_of(containers_, table_, role_fn_) == proc::Attribution::Container;
     if (ctx.syscall != nullptr && *ctx.syscall == "mount") {
         // mount(2) of a block device from a container, refused or not: the kernel's PATH record
         // of the source is the device node (a node a container made with mknod names the host's
         // disk by its numbers). Its mode is the kernel's, its name the caller's.
-        if (!in_container || (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0) {
+        if (!in_container ||
+            (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0) {
             return std::nullopt;
         }
         for (const auto& [path, item] : ctx.object_paths()) {
@@ -312,7 +323,8 @@ std::optional<std::string> Engine::request_condition(std::uint32_t kinds, Contex
         // chroot(2) from a container onto the host's root (a bind mount of /) or onto a block
         // device the container mounted: by the directory's dev/inode in the kernel's PATH
         // record, whatever the container calls it.
-        if (!in_container || (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0 ||
+        if (!in_container ||
+            (kinds & static_cast<std::uint32_t>(proc::RequestKind::HostMount)) == 0 ||
             !ctx.container || ctx.container->id.empty()) {
             return std::nullopt;
         }
@@ -325,7 +337,7 @@ std::optional<std::string> Engine::request_condition(std::uint32_t kinds, Contex
             }
             if (mounted_blk_.contains(ctx.container->id + '\x1f' + item->dev)) {
                 return "chroot into " + path.substr(0, 512) + ", the block device " + item->dev +
-                              " the container mounted";
+                       " the container mounted";
             }
         }
         return std::nullopt;
@@ -345,7 +357,8 @@ std::optional<std::string> Engine::request_condition(std::uint32_t kinds, Contex
         }
         found = proc::request_from_spec(n->spec);
         for (auto& f : found) {
-            f.what += " in the spec of container " + (n->name ? *n->name : ctx.container->id.substr(0, 12)) +
+            f.what += " in the spec of container " +
+                      (n->name ? *n->name : ctx.container->id.substr(0, 12)) +
                       (n->image ? " (image " + *n->image + ")" : std::string());
         }
     } else {
@@ -395,9 +408,9 @@ void Engine::release_spec_waits(bool all) {
     spec_waits_.swap(keep);
     releasing_spec_waits_ = true;
     for (auto& w : ready) {
-        const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
-            return r.id == w.rule_id && r.enabled;
-        });
+        const auto it = std::find_if(rules_->rules.begin(),
+                                     rules_->rules.end(),
+                                     [&](const Rule& r) { return r.id == w.rule_id && r.enabled; });
         if (it == rules_->rules.end()) {
             continue;  // reloaded away meanwhile
         }
@@ -411,7 +424,8 @@ void Engine::release_spec_waits(bool all) {
     releasing_spec_waits_ = false;
 }
 
-std::optional<std::string> Engine::host_namespace_condition(const std::set<std::string>& kinds, Context& ctx) {
+std::optional<std::string> Engine::host_namespace_condition(const std::set<std::string>& kinds,
+                                                            Context& ctx) {
     // Live only: a replay's processes are another time's. The process must still be the one the
     // event is about: its cgroup names the container the event was attributed to (a pid reused
     // by a host process is in the host's namespaces, and no escape).
@@ -420,8 +434,10 @@ std::optional<std::string> Engine::host_namespace_condition(const std::set<std::
     }
     const proc::Attribution a = ctx.attribution_of(containers_, table_, role_fn_);
     if (a == proc::Attribution::Container) {
-        const auto cg = util::read_beneath(table_.proc_root(), std::to_string(ctx.ev.pid) + "/cgroup", kCgroupReadBytes);
-        const auto now = cg ? proc::container_from_cgroup(*cg, [](std::string_view, std::string_view) { return true; })
+        const auto cg = util::read_beneath(
+            table_.proc_root(), std::to_string(ctx.ev.pid) + "/cgroup", kCgroupReadBytes);
+        const auto now = cg ? proc::container_from_cgroup(
+                                  *cg, [](std::string_view, std::string_view) { return true; })
                             : std::nullopt;
         if (!now || !ctx.container || now->id != ctx.container->id) {
             return std::nullopt;

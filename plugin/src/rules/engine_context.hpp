@@ -48,7 +48,8 @@ void fill_integrity(Alert& a);
 /// What a rule's conditions found when they held (holds()): what they matched and on which
 /// file. One per rule: nothing a rule matched is seen by the next rule of the event.
 struct Engine::Match {
-    std::string matched;                   ///< what actor_in / path_in / drift / ... matched (e.g. "runc")
+    /// what actor_in / path_in / drift / ... matched (e.g. "runc")
+    std::string matched;
     std::optional<std::string> file_path;  ///< the path a path condition matched
     std::optional<std::string> same_as;    ///< ... by dev/inode: the path it is known as
     bool file_on_host = false;             ///< path_in matched the host's file for certain
@@ -79,7 +80,7 @@ struct Engine::Context {
     /// Absolute paths of the event's PATH items that name the object (not PARENT directories),
     /// with the item they came from.
     std::vector<std::pair<std::string, const audit::PathItem*>> paths;
-    std::optional<bool> trusted;           ///< integrity findings: something vouches for the file
+    std::optional<bool> trusted;  ///< integrity findings: something vouches for the file
 
     const std::vector<const proc::ProcessInfo*>& lineage(proc::ProcessTable& t, unsigned depth) {
         if (!ancestry_done) {
@@ -88,7 +89,10 @@ struct Engine::Context {
         }
         return ancestry;
     }
-    proc::Attribution attribution_of(proc::ContainerResolver& c, proc::ProcessTable& t, const proc::RoleOf& role) {
+
+    proc::Attribution attribution_of(proc::ContainerResolver& c,
+                                     proc::ProcessTable& t,
+                                     const proc::RoleOf& role) {
         if (!container_done) {
             attribution = c.attribute(t, ev.pid, role, &container);
             if (attribution == proc::Attribution::Unknown) {
@@ -98,6 +102,7 @@ struct Engine::Context {
         }
         return attribution;
     }
+
     FileOp operation() {
         if (!op_done) {
             op = syscall != nullptr ? classify(*syscall, ev) : FileOp::None;
@@ -105,6 +110,7 @@ struct Engine::Context {
         }
         return op;
     }
+
     const std::vector<std::pair<std::string, const audit::PathItem*>>& object_paths() {
         if (!paths_done) {
             for (const auto& p : ev.paths) {

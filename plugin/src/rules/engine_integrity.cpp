@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The bridge to the integrity monitor and the image comparisons: their findings, verdicts and
 // compared alerts come back to the engine thread here and leave as alerts.
-#include "rules/engine_context.hpp"
-
 #include "integrity/image_diff_worker.hpp"
 #include "integrity/monitor.hpp"
+#include "rules/engine_context.hpp"
 
 namespace adock::rules {
 
@@ -36,7 +35,8 @@ void Engine::collect_findings() {
     for (auto& f : integrity_->take_findings()) {
         audit::Event ev;  // a finding has no process: only the file
         ev.sec = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
         audit::PathItem item;
         item.item = 0;
         item.name = f.path;
@@ -59,9 +59,9 @@ void Engine::collect_findings() {
             if (!m) {
                 continue;
             }
-            if (std::any_of(rule->exceptions.begin(), rule->exceptions.end(), [&](const Conditions& ex) {
-                    return holds(ex, ctx, *m).has_value();
-                })) {
+            if (std::any_of(rule->exceptions.begin(),
+                            rule->exceptions.end(),
+                            [&](const Conditions& ex) { return holds(ex, ctx, *m).has_value(); })) {
                 ++stats_.suppressed;
                 continue;
             }
@@ -117,9 +117,9 @@ void Engine::collect_verdicts() {
         send(std::move(a));
     }
     for (auto& v : integrity_->take_verdicts()) {
-        const auto it = std::find_if(rules_->rules.begin(), rules_->rules.end(), [&](const Rule& r) {
-            return r.id == v.rule_id && r.enabled;
-        });
+        const auto it = std::find_if(rules_->rules.begin(),
+                                     rules_->rules.end(),
+                                     [&](const Rule& r) { return r.id == v.rule_id && r.enabled; });
         if (it == rules_->rules.end()) {
             continue;  // reloaded away meanwhile
         }

@@ -2,11 +2,10 @@
 // What an event teaches the engine before any rule runs: forks and execs (the process table),
 // who asked a runtime for a container (initiators and the start waits), the files containers
 // write and the block devices they mount, and the files of interest by dev/inode.
-#include "rules/engine_context.hpp"
-
 #include <sys/stat.h>
 
 #include "proc/namespaces.hpp"
+#include "rules/engine_context.hpp"
 #include "util/audit_dev.hpp"
 
 namespace adock::rules {
@@ -75,7 +74,9 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
     if (!exec) {
         // A container's start: its init and what that starts carry the answer, decided now or
         // once its name and image are read (the lookup starts here).
-        StartWait w{initiators_.on_runtime_create(ref->id, event_ms(ev)), *ref, std::make_shared<proc::InitiatorSlot>(),
+        StartWait w{initiators_.on_runtime_create(ref->id, event_ms(ev)),
+                    *ref,
+                    std::make_shared<proc::InitiatorSlot>(),
                     clock_.now() + kNameWait};
         w.slot->decided = false;
         self.initiator = w.slot;
@@ -93,8 +94,9 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
             }
             return n;
         };
-        while (!start_waits_.empty() && (start_waits_.size() >= kMaxStartWaits ||
-                                         held() + w.start.candidates.size() > kMaxStartCandidates)) {
+        while (!start_waits_.empty() &&
+               (start_waits_.size() >= kMaxStartWaits ||
+                held() + w.start.candidates.size() > kMaxStartCandidates)) {
             (void)decide_start(start_waits_.front(), true);
             start_waits_.erase(start_waits_.begin());
         }
@@ -110,7 +112,9 @@ void Engine::note_initiator(const audit::Event& ev, proc::ProcessInfo& self) {
         }
     }
     auto who = initiators_.on_runtime_exec(ref->id, name, event_ms(ev));
-    self.initiator = who ? std::make_shared<proc::InitiatorSlot>(proc::InitiatorSlot{std::move(who), true}) : nullptr;
+    self.initiator =
+        who ? std::make_shared<proc::InitiatorSlot>(proc::InitiatorSlot{std::move(who), true})
+            : nullptr;
 }
 
 bool Engine::decide_start(StartWait& w, bool force) {
@@ -136,7 +140,8 @@ void Engine::release_start_waits(bool all) {
     while (done < start_waits_.size() && decide_start(start_waits_[done], all)) {
         ++done;
     }
-    start_waits_.erase(start_waits_.begin(), start_waits_.begin() + static_cast<std::ptrdiff_t>(done));
+    start_waits_.erase(start_waits_.begin(),
+                       start_waits_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
@@ -153,9 +158,11 @@ void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
     // from; or, when /proc has moved on (the clone has exec'd the container's command by the
     // time its event is read), the kernel's record: the same parent and the same executable
     // path as that init, in its setup window.
-    const bool same = std::any_of(clone_images_.begin(), clone_images_.end(), [&](const CloneImage& c) {
-        return c.ppid == ev.ppid && ((c.image.second != 0 && c.image == self.image) || c.exe == ev.exe);
-    });
+    const bool same =
+        std::any_of(clone_images_.begin(), clone_images_.end(), [&](const CloneImage& c) {
+            return c.ppid == ev.ppid &&
+                   ((c.image.second != 0 && c.image == self.image) || c.exe == ev.exe);
+        });
     if (same) {
         self.image = parent->image;
         self.runtime_clone = true;
@@ -163,9 +170,12 @@ void Engine::note_fork(const audit::Event& ev, proc::ProcessInfo& self) {
     }
 }
 
-void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const std::optional<proc::ProcessInfo>& prev) {
+void Engine::note_exec(const audit::Event& ev,
+                       proc::ProcessInfo& self,
+                       const std::optional<proc::ProcessInfo>& prev) {
     const std::string& sys = syscall_of(ev);
-    if (prev && prev->ppid == ev.ppid && role_of(*prev) == proc::RuntimeRole::OciRuntime && self_clone_shape(ev, sys)) {
+    if (prev && prev->ppid == ev.ppid && role_of(*prev) == proc::RuntimeRole::OciRuntime &&
+        self_clone_shape(ev, sys)) {
         // The runtime re-executing itself from its sealed copy: still the runtime, not a
         // copy of it under another name.
         // Its nsexec clones run the same copy (a memfd, or a detached read-only bind mount of
@@ -174,7 +184,8 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
             clone_images_.pop_front();
         }
         clone_images_.push_back({self.image, ev.ppid, ev.exe});
-        if (self.image != prev->image && oci_runtimes_ != nullptr && !oci_runtimes_->match_identity(self.image)) {
+        if (self.image != prev->image && oci_runtimes_ != nullptr &&
+            !oci_runtimes_->match_identity(self.image)) {
             self.image = prev->image;
         }
         self.runtime_clone = true;
@@ -185,7 +196,8 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
         // An exec does not leave the container: runc init becoming the container's command
         // (by then reparented to its shim or conmon), or any process exec'ing again.
         const proc::RuntimeRole pr = parent != nullptr ? role_of(*parent) : proc::RuntimeRole::None;
-        if (prev->ppid == ev.ppid || ev.ppid <= 1 || pr == proc::RuntimeRole::Shim || pr == proc::RuntimeRole::Conmon) {
+        if (prev->ppid == ev.ppid || ev.ppid <= 1 || pr == proc::RuntimeRole::Shim ||
+            pr == proc::RuntimeRole::Conmon) {
             self.attribution = proc::Attribution::Container;
             self.container = prev->container;
             if (prev->initiator) {
@@ -193,7 +205,8 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
             }
         }
     }
-    if (!host_identities_ && self.attribution != proc::Attribution::Container && rules_ != nullptr) {
+    if (!host_identities_ && self.attribution != proc::Attribution::Container &&
+        rules_ != nullptr) {
         // Replays: the runtime's files are known by the execs the stream shows of them, from
         // processes not in a container.
         const proc::Attribution pa = ev.ppid > 0 ? containers_.attribute(table_, ev.ppid, role_fn_)
@@ -207,7 +220,8 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
                 const std::string abs = absolute_path(path.name, ev.cwd);
                 for (const auto& list : rules_->all_lists) {
                     const bool named = list->learn(abs, {path.dev, path.inode});
-                    const bool resolved = ev.exe != abs && list->learn(ev.exe, {path.dev, path.inode});
+                    const bool resolved =
+                        ev.exe != abs && list->learn(ev.exe, {path.dev, path.inode});
                     if (named || resolved) {
                         ++stats_.identities_learned;
                     }
@@ -241,11 +255,13 @@ void Engine::note_exec(const audit::Event& ev, proc::ProcessInfo& self, const st
 }
 
 void Engine::note_container_write(const audit::Event& ev) {
-    if (!ev.has_syscall || ev.is_exec() || ev.paths.empty() || ev.pid <= 0 || !ev.success.value_or(false)) {
+    if (!ev.has_syscall || ev.is_exec() || ev.paths.empty() || ev.pid <= 0 ||
+        !ev.success.value_or(false)) {
         return;
     }
     const std::string& name = syscall_of(ev);
-    constexpr auto kWrites = static_cast<std::uint32_t>(FileOp::Write) | static_cast<std::uint32_t>(FileOp::Create) |
+    constexpr auto kWrites = static_cast<std::uint32_t>(FileOp::Write) |
+                             static_cast<std::uint32_t>(FileOp::Create) |
                              static_cast<std::uint32_t>(FileOp::Chmod);
     const bool mount = name == "mount";
     if (!mount && (static_cast<std::uint32_t>(classify(name, ev)) & kWrites) == 0) {
@@ -256,8 +272,8 @@ void Engine::note_container_write(const audit::Event& ev) {
         return;  // the runtime's own container setup is the image being made ready
     }
     std::optional<ContainerRef> ref;
-    if (containers_.attribute(table_, ev.pid, role_fn_, &ref) != proc::Attribution::Container || !ref ||
-        ref->id.empty()) {
+    if (containers_.attribute(table_, ev.pid, role_fn_, &ref) != proc::Attribution::Container ||
+        !ref || ref->id.empty()) {
         return;
     }
     if (mount) {
@@ -363,13 +379,15 @@ std::optional<std::string> Engine::identity_match(const PathPatterns& patterns,
                                                   const audit::PathItem& item,
                                                   const audit::Event& ev,
                                                   const std::string& scope) const {
-    if (const std::string* known = identities_.find(scope, item.dev, item.inode); known != nullptr && *known != path) {
+    if (const std::string* known = identities_.find(scope, item.dev, item.inode);
+        known != nullptr && *known != path) {
         if (patterns.any(*known)) {
             return *known;
         }
     }
     if (probe_ && !scope.empty()) {
-        if (auto known = probe_->find(scope, item.dev, item.inode); known && *known != path && patterns.any(*known)) {
+        if (auto known = probe_->find(scope, item.dev, item.inode);
+            known && *known != path && patterns.any(*known)) {
             return known;
         }
     }
@@ -381,7 +399,8 @@ std::optional<std::string> Engine::identity_match(const PathPatterns& patterns,
             continue;
         }
         std::optional<std::string> dir;
-        if (const std::string* learned = identities_.find(scope, p.dev, p.inode); learned != nullptr) {
+        if (const std::string* learned = identities_.find(scope, p.dev, p.inode);
+            learned != nullptr) {
             dir = *learned;
         } else if (probe_ && !scope.empty()) {
             dir = probe_->find(scope, p.dev, p.inode);

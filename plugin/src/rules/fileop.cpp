@@ -15,16 +15,17 @@ struct OpName {
     FileOp op;
     const char* name;
 };
+
 constexpr std::array<OpName, 10> kOps{{{FileOp::Chmod, "chmod"},
-                                      {FileOp::Chown, "chown"},
-                                      {FileOp::Link, "link"},
-                                      {FileOp::Rename, "rename"},
-                                      {FileOp::Write, "write"},
-                                      {FileOp::Unlink, "unlink"},
-                                      {FileOp::Utimes, "utimes"},
-                                      {FileOp::Exec, "exec"},
-                                      {FileOp::Create, "create"},
-                                      {FileOp::Connect, "connect"}}};
+                                       {FileOp::Chown, "chown"},
+                                       {FileOp::Link, "link"},
+                                       {FileOp::Rename, "rename"},
+                                       {FileOp::Write, "write"},
+                                       {FileOp::Unlink, "unlink"},
+                                       {FileOp::Utimes, "utimes"},
+                                       {FileOp::Exec, "exec"},
+                                       {FileOp::Create, "create"},
+                                       {FileOp::Connect, "connect"}}};
 
 /// Syscall names (x86_64 and i386 spellings) and the operation they always perform. Opens are
 /// classified from their flags instead.
@@ -32,19 +33,25 @@ struct SyscallOp {
     const char* name;
     FileOp op;
 };
+
 constexpr std::array<SyscallOp, 34> kSyscalls{{
-    {"chmod", FileOp::Chmod},       {"fchmod", FileOp::Chmod},      {"fchmodat", FileOp::Chmod},
-    {"fchmodat2", FileOp::Chmod},   {"chown", FileOp::Chown},       {"fchown", FileOp::Chown},
-    {"fchownat", FileOp::Chown},    {"lchown", FileOp::Chown},      {"chown32", FileOp::Chown},
-    {"fchown32", FileOp::Chown},    {"lchown32", FileOp::Chown},    {"link", FileOp::Link},
-    {"linkat", FileOp::Link},       {"symlink", FileOp::Link},      {"symlinkat", FileOp::Link},
-    {"rename", FileOp::Rename},     {"renameat", FileOp::Rename},   {"renameat2", FileOp::Rename},
-    {"unlink", FileOp::Unlink},     {"unlinkat", FileOp::Unlink},   {"rmdir", FileOp::Unlink},
-    {"utime", FileOp::Utimes},      {"utimes", FileOp::Utimes},     {"futimesat", FileOp::Utimes},
-    {"utimensat", FileOp::Utimes},  {"utimensat_time64", FileOp::Utimes},
-    {"truncate", FileOp::Write},    {"truncate64", FileOp::Write},  {"ftruncate", FileOp::Write},
-    {"ftruncate64", FileOp::Write}, {"execve", FileOp::Exec},       {"execveat", FileOp::Exec},
-    {"creat", FileOp::Write},       {"connect", FileOp::Connect},
+    {"chmod", FileOp::Chmod},      {"fchmod", FileOp::Chmod},
+    {"fchmodat", FileOp::Chmod},   {"fchmodat2", FileOp::Chmod},
+    {"chown", FileOp::Chown},      {"fchown", FileOp::Chown},
+    {"fchownat", FileOp::Chown},   {"lchown", FileOp::Chown},
+    {"chown32", FileOp::Chown},    {"fchown32", FileOp::Chown},
+    {"lchown32", FileOp::Chown},   {"link", FileOp::Link},
+    {"linkat", FileOp::Link},      {"symlink", FileOp::Link},
+    {"symlinkat", FileOp::Link},   {"rename", FileOp::Rename},
+    {"renameat", FileOp::Rename},  {"renameat2", FileOp::Rename},
+    {"unlink", FileOp::Unlink},    {"unlinkat", FileOp::Unlink},
+    {"rmdir", FileOp::Unlink},     {"utime", FileOp::Utimes},
+    {"utimes", FileOp::Utimes},    {"futimesat", FileOp::Utimes},
+    {"utimensat", FileOp::Utimes}, {"utimensat_time64", FileOp::Utimes},
+    {"truncate", FileOp::Write},   {"truncate64", FileOp::Write},
+    {"ftruncate", FileOp::Write},  {"ftruncate64", FileOp::Write},
+    {"execve", FileOp::Exec},      {"execveat", FileOp::Exec},
+    {"creat", FileOp::Write},      {"connect", FileOp::Connect},
 }};
 constexpr std::array<const char*, 4> kCreating{"mknod", "mknodat", "mkdir", "mkdirat"};
 constexpr std::array<const char*, 3> kOpens{"open", "openat", "openat2"};
@@ -96,7 +103,8 @@ std::vector<std::string> syscalls_for(std::uint32_t mask) {
             out.emplace_back(s.name);
         }
     }
-    const auto writes = static_cast<std::uint32_t>(FileOp::Write) | static_cast<std::uint32_t>(FileOp::Create);
+    const auto writes =
+        static_cast<std::uint32_t>(FileOp::Write) | static_cast<std::uint32_t>(FileOp::Create);
     if ((mask & writes) != 0) {
         for (const char* o : kOpens) {
             out.emplace_back(o);
@@ -216,8 +224,9 @@ bool PathPatterns::any(std::string_view path) const {
         return false;
     }
     const std::string subject(path);
-    return std::any_of(globs_.begin(), globs_.end(),
-                       [&](const std::string& g) { return ::fnmatch(g.c_str(), subject.c_str(), 0) == 0; });
+    return std::any_of(globs_.begin(), globs_.end(), [&](const std::string& g) {
+        return ::fnmatch(g.c_str(), subject.c_str(), 0) == 0;
+    });
 }
 
 }  // namespace adock::rules

@@ -47,7 +47,8 @@ enum class FileOp : std::uint16_t {
 /// `name` made absolute against `cwd` (as the process sees them: inside a container, the
 /// container's view) and normalised lexically: `.`, `..` and repeated slashes folded, so
 /// `/usr/bin/../bin//x` is `/usr/bin/x`. A relative name without a cwd is returned as is.
-[[nodiscard]] std::string absolute_path(std::string_view name, const std::optional<std::string>& cwd);
+[[nodiscard]] std::string absolute_path(std::string_view name,
+                                        const std::optional<std::string>& cwd);
 
 /// A path pattern: ending in `/` it is a directory prefix (`/usr/bin/` holds everything below);
 /// otherwise a shell glob in which `*` also crosses `/`.
@@ -60,18 +61,25 @@ enum class FileOp : std::uint16_t {
 class PathPatterns {
 public:
     PathPatterns() = default;
-    PathPatterns(std::vector<std::string> patterns);  // NOLINT(google-explicit-constructor): a list is its patterns
+    // NOLINT(google-explicit-constructor): a list is its patterns
+    PathPatterns(std::vector<std::string> patterns);
 
     /// Whether some pattern matches `path` (path_matches()).
     [[nodiscard]] bool any(std::string_view path) const;
+
     [[nodiscard]] const std::vector<std::string>& patterns() const { return patterns_; }
+
     [[nodiscard]] bool empty() const { return patterns_.empty(); }
 
 private:
     struct Hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
     };
+
     std::vector<std::string> patterns_;
     std::unordered_set<std::string, Hash, std::equal_to<>> exact_;
     std::vector<std::string> prefixes_;  ///< directory patterns, with their trailing '/'

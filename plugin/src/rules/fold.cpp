@@ -29,8 +29,8 @@ const char* label(const std::string& field, bool plural) {
 }  // namespace
 
 const std::vector<std::string>& fold_fields() {
-    static const std::vector<std::string> kFields{"process.cmdline", "file.path", "seccomp.syscall", "event.syscall",
-                                                  "process.exe"};
+    static const std::vector<std::string> kFields{
+        "process.cmdline", "file.path", "seccomp.syscall", "event.syscall", "process.exe"};
     return kFields;
 }
 
@@ -38,7 +38,8 @@ std::string fold_source(const Alert& a) {
     if (a.container) {
         return "c:" + a.container->id;
     }
-    return "u:" + (a.process.uid ? std::to_string(*a.process.uid) : std::string("?")) + '\x1f' + a.process.exe;
+    return "u:" + (a.process.uid ? std::to_string(*a.process.uid) : std::string("?")) + '\x1f' +
+           a.process.exe;
 }
 
 std::optional<FoldValue> fold_value(const Alert& a, const std::string& field) {
@@ -49,7 +50,8 @@ std::optional<FoldValue> fold_value(const Alert& a, const std::string& field) {
         }
         v = audit::join_argv(a.process.argv);
         // A cut argv is told apart by the whole argv's hash, not by the part that was kept.
-        std::string whole = a.process.truncated && !a.process.argv_sha256.empty() ? a.process.argv_sha256 + v : v;
+        std::string whole =
+            a.process.truncated && !a.process.argv_sha256.empty() ? a.process.argv_sha256 + v : v;
         return FoldValue{std::move(whole), audit::bounded_text(v, DistinctTracker::kValueBytes)};
     }
     if (field == "file.path") {

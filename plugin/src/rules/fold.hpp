@@ -26,14 +26,15 @@ public:
     void add(const Alert& a);
 
     [[nodiscard]] const std::string& field() const { return field_; }
+
     [[nodiscard]] DistinctValues report() const;
     /// Appends "; 3 distinct command lines: 'x', 'y', 'z'" to a summary (nothing if empty).
     void describe(std::string& summary) const;
     [[nodiscard]] std::size_t bytes() const;
 
-    static constexpr std::size_t kMaxValues = 8;      ///< values shown
-    static constexpr std::size_t kValueBytes = 256;   ///< each shown value, cut with "…"
-    static constexpr std::size_t kMaxHashes = 256;    ///< distinct values counted exactly
+    static constexpr std::size_t kMaxValues = 8;     ///< values shown
+    static constexpr std::size_t kValueBytes = 256;  ///< each shown value, cut with "…"
+    static constexpr std::size_t kMaxHashes = 256;   ///< distinct values counted exactly
 
 private:
     std::string field_;
@@ -49,6 +50,7 @@ struct FoldValue {
     std::string whole;
     std::string shown;
 };
+
 [[nodiscard]] std::optional<FoldValue> fold_value(const Alert& a, const std::string& field);
 
 /// The source of an alert as aggregate.by's `source` means it: the container, or on the host

@@ -25,7 +25,8 @@ bool one_of(std::string_view s, const std::array<std::string_view, N>& set) {
 /// (unless written `--opt=value`); `-abc` bundles of boolean letters are skipped. Returns the
 /// index of the first positional argument, or argv.size(). `--` ends the options.
 template <std::size_t N>
-std::size_t skip_options(const std::vector<std::string>& argv, std::size_t i,
+std::size_t skip_options(const std::vector<std::string>& argv,
+                         std::size_t i,
                          const std::array<std::string_view, N>& with_value) {
     while (i < argv.size()) {
         const std::string& a = argv[i];
@@ -50,18 +51,46 @@ std::size_t skip_options(const std::vector<std::string>& argv, std::size_t i,
 // crictl). An unknown one only makes the reference unknown or wrong: a wrong reference names
 // no container, or one a runtime exec must then follow for it to count (and then it is a
 // candidate, not a proof, when another request fits).
-constexpr std::array<std::string_view, 12> kDockerGlobal = {
-    "-H", "--host", "-c", "--context", "--config", "-l", "--log-level",
-    "--tlscacert", "--tlscert", "--tlskey", "--namespace", "-n"};
-constexpr std::array<std::string_view, 24> kPodmanGlobal = {
-    "--root", "--runroot", "--cgroup-manager", "--events-backend", "--storage-driver",
-    "--log-level", "--url", "--connection", "-c", "--runtime", "--tmpdir", "--conmon",
-    "--storage-opt", "--hooks-dir", "--network-cmd-path", "--network-config-dir",
-    "--cni-config-dir", "--identity", "--ssh", "--imagestore", "--volumepath", "--module",
-    "--runtime-flag", "--db-backend"};
+constexpr std::array<std::string_view, 12> kDockerGlobal = {"-H",
+                                                            "--host",
+                                                            "-c",
+                                                            "--context",
+                                                            "--config",
+                                                            "-l",
+                                                            "--log-level",
+                                                            "--tlscacert",
+                                                            "--tlscert",
+                                                            "--tlskey",
+                                                            "--namespace",
+                                                            "-n"};
+constexpr std::array<std::string_view, 24> kPodmanGlobal = {"--root",
+                                                            "--runroot",
+                                                            "--cgroup-manager",
+                                                            "--events-backend",
+                                                            "--storage-driver",
+                                                            "--log-level",
+                                                            "--url",
+                                                            "--connection",
+                                                            "-c",
+                                                            "--runtime",
+                                                            "--tmpdir",
+                                                            "--conmon",
+                                                            "--storage-opt",
+                                                            "--hooks-dir",
+                                                            "--network-cmd-path",
+                                                            "--network-config-dir",
+                                                            "--cni-config-dir",
+                                                            "--identity",
+                                                            "--ssh",
+                                                            "--imagestore",
+                                                            "--volumepath",
+                                                            "--module",
+                                                            "--runtime-flag",
+                                                            "--db-backend"};
 constexpr std::array<std::string_view, 8> kExecOptions = {
     "-e", "--env", "--env-file", "-u", "--user", "-w", "--workdir", "--detach-keys"};
-constexpr std::array<std::string_view, 3> kPodmanExecOptions = {"--preserve-fds", "--env-file", "--cidfile"};
+constexpr std::array<std::string_view, 3> kPodmanExecOptions = {
+    "--preserve-fds", "--env-file", "--cidfile"};
 constexpr std::array<std::string_view, 6> kCtrGlobal = {
     "-a", "--address", "-n", "--namespace", "--timeout", "--connect-timeout"};
 constexpr std::array<std::string_view, 6> kCtrExecOptions = {
@@ -83,20 +112,23 @@ std::optional<ClientRequest> positional_ref(const std::vector<std::string>& argv
 
 }  // namespace
 
-std::optional<ClientRequest> parse_client_argv(std::string_view program, const std::vector<std::string>& argv) {
+std::optional<ClientRequest> parse_client_argv(std::string_view program,
+                                               const std::vector<std::string>& argv) {
     if (argv.empty()) {
         return std::nullopt;
     }
     const std::string_view cli = base_name(program);
     if (cli == "docker" || cli == "podman" || cli == "nerdctl") {
-        std::size_t i = cli == "podman" ? skip_options(argv, 1, kPodmanGlobal) : skip_options(argv, 1, kDockerGlobal);
+        std::size_t i = cli == "podman" ? skip_options(argv, 1, kPodmanGlobal)
+                                        : skip_options(argv, 1, kDockerGlobal);
         if (i < argv.size() && argv[i] == "container") {
             ++i;
         }
         if (i >= argv.size() || argv[i] != "exec") {
             return std::nullopt;
         }
-        i = cli == "podman" ? skip_options(argv, i + 1, kPodmanExecOptions) : skip_options(argv, i + 1, kExecOptions);
+        i = cli == "podman" ? skip_options(argv, i + 1, kPodmanExecOptions)
+                            : skip_options(argv, i + 1, kExecOptions);
         if (cli == "podman") {
             // podman's exec options include docker's with values, and a few of its own.
             i = skip_options(argv, i, kExecOptions);
@@ -125,7 +157,8 @@ std::optional<ClientRequest> parse_client_argv(std::string_view program, const s
     return std::nullopt;
 }
 
-std::vector<ClientRequest> parse_client_start(std::string_view program, const std::vector<std::string>& argv) {
+std::vector<ClientRequest> parse_client_start(std::string_view program,
+                                              const std::vector<std::string>& argv) {
     std::vector<ClientRequest> out;
     const std::string_view cli = base_name(program);
     if (cli != "docker" && cli != "podman" && cli != "nerdctl") {
@@ -178,7 +211,8 @@ void InitiatorCorrelator::drop_front() {
 }
 
 void InitiatorCorrelator::erase(const Pending* p) {
-    const auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& q) { return q.get() == p; });
+    const auto it =
+        std::find_if(pending_.begin(), pending_.end(), [&](const auto& q) { return q.get() == p; });
     if (it != pending_.end()) {
         bytes_ -= (*it)->bytes;
         pending_.erase(it);
@@ -196,7 +230,9 @@ void InitiatorCorrelator::note_client(const ClientRequest& req, InitiatorRef who
     note_client(std::vector<ClientRequest>{req}, std::move(who), ms);
 }
 
-void InitiatorCorrelator::note_client(const std::vector<ClientRequest>& reqs, InitiatorRef who, std::int64_t ms) {
+void InitiatorCorrelator::note_client(const std::vector<ClientRequest>& reqs,
+                                      InitiatorRef who,
+                                      std::int64_t ms) {
     if (reqs.empty()) {
         return;
     }
@@ -221,7 +257,8 @@ void InitiatorCorrelator::note_client(const std::vector<ClientRequest>& reqs, In
             ++stats_.dropped;  // no container or image is called that
             continue;
         }
-        while (!pending_.empty() && (pending_.size() >= opt_.max_requests || bytes_ + p->bytes > opt_.max_bytes)) {
+        while (!pending_.empty() &&
+               (pending_.size() >= opt_.max_requests || bytes_ + p->bytes > opt_.max_bytes)) {
             drop_front();
             ++stats_.dropped;
         }
@@ -233,8 +270,9 @@ void InitiatorCorrelator::note_client(const std::vector<ClientRequest>& reqs, In
     }
 }
 
-std::shared_ptr<const InitiatorRef> InitiatorCorrelator::conclude(const std::vector<std::shared_ptr<Pending>>& certain,
-                                                                 const std::vector<std::shared_ptr<Pending>>& possible) {
+std::shared_ptr<const InitiatorRef> InitiatorCorrelator::conclude(
+    const std::vector<std::shared_ptr<Pending>>& certain,
+    const std::vector<std::shared_ptr<Pending>>& possible) {
     if (certain.empty()) {
         ++stats_.unmatched;
         return nullptr;
@@ -243,7 +281,8 @@ std::shared_ptr<const InitiatorRef> InitiatorCorrelator::conclude(const std::vec
     std::vector<std::shared_ptr<const InitiatorRef>> whos;
     for (const auto* set : {&certain, &possible}) {
         for (const auto& p : *set) {
-            if (std::none_of(whos.begin(), whos.end(), [&](const auto& w) { return w == p->who; })) {
+            if (std::none_of(
+                    whos.begin(), whos.end(), [&](const auto& w) { return w == p->who; })) {
                 whos.push_back(p->who);
             }
         }
@@ -270,9 +309,8 @@ std::shared_ptr<const InitiatorRef> InitiatorCorrelator::conclude(const std::vec
     return out;
 }
 
-std::shared_ptr<const InitiatorRef> InitiatorCorrelator::on_runtime_exec(const std::string& id,
-                                                                        const std::optional<std::string>& name,
-                                                                        std::int64_t ms) {
+std::shared_ptr<const InitiatorRef> InitiatorCorrelator::on_runtime_exec(
+    const std::string& id, const std::optional<std::string>& name, std::int64_t ms) {
     expire(ms);
     std::vector<std::shared_ptr<Pending>> certain;
     std::vector<std::shared_ptr<Pending>> possible;
@@ -281,7 +319,8 @@ std::shared_ptr<const InitiatorRef> InitiatorCorrelator::on_runtime_exec(const s
             continue;  // another kind of request, or asked after the runtime started: not its
         }
         const std::string& ref = p->req.ref;
-        const bool by_id = ref == id || (!p->req.id_only && id.size() > ref.size() && id.starts_with(ref));
+        const bool by_id =
+            ref == id || (!p->req.id_only && id.size() > ref.size() && id.starts_with(ref));
         const bool by_name = !p->req.id_only && name && *name == ref;
         if (by_id || by_name) {
             certain.push_back(p);
@@ -292,7 +331,8 @@ std::shared_ptr<const InitiatorRef> InitiatorCorrelator::on_runtime_exec(const s
     return conclude(certain, possible);
 }
 
-InitiatorCorrelator::Start InitiatorCorrelator::on_runtime_create(const std::string& id, std::int64_t ms) {
+InitiatorCorrelator::Start InitiatorCorrelator::on_runtime_create(const std::string& id,
+                                                                  std::int64_t ms) {
     expire(ms);
     Start s;
     s.id = id;
@@ -305,9 +345,8 @@ InitiatorCorrelator::Start InitiatorCorrelator::on_runtime_create(const std::str
     return s;
 }
 
-std::shared_ptr<const InitiatorRef> InitiatorCorrelator::decide(Start& start,
-                                                               const std::optional<std::string>& name,
-                                                               const std::optional<std::string>& image) {
+std::shared_ptr<const InitiatorRef> InitiatorCorrelator::decide(
+    Start& start, const std::optional<std::string>& name, const std::optional<std::string>& image) {
     std::vector<std::shared_ptr<Pending>> certain;
     std::vector<std::shared_ptr<Pending>> possible;
     const std::string& id = start.id;
@@ -319,7 +358,8 @@ std::shared_ptr<const InitiatorRef> InitiatorCorrelator::decide(Start& start,
         bool fits = false;
         bool may = false;
         if (r.kind == ClientRequest::Kind::Start) {
-            fits = r.ref == id || (id.size() > r.ref.size() && id.starts_with(r.ref)) || (name && *name == r.ref);
+            fits = r.ref == id || (id.size() > r.ref.size() && id.starts_with(r.ref)) ||
+                   (name && *name == r.ref);
             may = !name;  // a name this container may have
         } else if (!r.ref.empty()) {
             // run --name N: by the name only (a new id is no one's choice; an image is shared).

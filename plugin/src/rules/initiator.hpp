@@ -55,12 +55,12 @@ inline constexpr std::size_t kMaxStartRefs = 16;
 [[nodiscard]] bool runtime_create(const std::vector<std::string>& argv);
 
 struct InitiatorStats {
-    unsigned long long requests = 0;    ///< client requests noted
-    unsigned long long matched = 0;     ///< runtime starts given an initiator
-    unsigned long long ambiguous = 0;   ///< runtime starts two or more requests fit
-    unsigned long long unmatched = 0;   ///< runtime starts no request fits
-    unsigned long long expired = 0;     ///< requests no runtime start took in the window
-    unsigned long long dropped = 0;     ///< requests dropped for the bounds (count, bytes)
+    unsigned long long requests = 0;   ///< client requests noted
+    unsigned long long matched = 0;    ///< runtime starts given an initiator
+    unsigned long long ambiguous = 0;  ///< runtime starts two or more requests fit
+    unsigned long long unmatched = 0;  ///< runtime starts no request fits
+    unsigned long long expired = 0;    ///< requests no runtime start took in the window
+    unsigned long long dropped = 0;    ///< requests dropped for the bounds (count, bytes)
 };
 
 /// Correlates a container client's exec event (the CLI command a user ran) with the runtime's
@@ -83,8 +83,9 @@ public:
         std::int64_t window_ms = 5000;
         std::size_t max_requests = 256;
         std::size_t max_bytes = 256 * util::kKiB;
-        std::size_t argv_bytes = 1024;       ///< each initiator's argv, cut to this
+        std::size_t argv_bytes = 1024;  ///< each initiator's argv, cut to this
     };
+
     /// One client request waiting for its runtime start.
     struct Pending {
         ClientRequest req;
@@ -93,6 +94,7 @@ public:
         std::size_t bytes = 0;
         bool used = false;  ///< a runtime start took it (a Start may still hold it)
     };
+
     /// A runtime's create of container `id` at `ms`: the start and run requests waiting then,
     /// to be decided at once or (live) once the container's name and image are read.
     struct Start {
@@ -102,6 +104,7 @@ public:
     };
 
     InitiatorCorrelator() : InitiatorCorrelator(Options{}) {}
+
     explicit InitiatorCorrelator(Options o) : opt_(o) {}
 
     /// A container client's request (`who`: its pid, exe, argv, auid, uid) at stream time `ms`.
@@ -130,7 +133,9 @@ public:
                                                const std::optional<std::string>& image);
 
     [[nodiscard]] const InitiatorStats& stats() const { return stats_; }
+
     [[nodiscard]] std::size_t pending() const { return pending_.size(); }
+
     [[nodiscard]] std::size_t pending_bytes() const { return bytes_; }
 
 private:
@@ -139,8 +144,9 @@ private:
     void erase(const Pending* p);
     /// The outcome of the requests that fit (`certain`) and may (`possible`); counts it and
     /// uses the certain ones up.
-    std::shared_ptr<const InitiatorRef> conclude(const std::vector<std::shared_ptr<Pending>>& certain,
-                                                 const std::vector<std::shared_ptr<Pending>>& possible);
+    std::shared_ptr<const InitiatorRef> conclude(
+        const std::vector<std::shared_ptr<Pending>>& certain,
+        const std::vector<std::shared_ptr<Pending>>& possible);
 
     Options opt_;
     std::deque<std::shared_ptr<Pending>> pending_;  ///< oldest first

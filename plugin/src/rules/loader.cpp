@@ -17,10 +17,10 @@
 #include "config/yaml_util.hpp"
 #include "integrity/monitor.hpp"
 #include "proc/container_request.hpp"
-#include "rules/placeholders.hpp"
 #include "proc/namespaces.hpp"
 #include "rules/fileop.hpp"
 #include "rules/fold.hpp"
+#include "rules/placeholders.hpp"
 
 namespace adock::rules {
 namespace {
@@ -44,7 +44,9 @@ void check_template(const YamlReader& r, const YAML::Node& n, const std::string&
             for (const auto& k : summary_placeholders()) {
                 known += (known.empty() ? "" : ", ") + k;
             }
-            r.fail(n, "summary: unknown placeholder {" + name + "} (known: " + known + ")", "unknown_placeholder");
+            r.fail(n,
+                   "summary: unknown placeholder {" + name + "} (known: " + known + ")",
+                   "unknown_placeholder");
         }
         pos = end + 1;
     }
@@ -96,13 +98,15 @@ private:
             if (kv.second.IsMap()) {
                 // {dirs: [...], programs: [...]}: basenames count only in those directories.
                 bool has_programs = false;
-                r.mapping(kv.second,
-                          what,
-                          {{"dirs", [&](const YAML::Node& x) { list->dirs = r.str_list(x, what + ".dirs"); }},
-                           {"programs", [&](const YAML::Node& x) {
-                                list->patterns = r.str_list(x, what + ".programs");
-                                has_programs = true;
-                            }}});
+                r.mapping(
+                    kv.second,
+                    what,
+                    {{"dirs",
+                      [&](const YAML::Node& x) { list->dirs = r.str_list(x, what + ".dirs"); }},
+                     {"programs", [&](const YAML::Node& x) {
+                          list->patterns = r.str_list(x, what + ".programs");
+                          has_programs = true;
+                      }}});
                 if (!has_programs) {
                     r.fail(kv.second, what + ": needs 'programs'");
                 }
@@ -124,11 +128,15 @@ private:
         }
     }
 
-    std::shared_ptr<const ProgramList> program_list(const YamlReader& r, const YAML::Node& v, const std::string& what) {
+    std::shared_ptr<const ProgramList> program_list(const YamlReader& r,
+                                                    const YAML::Node& v,
+                                                    const std::string& what) {
         if (v.IsScalar()) {
             auto it = set_->lists.find(v.Scalar());
             if (it == set_->lists.end()) {
-                r.fail(v, what + ": unknown list '" + v.Scalar() + "' (define it under lists: first)", "unknown_list");
+                r.fail(v,
+                       what + ": unknown list '" + v.Scalar() + "' (define it under lists: first)",
+                       "unknown_list");
             }
             return it->second;
         }
@@ -140,28 +148,41 @@ private:
         return list;
     }
 
-    Conditions conditions(const YamlReader& r, const YAML::Node& v, const std::string& what, EventClass* event) {
+    Conditions conditions(const YamlReader& r,
+                          const YAML::Node& v,
+                          const std::string& what,
+                          EventClass* event) {
         Conditions c;
         std::map<std::string, std::function<void(const YAML::Node&)>> h{
             {"actor_in", [&](const YAML::Node& x) { c.actor_in = program_list(r, x, "actor_in"); }},
-            {"actor_not_in", [&](const YAML::Node& x) { c.actor_not_in = program_list(r, x, "actor_not_in"); }},
-            {"parent_in", [&](const YAML::Node& x) { c.parent_in = program_list(r, x, "parent_in"); }},
+            {"actor_not_in",
+             [&](const YAML::Node& x) { c.actor_not_in = program_list(r, x, "actor_not_in"); }},
+            {"parent_in",
+             [&](const YAML::Node& x) { c.parent_in = program_list(r, x, "parent_in"); }},
             {"parent_not_in",
              [&](const YAML::Node& x) { c.parent_not_in = program_list(r, x, "parent_not_in"); }},
-            {"ancestor_in", [&](const YAML::Node& x) { c.ancestor_in = program_list(r, x, "ancestor_in"); }},
+            {"ancestor_in",
+             [&](const YAML::Node& x) { c.ancestor_in = program_list(r, x, "ancestor_in"); }},
             {"key",
              [&](const YAML::Node& x) {
                  auto keys = r.str_list(x, "key");
                  c.keys = std::set<std::string>(keys.begin(), keys.end());
              }},
             {"success", [&](const YAML::Node& x) { c.success = r.boolean(x, "success"); }},
-            {"in_container", [&](const YAML::Node& x) { c.in_container = r.boolean(x, "in_container"); }},
-            {"argv_contains", [&](const YAML::Node& x) { c.argv_contains = r.str_list(x, "argv_contains"); }},
-            {"lineage_in", [&](const YAML::Node& x) { c.lineage_in = program_list(r, x, "lineage_in"); }},
+            {"in_container",
+             [&](const YAML::Node& x) { c.in_container = r.boolean(x, "in_container"); }},
+            {"argv_contains",
+             [&](const YAML::Node& x) { c.argv_contains = r.str_list(x, "argv_contains"); }},
+            {"lineage_in",
+             [&](const YAML::Node& x) { c.lineage_in = program_list(r, x, "lineage_in"); }},
             {"lineage_named_in",
-             [&](const YAML::Node& x) { c.lineage_named_in = program_list(r, x, "lineage_named_in"); }},
-            {"file_on_host", [&](const YAML::Node& x) { c.file_on_host = r.boolean(x, "file_on_host"); }},
-            {"image_build", [&](const YAML::Node& x) { c.image_build = r.boolean(x, "image_build"); }},
+             [&](const YAML::Node& x) {
+                 c.lineage_named_in = program_list(r, x, "lineage_named_in");
+             }},
+            {"file_on_host",
+             [&](const YAML::Node& x) { c.file_on_host = r.boolean(x, "file_on_host"); }},
+            {"image_build",
+             [&](const YAML::Node& x) { c.image_build = r.boolean(x, "image_build"); }},
             {"comm", [&](const YAML::Node& x) { c.comm = r.str_list(x, "comm"); }},
             {"syscall", [&](const YAML::Node& x) { c.syscalls = syscall_names(r, x); }},
             {"exit", [&](const YAML::Node& x) { c.exits = exit_codes(r, x); }},
@@ -172,7 +193,8 @@ private:
             {"euid", [&](const YAML::Node& x) { c.euids = ids(r, x, "euid"); }},
             {"auid", [&](const YAML::Node& x) { c.auids = ids(r, x, "auid"); }},
             {"record_type", [&](const YAML::Node& x) { c.record_types = record_types(r, x); }},
-            {"seccomp_action", [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
+            {"seccomp_action",
+             [&](const YAML::Node& x) { c.seccomp_actions = seccomp_actions(r, x); }},
             {"monitored", [&](const YAML::Node& x) { c.monitored = r.boolean(x, "monitored"); }},
             {"fileless", [&](const YAML::Node& x) { c.fileless = r.boolean(x, "fileless"); }},
             {"drift", [&](const YAML::Node& x) { c.drift = r.boolean(x, "drift"); }},
@@ -181,8 +203,9 @@ private:
                  std::set<std::string> kinds;
                  for (const auto& k : r.str_list(x, "host_namespace")) {
                      if (!proc::namespace_kinds().contains(k)) {
-                         r.fail(x, "host_namespace: unknown namespace '" + k +
-                                       "' (cgroup, ipc, mnt, net, pid, time, user, uts)");
+                         r.fail(x,
+                                "host_namespace: unknown namespace '" + k +
+                                    "' (cgroup, ipc, mnt, net, pid, time, user, uts)");
                      }
                      kinds.insert(k);
                  }
@@ -197,7 +220,9 @@ private:
                      } else if (k == "host_mount") {
                          bits |= static_cast<std::uint32_t>(proc::RequestKind::HostMount);
                      } else {
-                         r.fail(x, "container_request: unknown request '" + k + "' (host_mount, leaked_fd_cwd)");
+                         r.fail(x,
+                                "container_request: unknown request '" + k +
+                                    "' (host_mount, leaked_fd_cwd)");
                      }
                  }
                  if (bits == 0) {
@@ -205,22 +230,27 @@ private:
                  }
                  c.requests = bits;
              }},
-            {"integrity_trusted", [&](const YAML::Node& x) { c.integrity_trusted = r.boolean(x, "integrity_trusted"); }},
+            {"integrity_trusted",
+             [&](const YAML::Node& x) { c.integrity_trusted = r.boolean(x, "integrity_trusted"); }},
             {"content",
              [&](const YAML::Node& x) {
                  if (event == nullptr) {
-                     r.fail(x, "content: only in a rule's match (it is decided after the exceptions)");
+                     r.fail(x,
+                            "content: only in a rule's match (it is decided after the exceptions)");
                  }
                  std::uint32_t bits = 0;
                  for (const auto& k : r.str_list(x, "content")) {
                      if (k == "runtime_copy") {
                          bits |= static_cast<std::uint32_t>(integrity::ContentCheck::RuntimeCopy);
                      } else if (k == "untrusted_runtime") {
-                         bits |= static_cast<std::uint32_t>(integrity::ContentCheck::UntrustedRuntime);
+                         bits |=
+                             static_cast<std::uint32_t>(integrity::ContentCheck::UntrustedRuntime);
                      } else if (k == "package_copy") {
                          bits |= static_cast<std::uint32_t>(integrity::ContentCheck::PackageCopy);
                      } else {
-                         r.fail(x, "content: unknown '" + k + "' (runtime_copy, untrusted_runtime, package_copy)");
+                         r.fail(x,
+                                "content: unknown '" + k +
+                                    "' (runtime_copy, untrusted_runtime, package_copy)");
                      }
                  }
                  c.content = bits;
@@ -253,7 +283,8 @@ private:
             r.fail(n, "each rule needs an 'id'");
         }
         const std::string id = r.str(n["id"], "id");
-        auto existing = std::find_if(set_->rules.begin(), set_->rules.end(), [&](const Rule& x) { return x.id == id; });
+        auto existing = std::find_if(
+            set_->rules.begin(), set_->rules.end(), [&](const Rule& x) { return x.id == id; });
         const bool patch = !n["match"] && existing != set_->rules.end();
         if (!n["match"] && !patch) {
             r.fail(n, "rule '" + id + "': needs 'match' (or must override a rule defined earlier)");
@@ -267,7 +298,8 @@ private:
             n,
             "rule '" + id + "'",
             {{"id", [](const YAML::Node&) {}},
-             {"description", [&](const YAML::Node& v) { rule.description = r.str(v, "description"); }},
+             {"description",
+              [&](const YAML::Node& v) { rule.description = r.str(v, "description"); }},
              {"enabled", [&](const YAML::Node& v) { rule.enabled = r.boolean(v, "enabled"); }},
              {"severity",
               [&](const YAML::Node& v) {
@@ -284,9 +316,12 @@ private:
                   rule.summary = r.str(v, "summary");
                   check_template(r, v, rule.summary);
               }},
-             {"match", [&](const YAML::Node& v) { rule.match = conditions(r, v, "match", &rule.event); }},
-             {"remediation", [&](const YAML::Node& v) { rule.remediation = r.str(v, "remediation"); }},
-             {"image_diff", [&](const YAML::Node& v) { rule.image_diff = r.boolean(v, "image_diff"); }},
+             {"match",
+              [&](const YAML::Node& v) { rule.match = conditions(r, v, "match", &rule.event); }},
+             {"remediation",
+              [&](const YAML::Node& v) { rule.remediation = r.str(v, "remediation"); }},
+             {"image_diff",
+              [&](const YAML::Node& v) { rule.image_diff = r.boolean(v, "image_diff"); }},
              {"variants", [&](const YAML::Node& v) { rule.variants = variants(r, v); }},
              {"aggregate", [&](const YAML::Node& v) { rule.aggregate = aggregate(r, v); }},
              {"exceptions", [&](const YAML::Node& v) {
@@ -329,8 +364,10 @@ private:
                                 r.fail(x, "severity: expected critical, high, medium, low or info");
                             }
                         }},
-                       {"add_tags", [&](const YAML::Node& x) { var.add_tags = r.str_list(x, "add_tags"); }},
-                       {"add_mitre", [&](const YAML::Node& x) { var.add_mitre = r.str_list(x, "add_mitre"); }}});
+                       {"add_tags",
+                        [&](const YAML::Node& x) { var.add_tags = r.str_list(x, "add_tags"); }},
+                       {"add_mitre",
+                        [&](const YAML::Node& x) { var.add_mitre = r.str_list(x, "add_mitre"); }}});
             if (!has_when) {
                 r.fail(item, "variant: needs 'when'");
             }
@@ -352,7 +389,8 @@ private:
                                 for (const auto& b : by_fields()) {
                                     known += (known.empty() ? "" : ", ") + std::string(b.name);
                                 }
-                                r.fail(x, "aggregate.by: unknown field '" + f + "' (" + known + ")");
+                                r.fail(x,
+                                       "aggregate.by: unknown field '" + f + "' (" + known + ")");
                             }
                         }
                     }},
@@ -362,12 +400,16 @@ private:
                         for (const auto& f : a.distinct) {
                             const auto& known = fold_fields();
                             if (std::find(known.begin(), known.end(), f) == known.end()) {
-                                r.fail(x, "aggregate.distinct: unknown field '" + f +
-                                              "' (process.cmdline, file.path, seccomp.syscall, event.syscall, process.exe)");
+                                r.fail(x,
+                                       "aggregate.distinct: unknown field '" + f +
+                                           "' (process.cmdline, file.path, seccomp.syscall, "
+                                           "event.syscall, process.exe)");
                             }
                         }
                     }},
-                   {"window_s", [&](const YAML::Node& x) { a.window_s = r.integer<unsigned>(x, "window_s", 1, 86400); }}});
+                   {"window_s", [&](const YAML::Node& x) {
+                        a.window_s = r.integer<unsigned>(x, "window_s", 1, 86400);
+                    }}});
         return a;
     }
 
@@ -375,7 +417,8 @@ private:
         std::set<std::string> out;
         for (const auto& name : r.str_list(v, "syscall")) {
             // Known on either arch we decode (x86_64, i386); typos are errors, not silent misses.
-            if (!audit::syscall_number(kArchX86_64, name) && !audit::syscall_number(kArchI386, name)) {
+            if (!audit::syscall_number(kArchX86_64, name) &&
+                !audit::syscall_number(kArchI386, name)) {
                 r.fail(v, "syscall: unknown syscall '" + name + "'", "unknown_syscall");
             }
             out.insert(name);
@@ -384,10 +427,16 @@ private:
     }
 
     static std::set<std::int64_t> exit_codes(const YamlReader& r, const YAML::Node& v) {
-        static const std::map<std::string, std::int64_t> kErrno{
-            {"EPERM", EPERM},   {"ENOENT", ENOENT}, {"EACCES", EACCES}, {"EEXIST", EEXIST},
-            {"EBUSY", EBUSY},   {"EINVAL", EINVAL}, {"ETXTBSY", ETXTBSY}, {"EROFS", EROFS},
-            {"ENOSYS", ENOSYS}, {"EXDEV", EXDEV}};
+        static const std::map<std::string, std::int64_t> kErrno{{"EPERM", EPERM},
+                                                                {"ENOENT", ENOENT},
+                                                                {"EACCES", EACCES},
+                                                                {"EEXIST", EEXIST},
+                                                                {"EBUSY", EBUSY},
+                                                                {"EINVAL", EINVAL},
+                                                                {"ETXTBSY", ETXTBSY},
+                                                                {"EROFS", EROFS},
+                                                                {"ENOSYS", ENOSYS},
+                                                                {"EXDEV", EXDEV}};
         std::set<std::int64_t> out;
         for (const auto& e : r.str_list(v, "exit")) {
             if (auto it = kErrno.find(e); it != kErrno.end()) {
@@ -398,7 +447,9 @@ private:
             const auto* end = e.data() + e.size();
             const auto [ptr, ec] = std::from_chars(e.data(), end, n);
             if (ec != std::errc() || ptr != end) {
-                r.fail(v, "exit: expected a number or an errno name (EPERM, ETXTBSY, ...), got '" + e + "'");
+                r.fail(v,
+                       "exit: expected a number or an errno name (EPERM, ETXTBSY, ...), got '" + e +
+                           "'");
             }
             out.insert(n);
         }
@@ -421,7 +472,9 @@ private:
         return mask;
     }
 
-    static std::set<std::uint32_t> ids(const YamlReader& r, const YAML::Node& v, const std::string& what) {
+    static std::set<std::uint32_t> ids(const YamlReader& r,
+                                       const YAML::Node& v,
+                                       const std::string& what) {
         std::set<std::uint32_t> out;
         for (const auto& s : r.str_list(v, what)) {
             if (s == "unset") {
@@ -440,13 +493,14 @@ private:
     }
 
     static std::set<std::string> seccomp_actions(const YamlReader& r, const YAML::Node& v) {
-        static const std::set<std::string> kActions{"kill_process", "kill_thread", "trap", "errno",
-                                                    "user_notif", "trace", "log", "allow"};
+        static const std::set<std::string> kActions{
+            "kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log", "allow"};
         std::set<std::string> out;
         for (const auto& a : r.str_list(v, "seccomp_action")) {
             if (!kActions.contains(a)) {
-                r.fail(v, "seccomp_action: unknown '" + a +
-                              "' (kill_process kill_thread trap errno user_notif trace log allow)");
+                r.fail(v,
+                       "seccomp_action: unknown '" + a +
+                           "' (kill_process kill_thread trap errno user_notif trace log allow)");
             }
             out.insert(a);
         }
@@ -462,9 +516,11 @@ private:
             }
             if (!audit::kept_record_type(t)) {
                 // A rule on it could never match: the framer drops these records.
-                r.fail(v, "record_type: " + s +
-                              " records are not read (rules can match SYSCALL, PATH, SOCKADDR, CWD, EXECVE, "
-                              "SECCOMP, PROCTITLE)");
+                r.fail(v,
+                       "record_type: " + s +
+                           " records are not read (rules can match SYSCALL, PATH, SOCKADDR, CWD, "
+                           "EXECVE, "
+                           "SECCOMP, PROCTITLE)");
             }
             out.insert(t);
         }
@@ -489,8 +545,9 @@ const std::vector<std::string>& default_binary_dirs() {
     return kDirs;
 }
 
-std::shared_ptr<const RuleSet> load_rules_texts(const std::vector<std::pair<std::string, std::string>>& files,
-                                                const std::vector<std::string>& binary_dirs) {
+std::shared_ptr<const RuleSet> load_rules_texts(
+    const std::vector<std::pair<std::string, std::string>>& files,
+    const std::vector<std::string>& binary_dirs) {
     Loader loader(binary_dirs);
     for (const auto& [name, text] : files) {
         loader.load(name, text);

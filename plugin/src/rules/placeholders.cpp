@@ -12,7 +12,9 @@ namespace adock::rules {
 namespace {
 
 /// `value`, or what a summary shows while it is being read ("{name}") or when there is none ("-").
-void optional_name(const std::optional<std::string>* value, bool pending, std::string_view placeholder,
+void optional_name(const std::optional<std::string>* value,
+                   bool pending,
+                   std::string_view placeholder,
                    std::string& out) {
     if (value != nullptr && value->has_value()) {
         out += **value;
@@ -37,18 +39,25 @@ void integrity_placeholder(const SummaryFacts& f, std::string_view name, std::st
 
 const std::array<Placeholder, 21> kPlaceholders{{
     {"process.exe", [](const SummaryFacts& f, std::string& out) { out += f.ev.exe; }},
-    {"process.pid", [](const SummaryFacts& f, std::string& out) { out += std::to_string(f.ev.pid); }},
+    {"process.pid",
+     [](const SummaryFacts& f, std::string& out) { out += std::to_string(f.ev.pid); }},
     {"process.comm", [](const SummaryFacts& f, std::string& out) { out += f.ev.comm; }},
-    {"process.cmdline", [](const SummaryFacts& f, std::string& out) { out += audit::join_argv(f.alert.process.argv); }},
+    {"process.cmdline",
+     [](const SummaryFacts& f, std::string& out) {
+         out += audit::join_argv(f.alert.process.argv);
+     }},
     {"parent.exe",
      [](const SummaryFacts& f, std::string& out) {
-         out += f.parent != nullptr ? f.parent->exe
-                                    : std::string("(unknown, pid ") + std::to_string(f.alert.process.ppid) + ")";
+         out += f.parent != nullptr
+                    ? f.parent->exe
+                    : std::string("(unknown, pid ") + std::to_string(f.alert.process.ppid) + ")";
      }},
-    {"parent.pid", [](const SummaryFacts& f, std::string& out) { out += std::to_string(f.alert.process.ppid); }},
+    {"parent.pid",
+     [](const SummaryFacts& f, std::string& out) { out += std::to_string(f.alert.process.ppid); }},
     {"parent.cmdline",
      [](const SummaryFacts& f, std::string& out) {
-         out += f.alert.ancestry.empty() ? std::string("?") : audit::join_argv(f.alert.ancestry.front().argv);
+         out += f.alert.ancestry.empty() ? std::string("?")
+                                         : audit::join_argv(f.alert.ancestry.front().argv);
      }},
     {"matched", [](const SummaryFacts& f, std::string& out) { out += f.matched; }},
     {"container.id",
@@ -58,11 +67,17 @@ const std::array<Placeholder, 21> kPlaceholders{{
      }},
     {"container.name",
      [](const SummaryFacts& f, std::string& out) {
-         optional_name(f.alert.container ? &f.alert.container->name : nullptr, f.names_pending, "container.name", out);
+         optional_name(f.alert.container ? &f.alert.container->name : nullptr,
+                       f.names_pending,
+                       "container.name",
+                       out);
      }},
     {"container.image",
      [](const SummaryFacts& f, std::string& out) {
-         optional_name(f.alert.container ? &f.alert.container->image : nullptr, f.names_pending, "container.image", out);
+         optional_name(f.alert.container ? &f.alert.container->image : nullptr,
+                       f.names_pending,
+                       "container.image",
+                       out);
      }},
     {"event.key", [](const SummaryFacts& f, std::string& out) { out += f.ev.key.value_or("-"); }},
     {"event.result",
@@ -75,24 +90,44 @@ const std::array<Placeholder, 21> kPlaceholders{{
              out += "failed (exit " + std::to_string(f.ev.exit) + ")";
          }
      }},
-    {"syscall", [](const SummaryFacts& f, std::string& out) { out += f.alert.syscall.value_or("-"); }},
+    {"syscall",
+     [](const SummaryFacts& f, std::string& out) { out += f.alert.syscall.value_or("-"); }},
     {"file.path",
-     [](const SummaryFacts& f, std::string& out) { out += f.alert.file ? f.alert.file->path : std::string("-"); }},
+     [](const SummaryFacts& f, std::string& out) {
+         out += f.alert.file ? f.alert.file->path : std::string("-");
+     }},
     {"file.operation",
-     [](const SummaryFacts& f, std::string& out) { out += f.alert.file ? f.alert.file->operation : std::string("-"); }},
+     [](const SummaryFacts& f, std::string& out) {
+         out += f.alert.file ? f.alert.file->operation : std::string("-");
+     }},
     {"seccomp.syscall",
-     [](const SummaryFacts& f, std::string& out) { out += f.alert.seccomp ? f.alert.seccomp->syscall : std::string("-"); }},
+     [](const SummaryFacts& f, std::string& out) {
+         out += f.alert.seccomp ? f.alert.seccomp->syscall : std::string("-");
+     }},
     {"seccomp.action",
-     [](const SummaryFacts& f, std::string& out) { out += f.alert.seccomp ? f.alert.seccomp->action : std::string("-"); }},
-    {"integrity.change", [](const SummaryFacts& f, std::string& out) { integrity_placeholder(f, "integrity.change", out); }},
-    {"integrity.trust", [](const SummaryFacts& f, std::string& out) { integrity_placeholder(f, "integrity.trust", out); }},
+     [](const SummaryFacts& f, std::string& out) {
+         out += f.alert.seccomp ? f.alert.seccomp->action : std::string("-");
+     }},
+    {"integrity.change",
+     [](const SummaryFacts& f, std::string& out) {
+         integrity_placeholder(f, "integrity.change", out);
+     }},
+    {"integrity.trust",
+     [](const SummaryFacts& f, std::string& out) {
+         integrity_placeholder(f, "integrity.trust", out);
+     }},
     {"rule.id", [](const SummaryFacts& f, std::string& out) { out += f.rule.id; }},
 }};
 
 const std::array<ByField, 7> kByFields{{
     {"container.id",
-     [](const Alert& a, std::string& key) { key += a.container ? a.container->id : std::string("host"); }},
-    {"seccomp.syscall", [](const Alert& a, std::string& key) { key += a.seccomp ? a.seccomp->syscall : std::string(); }},
+     [](const Alert& a, std::string& key) {
+         key += a.container ? a.container->id : std::string("host");
+     }},
+    {"seccomp.syscall",
+     [](const Alert& a, std::string& key) {
+         key += a.seccomp ? a.seccomp->syscall : std::string();
+     }},
     {"event.syscall",
      [](const Alert& a, std::string& key) {
          // execve and execveat are one act (runc init re-executes itself with execveat).
@@ -100,7 +135,8 @@ const std::array<ByField, 7> kByFields{{
          key += s == "execveat" ? std::string_view("execve") : s;
      }},
     {"process.exe", [](const Alert& a, std::string& key) { key += a.process.exe; }},
-    {"file.path", [](const Alert& a, std::string& key) { key += a.file ? a.file->path : std::string(); }},
+    {"file.path",
+     [](const Alert& a, std::string& key) { key += a.file ? a.file->path : std::string(); }},
     {"process.uid",
      [](const Alert& a, std::string& key) {
          key += a.process.uid ? std::to_string(*a.process.uid) : std::string("?");
@@ -115,7 +151,8 @@ std::span<const Placeholder> placeholders() {
 }
 
 const Placeholder* find_placeholder(std::string_view name) {
-    const auto it = std::find_if(kPlaceholders.begin(), kPlaceholders.end(),
+    const auto it = std::find_if(kPlaceholders.begin(),
+                                 kPlaceholders.end(),
                                  [&](const Placeholder& p) { return p.name == name; });
     return it == kPlaceholders.end() ? nullptr : &*it;
 }
@@ -143,7 +180,8 @@ std::span<const ByField> by_fields() {
 }
 
 const ByField* find_by_field(std::string_view name) {
-    const auto it = std::find_if(kByFields.begin(), kByFields.end(), [&](const ByField& b) { return b.name == name; });
+    const auto it = std::find_if(
+        kByFields.begin(), kByFields.end(), [&](const ByField& b) { return b.name == name; });
     return it == kByFields.end() ? nullptr : &*it;
 }
 

@@ -27,7 +27,8 @@ struct SummaryFacts {
     bool names_pending;               ///< the container's names are being read: kept as {...}
 };
 
-/// One summary placeholder: `render` appends its text (raw, attacker-controlled; the caller bounds it).
+/// One summary placeholder: `render` appends its text (raw, attacker-controlled; the caller bounds
+/// it).
 struct Placeholder {
     std::string_view name;
     void (*render)(const SummaryFacts& f, std::string& out);

@@ -6,7 +6,9 @@
 namespace adock::rules {
 
 AlertRateLimiter::AlertRateLimiter(unsigned burst, unsigned window_s, std::size_t max_sources)
-    : burst_(burst), window_s_(std::max(window_s, 1U)), max_sources_(std::max<std::size_t>(max_sources, 1)) {}
+    : burst_(burst),
+      window_s_(std::max(window_s, 1U)),
+      max_sources_(std::max<std::size_t>(max_sources, 1)) {}
 
 void AlertRateLimiter::configure(unsigned burst, unsigned window_s) {
     burst_ = burst;
@@ -30,8 +32,10 @@ void AlertRateLimiter::evict_one() {
     // ago sends its summary now: a count is never dropped with its source.
     auto victim = sources_.end();
     for (auto j = sources_.begin(); j != sources_.end(); ++j) {
-        const bool better = victim == sources_.end() || (j->second.held == 0 && victim->second.held > 0) ||
-                            ((j->second.held == 0) == (victim->second.held == 0) && j->second.used_ms < victim->second.used_ms);
+        const bool better = victim == sources_.end() ||
+                            (j->second.held == 0 && victim->second.held > 0) ||
+                            ((j->second.held == 0) == (victim->second.held == 0) &&
+                             j->second.used_ms < victim->second.used_ms);
         if (better) {
             victim = j;
         }
@@ -64,8 +68,10 @@ bool AlertRateLimiter::admit(const Alert& a, std::int64_t now_ms, Wall wall) {
     }
     Source& s = it->second;
     if (now_ms > s.refilled_ms) {
-        const double per_ms = static_cast<double>(burst_) / (static_cast<double>(window_s_) * 1000.0);
-        s.tokens = std::min<double>(burst_, s.tokens + static_cast<double>(now_ms - s.refilled_ms) * per_ms);
+        const double per_ms =
+            static_cast<double>(burst_) / (static_cast<double>(window_s_) * 1000.0);
+        s.tokens = std::min<double>(
+            burst_, s.tokens + static_cast<double>(now_ms - s.refilled_ms) * per_ms);
         s.refilled_ms = now_ms;
     }
     s.used_ms = std::max(s.used_ms, now_ms);

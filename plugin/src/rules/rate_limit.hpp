@@ -50,23 +50,25 @@ public:
     std::vector<Alert> flush();
 
     [[nodiscard]] const RateLimitStats& stats() const { return stats_; }
+
     [[nodiscard]] std::size_t sources() const { return sources_.size(); }
 
-    static constexpr std::size_t kMaxSources = 4096;      ///< the table of sources is bounded
+    static constexpr std::size_t kMaxSources = 4096;       ///< the table of sources is bounded
     static constexpr std::size_t kMaxRulesPerSource = 64;  ///< rule ids remembered per source
 
 private:
     struct Source {
         double tokens = 0;
         std::int64_t refilled_ms = 0;
-        std::int64_t used_ms = 0;           ///< last alert, for eviction
-        std::set<std::string> rules_seen;   ///< the first alert of each rule always goes out
+        std::int64_t used_ms = 0;          ///< last alert, for eviction
+        std::set<std::string> rules_seen;  ///< the first alert of each rule always goes out
         unsigned long long held = 0;
         std::map<std::string, unsigned long long> held_by_rule;
-        std::optional<Alert> example;       ///< the first held alert of the highest severity
-        std::int64_t hold_end_ms = 0;       ///< the hold window ends (stream time)
+        std::optional<Alert> example;  ///< the first held alert of the highest severity
+        std::int64_t hold_end_ms = 0;  ///< the hold window ends (stream time)
         Wall hold_end_wall{};
     };
+
     Alert summary_of(Source& s) const;
     void evict_one();
 

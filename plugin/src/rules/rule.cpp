@@ -1,22 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rules/rule.hpp"
 
-#include "util/audit_dev.hpp"
-
 #include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-
-#include <algorithm>
 #include <iterator>
 
 #include "rules/fileop.hpp"
+#include "util/audit_dev.hpp"
 
 namespace adock::rules {
 
@@ -47,8 +45,9 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
     const auto slash = p.rfind('/');
     const std::size_t base_at = slash == std::string::npos ? 0 : slash + 1;
     const std::string_view base = std::string_view(p).substr(base_at);
-    const std::string_view dir =
-        slash == std::string::npos ? std::string_view() : std::string_view(p).substr(0, slash == 0 ? 1 : slash);
+    const std::string_view dir = slash == std::string::npos
+                                     ? std::string_view()
+                                     : std::string_view(p).substr(0, slash == 0 ? 1 : slash);
     const bool dir_ok = dirs.empty() || std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
     for (std::size_t i = 0; i < patterns.size(); ++i) {
         const std::string& pat = patterns[i];
@@ -57,8 +56,9 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
             continue;
         }
         // A plain pattern (most: runc, /usr/sbin/runc) is compared; a glob goes to fnmatch.
-        const bool hit = (kinds[i] & kGlob) != 0 ? ::fnmatch(pat.c_str(), p.c_str() + (full ? 0 : base_at), 0) == 0
-                                                  : pat == (full ? std::string_view(p) : base);
+        const bool hit = (kinds[i] & kGlob) != 0
+                             ? ::fnmatch(pat.c_str(), p.c_str() + (full ? 0 : base_at), 0) == 0
+                             : pat == (full ? std::string_view(p) : base);
         if (hit) {
             return pat;
         }
@@ -108,8 +108,10 @@ bool ProgramList::learn(std::string_view path, const FileId& id) const {
     return it->second.emplace(path).second;
 }
 
-std::optional<std::string> ProgramList::match_file(std::string_view path, const FileId& id,
-                                                    const std::optional<FileId>& parent, bool* on_host) const {
+std::optional<std::string> ProgramList::match_file(std::string_view path,
+                                                   const FileId& id,
+                                                   const std::optional<FileId>& parent,
+                                                   bool* on_host) const {
     if (on_host != nullptr) {
         *on_host = false;
     }
@@ -161,14 +163,15 @@ std::optional<std::string> ProgramList::match_file(std::string_view path, const 
 
 namespace {
 
-
 /// The regular file `path` resolves to: (identity, real path).
 std::optional<std::pair<FileId, std::string>> host_file(const std::string& path) {
     std::array<char, PATH_MAX> real{};
     if (::realpath(path.c_str(), real.data()) == nullptr) {
         return std::nullopt;
     }
+
     struct stat st {};
+
     if (::stat(real.data(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return std::nullopt;
     }
@@ -178,6 +181,7 @@ std::optional<std::pair<FileId, std::string>> host_file(const std::string& path)
 
 std::optional<FileId> host_dir(const std::string& path) {
     struct stat st {};
+
     if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         return std::nullopt;
     }
@@ -209,10 +213,12 @@ void ProgramList::resolve() const {
                 continue;
             }
             glob_t g{};
-            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or locale.
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or
+            // locale.
             if (::glob(pat.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    candidates.emplace_back(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    candidates.emplace_back(g.gl_pathv[i]);
                 }
             }
             ::globfree(&g);
@@ -225,10 +231,12 @@ void ProgramList::resolve() const {
             }
             const std::string full = d + "/" + pat;
             glob_t g{};
-            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or locale.
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or
+            // locale.
             if (::glob(full.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    candidates.emplace_back(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    candidates.emplace_back(g.gl_pathv[i]);
                 }
             }
             ::globfree(&g);
@@ -253,10 +261,12 @@ void ProgramList::resolve() const {
         const std::string dir = path.substr(0, slash);
         if (has_glob(dir)) {
             glob_t g{};
-            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or locale.
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or
+            // locale.
             if (::glob(dir.c_str(), GLOB_NOSORT | GLOB_ONLYDIR, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    dirs_seen.emplace(g.gl_pathv[i]);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    dirs_seen.emplace(g.gl_pathv[i]);
                 }
             }
             ::globfree(&g);
@@ -275,7 +285,8 @@ void ProgramList::resolve() const {
     for (const auto& d : dirs_seen) {
         if (auto id = host_dir(d)) {
             std::array<char, PATH_MAX> real{};
-            const std::string r = ::realpath(d.c_str(), real.data()) != nullptr ? std::string(real.data()) : d;
+            const std::string r =
+                ::realpath(d.c_str(), real.data()) != nullptr ? std::string(real.data()) : d;
             resolved_dirs.insert(d);
             resolved_dirs.insert(r);
             dir_identities.emplace(*id, r);
@@ -333,7 +344,10 @@ void RuleSet::build_index() {
             }
             if (r.match.syscalls) {
                 std::set<std::string> both;
-                std::set_intersection(names.begin(), names.end(), by_op.begin(), by_op.end(),
+                std::set_intersection(names.begin(),
+                                      names.end(),
+                                      by_op.begin(),
+                                      by_op.end(),
                                       std::inserter(both, both.begin()));
                 names = std::move(both);
             } else {

@@ -81,7 +81,8 @@ struct ProgramList {
     /// host's directory of the file's name, or where nothing tells (no PARENT item, no host
     /// file of that name; replays). `on_host`: the match is the host's file for certain (by
     /// identity, or by a host directory), not only by name.
-    [[nodiscard]] std::optional<std::string> match_file(std::string_view path, const FileId& id,
+    [[nodiscard]] std::optional<std::string> match_file(std::string_view path,
+                                                        const FileId& id,
                                                         const std::optional<FileId>& parent,
                                                         bool* on_host = nullptr) const;
 };
@@ -91,16 +92,17 @@ enum class EventClass { Exec, Syscall, Seccomp, Integrity, Any };
 
 /// The conditions of a rule or an exception; all present conditions must hold.
 struct Conditions {
-    std::optional<std::shared_ptr<const ProgramList>> actor_in;        ///< exe, exec'd file identity
+    /// exe, exec'd file identity
+    std::optional<std::shared_ptr<const ProgramList>> actor_in;
     std::optional<std::shared_ptr<const ProgramList>> actor_not_in;
-    std::optional<std::shared_ptr<const ProgramList>> parent_in;       ///< direct parent's exe
+    std::optional<std::shared_ptr<const ProgramList>> parent_in;  ///< direct parent's exe
     std::optional<std::shared_ptr<const ProgramList>> parent_not_in;
-    std::optional<std::shared_ptr<const ProgramList>> ancestor_in;     ///< any ancestor's exe
-    std::optional<std::set<std::string>> keys;                        ///< audit key
+    std::optional<std::shared_ptr<const ProgramList>> ancestor_in;  ///< any ancestor's exe
+    std::optional<std::set<std::string>> keys;                      ///< audit key
     std::optional<bool> success;
     std::optional<bool> in_container;
-    std::optional<std::vector<std::string>> argv_contains;            ///< any argument equals one
-    std::optional<std::shared_ptr<const ProgramList>> lineage_in;      ///< actor or any ancestor
+    std::optional<std::vector<std::string>> argv_contains;         ///< any argument equals one
+    std::optional<std::shared_ptr<const ProgramList>> lineage_in;  ///< actor or any ancestor
     /// Actor or an ancestor *named* like the list (their own paths; a container's): context,
     /// never trust.
     std::optional<std::shared_ptr<const ProgramList>> lineage_named_in;
@@ -109,17 +111,20 @@ struct Conditions {
     std::optional<bool> file_on_host;
     /// The process runs in a container an image build runs (BuildKit, the classic builder).
     std::optional<bool> image_build;
-    std::optional<std::vector<std::string>> comm;                     ///< fnmatch patterns
-    std::optional<std::set<std::string>> syscalls;                    ///< by name, decoded with arch
-    std::optional<std::set<std::int64_t>> exits;                      ///< exit codes (-26 = ETXTBSY)
-    std::optional<std::uint32_t> operations;                          ///< FileOp bits
-    std::optional<PathPatterns> paths;                                ///< path_matches() patterns
-    std::optional<std::shared_ptr<const ProgramList>> path_in;         ///< files by path or inode
+    std::optional<std::vector<std::string>> comm;  ///< fnmatch patterns
+    /// by name, decoded with arch
+    std::optional<std::set<std::string>> syscalls;
+    /// exit codes (-26 = ETXTBSY)
+    std::optional<std::set<std::int64_t>> exits;
+    std::optional<std::uint32_t> operations;                    ///< FileOp bits
+    std::optional<PathPatterns> paths;                          ///< path_matches() patterns
+    std::optional<std::shared_ptr<const ProgramList>> path_in;  ///< files by path or inode
     std::optional<std::set<std::uint32_t>> uids;
     std::optional<std::set<std::uint32_t>> euids;
-    std::optional<std::set<std::uint32_t>> auids;                     ///< 4294967295 = unset
-    std::optional<std::set<int>> record_types;                        ///< e.g. SECCOMP (1326)
-    std::optional<std::set<std::string>> seccomp_actions;             ///< kill_process, errno, log, ...
+    std::optional<std::set<std::uint32_t>> auids;  ///< 4294967295 = unset
+    std::optional<std::set<int>> record_types;     ///< e.g. SECCOMP (1326)
+    /// kill_process, errno, log, ...
+    std::optional<std::set<std::string>> seccomp_actions;
     /// Content conditions (integrity::ContentCheck bits), decided off the engine thread by the
     /// integrity monitor: runtime_copy, untrusted_runtime. Only on exec rules.
     std::optional<std::uint32_t> content;
@@ -183,7 +188,7 @@ struct Rule {
     /// Live, in a container: the alert's file is compared with the container's image (the
     /// integrity worker; integrity/image_diff.hpp) before the alert goes out.
     bool image_diff = false;
-    std::string source;       ///< file:line where it was defined
+    std::string source;  ///< file:line where it was defined
 };
 
 /// Compiled, immutable rules, indexed by event class. Shared read-only with the engine.
@@ -204,7 +209,7 @@ struct RuleSet {
     /// Syscall rules that can match any syscall.
     std::vector<const Rule*> syscall_rules_any;
     std::map<std::string, std::shared_ptr<const ProgramList>> lists;
-    std::vector<std::string> files;  ///< loaded from
+    std::vector<std::string> files;                             ///< loaded from
     std::vector<std::shared_ptr<const ProgramList>> all_lists;  ///< named and inline, for refresh
 
     void build_index();

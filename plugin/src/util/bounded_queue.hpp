@@ -66,7 +66,8 @@ public:
     /// Blocking push for control-plane producers that may wait (never the stdin reader).
     bool push_wait(T&& item, std::chrono::milliseconds timeout) {
         std::unique_lock lock(mu_);
-        if (!space_cv_.wait_for(lock, timeout, [&] { return closed_ || items_.size() < capacity_; }) ||
+        if (!space_cv_.wait_for(
+                lock, timeout, [&] { return closed_ || items_.size() < capacity_; }) ||
             closed_) {
             ++drops_;
             return false;

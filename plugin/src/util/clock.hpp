@@ -29,7 +29,9 @@ public:
     [[nodiscard]] virtual duration recheck_after() const { return duration::max(); }
 
     /// `wait` on this clock as a real-time wait: `wait`, capped at recheck_after().
-    [[nodiscard]] duration real_wait(duration wait) const { return wait < recheck_after() ? wait : recheck_after(); }
+    [[nodiscard]] duration real_wait(duration wait) const {
+        return wait < recheck_after() ? wait : recheck_after();
+    }
 };
 
 /// std::chrono::steady_clock.
@@ -53,10 +55,12 @@ public:
     explicit ManualClock(time_point start = kStart) : ns_(start.time_since_epoch().count()) {}
 
     [[nodiscard]] time_point now() const override { return time_point(duration(ns_.load())); }
+
     /// Threads waiting on it look again this often, so they see set() and advance() promptly.
     [[nodiscard]] duration recheck_after() const override { return std::chrono::milliseconds(1); }
 
     void set(time_point t) { ns_.store(t.time_since_epoch().count()); }
+
     void advance(duration d) { ns_.fetch_add(d.count()); }
 
 private:

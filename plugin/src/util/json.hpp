@@ -27,10 +27,14 @@ public:
     JsonWriter& end_array();
     JsonWriter& key(std::string_view k);
     JsonWriter& value(std::string_view v);
+
     JsonWriter& value(const char* v) { return value(std::string_view(v)); }
+
     JsonWriter& value(std::int64_t v);
     JsonWriter& value(std::uint64_t v);
+
     JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
+
     JsonWriter& value(bool v);
     JsonWriter& null();
     /// Inserts already-serialized JSON as a value.

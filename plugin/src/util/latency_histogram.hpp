@@ -4,8 +4,8 @@
 // when formatting).
 #pragma once
 
-#include <array>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +30,8 @@ public:
 
     /// Records one latency; a negative one (clocks that disagree) counts as 0.
     void observe_us(std::int64_t us) noexcept {
-        const std::uint64_t v = us < 0 ? 0 : std::min(static_cast<std::uint64_t>(us), kMaxObservationUs);
+        const std::uint64_t v =
+            us < 0 ? 0 : std::min(static_cast<std::uint64_t>(us), kMaxObservationUs);
         std::size_t i = 0;
         while (i < kLatencyBounds.size() && static_cast<double>(v) > kLatencyBounds[i] * 1e6) {
             ++i;
@@ -49,9 +50,11 @@ public:
             return;
         }
         // now_ms > event_ms: the difference fits in 64 unsigned bits, computed without overflow.
-        const std::uint64_t diff_ms = static_cast<std::uint64_t>(now_ms) - static_cast<std::uint64_t>(event_ms);
+        const std::uint64_t diff_ms =
+            static_cast<std::uint64_t>(now_ms) - static_cast<std::uint64_t>(event_ms);
         const std::uint64_t cap_ms = kMaxObservationUs / 1000;
-        observe_us(static_cast<std::int64_t>(diff_ms > cap_ms ? kMaxObservationUs : diff_ms * 1000));
+        observe_us(
+            static_cast<std::int64_t>(diff_ms > cap_ms ? kMaxObservationUs : diff_ms * 1000));
     }
 
     [[nodiscard]] LatencyCounts counts() const noexcept {

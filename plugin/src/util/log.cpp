@@ -66,7 +66,9 @@ std::string escape(std::string_view message) {
     return out;
 }
 
-void set_level(Level lvl) { g_level.store(lvl); }
+void set_level(Level lvl) {
+    g_level.store(lvl);
+}
 
 void set_target(Target target) {
     if (target == Target::Syslog) {
@@ -75,7 +77,9 @@ void set_target(Target target) {
     g_target.store(target);
 }
 
-Level level() { return g_level.load(); }
+Level level() {
+    return g_level.load();
+}
 
 void write(Level lvl, std::string_view message) {
     if (lvl < g_level.load()) {

@@ -87,10 +87,15 @@ Result<UniqueFd> open_dir_nofollow(const std::string& path, bool create) {
         if (!next) {
             if (err == ELOOP || err == ENOTDIR) {
                 struct stat st {};
-                const bool link = ::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-                return fail(err, so_far + (link ? ": a symbolic link, not followed" : ": not a directory"));
+
+                const bool link =
+                    ::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISLNK(st.st_mode);
+                return fail(
+                    err, so_far + (link ? ": a symbolic link, not followed" : ": not a directory"));
             }
-            return fail_errno(err, so_far);  // callers tell a missing component (ENOENT) from a refused one
+            // callers tell a missing component (ENOENT) from a refused one
+            return fail_errno(err, so_far);
         }
         cur = std::move(next);
     }
@@ -120,6 +125,7 @@ Result<DirEntry> open_parent_nofollow(const std::string& path, bool create) {
 
 Result<void> check_private_regular(int fd) {
     struct stat st {};
+
     if (::fstat(fd, &st) != 0) {
         const int err = errno;
         return fail(err, errno_text(err));
@@ -128,16 +134,21 @@ Result<void> check_private_regular(int fd) {
         return fail(0, "not a regular file");
     }
     if (st.st_nlink > 1) {
-        return fail(0, "has " + std::to_string(st.st_nlink) + " hard links, refusing to write to it");
+        return fail(0,
+                    "has " + std::to_string(st.st_nlink) + " hard links, refusing to write to it");
     }
     if (st.st_uid != ::geteuid()) {
-        return fail(0, "owned by uid " + std::to_string(st.st_uid) + ", not by us (" + std::to_string(::geteuid()) +
-                           "), refusing to write to it");
+        return fail(0,
+                    "owned by uid " + std::to_string(st.st_uid) + ", not by us (" +
+                        std::to_string(::geteuid()) + "), refusing to write to it");
     }
     return {};
 }
 
-Result<UniqueFd> open_append_nofollow(const std::string& path, mode_t mode, bool create_dirs, std::uint64_t* size) {
+Result<UniqueFd> open_append_nofollow(const std::string& path,
+                                      mode_t mode,
+                                      bool create_dirs,
+                                      std::uint64_t* size) {
     auto where = open_parent_nofollow(path, create_dirs);
     if (!where) {
         return fail(std::move(where));
@@ -148,23 +159,24 @@ Result<UniqueFd> open_append_nofollow(const std::string& path, mode_t mode, bool
                          mode));
     if (!fd) {
         const int err = errno;
-        return fail(err, path + ": " + (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
+        return fail(
+            err,
+            path + ": " +
+                (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
     }
     if (auto mine = check_private_regular(fd.get()); !mine) {
         return fail(mine.error().errnum, path + ": " + mine.error().message);
     }
     if (size != nullptr) {
         struct stat st {};
+
         *size = ::fstat(fd.get(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
     }
     return fd;
 }
 
-Result<void> write_file_atomic(const std::string& path,
-                               std::string_view data,
-                               mode_t mode,
-                               bool create_dirs,
-                               bool durable) {
+Result<void> write_file_atomic(
+    const std::string& path, std::string_view data, mode_t mode, bool create_dirs, bool durable) {
     auto where = open_parent_nofollow(path, create_dirs);
     if (!where) {
         return fail(std::move(where));
@@ -215,12 +227,18 @@ Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_
     if (!where) {
         return fail(std::move(where));  // ENOENT for a missing directory: the file is missing too
     }
-    UniqueFd fd(::openat(where->dir.get(), where->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    UniqueFd fd(::openat(
+        where->dir.get(), where->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd) {
         const int err = errno;
-        return fail(err, path + ": " + (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
+        return fail(
+            err,
+            path + ": " +
+                (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
     }
+
     struct stat st {};
+
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return fail(0, path + ": not a regular file");
     }

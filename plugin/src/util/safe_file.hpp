@@ -58,16 +58,14 @@ struct DirEntry {
 /// stale one, even a symlink or a FIFO, is unlinked first: unlinkat never follows), fsyncs it
 /// when `durable`, renames it over `name` in the same directory. No symlink in any component.
 /// The failure starts with the path or the component at fault; errnum is the failing call's.
-[[nodiscard]] Result<void> write_file_atomic(const std::string& path,
-                                             std::string_view data,
-                                             mode_t mode,
-                                             bool create_dirs,
-                                             bool durable);
+[[nodiscard]] Result<void> write_file_atomic(
+    const std::string& path, std::string_view data, mode_t mode, bool create_dirs, bool durable);
 
 /// Reads a whole regular file reached without a symlink, at most `max_bytes`. Fails when it is
 /// a symlink, not regular, or too large (errnum 0 for these two), or missing: errnum ENOENT then
 /// (the file or a directory on its way), which a caller taking a missing file for an empty one
 /// tests before it reports the message.
-[[nodiscard]] Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes);
+[[nodiscard]] Result<std::string> read_file_nofollow(const std::string& path,
+                                                     std::size_t max_bytes);
 
 }  // namespace adock::util

@@ -18,7 +18,8 @@ bool safe_component(std::string_view s) {
     if (s.empty() || s.size() > 128 || s.front() == '.') {
         return false;
     }
-    return s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+    return s.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
            std::string_view::npos;
 }
 
@@ -29,7 +30,9 @@ UniqueFd openat2(int dir, const char* path, std::uint64_t flags, std::uint64_t r
     return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dir, path, &how, sizeof how)));
 }
 
-Result<std::string> read_beneath(const std::string& dir, const std::string& relative, std::size_t max_bytes) {
+Result<std::string> read_beneath(const std::string& dir,
+                                 const std::string& relative,
+                                 std::size_t max_bytes) {
     if (relative.empty() || relative.front() == '/') {
         return fail(0, "not a relative path");
     }
@@ -37,13 +40,19 @@ Result<std::string> read_beneath(const std::string& dir, const std::string& rela
     if (!base.valid()) {
         return fail(errno, "no such directory");
     }
-    const UniqueFd fd = openat2(base.get(), relative.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY,
+    const UniqueFd fd = openat2(base.get(),
+                                relative.c_str(),
+                                O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY,
                                 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!fd.valid()) {
         const int err = errno;
-        return fail(err, err == ENOENT ? "no such file" : "refused (outside the directory, a symlink or not readable)");
+        return fail(err,
+                    err == ENOENT ? "no such file"
+                                  : "refused (outside the directory, a symlink or not readable)");
     }
+
     struct stat st {};
+
     if (::fstat(fd.get(), &st) != 0) {
         return fail(errno, "not a regular file");
     }
@@ -80,9 +89,13 @@ bool regular_beneath(const std::string& dir, const std::string& relative) {
     if (!base.valid()) {
         return false;
     }
-    const UniqueFd fd = openat2(base.get(), relative.c_str(), O_PATH | O_NOFOLLOW,
+    const UniqueFd fd = openat2(base.get(),
+                                relative.c_str(),
+                                O_PATH | O_NOFOLLOW,
                                 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+
     struct stat st {};
+
     return fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
 }
 

@@ -16,7 +16,10 @@ namespace adock::util {
 
 /// openat2(2): `path` from `dir` with `flags` (| O_CLOEXEC) and `resolve` (RESOLVE_*); an
 /// invalid descriptor (errno set) when refused.
-[[nodiscard]] UniqueFd openat2(int dir, const char* path, std::uint64_t flags, std::uint64_t resolve);
+[[nodiscard]] UniqueFd openat2(int dir,
+                               const char* path,
+                               std::uint64_t flags,
+                               std::uint64_t resolve);
 
 /// A name that is one safe path component of a runtime's state: [A-Za-z0-9_.-], 1 to 128
 /// bytes, not starting with '.' (so neither "." nor ".."), no '/'.
