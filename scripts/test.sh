@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests (Release, warnings as errors), clang-tidy's error checks, the
-# unit tests under ASan+UBSan and under TSan, a bounded fuzzing run, the hostile regression
-# suite, the end-to-end tests on the real auditd with real containers, and the Debian package's
-# round trip. Needs root for the e2e.
+# The whole test suite: unit tests (Release, warnings as errors), the format check, clang-tidy's
+# error checks, the unit tests under ASan+UBSan and under TSan, a bounded fuzzing run, the
+# hostile regression suite, the end-to-end tests on the real auditd with real containers, and
+# the Debian package's round trip. Needs root for the e2e.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (installs packages, drives the kernel audit subsystem)"; exit 1; }
-scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev clang-tidy-14 prometheus \
+scripts/deps.sh catch2 runc containerd busybox-static python3 zstd openssl docker.io podman conmon clang libclang-rt-14-dev clang-tidy-14 clang-format-14 prometheus \
   debhelper lintian mandoc man-db groff-base
 jobs=$(nproc)
 # The suites start auditd (which enables auditing) and the package test runs the system's: put
@@ -38,6 +38,9 @@ if as_nobody test -r "$root/conf/rules/10-runtime.yaml" -a -x "$root/build/tests
 else
   echo "SKIP: nobody cannot read this checkout ($root); scripts/unit.sh runs the unit tests as any user"
 fi
+
+echo "== clang-format (.clang-format: every C++ source formatted, scripts/format.sh --check)"
+scripts/format.sh --check
 
 echo "== clang-tidy (bugprone-*, concurrency-*, clang-analyzer-* over plugin/src: any finding fails)"
 scripts/tidy.sh
