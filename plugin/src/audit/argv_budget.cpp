@@ -26,10 +26,11 @@ std::size_t utf8_cut(std::string_view s, std::size_t n) {
 }  // namespace
 
 std::string argv_sha256(const std::vector<std::string>& argv) {
+    static constexpr char kNul = '\0';  // the separator
     util::Digest d(util::Digest::Kind::Sha256);
     for (std::size_t i = 0; i < argv.size(); ++i) {
         if (i > 0) {
-            d.update(std::string_view("", 1));  // the NUL separator
+            d.update(std::string_view(&kNul, 1));
         }
         d.update(argv[i]);
     }

@@ -195,14 +195,14 @@ SendResult KafkaTransport::send(const std::string& payload, const std::atomic<bo
     report_ = Report{++seq_};
     // The message opaque carries the record's number, not a pointer: a report arriving after
     // send() gave up on it (abort) finds nothing to write to.
-    // NOLINT(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast): an id, never
-    // dereferenced
+    // The opaque is an id, never dereferenced.
+    // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
     void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq_));
     // RD_KAFKA_MSG_F_COPY: librdkafka copies both, so the const_casts never let it write.
     if (rd_kafka_produce(topic_.get(),
                          RD_KAFKA_PARTITION_UA,
                          RD_KAFKA_MSG_F_COPY,
-                         // NOLINT(cppcoreguidelines-pro-type-const-cast): copied
+                         // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): copied
                          const_cast<char*>(value.data()),
                          value.size(),
                          key.data(),
@@ -259,7 +259,7 @@ void KafkaTransport::on_delivery(rd_kafka_t* /*rk*/,
     if (self == nullptr || msg == nullptr) {
         return;
     }
-    // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): the id set in send()
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the id set in send()
     const auto seq = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(msg->_private));
     if (seq != self->report_.seq || self->report_.done) {
         return;  // a record send() no longer waits for

@@ -111,8 +111,8 @@ Spool::Spool(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_byt
         if (!d) {
             fail("cannot read", dir_);
         }
-        // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other thread
-        // reads.
+        // readdir(3) in glibc is safe on a stream no other thread reads.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe)
         while (const dirent* e = ::readdir(d.get())) {
             const std::string_view name(e->d_name);
             if (name.size() == 20 && name.ends_with(".seg") &&

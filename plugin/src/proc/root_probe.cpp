@@ -175,8 +175,8 @@ struct RootProbe::Shared {
                     continue;
                 }
                 std::size_t n = 0;
-                // NOLINTNEXTLINE(concurrency-mt-unsafe): glibc readdir is safe on a stream no other
-                // thread reads.
+                // readdir(3) in glibc is safe on a stream no other thread reads.
+                // NOLINTNEXTLINE(concurrency-mt-unsafe)
                 while (const dirent* e = ::readdir(d.get())) {
                     const std::string_view name(e->d_name);
                     if (name == "." || name == "..") {

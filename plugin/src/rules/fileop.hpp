@@ -61,7 +61,7 @@ enum class FileOp : std::uint16_t {
 class PathPatterns {
 public:
     PathPatterns() = default;
-    // NOLINT(google-explicit-constructor): a list is its patterns
+    // NOLINTNEXTLINE(google-explicit-constructor): a list is its patterns
     PathPatterns(std::vector<std::string> patterns);
 
     /// Whether some pattern matches `path` (path_matches()).

@@ -213,11 +213,12 @@ void ProgramList::resolve() const {
                 continue;
             }
             glob_t g{};
-            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or
-            // locale.
+            // No GLOB_TILDE (utent); nothing sets env or locale.
+            // NOLINTNEXTLINE(concurrency-mt-unsafe)
             if (::glob(pat.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    // gl_pathv is glob(3)'s array of gl_pathc paths.
+                    // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic)
                     candidates.emplace_back(g.gl_pathv[i]);
                 }
             }
@@ -231,11 +232,12 @@ void ProgramList::resolve() const {
             }
             const std::string full = d + "/" + pat;
             glob_t g{};
-            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or
-            // locale.
+            // No GLOB_TILDE (utent); nothing sets env or locale.
+            // NOLINTNEXTLINE(concurrency-mt-unsafe)
             if (::glob(full.c_str(), GLOB_NOSORT, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    // gl_pathv is glob(3)'s array of gl_pathc paths.
+                    // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic)
                     candidates.emplace_back(g.gl_pathv[i]);
                 }
             }
@@ -261,11 +263,12 @@ void ProgramList::resolve() const {
         const std::string dir = path.substr(0, slash);
         if (has_glob(dir)) {
             glob_t g{};
-            // NOLINTNEXTLINE(concurrency-mt-unsafe): no GLOB_TILDE (utent); nothing sets env or
-            // locale.
+            // No GLOB_TILDE (utent); nothing sets env or locale.
+            // NOLINTNEXTLINE(concurrency-mt-unsafe)
             if (::glob(dir.c_str(), GLOB_NOSORT | GLOB_ONLYDIR, nullptr, &g) == 0) {
                 for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): glob(3)'s array
+                    // gl_pathv is glob(3)'s array of gl_pathc paths.
+                    // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic)
                     dirs_seen.emplace(g.gl_pathv[i]);
                 }
             }

@@ -37,7 +37,7 @@ std::string hex(const unsigned char* bytes, std::size_t n) {
     std::string out;
     out.reserve(n * 2);
     for (std::size_t i = 0; i < n; ++i) {
-        // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): a C buffer of n bytes
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-bounds-pointer-arithmetic): a C buffer of n bytes
         const unsigned byte = bytes[i];
         out += kDigits.at(byte >> 4U);
         out += kDigits.at(byte & 0xFU);
