@@ -120,7 +120,7 @@ TEST_CASE("a fold reports the distinct command lines: a malicious one between be
 }
 
 TEST_CASE("the distinct values a fold keeps are bounded", "[engine][fold]") {
-    rules::DistinctTracker t("process.cmdline");
+    rules::DistinctTracker t(*rules::find_fold_field("process.cmdline"));
     Alert a;
     for (int i = 0; i < 1000; ++i) {
         a.process.argv = {"x", std::string(1000, 'a') + std::to_string(i)};
@@ -184,7 +184,13 @@ TEST_CASE("aggregate.distinct and aggregate.by source in the rule language",
           "[engine][fold][loader]") {
     CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n"
                            "    aggregate: {by: [source], distinct: [colour]}\n")
-              .find("aggregate.distinct: unknown field 'colour'") != std::string::npos);
+              .find("aggregate.distinct: unknown field 'colour' (process.cmdline, file.path, "
+                    "seccomp.syscall, event.syscall, process.exe)") != std::string::npos);
+    CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n"
+                           "    aggregate: {by: [colour]}\n")
+              .find("aggregate.by: unknown field 'colour' (container.id, seccomp.syscall, "
+                    "event.syscall, process.exe, file.path, process.uid, source)") !=
+          std::string::npos);
     CHECK(test::rule_error("rules:\n  - id: x\n    summary: s\n    match: {event: seccomp}\n"
                            "    aggregate: {by: [source, process.uid], distinct: [seccomp.syscall, "
                            "file.path]}\n") == "no error");
@@ -193,8 +199,26 @@ TEST_CASE("aggregate.distinct and aggregate.by source in the rule language",
                                   "rules:\n  - id: x\n    summary: s\n    match: {event: "
                                   "seccomp}\n    aggregate: {by: [source]}\n"}});
     REQUIRE(set->rules.at(0).aggregate);
-    CHECK(set->rules.at(0).aggregate->distinct ==
+    const auto names = [](const auto& fields) {
+        std::vector<std::string> out;
+        for (const auto* f : fields) {
+            out.emplace_back(f->name);
+        }
+        return out;
+    };
+    CHECK(names(set->rules.at(0).aggregate->distinct) ==
           std::vector<std::string>{"process.cmdline", "file.path"});
+    CHECK(names(set->rules.at(0).aggregate->by) == std::vector<std::string>{"source"});
+    // The loader resolves the names once: what a rule names is what its windows use.
+    const auto named =
+        rules::load_rules_texts({{"r.yaml",
+                                  "rules:\n  - id: x\n    summary: s\n    match: {event: "
+                                  "seccomp}\n    aggregate: {by: [process.uid, container.id], "
+                                  "distinct: [event.syscall]}\n"}});
+    CHECK(names(named->rules.at(0).aggregate->by) ==
+          std::vector<std::string>{"process.uid", "container.id"});
+    CHECK(names(named->rules.at(0).aggregate->distinct) ==
+          std::vector<std::string>{"event.syscall"});
 }
 
 TEST_CASE("the syscall-name cache holds known names only: distinct unknown numbers cost nothing",

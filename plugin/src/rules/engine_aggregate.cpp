@@ -2,7 +2,7 @@
 // aggregate: repeats of a rule's match within its window fold into one alert that counts them
 // and keeps their distinct values; the window closes on stream time or, live, the wall clock.
 #include "rules/engine_context.hpp"
-#include "rules/placeholders.hpp"
+#include "rules/fold.hpp"
 
 namespace adock::rules {
 
@@ -33,11 +33,9 @@ constexpr std::size_t kMaxWindows = 4096;
 void Engine::aggregate(
     const Rule& rule, Alert&& alert, std::int64_t sec, std::int64_t ms, const ImageProbe* probe) {
     std::string key = rule.id;
-    for (const auto& f : rule.aggregate->by) {
+    for (const ByField* field : rule.aggregate->by) {
         key += '\x1f';
-        if (const ByField* field = find_by_field(f)) {  // the loader let only these through
-            field->append(alert, key);
-        }
+        field->append(alert, key);
     }
     auto it = windows_.find(key);
     if (it != windows_.end()) {
@@ -64,8 +62,8 @@ void Engine::aggregate(
     agg.end_sec = sec + static_cast<std::int64_t>(agg.window_s);
     agg.last = alert;
     shrink_for_window(agg.last);
-    for (const auto& f : rule.aggregate->distinct) {
-        agg.distinct.emplace_back(f);
+    for (const FoldField* f : rule.aggregate->distinct) {
+        agg.distinct.emplace_back(*f);
         agg.distinct.back().add(alert);
     }
     agg.end_wall = clock_.now() + std::chrono::seconds(agg.window_s);

@@ -2,6 +2,7 @@
 #include "rules/fold.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <string_view>
 
@@ -10,29 +11,54 @@
 namespace adock::rules {
 namespace {
 
-const char* label(const std::string& field, bool plural) {
-    if (field == "process.cmdline") {
-        return plural ? "command lines" : "command line";
-    }
-    if (field == "file.path") {
-        return plural ? "paths" : "path";
-    }
-    if (field == "process.exe") {
-        return plural ? "programs" : "program";
-    }
-    if (field == "seccomp.syscall" || field == "event.syscall") {
-        return plural ? "syscalls" : "syscall";
-    }
-    return plural ? "sources" : "source";
+std::optional<FoldValue> whole_and_shown(std::string v) {
+    std::string cut = audit::bounded_text(v, DistinctTracker::kValueBytes);
+    return FoldValue{std::move(v), std::move(cut)};
 }
 
-}  // namespace
-
-const std::vector<std::string>& fold_fields() {
-    static const std::vector<std::string> kFields{
-        "process.cmdline", "file.path", "seccomp.syscall", "event.syscall", "process.exe"};
-    return kFields;
+std::optional<FoldValue> cmdline_value(const Alert& a) {
+    if (a.process.argv.empty()) {
+        return std::nullopt;
+    }
+    std::string v = audit::join_argv(a.process.argv);
+    // A cut argv is told apart by the whole argv's hash, not by the part that was kept.
+    std::string whole =
+        a.process.truncated && !a.process.argv_sha256.empty() ? a.process.argv_sha256 + v : v;
+    return FoldValue{std::move(whole), audit::bounded_text(v, DistinctTracker::kValueBytes)};
 }
+
+std::optional<FoldValue> path_value(const Alert& a) {
+    if (!a.file || a.file->path.empty()) {
+        return std::nullopt;
+    }
+    return whole_and_shown(a.file->path);
+}
+
+std::optional<FoldValue> seccomp_syscall_value(const Alert& a) {
+    if (!a.seccomp) {
+        return std::nullopt;
+    }
+    return whole_and_shown(a.seccomp->syscall);
+}
+
+std::optional<FoldValue> syscall_value(const Alert& a) {
+    if (!a.syscall) {
+        return std::nullopt;
+    }
+    return whole_and_shown(*a.syscall);
+}
+
+std::optional<FoldValue> exe_value(const Alert& a) {
+    return whole_and_shown(a.process.exe);
+}
+
+const std::array<FoldField, 5> kFoldFields{{
+    {"process.cmdline", "command line", "command lines", cmdline_value},
+    {"file.path", "path", "paths", path_value},
+    {"seccomp.syscall", "syscall", "syscalls", seccomp_syscall_value},
+    {"event.syscall", "syscall", "syscalls", syscall_value},
+    {"process.exe", "program", "programs", exe_value},
+}};
 
 std::string fold_source(const Alert& a) {
     if (a.container) {
@@ -42,44 +68,62 @@ std::string fold_source(const Alert& a) {
            a.process.exe;
 }
 
-std::optional<FoldValue> fold_value(const Alert& a, const std::string& field) {
-    std::string v;
-    if (field == "process.cmdline") {
-        if (a.process.argv.empty()) {
-            return std::nullopt;
-        }
-        v = audit::join_argv(a.process.argv);
-        // A cut argv is told apart by the whole argv's hash, not by the part that was kept.
-        std::string whole =
-            a.process.truncated && !a.process.argv_sha256.empty() ? a.process.argv_sha256 + v : v;
-        return FoldValue{std::move(whole), audit::bounded_text(v, DistinctTracker::kValueBytes)};
-    }
-    if (field == "file.path") {
-        if (!a.file || a.file->path.empty()) {
-            return std::nullopt;
-        }
-        v = a.file->path;
-    } else if (field == "seccomp.syscall") {
-        if (!a.seccomp) {
-            return std::nullopt;
-        }
-        v = a.seccomp->syscall;
-    } else if (field == "event.syscall") {
-        if (!a.syscall) {
-            return std::nullopt;
-        }
-        v = *a.syscall;
-    } else if (field == "process.exe") {
-        v = a.process.exe;
-    } else {
-        return std::nullopt;
-    }
-    std::string shown = audit::bounded_text(v, DistinctTracker::kValueBytes);
-    return FoldValue{std::move(v), std::move(shown)};
+const std::array<ByField, 7> kByFields{{
+    {"container.id",
+     [](const Alert& a, std::string& key) {
+         key += a.container ? a.container->id : std::string("host");
+     }},
+    {"seccomp.syscall",
+     [](const Alert& a, std::string& key) {
+         key += a.seccomp ? a.seccomp->syscall : std::string();
+     }},
+    {"event.syscall",
+     [](const Alert& a, std::string& key) {
+         // execve and execveat are one act (runc init re-executes itself with execveat).
+         const std::string_view s = a.syscall ? std::string_view(*a.syscall) : std::string_view();
+         key += s == "execveat" ? std::string_view("execve") : s;
+     }},
+    {"process.exe", [](const Alert& a, std::string& key) { key += a.process.exe; }},
+    {"file.path",
+     [](const Alert& a, std::string& key) { key += a.file ? a.file->path : std::string(); }},
+    {"process.uid",
+     [](const Alert& a, std::string& key) {
+         key += a.process.uid ? std::to_string(*a.process.uid) : std::string("?");
+     }},
+    {"source", [](const Alert& a, std::string& key) { key += fold_source(a); }},
+}};
+
+template <typename Field, std::size_t N>
+const Field* find_named(const std::array<Field, N>& table, std::string_view name) {
+    const auto it =
+        std::find_if(table.begin(), table.end(), [&](const Field& f) { return f.name == name; });
+    return it == table.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+std::span<const FoldField> fold_fields() {
+    return kFoldFields;
+}
+
+const FoldField* find_fold_field(std::string_view name) {
+    return find_named(kFoldFields, name);
+}
+
+std::vector<const FoldField*> default_fold_fields() {
+    return {find_fold_field("process.cmdline"), find_fold_field("file.path")};
+}
+
+std::span<const ByField> by_fields() {
+    return kByFields;
+}
+
+const ByField* find_by_field(std::string_view name) {
+    return find_named(kByFields, name);
 }
 
 void DistinctTracker::add(const Alert& a) {
-    auto v = fold_value(a, field_);
+    auto v = field_->value(a);
     if (!v) {
         return;
     }
@@ -100,7 +144,7 @@ void DistinctTracker::add(const Alert& a) {
 }
 
 DistinctValues DistinctTracker::report() const {
-    return DistinctValues{field_, values_, distinct_, capped_};
+    return DistinctValues{std::string(field_->name), values_, distinct_, capped_};
 }
 
 void DistinctTracker::describe(std::string& summary) const {
@@ -109,7 +153,9 @@ void DistinctTracker::describe(std::string& summary) const {
     }
     summary += "; ";
     summary += capped_ ? "at least " : "";
-    summary += std::to_string(distinct_) + " distinct " + label(field_, distinct_ != 1) + ": ";
+    summary += std::to_string(distinct_) + " distinct ";
+    summary += distinct_ != 1 ? field_->plural : field_->singular;
+    summary += ": ";
     for (std::size_t i = 0; i < values_.size(); ++i) {
         summary += (i > 0 ? ", '" : "'") + values_[i] + "'";
     }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "audit/event.hpp"
@@ -30,6 +31,16 @@ constexpr std::uint32_t kArchI386 = 0x40000003;
 
 using config::ConfigError;
 using config::YamlReader;
+
+/// "a, b, c": the names of a field table, for an error that lists what is known.
+template <typename Field>
+std::string names_of(std::span<const Field> fields) {
+    std::string out;
+    for (const auto& f : fields) {
+        out += (out.empty() ? "" : ", ") + std::string(f.name);
+    }
+    return out;
+}
 
 void check_template(const YamlReader& r, const YAML::Node& n, const std::string& tmpl) {
     std::size_t pos = 0;
@@ -382,28 +393,25 @@ private:
                   "aggregate",
                   {{"by",
                     [&](const YAML::Node& x) {
-                        a.by = r.str_list(x, "by");
-                        for (const auto& f : a.by) {
-                            if (find_by_field(f) == nullptr) {
-                                std::string known;
-                                for (const auto& b : by_fields()) {
-                                    known += (known.empty() ? "" : ", ") + std::string(b.name);
-                                }
+                        a.by.clear();
+                        for (const auto& f : r.str_list(x, "by")) {
+                            a.by.push_back(find_by_field(f));
+                            if (a.by.back() == nullptr) {
                                 r.fail(x,
-                                       "aggregate.by: unknown field '" + f + "' (" + known + ")");
+                                       "aggregate.by: unknown field '" + f + "' (" +
+                                           names_of(by_fields()) + ")");
                             }
                         }
                     }},
                    {"distinct",
                     [&](const YAML::Node& x) {
-                        a.distinct = r.str_list(x, "distinct");
-                        for (const auto& f : a.distinct) {
-                            const auto& known = fold_fields();
-                            if (std::find(known.begin(), known.end(), f) == known.end()) {
+                        a.distinct.clear();
+                        for (const auto& f : r.str_list(x, "distinct")) {
+                            a.distinct.push_back(find_fold_field(f));
+                            if (a.distinct.back() == nullptr) {
                                 r.fail(x,
-                                       "aggregate.distinct: unknown field '" + f +
-                                           "' (process.cmdline, file.path, seccomp.syscall, "
-                                           "event.syscall, process.exe)");
+                                       "aggregate.distinct: unknown field '" + f + "' (" +
+                                           names_of(fold_fields()) + ")");
                             }
                         }
                     }},

@@ -5,7 +5,6 @@
 #include <array>
 
 #include "audit/argv_budget.hpp"
-#include "rules/fold.hpp"
 #include "rules/rule.hpp"
 
 namespace adock::rules {
@@ -119,31 +118,6 @@ const std::array<Placeholder, 21> kPlaceholders{{
     {"rule.id", [](const SummaryFacts& f, std::string& out) { out += f.rule.id; }},
 }};
 
-const std::array<ByField, 7> kByFields{{
-    {"container.id",
-     [](const Alert& a, std::string& key) {
-         key += a.container ? a.container->id : std::string("host");
-     }},
-    {"seccomp.syscall",
-     [](const Alert& a, std::string& key) {
-         key += a.seccomp ? a.seccomp->syscall : std::string();
-     }},
-    {"event.syscall",
-     [](const Alert& a, std::string& key) {
-         // execve and execveat are one act (runc init re-executes itself with execveat).
-         const std::string_view s = a.syscall ? std::string_view(*a.syscall) : std::string_view();
-         key += s == "execveat" ? std::string_view("execve") : s;
-     }},
-    {"process.exe", [](const Alert& a, std::string& key) { key += a.process.exe; }},
-    {"file.path",
-     [](const Alert& a, std::string& key) { key += a.file ? a.file->path : std::string(); }},
-    {"process.uid",
-     [](const Alert& a, std::string& key) {
-         key += a.process.uid ? std::to_string(*a.process.uid) : std::string("?");
-     }},
-    {"source", [](const Alert& a, std::string& key) { key += fold_source(a); }},
-}};
-
 }  // namespace
 
 std::span<const Placeholder> placeholders() {
@@ -173,16 +147,6 @@ std::string integrity_text(const IntegrityRef& ir, std::string_view name) {
         return ir.change.value_or("-");
     }
     return ir.trusted_by.value_or("nothing vouches for it");
-}
-
-std::span<const ByField> by_fields() {
-    return kByFields;
-}
-
-const ByField* find_by_field(std::string_view name) {
-    const auto it = std::find_if(
-        kByFields.begin(), kByFields.end(), [&](const ByField& b) { return b.name == name; });
-    return it == kByFields.end() ? nullptr : &*it;
 }
 
 }  // namespace adock::rules

@@ -46,16 +46,4 @@ struct Placeholder {
 /// {integrity.change} / {integrity.trust} of an alert that has its integrity facts.
 [[nodiscard]] std::string integrity_text(const IntegrityRef& ir, std::string_view name);
 
-/// One field of aggregate.by: `append` adds its part of a window's key.
-struct ByField {
-    std::string_view name;
-    void (*append)(const Alert& a, std::string& key);
-};
-
-/// Every field aggregate.by may name, in the order the loader's error lists them.
-[[nodiscard]] std::span<const ByField> by_fields();
-
-/// The field called `name`, or null.
-[[nodiscard]] const ByField* find_by_field(std::string_view name);
-
 }  // namespace adock::rules

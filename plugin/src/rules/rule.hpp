@@ -12,6 +12,7 @@
 
 #include "alert/alert.hpp"
 #include "rules/fileop.hpp"
+#include "rules/fold.hpp"
 
 namespace adock::rules {
 
@@ -163,12 +164,12 @@ struct Variant {
 /// Folds repeats: the first alert of a key goes out at once; repeats within `window_s` are
 /// counted and reported in one alert (`count`) when the window closes.
 struct Aggregate {
-    /// container.id, seccomp.syscall, event.syscall, process.exe, file.path, process.uid, source
-    /// (the container, or on the host the user and the executable)
-    std::vector<std::string> by;
+    /// The window's key (by_fields(): container.id, seccomp.syscall, event.syscall, process.exe,
+    /// file.path, process.uid, source), resolved by the loader
+    std::vector<const ByField*> by;
     unsigned window_s = 60;
     /// Fields whose distinct values the window keeps (bounded) and reports in its summary.
-    std::vector<std::string> distinct{"process.cmdline", "file.path"};
+    std::vector<const FoldField*> distinct = default_fold_fields();
 };
 
 struct Rule {
