@@ -37,27 +37,14 @@ public:
     void top_level(std::initializer_list<std::string_view> skip) {
         ws();
         expect('{');
-        ws();
-        if (peek() == '}') {
-            ++pos_;
-            return;
-        }
-        while (true) {
-            ws();
-            const std::string_view key = string_token();
-            ws();
-            expect(':');
-            ws();
+        each_in('}', [&](std::string_view key) {
             const std::string_view inner = key.substr(1, key.size() - 2);
             if (std::find(skip.begin(), skip.end(), inner) != skip.end()) {
                 skip_value(0);
             } else {
                 member(std::string(inner), 0);
             }
-            if (!next_member('}')) {
-                break;
-            }
-        }
+        });
     }
 
 private:
@@ -72,22 +59,10 @@ private:
         }
         if (c == '{') {
             ++pos_;
-            ws();
-            if (peek() == '}') {
-                ++pos_;
-                return;
-            }
-            while (true) {
-                ws();
-                const std::string_view key = string_token();
-                ws();
-                expect(':');
-                ws();
+            each_in('}', [&](std::string_view key) {
                 member(name + "." + std::string(key.substr(1, key.size() - 2)), depth + 1);
-                if (!next_member('}')) {
-                    return;
-                }
-            }
+            });
+            return;
         }
         attribute_open(name);
         any_value(depth + 1);
@@ -118,60 +93,38 @@ private:
         if (c == '{') {
             ++pos_;
             out_ += "{\"kvlistValue\":{\"values\":[";
-            ws();
             bool first = true;
-            if (peek() == '}') {
-                ++pos_;
-            } else {
-                while (true) {
-                    ws();
-                    const std::string_view key = string_token();
-                    ws();
-                    expect(':');
-                    ws();
-                    if (peek() == 'n') {
-                        (void)scalar_token();
-                    } else {
-                        out_ += first ? "" : ",";
-                        first = false;
-                        out_ += "{\"key\":";
-                        out_ += key;
-                        out_ += ",\"value\":";
-                        any_value(depth + 1);
-                        out_ += "}}";
-                    }
-                    if (!next_member('}')) {
-                        break;
-                    }
+            each_in('}', [&](std::string_view key) {
+                if (peek() == 'n') {
+                    (void)scalar_token();
+                    return;
                 }
-            }
+                out_ += first ? "" : ",";
+                first = false;
+                out_ += "{\"key\":";
+                out_ += key;
+                out_ += ",\"value\":";
+                any_value(depth + 1);
+                out_ += "}}";
+            });
             out_ += "]}";
             return;
         }
         if (c == '[') {
             ++pos_;
             out_ += "{\"arrayValue\":{\"values\":[";
-            ws();
-            if (peek() == ']') {
-                ++pos_;
-            } else {
-                bool first = true;
-                while (true) {
-                    ws();
-                    out_ += first ? "" : ",";
-                    first = false;
-                    if (peek() == 'n') {
-                        (void)scalar_token();
-                        out_ += "{";  // an empty AnyValue keeps the positions of the others
-                    } else {
-                        any_value(depth + 1);
-                    }
-                    out_ += '}';
-                    if (!next_member(']')) {
-                        break;
-                    }
+            bool first = true;
+            each_in(']', [&](std::string_view /*no key*/) {
+                out_ += first ? "" : ",";
+                first = false;
+                if (peek() == 'n') {
+                    (void)scalar_token();
+                    out_ += "{";  // an empty AnyValue keeps the positions of the others
+                } else {
+                    any_value(depth + 1);
                 }
-            }
+                out_ += '}';
+            });
             out_ += "]}";
             return;
         }
@@ -203,28 +156,36 @@ private:
         if (c == '"') {
             (void)string_token();
         } else if (c == '{' || c == '[') {
-            const char close = c == '{' ? '}' : ']';
             ++pos_;
-            ws();
-            if (peek() == close) {
-                ++pos_;
-                return;
-            }
-            while (true) {
-                ws();
-                if (c == '{') {
-                    (void)string_token();
-                    ws();
-                    expect(':');
-                    ws();
-                }
-                skip_value(depth + 1);
-                if (!next_member(close)) {
-                    return;
-                }
-            }
+            each_in(c == '{' ? '}' : ']', [&](std::string_view /*key*/) { skip_value(depth + 1); });
         } else {
             (void)scalar_token();
+        }
+    }
+
+    /// The members of the object (or the elements of the array) whose opening bracket was just
+    /// read, through its `close`: `each(key)` with pos_ at each value (key: the member's name
+    /// token, quotes included; empty in an array).
+    template <typename Each>
+    void each_in(char close, Each&& each) {
+        ws();
+        if (peek() == close) {
+            ++pos_;
+            return;
+        }
+        while (true) {
+            ws();
+            std::string_view key;
+            if (close == '}') {
+                key = string_token();
+                ws();
+                expect(':');
+                ws();
+            }
+            each(key);
+            if (!next_member(close)) {
+                return;
+            }
         }
     }
 
