@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -30,11 +31,7 @@ public:
                 ++drops_;
                 return false;
             }
-            items_.push_back(std::move(item));
-            ++pushed_;
-            if (items_.size() > max_depth_) {
-                max_depth_ = items_.size();
-            }
+            enqueue_locked(std::move(item));
         }
         cv_.notify_one();
         return true;
@@ -48,14 +45,10 @@ public:
         {
             std::scoped_lock lock(mu_);
             while (!closed_ && taken < items.size() && items_.size() < capacity_) {
-                items_.push_back(std::move(items[taken]));
+                enqueue_locked(std::move(items[taken]));
                 ++taken;
             }
-            pushed_ += taken;
             drops_ += items.size() - taken;
-            if (items_.size() > max_depth_) {
-                max_depth_ = items_.size();
-            }
         }
         if (taken > 0) {
             cv_.notify_one();
@@ -72,11 +65,7 @@ public:
             ++drops_;
             return false;
         }
-        items_.push_back(std::move(item));
-        ++pushed_;
-        if (items_.size() > max_depth_) {
-            max_depth_ = items_.size();
-        }
+        enqueue_locked(std::move(item));
         lock.unlock();
         cv_.notify_one();
         return true;
@@ -126,6 +115,13 @@ public:
     }
 
 private:
+    /// Appends one item and counts it; mu_ held, room checked.
+    void enqueue_locked(T&& item) {
+        items_.push_back(std::move(item));
+        ++pushed_;
+        max_depth_ = std::max(max_depth_, items_.size());
+    }
+
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::condition_variable space_cv_;

@@ -15,6 +15,14 @@
 namespace adock::util {
 namespace {
 
+/// The error of an openat(O_NOFOLLOW) of `path` that failed with `err`.
+tl::unexpected<Error> open_failed(const std::string& path, int err) {
+    return fail(
+        err,
+        path + ": " +
+            (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
+}
+
 constexpr mode_t kDirMode = 0700;
 
 /// The components of `path`, empty ones and "." dropped.
@@ -158,11 +166,7 @@ Result<UniqueFd> open_append_nofollow(const std::string& path,
                          O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
                          mode));
     if (!fd) {
-        const int err = errno;
-        return fail(
-            err,
-            path + ": " +
-                (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
+        return open_failed(path, errno);
     }
     if (auto mine = check_private_regular(fd.get()); !mine) {
         return fail(mine.error().errnum, path + ": " + mine.error().message);
@@ -230,11 +234,7 @@ Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_
     UniqueFd fd(::openat(
         where->dir.get(), where->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (!fd) {
-        const int err = errno;
-        return fail(
-            err,
-            path + ": " +
-                (err == ELOOP ? std::string("a symbolic link, not followed") : errno_text(err)));
+        return open_failed(path, errno);
     }
 
     struct stat st {};
