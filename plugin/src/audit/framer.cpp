@@ -9,17 +9,10 @@
 #include <charconv>
 #include <mutex>
 
+#include "audit/record_types.hpp"
+
 namespace adock::audit {
 namespace {
-
-constexpr int kTypeSyscall = 1300;
-constexpr int kTypePath = 1302;
-constexpr int kTypeSockaddr = 1306;
-constexpr int kTypeCwd = 1307;
-constexpr int kTypeExecve = 1309;
-constexpr int kTypeEoe = 1320;
-constexpr int kTypeSeccomp = 1326;
-constexpr int kTypeProctitle = 1327;
 
 /// Record types a detection reads; others are counted and not kept.
 bool kept_type(int type) {
@@ -63,11 +56,11 @@ int record_type_number(std::string_view name) {
                                                       {"EXECVE", kTypeExecve},
                                                       {"PROCTITLE", kTypeProctitle},
                                                       {"EOE", kTypeEoe},
-                                                      {"BPRM_FCAPS", 1321},
+                                                      {"BPRM_FCAPS", kTypeBprmFcaps},
                                                       {"SECCOMP", kTypeSeccomp},
                                                       {"SOCKADDR", kTypeSockaddr},
-                                                      {"OPENAT2", 1337},
-                                                      {"CONFIG_CHANGE", 1305}}};
+                                                      {"OPENAT2", kTypeOpenat2},
+                                                      {"CONFIG_CHANGE", kTypeConfigChange}}};
     for (const auto& k : kKnown) {
         if (k.name == name) {
             return k.type;

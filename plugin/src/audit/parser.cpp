@@ -7,17 +7,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "audit/record_types.hpp"
 #include "util/log.hpp"
 
 namespace adock::audit {
 namespace {
-
-constexpr int kTypeSyscall = 1300;
-constexpr int kTypePath = 1302;
-constexpr int kTypeCwd = 1307;
-constexpr int kTypeExecve = 1309;
-constexpr int kTypeSeccomp = 1326;
-constexpr int kTypeProctitle = 1327;
 
 std::string_view sv(const char* s) {
     return s == nullptr ? std::string_view{} : std::string_view(s);
