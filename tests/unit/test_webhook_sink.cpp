@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -222,6 +223,37 @@ TEST_CASE("webhook caps Retry-After at backoff_max_ms", "[outputs][webhook][cloc
     sink->stop(1s);
     CHECK(server.request_count() == 2);
     CHECK(sink->stats().retried == 1);
+}
+
+TEST_CASE("webhook retries back off exponentially with equal jitter, capped, on the sink's clock",
+          "[outputs][webhook][clock]") {
+    ensure_curl_global();
+    TestServer server({Reply{503}, Reply{503}, Reply{503}, Reply{200}});
+    auto cfg = hook_config(server.url());
+    cfg.retries = 3;
+    cfg.backoff_initial_ms = 100;
+    cfg.backoff_max_ms = 300;
+    adock::util::ManualClock clock;
+    auto sink = clocked_hook(cfg, clock);
+    sink->start();
+    REQUIRE(sink->submit(message("{}")));
+    // The wait after the n-th failure is in [base/2, base], base = 100 ms doubled per attempt
+    // and capped at 300: 100, 200, 300 (not 400).
+    const std::array<std::chrono::milliseconds, 3> bases{100ms, 200ms, 300ms};
+    for (std::size_t n = 0; n < bases.size(); ++n) {
+        REQUIRE(wait_for([&] { return sink->stats().failed == n + 1; }));
+        std::this_thread::sleep_for(50ms);  // the worker reads the clock for its wake-up time
+        const auto failed_at = clock.now();
+        clock.set(failed_at + bases.at(n) / 2 - 1ns);  // before the jitter's least wait
+        std::this_thread::sleep_for(100ms);            // a wrong early retry would happen meanwhile
+        CHECK(server.request_count() == n + 1);
+        clock.set(failed_at + bases.at(n));  // the longest wait: the retry is due
+        REQUIRE(wait_for([&] { return server.request_count() == n + 2; }));
+    }
+    REQUIRE(wait_for([&] { return sink->stats().delivered == 1; }));
+    sink->stop(1s);
+    CHECK(sink->stats().retried == 3);
+    CHECK(sink->stats().failed == 3);
 }
 
 TEST_CASE("webhook counts a slow endpoint as failed and submit() never blocks",
