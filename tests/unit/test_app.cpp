@@ -623,12 +623,12 @@ TEST_CASE("engine loop: the metrics snapshot carries the initiator correlation's
     loop.run();
     out.stop(1s);
     const auto m = loop.metrics_snapshot();
-    CHECK(m.initiator_requests == 2);
-    CHECK(m.initiator_matched == 1);
-    CHECK(m.initiator_ambiguous == 0);
-    CHECK(m.initiator_unmatched == 0);
-    CHECK(m.initiator_expired == 0);
-    CHECK(m.initiator_dropped == 0);
+    CHECK(m.initiator.requests == 2);
+    CHECK(m.initiator.matched == 1);
+    CHECK(m.initiator.ambiguous == 0);
+    CHECK(m.initiator.unmatched == 0);
+    CHECK(m.initiator.expired == 0);
+    CHECK(m.initiator.dropped == 0);
     CHECK(m.initiator_pending == 1);
     CHECK(m.initiator_pending_bytes > 0);
     const std::string prom = app::format_prometheus(m);

@@ -118,15 +118,15 @@ std::vector<Sample> parse_exposition(const std::string& text,
 
 MetricsSnapshot example() {
     MetricsSnapshot m;
-    m.input_bytes = 123456;
-    m.input_dropped_lines = 7;
-    m.records = 900;
-    m.events_by_eoe = 300;
-    m.attributed_container = 5;
-    m.attributed_unknown = 2;
-    m.processes = 41;
+    m.input.bytes = 123456;
+    m.input.dropped_lines = 7;
+    m.framer.lines = 900;
+    m.framer.completed_by_eoe = 300;
+    m.engine.attributed_container = 5;
+    m.engine.attributed_unknown = 2;
+    m.processes.size = 41;
     m.processes_capacity = 8192;
-    m.proc_misses = 3;
+    m.processes.proc_misses = 3;
     adock::outputs::NamedStats file{"local", {}};
     file.stats.generated = 10;
     file.stats.delivered = 9;
@@ -143,9 +143,17 @@ MetricsSnapshot example() {
     h.observe_us(400000000);  // 400 s: +Inf
     hook.stats.latency = h.counts();
     m.outputs = {file, hook};
-    m.runtime_clones = 2;
-    m.content_skipped = 64;
-    m.integrity = MetricsSnapshot::Integrity{12, 40, 100, 90, 30, 1, 0, 0, 2};
+    m.engine.runtime_clones = 2;
+    m.engine.content_skipped = 64;
+    adock::integrity::IntegrityStats integrity;
+    integrity.baseline_files = 12;
+    integrity.trusted_hashes = 40;
+    integrity.checked = 100;
+    integrity.prechecked = 90;
+    integrity.hashed = 30;
+    integrity.alerts = 1;
+    integrity.scans = 2;
+    m.integrity = integrity;
     m.kernel = KernelAuditStatus{1, 1, 321, 0, 8192, 17, 3};
     m.auditd = AuditdQueueState{0, 250, 250, true, false};
     return m;
@@ -455,7 +463,7 @@ TEST_CASE("the health thread writes the engine's snapshot and raises the coverag
     REQUIRE(!health.idle());
     health.start();
     MetricsSnapshot m;
-    m.input_bytes = 5;
+    m.input.bytes = 5;
     health.publish(MetricsSnapshot(m));
     auto wait = [](auto pred) {
         for (int i = 0; i < 500 && !pred(); ++i) {
@@ -468,7 +476,7 @@ TEST_CASE("the health thread writes the engine's snapshot and raises the coverag
                std::string::npos;
     }));
     CHECK(wait([&] { return health.coverage_alerts() == 1; }));
-    m.input_bytes = 6;
+    m.input.bytes = 6;
     health.publish(MetricsSnapshot(m));
     health.stop();  // writes what was published last
     const std::string text = adock::test::slurp(hs.metrics_file);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The engine loop's state, as JSON: the state file (SIGUSR1), the status log line, the last
-// line at the end of input.
+// The engine loop's state: one snapshot of every component's counters (metrics_snapshot), and
+// that snapshot as JSON for the state file (SIGUSR1), the status line and the end of input.
 #include <cstdint>
 
 #include "app/engine_loop.hpp"
@@ -8,28 +8,28 @@
 
 namespace adock::app {
 
-std::string EngineLoop::state_json() const {
+std::string state_json(const MetricsSnapshot& m) {
     std::string out;
     util::JsonWriter w(out);
-    const auto& f = pipeline_.framer_stats();
-    const auto& p = pipeline_.parser_stats();
-    const auto& e = engine_.stats();
-    const auto t = engine_.process_stats();
-    const auto q = queue_.stats();
+    const auto& f = m.framer;
+    const auto& p = m.parser;
+    const auto& e = m.engine;
+    const auto& t = m.processes;
+    const auto& q = m.queue;
     w.begin_object();
     w.key("input").begin_object();
-    w.key("bytes").value(static_cast<std::uint64_t>(reader_.bytes.load()));
+    w.key("bytes").value(static_cast<std::uint64_t>(m.input.bytes));
     w.key("queue_depth").value(static_cast<std::uint64_t>(q.depth));
     w.key("queue_max_depth").value(static_cast<std::uint64_t>(q.max_depth));
     w.key("queue_bytes").value(static_cast<std::uint64_t>(q.bytes));
     w.key("queue_max_bytes").value(static_cast<std::uint64_t>(q.max_bytes));
     w.key("queue_capacity_bytes").value(static_cast<std::uint64_t>(q.capacity));
-    w.key("reads").value(static_cast<std::uint64_t>(reader_.reads.load()));
-    w.key("batches").value(static_cast<std::uint64_t>(reader_.batches.load()));
-    w.key("waits").value(static_cast<std::uint64_t>(reader_.waits.load()));
-    w.key("pipe_bytes").value(static_cast<std::uint64_t>(reader_.pipe_bytes.load()));
-    w.key("dropped_chunks").value(static_cast<std::uint64_t>(reader_.dropped_chunks.load()));
-    w.key("dropped_lines").value(static_cast<std::uint64_t>(reader_.dropped_lines.load()));
+    w.key("reads").value(static_cast<std::uint64_t>(m.input.reads));
+    w.key("batches").value(static_cast<std::uint64_t>(m.input.batches));
+    w.key("waits").value(static_cast<std::uint64_t>(m.input.waits));
+    w.key("pipe_bytes").value(static_cast<std::uint64_t>(m.input.pipe_bytes));
+    w.key("dropped_chunks").value(static_cast<std::uint64_t>(m.input.dropped_chunks));
+    w.key("dropped_lines").value(static_cast<std::uint64_t>(m.input.dropped_lines));
     w.end_object();
     w.key("parse").begin_object();
     w.key("lines").value(static_cast<std::uint64_t>(f.lines));
@@ -50,7 +50,7 @@ std::string EngineLoop::state_json() const {
     w.key("field_errors").value(static_cast<std::uint64_t>(p.field_errors));
     w.end_object();
     w.key("engine").begin_object();
-    w.key("rules").value(static_cast<std::uint64_t>(engine_.rule_count()));
+    w.key("rules").value(static_cast<std::uint64_t>(m.rules));
     w.key("exec_events").value(static_cast<std::uint64_t>(e.exec_events));
     w.key("rule_tests").value(static_cast<std::uint64_t>(e.rule_tests));
     w.key("matches").value(static_cast<std::uint64_t>(e.matches));
@@ -69,18 +69,18 @@ std::string EngineLoop::state_json() const {
     w.key("spec_waits").value(static_cast<std::uint64_t>(e.spec_waits));
     w.key("spec_wait_dropped").value(static_cast<std::uint64_t>(e.spec_wait_dropped));
     w.key("spec_unanswered").value(static_cast<std::uint64_t>(e.spec_unanswered));
-    const auto id = engine_.image_diff_stats();
+    const auto& id = m.image_diffs;
     w.key("image_diffs").value(static_cast<std::uint64_t>(id.compared));
     w.key("image_diffs_unknown").value(static_cast<std::uint64_t>(id.unknown));
     w.key("image_diffs_dropped").value(static_cast<std::uint64_t>(id.dropped));
-    const auto rp = engine_.probe_stats();
+    const auto& rp = m.root_probes;
     w.key("roots_probed").value(static_cast<std::uint64_t>(rp.probed));
     w.key("root_probes_failed").value(static_cast<std::uint64_t>(rp.failed));
     w.key("root_probes_dropped").value(static_cast<std::uint64_t>(rp.dropped));
     w.key("root_probe_waits_timed_out").value(static_cast<std::uint64_t>(rp.timeouts));
     w.key("root_identities").value(static_cast<std::uint64_t>(rp.identities));
     {
-        const auto& is = engine_.initiator_stats();
+        const auto& is = m.initiator;
         w.key("initiator").begin_object();
         w.key("requests").value(static_cast<std::uint64_t>(is.requests));
         w.key("matched").value(static_cast<std::uint64_t>(is.matched));
@@ -88,13 +88,13 @@ std::string EngineLoop::state_json() const {
         w.key("unmatched").value(static_cast<std::uint64_t>(is.unmatched));
         w.key("expired").value(static_cast<std::uint64_t>(is.expired));
         w.key("dropped").value(static_cast<std::uint64_t>(is.dropped));
-        w.key("pending").value(static_cast<std::uint64_t>(engine_.initiator_pending()));
-        w.key("pending_bytes").value(static_cast<std::uint64_t>(engine_.initiator_pending_bytes()));
+        w.key("pending").value(static_cast<std::uint64_t>(m.initiator_pending));
+        w.key("pending_bytes").value(static_cast<std::uint64_t>(m.initiator_pending_bytes));
         w.end_object();
     }
     w.end_object();
-    if (integrity_) {
-        const auto is = integrity_->stats();
+    if (m.integrity) {
+        const auto& is = *m.integrity;
         w.key("integrity").begin_object();
         w.key("baseline_files").value(static_cast<std::uint64_t>(is.baseline_files));
         w.key("trusted_hashes").value(static_cast<std::uint64_t>(is.trusted_hashes));
@@ -116,7 +116,7 @@ std::string EngineLoop::state_json() const {
     w.key("reused_pids").value(static_cast<std::uint64_t>(t.reused_pids));
     w.end_object();
     w.key("outputs").begin_array();
-    for (const auto& s : out_.stats()) {
+    for (const auto& s : m.outputs) {
         w.begin_object();
         w.key("name").value(s.name);
         w.key("generated").value(static_cast<std::uint64_t>(s.stats.generated));
@@ -137,100 +137,43 @@ std::string EngineLoop::state_json() const {
         w.end_object();
     }
     w.end_array();
-    w.key("plugin_degraded_alerts").value(static_cast<std::uint64_t>(out_.degraded_alerts()));
+    w.key("plugin_degraded_alerts").value(static_cast<std::uint64_t>(m.plugin_degraded_alerts));
     w.end_object();
     return out;
 }
 
 MetricsSnapshot EngineLoop::metrics_snapshot() const {
     MetricsSnapshot m;
-    const auto& f = pipeline_.framer_stats();
-    const auto& p = pipeline_.parser_stats();
-    const auto& e = engine_.stats();
-    const auto t = engine_.process_stats();
-    const auto q = queue_.stats();
-    m.input_bytes = reader_.bytes.load();
-    m.input_dropped_batches = reader_.dropped_chunks.load();
-    m.input_dropped_lines = reader_.dropped_lines.load();
-    m.input_queue_bytes = q.bytes;
-    m.input_queue_capacity_bytes = q.capacity;
-    m.input_queue_max_bytes = q.max_bytes;
-    m.input_reads = reader_.reads.load();
-    m.input_batches = reader_.batches.load();
-    m.records = f.lines;
-    m.malformed_records = f.malformed;
-    m.nul_bytes = f.nul_bytes;
-    m.skipped_records = f.skipped_records;
-    m.oversize_records = f.oversize_records;
-    m.proctitles_skipped = f.proctitles_skipped;
-    m.enriched_bytes_cut = f.enriched_bytes_cut;
-    m.events_by_eoe = f.completed_by_eoe;
-    m.events_by_age = f.completed_by_age;
-    m.events_by_pressure = f.completed_by_pressure;
-    m.pending_events = f.pending;
-    m.feed_errors = p.feed_errors;
-    m.field_errors = p.field_errors;
+    m.input = InputCounts{reader_.bytes.load(),
+                          reader_.reads.load(),
+                          reader_.batches.load(),
+                          reader_.waits.load(),
+                          reader_.dropped_chunks.load(),
+                          reader_.dropped_lines.load(),
+                          reader_.pipe_bytes.load()};
+    m.queue = queue_.stats();
+    m.framer = pipeline_.framer_stats();
+    m.parser = pipeline_.parser_stats();
     m.rules = engine_.rule_count();
-    m.exec_events = e.exec_events;
-    m.rule_tests = e.rule_tests;
-    m.content_checks = e.content_checks;
-    m.content_skipped = e.content_skipped;
-    m.rate_summaries = e.rate_summaries;
-    m.runtime_clones = e.runtime_clones;
-    m.names_waited = e.names_waited;
-    m.identity_matches = e.identity_matches;
-    m.spec_waits = e.spec_waits;
-    m.spec_wait_dropped = e.spec_wait_dropped;
-    m.spec_unanswered = e.spec_unanswered;
-    {
-        const auto rp = engine_.probe_stats();
-        m.roots_probed = rp.probed;
-        m.root_probes_failed = rp.failed;
-        m.root_probes_dropped = rp.dropped;
-        m.root_probe_waits_timed_out = rp.timeouts;
-        m.root_identities = rp.identities;
-    }
-    m.rule_matches = e.matches;
-    m.suppressed = e.suppressed;
-    m.aggregated = e.aggregated;
-    m.rate_limited = e.rate_limited;
-    m.attributed_container = e.attributed_container;
-    m.attributed_host = e.attributed_host;
-    m.attributed_unknown = e.attributed_unknown;
+    m.engine = engine_.stats();
     m.engine_errors = errors_;
-    {
-        const auto& is = engine_.initiator_stats();
-        m.initiator_requests = is.requests;
-        m.initiator_matched = is.matched;
-        m.initiator_ambiguous = is.ambiguous;
-        m.initiator_unmatched = is.unmatched;
-        m.initiator_expired = is.expired;
-        m.initiator_dropped = is.dropped;
-        m.initiator_pending = engine_.initiator_pending();
-        m.initiator_pending_bytes = engine_.initiator_pending_bytes();
-    }
-    m.processes = t.size;
+    m.image_diffs = engine_.image_diff_stats();
+    m.root_probes = engine_.probe_stats();
+    m.initiator = engine_.initiator_stats();
+    m.initiator_pending = engine_.initiator_pending();
+    m.initiator_pending_bytes = engine_.initiator_pending_bytes();
+    m.processes = engine_.process_stats();
     m.processes_capacity = cfg_.processes.max_entries;
-    m.processes_from_stream = t.from_stream;
-    m.proc_reads = t.proc_reads;
-    m.proc_misses = t.proc_misses;
-    m.process_evictions = t.evictions;
-    m.reused_pids = t.reused_pids;
     if (integrity_) {
-        const auto is = integrity_->stats();
-        m.integrity = MetricsSnapshot::Integrity{is.baseline_files,
-                                                 is.trusted_hashes,
-                                                 is.checked,
-                                                 is.prechecked,
-                                                 is.hashed,
-                                                 is.alerts,
-                                                 is.unverifiable,
-                                                 is.dropped,
-                                                 is.scans};
+        m.integrity = integrity_->stats();
     }
     m.outputs = out_.stats();
     m.plugin_degraded_alerts = out_.degraded_alerts();
     return m;
+}
+
+std::string EngineLoop::state_json() const {
+    return app::state_json(metrics_snapshot());
 }
 
 }  // namespace adock::app

@@ -191,175 +191,181 @@ std::string format_prometheus(const MetricsSnapshot& m) {
     w.single("audisp_docker_input_bytes_total",
              "counter",
              "Bytes of audit records read from auditd.",
-             m.input_bytes);
+             m.input.bytes);
     w.single("audisp_docker_input_dropped_lines_total",
              "counter",
              "Audit record lines dropped because the engine fell behind (input queue full).",
-             m.input_dropped_lines);
+             m.input.dropped_lines);
     w.single("audisp_docker_input_dropped_batches_total",
              "counter",
              "Input batches dropped because the engine fell behind (input queue full).",
-             m.input_dropped_batches);
+             m.input.dropped_chunks);
     w.single("audisp_docker_input_reads_total",
              "counter",
              "read(2) calls on the input that returned data.",
-             m.input_reads);
+             m.input.reads);
     w.single("audisp_docker_input_batches_total",
              "counter",
              "Input batches handed to the engine (its wake-ups).",
-             m.input_batches);
+             m.input.batches);
     w.single("audisp_docker_input_queue_bytes",
              "gauge",
              "Input bytes waiting for the engine.",
-             m.input_queue_bytes);
+             m.queue.bytes);
     w.single("audisp_docker_input_queue_max_bytes",
              "gauge",
              "Most input bytes waiting for the engine at once since start.",
-             m.input_queue_max_bytes);
+             m.queue.max_bytes);
     w.single("audisp_docker_input_queue_capacity_bytes",
              "gauge",
              "Input bytes the queue to the engine holds at most (engine.input_queue_mb).",
-             m.input_queue_capacity_bytes);
+             m.queue.capacity);
 
     // Parsing.
-    w.single("audisp_docker_records_total", "counter", "Audit record lines parsed.", m.records);
+    w.single(
+        "audisp_docker_records_total", "counter", "Audit record lines parsed.", m.framer.lines);
     w.single("audisp_docker_malformed_records_total",
              "counter",
              "Lines without a parsable audit record header.",
-             m.malformed_records);
+             m.framer.malformed);
     w.single("audisp_docker_nul_bytes_total",
              "counter",
              "NUL bytes removed from record lines.",
-             m.nul_bytes);
+             m.framer.nul_bytes);
     w.single("audisp_docker_skipped_records_total",
              "counter",
              "Records of types no detection uses (not parsed).",
-             m.skipped_records);
+             m.framer.skipped_records);
     w.single("audisp_docker_oversize_records_total",
              "counter",
              "Records beyond an event's byte budget (not kept).",
-             m.oversize_records);
+             m.framer.oversize_records);
     w.single("audisp_docker_proctitles_skipped_total",
              "counter",
              "PROCTITLE records of execs whose EXECVE records carry the argv (not parsed).",
-             m.proctitles_skipped);
+             m.framer.proctitles_skipped);
     w.single("audisp_docker_enriched_bytes_cut_total",
              "counter",
              "Bytes of auditd's ENRICHED translations not handed to libauparse.",
-             m.enriched_bytes_cut);
+             m.framer.enriched_bytes_cut);
     w.family("audisp_docker_events_total",
              "counter",
              "Audit events assembled, by how they were completed.");
-    w.sample("audisp_docker_events_total", "completion=\"eoe\"", m.events_by_eoe);
-    w.sample("audisp_docker_events_total", "completion=\"age\"", m.events_by_age);
-    w.sample("audisp_docker_events_total", "completion=\"pressure\"", m.events_by_pressure);
+    w.sample("audisp_docker_events_total", "completion=\"eoe\"", m.framer.completed_by_eoe);
+    w.sample("audisp_docker_events_total", "completion=\"age\"", m.framer.completed_by_age);
+    w.sample(
+        "audisp_docker_events_total", "completion=\"pressure\"", m.framer.completed_by_pressure);
     w.single(
-        "audisp_docker_pending_events", "gauge", "Audit events being assembled.", m.pending_events);
+        "audisp_docker_pending_events", "gauge", "Audit events being assembled.", m.framer.pending);
     w.family("audisp_docker_parse_errors_total",
              "counter",
              "Records or fields libauparse could not parse.");
-    w.sample("audisp_docker_parse_errors_total", "kind=\"feed\"", m.feed_errors);
-    w.sample("audisp_docker_parse_errors_total", "kind=\"field\"", m.field_errors);
+    w.sample("audisp_docker_parse_errors_total", "kind=\"feed\"", m.parser.feed_errors);
+    w.sample("audisp_docker_parse_errors_total", "kind=\"field\"", m.parser.field_errors);
 
     // Engine.
     w.single("audisp_docker_rules", "gauge", "Detection rules loaded.", m.rules);
     w.single("audisp_docker_exec_events_total",
              "counter",
              "Exec events (execve, execveat) seen.",
-             m.exec_events);
-    w.single(
-        "audisp_docker_rule_tests_total", "counter", "Rules tested against events.", m.rule_tests);
+             m.engine.exec_events);
+    w.single("audisp_docker_rule_tests_total",
+             "counter",
+             "Rules tested against events.",
+             m.engine.rule_tests);
     w.single("audisp_docker_rule_matches_total",
              "counter",
              "Events that matched a detection rule.",
-             m.rule_matches);
+             m.engine.matches);
     w.family(
         "audisp_docker_content_checks_total",
         "counter",
         "Exec rules' content conditions handed to the integrity monitor, or skipped without one.");
-    w.sample("audisp_docker_content_checks_total", "result=\"checked\"", m.content_checks);
-    w.sample("audisp_docker_content_checks_total", "result=\"skipped\"", m.content_skipped);
+    w.sample("audisp_docker_content_checks_total", "result=\"checked\"", m.engine.content_checks);
+    w.sample("audisp_docker_content_checks_total", "result=\"skipped\"", m.engine.content_skipped);
     w.single("audisp_docker_rate_limit_summaries_total",
              "counter",
              "Summary alerts for what the engine's rate limit held back.",
-             m.rate_summaries);
+             m.engine.rate_summaries);
     w.single("audisp_docker_runtime_clones_total",
              "counter",
              "runc's re-executions of itself (runc init) recognised as the runtime.",
-             m.runtime_clones);
+             m.engine.runtime_clones);
     w.single("audisp_docker_identity_matches_total",
              "counter",
              "Path rules matched through another name of the file (dev/inode: a symlinked "
              "directory, a hard link).",
-             m.identity_matches);
+             m.engine.identity_matches);
     w.family("audisp_docker_spec_waits_total",
              "counter",
              "Runtime execs a container_request rule held while their container's spec was read, "
              "by outcome.");
-    w.sample("audisp_docker_spec_waits_total", "result=\"held\"", m.spec_waits);
-    w.sample("audisp_docker_spec_waits_total", "result=\"dropped\"", m.spec_wait_dropped);
-    w.sample("audisp_docker_spec_waits_total", "result=\"unanswered\"", m.spec_unanswered);
+    w.sample("audisp_docker_spec_waits_total", "result=\"held\"", m.engine.spec_waits);
+    w.sample("audisp_docker_spec_waits_total", "result=\"dropped\"", m.engine.spec_wait_dropped);
+    w.sample("audisp_docker_spec_waits_total", "result=\"unanswered\"", m.engine.spec_unanswered);
     w.family("audisp_docker_root_probes_total",
              "counter",
              "Reads of a container's monitored directories in its root, by result.");
-    w.sample("audisp_docker_root_probes_total", "result=\"probed\"", m.roots_probed);
-    w.sample("audisp_docker_root_probes_total", "result=\"failed\"", m.root_probes_failed);
-    w.sample("audisp_docker_root_probes_total", "result=\"dropped\"", m.root_probes_dropped);
+    w.sample("audisp_docker_root_probes_total", "result=\"probed\"", m.root_probes.probed);
+    w.sample("audisp_docker_root_probes_total", "result=\"failed\"", m.root_probes.failed);
+    w.sample("audisp_docker_root_probes_total", "result=\"dropped\"", m.root_probes.dropped);
     w.single("audisp_docker_root_probe_waits_timed_out_total",
              "counter",
              "Container file events that stopped waiting for their root's read (25 ms).",
-             m.root_probe_waits_timed_out);
+             m.root_probes.timeouts);
     w.single(
         "audisp_docker_root_identities_learned_total",
         "counter",
         "Dev/inodes of containers' monitored directories and entries learned from their roots.",
-        m.root_identities);
+        m.root_probes.identities);
     w.single("audisp_docker_container_name_waits_total",
              "counter",
              "Alerts that waited for their container's name and image to be read.",
-             m.names_waited);
+             m.engine.names_waited);
     w.single("audisp_docker_rule_exceptions_total",
              "counter",
              "Matches silenced by a rule exception.",
-             m.suppressed);
+             m.engine.suppressed);
     w.single("audisp_docker_aggregated_total",
              "counter",
              "Matches folded into an aggregated alert (rule aggregate).",
-             m.aggregated);
+             m.engine.aggregated);
     w.single("audisp_docker_rate_limited_total",
              "counter",
              "Alerts held back by the engine's per-source rate limit (reported in a summary).",
-             m.rate_limited);
+             m.engine.rate_limited);
     w.family("audisp_docker_container_attributions_total",
              "counter",
              "Events attributed to a process: in a container, on the host, or unknown (an "
              "attribution miss).");
     w.sample("audisp_docker_container_attributions_total",
              "result=\"container\"",
-             m.attributed_container);
-    w.sample("audisp_docker_container_attributions_total", "result=\"host\"", m.attributed_host);
+             m.engine.attributed_container);
     w.sample(
-        "audisp_docker_container_attributions_total", "result=\"unknown\"", m.attributed_unknown);
+        "audisp_docker_container_attributions_total", "result=\"host\"", m.engine.attributed_host);
+    w.sample("audisp_docker_container_attributions_total",
+             "result=\"unknown\"",
+             m.engine.attributed_unknown);
     w.family("audisp_docker_initiator_total",
              "counter",
              "Runtime starts of a process in a container, by the client request found for it "
              "(initiator).");
-    w.sample("audisp_docker_initiator_total", "outcome=\"matched\"", m.initiator_matched);
-    w.sample("audisp_docker_initiator_total", "outcome=\"ambiguous\"", m.initiator_ambiguous);
-    w.sample("audisp_docker_initiator_total", "outcome=\"unmatched\"", m.initiator_unmatched);
+    w.sample("audisp_docker_initiator_total", "outcome=\"matched\"", m.initiator.matched);
+    w.sample("audisp_docker_initiator_total", "outcome=\"ambiguous\"", m.initiator.ambiguous);
+    w.sample("audisp_docker_initiator_total", "outcome=\"unmatched\"", m.initiator.unmatched);
     w.single(
         "audisp_docker_initiator_requests_total",
         "counter",
         "Container client requests (docker exec, ...) noted to find a runtime start's initiator.",
-        m.initiator_requests);
+        m.initiator.requests);
     w.family("audisp_docker_initiator_requests_lost_total",
              "counter",
              "Client requests no runtime start took: expired (the window passed), dropped (the "
              "bounds).");
     w.sample(
-        "audisp_docker_initiator_requests_lost_total", "reason=\"expired\"", m.initiator_expired);
+        "audisp_docker_initiator_requests_lost_total", "reason=\"expired\"", m.initiator.expired);
     w.sample(
-        "audisp_docker_initiator_requests_lost_total", "reason=\"dropped\"", m.initiator_dropped);
+        "audisp_docker_initiator_requests_lost_total", "reason=\"dropped\"", m.initiator.dropped);
     w.single("audisp_docker_initiator_pending_requests",
              "gauge",
              "Client requests waiting for a runtime start.",
@@ -377,7 +383,7 @@ std::string format_prometheus(const MetricsSnapshot& m) {
     w.single("audisp_docker_process_table_entries",
              "gauge",
              "Processes in the process table.",
-             m.processes);
+             m.processes.size);
     w.single("audisp_docker_process_table_capacity",
              "gauge",
              "Processes the table holds at most (processes.max_entries).",
@@ -385,24 +391,24 @@ std::string format_prometheus(const MetricsSnapshot& m) {
     w.single("audisp_docker_process_table_learned_total",
              "counter",
              "Processes learned from the audit stream.",
-             m.processes_from_stream);
+             m.processes.from_stream);
     w.single("audisp_docker_process_table_proc_reads_total",
              "counter",
              "Processes completed from /proc.",
-             m.proc_reads);
+             m.processes.proc_reads);
     w.single("audisp_docker_process_table_misses_total",
              "counter",
              "Processes neither the table nor /proc knew (gone before they were looked up).",
-             m.proc_misses);
+             m.processes.proc_misses);
     w.single("audisp_docker_process_table_evictions_total",
              "counter",
              "Entries forgotten to stay within the table's size.",
-             m.process_evictions);
+             m.processes.evictions);
 
     w.single("audisp_docker_process_table_reused_pids_total",
              "counter",
              "Entries replaced because their pid now belongs to another process.",
-             m.reused_pids);
+             m.processes.reused_pids);
     if (m.integrity) {
         const auto& i = *m.integrity;
         w.single("audisp_docker_integrity_baseline_files",

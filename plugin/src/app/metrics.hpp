@@ -10,7 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "app/messages.hpp"
+#include "audit/framer.hpp"
+#include "audit/parser.hpp"
+#include "integrity/monitor.hpp"
 #include "outputs/dispatcher.hpp"
+#include "proc/process_table.hpp"
+#include "proc/root_probe.hpp"
+#include "rules/engine_stats.hpp"
+#include "rules/initiator.hpp"
 
 namespace adock::app {
 
@@ -38,99 +46,50 @@ struct AuditdQueueState {
 /// Parses auditd's state report; nullopt when it holds none of the plugin queue lines.
 [[nodiscard]] std::optional<AuditdQueueState> parse_auditd_state(std::string_view text);
 
-/// Everything the metrics file reports, copied at one moment.
+/// The reader's counters (ReaderStats) as plain numbers.
+struct InputCounts {
+    unsigned long long bytes = 0;
+    unsigned long long reads = 0;
+    unsigned long long batches = 0;
+    unsigned long long waits = 0;
+    unsigned long long dropped_chunks = 0;  ///< refused by a full queue (auditd never stalled)
+    unsigned long long dropped_lines = 0;
+    unsigned long long pipe_bytes = 0;
+};
+
+/// Everything the state file, the status line and the metrics file report, copied at one moment
+/// on the engine thread: each component's own counters as it keeps them, so a counter a
+/// component adds is here without a copy of its own (numbers only, no I/O).
 struct MetricsSnapshot {
-    // Input (reader and the queue to the engine).
-    std::uint64_t input_bytes = 0;
-    std::uint64_t input_dropped_batches = 0;  ///< refused by a full queue (auditd never stalled)
-    std::uint64_t input_dropped_lines = 0;
-    std::uint64_t input_queue_bytes = 0;
-    std::uint64_t input_queue_capacity_bytes = 0;
-    std::uint64_t input_queue_max_bytes = 0;
-    std::uint64_t input_reads = 0;
-    std::uint64_t input_batches = 0;
-    // Parsing.
-    std::uint64_t records = 0;
-    std::uint64_t malformed_records = 0;
-    std::uint64_t nul_bytes = 0;
-    std::uint64_t skipped_records = 0;
-    std::uint64_t oversize_records = 0;
-    std::uint64_t proctitles_skipped = 0;
-    std::uint64_t enriched_bytes_cut = 0;
-    std::uint64_t events_by_eoe = 0;
-    std::uint64_t events_by_age = 0;
-    std::uint64_t events_by_pressure = 0;
-    std::uint64_t pending_events = 0;
-    std::uint64_t feed_errors = 0;
-    std::uint64_t field_errors = 0;
-    // Engine.
-    std::uint64_t rules = 0;
-    std::uint64_t exec_events = 0;
-    std::uint64_t rule_tests = 0;
-    std::uint64_t content_checks = 0;
-    std::uint64_t content_skipped = 0;
-    std::uint64_t rate_summaries = 0;
-    std::uint64_t runtime_clones = 0;
-    std::uint64_t names_waited = 0;
-    std::uint64_t identity_matches = 0;
-    std::uint64_t spec_waits = 0;
-    std::uint64_t spec_wait_dropped = 0;
-    std::uint64_t spec_unanswered = 0;
-    std::uint64_t roots_probed = 0;
-    std::uint64_t root_probes_failed = 0;
-    std::uint64_t root_probes_dropped = 0;
-    std::uint64_t root_probe_waits_timed_out = 0;
-    std::uint64_t root_identities = 0;
-    std::uint64_t rule_matches = 0;
-    std::uint64_t suppressed = 0;
-    std::uint64_t aggregated = 0;
-    std::uint64_t rate_limited = 0;
-    std::uint64_t attributed_container = 0;
-    std::uint64_t attributed_host = 0;
-    std::uint64_t attributed_unknown = 0;
-    std::uint64_t engine_errors = 0;
-    // Initiator correlation (issue 15: rules/initiator.hpp).
-    std::uint64_t initiator_requests = 0;       ///< client requests noted
-    std::uint64_t initiator_matched = 0;        ///< runtime starts given an initiator
-    std::uint64_t initiator_ambiguous = 0;      ///< ... two or more requests fit
-    std::uint64_t initiator_unmatched = 0;      ///< ... no request fits
-    std::uint64_t initiator_expired = 0;        ///< requests no runtime start took in the window
-    std::uint64_t initiator_dropped = 0;        ///< requests dropped for the bounds
+    InputCounts input;
+    MessageQueue::Stats queue;  ///< the input queue to the engine
+    audit::FramerStats framer;
+    audit::ParserStats parser;
+    std::uint64_t rules = 0;  ///< rules loaded
+    rules::EngineStats engine;
+    std::uint64_t engine_errors = 0;  ///< messages or ticks that threw (logged, then skipped)
+    rules::ImageDiffStats image_diffs;
+    proc::RootProbe::Stats root_probes;
+    rules::InitiatorStats initiator;
     std::uint64_t initiator_pending = 0;        ///< requests waiting now
     std::uint64_t initiator_pending_bytes = 0;  ///< their bytes (the bound's measure)
-    // Process table.
-    std::uint64_t processes = 0;
+    proc::ProcessTableStats processes;
     std::uint64_t processes_capacity = 0;
-    std::uint64_t processes_from_stream = 0;
-    std::uint64_t proc_reads = 0;
-    std::uint64_t proc_misses = 0;
-    std::uint64_t process_evictions = 0;
-    std::uint64_t reused_pids = 0;
-
-    /// The integrity monitor (nullopt: off, or a replay).
-    struct Integrity {
-        std::uint64_t baseline_files = 0;
-        std::uint64_t trusted_hashes = 0;
-        std::uint64_t checked = 0;
-        std::uint64_t prechecked = 0;
-        std::uint64_t hashed = 0;
-        std::uint64_t alerts = 0;
-        std::uint64_t unverifiable = 0;
-        std::uint64_t dropped = 0;
-        std::uint64_t scans = 0;
-    };
-
-    std::optional<Integrity> integrity;
+    std::optional<integrity::IntegrityStats> integrity;  ///< nullopt: off, or a replay
     // Outputs and the plugin's own alerts.
     std::vector<outputs::NamedStats> outputs;
     std::uint64_t plugin_degraded_alerts = 0;
+    // Filled in by the health thread (nullopt: not queried or unavailable).
     std::uint64_t coverage_alerts = 0;
-    // Audit coverage (filled in by the health thread; nullopt: not queried or unavailable).
     std::optional<KernelAuditStatus> kernel;
     std::optional<AuditdQueueState> auditd;
     std::uint64_t kernel_status_errors = 0;
     double start_time_seconds = 0;  ///< the plugin's start, seconds since the epoch
 };
+
+/// The state file's JSON (SIGUSR1, the status log line, the last line at the end of input): the
+/// engine side of `m` (not what the health thread fills in).
+[[nodiscard]] std::string state_json(const MetricsSnapshot& m);
 
 /// The Prometheus text exposition of `m`: every family with HELP and TYPE, counters `_total`,
 /// label values escaped, one `output` label per output.
