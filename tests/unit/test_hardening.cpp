@@ -281,6 +281,63 @@ TEST_CASE("safe_file: no symlink in any component, no hard link, only our files"
     }
 }
 
+TEST_CASE("for_each_line_nofollow: every line across 64 KiB pieces, long lines skipped, bounded",
+          "[util][hostile]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "d");
+    // Lines of every length up to 300 bytes (some cut by a piece boundary), one of 70,000 bytes
+    // (longer than a piece and than max_line), an empty line, and a last line without '\n'.
+    std::vector<std::string> want;
+    std::string text;
+    for (std::size_t i = 0; text.size() < 200 * 1024; ++i) {
+        want.push_back(std::to_string(i) + ":" +
+                       std::string(i % 300, 'a' + static_cast<char>(i % 26)));
+        text += want.back() + "\n";
+        if (i == 500) {
+            text += std::string(70000, 'L') + "\n";  // skipped
+            text += "\n";
+            want.emplace_back();
+        }
+    }
+    text += "last";
+    want.emplace_back("last");
+    write_file(tmp / "d/f", text);
+    std::vector<std::string> got;
+    const auto all =
+        adock::util::for_each_line_nofollow(tmp / "d/f", 1 << 20, 4096, [&](std::string_view line) {
+            got.emplace_back(line);
+            return true;
+        });
+    REQUIRE(all);
+    CHECK(got.size() == want.size());
+    CHECK(got == want);
+    // fn returning false stops it.
+    got.clear();
+    REQUIRE(
+        adock::util::for_each_line_nofollow(tmp / "d/f", 1 << 20, 4096, [&](std::string_view l) {
+            got.emplace_back(l);
+            return got.size() < 3;
+        }));
+    CHECK(got == std::vector<std::string>(want.begin(), want.begin() + 3));
+    // As read_file_nofollow: larger than max_bytes, a symlink, not a regular file.
+    const auto large = adock::util::for_each_line_nofollow(
+        tmp / "d/f", 1000, 4096, [](std::string_view) { return true; });
+    REQUIRE_FALSE(large);
+    CHECK(large.error() == adock::util::Error{0, tmp / "d/f" + ": larger than 1000 bytes"});
+    REQUIRE(::symlink((tmp / "d/f").c_str(), (tmp / "d/ln").c_str()) == 0);
+    bool called = false;
+    const auto linked = adock::util::for_each_line_nofollow(
+        tmp / "d/ln", 1 << 20, 4096, [&](std::string_view) { return called = true; });
+    REQUIRE_FALSE(linked);
+    CHECK(linked.error() ==
+          adock::util::Error{ELOOP, tmp / "d/ln" + ": a symbolic link, not followed"});
+    CHECK_FALSE(called);
+    const auto dir = adock::util::for_each_line_nofollow(
+        tmp / "d", 1 << 20, 4096, [](std::string_view) { return true; });
+    REQUIRE_FALSE(dir);
+    CHECK(dir.error() == adock::util::Error{0, tmp / "d" + ": not a regular file"});
+}
+
 TEST_CASE(
     "read_beneath: a regular file beneath the directory within its budget; each refusal says why",
     "[util][hostile]") {

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "util/bytes.hpp"
 #include "util/errno_text.hpp"
 
 namespace adock::util {
@@ -226,7 +228,12 @@ Result<void> write_file_atomic(
     return {};
 }
 
-Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes) {
+namespace {
+
+/// `path` opened for reading, reached without a symlink: a regular file of at most `max_bytes`
+/// (its size returned beside it).
+Result<std::pair<UniqueFd, std::size_t>> open_regular_nofollow(const std::string& path,
+                                                               std::size_t max_bytes) {
     auto where = open_parent_nofollow(path, false);
     if (!where) {
         return fail(std::move(where));  // ENOENT for a missing directory: the file is missing too
@@ -245,14 +252,32 @@ Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_
     if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
         return fail(0, path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
+    return std::pair{std::move(fd), static_cast<std::size_t>(st.st_size)};
+}
+
+/// read(2) retried on EINTR: bytes read, 0 at the end, -1 on an error (errno set).
+ssize_t read_some(int fd, char* buf, std::size_t n) {
+    while (true) {
+        const ssize_t got = ::read(fd, buf, n);
+        if (got >= 0 || errno != EINTR) {
+            return got;
+        }
+    }
+}
+
+}  // namespace
+
+Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes) {
+    auto opened = open_regular_nofollow(path, max_bytes);
+    if (!opened) {
+        return fail(std::move(opened));
+    }
+    const int fd = opened->first.get();
     std::string out;
-    out.resize(static_cast<std::size_t>(st.st_size));
+    out.resize(opened->second);
     std::size_t done = 0;
     while (done < out.size()) {
-        const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
+        const ssize_t n = read_some(fd, out.data() + done, out.size() - done);
         if (n <= 0) {
             break;
         }
@@ -260,6 +285,64 @@ Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_
     }
     out.resize(done);
     return out;
+}
+
+Result<void> for_each_line_nofollow(const std::string& path,
+                                    std::size_t max_bytes,
+                                    std::size_t max_line,
+                                    const std::function<bool(std::string_view)>& fn) {
+    constexpr std::size_t kPiece = 64 * kKiB;
+    // The file may grow after the size check: max_bytes bounds what is read, not only its size.
+    auto opened = open_regular_nofollow(path, max_bytes);
+    if (!opened) {
+        return fail(std::move(opened));
+    }
+    const int fd = opened->first.get();
+    std::vector<char> piece(kPiece);
+    std::string partial;    // the start of a line the last piece cut
+    bool too_long = false;  // in a line longer than max_line: skipped to its end
+    std::size_t total = 0;
+    while (total < max_bytes) {
+        const ssize_t n = read_some(fd, piece.data(), std::min(kPiece, max_bytes - total));
+        if (n < 0) {
+            return fail_errno(errno, path);
+        }
+        if (n == 0) {
+            break;
+        }
+        total += static_cast<std::size_t>(n);
+        std::string_view data(piece.data(), static_cast<std::size_t>(n));
+        while (!data.empty()) {
+            const std::size_t nl = data.find('\n');
+            const std::string_view part = data.substr(0, nl);
+            too_long = too_long || partial.size() + part.size() > max_line;
+            if (nl == std::string_view::npos) {
+                if (too_long) {
+                    partial.clear();
+                } else {
+                    partial.append(part);
+                }
+                break;
+            }
+            if (!too_long) {
+                std::string_view line = part;
+                if (!partial.empty()) {
+                    partial.append(part);
+                    line = partial;
+                }
+                if (!fn(line)) {
+                    return {};
+                }
+            }
+            partial.clear();
+            too_long = false;
+            data.remove_prefix(nl + 1);
+        }
+    }
+    if (!partial.empty() && !too_long) {
+        (void)fn(partial);
+    }
+    return {};
 }
 
 }  // namespace adock::util

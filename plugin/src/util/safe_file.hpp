@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -67,5 +68,15 @@ struct DirEntry {
 /// tests before it reports the message.
 [[nodiscard]] Result<std::string> read_file_nofollow(const std::string& path,
                                                      std::size_t max_bytes);
+
+/// Calls `fn` with each line (without its '\n') of a regular file reached without a symlink,
+/// read in pieces of 64 KiB: the memory it takes is bounded whatever the file's size. A line
+/// longer than `max_line` bytes is skipped; the last line is passed on without a '\n' too; at
+/// most `max_bytes` are read (what follows is left unread). `fn` returns false to stop. Fails
+/// as read_file_nofollow() does, or on a read error (the lines before it were passed on).
+[[nodiscard]] Result<void> for_each_line_nofollow(const std::string& path,
+                                                  std::size_t max_bytes,
+                                                  std::size_t max_line,
+                                                  const std::function<bool(std::string_view)>& fn);
 
 }  // namespace adock::util
