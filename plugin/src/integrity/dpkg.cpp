@@ -27,6 +27,47 @@ std::string usrmerge_alias(const std::string& path) {
     return "";
 }
 
+namespace {
+
+/// Every well-formed line (`MD5  relative/path`) of the `*.md5sums` files in `info_dir` (each
+/// read in bounded pieces, at most 16 MiB, not following a symlink), with its package; `fn`
+/// returns false to stop. Returns how many md5sums files there were.
+template <typename Fn>
+std::size_t for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
+    namespace fs = std::filesystem;
+    constexpr std::size_t kMaxMd5sumsBytes = 16 * util::kMiB;
+    constexpr std::size_t kMaxLine = 4096 + 34;  // PATH_MAX after "<32 hex>  "
+    std::error_code ec;
+    std::size_t files = 0;
+    bool stopped = false;
+    for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
+        const auto name = entry.path().filename().string();
+        if (!name.ends_with(".md5sums")) {
+            continue;
+        }
+        ++files;
+        std::string package = name.substr(0, name.size() - 8);
+        if (const auto colon = package.find(':'); colon != std::string::npos) {
+            package.resize(colon);  // runc:amd64
+        }
+        // A file that cannot be read is left out, as dpkg's own missing md5sums are.
+        (void)util::for_each_line_nofollow(
+            entry.path().string(), kMaxMd5sumsBytes, kMaxLine, [&](std::string_view line) {
+                if (line.size() < 35 || line[32] != ' ' || line[33] != ' ') {
+                    return true;
+                }
+                stopped = !fn(package, line.substr(0, 32), line.substr(34));
+                return !stopped;
+            });
+        if (stopped) {
+            break;
+        }
+    }
+    return files;
+}
+
+}  // namespace
+
 std::size_t DpkgRecords::load(const std::string& info_dir,
                               const std::set<std::string>& wanted,
                               const std::atomic<bool>* cancel) {
@@ -39,35 +80,18 @@ std::size_t DpkgRecords::load(const std::string& info_dir,
             keys.insert(alias);
         }
     }
-    std::error_code ec;
-    std::size_t files = 0;
-    for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
-        if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
-            break;
-        }
-        const auto name = entry.path().filename().string();
-        if (!name.ends_with(".md5sums")) {
-            continue;
-        }
-        ++files;
-        std::string package = name.substr(0, name.size() - 8);
-        if (const auto colon = package.find(':'); colon != std::string::npos) {
-            package.resize(colon);  // runc:amd64
-        }
-        std::ifstream in(entry.path());
-        std::string line;
-        while (std::getline(in, line)) {
-            // "<32 hex>  <path relative to />"
-            if (line.size() < 35 || line[32] != ' ' || line[33] != ' ') {
-                continue;
+    const std::size_t files = for_each_md5sums_line(
+        info_dir, [&](const std::string& package, std::string_view md5, std::string_view rel) {
+            if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+                return false;
             }
             std::string path(1, '/');  // (not "/" + substr: GCC 12 warns -Wrestrict on it)
-            path.append(line, 34, std::string::npos);
+            path.append(rel);
             if (keys.contains(path)) {
-                records_[path] = PackageRecord{package, line.substr(0, 32)};
+                records_[path] = PackageRecord{package, std::string(md5)};
             }
-        }
-    }
+            return true;
+        });
     load_conffiles(fs::path(info_dir).parent_path() / "status", keys);
     return files;
 }
@@ -121,44 +145,6 @@ std::optional<PackageRecord> DpkgRecords::find(const std::string& path) const {
     }
     return std::nullopt;
 }
-
-namespace {
-
-/// Every well-formed line (`MD5  relative/path`) of the `*.md5sums` files in `info_dir` (each
-/// read at most 16 MiB, not following a symlink), with its package; `fn` returns false to stop.
-template <typename Fn>
-void for_each_md5sums_line(const std::string& info_dir, Fn&& fn) {
-    namespace fs = std::filesystem;
-    constexpr std::size_t kMaxMd5sumsBytes = 16 * util::kMiB;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(info_dir, ec)) {
-        const auto name = entry.path().filename().string();
-        if (!name.ends_with(".md5sums")) {
-            continue;
-        }
-        std::string package = name.substr(0, name.size() - 8);
-        if (const auto colon = package.find(':'); colon != std::string::npos) {
-            package.resize(colon);
-        }
-        const auto text = util::read_file_nofollow(entry.path().string(), kMaxMd5sumsBytes);
-        if (!text) {
-            continue;
-        }
-        std::istringstream in(*text);
-        std::string line;
-        while (std::getline(in, line)) {
-            if (line.size() < 35 || line[32] != ' ' || line[33] != ' ') {
-                continue;
-            }
-            const std::string_view view(line);
-            if (!fn(package, view.substr(0, 32), view.substr(34))) {
-                return;
-            }
-        }
-    }
-}
-
-}  // namespace
 
 std::size_t PackageBinaries::load(const std::string& info_dir,
                                   const std::set<std::string>& skip,
