@@ -162,6 +162,47 @@ TEST_CASE("baseline: written atomically with mode 0600, read back, corrupt files
     CHECK(bad.entries().empty());
 }
 
+TEST_CASE("content checks waiting for the worker are bounded in bytes, not only in number",
+          "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    IntegrityMonitor m(cfg, (t.path / "proc").string());
+    const auto bit = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy);
+    // Events of 64 KiB (a long cwd and paths): far fewer than queue_size (4096) fit the bytes.
+    const auto big = [&](int pid) {
+        audit::Event e = exec_of("/tmp/x/runc", pid);
+        e.cwd = std::string(32 * 1024, 'c');
+        e.paths.push_back(audit::PathItem{0, std::string(32 * 1024, 'p'), "NORMAL", 1, "fe:00"});
+        return e;
+    };
+    std::size_t taken = 0;
+    std::size_t refused = 0;
+    for (int i = 0; i < 200; ++i) {  // the worker is not started: nothing leaves the queue
+        (m.submit({big(1000 + i), "r", bit}) ? taken : refused)++;
+    }
+    CHECK(taken >= 40);
+    CHECK(taken < 64);  // 4 MiB of 64 KiB checks
+    CHECK(refused == 200 - taken);
+    CHECK(m.stats().dropped == refused);
+    CHECK(m.queued_bytes() <= IntegrityMonitor::kQueueBytes);
+    CHECK(m.queued_bytes() > IntegrityMonitor::kQueueBytes - 70 * 1024);
+    // A small check still fits where a big one does not ...
+    CHECK_FALSE(m.submit({big(2000), "r", bit}));
+    CHECK(m.submit({exec_of("/tmp/y/runc", 3000), "r", bit}));
+    // ... and once the worker has taken them, the bytes are free again.
+    m.start({runc}, {"runc"});
+    m.drain();
+    CHECK(m.queued_bytes() == 0);
+    CHECK(m.stats().checked == taken + 1);
+    CHECK(m.submit({big(2001), "r", bit}));
+    m.drain();
+    CHECK(m.queued_bytes() == 0);
+}
+
 TEST_CASE("content checks: a renamed copy is recognised, an untrusted runc is not", "[integrity]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");

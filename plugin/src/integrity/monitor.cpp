@@ -20,6 +20,37 @@ namespace {
 
 constexpr std::size_t kMaxCache = 4096;
 
+std::size_t strings_bytes(const std::vector<std::string>& v) {
+    std::size_t n = v.size() * sizeof(std::string);
+    for (const auto& s : v) {
+        n += s.size();
+    }
+    return n;
+}
+
+/// What a waiting check holds, near enough: the request, its event's text, a re-examined
+/// alert's largest parts.
+std::size_t request_bytes(const IntegrityMonitor::Request& r) {
+    const audit::Event& e = r.event;
+    std::size_t n = sizeof(r) + r.rule_id.size() + r.image.first.size() + e.auid_name.size() +
+                    e.comm.size() + e.exe.size() + e.argv_sha256.size() +
+                    (e.key ? e.key->size() : 0) + (e.cwd ? e.cwd->size() : 0) +
+                    strings_bytes(e.argv) + strings_bytes(e.proctitle) +
+                    e.record_types.size() * sizeof(int);
+    for (const auto& p : e.paths) {
+        n += sizeof(p) + p.name.size() + p.nametype.size() + p.dev.size() + p.rdev.size();
+    }
+    if (r.reexamine) {
+        const Alert& a = *r.reexamine;
+        n += sizeof(a) + a.summary.size() + a.process.exe.size() + strings_bytes(a.process.argv);
+        for (const auto& anc : a.ancestry) {
+            n += sizeof(anc) + anc.exe.size() + strings_bytes(anc.argv);
+        }
+        n += a.file ? a.file->path.size() : 0;
+    }
+    return n;
+}
+
 }  // namespace
 
 IntegrityMonitor::IntegrityMonitor(IntegrityConfig cfg, std::string proc_root)
@@ -32,7 +63,7 @@ IntegrityMonitor::~IntegrityMonitor() {
 void IntegrityMonitor::start(std::vector<std::string> paths, std::set<std::string> names) {
     paths_ = std::move(paths);
     names_ = std::move(names);
-    inflight_ = 1;  // the baseline is work too: drain() waits for it
+    ++inflight_;  // the baseline is work too: drain() waits for it (and for checks before it)
     worker_ = std::thread([this] { run(); });
 }
 
@@ -56,9 +87,13 @@ void IntegrityMonitor::stop() {
 }
 
 bool IntegrityMonitor::submit(Request&& r) {
-    if (outbox_.size() >= cfg_.queue_size) {
+    r.bytes = request_bytes(r);
+    const auto full = [&] {
+        return outbox_.size() >= cfg_.queue_size || queued_bytes_.load() + r.bytes > kQueueBytes;
+    };
+    if (full()) {
         flush_submissions();
-        if (outbox_.size() >= cfg_.queue_size) {
+        if (full()) {
             const std::scoped_lock lock(stats_mu_);
             ++stats_.dropped;
             return false;
@@ -68,6 +103,7 @@ bool IntegrityMonitor::submit(Request&& r) {
         r.exe = pin(r.event);  // the same exec's second rule shares the first one's pin
     }
     ++inflight_;
+    queued_bytes_ += r.bytes;
     outbox_.push_back(std::move(r));
     return true;
 }
@@ -79,6 +115,9 @@ void IntegrityMonitor::flush_submissions() {
     }
     const std::size_t taken = queue_.try_push_all(outbox_);
     const std::size_t dropped = outbox_.size() - taken;
+    for (std::size_t i = taken; i < outbox_.size(); ++i) {
+        queued_bytes_ -= outbox_[i].bytes;
+    }
     outbox_.clear();
     if (dropped > 0) {
         inflight_ -= static_cast<long>(dropped);
@@ -129,15 +168,21 @@ bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
     Request r;
     r.reexamine = std::move(alert);
     r.inode = inode;
+    r.bytes = request_bytes(r);
     flush_submissions();  // in order with the execs before it
-    ++inflight_;
-    if (!queue_.try_push(std::move(r))) {
+    const std::size_t bytes = r.bytes;
+    if (queued_bytes_.load() + bytes <= kQueueBytes) {
+        ++inflight_;
+        queued_bytes_ += bytes;
+        if (queue_.try_push(std::move(r))) {
+            return true;
+        }
+        queued_bytes_ -= bytes;
         --inflight_;
-        const std::scoped_lock lock(stats_mu_);
-        ++stats_.dropped;
-        return false;
     }
-    return true;
+    const std::scoped_lock lock(stats_mu_);
+    ++stats_.dropped;
+    return false;
 }
 
 std::vector<Alert> IntegrityMonitor::take_ready() {
@@ -206,6 +251,7 @@ void IntegrityMonitor::run() noexcept {
             } catch (const std::exception& e) {
                 log::error(std::string("integrity: check failed: ") + e.what());
             }
+            queued_bytes_ -= r->bytes;
             --inflight_;
         } else if (queue_.closed()) {
             break;

@@ -26,6 +26,7 @@
 #include "integrity/digest.hpp"
 #include "integrity/dpkg.hpp"
 #include "util/bounded_queue.hpp"
+#include "util/bytes.hpp"
 #include "util/unique_fd.hpp"
 
 namespace adock::integrity {
@@ -98,7 +99,14 @@ public:
         std::shared_ptr<util::UniqueFd> exe;
         /// The process is the host's (its paths are the host's paths), not a container's.
         bool host_process = false;
+        /// What it counts against kQueueBytes while it waits (set by submit and examine).
+        std::size_t bytes = 0;
     };
+
+    /// The checks waiting for the worker are bounded in bytes as well as in number
+    /// (queue_size): a check holds its exec's event (argv cut to the alert's budget, its paths,
+    /// its cwd), so 4,096 of them could otherwise hold hundreds of MB.
+    static constexpr std::size_t kQueueBytes = 4 * util::kMiB;
 
     /// A request whose content condition held: the engine builds and sends the alert.
     struct Verdict {
@@ -180,6 +188,9 @@ public:
 
     [[nodiscard]] IntegrityStats stats() const;
 
+    /// Bytes of the checks waiting for the worker (kQueueBytes at most).
+    [[nodiscard]] std::size_t queued_bytes() const { return queued_bytes_.load(); }
+
     /// Engine thread: a package_copy check is worth submitting for a program at `exe` (the index
     /// of dpkg's programs is read, and `exe` is not one of their own paths). False until the
     /// worker has read the index.
@@ -238,6 +249,8 @@ private:
     std::atomic<int> pinned_{0};
     static constexpr int kMaxPinned = 256;
     util::BoundedQueue<Request> queue_;
+    /// Bytes of the requests in outbox_ and queue_ (Request::bytes), at most kQueueBytes.
+    std::atomic<std::size_t> queued_bytes_{0};
     std::vector<Request> outbox_;  ///< engine thread: submitted, not handed to the worker yet
     std::thread worker_;
 
