@@ -52,12 +52,18 @@ seed() {  # seed TARGET DIR: the seed corpus of a target, made fresh each run
 
 mkdir -p "$b/findings"
 failed=()
+# Each target gets its own TMPDIR, removed after it: what it makes there (fuzz_spool's spool
+# directory) is not left behind in /tmp, also when a target crashes or the run is interrupted.
+tmp=""
+trap 'rm -rf "$tmp"' EXIT
 for t in $targets; do
   s="$b/seeds/$t" c="$b/corpus/$t"
   seed "$t" "$s"
   mkdir -p "$c"
   echo "== $t: ${secs} s"
-  if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  rm -rf "$tmp"
+  tmp=$(mktemp -d /tmp/adock-fuzz.XXXXXX)
+  if TMPDIR=$tmp ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      "$b/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
        -print_final_stats=1 -artifact_prefix="$b/findings/$t-" "$c" "$s" > "$b/$t.log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|cov: ' "$b/$t.log" | tail -3 || true
