@@ -213,6 +213,12 @@ void DeliverySink::run_spooled() {
             wait = std::clamp(until, std::chrono::milliseconds(0), kIdleWait);
         }
         if (queue_.closed()) {
+            if (!stopping) {
+                // stop() closed the queue after this turn read is_stopping(): decide again
+                // knowing it, rather than sleep a whole wait first (on a clock that does not
+                // move, forever).
+                continue;
+            }
             // Nothing more can arrive: wait for the next try of the head; a deadline or an abort
             // ends the wait early and is handled at the top.
             (void)sleep_until(clock_.now() + wait);
