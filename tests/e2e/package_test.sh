@@ -101,7 +101,8 @@ fi
 [ -s "$deb" ] && ok "built $(basename "$deb")" || { bad "no $deb"; exit 1; }
 
 # --- 2. lintian and contents ------------------------------------------------------------------
-if lintian --fail-on error,warning --info --display-info "$deb" > "$d/lintian.out" 2>&1; then
+# TMPDIR: lintian leaves an mldbm-elf-* file in its temp directory; this one goes with $d.
+if TMPDIR="$d" lintian --fail-on error,warning --info --display-info "$deb" > "$d/lintian.out" 2>&1; then
   ok "lintian: no error, no warning ($(grep -c '^[IPX]:' "$d/lintian.out" || true) info/pedantic/experimental tags)"
 else
   bad "lintian: $(cat "$d/lintian.out")"
