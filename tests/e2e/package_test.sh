@@ -28,6 +28,10 @@ log_existed=0
 [ -e /var/log/audisp-docker ] && log_existed=1
 lib_existed=0
 [ -e /var/lib/audisp-docker ] && lib_existed=1
+# The system's auditd enables auditing and its rules set the backlog: both are put back as they
+# were by cleanup, also when this test runs on its own (scripts/test.sh restores them too).
+saved_enabled=$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')
+saved_backlog=$(auditctl -s 2>/dev/null | awk '/^backlog_limit/{print $2}')
 
 auditd_pid() { auditctl -s 2>/dev/null | awk '$1 == "pid" {print $2}'; }
 auditd_running() { local p; p=$(auditd_pid); [ -n "$p" ] && [ "$p" != 0 ] && kill -0 "$p" 2>/dev/null; }
@@ -69,6 +73,10 @@ cleanup() {
     fi
     stop_auditd
     auditctl -D >/dev/null 2>&1
+    if [ "$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')" != 2 ]; then  # -e 2: locked
+      [ -z "$saved_backlog" ] || auditctl -b "$saved_backlog" >/dev/null 2>&1
+      [ -z "$saved_enabled" ] || auditctl -e "$saved_enabled" >/dev/null 2>&1
+    fi
     [ -e "$d/audit.rules.orig" ] && cp -p "$d/audit.rules.orig" /etc/audit/audit.rules
     [ "$log_existed" = 1 ] || rm -rf /var/log/audisp-docker
     [ "$lib_existed" = 1 ] || rm -rf /var/lib/audisp-docker
