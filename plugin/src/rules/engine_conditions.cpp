@@ -414,7 +414,7 @@ void Engine::release_spec_waits(bool all) {
         if (it == rules_->rules.end()) {
             continue;  // reloaded away meanwhile
         }
-        Context ctx(w.event, w.event.argv);
+        Context ctx(w.event, w.event.has_execve ? w.event.argv : w.event.proctitle);
         ctx.syscall = &syscall_of(w.event);
         evaluate(*it, ctx);
         if (ctx.spec_pending) {
