@@ -304,8 +304,7 @@ void Engine::on_event(const audit::Event& ev) {
     if ((first == nullptr || first->empty()) && (second == nullptr || second->empty())) {
         return;
     }
-    Context ctx(ev, ev.has_execve ? ev.argv : ev.proctitle);
-    ctx.syscall = name;
+    Context ctx = Context::of_event(ev, name);
     for (const auto* list : {first, second}) {
         if (list == nullptr) {
             continue;

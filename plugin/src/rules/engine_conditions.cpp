@@ -414,8 +414,7 @@ void Engine::release_spec_waits(bool all) {
         if (it == rules_->rules.end()) {
             continue;  // reloaded away meanwhile
         }
-        Context ctx(w.event, w.event.has_execve ? w.event.argv : w.event.proctitle);
-        ctx.syscall = &syscall_of(w.event);
+        Context ctx = Context::of_event(w.event, &syscall_of(w.event));
         evaluate(*it, ctx);
         if (ctx.spec_pending) {
             ++stats_.spec_unanswered;  // not read in time: nothing is known of its spec

@@ -58,7 +58,27 @@ struct Engine::Match {
 /// Facts about one event, computed on first use: most events never need the parent,
 /// the ancestry, the container or the file paths.
 struct Engine::Context {
-    Context(const audit::Event& e, const std::vector<std::string>& a) : ev(e), argv(a) {}
+    /// An event of the stream (or a kept copy of one): its command line is EXECVE's when it has
+    /// one, else PROCTITLE's; `syscall` is its name, null for an event with no SYSCALL record.
+    static Context of_event(const audit::Event& e, const std::string* syscall) {
+        Context c(e, e.has_execve ? e.argv : e.proctitle);
+        c.syscall = syscall;
+        return c;
+    }
+
+    /// A file change the integrity monitor found (`e` describes the file only): no process, no
+    /// ancestry, no container, no command line; its operation and whether something vouches for
+    /// the file are known.
+    static Context of_file_change(const audit::Event& e, FileOp op, bool trusted) {
+        static const std::vector<std::string> kNoArgv;
+        Context c(e, kNoArgv);
+        c.op = op;
+        c.op_done = true;
+        c.trusted = trusted;
+        c.ancestry_done = true;
+        c.container_done = true;
+        return c;
+    }
 
     const audit::Event& ev;
     const std::vector<std::string>& argv;
@@ -122,6 +142,9 @@ struct Engine::Context {
         }
         return paths;
     }
+
+private:
+    Context(const audit::Event& e, const std::vector<std::string>& a) : ev(e), argv(a) {}
 };
 
 }  // namespace adock::rules

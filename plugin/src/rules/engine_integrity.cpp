@@ -46,14 +46,9 @@ void Engine::collect_findings() {
             item.inode = facts->inode;
         }
         ev.paths.push_back(item);
-        const std::vector<std::string> no_argv;
         for (const Rule* rule : rules_->integrity_rules) {
-            Context ctx(ev, no_argv);
-            ctx.op = op_of_change(f.change);
-            ctx.op_done = true;
-            ctx.trusted = !f.trusted_by.empty();
-            ctx.ancestry_done = true;
-            ctx.container_done = true;
+            Context ctx =
+                Context::of_file_change(ev, op_of_change(f.change), !f.trusted_by.empty());
             ++stats_.rule_tests;
             const std::optional<Match> m = holds(rule->match, ctx);
             if (!m) {
@@ -123,8 +118,7 @@ void Engine::collect_verdicts() {
         if (it == rules_->rules.end()) {
             continue;  // reloaded away meanwhile
         }
-        Context ctx(v.event, v.event.has_execve ? v.event.argv : v.event.proctitle);
-        ctx.syscall = &syscall_of(v.event);
+        Context ctx = Context::of_event(v.event, &syscall_of(v.event));
         // What the summary shows (matched, parent), recomputed on the kept copy of the event.
         const Match m = holds(it->match, ctx).value_or(Match{});
         ++stats_.matches;
