@@ -22,6 +22,7 @@
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
 #include "util/bounded_queue.hpp"
+#include "util/clock.hpp"
 
 using namespace adock;
 using namespace std::chrono_literals;
@@ -274,6 +275,41 @@ TEST_CASE("engine loop: an exception in one message is logged and counted, detec
     loop.run();
     out.stop(1s);
     CHECK(loop.errors() == 1);
+    CHECK(count_rule(kept->get(), "every_exec") == 1);
+}
+
+TEST_CASE("engine loop: its ticks and an event's age follow the clock it is given",
+          "[app][loop][clock]") {
+    // An event with no EOE waits until it is eoe_timeout_ms old, by the loop's clock: on a clock
+    // nobody moves it waits however long the test does; moved past the timeout, the next tick
+    // completes it.
+    util::ManualClock clock;
+    outputs::Dispatcher out;
+    auto kept = std::make_shared<Kept>();
+    app::MessageQueue q(1 << 20);
+    const app::ReaderStats rs;
+    app::Generation g = test_generation(one_sink(std::make_unique<KeepSink>(kept, "keep")));
+    g.cfg.engine.eoe_timeout_ms = 100;
+    app::EngineLoop loop(std::move(g), q, rs, out, clock);
+    std::string open_event = exec_event(1);
+    open_event.erase(open_event.find("type=PROCTITLE"));  // PROCTITLE or EOE would complete it
+    REQUIRE(q.try_push_input(app::InputBatch{open_event}));
+    std::thread engine([&] { loop.run(); });
+    // Real time: several ticks' worth, well past the timeout (a loop on the real clock would
+    // have completed the event after about 100 + 250 ms).
+    std::this_thread::sleep_for(3 * app::EngineLoop::kTick);
+    const std::size_t before = count_rule(kept->get(), "every_exec");
+    clock.advance(std::chrono::milliseconds(100) + app::EngineLoop::kTick);
+    std::size_t after = 0;
+    for (int i = 0; i < 500 && after == 0; ++i) {
+        std::this_thread::sleep_for(10ms);
+        after = count_rule(kept->get(), "every_exec");
+    }
+    REQUIRE(q.push_control(app::Stop{}));
+    engine.join();
+    out.stop(1s);
+    CHECK(before == 0);
+    CHECK(after == 1);
     CHECK(count_rule(kept->get(), "every_exec") == 1);
 }
 

@@ -27,17 +27,19 @@ std::unique_ptr<integrity::IntegrityMonitor> make_integrity(const config::Config
 EngineLoop::EngineLoop(Generation first,
                        MessageQueue& queue,
                        const ReaderStats& reader,
-                       outputs::Dispatcher& out)
-    : queue_(queue),
+                       outputs::Dispatcher& out,
+                       const util::Clock& clock)
+    : clock_(clock),
+      queue_(queue),
       reader_(reader),
       out_(out),
       cfg_(first.cfg),
       integrity_(make_integrity(cfg_, *first.rules)),
-      engine_(cfg_, first.rules, out),
+      engine_(cfg_, first.rules, out, clock_),
       pipeline_(std::chrono::milliseconds(cfg_.engine.eoe_timeout_ms),
                 cfg_.engine.max_pending_events,
                 [this](audit::Event&& ev) { engine_.on_event(ev); }),
-      last_tick_(std::chrono::steady_clock::now()),
+      last_tick_(clock_.now()),
       last_status_(last_tick_) {
     engine_.set_integrity(integrity_.get());
     adopt_outputs(first);
@@ -170,8 +172,9 @@ void EngineLoop::tick(std::chrono::steady_clock::time_point now) {
 void EngineLoop::run() {
     util::name_this_thread("adock-engine");
     for (;;) {
-        auto m = queue_.pop_for(kTick);
-        const auto now = std::chrono::steady_clock::now();
+        auto m = queue_.pop_for(
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock_.real_wait(kTick)));
+        const auto now = clock_.now();
         if (!m && queue_.closed()) {
             break;
         }

@@ -18,6 +18,7 @@
 #include "integrity/monitor.hpp"
 #include "outputs/dispatcher.hpp"
 #include "rules/engine.hpp"
+#include "util/clock.hpp"
 
 namespace adock::app {
 
@@ -29,11 +30,13 @@ class EngineLoop {
 public:
     static constexpr auto kTick = std::chrono::milliseconds(250);
 
-    /// Adopts `first` (start-up): its settings, rules and sinks.
+    /// Adopts `first` (start-up): its settings, rules and sinks. `clock`: the steady time of
+    /// the ticks, the events' age and the engine's waits (a test hands a ManualClock).
     EngineLoop(Generation first,
                MessageQueue& queue,
                const ReaderStats& reader,
-               outputs::Dispatcher& out);
+               outputs::Dispatcher& out,
+               const util::Clock& clock = util::real_clock());
     EngineLoop(const EngineLoop&) = delete;
     EngineLoop& operator=(const EngineLoop&) = delete;
     EngineLoop(EngineLoop&&) = delete;
@@ -73,6 +76,7 @@ private:
     void save_seccomp();
     void finish();
 
+    const util::Clock& clock_;
     MessageQueue& queue_;
     const ReaderStats& reader_;
     outputs::Dispatcher& out_;
