@@ -881,6 +881,60 @@ TEST_CASE(
     m.stop();
 }
 
+TEST_CASE(
+    "precheck: a host program unchanged since its exec is ruled out by its file, without /proc; "
+    "one changed since is not",
+    "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string tool = t.write("usr/bin/tool", "#!a tool of its own size\n");
+    const std::string copy = t.write("usr/bin/kworker", "#!runtime v1\n");  // runc's size
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    const fs::path proc = t.path / "proc";  // empty: every process is gone
+    fs::create_directories(proc);
+    IntegrityMonitor m(cfg, proc.string());
+    m.start({runc}, {"runc"});
+    m.drain();
+    const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                               static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+
+    struct stat st {};
+
+    REQUIRE(::stat(tool.c_str(), &st) == 0);
+    auto at = [&](const std::string& exe, int pid, std::int64_t sec) {
+        audit::Event e = exec_with_item(exe, pid, exe);
+        e.sec = sec;
+        e.milli = 0;
+        return e;
+    };
+    // Exec'd a while after the file's last change: ruled out by the host's file.
+    CHECK(engine_check(m, at(tool, 50, st.st_ctim.tv_sec + 5), both, id_of(tool), true));
+    CHECK(m.stats().precheck_by_host_file == 1);
+    m.flush_submissions();  // a new batch: nothing remembered from the last one
+    // The file changed after the exec (its ctime is newer than the record): not taken from
+    // the host's file (decided the /proc way: gone, read at its path, not runc's size).
+    CHECK(engine_check(m, at(tool, 51, st.st_ctim.tv_sec - 5), both, id_of(tool), true));
+    CHECK(m.stats().precheck_by_host_file == 1);
+    CHECK(m.stats().prechecked == 2);
+    m.flush_submissions();
+    // Unchanged since, but of a runtime binary's size: the worker reads it and finds the copy.
+    CHECK_FALSE(engine_check(m, at(copy, 52, st.st_ctim.tv_sec + 5), both, id_of(copy), true));
+    // A container's process, gone: never the host's file (its path is the container's).
+    const auto unverifiable = m.stats().unverifiable;
+    CHECK(engine_check(m, at(tool, 53, st.st_ctim.tv_sec + 5), both, id_of(tool), false));
+    CHECK(m.stats().unverifiable == unverifiable + 1);
+    CHECK(m.stats().precheck_by_host_file == 1);
+    m.drain();
+    const auto v = m.take_verdicts();
+    REQUIRE(v.size() == 1);
+    CHECK(v[0].event.exe == copy);
+    CHECK(v[0].integrity.recognized_as == runc);
+    m.stop();
+}
+
 TEST_CASE("util::Digest: sha256 and md5 in hex, in one piece or streamed", "[util][integrity]") {
     using adock::util::Digest;
     CHECK(adock::util::sha256_hex("abc") ==

@@ -101,6 +101,7 @@ std::string state_json(const MetricsSnapshot& m) {
         w.key("checked").value(static_cast<std::uint64_t>(is.checked));
         w.key("prechecked").value(static_cast<std::uint64_t>(is.prechecked));
         w.key("precheck_batch_hits").value(static_cast<std::uint64_t>(is.precheck_batch_hits));
+        w.key("precheck_by_host_file").value(static_cast<std::uint64_t>(is.precheck_by_host_file));
         w.key("hashed").value(static_cast<std::uint64_t>(is.hashed));
         w.key("alerts").value(static_cast<std::uint64_t>(is.alerts));
         w.key("unverifiable").value(static_cast<std::uint64_t>(is.unverifiable));

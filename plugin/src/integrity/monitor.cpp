@@ -210,6 +210,7 @@ IntegrityStats IntegrityMonitor::stats() const {
     out.checked += prechecked;
     out.prechecked = prechecked;
     out.precheck_batch_hits = precheck_batch_hits_.load(std::memory_order_relaxed);
+    out.precheck_by_host_file = precheck_by_host_file_.load(std::memory_order_relaxed);
     out.unverifiable += precheck_unverifiable_.load(std::memory_order_relaxed);
     return out;
 }

@@ -60,10 +60,12 @@ struct IntegrityStats {
     unsigned long long checked = 0;     ///< candidates examined
     unsigned long long prechecked = 0;  ///< of which decided on the engine thread (precheck)
     unsigned long long precheck_batch_hits = 0;  ///< of those, answered by the batch's earlier stat
-    unsigned long long hashed = 0;               ///< files read (cache misses)
-    unsigned long long alerts = 0;               ///< conditions that held
-    unsigned long long unverifiable = 0;         ///< program gone before it could be read
-    unsigned long long dropped = 0;              ///< queue full
+    /// of those, ruled out by the host's file at the exe path (not /proc/PID/exe)
+    unsigned long long precheck_by_host_file = 0;
+    unsigned long long hashed = 0;        ///< files read (cache misses)
+    unsigned long long alerts = 0;        ///< conditions that held
+    unsigned long long unverifiable = 0;  ///< program gone before it could be read
+    unsigned long long dropped = 0;       ///< queue full
     unsigned long long scans = 0;
     unsigned long long drift = 0;  ///< findings of all scans
     std::size_t baseline_files = 0;
@@ -236,6 +238,27 @@ private:
                                  bool host_process,
                                  util::UniqueFd& fd,
                                  struct stat& st) const;
+    /// The host's file at `exe` (O_PATH, no symlink on the way), only where the exec may be
+    /// looked at there (a host process, or a runtime binary's path) and only if it is the very
+    /// file the exec ran (`image`'s device and inode); else none. `st`: its stat.
+    [[nodiscard]] static util::UniqueFd host_file(
+        const std::string& exe,
+        const Wanted& w,
+        const std::pair<std::string, std::uint64_t>& image,
+        bool host_process,
+        struct stat& st);
+    /// No runtime binary (w.copy) and no package program outside its place (w.package) has a
+    /// file of `size` bytes: the program is no copy of one.
+    [[nodiscard]] bool sizes_rule_out(const Wanted& w, std::uint64_t size) const;
+    /// precheck()'s first try: the exec's program ruled out by size from the host's file, when
+    /// that is the exec's own file and unchanged since the exec (no /proc lookup).
+    bool rule_out_by_host_file(const audit::Event& ev,
+                               const std::string& exe,
+                               std::uint32_t checks,
+                               const Wanted& w,
+                               const std::pair<std::string, std::uint64_t>& image,
+                               bool host_process,
+                               struct stat& st);
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>
     std::vector<T> take(std::vector<T>& from);
@@ -312,6 +335,7 @@ private:
     static constexpr std::size_t kMaxRuledOut = 64;
     std::vector<RuledOut> ruled_out_;
     std::atomic<unsigned long long> precheck_batch_hits_{0};
+    std::atomic<unsigned long long> precheck_by_host_file_{0};
     /// Checks precheck() decided: counted with the worker's in stats().
     std::atomic<unsigned long long> prechecked_{0};
     std::atomic<unsigned long long> precheck_unverifiable_{0};

@@ -89,26 +89,38 @@ int IntegrityMonitor::program_of(const audit::Event& ev,
     // Not valid now: gone, or it has exec'd again since (`bash -c prog` becomes prog), and its
     // program now says nothing about this exec.
     // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
-    if (!fd.valid() && (w.runtime_path || (host_process && !w.named_runtime)) &&
-        image.second != 0 && exe.starts_with('/')) {
-        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file
-        // at that path, only if it is the very file the exec ran (same device and inode) and
-        // only for a process of the host (a container's path names its own file system). Found
-        // with O_PATH (a FIFO or a device is never opened).
-        // The kernel names a host process's executable by its real path: a symlink on the way
-        // now (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
-        util::UniqueFd path = util::openat2(
-            AT_FDCWD,
-            exe.c_str(),
-            O_PATH | O_NOFOLLOW,
-            w.runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-        if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::uint64_t>(st.st_ino) == image.second &&
-            util::audit_dev(st.st_dev) == image.first) {
-            fd = std::move(path);
-        }
+    if (!fd.valid()) {
+        // Gone already (runc lives for milliseconds, `kworker --version` too).
+        fd = host_file(exe, w, image, host_process, st);
     }
     return fd.get();
+}
+
+util::UniqueFd IntegrityMonitor::host_file(const std::string& exe,
+                                           const Wanted& w,
+                                           const std::pair<std::string, std::uint64_t>& image,
+                                           bool host_process,
+                                           struct stat& st) {
+    if (!(w.runtime_path || (host_process && !w.named_runtime)) || image.second == 0 ||
+        !exe.starts_with('/')) {
+        return {};
+    }
+    // The host's file at that path, only if it is the very file the exec ran (same device and
+    // inode) and only for a process of the host (a container's path names its own file
+    // system). Found with O_PATH (a FIFO or a device is never opened).
+    // The kernel names a host process's executable by its real path: a symlink on the way now
+    // (other than a runtime list's own spelling, /sbin -> usr/sbin) is not followed.
+    util::UniqueFd path = util::openat2(
+        AT_FDCWD,
+        exe.c_str(),
+        O_PATH | O_NOFOLLOW,
+        w.runtime_path ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (path.valid() && ::fstat(path.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<std::uint64_t>(st.st_ino) == image.second &&
+        util::audit_dev(st.st_dev) == image.first) {
+        return path;
+    }
+    return {};
 }
 
 std::shared_ptr<util::UniqueFd> IntegrityMonitor::pin(const audit::Event& ev) {
@@ -176,10 +188,14 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
         out.decided = true;
         return out;
     }
-    out.exe = pin(ev);
 
     struct stat st {};
 
+    if (rule_out_by_host_file(ev, exe, checks, w, image, host_process, st)) {
+        out.decided = true;
+        return out;
+    }
+    out.exe = pin(ev);
     util::UniqueFd owned;
     if (program_of(ev,
                    exe,
@@ -196,12 +212,7 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
         out.decided = true;
         return out;
     }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
-    const bool copy_size =
-        w.copy && std::binary_search(engine_sizes_.begin(), engine_sizes_.end(), size);
-    const bool package_size = w.package && packages != nullptr && packages->has_size(size);
-    if (!copy_size && !package_size) {
+    if (sizes_rule_out(w, static_cast<std::uint64_t>(st.st_size))) {
         // a copy has the same size: most programs are ruled out without reading them
         ++prechecked_;
         out.decided = true;
@@ -213,6 +224,52 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
         }
     }
     return out;
+}
+
+bool IntegrityMonitor::sizes_rule_out(const Wanted& w, std::uint64_t size) const {
+    const PackageBinaries* packages = packages_.load(std::memory_order_acquire);
+    const bool copy_size =
+        w.copy && std::binary_search(engine_sizes_.begin(), engine_sizes_.end(), size);
+    const bool package_size = w.package && packages != nullptr && packages->has_size(size);
+    return !copy_size && !package_size;
+}
+
+bool IntegrityMonitor::rule_out_by_host_file(const audit::Event& ev,
+                                             const std::string& exe,
+                                             std::uint32_t checks,
+                                             const Wanted& w,
+                                             const std::pair<std::string, std::uint64_t>& image,
+                                             bool host_process,
+                                             struct stat& st) {
+    // Before /proc/PID/exe (an exec'd program is mostly gone by now, and a lookup of a gone
+    // process's /proc entry costs more than the host's file): the host's file by the exec's
+    // own device and inode, if it has not changed since the exec. Its ctime is taken from the
+    // same clock as the record's time and moves with every write, chmod or rename: one older
+    // than the record (whose time is cut to the millisecond, never later than the exec's)
+    // means the content now is the content the exec ran. A file created since with a reused
+    // inode, or written since, is newer and goes the /proc way below.
+    const util::UniqueFd fd = host_file(exe, w, image, host_process, st);
+    if (!fd.valid()) {
+        return false;
+    }
+    constexpr std::int64_t kNsPerMs = 1'000'000;
+    constexpr std::int64_t kMaxSec = INT64_MAX / (1000 * kNsPerMs) - 1;
+    if (ev.sec <= 0 || ev.sec > kMaxSec) {
+        return false;
+    }
+    const std::int64_t event_ns =
+        (ev.sec * 1000 + static_cast<std::int64_t>(ev.milli % 1000)) * kNsPerMs;
+    const std::int64_t ctime_ns =
+        static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000 * kNsPerMs + st.st_ctim.tv_nsec;
+    if (ctime_ns >= event_ns || !sizes_rule_out(w, static_cast<std::uint64_t>(st.st_size))) {
+        return false;
+    }
+    ++prechecked_;
+    ++precheck_by_host_file_;
+    if (ruled_out_.size() < kMaxRuledOut) {
+        ruled_out_.push_back(RuledOut{image.first, image.second, checks, exe});
+    }
+    return true;
 }
 
 void IntegrityMonitor::publish_sizes() {
