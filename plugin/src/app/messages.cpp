@@ -20,7 +20,7 @@ void MessageQueue::push_locked(Message&& m, std::size_t input_bytes, bool input)
     }
 }
 
-bool MessageQueue::try_push_input(InputBatch&& batch) {
+bool MessageQueue::try_push_input(InputBatch& batch) {
     {
         const std::scoped_lock lock(mu_);
         if (closed_ || !input_room(batch.bytes.size())) {

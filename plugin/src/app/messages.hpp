@@ -56,8 +56,13 @@ public:
 
     static constexpr std::size_t kControlReserve = 64;
 
-    /// The reader's push: never blocks. False (and counted) when the input budget is used up.
-    [[nodiscard]] bool try_push_input(InputBatch&& batch);
+    /// The reader's push: never blocks. False (and counted) when the input budget is used up;
+    /// `batch` is moved from only when this returns true (the caller counts what it dropped).
+    [[nodiscard]] bool try_push_input(InputBatch& batch);
+
+    /// The same for a batch the caller does not look at again.
+    [[nodiscard]] bool try_push_input(InputBatch&& batch) { return try_push_input(batch); }
+
     /// For a regular file (nobody to stall): waits up to `timeout` for room. `batch` is moved
     /// from only when this returns true, so a caller may try again with it.
     [[nodiscard]] bool push_input_wait(InputBatch& batch, std::chrono::milliseconds timeout);

@@ -105,10 +105,12 @@ void Reader::hand_on(std::string&& chunk) {
         }
         return;
     }
-    const auto lines = count_lines(chunk);
-    if (!queue_.try_push_input(InputBatch{std::move(chunk)})) {
+    InputBatch b{std::move(chunk)};
+    if (!queue_.try_push_input(b)) {
+        // Counted only when dropped: a count of every batch's lines was a second pass over
+        // all the input.
         stats_.dropped_chunks += 1;
-        stats_.dropped_lines += lines;
+        stats_.dropped_lines += count_lines(b.bytes);
         if (drop_logs_++ % 1000 == 0) {
             log::warning("engine queue full: dropped " +
                          std::to_string(stats_.dropped_lines.load()) +
