@@ -64,7 +64,7 @@ void IntegrityMonitor::start(std::vector<std::string> paths, std::set<std::strin
     paths_ = std::move(paths);
     names_ = std::move(names);
     ++inflight_;  // the baseline is work too: drain() waits for it (and for checks before it)
-    worker_ = std::thread([this] { run(); });
+    worker_ = std::jthread([this] { run(); });
 }
 
 void IntegrityMonitor::cut_scans() {
