@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "audit/argv_budget.hpp"
 #include "util/log.hpp"
 #include "util/thread_name.hpp"
 
@@ -20,12 +21,10 @@ namespace {
 
 constexpr std::size_t kMaxCache = 4096;
 
+/// Strings as they are held: their text and a std::string each. audit::argv_bytes() counts the
+/// text and one separator a string, so the object is counted less that byte.
 std::size_t strings_bytes(const std::vector<std::string>& v) {
-    std::size_t n = v.size() * sizeof(std::string);
-    for (const auto& s : v) {
-        n += s.size();
-    }
-    return n;
+    return audit::argv_bytes(v) + v.size() * (sizeof(std::string) - 1);
 }
 
 /// What a waiting check holds, near enough: the request, its event's text, a re-examined
