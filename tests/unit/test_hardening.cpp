@@ -25,6 +25,7 @@
 #include "util/errno_text.hpp"
 #include "util/safe_file.hpp"
 #include "util/safe_read.hpp"
+#include "util/unique_fd.hpp"
 
 namespace {
 
@@ -403,6 +404,43 @@ TEST_CASE("write_all: through a full pipe and a full device, what was written is
         CHECK(written == 0);
         ::close(full);
     }
+}
+
+TEST_CASE("retry_on_eintr: an interrupted call is made again, another failure is returned",
+          "[util]") {
+    int calls = 0;
+    const auto interrupted_twice = [&calls] {
+        ++calls;
+        if (calls < 3) {
+            errno = EINTR;
+            return -1;
+        }
+        return 7;
+    };
+    CHECK(adock::util::retry_on_eintr(interrupted_twice) == 7);
+    CHECK(calls == 3);
+    calls = 0;
+    const int again = adock::util::retry_on_eintr([&calls] {
+        ++calls;
+        errno = EAGAIN;
+        return -1;
+    });
+    const int err = errno;
+    CHECK(again == -1);
+    CHECK(err == EAGAIN);  // as the call left it
+    CHECK(calls == 1);
+    std::array<int, 2> p{};
+    REQUIRE(::pipe2(p.data(), O_NONBLOCK | O_CLOEXEC) == 0);
+    std::array<char, 8> buf{};
+    const ssize_t empty = adock::util::read_retrying(p[0], buf.data(), buf.size());
+    const int empty_err = errno;
+    CHECK(empty == -1);
+    CHECK(empty_err == EAGAIN);  // an empty pipe: not retried
+    REQUIRE(::write(p[1], "abc", 3) == 3);
+    ::close(p[1]);
+    CHECK(adock::util::read_retrying(p[0], buf.data(), buf.size()) == 3);
+    CHECK(adock::util::read_retrying(p[0], buf.data(), buf.size()) == 0);
+    ::close(p[0]);
 }
 
 TEST_CASE("open_dir_stream: lists through a duplicate, the caller's descriptor stays its own",

@@ -203,6 +203,37 @@ TEST_CASE("content checks waiting for the worker are bounded in bytes, not only 
     CHECK(m.queued_bytes() == 0);
 }
 
+TEST_CASE("a waiting check counts each string of an argv as its text and a std::string",
+          "[integrity]") {
+    TempDir t;
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    IntegrityMonitor m(cfg, (t.path / "proc").string());  // not started: nothing leaves
+    const auto bit = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy);
+    audit::Event e = exec_of("/tmp/x/runc", 1000);
+    e.argv.clear();
+    REQUIRE(m.submit({e, "r", bit}));
+    const std::size_t bare = m.queued_bytes();
+    e.argv = {"runc", "--version"};
+    e.proctitle = {"", "abc"};
+    REQUIRE(m.submit({e, "r", bit}));
+    CHECK(m.queued_bytes() == 2 * bare + 4 * sizeof(std::string) + 4 + 9 + 3);
+    // A re-examined alert's argv and its ancestors' likewise.
+    REQUIRE(m.examine(Alert{}, 0));
+    const std::size_t alert_bare = m.queued_bytes() - (2 * bare + 4 * sizeof(std::string) + 16);
+    Alert a;
+    a.process.argv = {"sh", "-c", "id"};
+    ProcessRef parent;
+    parent.argv = {"bash"};
+    a.ancestry.push_back(parent);
+    const std::size_t before = m.queued_bytes();
+    REQUIRE(m.examine(std::move(a), 0));
+    CHECK(m.queued_bytes() - before ==
+          alert_bare + 3 * sizeof(std::string) + 6 + sizeof(ProcessRef) + sizeof(std::string) + 4);
+}
+
 TEST_CASE("content checks: a renamed copy is recognised, an untrusted runc is not", "[integrity]") {
     TempDir t;
     const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");

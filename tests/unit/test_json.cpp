@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "alert/alert.hpp"
@@ -142,4 +144,29 @@ TEST_CASE("the tests' strict JSON check refuses what YAML would accept", "[json]
     }
     CHECK_THROWS(adock::test::load_json("{a: 1}"));
     CHECK(adock::test::load_json(R"({"a":"b"})")["a"].as<std::string>() == "b");
+}
+
+TEST_CASE("JsonWriter: every integer type is written as its value, without a cast; bool as bool",
+          "[json]") {
+    std::string out;
+    adock::util::JsonWriter w(out);
+    w.begin_array();
+    w.value(std::numeric_limits<unsigned>::max());
+    w.value(std::numeric_limits<unsigned long>::max());
+    w.value(std::numeric_limits<unsigned long long>::max());
+    w.value(std::size_t{42});
+    w.value(std::uint64_t{7});
+    w.value(static_cast<std::uint8_t>(200));
+    w.value(static_cast<unsigned short>(65535));
+    w.value(std::numeric_limits<long long>::min());
+    w.value(std::numeric_limits<long>::min());
+    w.value(std::int64_t{-1});
+    w.value(-5);
+    w.value(static_cast<short>(-3));
+    w.value(true);
+    w.value(false);
+    w.end_array();
+    CHECK(out ==
+          "[4294967295,18446744073709551615,18446744073709551615,42,7,200,65535,"
+          "-9223372036854775808,-9223372036854775808,-1,-5,-3,true,false]");
 }

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <thread>
 
 #include "app/engine_loop.hpp"
@@ -92,7 +93,14 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
         engine.learn_seccomp(engine.config().seccomp_learn_file);
     }
     engine.set_health(&health);
-    std::thread engine_thread([&engine] {
+    // A stop is requested of these threads only by their destructors, when an exception leaves
+    // run_plugin before the joins at its end: each is then stopped as at a signal (the reader,
+    // then the engine) and joined, and the exception goes on to main().
+    std::jthread engine_thread([&engine, &queue](const std::stop_token& unwinding) {
+        const std::stop_callback stop_engine(unwinding, [&queue] {
+            (void)queue.push_control(Stop{true});
+            queue.close();
+        });
         try {
             engine.run();
         } catch (const std::exception& e) {
@@ -100,7 +108,8 @@ int run_plugin(const Options& opts, const Signals& signals, Generation first, in
         }
     });
     health.start();
-    std::thread reader_thread([&reader] {
+    std::jthread reader_thread([&reader](const std::stop_token& unwinding) {
+        const std::stop_callback stop_reader(unwinding, [&reader] { reader.stop(); });
         try {
             reader.run();
         } catch (const std::exception& e) {

@@ -85,7 +85,9 @@ private:
     std::unique_ptr<integrity::IntegrityMonitor> integrity_;
     rules::Engine engine_;
     audit::Pipeline pipeline_;
-    std::vector<std::thread> retiring_;  ///< old sinks draining after a reload
+    /// Old sinks draining after a reload. Each thread owns the sinks it stops and uses no member
+    /// of the loop, so where this is declared does not matter; ~EngineLoop joins them.
+    std::vector<std::jthread> retiring_;
     std::chrono::steady_clock::time_point last_tick_;
     std::chrono::steady_clock::time_point last_status_;
     /// long ago: the first tick writes the file

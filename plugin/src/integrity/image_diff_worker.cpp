@@ -61,10 +61,9 @@ ImageDiffWorker::ImageDiffWorker(std::vector<std::string> roots,
       thread_([this] { run(); }) {}
 
 ImageDiffWorker::~ImageDiffWorker() {
+    // run() returns once what is queued is handed back; thread_, the last member, is joined
+    // first when the members are destroyed, before the queue and the inbox it uses.
     queue_.close();
-    if (thread_.joinable()) {
-        thread_.join();
-    }
 }
 
 bool ImageDiffWorker::submit(const Alert& alert, std::vector<std::string> devs, std::string path) {

@@ -80,7 +80,9 @@ private:
     Stats stats_;               ///< guarded by mu_
     std::atomic<bool> has_ready_{false};
     std::atomic<bool> cut_{false};
-    std::thread thread_;  ///< last: started once the rest is built
+    /// Last member: started once the rest is built, joined (after ~ImageDiffWorker closed the
+    /// queue) before the queue, ready_ and the stats run() uses are destroyed.
+    std::jthread thread_;
 };
 
 /// The summary's words for a comparison: "; against its image: modified (...)".

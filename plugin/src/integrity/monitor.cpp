@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "audit/argv_budget.hpp"
 #include "util/log.hpp"
 #include "util/thread_name.hpp"
 
@@ -20,12 +21,10 @@ namespace {
 
 constexpr std::size_t kMaxCache = 4096;
 
+/// Strings as they are held: their text and a std::string each. audit::argv_bytes() counts the
+/// text and one separator a string, so the object is counted less that byte.
 std::size_t strings_bytes(const std::vector<std::string>& v) {
-    std::size_t n = v.size() * sizeof(std::string);
-    for (const auto& s : v) {
-        n += s.size();
-    }
-    return n;
+    return audit::argv_bytes(v) + v.size() * (sizeof(std::string) - 1);
 }
 
 /// What a waiting check holds, near enough: the request, its event's text, a re-examined
@@ -64,7 +63,7 @@ void IntegrityMonitor::start(std::vector<std::string> paths, std::set<std::strin
     paths_ = std::move(paths);
     names_ = std::move(names);
     ++inflight_;  // the baseline is work too: drain() waits for it (and for checks before it)
-    worker_ = std::thread([this] { run(); });
+    worker_ = std::jthread([this] { run(); });
 }
 
 void IntegrityMonitor::cut_scans() {

@@ -275,7 +275,6 @@ private:
     /// Bytes of the requests in outbox_ and queue_ (Request::bytes), at most kQueueBytes.
     std::atomic<std::size_t> queued_bytes_{0};
     std::vector<Request> outbox_;  ///< engine thread: submitted, not handed to the worker yet
-    std::thread worker_;
 
     // Worker thread only.
     std::vector<std::string> paths_;
@@ -339,6 +338,11 @@ private:
     /// Checks precheck() decided: counted with the worker's in stats().
     std::atomic<unsigned long long> prechecked_{0};
     std::atomic<unsigned long long> precheck_unverifiable_{0};
+
+    /// Last member: run() uses nearly every member above (the queue, the baseline, the stats,
+    /// the inboxes, stop_cv_), so it is joined (stop(), from the destructor, or at the latest
+    /// when the members are destroyed) before any of them is.
+    std::jthread worker_;
 };
 
 }  // namespace adock::integrity

@@ -165,7 +165,9 @@ void Dispatcher::stop(std::chrono::milliseconds deadline) {
         }
     }
     // In parallel: a dead endpoint using up the deadline must not cost the file its drain.
-    std::vector<std::thread> stoppers;
+    // Declared after `entries`: should starting one throw, those started are joined before the
+    // entries they stop are destroyed.
+    std::vector<std::jthread> stoppers;
     stoppers.reserve(entries.size());
     for (auto& e : entries) {
         stoppers.emplace_back([&e, deadline] { e.sink->stop(deadline); });

@@ -120,7 +120,9 @@ private:
     std::unordered_map<std::string, Entry> cache_;  ///< guarded by mu_
     unsigned inflight_ = 0;                         ///< guarded by mu_
     std::atomic<bool> answered_{false};
-    std::thread worker_;
+    /// Last member: joined (after ~NameResolver closed the queue) before the queue, the cache
+    /// and the mutex run() uses are destroyed.
+    std::jthread worker_;
 };
 
 /// Attributes processes to containers. A process's attribution is decided once, when it is

@@ -96,14 +96,13 @@ void oci_spec_facts(const YAML::Node& spec, ContainerSpec& out) {
 }  // namespace
 
 NameResolver::NameResolver(ContainerDirs dirs) : dirs_(std::move(dirs)), queue_(1024) {
-    worker_ = std::thread([this] { run(); });
+    worker_ = std::jthread([this] { run(); });
 }
 
 NameResolver::~NameResolver() {
+    // run() returns once what is queued is read; worker_, the last member, is joined first
+    // when the members are destroyed, before the queue and the cache it uses.
     queue_.close();
-    if (worker_.joinable()) {
-        worker_.join();
-    }
 }
 
 std::string NameResolver::key_of(const ContainerRef& ref) {

@@ -236,6 +236,9 @@ struct RootProbe::Shared {
 
 RootProbe::RootProbe(std::string proc_root, std::vector<std::string> paths, Limits limits)
     : s_(std::make_shared<Shared>(std::move(proc_root), std::move(paths), limits)) {
+    // Detached on purpose, not a std::jthread: a probe stuck on the container's root (a FUSE
+    // mount that never answers a stat) must not hold up the plugin's exit. The thread holds its
+    // own share of the state; ~RootProbe waits up to 2 s for it, then leaves it to finish alone.
     std::thread([s = s_] { s->run(); }).detach();
 }
 

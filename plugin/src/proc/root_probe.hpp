@@ -72,7 +72,9 @@ public:
     [[nodiscard]] Stats stats() const;
 
 private:
-    struct Shared;  // with the worker, which is detached at destruction if a probe hangs
+    /// Shared with the worker, a detached thread (not joined: a probe can hang on a FUSE
+    /// mount), which keeps it alive until it returns.
+    struct Shared;
     std::shared_ptr<Shared> s_;
 };
 

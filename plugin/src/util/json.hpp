@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace adock::util {
 
@@ -34,6 +36,20 @@ public:
     JsonWriter& value(std::uint64_t v);
 
     JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
+
+    /// Any other integer type (unsigned, unsigned long long, std::size_t where it is not
+    /// std::uint64_t, long long, short, ...), written as the 64-bit one of its signedness: no
+    /// caller needs a cast. The types above are exact matches and keep their own overload; bool
+    /// is no integer here (it has its own); an enum still goes to value(int).
+    template <std::integral T>
+
+    requires(!std::same_as<T, bool>) JsonWriter& value(T v) {
+        if constexpr (std::is_signed_v<T>) {
+            return value(static_cast<std::int64_t>(v));
+        } else {
+            return value(static_cast<std::uint64_t>(v));
+        }
+    }
 
     JsonWriter& value(bool v);
     JsonWriter& null();

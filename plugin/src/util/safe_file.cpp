@@ -63,12 +63,10 @@ Result<void> write_all(int fd, std::string_view data, std::size_t* written) {
     std::size_t off = 0;
     int err = 0;
     while (off < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        const ssize_t n =
+            retry_on_eintr([&] { return ::write(fd, data.data() + off, data.size() - off); });
         if (n > 0) {
             off += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
             continue;
         }
         err = n < 0 ? errno : EIO;
@@ -255,16 +253,6 @@ Result<std::pair<UniqueFd, std::size_t>> open_regular_nofollow(const std::string
     return std::pair{std::move(fd), static_cast<std::size_t>(st.st_size)};
 }
 
-/// read(2) retried on EINTR: bytes read, 0 at the end, -1 on an error (errno set).
-ssize_t read_some(int fd, char* buf, std::size_t n) {
-    while (true) {
-        const ssize_t got = ::read(fd, buf, n);
-        if (got >= 0 || errno != EINTR) {
-            return got;
-        }
-    }
-}
-
 }  // namespace
 
 Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes) {
@@ -277,7 +265,7 @@ Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_
     out.resize(opened->second);
     std::size_t done = 0;
     while (done < out.size()) {
-        const ssize_t n = read_some(fd, out.data() + done, out.size() - done);
+        const ssize_t n = read_retrying(fd, out.data() + done, out.size() - done);
         if (n <= 0) {
             break;
         }
@@ -303,7 +291,7 @@ Result<void> for_each_line_nofollow(const std::string& path,
     bool too_long = false;  // in a line longer than max_line: skipped to its end
     std::size_t total = 0;
     while (total < max_bytes) {
-        const ssize_t n = read_some(fd, piece.data(), std::min(kPiece, max_bytes - total));
+        const ssize_t n = read_retrying(fd, piece.data(), std::min(kPiece, max_bytes - total));
         if (n < 0) {
             return fail_errno(errno, path);
         }

@@ -66,10 +66,7 @@ Result<std::string> read_beneath(const std::string& dir,
     out.reserve(static_cast<std::size_t>(st.st_size));
     std::array<char, 16384> buf{};
     while (out.size() < max_bytes) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
+        const ssize_t n = read_retrying(fd.get(), buf.data(), buf.size());
         if (n <= 0) {
             break;
         }

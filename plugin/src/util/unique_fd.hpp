@@ -4,8 +4,26 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 
 namespace adock::util {
+
+/// Calls `call` (a system call's wrapper: -1 and errno on failure) again as long as it fails
+/// with EINTR; returns its first other result, errno as that call left it.
+template <class Call>
+auto retry_on_eintr(Call&& call) {
+    for (;;) {
+        const auto r = call();
+        if (r >= 0 || errno != EINTR) {
+            return r;
+        }
+    }
+}
+
+/// read(2) retried on EINTR: bytes read, 0 at the end, -1 on an error (errno set).
+inline ssize_t read_retrying(int fd, void* buf, std::size_t n) {
+    return retry_on_eintr([&] { return ::read(fd, buf, n); });
+}
 
 /// Move-only owner of a file descriptor; closes it on destruction.
 class UniqueFd {
