@@ -18,6 +18,7 @@
 #include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/thread_name.hpp"
+#include "util/unique_fd.hpp"
 
 namespace adock::app {
 namespace {
@@ -136,11 +137,8 @@ void Reader::hand_on_lines() {
 
 bool Reader::drain() {
     for (;;) {
-        const ssize_t n = ::read(fd_, buf_.data(), buf_.size());
+        const ssize_t n = util::read_retrying(fd_, buf_.data(), buf_.size());
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
             if (errno == EAGAIN) {
                 return true;
             }

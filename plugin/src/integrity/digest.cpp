@@ -53,11 +53,9 @@ std::optional<FileFacts> examine_fd(int fd, std::uint64_t max_bytes, std::string
     std::array<char, 1U << 16U> buf{};
     off_t offset = 0;
     for (;;) {
-        const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
+        const ssize_t n =
+            util::retry_on_eintr([&] { return ::pread(fd, buf.data(), buf.size(), offset); });
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
             error = util::errno_text(errno);
             return std::nullopt;
         }

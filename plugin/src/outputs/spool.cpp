@@ -19,6 +19,7 @@
 #include "util/errno_text.hpp"
 #include "util/log.hpp"
 #include "util/safe_file.hpp"
+#include "util/unique_fd.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -32,10 +33,8 @@ constexpr std::size_t kMaxHeader = 21;  // 20 digits + '\n'
 
 bool pread_all(int fd, char* buf, std::size_t len, std::uint64_t offset) {
     while (len > 0) {
-        const ssize_t n = ::pread(fd, buf, len, static_cast<off_t>(offset));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
+        const ssize_t n =
+            util::retry_on_eintr([&] { return ::pread(fd, buf, len, static_cast<off_t>(offset)); });
         if (n <= 0) {
             return false;
         }

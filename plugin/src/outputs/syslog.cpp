@@ -16,6 +16,7 @@
 #include "util/bytes.hpp"
 #include "util/errno_text.hpp"
 #include "util/json.hpp"
+#include "util/unique_fd.hpp"
 
 namespace adock::outputs {
 namespace {
@@ -44,13 +45,11 @@ bool send_all(int fd,
               std::string& why) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (len > 0) {
-        const ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n = util::retry_on_eintr(
+            [&] { return ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT); });
         if (n > 0) {
             data += n;
             len -= static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
