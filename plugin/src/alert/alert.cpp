@@ -63,7 +63,7 @@ void write_cut(util::JsonWriter& w, const ProcessRef& p) {
         w.key("argv_sha256").value(p.argv_sha256);
     }
     if (p.argc > 0) {
-        w.key("argc").value(static_cast<std::uint64_t>(p.argc));
+        w.key("argc").value(p.argc);
     }
 }
 
@@ -77,7 +77,7 @@ void write_optional(util::JsonWriter& w, const std::optional<std::string>& v) {
 
 void write_id(util::JsonWriter& w, const std::optional<std::uint32_t>& v) {
     if (v) {
-        w.value(static_cast<std::uint64_t>(*v));
+        w.value(*v);
     } else {
         w.null();
     }
@@ -98,8 +98,8 @@ void write_file_state(util::JsonWriter& w, const FileState& f) {
     std::array<char, 8> mode{};
     std::snprintf(mode.data(), mode.size(), "%04o", f.mode);
     w.key("mode").value(mode.data());
-    w.key("uid").value(static_cast<std::uint64_t>(f.uid));
-    w.key("gid").value(static_cast<std::uint64_t>(f.gid));
+    w.key("uid").value(f.uid);
+    w.key("gid").value(f.gid);
     w.end_object();
 }
 
@@ -156,7 +156,7 @@ std::string to_json(const Alert& a) {
     w.end_object();
     w.key("summary").value(a.summary);
     w.key("event").begin_object();
-    w.key("serial").value(static_cast<std::uint64_t>(a.serial));
+    w.key("serial").value(a.serial);
     w.key("key");
     write_optional(w, a.key);
     if (a.syscall) {
@@ -180,13 +180,13 @@ std::string to_json(const Alert& a) {
     write_cut(w, a.process);
     w.key("uid");
     if (a.process.uid) {
-        w.value(static_cast<std::uint64_t>(*a.process.uid));
+        w.value(*a.process.uid);
     } else {
         w.null();
     }
     w.key("auid");
     if (a.process.auid) {
-        w.value(static_cast<std::uint64_t>(*a.process.auid));
+        w.value(*a.process.auid);
     } else {
         w.null();
     }
@@ -300,13 +300,13 @@ std::string to_json(const Alert& a) {
         w.end_object();
     }
     if (a.count) {
-        w.key("count").value(static_cast<std::uint64_t>(*a.count));
+        w.key("count").value(*a.count);
     }
     if (!a.distinct.empty()) {
         w.key("distinct").begin_object();
         for (const auto& d : a.distinct) {
             w.key(d.field).begin_object();
-            w.key("count").value(static_cast<std::uint64_t>(d.distinct));
+            w.key("count").value(d.distinct);
             if (d.capped) {
                 w.key("capped").value(true);
             }
@@ -317,7 +317,7 @@ std::string to_json(const Alert& a) {
         w.end_object();
     }
     if (a.repeats) {
-        w.key("repeats").value(static_cast<std::uint64_t>(*a.repeats));
+        w.key("repeats").value(*a.repeats);
     }
     if (!a.remediation.empty()) {
         w.key("remediation").value(a.remediation);

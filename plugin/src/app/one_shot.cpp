@@ -128,9 +128,9 @@ std::string check_ok_json(const std::string& config_path, const Generation& g) {
     w.begin_object();
     w.key("ok").value(true);
     w.key("file").value(config_path);
-    w.key("outputs").value(static_cast<std::uint64_t>(g.cfg.outputs.size()));
-    w.key("rules").value(static_cast<std::uint64_t>(g.rules->rules.size()));
-    w.key("rules_enabled").value(static_cast<std::uint64_t>(enabled));
+    w.key("outputs").value(g.cfg.outputs.size());
+    w.key("rules").value(g.rules->rules.size());
+    w.key("rules_enabled").value(enabled);
     w.key("rules_from").value(rules::describe_origin(*g.rules));
     w.key("diagnostics").begin_array();
     w.end_array();

@@ -221,31 +221,31 @@ std::string SeccompAdvisor::state_json(const std::string& written) const {
         opt(u.name);
         w.key("image");
         opt(u.image);
-        w.key("records").value(static_cast<std::uint64_t>(u.records));
+        w.key("records").value(u.records);
         w.key("syscalls").begin_object();
         for (const auto& [arch, names] : u.syscalls) {
             w.key(hex(arch)).begin_object();
             for (const auto& [name, count] : names) {
-                w.key(name).value(static_cast<std::uint64_t>(count));
+                w.key(name).value(count);
             }
             w.end_object();
         }
         w.end_object();
         w.key("unnamed").begin_object();
         for (const auto& [key, count] : u.unnamed) {
-            w.key(key).value(static_cast<std::uint64_t>(count));
+            w.key(key).value(count);
         }
         w.end_object();
         w.end_object();
     }
     w.end_array();
     w.key("stats").begin_object();
-    w.key("records").value(static_cast<std::uint64_t>(stats_.records));
-    w.key("not_in_container").value(static_cast<std::uint64_t>(stats_.not_in_container));
-    w.key("unattributed").value(static_cast<std::uint64_t>(stats_.unattributed));
-    w.key("unnamed").value(static_cast<std::uint64_t>(stats_.unnamed));
-    w.key("dropped_containers").value(static_cast<std::uint64_t>(stats_.dropped_containers));
-    w.key("dropped_syscalls").value(static_cast<std::uint64_t>(stats_.dropped_syscalls));
+    w.key("records").value(stats_.records);
+    w.key("not_in_container").value(stats_.not_in_container);
+    w.key("unattributed").value(stats_.unattributed);
+    w.key("unnamed").value(stats_.unnamed);
+    w.key("dropped_containers").value(stats_.dropped_containers);
+    w.key("dropped_syscalls").value(stats_.dropped_syscalls);
     w.end_object();
     w.end_object();
     out.push_back('\n');

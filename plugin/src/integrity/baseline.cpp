@@ -80,9 +80,9 @@ bool Baseline::save(const std::string& path, std::string& error) const {
         w.key("sha256").value(e.facts.sha256);
         w.key("md5").value(e.facts.md5);
         w.key("size").value(e.facts.size);
-        w.key("mode").value(static_cast<std::uint64_t>(e.facts.mode));
-        w.key("uid").value(static_cast<std::uint64_t>(e.facts.uid));
-        w.key("gid").value(static_cast<std::uint64_t>(e.facts.gid));
+        w.key("mode").value(e.facts.mode);
+        w.key("uid").value(e.facts.uid);
+        w.key("gid").value(e.facts.gid);
         w.key("inode").value(e.facts.inode);
         w.key("mtime").value(e.facts.mtime);
         w.key("ctime_ns").value(e.facts.ctime_ns);

@@ -66,12 +66,12 @@ void write_pagerduty_details(util::JsonWriter& w, const Alert& a) {
     w.key("ppid").value(a.process.ppid);
     w.key("comm").value(str(a.process.comm));
     if (a.process.uid) {
-        w.key("uid").value(static_cast<std::uint64_t>(*a.process.uid));
+        w.key("uid").value(*a.process.uid);
     }
     if (a.process.auid) {
-        w.key("auid").value(static_cast<std::uint64_t>(*a.process.auid));
+        w.key("auid").value(*a.process.auid);
     }
-    w.key("argc").value(static_cast<std::uint64_t>(a.process.argv.size()));
+    w.key("argc").value(a.process.argv.size());
     w.key("argv");
     list(w, a.process.argv, kPagerDutyArgvMax);
     w.end_object();
@@ -125,10 +125,10 @@ void write_pagerduty_details(util::JsonWriter& w, const Alert& a) {
             w.key("argv");
             list(w, i.argv, kPagerDutyArgvMax);
             if (i.auid) {
-                w.key("auid").value(static_cast<std::uint64_t>(*i.auid));
+                w.key("auid").value(*i.auid);
             }
             if (i.uid) {
-                w.key("uid").value(static_cast<std::uint64_t>(*i.uid));
+                w.key("uid").value(*i.uid);
             }
         }
         w.end_object();
@@ -170,11 +170,11 @@ void write_pagerduty_details(util::JsonWriter& w, const Alert& a) {
     if (!a.remediation.empty()) {
         w.key("remediation").value(str(a.remediation));
     }
-    w.key("serial").value(static_cast<std::uint64_t>(a.serial));
+    w.key("serial").value(a.serial);
     w.key("key");
     optional_str(w, a.key);
     if (a.count) {
-        w.key("count").value(static_cast<std::uint64_t>(*a.count));
+        w.key("count").value(*a.count);
     }
     w.end_object();
 }
