@@ -531,6 +531,22 @@ TEST_CASE("reader: what a pipe holds is handed on as one batch of whole lines", 
     CHECK(reader.stats().waits == 1);
 }
 
+TEST_CASE("reader: while the stream flows the gather follows its rate, within its bounds",
+          "[app][reader]") {
+    using app::Reader;
+    // Off (a replay, a test) and a stream that does not flow keep the configured gather.
+    CHECK(Reader::next_gather(0ms, 5ms, 1 << 20) == 0ms);
+    CHECK(Reader::next_gather(5ms, 5ms, Reader::kFlowingBytes - 1) == 5ms);
+    // 1 KiB a millisecond: 64 KiB would take 64 ms, the record's wait is capped.
+    CHECK(Reader::next_gather(5ms, 5ms, 5 * 1024) == Reader::kMaxGather);
+    // The burst measured here (~47 KB in 5 ms): about 64 KiB a batch.
+    CHECK(Reader::next_gather(5ms, 5ms, 47000) == 6ms);
+    CHECK(Reader::next_gather(5ms, 6ms, 65536) == 6ms);
+    // Faster than that: a shorter gather, never none.
+    CHECK(Reader::next_gather(5ms, 5ms, 1 << 20) == 1ms);
+    CHECK(Reader::next_gather(5ms, 0ms, 1 << 20) == 1ms);
+}
+
 TEST_CASE("reader: a trickle waits in poll before each gather", "[app][reader]") {
     std::array<int, 2> p{};
     REQUIRE(::pipe(p.data()) == 0);

@@ -165,12 +165,25 @@ bool Reader::drain() {
     }
 }
 
-bool Reader::wait_gather() {
-    if (gather_.count() <= 0) {
+std::chrono::milliseconds Reader::next_gather(std::chrono::milliseconds base,
+                                              std::chrono::milliseconds last,
+                                              unsigned long long drained) {
+    if (base.count() <= 0 || drained < kFlowingBytes) {
+        return base;
+    }
+    const auto last_ms = static_cast<unsigned long long>(std::max<long long>(last.count(), 1));
+    // kGatherBytes at drained / last_ms bytes a millisecond
+    const unsigned long long ms = kGatherBytes * last_ms / drained;
+    return std::chrono::milliseconds(
+        std::clamp<unsigned long long>(ms, 1, static_cast<unsigned long long>(kMaxGather.count())));
+}
+
+bool Reader::wait_gather(std::chrono::milliseconds gather) {
+    if (gather.count() <= 0) {
         return true;
     }
     pollfd p{wake_.get(), POLLIN, 0};
-    const int pr = ::poll(&p, 1, static_cast<int>(gather_.count()));
+    const int pr = ::poll(&p, 1, static_cast<int>(gather.count()));
     return !(pr > 0 && (p.revents & POLLIN) != 0);
 }
 
@@ -178,6 +191,7 @@ void Reader::run() {
     util::name_this_thread("adock-reader");
     // the last drain found a busy stream's worth: gather again, no poll first
     bool flowing = false;
+    std::chrono::milliseconds gather = gather_;
     for (;;) {
         if (!flowing) {
             stats_.waits += 1;
@@ -199,7 +213,7 @@ void Reader::run() {
         }
         // Let the batch build in the socket instead of waking for every record. While the
         // stream flows this sleep is the reader's only one per batch (one wake-up, not two).
-        if (!wait_gather()) {
+        if (!wait_gather(gather)) {
             break;
         }
         const unsigned long long before = stats_.bytes.load(std::memory_order_relaxed);
@@ -208,7 +222,9 @@ void Reader::run() {
         if (!more) {
             break;
         }
-        flowing = stats_.bytes.load(std::memory_order_relaxed) - before >= kFlowingBytes;
+        const unsigned long long drained = stats_.bytes.load(std::memory_order_relaxed) - before;
+        flowing = drained >= kFlowingBytes;
+        gather = flowing ? next_gather(gather_, gather, drained) : gather_;
     }
     if (!carry_.empty()) {
         carry_ += '\n';

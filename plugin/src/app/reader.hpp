@@ -31,10 +31,16 @@ struct ReaderStats {
 /// reader sleeps `gather` while more arrives, then drains all that is readable and hands it on
 /// as one batch: at most one engine wake-up per gather period, and a record waits at most
 /// `gather` plus a read. While the stream flows (a drain found at least kFlowingBytes) the
-/// reader gathers again at once instead of first waiting in poll: one sleep per batch.
+/// reader gathers again at once instead of first waiting in poll: one sleep per batch, as long
+/// as about kGatherBytes take at the stream's rate (next_gather()).
 class Reader {
 public:
     static constexpr auto kGather = std::chrono::milliseconds(5);
+    /// While the stream flows the gather follows its rate: about kGatherBytes a batch (under a
+    /// third of a socket pair's 212 KB send buffer, so auditd's writes find room), at most
+    /// kMaxGather (the record's wait), at least 1 ms.
+    static constexpr unsigned long long kGatherBytes = 64ULL * 1024;
+    static constexpr auto kMaxGather = std::chrono::milliseconds(10);
     /// Bytes handed on at least this often, even while more is readable.
     static constexpr std::size_t kMaxBatchBytes = util::kMiB;
     /// A drain of this much (about 20 records in one gather, 4,000 a second) means the stream
@@ -44,6 +50,13 @@ public:
     static constexpr int kPipeBytes = 1024 * 1024;
 
     Reader(int fd, MessageQueue& queue, std::chrono::milliseconds gather = kGather);
+
+    /// The next gather after one of `last` that drained `drained` bytes: `base` for a stream
+    /// that does not flow (below kFlowingBytes) and when gathering is off (`base` 0); else the
+    /// time kGatherBytes takes at that rate, within [1 ms, kMaxGather].
+    [[nodiscard]] static std::chrono::milliseconds next_gather(std::chrono::milliseconds base,
+                                                               std::chrono::milliseconds last,
+                                                               unsigned long long drained);
 
     /// A regular file: nobody to stall, so the reader waits for the engine instead of dropping.
     [[nodiscard]] static bool lossless(int fd);
@@ -66,8 +79,8 @@ private:
     /// Reads what is readable now into carry_ (handing on every kMaxBatchBytes). False at EOF
     /// or on a read error.
     bool drain();
-    /// Sleeps `gather_` unless stop() is called; false when it was.
-    bool wait_gather();
+    /// Sleeps `gather` unless stop() is called; false when it was.
+    bool wait_gather(std::chrono::milliseconds gather);
 
     int fd_;
     MessageQueue& queue_;
