@@ -228,7 +228,9 @@ private:
     /// The program an exec ran, O_PATH: the pinned /proc/PID/exe if it still is that program,
     /// else the host's file at the exe path if it is the very file (same device and inode).
     /// `try_proc`: open /proc/PID/exe when nothing is pinned. Returns the descriptor to use (the
-    /// pin itself, or one held in `fd`), -1 for none; `st` receives the file's stat.
+    /// pin itself, or one held in `fd`), -1 for none; `st` receives the file's stat. `host`:
+    /// the host's file as host_file() already found it for this exec (moved from if used), or
+    /// null when it was not looked up.
     [[nodiscard]] int program_of(const audit::Event& ev,
                                  const std::string& exe,
                                  int pinned,
@@ -237,7 +239,8 @@ private:
                                  const std::pair<std::string, std::uint64_t>& image,
                                  bool host_process,
                                  util::UniqueFd& fd,
-                                 struct stat& st) const;
+                                 struct stat& st,
+                                 util::UniqueFd* host = nullptr) const;
     /// The host's file at `exe` (O_PATH, no symlink on the way), only where the exec may be
     /// looked at there (a host process, or a runtime binary's path) and only if it is the very
     /// file the exec ran (`image`'s device and inode); else none. `st`: its stat.
@@ -251,13 +254,15 @@ private:
     /// file of `size` bytes: the program is no copy of one.
     [[nodiscard]] bool sizes_rule_out(const Wanted& w, std::uint64_t size) const;
     /// precheck()'s first try: the exec's program ruled out by size from the host's file, when
-    /// that is the exec's own file and unchanged since the exec (no /proc lookup).
+    /// that is the exec's own file and unchanged since the exec (no /proc lookup). `host`
+    /// receives what host_file() found, for program_of() when this does not decide.
     bool rule_out_by_host_file(const audit::Event& ev,
                                const std::string& exe,
                                std::uint32_t checks,
                                const Wanted& w,
                                const std::pair<std::string, std::uint64_t>& image,
                                bool host_process,
+                               util::UniqueFd& host,
                                struct stat& st);
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>

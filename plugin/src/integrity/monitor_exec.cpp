@@ -71,7 +71,8 @@ int IntegrityMonitor::program_of(const audit::Event& ev,
                                  const std::pair<std::string, std::uint64_t>& image,
                                  bool host_process,
                                  util::UniqueFd& fd,
-                                 struct stat& st) const {
+                                 struct stat& st,
+                                 util::UniqueFd* host) const {
     // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
     // process's own view (a container's file system, a symlink swapped since), not the host's.
     fd = util::UniqueFd();
@@ -90,8 +91,13 @@ int IntegrityMonitor::program_of(const audit::Event& ev,
     // program now says nothing about this exec.
     // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
     if (!fd.valid()) {
-        // Gone already (runc lives for milliseconds, `kworker --version` too).
-        fd = host_file(exe, w, image, host_process, st);
+        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file,
+        // unless precheck() has just looked it up (then what it found, or nothing).
+        if (host == nullptr) {
+            fd = host_file(exe, w, image, host_process, st);
+        } else if (host->valid() && ::fstat(host->get(), &st) == 0) {
+            fd = std::move(*host);
+        }
     }
     return fd.get();
 }
@@ -191,7 +197,8 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
 
     struct stat st {};
 
-    if (rule_out_by_host_file(ev, exe, checks, w, image, host_process, st)) {
+    util::UniqueFd host;  // the host's file, looked up once for both tries
+    if (rule_out_by_host_file(ev, exe, checks, w, image, host_process, host, st)) {
         out.decided = true;
         return out;
     }
@@ -205,7 +212,8 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
                    image,
                    host_process,
                    owned,
-                   st) < 0) {
+                   st,
+                   &host) < 0) {
         // As the worker: gone before it could be seen, and nothing named like a runtime.
         ++prechecked_;
         ++precheck_unverifiable_;
@@ -240,6 +248,7 @@ bool IntegrityMonitor::rule_out_by_host_file(const audit::Event& ev,
                                              const Wanted& w,
                                              const std::pair<std::string, std::uint64_t>& image,
                                              bool host_process,
+                                             util::UniqueFd& host,
                                              struct stat& st) {
     // Before /proc/PID/exe (an exec'd program is mostly gone by now, and a lookup of a gone
     // process's /proc entry costs more than the host's file): the host's file by the exec's
@@ -248,8 +257,8 @@ bool IntegrityMonitor::rule_out_by_host_file(const audit::Event& ev,
     // than the record (whose time is cut to the millisecond, never later than the exec's)
     // means the content now is the content the exec ran. A file created since with a reused
     // inode, or written since, is newer and goes the /proc way below.
-    const util::UniqueFd fd = host_file(exe, w, image, host_process, st);
-    if (!fd.valid()) {
+    host = host_file(exe, w, image, host_process, st);
+    if (!host.valid()) {
         return false;
     }
     constexpr std::int64_t kNsPerMs = 1'000'000;
