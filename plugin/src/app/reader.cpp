@@ -224,7 +224,7 @@ void Reader::run() {
         }
         const unsigned long long drained = stats_.bytes.load(std::memory_order_relaxed) - before;
         flowing = drained >= kFlowingBytes;
-        gather = flowing ? next_gather(gather_, gather, drained) : gather_;
+        gather = next_gather(gather_, gather, drained);  // gather_ unless it flows
     }
     if (!carry_.empty()) {
         carry_ += '\n';
