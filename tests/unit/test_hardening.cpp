@@ -337,6 +337,34 @@ TEST_CASE("for_each_line_nofollow: every line across 64 KiB pieces, long lines s
         tmp / "d", 1 << 20, 4096, [](std::string_view) { return true; });
     REQUIRE_FALSE(dir);
     CHECK(dir.error() == adock::util::Error{0, tmp / "d" + ": not a regular file"});
+
+    // The same by a name in a directory opened once: the lines, and the same refusals, which
+    // name the file as the caller shows it.
+    auto opened = adock::util::open_dir_nofollow(tmp / "d", false);
+    REQUIRE(opened);
+    got.clear();
+    REQUIRE(adock::util::for_each_line_nofollow_at(
+        opened->get(), "f", "shown/f", 1 << 20, 4096, [&](std::string_view line) {
+            got.emplace_back(line);
+            return true;
+        }));
+    CHECK(got == want);
+    const auto at_large = adock::util::for_each_line_nofollow_at(
+        opened->get(), "f", "shown/f", 1000, 4096, [](std::string_view) { return true; });
+    REQUIRE_FALSE(at_large);
+    CHECK(at_large.error() == adock::util::Error{0, "shown/f: larger than 1000 bytes"});
+    const auto at_linked = adock::util::for_each_line_nofollow_at(
+        opened->get(), "ln", "shown/ln", 1 << 20, 4096, [&](std::string_view) {
+            return called = true;
+        });
+    REQUIRE_FALSE(at_linked);
+    CHECK(at_linked.error() ==
+          adock::util::Error{ELOOP, "shown/ln: a symbolic link, not followed"});
+    CHECK_FALSE(called);
+    const auto at_missing = adock::util::for_each_line_nofollow_at(
+        opened->get(), "none", "shown/none", 1 << 20, 4096, [](std::string_view) { return true; });
+    REQUIRE_FALSE(at_missing);
+    CHECK(at_missing.error().errnum == ENOENT);
 }
 
 TEST_CASE(

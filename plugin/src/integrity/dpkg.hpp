@@ -72,7 +72,7 @@ public:
     static constexpr std::size_t kMaxPrograms = 65536;
 
 private:
-    std::map<std::string, Program> by_md5_;
+    std::map<std::string, Program, std::less<>> by_md5_;  ///< looked up by a line's view
     std::set<std::string> paths_;
     std::set<std::uint64_t> sizes_;
 };

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -228,78 +229,60 @@ Result<void> write_file_atomic(
 
 namespace {
 
-/// `path` opened for reading, reached without a symlink: a regular file of at most `max_bytes`
-/// (its size returned beside it).
+/// `name` in the open directory `dir` opened for reading without following a symlink: a regular
+/// file of at most `max_bytes` (its size returned beside it). `shown` names it in a failure.
+Result<std::pair<UniqueFd, std::size_t>> open_regular_at(int dir,
+                                                         const std::string& name,
+                                                         const std::string& shown,
+                                                         std::size_t max_bytes) {
+    UniqueFd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) {
+        return open_failed(shown, errno);
+    }
+
+    struct stat st {};
+
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail(0, shown + ": not a regular file");
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+        return fail(0, shown + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    return std::pair{std::move(fd), static_cast<std::size_t>(st.st_size)};
+}
+
+/// `path` opened for reading, reached without a symlink: open_regular_at() in its parent.
 Result<std::pair<UniqueFd, std::size_t>> open_regular_nofollow(const std::string& path,
                                                                std::size_t max_bytes) {
     auto where = open_parent_nofollow(path, false);
     if (!where) {
         return fail(std::move(where));  // ENOENT for a missing directory: the file is missing too
     }
-    UniqueFd fd(::openat(
-        where->dir.get(), where->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (!fd) {
-        return open_failed(path, errno);
-    }
-
-    struct stat st {};
-
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return fail(0, path + ": not a regular file");
-    }
-    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-        return fail(0, path + ": larger than " + std::to_string(max_bytes) + " bytes");
-    }
-    return std::pair{std::move(fd), static_cast<std::size_t>(st.st_size)};
+    return open_regular_at(where->dir.get(), where->name, path, max_bytes);
 }
 
-}  // namespace
-
-Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes) {
-    auto opened = open_regular_nofollow(path, max_bytes);
-    if (!opened) {
-        return fail(std::move(opened));
-    }
-    const int fd = opened->first.get();
-    std::string out;
-    out.resize(opened->second);
-    std::size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = read_retrying(fd, out.data() + done, out.size() - done);
-        if (n <= 0) {
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    out.resize(done);
-    return out;
-}
-
-Result<void> for_each_line_nofollow(const std::string& path,
-                                    std::size_t max_bytes,
-                                    std::size_t max_line,
-                                    const std::function<bool(std::string_view)>& fn) {
+/// for_each_line_nofollow() on a file already open (`shown` names it in a failure).
+Result<void> for_each_line_of(int fd,
+                              const std::string& shown,
+                              std::size_t max_bytes,
+                              std::size_t max_line,
+                              const std::function<bool(std::string_view)>& fn) {
     constexpr std::size_t kPiece = 64 * kKiB;
-    // The file may grow after the size check: max_bytes bounds what is read, not only its size.
-    auto opened = open_regular_nofollow(path, max_bytes);
-    if (!opened) {
-        return fail(std::move(opened));
-    }
-    const int fd = opened->first.get();
-    std::vector<char> piece(kPiece);
+    // Not zeroed: a read fills what is looked at (a thousand md5sums files a start-up).
+    const auto piece = std::make_unique_for_overwrite<char[]>(kPiece);
     std::string partial;    // the start of a line the last piece cut
     bool too_long = false;  // in a line longer than max_line: skipped to its end
     std::size_t total = 0;
     while (total < max_bytes) {
-        const ssize_t n = read_retrying(fd, piece.data(), std::min(kPiece, max_bytes - total));
+        const ssize_t n = read_retrying(fd, piece.get(), std::min(kPiece, max_bytes - total));
         if (n < 0) {
-            return fail_errno(errno, path);
+            return fail_errno(errno, shown);
         }
         if (n == 0) {
             break;
         }
         total += static_cast<std::size_t>(n);
-        std::string_view data(piece.data(), static_cast<std::size_t>(n));
+        std::string_view data(piece.get(), static_cast<std::size_t>(n));
         while (!data.empty()) {
             const std::size_t nl = data.find('\n');
             const std::string_view part = data.substr(0, nl);
@@ -331,6 +314,52 @@ Result<void> for_each_line_nofollow(const std::string& path,
         (void)fn(partial);
     }
     return {};
+}
+}  // namespace
+
+Result<std::string> read_file_nofollow(const std::string& path, std::size_t max_bytes) {
+    auto opened = open_regular_nofollow(path, max_bytes);
+    if (!opened) {
+        return fail(std::move(opened));
+    }
+    const int fd = opened->first.get();
+    std::string out;
+    out.resize(opened->second);
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = read_retrying(fd, out.data() + done, out.size() - done);
+        if (n <= 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    out.resize(done);
+    return out;
+}
+
+Result<void> for_each_line_nofollow(const std::string& path,
+                                    std::size_t max_bytes,
+                                    std::size_t max_line,
+                                    const std::function<bool(std::string_view)>& fn) {
+    // The file may grow after the size check: max_bytes bounds what is read, not only its size.
+    auto opened = open_regular_nofollow(path, max_bytes);
+    if (!opened) {
+        return fail(std::move(opened));
+    }
+    return for_each_line_of(opened->first.get(), path, max_bytes, max_line, fn);
+}
+
+Result<void> for_each_line_nofollow_at(int dir,
+                                       const std::string& name,
+                                       const std::string& shown,
+                                       std::size_t max_bytes,
+                                       std::size_t max_line,
+                                       const std::function<bool(std::string_view)>& fn) {
+    auto opened = open_regular_at(dir, name, shown, max_bytes);
+    if (!opened) {
+        return fail(std::move(opened));
+    }
+    return for_each_line_of(opened->first.get(), shown, max_bytes, max_line, fn);
 }
 
 }  // namespace adock::util

@@ -79,4 +79,15 @@ struct DirEntry {
                                                   std::size_t max_line,
                                                   const std::function<bool(std::string_view)>& fn);
 
+/// for_each_line_nofollow() on `name` in the directory `dir` is open on (a name, not a path: a
+/// caller reading many files of one directory opens it once, without a symlink); `shown` names
+/// the file in a failure.
+[[nodiscard]] Result<void> for_each_line_nofollow_at(
+    int dir,
+    const std::string& name,
+    const std::string& shown,
+    std::size_t max_bytes,
+    std::size_t max_line,
+    const std::function<bool(std::string_view)>& fn);
+
 }  // namespace adock::util
