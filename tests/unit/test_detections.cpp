@@ -231,6 +231,87 @@ TEST_CASE("paths are made absolute with the cwd and folded lexically", "[fileop]
     CHECK(rules::path_matches("/usr/*bin/runc", "/usr/local/sbin/runc"));
 }
 
+namespace {
+
+/// What absolute_path() means, written the plain way (the components of the joined path, `.`
+/// dropped, `..` popping one): the reference the in-place fold is held to.
+std::string folded_by_components(std::string_view name, const std::optional<std::string>& cwd) {
+    std::string joined;
+    if (!name.empty() && name.front() == '/') {
+        joined = name;
+    } else if (cwd && !cwd->empty()) {
+        joined = *cwd + "/" + std::string(name);
+    } else {
+        return std::string(name);
+    }
+    std::vector<std::string> parts;
+    std::size_t pos = 0;
+    while (pos <= joined.size()) {
+        const std::size_t next = std::min(joined.find('/', pos), joined.size());
+        const std::string part = joined.substr(pos, next - pos);
+        pos = next + 1;
+        if (part.empty() || part == ".") {
+            continue;
+        }
+        if (part == "..") {
+            if (!parts.empty()) {
+                parts.pop_back();
+            }
+            continue;
+        }
+        parts.push_back(part);
+    }
+    std::string out;
+    for (const auto& p : parts) {
+        out += "/" + p;
+    }
+    return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+TEST_CASE("absolute_path_into folds in place as the component list does, in a reused buffer",
+          "[fileop]") {
+    // Every name of up to six pieces drawn from these, against each cwd: slashes repeated and
+    // trailing, `.` and `..` everywhere (also above the root), names like `..x` and `.a`.
+    const std::vector<std::string> pieces = {"/", "//", ".", "..", "a", "bc", "..x", ".a", "/."};
+    const std::vector<std::optional<std::string>> cwds = {std::nullopt,
+                                                          std::string(),
+                                                          std::string("/"),
+                                                          std::string("/usr/bin"),
+                                                          std::string("/a/../b//"),
+                                                          std::string("rel/dir")};
+    std::string out = std::string(300, 'z');  // a buffer with leftovers from a longer path
+    std::size_t checked = 0;
+    std::vector<std::string> names = {""};
+    for (int depth = 0; depth < 6; ++depth) {
+        std::vector<std::string> longer;
+        for (const auto& n : names) {
+            for (const auto& p : pieces) {
+                longer.push_back(n + p);
+            }
+        }
+        names.insert(names.end(), longer.begin(), longer.end());
+        if (names.size() > 5000) {
+            break;
+        }
+    }
+    for (const auto& cwd : cwds) {
+        for (const auto& name : names) {
+            rules::absolute_path_into(out, name, cwd);
+            const std::string want = folded_by_components(name, cwd);
+            if (out != want) {
+                FAIL_CHECK("name '" << name << "' cwd '" << cwd.value_or("(none)") << "': got '"
+                                    << out << "', want '" << want << "'");
+            }
+            ++checked;
+        }
+    }
+    CHECK(checked == 6 * names.size());
+    CHECK(rules::absolute_path("../../..", std::string("/a")) == "/");
+    CHECK(rules::absolute_path("x", std::string("rel")) == "/rel/x");
+}
+
 TEST_CASE("path pattern sets answer what path_matches over each pattern answers", "[fileop]") {
     const std::vector<std::string> patterns = {"/usr/bin/",
                                                "/etc/docker/",

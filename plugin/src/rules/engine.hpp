@@ -309,7 +309,8 @@ private:
     /// (never behind the integrity monitor's scans). Null in a replay.
     std::unique_ptr<integrity::ImageDiffWorker> image_diff_;
     FileIdentities identities_;
-    FileIdentities written_;  ///< note_container_write: scope = container id
+    std::string learn_scratch_;  ///< learn_identities()'s path, its buffer kept between events
+    FileIdentities written_;     ///< note_container_write: scope = container id
     /// Block devices a container's own processes mounted (mount(2) succeeded: the source's
     /// rdev), "container id \x1f rdev": a chroot onto one is a chroot into that disk. FIFO.
     std::unordered_set<std::string> mounted_blk_;

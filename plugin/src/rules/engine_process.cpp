@@ -347,11 +347,24 @@ void Engine::learn_identities(const audit::Event& ev) {
         if (p.name.empty() || p.inode == 0 || p.nametype == "DELETE") {
             continue;
         }
-        std::string path = absolute_path(p.name, ev.cwd);
+        // In a buffer kept between events: most items match nothing and cost no allocation.
+        std::string& path = learn_scratch_;
+        absolute_path_into(path, p.name, ev.cwd);
         if (parent && !path.ends_with('/')) {
             path += '/';
         }
-        if (path == "/" || !path_patterns_.any(parent ? path + "x" : path)) {
+        if (path == "/") {
+            continue;
+        }
+        bool monitored = false;
+        if (parent) {
+            path += 'x';  // a name in the directory: does a pattern cover what it holds?
+            monitored = path_patterns_.any(path);
+            path.pop_back();
+        } else {
+            monitored = path_patterns_.any(path);
+        }
+        if (!monitored) {
             continue;
         }
         if (!taught_by_setup) {
@@ -370,7 +383,7 @@ void Engine::learn_identities(const audit::Event& ev) {
             (void)containers_.attribute(table_, ev.pid, role_fn_, &c);
             scope = c ? c->id : std::string();
         }
-        identities_.learn(*scope, p.dev, p.inode, std::move(path));
+        identities_.learn(*scope, p.dev, p.inode, path);
     }
 }
 

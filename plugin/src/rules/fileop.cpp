@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <utility>
 
 namespace adock::rules {
@@ -151,41 +152,60 @@ FileOp classify(std::string_view syscall, const audit::Event& ev) {
     return FileOp::None;
 }
 
-std::string absolute_path(std::string_view name, const std::optional<std::string>& cwd) {
-    std::string joined;
+void absolute_path_into(std::string& out,
+                        std::string_view name,
+                        const std::optional<std::string>& cwd) {
     if (!name.empty() && name.front() == '/') {
-        joined = name;
+        out.assign(name);
     } else if (cwd && !cwd->empty()) {
-        joined = *cwd;
-        joined += '/';
-        joined += name;
+        out.assign(*cwd);
+        out += '/';
+        out += name;
+        if (out.front() != '/') {
+            out.insert(out.begin(), '/');  // a relative cwd: the result is rooted all the same
+        }
     } else {
-        return std::string(name);
+        out.assign(name);
+        return;
     }
-    std::vector<std::string_view> parts;
-    std::string_view rest = joined;
-    while (!rest.empty()) {
-        const auto slash = rest.find('/');
-        const std::string_view part = rest.substr(0, slash);
-        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    // Folded in place: every component read is preceded by at least one '/' and is written
+    // back behind exactly one, so what is written never overtakes what is still to be read.
+    const std::size_t n = out.size();
+    std::size_t w = 0;  // out[0, w) is the folded prefix: "" or "/a/b"
+    std::size_t r = 0;
+    while (r < n) {
+        while (r < n && out[r] == '/') {
+            ++r;
+        }
+        const std::size_t start = r;
+        while (r < n && out[r] != '/') {
+            ++r;
+        }
+        const std::string_view part(out.data() + start, r - start);
         if (part.empty() || part == ".") {
             continue;
         }
         if (part == "..") {
-            if (!parts.empty()) {
-                parts.pop_back();
+            while (w > 0 && out[w - 1] != '/') {
+                --w;
             }
+            w -= w > 0 ? 1 : 0;  // and its '/'
             continue;
         }
-        parts.push_back(part);
+        out[w++] = '/';
+        std::memmove(out.data() + w, out.data() + start, r - start);
+        w += r - start;
     }
+    out.resize(w);
+    if (out.empty()) {
+        out.push_back('/');  // (not `= "/"`: GCC 12 warns -Wrestrict on it)
+    }
+}
+
+std::string absolute_path(std::string_view name, const std::optional<std::string>& cwd) {
     std::string out;
-    out.reserve(joined.size());
-    for (const auto& p : parts) {
-        out += '/';
-        out += p;
-    }
-    return out.empty() ? std::string("/") : out;
+    absolute_path_into(out, name, cwd);
+    return out;
 }
 
 bool path_matches(std::string_view pattern, std::string_view path) {

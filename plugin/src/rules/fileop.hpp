@@ -50,6 +50,12 @@ enum class FileOp : std::uint16_t {
 [[nodiscard]] std::string absolute_path(std::string_view name,
                                         const std::optional<std::string>& cwd);
 
+/// absolute_path() written into `out`, whose buffer is reused: no allocation on the per-event
+/// path once `out` has grown to the longest path seen.
+void absolute_path_into(std::string& out,
+                        std::string_view name,
+                        const std::optional<std::string>& cwd);
+
 /// A path pattern: ending in `/` it is a directory prefix (`/usr/bin/` holds everything below);
 /// otherwise a shell glob in which `*` also crosses `/`.
 [[nodiscard]] bool path_matches(std::string_view pattern, std::string_view path);
