@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "outputs/gate.hpp"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <memory>
 
+#include "util/glob.hpp"
 #include "util/log.hpp"
 
 namespace adock::outputs {
@@ -13,7 +12,7 @@ namespace {
 
 bool any_glob(const std::vector<std::string>& patterns, const std::string& s) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
-        return ::fnmatch(p.c_str(), s.c_str(), 0) == 0;
+        return util::glob_matches(p, s);
     });
 }
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Whether a rule's conditions hold for an event (holds() and the condition families that need
 // more than a comparison: paths, container requests, host namespaces).
-#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include "integrity/monitor.hpp"
 #include "proc/namespaces.hpp"
 #include "rules/engine_context.hpp"
+#include "util/glob.hpp"
 #include "util/safe_read.hpp"
 
 namespace adock::rules {
@@ -152,7 +152,7 @@ std::optional<Engine::Match> Engine::holds(const Conditions& c, Context& ctx, Ma
         return std::nullopt;
     }
     if (c.comm && !std::any_of(c.comm->begin(), c.comm->end(), [&](const std::string& pat) {
-            return ::fnmatch(pat.c_str(), ev.comm.c_str(), 0) == 0;
+            return util::glob_matches(pat, ev.comm);
         })) {
         return std::nullopt;
     }

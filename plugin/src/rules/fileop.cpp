@@ -2,12 +2,13 @@
 #include "rules/fileop.hpp"
 
 #include <fcntl.h>
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
+
+#include "util/glob.hpp"
 
 namespace adock::rules {
 namespace {
@@ -212,10 +213,7 @@ bool path_matches(std::string_view pattern, std::string_view path) {
     if (!pattern.empty() && pattern.back() == '/') {
         return path.starts_with(pattern) || path == pattern.substr(0, pattern.size() - 1);
     }
-    if (pattern.find_first_of("*?[\\") == std::string_view::npos) {
-        return pattern == path;  // a plain path (most patterns): no fnmatch, no copies
-    }
-    return ::fnmatch(std::string(pattern).c_str(), std::string(path).c_str(), 0) == 0;
+    return util::glob_matches(pattern, path);
 }
 
 PathPatterns::PathPatterns(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {
@@ -223,10 +221,10 @@ PathPatterns::PathPatterns(std::vector<std::string> patterns) : patterns_(std::m
         if (!p.empty() && p.back() == '/') {
             prefixes_.push_back(p);
             exact_.insert(p.substr(0, p.size() - 1));  // the directory itself
-        } else if (p.find_first_of("*?[\\") == std::string::npos) {
+        } else if (!util::has_glob_chars(p)) {
             exact_.insert(p);
         } else {
-            globs_.push_back(p);
+            globs_.emplace_back(p);
         }
     }
 }
@@ -240,13 +238,8 @@ bool PathPatterns::any(std::string_view path) const {
             return true;
         }
     }
-    if (globs_.empty()) {
-        return false;
-    }
-    const std::string subject(path);
-    return std::any_of(globs_.begin(), globs_.end(), [&](const std::string& g) {
-        return ::fnmatch(g.c_str(), subject.c_str(), 0) == 0;
-    });
+    return std::any_of(
+        globs_.begin(), globs_.end(), [&](const util::Glob& g) { return g.matches(path); });
 }
 
 }  // namespace adock::rules

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audit/event.hpp"
+#include "util/glob.hpp"
 
 namespace adock::rules {
 
@@ -89,7 +90,7 @@ private:
     std::vector<std::string> patterns_;
     std::unordered_set<std::string, Hash, std::equal_to<>> exact_;
     std::vector<std::string> prefixes_;  ///< directory patterns, with their trailing '/'
-    std::vector<std::string> globs_;
+    std::vector<util::Glob> globs_;
 };
 
 }  // namespace adock::rules

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rules/rule.hpp"
 
-#include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,6 +14,7 @@
 
 #include "rules/fileop.hpp"
 #include "util/audit_dev.hpp"
+#include "util/glob.hpp"
 
 namespace adock::rules {
 
@@ -26,7 +26,7 @@ const std::vector<std::uint8_t>& ProgramList::pattern_kinds() const {
             if (pat.find('/') != std::string::npos) {
                 k |= kFullPath;
             }
-            if (pat.find_first_of("*?[\\") != std::string::npos) {
+            if (util::has_glob_chars(pat)) {
                 k |= kGlob;
             }
             kinds_.push_back(k);
@@ -41,13 +41,12 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
         return std::nullopt;
     }
     const std::vector<std::uint8_t>& kinds = pattern_kinds();
-    const std::string p(path);
+    const std::string_view p = path;
     const auto slash = p.rfind('/');
-    const std::size_t base_at = slash == std::string::npos ? 0 : slash + 1;
-    const std::string_view base = std::string_view(p).substr(base_at);
-    const std::string_view dir = slash == std::string::npos
-                                     ? std::string_view()
-                                     : std::string_view(p).substr(0, slash == 0 ? 1 : slash);
+    const std::size_t base_at = slash == std::string_view::npos ? 0 : slash + 1;
+    const std::string_view base = p.substr(base_at);
+    const std::string_view dir =
+        slash == std::string_view::npos ? std::string_view() : p.substr(0, slash == 0 ? 1 : slash);
     const bool dir_ok = dirs.empty() || std::find(dirs.begin(), dirs.end(), dir) != dirs.end();
     for (std::size_t i = 0; i < patterns.size(); ++i) {
         const std::string& pat = patterns[i];
@@ -56,15 +55,14 @@ std::optional<std::string> ProgramList::match(std::string_view path) const {
             continue;
         }
         // A plain pattern (most: runc, /usr/sbin/runc) is compared; a glob goes to fnmatch.
-        const bool hit = (kinds[i] & kGlob) != 0
-                             ? ::fnmatch(pat.c_str(), p.c_str() + (full ? 0 : base_at), 0) == 0
-                             : pat == (full ? std::string_view(p) : base);
+        const bool hit = (kinds[i] & kGlob) != 0 ? util::glob_matches(pat, full ? p : base)
+                                                 : pat == (full ? p : base);
         if (hit) {
             return pat;
         }
     }
     if (resolved_paths.contains(p)) {
-        return p;
+        return std::string(p);
     }
     return std::nullopt;
 }
@@ -124,18 +122,18 @@ std::optional<std::string> ProgramList::match_file(std::string_view path,
     if (path.empty()) {
         return std::nullopt;
     }
-    const std::string p(path);
-    const auto slash = p.rfind('/');
-    const std::string dir = slash == 0 ? std::string("/") : p.substr(0, slash);
-    const std::string base = p.substr(slash + 1);
-    auto by_name = [this](const std::string& q) -> std::optional<std::string> {
+    // Views of the path: most calls match nothing and copy nothing.
+    const auto slash = path.rfind('/');
+    const std::string_view dir = slash == 0 ? std::string_view("/") : path.substr(0, slash);
+    const std::string_view base = path.substr(slash + 1);
+    auto by_name = [this](std::string_view q) -> std::optional<std::string> {
         for (const auto& pat : patterns) {
-            if (pat.find('/') != std::string::npos && ::fnmatch(pat.c_str(), q.c_str(), 0) == 0) {
+            if (pat.find('/') != std::string::npos && util::glob_matches(pat, q)) {
                 return pat;
             }
         }
         if (resolved_paths.contains(q)) {
-            return q;
+            return std::string(q);
         }
         return std::nullopt;
     };
@@ -144,7 +142,10 @@ std::optional<std::string> ProgramList::match_file(std::string_view path,
         // host's path of the file decides), or another one (a container's, a layer store's).
         auto it = dir_identities.find(*parent);
         if (it != dir_identities.end()) {
-            auto m = by_name(it->second + "/" + base);
+            std::string host_path = it->second;
+            host_path += '/';
+            host_path += base;
+            auto m = by_name(host_path);
             if (m && on_host != nullptr) {
                 *on_host = true;
             }
@@ -153,12 +154,12 @@ std::optional<std::string> ProgramList::match_file(std::string_view path,
         if (resolved_dirs.contains(dir)) {
             return std::nullopt;
         }
-        return by_name(p);
+        return by_name(path);
     }
-    if (resolved_paths.contains(p) && id.second != 0) {
+    if (resolved_paths.contains(path) && id.second != 0) {
         return std::nullopt;  // the host has a file of that name, and this is another file
     }
-    return by_name(p);
+    return by_name(path);
 }
 
 namespace {

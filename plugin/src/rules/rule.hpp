@@ -40,13 +40,13 @@ struct ProgramList {
     /// Replays: what the stream's execs showed each file as (one file may be seen at several
     /// paths: hardlinks). Bounded.
     mutable std::map<FileId, std::set<std::string>> learned;
-    mutable std::set<std::string> resolved_paths;
+    mutable std::set<std::string, std::less<>> resolved_paths;
     /// Identity of the directories holding the list's full-path patterns (/usr/sbin for
     /// /usr/sbin/runc) -> the directory: a new file created under that name is the host's only
     /// if the event's PARENT item is that directory (dockerd unpacking an image's
     /// /usr/local/bin/runc chrooted into its layer store is not).
     mutable std::map<FileId, std::string> dir_identities;
-    mutable std::set<std::string> resolved_dirs;
+    mutable std::set<std::string, std::less<>> resolved_dirs;
     std::vector<std::string> search_dirs;  ///< where plain names are looked for
 
     /// Per pattern: kFullPath (it has a '/'), kGlob (fnmatch characters). Classified on first
