@@ -21,6 +21,7 @@
 #include "config/config.hpp"
 #include "outputs/dispatcher.hpp"
 #include "rules/engine.hpp"
+#include "rules/engine_context.hpp"
 #include "rules/fileop.hpp"
 #include "rules/loader.hpp"
 #include "test_catch.hpp"
@@ -1544,4 +1545,91 @@ TEST_CASE("initiator: docker run, live: by the name the container was given, or 
         CHECK(c.engine->initiator_pending() == 0);
     }
     fs::remove_all(dir);
+}
+
+TEST_CASE("summary: kept places are filled at their offsets, in order, the names only when asked",
+          "[detections][summary]") {
+    Alert a;
+    // "{container.name}{container.image} | {integrity.change} | {container.name}" rendered
+    // while nothing was known, and an aggregation's note appended after it.
+    a.summary = " |  | {container.name} (repeated 2 more times)";
+    a.summary_holes = {{0, SummaryField::ContainerName},
+                       {0, SummaryField::ContainerImage},
+                       {3, SummaryField::IntegrityChange},
+                       {6, SummaryField::ContainerName}};
+    a.container = ContainerRef{};
+    a.container->name = "web";
+    a.container->image = "adock-bb:1";
+    a.integrity = IntegrityRef{};
+    a.integrity->change = "content";
+    rules::detail::fill_integrity(a);
+    CHECK(a.summary == " | content | {container.name} (repeated 2 more times)");
+    REQUIRE(a.summary_holes.size() == 3);
+    CHECK(a.summary_holes[2].at == 13);  // moved by the text before it
+    rules::detail::fill_holes(a, true);
+    CHECK(a.summary == "webadock-bb:1 | content | web{container.name} (repeated 2 more times)");
+    CHECK(a.summary_holes.empty());
+    SECTION("a place whose text never came shows '-'") {
+        Alert b;
+        b.summary = "name , image ";
+        b.summary_holes = {{5, SummaryField::ContainerName}, {13, SummaryField::ContainerImage}};
+        rules::detail::fill_holes(b, true);
+        CHECK(b.summary == "name -, image -");
+    }
+}
+
+TEST_CASE(
+    "summary: a path or name that reads like a placeholder is shown as it is, never filled in",
+    "[detections][summary][hostile]") {
+    // A container's file named after the placeholders whose text comes later (the names being
+    // read, the integrity verdict): the summary shows the file's name as it is, and fills only the
+    // template's own places.
+    const std::string hostile = "/usr/bin/{integrity.trust}{container.name}{container.image}";
+    SECTION("a replay: no names, no integrity verdict") {
+        Catalogue c;
+        docker_start(c, 500, kStartId);
+        c.engine->on_event(c.file(511, 500, "/bin/busybox", "fchmodat", hostile));
+        c.engine->flush();
+        const auto hits = c.of("container_binary_modified");
+        REQUIRE(hits.size() == 1);
+        INFO(hits[0]->summary);
+        CHECK(hits[0]->summary.find("(-, image -)") != std::string::npos);
+        CHECK(hits[0]->summary.find("of " + hostile + " by /bin/busybox") != std::string::npos);
+    }
+    SECTION("live: the names are read off the engine thread and filled in when known") {
+        const auto runc = host_runc();
+        const auto shim = host_file("/usr/bin/containerd-shim-runc-v2");
+        if (!runc || !shim) {
+            WARN("skipped: needs the host's runc and containerd-shim-runc-v2");
+            return;
+        }
+        namespace fs = std::filesystem;
+        const fs::path dir =
+            fs::temp_directory_path() / ("adock-holes-" + std::to_string(::getpid()));
+        fs::create_directories(dir / "docker" / kStartId);
+        fs::create_directories(dir / "proc");
+        std::ofstream(dir / "docker" / kStartId / "config.v2.json")
+            << R"({"Name":"/web","Config":{"Image":"adock-bb:1"}})";
+        {
+            Catalogue c((dir / "proc").string());
+            c.cfg.docker_containers_dir = (dir / "docker").string();
+            c.engine = std::make_unique<rules::Engine>(
+                c.cfg,
+                rules::load_rules_dir(AUDISP_DOCKER_SOURCE_DIR "/conf/rules"),
+                c.out,
+                c.clock);
+            docker_start(c, 500, kStartId, shim, runc);
+            // No wait for the names: the alert may be held until they are read.
+            c.engine->on_event(c.file(511, 500, "/bin/busybox", "fchmodat", hostile));
+            c.engine->drain_names(5000);
+            c.engine->flush();
+            const auto hits = c.of("container_binary_modified");
+            REQUIRE(hits.size() == 1);
+            INFO(hits[0]->summary);
+            INFO("held for the names: " << c.engine->stats().names_waited);
+            CHECK(hits[0]->summary.find("(web, image adock-bb:1)") != std::string::npos);
+            CHECK(hits[0]->summary.find("of " + hostile + " by /bin/busybox") != std::string::npos);
+        }
+        fs::remove_all(dir);
+    }
 }

@@ -113,6 +113,21 @@ struct DistinctValues {
     bool capped = false;              ///< more than could be counted: `distinct` is a lower bound
 };
 
+/// A summary placeholder whose text the engine learns after the summary is rendered.
+enum class SummaryField : std::uint8_t {
+    ContainerName,    ///< {container.name}: the runtime's state is being read
+    ContainerImage,   ///< {container.image}
+    IntegrityChange,  ///< {integrity.change}: the integrity monitor has not looked yet
+    IntegrityTrust,   ///< {integrity.trust}
+};
+
+/// Where in the summary such a text goes: an offset, never a text to look for, so a file or a
+/// container named "{container.name}" is shown as it is.
+struct SummaryHole {
+    std::size_t at = 0;  ///< offset in Alert::summary (text appended later comes after it)
+    SummaryField field = SummaryField::ContainerName;
+};
+
 /// Alert contract v1 (DESIGN.md). Everything a sink needs; sinks never look at audit records.
 struct Alert {
     std::string time;  ///< RFC 3339 UTC of the audit event
@@ -125,6 +140,9 @@ struct Alert {
     std::vector<std::string> mitre;
     std::vector<std::string> tags;
     std::string summary;
+    /// The summary's places still to fill, in order (the engine fills them before it dispatches
+    /// the alert); not serialized.
+    std::vector<SummaryHole> summary_holes;
     std::uint64_t serial = 0;
     std::optional<std::string> key;
     std::optional<std::string> syscall;  ///< event.syscall

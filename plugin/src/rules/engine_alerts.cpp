@@ -82,15 +82,41 @@ std::string seccomp_action(std::uint32_t code) {
     }
 }
 
-void fill_integrity(Alert& a) {
-    for (const std::string name : {"integrity.change", "integrity.trust"}) {
-        const std::string placeholder = "{" + name + "}";
-        for (auto pos = a.summary.find(placeholder); pos != std::string::npos;
-             pos = a.summary.find(placeholder)) {
-            a.summary.replace(
-                pos, placeholder.size(), a.integrity ? integrity_text(*a.integrity, name) : "-");
+void fill_holes(Alert& a, bool names) {
+    std::size_t shift = 0;  // text inserted before the hole looked at
+    std::vector<SummaryHole> left;
+    for (SummaryHole h : a.summary_holes) {
+        h.at = std::min(h.at + shift, a.summary.size());
+        std::string text;
+        switch (h.field) {
+            case SummaryField::ContainerName:
+            case SummaryField::ContainerImage: {
+                if (!names) {
+                    left.push_back(h);
+                    continue;
+                }
+                const std::optional<std::string>* value = nullptr;
+                if (a.container) {
+                    value = h.field == SummaryField::ContainerName ? &a.container->name
+                                                                   : &a.container->image;
+                }
+                text = value != nullptr && value->has_value() ? **value : std::string("-");
+                break;
+            }
+            case SummaryField::IntegrityChange:
+            case SummaryField::IntegrityTrust:
+                text = a.integrity ? integrity_text(*a.integrity, h.field) : std::string("-");
+                break;
         }
+        text = audit::bounded_text(text, kSummaryFieldBytes);
+        a.summary.insert(h.at, text);
+        shift += text.size();
     }
+    a.summary_holes = std::move(left);
+}
+
+void fill_integrity(Alert& a) {
+    fill_holes(a, false);
 }
 
 }  // namespace detail
@@ -376,12 +402,14 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
 }
 
 void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Alert& a) {
+    std::optional<SummaryField> deferred;
     const SummaryFacts facts{rule,
                              ctx.ev,
                              a,
                              m.matched,
                              ctx.ancestry.empty() ? nullptr : ctx.ancestry.front(),
-                             ctx.names_pending};
+                             ctx.names_pending,
+                             &deferred};
     std::string& out = a.summary;
     std::string s;  // one placeholder's text, bounded before it joins the summary
     const std::string& t = rule.summary;
@@ -397,7 +425,11 @@ void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Aler
         s.clear();
         if (const Placeholder* p =
                 find_placeholder(std::string_view(t).substr(open + 1, close - open - 1))) {
+            deferred.reset();
             p->render(facts, s);
+            if (deferred) {  // its text comes later: its place is kept
+                a.summary_holes.push_back({out.size(), *deferred});
+            }
         }
         out += audit::bounded_text(s, kSummaryFieldBytes);
         pos = close + 1;
@@ -406,20 +438,10 @@ void Engine::render_summary(const Rule& rule, Context& ctx, const Match& m, Aler
 
 namespace {
 
-/// The {container.name} and {container.image} a summary kept while the names were read.
+/// The {container.name} and {container.image} a summary kept the places of while the names
+/// were read (and any other place still open).
 void fill_names(Alert& a) {
-    const std::pair<const char*, const std::optional<std::string>*> fields[] = {
-        {"{container.name}", a.container ? &a.container->name : nullptr},
-        {"{container.image}", a.container ? &a.container->image : nullptr}};
-    for (const auto& [placeholder, value] : fields) {
-        const std::string_view ph(placeholder);
-        const std::string text =
-            value != nullptr && value->has_value() ? **value : std::string("-");
-        for (auto pos = a.summary.find(ph); pos != std::string::npos;
-             pos = a.summary.find(ph, pos + text.size())) {
-            a.summary.replace(pos, ph.size(), text);
-        }
-    }
+    detail::fill_holes(a, true);
 }
 
 }  // namespace

@@ -40,7 +40,12 @@ void set_argv(ProcessRef& r,
 /// SECCOMP record's `code` (SECCOMP_RET_ACTION_FULL).
 std::string seccomp_action(std::uint32_t code);
 
-/// Replaces the {integrity.*} placeholders a summary kept until the file was examined.
+/// Fills the summary's kept places (Alert::summary_holes) with their text now: the
+/// {integrity.*} ones always, the container's names only when `names` (the others stay open,
+/// their offsets moved by what went in before them).
+void fill_holes(Alert& a, bool names);
+
+/// fill_holes() of the {integrity.*} places, once the file was examined (or will not be).
 void fill_integrity(Alert& a);
 
 }  // namespace detail

@@ -10,29 +10,25 @@
 namespace adock::rules {
 namespace {
 
-/// `value`, or what a summary shows while it is being read ("{name}") or when there is none ("-").
-void optional_name(const std::optional<std::string>* value,
-                   bool pending,
-                   std::string_view placeholder,
+/// `value`; nothing, its place kept, while it is being read; "-" when there is none.
+void optional_name(const SummaryFacts& f,
+                   const std::optional<std::string>* value,
+                   SummaryField field,
                    std::string& out) {
     if (value != nullptr && value->has_value()) {
         out += **value;
-    } else if (pending) {
-        out += '{';
-        out += placeholder;
-        out += '}';
+    } else if (f.names_pending) {
+        *f.deferred = field;
     } else {
         out += '-';
     }
 }
 
-void integrity_placeholder(const SummaryFacts& f, std::string_view name, std::string& out) {
+void integrity_placeholder(const SummaryFacts& f, SummaryField field, std::string& out) {
     if (f.alert.integrity) {
-        out += integrity_text(*f.alert.integrity, name);
+        out += integrity_text(*f.alert.integrity, field);
     } else {  // filled in when the integrity monitor has looked
-        out += '{';
-        out += name;
-        out += '}';
+        *f.deferred = field;
     }
 }
 
@@ -66,16 +62,16 @@ const std::array<Placeholder, 21> kPlaceholders{{
      }},
     {"container.name",
      [](const SummaryFacts& f, std::string& out) {
-         optional_name(f.alert.container ? &f.alert.container->name : nullptr,
-                       f.names_pending,
-                       "container.name",
+         optional_name(f,
+                       f.alert.container ? &f.alert.container->name : nullptr,
+                       SummaryField::ContainerName,
                        out);
      }},
     {"container.image",
      [](const SummaryFacts& f, std::string& out) {
-         optional_name(f.alert.container ? &f.alert.container->image : nullptr,
-                       f.names_pending,
-                       "container.image",
+         optional_name(f,
+                       f.alert.container ? &f.alert.container->image : nullptr,
+                       SummaryField::ContainerImage,
                        out);
      }},
     {"event.key", [](const SummaryFacts& f, std::string& out) { out += f.ev.key.value_or("-"); }},
@@ -109,11 +105,11 @@ const std::array<Placeholder, 21> kPlaceholders{{
      }},
     {"integrity.change",
      [](const SummaryFacts& f, std::string& out) {
-         integrity_placeholder(f, "integrity.change", out);
+         integrity_placeholder(f, SummaryField::IntegrityChange, out);
      }},
     {"integrity.trust",
      [](const SummaryFacts& f, std::string& out) {
-         integrity_placeholder(f, "integrity.trust", out);
+         integrity_placeholder(f, SummaryField::IntegrityTrust, out);
      }},
     {"rule.id", [](const SummaryFacts& f, std::string& out) { out += f.rule.id; }},
 }};
@@ -142,8 +138,8 @@ const std::set<std::string>& summary_placeholders() {
     return kNames;
 }
 
-std::string integrity_text(const IntegrityRef& ir, std::string_view name) {
-    if (name == "integrity.change") {
+std::string integrity_text(const IntegrityRef& ir, SummaryField field) {
+    if (field == SummaryField::IntegrityChange) {
         return ir.change.value_or("-");
     }
     return ir.trusted_by.value_or("nothing vouches for it");

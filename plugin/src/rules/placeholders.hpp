@@ -4,6 +4,7 @@
 // renders from, so a name is never known in one place and missing in the other.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -24,7 +25,10 @@ struct SummaryFacts {
     const Alert& alert;
     const std::string& matched;       ///< what the rule's conditions matched (Match::matched)
     const proc::ProcessInfo* parent;  ///< the parent as the process table knows it, or null
-    bool names_pending;               ///< the container's names are being read: kept as {...}
+    bool names_pending;               ///< the container's names are being read: deferred
+    /// Set by a placeholder whose text is not known yet: the caller keeps its place in the
+    /// summary (Alert::summary_holes) instead of text.
+    std::optional<SummaryField>* deferred;
 };
 
 /// One summary placeholder: `render` appends its text (raw, attacker-controlled; the caller bounds
@@ -43,7 +47,7 @@ struct Placeholder {
 /// The names of placeholders(), sorted (the loader's "known:" list).
 [[nodiscard]] const std::set<std::string>& summary_placeholders();
 
-/// {integrity.change} / {integrity.trust} of an alert that has its integrity facts.
-[[nodiscard]] std::string integrity_text(const IntegrityRef& ir, std::string_view name);
+/// {integrity.change} / {integrity.trust} (`field`) of an alert that has its integrity facts.
+[[nodiscard]] std::string integrity_text(const IntegrityRef& ir, SummaryField field);
 
 }  // namespace adock::rules
