@@ -312,6 +312,12 @@ det_docker_run_initiator() {
   dk run --network none adock-bb:1 sh -c 'chmod 700 /usr/bin/tool'
   printf 'run-d-image\tdocker\t%s\tadock-bb:1\n' "$(dk ps -lq --no-trunc)" >> "$d/containers.tsv"
 }
+# A container's file named like the summary's placeholders: shown as it is, never filled in.
+det_docker_placeholder_name() {
+  dk run --name hostile-d --network none adock-bb:1 \
+    sh -c 'touch "/usr/bin/{container.name}{integrity.trust}"'
+  remember hostile-d docker adock-bb:1
+}
 det_podman_run_initiator() {
   pm run --name run-p "${PM_RUN[@]}" adock-bb:1 sh -c 'chmod 700 /usr/bin/tool'
   remember run-p podman localhost/adock-bb:1 adock-bb:1
@@ -524,6 +530,7 @@ phase det.podman_fim_exec det_podman_fim_exec
 phase det.podman_fim_cmd det_podman_fim_cmd
 phase det.docker_run_initiator det_docker_run_initiator
 phase det.podman_run_initiator det_podman_run_initiator
+phase det.docker_placeholder_name det_docker_placeholder_name
 phase det.docker_tamper det_docker_tamper
 [ "$(sha256sum "$SCENARIO_RUNC" | cut -d' ' -f1)" = "$SCENARIO_RUNC_SUM" ] && ok "runc restored byte for byte" || bad "runc differs after the tamper scenario"
 if grep -q "^failed:" "$d/phase-det.docker_tamper.out"; then

@@ -253,6 +253,23 @@ class Checks:
         if self.mode == "live" or "run-d-image" in self.containers:
             self.initiator("det.docker_run_initiator", "run-d-image", "docker", "run", token="adock-bb:1")
 
+        ph = "det.docker_placeholder_name"
+        if (self.mode == "live" or ph in self.phases) and self.phase_ran(ph):
+            # A file named like the placeholders: the summary shows the name as it is and
+            # fills only the template's own places (live: the container's name and image).
+            path = "/usr/bin/{container.name}{integrity.trust}"
+            hits = [a for a in self.window(ph) if a["rule"]["id"] == "container_binary_modified"
+                    and (a.get("file") or {}).get("path") == path]
+            problems = [] if hits else ["MISSED: no container_binary_modified alert on %s" % path]
+            for a in hits:
+                problems += self.container_problems(a, "hostile-d")
+                if "of %s by " % path not in a["summary"]:
+                    problems.append("the file's name is not shown as it is: %r" % a["summary"])
+                if self.mode == "live" and "(hostile-d, image adock-bb:1)" not in a["summary"]:
+                    problems.append("the container's names are not in the summary: %r" % a["summary"])
+            self.report(not problems, "a file named like the summary's placeholders is shown as it is",
+                        ["%d alerts" % len(hits)] + sorted(set(problems)))
+
         for ph, key in (("det.docker_evade", "evade-d"), ("det.podman_evade", "evade-p")):
             # Added after the replay's capture: live only.
             if self.mode == "replay" and ph not in self.phases:
