@@ -870,6 +870,57 @@ TEST_CASE(
     CHECK(pre_stats.hashed <= worker_stats.hashed);
 }
 
+TEST_CASE("precheck: the host's file answers only as the exec's own file, unchanged since it",
+          "[integrity][hostile]") {
+    TempDir t;
+    const std::string runc = t.write("usr/sbin/runc", "#!runtime v1\n");
+    const std::string tool = t.write("usr/bin/tool", "#!a tool of its own size\n");
+    const std::string copy = t.write("tmp/a/kworker", "#!runtime v1\n");  // runc's content
+    (void)t.write("tmp/b/kworker", "#!benign, of another size\n");
+    fs::create_directory_symlink(t.path / "tmp/b", t.path / "tmp/d");
+    fs::create_directory_symlink(t.path / "usr/bin", t.path / "tmp/binlink");
+    IntegrityConfig cfg;
+    cfg.files.clear();
+    cfg.state_file = (t.path / "baseline.json").string();
+    cfg.dpkg_info_dir = (t.path / "nodpkg").string();
+    const fs::path proc = t.path / "proc";
+    proc_exe(proc, 42, copy);  // the copy's process still runs; the others are gone
+    IntegrityMonitor m(cfg, proc.string());
+    m.start({runc}, {"runc"});
+    m.drain();
+    const std::uint32_t both = static_cast<std::uint32_t>(ContentCheck::RuntimeCopy) |
+                               static_cast<std::uint32_t>(ContentCheck::UntrustedRuntime);
+    // The record's time: after every file's last change (ctime), or before it.
+    auto at = [](audit::Event e, std::int64_t sec) {
+        e.sec = sec;
+        return e;
+    };
+    const std::int64_t later = ::time(nullptr) + 60;
+    // Positive control: the tool, gone, ruled out by its size from the host's file.
+    CHECK(engine_check(m, at(exec_with_item(tool, 40, tool), later), both, id_of(tool), true));
+    CHECK(m.stats().precheck_by_host_file == 1);
+    // Through a symlinked directory: the same file (device and inode), so it answers too.
+    const std::string via_link = (t.path / "tmp/binlink/tool").string();
+    CHECK(engine_check(m, at(exec_with_item(via_link, 41, tool), later), both, id_of(tool), true));
+    CHECK(m.stats().precheck_by_host_file == 2);
+    // Changed since the exec (its ctime is newer than the record): not by the host's file.
+    (void)engine_check(m, at(exec_with_item(tool, 43, tool), 1000), both, id_of(tool), true);
+    CHECK(m.stats().precheck_by_host_file == 2);
+    // The copy ran from tmp/d/kworker; that path now leads to another file (tmp/d -> tmp/b,
+    // a benign program of another size): no answer from it. The copy is read as it runs.
+    const std::string swapped = (t.path / "tmp/d/kworker").string();
+    CHECK_FALSE(
+        engine_check(m, at(exec_with_item(swapped, 42, copy), later), both, id_of(copy), true));
+    CHECK(m.stats().precheck_by_host_file == 2);
+    m.drain();
+    std::vector<std::string> out;
+    for (const auto& v : m.take_verdicts()) {
+        out.push_back(v.event.exe + " " + v.integrity.recognized_as.value_or("-"));
+    }
+    CHECK(out == std::vector<std::string>{swapped + " " + runc});
+    m.stop();
+}
+
 TEST_CASE(
     "precheck: a program exec'd again in the same batch is not statted again; the next batch looks "
     "anew",

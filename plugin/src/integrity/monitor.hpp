@@ -228,9 +228,7 @@ private:
     /// The program an exec ran, O_PATH: the pinned /proc/PID/exe if it still is that program,
     /// else the host's file at the exe path if it is the very file (same device and inode).
     /// `try_proc`: open /proc/PID/exe when nothing is pinned. Returns the descriptor to use (the
-    /// pin itself, or one held in `fd`), -1 for none; `st` receives the file's stat. `host`:
-    /// the host's file as host_file() already found it for this exec (moved from if used), or
-    /// null when it was not looked up.
+    /// pin itself, or one held in `fd`), -1 for none; `st` receives the file's stat.
     [[nodiscard]] int program_of(const audit::Event& ev,
                                  const std::string& exe,
                                  int pinned,
@@ -239,8 +237,20 @@ private:
                                  const std::pair<std::string, std::uint64_t>& image,
                                  bool host_process,
                                  util::UniqueFd& fd,
-                                 struct stat& st,
-                                 util::UniqueFd* host = nullptr) const;
+                                 struct stat& st) const;
+    /// Whether the exec may be looked at in the host's file at `exe`: a host process (not one
+    /// named like a runtime), or a runtime binary's path; an absolute path, a known inode.
+    [[nodiscard]] static bool host_file_allowed(const std::string& exe,
+                                                const Wanted& w,
+                                                const std::pair<std::string, std::uint64_t>& image,
+                                                bool host_process);
+    /// The stat of the host's file at `exe` (one fstatat, no descriptor, no automount), true only
+    /// where host_file_allowed() and if it is the exec's own file (`image`'s device and inode).
+    [[nodiscard]] static bool host_file_stat(const std::string& exe,
+                                             const Wanted& w,
+                                             const std::pair<std::string, std::uint64_t>& image,
+                                             bool host_process,
+                                             struct stat& st);
     /// The host's file at `exe` (O_PATH, no symlink on the way), only where the exec may be
     /// looked at there (a host process, or a runtime binary's path) and only if it is the very
     /// file the exec ran (`image`'s device and inode); else none. `st`: its stat.
@@ -254,15 +264,14 @@ private:
     /// file of `size` bytes: the program is no copy of one.
     [[nodiscard]] bool sizes_rule_out(const Wanted& w, std::uint64_t size) const;
     /// precheck()'s first try: the exec's program ruled out by size from the host's file, when
-    /// that is the exec's own file and unchanged since the exec (no /proc lookup). `host`
-    /// receives what host_file() found, for program_of() when this does not decide.
+    /// that is the exec's own file and unchanged since the exec (no /proc lookup, one stat:
+    /// host_file_stat()). When it does not decide, program_of() looks for the file itself.
     bool rule_out_by_host_file(const audit::Event& ev,
                                const std::string& exe,
                                std::uint32_t checks,
                                const Wanted& w,
                                const std::pair<std::string, std::uint64_t>& image,
                                bool host_process,
-                               util::UniqueFd& host,
                                struct stat& st);
     /// Moves out one of the engine's inboxes (verdicts_, findings_, ready_).
     template <class T>

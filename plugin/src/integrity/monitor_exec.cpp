@@ -71,8 +71,7 @@ int IntegrityMonitor::program_of(const audit::Event& ev,
                                  const std::pair<std::string, std::uint64_t>& image,
                                  bool host_process,
                                  util::UniqueFd& fd,
-                                 struct stat& st,
-                                 util::UniqueFd* host) const {
+                                 struct stat& st) const {
     // The program as it runs (/proc/PID/exe). Never the path the record names: that is the
     // process's own view (a container's file system, a symlink swapped since), not the host's.
     fd = util::UniqueFd();
@@ -91,15 +90,34 @@ int IntegrityMonitor::program_of(const audit::Event& ev,
     // program now says nothing about this exec.
     // (Not for a runtime-named program elsewhere: gone, it stays unverifiable, as before.)
     if (!fd.valid()) {
-        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file,
-        // unless precheck() has just looked it up (then what it found, or nothing).
-        if (host == nullptr) {
-            fd = host_file(exe, w, image, host_process, st);
-        } else if (host->valid() && ::fstat(host->get(), &st) == 0) {
-            fd = std::move(*host);
-        }
+        // Gone already (runc lives for milliseconds, `kworker --version` too): the host's file.
+        fd = host_file(exe, w, image, host_process, st);
     }
     return fd.get();
+}
+
+bool IntegrityMonitor::host_file_allowed(const std::string& exe,
+                                         const Wanted& w,
+                                         const std::pair<std::string, std::uint64_t>& image,
+                                         bool host_process) {
+    return (w.runtime_path || (host_process && !w.named_runtime)) && image.second != 0 &&
+           exe.starts_with('/');
+}
+
+bool IntegrityMonitor::host_file_stat(const std::string& exe,
+                                      const Wanted& w,
+                                      const std::pair<std::string, std::uint64_t>& image,
+                                      bool host_process,
+                                      struct stat& st) {
+    if (!host_file_allowed(exe, w, image, host_process)) {
+        return false;
+    }
+    // One stat, no descriptor: what it finds counts only if it is the exec's own file (its
+    // device and inode), so a symlink swapped in on the way can only make it miss, never
+    // answer for another file. No automount is triggered; no file is opened.
+    return ::fstatat(AT_FDCWD, exe.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0 &&
+           S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_ino) == image.second &&
+           util::audit_dev(st.st_dev) == image.first;
 }
 
 util::UniqueFd IntegrityMonitor::host_file(const std::string& exe,
@@ -107,8 +125,7 @@ util::UniqueFd IntegrityMonitor::host_file(const std::string& exe,
                                            const std::pair<std::string, std::uint64_t>& image,
                                            bool host_process,
                                            struct stat& st) {
-    if (!(w.runtime_path || (host_process && !w.named_runtime)) || image.second == 0 ||
-        !exe.starts_with('/')) {
+    if (!host_file_allowed(exe, w, image, host_process)) {
         return {};
     }
     // The host's file at that path, only if it is the very file the exec ran (same device and
@@ -197,8 +214,7 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
 
     struct stat st {};
 
-    util::UniqueFd host;  // the host's file, looked up once for both tries
-    if (rule_out_by_host_file(ev, exe, checks, w, image, host_process, host, st)) {
+    if (rule_out_by_host_file(ev, exe, checks, w, image, host_process, st)) {
         out.decided = true;
         return out;
     }
@@ -212,8 +228,7 @@ IntegrityMonitor::Precheck IntegrityMonitor::precheck(
                    image,
                    host_process,
                    owned,
-                   st,
-                   &host) < 0) {
+                   st) < 0) {
         // As the worker: gone before it could be seen, and nothing named like a runtime.
         ++prechecked_;
         ++precheck_unverifiable_;
@@ -248,7 +263,6 @@ bool IntegrityMonitor::rule_out_by_host_file(const audit::Event& ev,
                                              const Wanted& w,
                                              const std::pair<std::string, std::uint64_t>& image,
                                              bool host_process,
-                                             util::UniqueFd& host,
                                              struct stat& st) {
     // Before /proc/PID/exe (an exec'd program is mostly gone by now, and a lookup of a gone
     // process's /proc entry costs more than the host's file): the host's file by the exec's
@@ -257,8 +271,7 @@ bool IntegrityMonitor::rule_out_by_host_file(const audit::Event& ev,
     // than the record (whose time is cut to the millisecond, never later than the exec's)
     // means the content now is the content the exec ran. A file created since with a reused
     // inode, or written since, is newer and goes the /proc way below.
-    host = host_file(exe, w, image, host_process, st);
-    if (!host.valid()) {
+    if (!host_file_stat(exe, w, image, host_process, st)) {
         return false;
     }
     constexpr std::int64_t kNsPerMs = 1'000'000;
