@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "proc/containers.hpp"
+#include "proc/process_table.hpp"
 #include "test_catch.hpp"
 
 using adock::ContainerRef;
@@ -91,6 +92,54 @@ TEST_CASE("the shim's argv names the container", "[containers]") {
     CHECK_FALSE(
         container_from_shim_argv({"containerd-shim-runc-v2", "-namespace", "..", "-id", "abc"}));
     CHECK(container_from_shim_argv({"x", "-namespace", "moby", "-id", "abc"})->runtime == "docker");
+}
+
+TEST_CASE("a container's processes share one identity, not a copy each", "[containers][memory]") {
+    // The process table holds thousands of a container's processes: each entry pointing to the
+    // one ContainerRef its first process was given, not a copy of its strings.
+    adock::config::ProcessTableConfig cfg;
+    cfg.use_proc = false;
+    adock::proc::ProcessTable table(cfg, "/nonexistent");
+    auto exec = [&table](int pid, int ppid, std::vector<std::string> argv) {
+        adock::audit::Event e;
+        e.has_syscall = true;
+        e.arch = 0xc000003e;
+        e.syscall = 59;
+        e.success = true;
+        e.has_execve = true;
+        e.pid = pid;
+        e.ppid = ppid;
+        e.exe = argv.front();
+        e.argv = argv;
+        e.proctitle = std::move(argv);
+        (void)table.observe(e);
+    };
+    exec(100, 1, {"/usr/bin/containerd-shim-runc-v2", "-namespace", "default", "-id", kHex});
+    exec(101, 100, {"/bin/sh", "-c", "sleep 1 & sleep 2"});
+    exec(102, 101, {"/bin/sleep", "1"});
+    exec(103, 101, {"/bin/sleep", "2"});
+    exec(200, 1, {"/usr/sbin/sshd"});
+    const adock::proc::RoleOf role = [](const adock::proc::ProcessInfo& p) {
+        return p.exe == "/usr/bin/containerd-shim-runc-v2" ? adock::proc::RuntimeRole::Shim
+                                                           : adock::proc::RuntimeRole::None;
+    };
+    adock::proc::ContainerResolver resolver(adock::proc::ContainerDirs{});
+    adock::proc::SharedContainer first;
+    adock::proc::SharedContainer second;
+    adock::proc::SharedContainer third;
+    REQUIRE(resolver.attribute(table, 102, role, &second) == adock::proc::Attribution::Container);
+    REQUIRE(resolver.attribute(table, 101, role, &first) == adock::proc::Attribution::Container);
+    REQUIRE(resolver.attribute(table, 103, role, &third) == adock::proc::Attribution::Container);
+    REQUIRE(first);
+    CHECK(first->id == kHex);
+    CHECK(first->ns == "default");
+    CHECK(second.get() == first.get());
+    CHECK(third.get() == first.get());
+    CHECK(table.peek(102)->container.get() == first.get());
+    // A process outside it has none.
+    adock::proc::SharedContainer none;
+    CHECK(resolver.attribute(table, 200, role, &none) != adock::proc::Attribution::Container);
+    CHECK_FALSE(none);
 }
 
 TEST_CASE("names and images come from the runtime's state files", "[containers]") {

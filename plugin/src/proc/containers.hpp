@@ -138,7 +138,7 @@ public:
     Attribution attribute(ProcessTable& table,
                           int pid,
                           const RoleOf& role_of,
-                          std::optional<ContainerRef>* container = nullptr);
+                          SharedContainer* container = nullptr);
 
     /// The container a runtime process starts: its argv, with the namespace and runtime of the
     /// shim or conmon above it.

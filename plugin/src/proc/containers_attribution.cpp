@@ -87,7 +87,7 @@ void ContainerResolver::from_cgroup(ProcessTable& table,
                 });
             if (ref) {
                 p.attribution = Attribution::Container;
-                p.container = std::move(ref);
+                p.container = share(std::move(ref));
                 return;
             }
             // The host's cgroups; a runtime started by hand names none, so the stream decides
@@ -105,7 +105,7 @@ void ContainerResolver::from_cgroup(ProcessTable& table,
                                               : container_from_conmon_argv(fallback_parent->argv);
         if (ref) {
             p.attribution = Attribution::Container;
-            p.container = std::move(ref);
+            p.container = share(std::move(ref));
             return;
         }
         p.attribution = fallback_parent->attribution == Attribution::Container
@@ -134,7 +134,7 @@ void ContainerResolver::decide(ProcessTable& table,
         // runc init: the runtime's child that becomes the container's first process.
         if (auto ref = runtime_container(table, *parent, role_of)) {
             child.attribution = Attribution::Container;
-            child.container = std::move(ref);
+            child.container = share(std::move(ref));
             return;
         }
     }
@@ -148,7 +148,7 @@ void ContainerResolver::decide(ProcessTable& table,
         // line; otherwise the runtime's own attribution.
         if (auto ref = runtime_container(table, *parent, role_of)) {
             child.attribution = Attribution::Container;
-            child.container = std::move(ref);
+            child.container = share(std::move(ref));
             return;
         }
     }
@@ -159,14 +159,13 @@ void ContainerResolver::decide(ProcessTable& table,
         return;
     }
     child.attribution = parent->attribution;
-    child.container =
-        parent->attribution == Attribution::Container ? parent->container : std::nullopt;
+    child.container = parent->attribution == Attribution::Container ? parent->container : nullptr;
 }
 
 Attribution ContainerResolver::attribute(ProcessTable& table,
                                          int pid,
                                          const RoleOf& role_of,
-                                         std::optional<ContainerRef>* container) {
+                                         SharedContainer* container) {
     ProcessInfo* self = table.find(pid);
     if (self == nullptr) {
         return Attribution::Unknown;
@@ -211,7 +210,7 @@ Attribution ContainerResolver::attribute(ProcessTable& table,
         }
     }
     if (container != nullptr) {
-        *container = self->attribution == Attribution::Container ? self->container : std::nullopt;
+        *container = self->attribution == Attribution::Container ? self->container : nullptr;
     }
     return self->attribution;
 }

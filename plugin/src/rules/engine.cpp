@@ -275,8 +275,10 @@ void Engine::on_event(const audit::Event& ev) {
     note_container_write(ev);
     if (seccomp_observer_ && (ev.seccomp || (ev.has_syscall && ev.pid > 0 &&
                                              (!seccomp_waits_ || seccomp_waits_(ev.pid))))) {
-        std::optional<ContainerRef> ref;
-        const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &ref);
+        proc::SharedContainer shared;
+        const proc::Attribution a = containers_.attribute(table_, ev.pid, role_fn_, &shared);
+        // A copy for the observer (seccomp learning, opt-in), as before the table shared it.
+        const std::optional<ContainerRef> ref = shared ? std::optional(*shared) : std::nullopt;
         seccomp_observer_(ev, a, ref);
     }
     send_rate_summaries(limiter_.due(event_ms(ev), std::chrono::steady_clock::time_point::min()));

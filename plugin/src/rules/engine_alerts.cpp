@@ -369,7 +369,9 @@ Alert Engine::build_alert(const Rule& rule, Context& ctx, const Match& m) {
         a.ancestry.push_back(to_ref(*p, ancestor_argv_));
     }
     ctx.attribution_of(containers_, table_, role_fn_);
-    a.container = ctx.container;
+    if (ctx.container) {
+        a.container = *ctx.container;
+    }
     if (a.container && !a.container->id.empty() && names_) {
         (void)enrich(a, &ctx.names_pending);  // known ones now, so the summary shows them
     }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -94,9 +95,9 @@ struct Engine::Context {
     std::vector<const proc::ProcessInfo*> ancestry;
     bool container_done = false;
     proc::Attribution attribution = proc::Attribution::Unknown;
-    std::optional<ContainerRef> container;  ///< Container: the container; Unknown: one with no id
-    bool names_pending = false;             ///< the container's names are being read
-    bool spec_pending = false;              ///< container_request: the spec is being read
+    proc::SharedContainer container;  ///< Container: the container; Unknown: one with no id
+    bool names_pending = false;       ///< the container's names are being read
+    bool spec_pending = false;        ///< container_request: the spec is being read
     /// container_request: what the command line asks (computed once, for every rule asking).
     std::optional<std::vector<proc::RequestFinding>> argv_requests;
     bool op_done = false;
@@ -121,7 +122,10 @@ struct Engine::Context {
         if (!container_done) {
             attribution = c.attribute(t, ev.pid, role, &container);
             if (attribution == proc::Attribution::Unknown) {
-                container = ContainerRef{};  // reported as unknown, not as the host
+                // Reported as unknown, not as the host: one empty container, never changed.
+                static const proc::SharedContainer kUnknown =
+                    std::make_shared<const ContainerRef>();
+                container = kUnknown;
             }
             container_done = true;
         }

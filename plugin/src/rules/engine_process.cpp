@@ -234,7 +234,7 @@ void Engine::note_exec(const audit::Event& ev,
     if (me == nullptr) {
         return;
     }
-    std::optional<ContainerRef> ref;
+    proc::SharedContainer ref;
     switch (containers_.attribute(table_, ev.pid, role_fn_, &ref)) {
         case proc::Attribution::Container:
             ++stats_.attributed_container;
@@ -271,7 +271,7 @@ void Engine::note_container_write(const audit::Event& ev) {
     if (self == nullptr || role_of(*self) != proc::RuntimeRole::None) {
         return;  // the runtime's own container setup is the image being made ready
     }
-    std::optional<ContainerRef> ref;
+    proc::SharedContainer ref;
     if (containers_.attribute(table_, ev.pid, role_fn_, &ref) != proc::Attribution::Container ||
         !ref || ref->id.empty()) {
         return;
@@ -379,7 +379,7 @@ void Engine::learn_identities(const audit::Event& ev) {
         if (!scope) {
             // Learned per container, as the container names its files: the host's
             // /usr/sbin/runc is not the container's even where a bind mount shows the inode.
-            std::optional<ContainerRef> c;
+            proc::SharedContainer c;
             (void)containers_.attribute(table_, ev.pid, role_fn_, &c);
             scope = c ? c->id : std::string();
         }
