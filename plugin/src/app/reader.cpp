@@ -23,8 +23,6 @@
 namespace adock::app {
 namespace {
 
-/// One read(2): a replayed file is handed on in batches of this size.
-constexpr std::size_t kReadBytes = 256 * util::kKiB;
 /// A "line" of a megabyte is not an audit record; do not grow without bound.
 constexpr std::size_t kMaxLineBytes = util::kMiB;
 

@@ -46,6 +46,8 @@ public:
     /// A drain of this much (about 20 records in one gather, 4,000 a second) means the stream
     /// flows: the next gather starts without a poll. Below it the reader waits for data.
     static constexpr unsigned long long kFlowingBytes = 4096;
+    /// One read(2): a replayed file is handed on in batches of this size.
+    static constexpr std::size_t kReadBytes = 256 * util::kKiB;
     /// The pipe buffer asked for: 1 MiB holds well over `gather` of the fastest stream measured.
     static constexpr int kPipeBytes = 1024 * 1024;
 
