@@ -165,7 +165,7 @@ bool IntegrityMonitor::monitors(const std::string& path,
 
 bool IntegrityMonitor::examine(Alert&& alert, std::uint64_t inode) {
     Request r;
-    r.reexamine = std::move(alert);
+    r.reexamine = std::make_unique<Alert>(std::move(alert));
     r.inode = inode;
     r.bytes = request_bytes(r);
     flush_submissions();  // in order with the execs before it
