@@ -15,6 +15,7 @@
 #include "test_support.hpp"
 
 using namespace adock;
+using test::exec_event;
 
 namespace {
 
@@ -25,24 +26,6 @@ std::vector<std::string> huge_argv(const std::string& argv0, char fill) {
         v.emplace_back(6000, fill);
     }
     return v;
-}
-
-audit::Event exec_event(int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
-    audit::Event e;
-    e.serial = static_cast<std::uint64_t>(pid) * 10;
-    e.sec = 1795338855;
-    e.has_syscall = true;
-    e.arch = 0xc000003e;
-    e.syscall = 59;
-    e.success = true;
-    e.pid = pid;
-    e.ppid = ppid;
-    e.exe = exe;
-    e.comm = exe.substr(exe.rfind('/') + 1).substr(0, 15);
-    e.has_execve = true;
-    e.argv = std::move(argv);
-    e.key = "adock_exec";
-    return e;
 }
 
 struct Harness {

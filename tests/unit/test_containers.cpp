@@ -8,6 +8,7 @@
 #include "proc/containers.hpp"
 #include "proc/process_table.hpp"
 #include "test_catch.hpp"
+#include "test_support.hpp"
 
 using adock::ContainerRef;
 using adock::proc::container_from_cgroup;
@@ -101,18 +102,8 @@ TEST_CASE("a container's processes share one identity, not a copy each", "[conta
     cfg.use_proc = false;
     adock::proc::ProcessTable table(cfg, "/nonexistent");
     auto exec = [&table](int pid, int ppid, std::vector<std::string> argv) {
-        adock::audit::Event e;
-        e.has_syscall = true;
-        e.arch = 0xc000003e;
-        e.syscall = 59;
-        e.success = true;
-        e.has_execve = true;
-        e.pid = pid;
-        e.ppid = ppid;
-        e.exe = argv.front();
-        e.argv = argv;
-        e.proctitle = std::move(argv);
-        (void)table.observe(e);
+        const std::string exe = argv.front();
+        (void)table.observe(adock::test::exec_event(pid, ppid, exe, std::move(argv)));
     };
     exec(100, 1, {"/usr/bin/containerd-shim-runc-v2", "-namespace", "default", "-id", kHex});
     exec(101, 100, {"/bin/sh", "-c", "sleep 1 & sleep 2"});

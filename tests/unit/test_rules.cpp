@@ -23,27 +23,10 @@ using namespace adock;
 namespace {
 
 using test::CollectSink;
+using test::exec_event;
 using test::slurp;
 
 const std::string kBuiltin = AUDISP_DOCKER_SOURCE_DIR "/conf/rules/10-runtime.yaml";
-
-audit::Event exec_event(int pid, int ppid, const std::string& exe, std::vector<std::string> argv) {
-    audit::Event e;
-    e.serial = static_cast<std::uint64_t>(pid) * 10;
-    e.sec = 1795338855;
-    e.has_syscall = true;
-    e.arch = 0xc000003e;
-    e.syscall = 59;
-    e.success = true;
-    e.pid = pid;
-    e.ppid = ppid;
-    e.exe = exe;
-    e.comm = exe.substr(exe.rfind('/') + 1).substr(0, 15);
-    e.has_execve = true;
-    e.argv = std::move(argv);
-    e.key = "adock_exec";
-    return e;
-}
 
 struct Harness {
     std::vector<Alert> alerts;

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "alert/alert.hpp"
@@ -24,6 +25,29 @@
 #include "rules/loader.hpp"
 
 namespace adock::test {
+
+/// A successful execve(2) event (x86_64) of `exe` by `pid`, child of `ppid`, as the parser
+/// makes it: comm from the file's name, the shipped rules' exec key.
+inline audit::Event exec_event(int pid,
+                               int ppid,
+                               const std::string& exe,
+                               std::vector<std::string> argv) {
+    audit::Event e;
+    e.serial = static_cast<std::uint64_t>(pid) * 10;
+    e.sec = 1795338855;
+    e.has_syscall = true;
+    e.arch = 0xc000003e;
+    e.syscall = 59;
+    e.success = true;
+    e.pid = pid;
+    e.ppid = ppid;
+    e.exe = exe;
+    e.comm = exe.substr(exe.rfind('/') + 1).substr(0, 15);
+    e.has_execve = true;
+    e.argv = std::move(argv);
+    e.key = "adock_exec";
+    return e;
+}
 
 /// A scratch directory from mkdtemp, removed with its contents.
 class TempDir {
